@@ -1,0 +1,56 @@
+/**
+ * Machine kinds and the statuses a device can report, and how a report's status maps onto the
+ * machine's stored status. Pure: no firebase imports.
+ */
+export const MACHINE_TYPES = ["washer", "dryer"] as const;
+export type MachineType = (typeof MACHINE_TYPES)[number];
+
+/** What firmware sends in `status`. */
+export const DEVICE_STATUSES = [
+  "WASHING",
+  "SPINNING",
+  "DRYING",
+  "FINISHED",
+  "EXT_VIBE",
+  "OFF",
+] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+
+/** What `machines/{id}.status` holds. EXT_VIBE never becomes a machine status. */
+export type MachineStatus = "WASHING" | "SPINNING" | "DRYING" | "FINISHED" | "OFF";
+
+/** A dryer's drum turning is DRYING whatever the firmware calls it. */
+export function normalizeStatus(type: MachineType, status: DeviceStatus): DeviceStatus {
+  if (type === "dryer" && (status === "WASHING" || status === "SPINNING")) return "DRYING";
+  return status;
+}
+
+/** A running machine is in the middle of a cycle; the others are free to use. */
+export function isRunning(status: MachineStatus): boolean {
+  return status === "WASHING" || status === "SPINNING" || status === "DRYING";
+}
+
+/**
+ * Order of statuses that share one device timestamp, so that a fold over reports sorted by
+ * (timestamp, rank) is deterministic whatever order they were delivered in.
+ */
+export function statusRank(status: DeviceStatus): number {
+  switch (status) {
+    case "WASHING":
+    case "DRYING":
+      return 0;
+    case "SPINNING":
+      return 1;
+    case "EXT_VIBE":
+      return 2;
+    case "FINISHED":
+      return 3;
+    case "OFF":
+      return 4;
+  }
+}
+
+/** FINISHED and OFF end whatever cycle was running: they are the boundaries of the fold. */
+export function isBoundary(status: DeviceStatus): boolean {
+  return status === "FINISHED" || status === "OFF";
+}

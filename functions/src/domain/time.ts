@@ -1,0 +1,42 @@
+/**
+ * Time helpers in Asia/Seoul (KST, UTC+9, no daylight saving). Pure.
+ */
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+const KST_OFFSET_MS = 9 * HOUR_MS;
+
+/** Weekday names as the API returns them, Monday first. */
+export const KOREAN_WEEKDAYS = ["월", "화", "수", "목", "금", "토", "일"] as const;
+
+export interface KstParts {
+  year: number;
+  month: number; // 1-12
+  day: number;
+  hour: number;
+  minute: number;
+  /** 0 = Monday … 6 = Sunday */
+  weekday: number;
+}
+
+export function kstParts(epochMs: number): KstParts {
+  const d = new Date(epochMs + KST_OFFSET_MS);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    weekday: (d.getUTCDay() + 6) % 7,
+  };
+}
+
+/** Start of the KST hour that contains `epochMs`. */
+export function kstHourStart(epochMs: number): number {
+  return Math.floor((epochMs + KST_OFFSET_MS) / HOUR_MS) * HOUR_MS - KST_OFFSET_MS;
+}
+
+/** Whole minutes between two instants, rounded to the nearest minute, never negative. */
+export function minutesBetween(fromMs: number, toMs: number): number {
+  return Math.max(0, Math.round((toMs - fromMs) / MINUTE_MS));
+}
