@@ -1,0 +1,13 @@
+/** Registration of the `device` function; the logic is in deviceHandler.ts. */
+import { onRequest } from "firebase-functions/v2/https";
+import { DEVICE_MASTER_KEY } from "../config";
+import { db } from "../store/db";
+import { toExpress } from "./adapter";
+import { createDeviceHandler } from "./deviceHandler";
+
+export const device = onRequest({ secrets: [DEVICE_MASTER_KEY] }, (req, res) =>
+  toExpress(
+    "device",
+    createDeviceHandler({ db: db(), masterKey: DEVICE_MASTER_KEY.value(), now: Date.now }),
+  )(req, res),
+);

@@ -1,0 +1,83 @@
+/**
+ * Request bodies of the `device` function, exactly as firmware sends them. `.strict()`: an
+ * unknown field is a 400 naming it. These schemas also generate docs/openapi.json.
+ */
+import { z } from "zod";
+import { DEVICE_STATUSES, MACHINE_TYPES } from "../domain/status";
+
+/** 2020-01-01T00:00:00Z: a device clock before this has not synced NTP. */
+export const MIN_DEVICE_TIMESTAMP = 1577836800;
+export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
+
+/** The seed's integer ids; the same digits as a string are accepted too. Output: the string. */
+export const IdSchema = z
+  .union([
+    z.number().int().positive().max(999_999_999),
+    z.string().regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer"),
+  ])
+  .transform((v) => String(v));
+
+const SecretKey = z.string().min(1).max(256);
+const Magnitude = z.number().finite().min(0).max(1000);
+
+export const UpdateBodySchema = z
+  .object({
+    machine_id: IdSchema,
+    secret_key: SecretKey.optional(),
+    status: z.enum(DEVICE_STATUSES),
+    machine_type: z.enum(MACHINE_TYPES).optional(),
+    timestamp: z.number().int().min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)"),
+    battery: z.number().min(0).max(100).optional(),
+    wash_avg_magnitude: Magnitude.optional(),
+    wash_max_magnitude: Magnitude.optional(),
+    spin_max_magnitude: Magnitude.optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const given = [b.wash_avg_magnitude, b.wash_max_magnitude, b.spin_max_magnitude].filter(
+      (m) => m !== undefined,
+    ).length;
+    if (given > 0 && b.status !== "FINISHED") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["wash_avg_magnitude"],
+        message: "magnitudes are sent only with status FINISHED",
+      });
+    } else if (given > 0 && given < 3) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["wash_avg_magnitude"],
+        message: "wash_avg_magnitude, wash_max_magnitude and spin_max_magnitude come together",
+      });
+    }
+  });
+export type UpdateBody = z.output<typeof UpdateBodySchema>;
+
+export const HeartbeatBodySchema = z
+  .object({
+    machine_id: IdSchema,
+    secret_key: SecretKey.optional(),
+    battery: z.number().min(0).max(100),
+    rssi: z.number().int().min(-150).max(0).optional(),
+    firmware: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type HeartbeatBody = z.output<typeof HeartbeatBodySchema>;
+
+export const RawDataBodySchema = z
+  .object({
+    machine_id: IdSchema,
+    secret_key: SecretKey.optional(),
+    /** Device time (Unix s) of the first sample. */
+    timestamp: z.number().int().min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)"),
+    /** Vibration magnitudes at 1 Hz. */
+    samples: z.array(Magnitude).min(1).max(600),
+  })
+  .strict();
+export type RawDataBody = z.output<typeof RawDataBodySchema>;
+
+export const DeviceOkSchema = z.object({
+  message: z.string(),
+  NewWashThreshold: z.number().nullable(),
+  NewSpinThreshold: z.number().nullable(),
+});

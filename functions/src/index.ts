@@ -1,0 +1,9 @@
+/**
+ * Every deployed function, registered in its own file and re-exported here. Nothing else.
+ */
+import { setGlobalOptions } from "firebase-functions/v2";
+
+setGlobalOptions({ region: "asia-northeast3", maxInstances: 10 });
+
+export { device } from "./http/device";
+export { onReportCreated } from "./triggers/onReportCreated";

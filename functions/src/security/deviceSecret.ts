@@ -1,0 +1,51 @@
+/**
+ * Device secrets at rest. Both device auth modes (legacy `secret_key` and HS256 JWT) need the
+ * secret itself, so it is stored encrypted (AES-256-GCM, key derived from the master key
+ * secret), never hashed or in plaintext, and compared in constant time.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+export interface EncryptedSecret {
+  ciphertext: string;
+  iv: string;
+  tag: string;
+}
+
+function keyFrom(masterKey: string): Buffer {
+  if (masterKey.length < 16) throw new Error("DEVICE_MASTER_KEY must be at least 16 characters");
+  return createHash("sha256").update(masterKey, "utf8").digest();
+}
+
+/** `aad` binds the ciphertext to one machine: a copied record does not decrypt for another. */
+export function encryptSecret(plain: string, masterKey: string, aad: string): EncryptedSecret {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", keyFrom(masterKey), iv);
+  cipher.setAAD(Buffer.from(aad, "utf8"));
+  const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+  return {
+    ciphertext: ciphertext.toString("base64"),
+    iv: iv.toString("base64"),
+    tag: cipher.getAuthTag().toString("base64"),
+  };
+}
+
+export function decryptSecret(enc: EncryptedSecret, masterKey: string, aad: string): string {
+  const decipher = createDecipheriv("aes-256-gcm", keyFrom(masterKey), Buffer.from(enc.iv, "base64"));
+  decipher.setAAD(Buffer.from(aad, "utf8"));
+  decipher.setAuthTag(Buffer.from(enc.tag, "base64"));
+  return Buffer.concat([decipher.update(Buffer.from(enc.ciphertext, "base64")), decipher.final()]).toString(
+    "utf8",
+  );
+}
+
+/** Constant-time comparison that does not leak the length either. */
+export function secretsEqual(a: string, b: string): boolean {
+  const da = createHash("sha256").update(a, "utf8").digest();
+  const db = createHash("sha256").update(b, "utf8").digest();
+  return timingSafeEqual(da, db);
+}
+
+/** A new device secret: 32 random bytes, base64url. */
+export function generateDeviceSecret(): string {
+  return randomBytes(32).toString("base64url");
+}

@@ -1,0 +1,263 @@
+/**
+ * Applies one stored device report: reads what the planner needs, asks the pure domain for the
+ * plan, and writes machine state, cycles, course averages, congestion and calibration sums in one
+ * transaction together with the report's idempotency marker. Delivered any number of times, in
+ * any order, the result is that of delivering each report once, in order.
+ */
+import {
+  FieldValue,
+  type Firestore,
+  type QueryDocumentSnapshot,
+  Timestamp,
+  type Transaction,
+} from "firebase-admin/firestore";
+import { type ReportDecision, type ReportPlan, type StoredCycle, planReport } from "../domain/apply";
+import type { DeviceReport, Magnitudes } from "../domain/cycle";
+import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
+import {
+  COURSE_WINDOW,
+  type CourseStats,
+  DEFAULT_COURSE,
+  courseKey,
+  courseStats,
+  expectedEnd,
+} from "../domain/stats";
+import { COL, toMillis, toTimestamp } from "./db";
+
+/** Idempotency markers expire (TTL policy on `expireAt`) after this long. */
+export const MARKER_TTL_MS = 30 * 24 * 3600_000;
+/** More reports than this after the newest boundary is a stuck machine; older ones are ignored. */
+const MAX_WINDOW = 500;
+
+export interface ApplyResult {
+  decision: ReportDecision;
+  machineId: string;
+  roomId: string | null;
+  type: MachineType;
+  /** Cycles this delivery completed for the first time (FINISHED events to announce). */
+  newCycles: StoredCycle[];
+  statusBefore: MachineStatus | null;
+  statusAfter: MachineStatus | null;
+}
+
+export async function applyReport(
+  db: Firestore,
+  machineId: string,
+  reportId: string,
+  now: () => number,
+): Promise<ApplyResult> {
+  const machineRef = db.collection(COL.machines).doc(machineId);
+  const reportsCol = machineRef.collection(COL.reports);
+  const markerRef = db.collection(COL.idempotency).doc(`report-${machineId}-${reportId}`);
+
+  return db.runTransaction(async (tx) => {
+    const [marker, machineSnap, reportSnap] = await tx.getAll(markerRef, machineRef, reportsCol.doc(reportId));
+    if (!machineSnap?.exists || !reportSnap?.exists) {
+      throw new Error(`report ${machineId}/${reportId} or its machine does not exist`);
+    }
+    const machine = machineSnap.data() ?? {};
+    const type: MachineType = machine.type === "dryer" ? "dryer" : "washer";
+    const roomId = typeof machine.roomId === "string" ? machine.roomId : null;
+    const statusBefore = (machine.status as MachineStatus | undefined) ?? null;
+    const base = { machineId, roomId, type, statusBefore };
+    if (marker?.exists) {
+      return { ...base, decision: "duplicate" as const, newCycles: [], statusAfter: statusBefore };
+    }
+    const report = toReport(reportSnap as QueryDocumentSnapshot);
+
+    const boundarySnap = await tx.get(
+      reportsCol
+        .where("boundary", "==", true)
+        .where("timestamp", "<", report.timestamp)
+        .orderBy("timestamp", "desc")
+        .limit(1),
+    );
+    const boundary = boundarySnap.empty ? null : toReport(boundarySnap.docs[0]!);
+    const windowSnap = await tx.get(
+      (boundary ? reportsCol.where("timestamp", ">=", boundary.timestamp) : reportsCol)
+        .orderBy("timestamp")
+        .limit(MAX_WINDOW),
+    );
+    const cyclesSnap = await tx.get(
+      db
+        .collection(COL.cycles)
+        .where("machineId", "==", machineId)
+        .where("finishedAt", ">", Timestamp.fromMillis((boundary?.timestamp ?? 0) * 1000)),
+    );
+    const course = courseKey(typeof machine.course === "string" ? machine.course : DEFAULT_COURSE);
+    const plan = planReport({
+      machineId,
+      type,
+      course,
+      report,
+      alreadyApplied: false,
+      newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
+      boundary,
+      window: windowSnap.docs.map(toReport),
+      existingCycles: cyclesSnap.docs.map(toStoredCycle),
+    });
+
+    const stats = await recomputeCourseStats(db, tx, type, plan, course);
+    writePlan(db, tx, { machineId, roomId, type, course, machine, plan, stats, reportSnap, now: now() });
+    tx.create(markerRef, {
+      kind: "report",
+      createdAt: FieldValue.serverTimestamp(),
+      expireAt: Timestamp.fromMillis(now() + MARKER_TTL_MS),
+    });
+    const existingIds = new Set(cyclesSnap.docs.map((d) => d.id));
+    return {
+      ...base,
+      decision: plan.decision,
+      newCycles: plan.upsertCycles.filter((c) => !existingIds.has(c.id)),
+      statusAfter: plan.state.status,
+    };
+  });
+}
+
+/** Averages of every course whose set of cycles changed, plus the machine's current course. */
+async function recomputeCourseStats(
+  db: Firestore,
+  tx: Transaction,
+  type: MachineType,
+  plan: ReportPlan,
+  currentCourse: string,
+): Promise<Map<string, CourseStats | null>> {
+  const result = new Map<string, CourseStats | null>();
+  for (const course of plan.touchedCourses) {
+    const snap = await tx.get(
+      db
+        .collection(COL.cycles)
+        .where("type", "==", type)
+        .where("course", "==", course)
+        .orderBy("finishedAt", "desc")
+        .limit(COURSE_WINDOW),
+    );
+    const byId = new Map(snap.docs.map((d) => [d.id, toStoredCycle(d)]));
+    plan.deleteCycleIds.forEach((id) => byId.delete(id));
+    plan.upsertCycles.filter((c) => c.course === course).forEach((c) => byId.set(c.id, c));
+    result.set(course, courseStats(type, course, [...byId.values()]));
+  }
+  if (!result.has(currentCourse)) {
+    const snap = await tx.get(db.collection(COL.courseStats).doc(courseStatsId(type, currentCourse)));
+    result.set(currentCourse, snap.exists ? (snap.data() as CourseStats) : null);
+  }
+  return result;
+}
+
+export function courseStatsId(type: MachineType, course: string): string {
+  return `${type}-${course}`;
+}
+
+function writePlan(
+  db: Firestore,
+  tx: Transaction,
+  a: {
+    machineId: string;
+    roomId: string | null;
+    type: MachineType;
+    course: string;
+    machine: FirebaseFirestore.DocumentData;
+    plan: ReportPlan;
+    stats: Map<string, CourseStats | null>;
+    reportSnap: FirebaseFirestore.DocumentSnapshot;
+    now: number;
+  },
+): void {
+  const { plan } = a;
+  const state = plan.state;
+  const end = expectedEnd(a.type, state, a.stats.get(a.course) ?? null);
+  const receivedAt = toMillis(a.reportSnap.get("receivedAt")) ?? a.now;
+  const lastSeen = Math.max(toMillis(a.machine.lastSeenAt) ?? 0, receivedAt);
+  const finishedNow = isRunning((a.machine.status as MachineStatus) ?? "OFF") && !isRunning(state.status);
+  tx.update(db.collection(COL.machines).doc(a.machineId), {
+    status: state.status,
+    cycleStartedAt: toTimestamp(state.cycleStartedAt),
+    spinStartedAt: toTimestamp(state.spinStartedAt),
+    expectedEndAt: toTimestamp(end?.expectedEndAt ?? null),
+    expectedEndRange: end ? { low: toTimestamp(end.low), high: toTimestamp(end.high) } : null,
+    newestReportTs: state.newestReportTs,
+    lastSeenAt: Timestamp.fromMillis(lastSeen),
+    online: true,
+    ...(plan.decision === "apply" && typeof a.reportSnap.get("battery") === "number"
+      ? { battery: a.reportSnap.get("battery") as number }
+      : {}),
+    // The course a user picked applies to one cycle; the next starts from the default.
+    ...(finishedNow ? { course: null } : {}),
+    updatedAt: FieldValue.serverTimestamp(),
+  });
+  for (const c of plan.upsertCycles) {
+    tx.set(db.collection(COL.cycles).doc(c.id), {
+      machineId: c.machineId,
+      roomId: a.roomId,
+      type: c.type,
+      course: c.course,
+      startedAt: Timestamp.fromMillis(c.startedAt),
+      spinStartedAt: toTimestamp(c.spinStartedAt),
+      finishedAt: Timestamp.fromMillis(c.finishedAt),
+      washMinutes: c.washMinutes,
+      spinMinutes: c.spinMinutes,
+      totalMinutes: c.totalMinutes,
+      magnitudes: c.magnitudes,
+    });
+  }
+  for (const id of plan.deleteCycleIds) tx.delete(db.collection(COL.cycles).doc(id));
+  for (const course of plan.touchedCourses) {
+    const stats = a.stats.get(course) ?? null;
+    const ref = db.collection(COL.courseStats).doc(courseStatsId(a.type, course));
+    if (stats) tx.set(ref, { ...stats, updatedAt: FieldValue.serverTimestamp() });
+    else tx.delete(ref);
+  }
+  if (a.roomId && plan.congestion.size > 0) {
+    const grid: Record<string, Record<string, FieldValue>> = {};
+    for (const [cell, n] of plan.congestion) {
+      const [d = "", h = ""] = cell.split(".");
+      (grid[d] ??= {})[h] = FieldValue.increment(n);
+    }
+    // merge: true touches only the cells named, so concurrent rooms' increments add up.
+    tx.set(
+      db.collection(COL.congestion).doc(a.roomId),
+      { roomId: a.roomId, grid, updatedAt: FieldValue.serverTimestamp() },
+      { merge: true },
+    );
+  }
+  if (plan.calibration.samples !== 0) {
+    const c = plan.calibration;
+    tx.set(
+      db.collection(COL.machineCalibration).doc(a.machineId),
+      {
+        samples: FieldValue.increment(c.samples),
+        washAvgSum: FieldValue.increment(c.washAvgSum),
+        washMaxSum: FieldValue.increment(c.washMaxSum),
+        spinMaxSum: FieldValue.increment(c.spinMaxSum),
+      },
+      { merge: true },
+    );
+  }
+}
+
+export function toReport(doc: FirebaseFirestore.DocumentSnapshot): DeviceReport {
+  const d = doc.data() ?? {};
+  return {
+    id: doc.id,
+    status: d.status as DeviceReport["status"],
+    timestamp: d.timestamp as number,
+    magnitudes: (d.magnitudes as Magnitudes | null | undefined) ?? null,
+  };
+}
+
+function toStoredCycle(doc: FirebaseFirestore.DocumentSnapshot): StoredCycle {
+  const d = doc.data() ?? {};
+  return {
+    id: doc.id,
+    machineId: d.machineId as string,
+    type: d.type as MachineType,
+    course: d.course as string,
+    startedAt: toMillis(d.startedAt) ?? 0,
+    spinStartedAt: toMillis(d.spinStartedAt),
+    finishedAt: toMillis(d.finishedAt) ?? 0,
+    washMinutes: (d.washMinutes as number | null) ?? null,
+    spinMinutes: (d.spinMinutes as number | null) ?? null,
+    totalMinutes: d.totalMinutes as number,
+    magnitudes: (d.magnitudes as Magnitudes | null | undefined) ?? null,
+  };
+}
