@@ -35,15 +35,25 @@ export function congestionDelta(
   return delta;
 }
 
-/** Stored grid shape: `grid[weekday][hour]` counts, keys as decimal strings. */
-export type StoredGrid = Record<string, Record<string, number>>;
+/**
+ * Stored shape: one top-level number field per cell, `w{weekday}h{hour}` (e.g. `w0h09`), so a
+ * cell can be bumped with a plain increment. (Nested map paths would read better, but the
+ * embedded Firestore endpoint cannot apply increments below the top level.)
+ */
+export function cellField(cell: CellKey): string {
+  const [d = "0", h = "0"] = cell.split(".");
+  return `w${d}h${h.padStart(2, "0")}`;
+}
 
-/** `{"월":[24 counts], …, "일":[…]}` as the API returns it; sums several rooms' grids. */
-export function gridToWeekdayTable(grids: readonly StoredGrid[]): Record<string, number[]> {
+/** `{"월":[24 counts], …, "일":[…]}` as the API returns it; sums several rooms' documents. */
+export function gridToWeekdayTable(docs: readonly Record<string, unknown>[]): Record<string, number[]> {
   const table: Record<string, number[]> = {};
   KOREAN_WEEKDAYS.forEach((name, d) => {
     table[name] = Array.from({ length: 24 }, (_, h) =>
-      grids.reduce((sum, g) => sum + (g[String(d)]?.[String(h)] ?? 0), 0),
+      docs.reduce((sum, doc) => {
+        const v = doc[cellField(`${d}.${h}`)];
+        return sum + (typeof v === "number" ? v : 0);
+      }, 0),
     );
   });
   return table;

@@ -11,6 +11,7 @@ import {
   Timestamp,
   type Transaction,
 } from "firebase-admin/firestore";
+import { cellField } from "../domain/congestion";
 import { type ReportDecision, type ReportPlan, type StoredCycle, planReport } from "../domain/apply";
 import type { DeviceReport, Magnitudes } from "../domain/cycle";
 import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
@@ -208,15 +209,11 @@ function writePlan(
     else tx.delete(ref);
   }
   if (a.roomId && plan.congestion.size > 0) {
-    const grid: Record<string, Record<string, FieldValue>> = {};
-    for (const [cell, n] of plan.congestion) {
-      const [d = "", h = ""] = cell.split(".");
-      (grid[d] ??= {})[h] = FieldValue.increment(n);
-    }
-    // merge: true touches only the cells named, so concurrent rooms' increments add up.
+    const cells: Record<string, FieldValue> = {};
+    for (const [cell, n] of plan.congestion) cells[cellField(cell)] = FieldValue.increment(n);
     tx.set(
       db.collection(COL.congestion).doc(a.roomId),
-      { roomId: a.roomId, grid, updatedAt: FieldValue.serverTimestamp() },
+      { roomId: a.roomId, ...cells, updatedAt: FieldValue.serverTimestamp() },
       { merge: true },
     );
   }

@@ -1,0 +1,152 @@
+/**
+ * The words users read: push and inbox texts, Korean first, English when the user's `locale`
+ * asks for it. Pure: no firebase imports, no clock.
+ *
+ * Korean texts avoid subject/object particles that depend on the last syllable of a machine's
+ * name (이/가, 을/를): names are admin-chosen ("세탁기 3", "A동 2번") and a digit's reading decides
+ * the particle, so sentences use 의 or end the name phrase without a particle.
+ */
+import type { MachineType } from "./status";
+
+export const LOCALES = ["ko", "en"] as const;
+export type Locale = (typeof LOCALES)[number];
+export const DEFAULT_LOCALE: Locale = "ko";
+
+/** A user's stored `locale` ("en", "en-US", "ko-KR", missing …) → the texts to use. Korean by default. */
+export function resolveLocale(value: unknown): Locale {
+  if (typeof value !== "string") return DEFAULT_LOCALE;
+  const primary = value.trim().toLowerCase().split(/[-_]/)[0];
+  return primary === "en" ? "en" : DEFAULT_LOCALE;
+}
+
+export interface MessageMachine {
+  id: string;
+  /** Display name, e.g. "세탁기 3". Empty or missing → "세탁기 3" / "Washer 3" from type and id. */
+  name?: string | null;
+  type: MachineType;
+}
+
+export interface MessageText {
+  title: string;
+  body: string;
+}
+
+function machineName(machine: MessageMachine, locale: Locale): string {
+  const name = machine.name?.trim();
+  if (name) return name;
+  if (locale === "en") return `${machine.type === "dryer" ? "Dryer" : "Washer"} ${machine.id}`;
+  return `${machine.type === "dryer" ? "건조기" : "세탁기"} ${machine.id}`;
+}
+
+function minutesEn(n: number): string {
+  return n === 1 ? "1 minute" : `${n} minutes`;
+}
+
+/** To a watcher (`notify_me`) of the machine that just finished. */
+export function finishedMessage(
+  machine: MessageMachine,
+  locale: Locale = DEFAULT_LOCALE,
+): MessageText {
+  const name = machineName(machine, locale);
+  if (machine.type === "dryer") {
+    return locale === "en"
+      ? {
+          title: "Drying finished!",
+          body: `${name} has finished drying. Please take your clothes out.`,
+        }
+      : { title: "건조 완료!", body: `${name}의 건조가 끝났어요. 옷을 꺼내 주세요.` };
+  }
+  return locale === "en"
+    ? {
+        title: "Wash finished!",
+        body: `${name} has finished washing. Please take your laundry out.`,
+      }
+    : { title: "세탁 완료!", body: `${name}의 세탁이 끝났어요. 빨래를 꺼내 주세요.` };
+}
+
+/**
+ * To a room subscriber (`device_subscribe`) who was not watching the machine: the machine will be
+ * free soon. `roomName` (optional) says which room, for users subscribed to several.
+ */
+export function roomFinishedMessage(
+  machine: MessageMachine,
+  locale: Locale = DEFAULT_LOCALE,
+  roomName?: string | null,
+): MessageText {
+  const name = machineName(machine, locale);
+  const room = roomName?.trim();
+  const dryer = machine.type === "dryer";
+  if (locale === "en") {
+    const where = room ? `${name} in ${room}` : name;
+    return {
+      title: dryer ? `${name}: drying finished` : `${name}: wash finished`,
+      body: `${where} has finished ${dryer ? "drying" : "washing"} and will be free soon.`,
+    };
+  }
+  const where = room ? `${room} ${name}` : name;
+  return {
+    title: dryer ? `${name} 건조 완료` : `${name} 세탁 완료`,
+    body: `${where}의 ${dryer ? "건조가" : "세탁이"} 끝났어요. 곧 사용할 수 있어요.`,
+  };
+}
+
+/** To the first user in a room's queue: the machine is offered to them for `minutesToClaim`. */
+export function offerMessage(
+  machine: MessageMachine,
+  minutesToClaim: number,
+  locale: Locale = DEFAULT_LOCALE,
+): MessageText {
+  const name = machineName(machine, locale);
+  const minutes = Math.max(1, Math.round(minutesToClaim));
+  return locale === "en"
+    ? {
+        title: "Your turn!",
+        body: `${name} is free for you. Start it within ${minutesEn(minutes)} or it passes to the next person in line.`,
+      }
+    : {
+        title: "내 차례예요!",
+        body: `${name} 사용 차례예요. ${minutes}분 안에 사용을 시작하지 않으면 다음 분께 넘어가요.`,
+      };
+}
+
+/** To admins: a machine's sensor went silent. `lastSeenText` is already formatted ("14:05", "3분 전"). */
+export function offlineAdminMessage(
+  machine: MessageMachine,
+  lastSeenText: string,
+  locale: Locale = DEFAULT_LOCALE,
+): MessageText {
+  const name = machineName(machine, locale);
+  return locale === "en"
+    ? {
+        title: "Sensor offline",
+        body: `${name} (#${machine.id}) stopped reporting. Last seen: ${lastSeenText}.`,
+      }
+    : {
+        title: "센서 연결 끊김",
+        body: `${name}(#${machine.id}) 센서의 신호가 끊겼어요. 마지막 신호: ${lastSeenText}.`,
+      };
+}
+
+/** To admins: a user reported the machine broken. An empty `reason` leaves the reason out. */
+export function brokenAdminMessage(
+  machine: MessageMachine,
+  reason: string,
+  locale: Locale = DEFAULT_LOCALE,
+): MessageText {
+  const name = machineName(machine, locale);
+  const why = reason.trim();
+  return locale === "en"
+    ? {
+        title: "Breakdown reported",
+        body: `${name} (#${machine.id}) was reported broken${why ? `: ${why}` : "."}`,
+      }
+    : {
+        title: "고장 신고",
+        body: `${name}(#${machine.id}) 고장 신고가 들어왔어요${why ? `: ${why}` : "."}`,
+      };
+}
+
+/** The page a notification opens: the room's view in the PWA. */
+export function notificationLink(appUrl: string, roomId: string): string {
+  return `${appUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`;
+}

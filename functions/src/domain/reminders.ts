@@ -1,0 +1,210 @@
+/**
+ * Reminders the tick sends, decided for one machine at one `now`. Pure.
+ *
+ * - "finishing in N minutes" (`finishingSoon`, default N = 5): to every user who asked, once per
+ *   cycle, on the first tick with 0 < time left ≤ N minutes.
+ *   Key `soon-${machineId}-${cycleStartedAt}-${uid}`.
+ * - "laundry still inside" (`laundryLeft`, default M = 15): to the user who started the cycle and
+ *   its watchers, once, on the first tick at least M minutes after FINISHED, provided no new cycle
+ *   started on the machine since. Not later than M + `maxLateMinutes` (default 60) after it: a tick
+ *   that was down for a day does not wake people about yesterday's laundry.
+ *   Key `leftover-${machineId}-${finishedAt}-${uid}`.
+ *
+ * The keys are deterministic, so every tick that sees the same situation computes the same ones;
+ * the caller writes each reminder with create-if-absent under its key (or passes the keys already
+ * sent as `sent`), which makes a repeated tick send nothing new. Korean first, English by locale.
+ */
+import type { Locale } from "./relativeTime";
+import { type MachineStatus, type MachineType, isRunning } from "./status";
+import { MINUTE_MS } from "./time";
+
+export const DEFAULT_SOON_MINUTES = 5;
+export const DEFAULT_LEFTOVER_MINUTES = 15;
+export const DEFAULT_LEFTOVER_MAX_LATE_MINUTES = 60;
+
+export type ReminderKind = "finishingSoon" | "laundryLeft";
+
+export interface ReminderMachine {
+  machineId: string;
+  name: string;
+  type: MachineType;
+}
+
+export interface ReminderRecipient {
+  uid: string;
+  /** Korean unless the user chose English. */
+  locale?: Locale;
+}
+
+export interface Reminder {
+  /** Deterministic id: one reminder per user, machine, cycle and kind. */
+  key: string;
+  kind: ReminderKind;
+  uid: string;
+  machineId: string;
+  /** Minutes left (`finishingSoon`) or since FINISHED (`laundryLeft`), as in the text. */
+  minutes: number;
+  locale: Locale;
+  title: string;
+  body: string;
+}
+
+export interface FinishingSoonInput {
+  machine: ReminderMachine & {
+    status: MachineStatus;
+    cycleStartedAt: number | null;
+    expectedEndAt: number | null;
+  };
+  /** Users who asked to be told before this machine finishes. */
+  subscribers: readonly ReminderRecipient[];
+  now: number;
+  /** N: remind when at most this many minutes are left. */
+  minutes?: number;
+  /** Keys already sent; those are not returned again. */
+  sent?: ReadonlySet<string>;
+}
+
+export function finishingSoonReminders(input: FinishingSoonInput): Reminder[] {
+  const { machine, now } = input;
+  const n = input.minutes ?? DEFAULT_SOON_MINUTES;
+  if (!isRunning(machine.status)) return [];
+  if (machine.cycleStartedAt === null || machine.expectedEndAt === null) return [];
+  const leftMs = machine.expectedEndAt - now;
+  if (!(leftMs > 0 && leftMs <= n * MINUTE_MS)) return [];
+  const minutes = Math.ceil(leftMs / MINUTE_MS);
+  return build(input.subscribers, input.sent, (uid) => ({
+    key: `soon-${machine.machineId}-${machine.cycleStartedAt}-${uid}`,
+    kind: "finishingSoon",
+    machine,
+    minutes,
+  }));
+}
+
+export interface LaundryLeftInput {
+  machine: ReminderMachine & {
+    status: MachineStatus;
+    /** When the machine's latest cycle FINISHED (epoch ms), null if none. */
+    finishedAt: number | null;
+    /** Start of the cycle running now, if any. */
+    cycleStartedAt: number | null;
+  };
+  /** Who started the finished cycle and who watched it. */
+  recipients: readonly ReminderRecipient[];
+  now: number;
+  /** M: remind this many minutes after FINISHED. */
+  minutes?: number;
+  /** Give up this many minutes after the reminder became due. */
+  maxLateMinutes?: number;
+  sent?: ReadonlySet<string>;
+}
+
+export function laundryLeftReminders(input: LaundryLeftInput): Reminder[] {
+  const { machine, now } = input;
+  const m = input.minutes ?? DEFAULT_LEFTOVER_MINUTES;
+  const late = input.maxLateMinutes ?? DEFAULT_LEFTOVER_MAX_LATE_MINUTES;
+  if (machine.finishedAt === null || isRunning(machine.status)) return [];
+  if (machine.cycleStartedAt !== null && machine.cycleStartedAt > machine.finishedAt) return [];
+  const sinceMs = now - machine.finishedAt;
+  if (sinceMs < m * MINUTE_MS || sinceMs >= (m + late) * MINUTE_MS) return [];
+  const minutes = Math.floor(sinceMs / MINUTE_MS);
+  return build(input.recipients, input.sent, (uid) => ({
+    key: `leftover-${machine.machineId}-${machine.finishedAt}-${uid}`,
+    kind: "laundryLeft",
+    machine,
+    minutes,
+  }));
+}
+
+/** Title and body of a reminder, in the user's language. */
+export function reminderText(
+  kind: ReminderKind,
+  machine: Pick<ReminderMachine, "name" | "type">,
+  minutes: number,
+  locale: Locale = "ko",
+): { title: string; body: string } {
+  const label = machineLabel(machine, locale);
+  const washer = machine.type === "washer";
+  if (locale === "ko") {
+    if (kind === "finishingSoon") {
+      return washer
+        ? { title: "곧 세탁이 끝나요", body: `${label} 세탁이 ${minutes}분 후 끝나요` }
+        : { title: "곧 건조가 끝나요", body: `${label} 건조가 ${minutes}분 후 끝나요` };
+    }
+    return washer
+      ? {
+          title: "세탁물을 꺼내 주세요",
+          body: `${label} 세탁이 ${minutes}분 전에 끝났어요. 세탁물이 아직 안에 있어요`,
+        }
+      : {
+          title: "건조된 옷을 꺼내 주세요",
+          body: `${label} 건조가 ${minutes}분 전에 끝났어요. 옷이 아직 안에 있어요`,
+        };
+  }
+  const mins = `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  if (kind === "finishingSoon") {
+    return washer
+      ? { title: "Wash almost done", body: `${label} finishes washing in ${mins}` }
+      : { title: "Drying almost done", body: `${label} finishes drying in ${mins}` };
+  }
+  return washer
+    ? {
+        title: "Laundry still inside",
+        body: `${label} finished washing ${mins} ago. Your laundry is still inside`,
+      }
+    : {
+        title: "Clothes still in the dryer",
+        body: `${label} finished drying ${mins} ago. Your clothes are still inside`,
+      };
+}
+
+const TYPE_WORD: Record<Locale, Record<MachineType, string>> = {
+  ko: { washer: "세탁기", dryer: "건조기" },
+  en: { washer: "Washer", dryer: "Dryer" },
+};
+
+/**
+ * The machine's name as the text shows it: a leading type word ("세탁기 3", "Dryer 5") is put in
+ * the reader's language, a bare number gets one ("3" → "세탁기 3"), any other name is kept.
+ */
+export function machineLabel(
+  machine: Pick<ReminderMachine, "name" | "type">,
+  locale: Locale = "ko",
+): string {
+  const word = TYPE_WORD[locale][machine.type];
+  const name = machine.name.trim();
+  const typed = /^(세탁기|건조기|washer|dryer)\s*(.*)$/i.exec(name);
+  if (typed) return typed[2] ? `${word} ${typed[2]}` : word;
+  if (name === "" || /^\d+$/.test(name)) return name ? `${word} ${name}` : word;
+  return name;
+}
+
+function build(
+  recipients: readonly ReminderRecipient[],
+  sent: ReadonlySet<string> | undefined,
+  make: (uid: string) => {
+    key: string;
+    kind: ReminderKind;
+    machine: ReminderMachine;
+    minutes: number;
+  },
+): Reminder[] {
+  const seen = new Set<string>();
+  const out: Reminder[] = [];
+  for (const r of recipients) {
+    if (seen.has(r.uid)) continue;
+    seen.add(r.uid);
+    const { key, kind, machine, minutes } = make(r.uid);
+    if (sent?.has(key)) continue;
+    const locale = r.locale ?? "ko";
+    out.push({
+      key,
+      kind,
+      uid: r.uid,
+      machineId: machine.machineId,
+      minutes,
+      locale,
+      ...reminderText(kind, machine, minutes, locale),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,154 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { runHandler } from "../../functions/src/http/adapter";
+import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
+import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+
+// Monday 2026-11-16 09:50 KST: the cycle spans the 09:00 and 10:00 KST hours.
+const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
+const NOW = (START + 48 * 3600) * 1000;
+let clock = NOW;
+const device = () => createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock });
+
+async function post(machineId: number, status: string, timestamp: number, extra: object = {}) {
+  clock += 1500; // one report per second at most
+  const res = await runHandler(
+    "device",
+    device(),
+    jsonRequest("POST", "/update", { machine_id: machineId, secret_key: `demo-secret-${machineId}`, status, timestamp, ...extra }),
+  );
+  expect(res.status).toBe(200);
+  return `${timestamp}-${status}`;
+}
+
+const deliver = (machineId: string, reportId: string) =>
+  handleReportCreated({ params: { machineId, reportId } }, () => clock);
+
+const magnitudes = { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.2, spin_max_magnitude: 2.2 };
+
+async function postCycle(machineId = 1, start = START) {
+  return [
+    await post(machineId, "WASHING", start),
+    await post(machineId, "SPINNING", start + 30 * 60),
+    await post(machineId, "FINISHED", start + 40 * 60, magnitudes),
+  ];
+}
+
+/** The parts of the world a delivery order must not change. */
+async function outcome() {
+  const db = testDb();
+  const m = (await db.doc("machines/1").get()).data() ?? {};
+  const cycles = (await db.collection("cycles").get()).docs.map((d) => {
+    const { ...c } = d.data();
+    return { id: d.id, ...c };
+  });
+  const stats = (await db.collection("courseStats").get()).docs.map((d) => {
+    const { updatedAt: _u, ...s } = d.data();
+    return { id: d.id, ...s };
+  });
+  const { updatedAt: _c, ...congestion } = (await db.doc("congestion/1").get()).data() ?? {};
+  const calibration = (await db.doc("machineCalibration/1").get()).data() ?? null;
+  return {
+    machine: { status: m.status, cycleStartedAt: m.cycleStartedAt, spinStartedAt: m.spinStartedAt, newestReportTs: m.newestReportTs, expectedEndAt: m.expectedEndAt },
+    cycles,
+    stats,
+    congestion,
+    calibration,
+  };
+}
+
+beforeEach(async () => {
+  clock = NOW;
+  await seedDemoWorld();
+});
+
+describe("report trigger", () => {
+  it("WASHING → SPINNING → FINISHED leaves the machine FINISHED with one 30/10/40 cycle, averages and congestion", async () => {
+    const w = await post(1, "WASHING", START);
+    await deliver("1", w);
+    let m = (await testDb().doc("machines/1").get()).data();
+    expect(m?.status).toBe("WASHING");
+    expect(m?.cycleStartedAt.toMillis()).toBe(START * 1000);
+    expect(m?.expectedEndAt.toMillis()).toBe((START + 50 * 60) * 1000); // washer default 50 min
+    await deliver("1", await post(1, "SPINNING", START + 30 * 60));
+    m = (await testDb().doc("machines/1").get()).data();
+    expect(m?.status).toBe("SPINNING");
+    expect(m?.spinStartedAt.toMillis()).toBe((START + 30 * 60) * 1000);
+    await deliver("1", await post(1, "FINISHED", START + 40 * 60, magnitudes));
+
+    const o = await outcome();
+    expect(o.machine).toMatchObject({ status: "FINISHED", cycleStartedAt: null, spinStartedAt: null, expectedEndAt: null });
+    expect(o.cycles).toHaveLength(1);
+    expect(o.cycles[0]).toMatchObject({ id: `1-${START + 2400}`, machineId: "1", roomId: "1", course: "standard", washMinutes: 30, spinMinutes: 10, totalMinutes: 40 });
+    expect(o.stats).toEqual([
+      expect.objectContaining({ id: "washer-standard", samples: 1, avgTotalMinutes: 40, avgWashMinutes: 30, avgSpinMinutes: 10 }),
+    ]);
+    // Monday (0): 09:50–10:30 KST spans the 9 and 10 o'clock hours.
+    expect(o.congestion).toEqual({ roomId: "1", w0h09: 1, w0h10: 1 });
+    expect(o.calibration).toEqual({ samples: 1, washAvgSum: 0.4, washMaxSum: 1.2, spinMaxSum: 2.2 });
+  });
+
+  it("the same event delivered three times has the effect of one", async () => {
+    const ids = await postCycle();
+    for (const id of ids) await deliver("1", id);
+    const once = await dumpDb();
+    for (let i = 0; i < 3; i++) for (const id of ids) {
+      const r = await deliver("1", id);
+      expect(r.decision).toBe("duplicate");
+    }
+    expect(await dumpDb()).toEqual(once);
+  });
+
+  it.each([
+    ["FINISHED, WASHING, SPINNING", [2, 0, 1]],
+    ["SPINNING, FINISHED, WASHING", [1, 2, 0]],
+    ["FINISHED, SPINNING, WASHING", [2, 1, 0]],
+    ["WASHING, FINISHED, SPINNING", [0, 2, 1]],
+  ])("delivered out of order (%s) the outcome equals in-order delivery", async (_name, order) => {
+    const ids = await postCycle();
+    for (const i of order) await deliver("1", ids[i]!);
+    for (const i of [...order].reverse()) await deliver("1", ids[i]!); // and again, repeated
+    const shuffled = await outcome();
+
+    for (const col of ["cycles", "courseStats", "congestion", "machineCalibration", "idempotency"]) {
+      for (const d of (await testDb().collection(col).get()).docs) await d.ref.delete();
+    }
+    await testDb().doc("machines/1").update({ status: "OFF", newestReportTs: null });
+    for (const id of ids) await deliver("1", id);
+    expect(shuffled).toEqual(await outcome());
+    expect(shuffled.cycles[0]).toMatchObject({ washMinutes: 30, spinMinutes: 10, totalMinutes: 40 });
+  });
+
+  it("a stale report is recorded but never moves the machine's state backwards", async () => {
+    const ids = await postCycle();
+    const next = await post(1, "WASHING", START + 60 * 60);
+    for (const id of [...ids, next]) await deliver("1", id);
+    const late = await post(1, "EXT_VIBE", START + 5 * 60);
+    const r = await deliver("1", late);
+    expect(r.decision).toBe("stale");
+    expect((await testDb().doc("machines/1").get()).get("status")).toBe("WASHING");
+    expect((await testDb().doc(`machines/1/reports/${late}`).get()).exists).toBe(true);
+  });
+
+  it("averages drop a cycle more than 50 % off the mean once there are three samples", async () => {
+    const lengths = [40, 42, 38, 120, 40];
+    let t = START;
+    for (const total of lengths) {
+      await deliver("1", await post(1, "WASHING", t));
+      await deliver("1", await post(1, "SPINNING", t + (total - 10) * 60));
+      await deliver("1", await post(1, "FINISHED", t + total * 60));
+      t += 3 * 3600;
+    }
+    const stats = (await testDb().doc("courseStats/washer-standard").get()).data();
+    expect(stats).toMatchObject({ samples: 5, avgTotalMinutes: 40 });
+  });
+
+  it("an OFF in the middle of a cycle drops it: no cycle, no statistics", async () => {
+    const ids = [await post(1, "WASHING", START), await post(1, "OFF", START + 600), await post(1, "FINISHED", START + 1200)];
+    for (const id of ids) await deliver("1", id);
+    const o = await outcome();
+    expect(o.machine.status).toBe("FINISHED");
+    expect(o.cycles).toEqual([]);
+    expect(o.congestion).toEqual({});
+  });
+});
