@@ -1,0 +1,224 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type StoredCycle, decideReport, planReport } from "../../functions/src/domain/apply";
+import { thresholds } from "../../functions/src/domain/calibration";
+import { congestionDelta, gridToWeekdayTable, hoursSpanned } from "../../functions/src/domain/congestion";
+import {
+  type DeviceReport,
+  IDLE_STATE,
+  compareReports,
+  foldReports,
+  isBoundaryBefore,
+  reportId,
+} from "../../functions/src/domain/cycle";
+import { type DeviceStatus, normalizeStatus } from "../../functions/src/domain/status";
+import { courseStats, expectedEnd, filteredMean } from "../../functions/src/domain/stats";
+
+const T0 = Date.UTC(2026, 10, 16, 0, 50) / 1000; // Monday 09:50 KST
+const r = (status: DeviceStatus, minutes: number, magnitudes: DeviceReport["magnitudes"] = null): DeviceReport => ({
+  id: reportId(T0 + minutes * 60, status),
+  status,
+  timestamp: T0 + minutes * 60,
+  magnitudes,
+});
+
+describe("status mapping", () => {
+  it("stores a dryer's WASHING and SPINNING as DRYING and leaves washers alone", () => {
+    expect(normalizeStatus("dryer", "WASHING")).toBe("DRYING");
+    expect(normalizeStatus("dryer", "SPINNING")).toBe("DRYING");
+    expect(normalizeStatus("dryer", "FINISHED")).toBe("FINISHED");
+    expect(normalizeStatus("washer", "SPINNING")).toBe("SPINNING");
+  });
+});
+
+describe("cycle fold", () => {
+  it("WASHING → SPINNING → FINISHED completes one cycle of 30/10/40 minutes", () => {
+    const { state, cycles } = foldReports("1", "washer", IDLE_STATE, [r("WASHING", 0), r("SPINNING", 30), r("FINISHED", 40)]);
+    expect(state).toEqual({ status: "FINISHED", cycleStartedAt: null, spinStartedAt: null, newestReportTs: T0 + 2400 });
+    expect(cycles).toEqual([
+      expect.objectContaining({ id: `1-${T0 + 2400}`, washMinutes: 30, spinMinutes: 10, totalMinutes: 40 }),
+    ]);
+  });
+
+  it("a rinse (WASHING after SPINNING) keeps the cycle and the final spin counts as the spin", () => {
+    const { cycles } = foldReports("1", "washer", IDLE_STATE, [
+      r("WASHING", 0), r("SPINNING", 20), r("WASHING", 25), r("SPINNING", 35), r("FINISHED", 45),
+    ]);
+    expect(cycles[0]).toMatchObject({ washMinutes: 35, spinMinutes: 10, totalMinutes: 45 });
+  });
+
+  it("a dryer cycle has a total but no wash/spin split", () => {
+    const { cycles } = foldReports("5", "dryer", IDLE_STATE, [r("DRYING", 0), r("DRYING", 10), r("FINISHED", 60)]);
+    expect(cycles[0]).toMatchObject({ washMinutes: null, spinMinutes: null, totalMinutes: 60, spinStartedAt: null });
+  });
+
+  it("OFF drops a running cycle and FINISHED on an idle machine records nothing", () => {
+    const { state, cycles } = foldReports("1", "washer", IDLE_STATE, [r("WASHING", 0), r("OFF", 5), r("FINISHED", 9)]);
+    expect(cycles).toEqual([]);
+    expect(state.status).toBe("FINISHED");
+  });
+
+  it("EXT_VIBE changes nothing but the newest timestamp", () => {
+    const { state } = foldReports("1", "washer", IDLE_STATE, [r("WASHING", 0), r("EXT_VIBE", 3)]);
+    expect(state).toMatchObject({ status: "WASHING", cycleStartedAt: T0 * 1000, newestReportTs: T0 + 180 });
+  });
+
+  it("orders reports sharing a timestamp by status rank", () => {
+    expect(compareReports(r("FINISHED", 1), r("WASHING", 1))).toBeGreaterThan(0);
+    expect(isBoundaryBefore(r("FINISHED", 0), r("WASHING", 0))).toBe(false);
+    expect(isBoundaryBefore(r("FINISHED", 0), r("OFF", 0))).toBe(true);
+  });
+});
+
+describe("report decision", () => {
+  it("is duplicate when applied before, stale when older than the newest, apply otherwise", () => {
+    expect(decideReport(r("WASHING", 0), true, null)).toBe("duplicate");
+    expect(decideReport(r("WASHING", 0), false, T0 + 60)).toBe("stale");
+    expect(decideReport(r("WASHING", 2), false, T0 + 60)).toBe("apply");
+    expect(decideReport(r("WASHING", 2), false, null)).toBe("apply");
+  });
+});
+
+describe("statistics", () => {
+  it("drops samples more than 50 % off the running mean once there are three", () => {
+    expect(filteredMean([40, 42, 38, 120, 40])?.mean).toBe(40);
+    expect(filteredMean([40, 120])?.mean).toBe(80); // too few samples to judge
+    expect(filteredMean([])).toBeNull();
+  });
+
+  it("course averages are computed over cycles in the order they finished", () => {
+    const samples = [
+      { finishedAt: 3, totalMinutes: 40, washMinutes: 30, spinMinutes: 10 },
+      { finishedAt: 1, totalMinutes: 44, washMinutes: 33, spinMinutes: 11 },
+      { finishedAt: 2, totalMinutes: 42, washMinutes: 32, spinMinutes: 10 },
+    ];
+    const s = courseStats("washer", "standard", samples);
+    expect(s).toMatchObject({ samples: 3, avgTotalMinutes: 42, avgWashMinutes: 31.7, avgSpinMinutes: 10.3 });
+    expect(s!.lowMinutes).toBeLessThan(42);
+    expect(s!.highMinutes).toBeGreaterThan(42);
+  });
+
+  it("expected end is start + mean total with a range, and spin start + mean spin while spinning", () => {
+    const stats = courseStats("washer", "standard", [{ finishedAt: 1, totalMinutes: 40, washMinutes: 30, spinMinutes: 10 }]);
+    const washing = expectedEnd("washer", { ...IDLE_STATE, status: "WASHING", cycleStartedAt: 0 }, stats);
+    expect(washing).toEqual({ expectedEndAt: 40 * 60_000, low: 36 * 60_000, high: 44 * 60_000 });
+    const spinning = expectedEnd("washer", { ...IDLE_STATE, status: "SPINNING", cycleStartedAt: 0, spinStartedAt: 32 * 60_000 }, stats);
+    expect(spinning?.expectedEndAt).toBe(42 * 60_000);
+    expect(expectedEnd("washer", IDLE_STATE, stats)).toBeNull();
+  });
+
+  it("calibration thresholds: wash = mean(avg)·0.7, spin = (mean(wash max)+mean(spin max))/2", () => {
+    expect(thresholds({ samples: 2, washAvgSum: 1, washMaxSum: 2.6, spinMaxSum: 4.4 })).toEqual({ wash: 0.35, spin: 1.75 });
+    expect(thresholds(null)).toBeNull();
+  });
+});
+
+describe("congestion", () => {
+  it("adds one to every Asia/Seoul hour a cycle spans", () => {
+    const start = Date.UTC(2026, 10, 15, 14, 50); // Sunday 23:50 KST
+    expect(hoursSpanned(start, start + 40 * 60_000)).toEqual(["6.23", "0.0"]); // into Monday 00:30
+    expect(hoursSpanned(start + 10 * 60_000, start + 70 * 60_000)).toEqual(["0.0"]);
+  });
+
+  it("nets out a cycle that is replaced by an amended one", () => {
+    const a = { startedAt: Date.UTC(2026, 10, 16, 0, 50), finishedAt: Date.UTC(2026, 10, 16, 1, 30) };
+    expect(congestionDelta([a], [a])).toEqual(new Map());
+    expect(congestionDelta([], [a])).toEqual(new Map([["0.9", 1], ["0.10", 1]]));
+  });
+
+  it("renders the weekday table Monday first with 24 hours, summing rooms", () => {
+    const t = gridToWeekdayTable([{ w0h09: 2 }, { w0h09: 1, w6h23: 4 }]);
+    expect(Object.keys(t)).toEqual(["월", "화", "수", "목", "금", "토", "일"]);
+    expect(t["월"]![9]).toBe(3);
+    expect(t["일"]![23]).toBe(4);
+    expect(t["화"]).toHaveLength(24);
+  });
+});
+
+/**
+ * The store, modelled in memory exactly as the trigger uses it: reports are appended as they
+ * arrive, and each delivery runs planReport over what is stored, then applies the plan.
+ */
+class MemoryStore {
+  reports = new Map<string, DeviceReport>();
+  applied = new Set<string>();
+  cycles = new Map<string, StoredCycle>();
+  congestion = new Map<string, number>();
+  status = IDLE_STATE;
+
+  append(report: DeviceReport) {
+    this.reports.set(report.id, report);
+  }
+
+  deliver(id: string) {
+    const report = this.reports.get(id)!;
+    const all = [...this.reports.values()];
+    const boundary = all.filter((b) => isBoundaryBefore(b, report) && b.timestamp < report.timestamp).sort(compareReports).pop() ?? null;
+    const plan = planReport({
+      machineId: "1",
+      type: "washer",
+      course: "standard",
+      report,
+      alreadyApplied: this.applied.has(id),
+      newestReportTs: this.status.newestReportTs,
+      boundary,
+      window: boundary ? all.filter((x) => x.timestamp >= boundary.timestamp) : all,
+      existingCycles: [...this.cycles.values()].filter((c) => c.finishedAt > (boundary?.timestamp ?? 0) * 1000),
+    });
+    if (plan.decision === "duplicate") return;
+    this.applied.add(id);
+    this.status = plan.state;
+    plan.deleteCycleIds.forEach((c) => this.cycles.delete(c));
+    plan.upsertCycles.forEach((c) => this.cycles.set(c.id, c));
+    for (const [k, v] of plan.congestion) this.congestion.set(k, (this.congestion.get(k) ?? 0) + v);
+  }
+
+  outcome() {
+    const cycles = [...this.cycles.values()].sort((a, b) => a.finishedAt - b.finishedAt);
+    return {
+      state: this.status,
+      cycles,
+      stats: courseStats("washer", "standard", cycles),
+      congestion: [...this.congestion].filter(([, v]) => v !== 0).sort(),
+    };
+  }
+}
+
+const statusArb = fc.constantFrom<DeviceStatus>("WASHING", "SPINNING", "FINISHED", "EXT_VIBE", "OFF", "WASHING", "SPINNING", "FINISHED");
+const reportsArb = fc
+  .array(fc.tuple(statusArb, fc.integer({ min: 1, max: 40 })), { minLength: 1, maxLength: 14 })
+  .map((steps) => {
+    let minute = 0;
+    return steps.map(([status, gap]) => r(status, (minute += gap)));
+  });
+
+describe("property: delivery order and repetition do not matter", () => {
+  it("any order or repetition of the same reports yields the state and statistics of in-order delivery", () => {
+    fc.assert(
+      fc.property(
+        reportsArb,
+        fc.func(fc.integer()),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (reports, shuffleKey, repeats) => {
+          const inOrder = new MemoryStore();
+          for (const rep of reports) {
+            inOrder.append(rep);
+            inOrder.deliver(rep.id);
+          }
+
+          // Arrival order: a deterministic shuffle, plus extra deliveries of some reports.
+          const arrival = [...reports].sort((a, b) => shuffleKey(a.id) - shuffleKey(b.id) || a.id.localeCompare(b.id));
+          const messy = new MemoryStore();
+          for (const rep of arrival) {
+            messy.append(rep);
+            messy.deliver(rep.id);
+          }
+          for (const i of repeats) messy.deliver(arrival[i % arrival.length]!.id);
+
+          expect(messy.outcome()).toEqual(inOrder.outcome());
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
