@@ -12,14 +12,7 @@ export type Sky = "clear" | "mostly_cloudy" | "overcast";
  * 7 눈날림 only appear in the ultra-short-term products but are mapped too.
  */
 export type PrecipitationType =
-  | "none"
-  | "rain"
-  | "rain_snow"
-  | "snow"
-  | "shower"
-  | "drizzle"
-  | "drizzle_snow"
-  | "snow_flurry";
+  "none" | "rain" | "rain_snow" | "snow" | "shower" | "drizzle" | "drizzle_snow" | "snow_flurry";
 
 export interface Weather {
   /** The forecast hour described, ISO 8601 (UTC). */
