@@ -101,7 +101,11 @@ function holidaysOf(year: number): Map<number, string[]> {
   for (const e of entriesOf(year)) byDay.set(e.day, [...(byDay.get(e.day) ?? []), e]);
 
   const result = new Map<number, string[]>();
-  for (const [day, list] of byDay) result.set(day, list.map((e) => e.name));
+  for (const [day, list] of byDay)
+    result.set(
+      day,
+      list.map((e) => e.name),
+    );
 
   const days = [...byDay.keys()].sort((a, b) => a - b);
   for (const day of days) {
