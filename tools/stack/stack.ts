@@ -1,0 +1,115 @@
+/**
+ * The local stack in one call: Firestore (real emulator or embedded), the Auth emulator, the
+ * exported HTTPS functions on the emulator's URLs, Firestore triggers and schedules delivered
+ * to the exported functions, FCM recorded to the `outbox` collection, and the demo data.
+ * Used by `npm start` (start.ts), the end-to-end tests and the benchmark.
+ */
+import { getApps, initializeApp } from "firebase-admin/app";
+import { getFirestore } from "firebase-admin/firestore";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { type LocalAuth, startAuth } from "./auth";
+import { type Dispatcher, type DispatcherLog, startDispatcher } from "./dispatcher";
+import { type LocalFirestore, startFirestore } from "./firestore";
+import { type FunctionsHost, startFunctionsHost } from "./functionsHost";
+
+export const PROJECT_ID = "demo-washcall";
+/** Fixed, public dev key: only ever encrypts the demo secrets of the local stack. */
+export const LOCAL_MASTER_KEY = "washcall-local-dev-master-key-not-secret";
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface StackOptions {
+  firestorePort?: number;
+  functionsPort?: number;
+  /** Start the Auth emulator (or reuse FIREBASE_AUTH_EMULATOR_HOST). Default true. */
+  auth?: boolean;
+  /** Run scheduled functions every minute. Default true. */
+  schedules?: boolean;
+  seed?: boolean;
+  log?: DispatcherLog;
+}
+
+export interface Stack {
+  projectId: string;
+  firestoreHost: string;
+  /** True when the embedded endpoint is serving (no real emulator found). */
+  firestoreEmbedded: boolean;
+  authHost: string | null;
+  deviceUrl: string;
+  apiUrl: string;
+  functions: Record<string, unknown>;
+  dispatcher: Dispatcher;
+  stop(): Promise<void>;
+}
+
+/** KEY=value lines of git-ignored functions/.secret.local and .env.local, if present. */
+function localEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const file of ["functions/.secret.local", "functions/.env.local"]) {
+    const p = path.join(ROOT, file);
+    if (!existsSync(p)) continue;
+    for (const line of readFileSync(p, "utf8").split(/\r?\n/)) {
+      const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
+      if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, "$1");
+    }
+  }
+  return out;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const log: DispatcherLog = opts.log ?? {
+    info: (message, ctx) => console.log(JSON.stringify({ severity: "INFO", message, ...ctx })),
+    error: (message, ctx) => console.error(JSON.stringify({ severity: "ERROR", message, ...ctx })),
+  };
+  const env = localEnv();
+  for (const [k, v] of Object.entries(env)) process.env[k] ??= v;
+  process.env.GCLOUD_PROJECT = PROJECT_ID;
+  process.env.GOOGLE_CLOUD_PROJECT = PROJECT_ID;
+  process.env.DEVICE_MASTER_KEY ??= LOCAL_MASTER_KEY;
+  process.env.PUSH_TRANSPORT = "outbox";
+
+  const started: { stop(): unknown }[] = [];
+  try {
+    const firestore: LocalFirestore = await startFirestore(opts.firestorePort ?? 8080);
+    started.push(firestore);
+    let auth: LocalAuth | null = null;
+    if (opts.auth !== false) {
+      auth = await startAuth(PROJECT_ID, ROOT);
+      started.push(auth);
+    }
+    const requireLib = createRequire(path.join(ROOT, "functions", "lib", "index.js"));
+    const functions = requireLib("./index.js") as Record<string, unknown>;
+    if (getApps().length === 0) initializeApp({ projectId: PROJECT_ID });
+    const db = getFirestore();
+    if (opts.seed !== false) {
+      const { seedDemo } = requireLib("./store/machines.js") as typeof import("../../functions/src/store/machines");
+      await seedDemo(db, process.env.DEVICE_MASTER_KEY);
+    }
+    const host: FunctionsHost = await startFunctionsHost(functions, PROJECT_ID, opts.functionsPort ?? 5001);
+    started.push(host);
+    const dispatcher = startDispatcher(db, functions, {
+      log,
+      schedules: opts.schedules !== false,
+      projectId: PROJECT_ID,
+      embedded: firestore.embedded,
+    });
+    started.push(dispatcher);
+    return {
+      projectId: PROJECT_ID,
+      firestoreHost: firestore.host,
+      firestoreEmbedded: firestore.embedded !== null,
+      authHost: auth?.host ?? null,
+      deviceUrl: host.urlOf("device"),
+      apiUrl: host.urlOf("api"),
+      functions,
+      dispatcher,
+      stop: async () => {
+        for (const s of started.reverse()) await s.stop();
+      },
+    };
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop();
+    throw err;
+  }
+}
