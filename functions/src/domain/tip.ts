@@ -112,7 +112,12 @@ export function quietestUpcomingHour(grid: CongestionTable, now: number): QuietH
     const p = kstParts(now + i * HOUR_MS);
     if (!isActive(p.hour)) continue;
     const tomorrow = p.day !== today.day;
-    slots.push({ hour: p.hour, weekday: p.weekday, count: count(grid, p.weekday, p.hour), tomorrow });
+    slots.push({
+      hour: p.hour,
+      weekday: p.weekday,
+      count: count(grid, p.weekday, p.hour),
+      tomorrow,
+    });
   }
   if (slots.length === 0) return null;
   let best = 0;
