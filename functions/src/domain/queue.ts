@@ -103,7 +103,7 @@ export interface LeaveResult {
 export function leave(queue: RoomQueue, uid: string): LeaveResult {
   const i = indexOf(queue, uid);
   if (i < 0) return { queue, left: false, released: null };
-  const entry = queue.entries[i]!;
+  const entry = queue.entries[i];
   return {
     queue: { ...queue, entries: queue.entries.filter((_, j) => j !== i) },
     left: true,
@@ -178,7 +178,7 @@ export function expectedWaitMinutes(
     if (e.offer) continue;
     // Earliest slot; ties by machine id so the estimate does not depend on input order.
     slots.sort((a, b) => a.freeAt - b.freeAt || cmp(a.machine.machineId, b.machine.machineId));
-    const slot = slots[0]!;
+    const slot = slots[0];
     if (e.uid === uid) return Math.max(0, Math.ceil((slot.freeAt - now) / MINUTE_MS));
     slot.freeAt += cycleMs(slot.machine);
   }
@@ -211,7 +211,7 @@ export function offerFreedMachine(
   if (i < 0) return { queue, offer: null };
   const offer: QueueOffer = { machineId, offeredAt: now, expiresAt: now + windowMs };
   const entries = queue.entries.map((e, j) => (j === i ? { ...e, offer } : e));
-  return { queue: { ...queue, entries }, offer: { uid: queue.entries[i]!.uid, ...offer } };
+  return { queue: { ...queue, entries }, offer: { uid: queue.entries[i].uid, ...offer } };
 }
 
 /**
@@ -259,7 +259,7 @@ export function claim(
 ): ClaimResult {
   const i = indexOf(queue, uid);
   if (i < 0) return { ok: false, queue, reason: "notQueued" };
-  const offer = queue.entries[i]!.offer;
+  const offer = queue.entries[i].offer;
   if (!offer) return { ok: false, queue, reason: "noOffer" };
   if (machineId !== undefined && machineId !== offer.machineId) {
     return { ok: false, queue, reason: "otherMachine" };
@@ -284,7 +284,7 @@ export function claimByMachineStart(
 ): { queue: RoomQueue; claimed: ClaimedOffer | null } {
   const i = queue.entries.findIndex((e) => e.offer?.machineId === machineId);
   if (i < 0) return { queue, claimed: null };
-  const e = queue.entries[i]!;
+  const e = queue.entries[i];
   return {
     queue: { ...queue, entries: queue.entries.filter((_, j) => j !== i) },
     claimed: { uid: e.uid, ...e.offer!, claimedAt: now },
@@ -301,7 +301,7 @@ export function withdrawOffer(
 ): { queue: RoomQueue; withdrawn: UserOffer | null } {
   const i = queue.entries.findIndex((e) => e.offer?.machineId === machineId);
   if (i < 0) return { queue, withdrawn: null };
-  const e = queue.entries[i]!;
+  const e = queue.entries[i];
   const entries = queue.entries.map((x, j) => (j === i ? withoutOffer(x) : x));
   return { queue: { ...queue, entries }, withdrawn: { uid: e.uid, ...e.offer! } };
 }
@@ -324,7 +324,9 @@ export interface ExpireResult {
  */
 export function expireOffers(queue: RoomQueue, now: number, windowMinutes: number): ExpireResult {
   windowToMs(windowMinutes);
-  const expiredIdx = queue.entries.flatMap((e, i) => (e.offer && now >= e.offer.expiresAt ? [i] : []));
+  const expiredIdx = queue.entries.flatMap((e, i) =>
+    e.offer && now >= e.offer.expiresAt ? [i] : [],
+  );
   if (expiredIdx.length === 0) return { queue, expired: [], offers: [] };
 
   const expiredSet = new Set(expiredIdx);
@@ -332,7 +334,7 @@ export function expireOffers(queue: RoomQueue, now: number, windowMinutes: numbe
   const expired: ExpiredOffer[] = [];
   const entries: QueueEntry[] = [...staying];
   for (const i of expiredIdx) {
-    const e = queue.entries[i]!;
+    const e = queue.entries[i];
     const removed = e.passes >= MAX_PASSES;
     expired.push({ uid: e.uid, ...e.offer!, outcome: removed ? "removed" : "requeued" });
     if (!removed) {
