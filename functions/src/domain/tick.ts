@@ -13,7 +13,8 @@ import { MINUTE_MS } from "./time";
  */
 export function tickKey(scheduleTime: string | number): string {
   const ms = typeof scheduleTime === "number" ? scheduleTime : Date.parse(scheduleTime);
-  if (!Number.isFinite(ms)) throw new RangeError(`unreadable schedule time: ${String(scheduleTime)}`);
+  if (!Number.isFinite(ms))
+    throw new RangeError(`unreadable schedule time: ${String(scheduleTime)}`);
   const minute = Math.floor(ms / MINUTE_MS) * MINUTE_MS;
   return `${new Date(minute).toISOString().slice(0, 16)}Z`;
 }

@@ -78,7 +78,7 @@ export function timersChanged(
   if (prevIds.length !== nextIds.length) return true;
   for (const id of nextIds) {
     const a = before[id];
-    const b = next[id]!;
+    const b = next[id];
     if (
       !a ||
       a.status !== b.status ||
