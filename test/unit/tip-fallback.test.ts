@@ -10,6 +10,7 @@ import {
   localeFromAcceptLanguage,
   quietestUpcomingHour,
   statisticsTip,
+  tipResponse,
   type CongestionTable,
   type RoomState,
 } from "../../functions/src/domain/tip";
@@ -175,6 +176,13 @@ describe("fallback tip", () => {
       weather,
       generatedAt: "2025-11-15T05:30:00.000Z",
       roomId: "1",
+    });
+    expect(tipResponse("Go now.", "gemini", { now: SAT_1430, weather, roomId: null })).toEqual({
+      tip: "Go now.",
+      source: "gemini",
+      weather,
+      generatedAt: "2025-11-15T05:30:00.000Z",
+      roomId: null,
     });
     expect(fallbackTip({ now: SAT_1430, rooms: [], grid: {}, locale: "en" })).toMatchObject({
       weather: null,

@@ -212,17 +212,26 @@ export function statisticsTip(input: TipInput): string {
   return ko ? `${lead}, ${quietPhrase(best, locale)}.` : `${lead}; ${quietPhrase(best, locale)}.`;
 }
 
+/** A tip in the `GET /tip` response shape (use it for Gemini's sentence too). */
+export function tipResponse(
+  tip: string,
+  source: TipSource,
+  context: { now: number; weather?: Weather | null; roomId?: string | null },
+): TipResponse {
+  return {
+    tip,
+    source,
+    weather: context.weather ?? null,
+    generatedAt: new Date(context.now).toISOString(),
+    roomId: context.roomId ?? null,
+  };
+}
+
 /** The statistics tip in the `GET /tip` response shape. */
 export function fallbackTip(
   input: TipInput & { weather?: Weather | null; roomId?: string | null },
 ): TipResponse {
-  return {
-    tip: statisticsTip(input),
-    source: "statistics",
-    weather: input.weather ?? null,
-    generatedAt: new Date(input.now).toISOString(),
-    roomId: input.roomId ?? null,
-  };
+  return tipResponse(statisticsTip(input), "statistics", input);
 }
 
 /**

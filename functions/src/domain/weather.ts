@@ -91,14 +91,6 @@ export function parsePrecipitationAmount(text: string): number | null {
   return t.includes("미만") ? value / 2 : value;
 }
 
-/** True when the forecast hour has (or is likely to have) rain or snow. */
-export function isWet(weather: Weather): boolean {
-  return (
-    (weather.precipitationType !== null && weather.precipitationType !== "none") ||
-    (weather.precipitationProbability ?? 0) >= 60
-  );
-}
-
 /** "맑음, 12°C, 강수확률 20%, 강수 없음, 습도 55%" / "clear, 12°C, 20% chance of precipitation, …". */
 export function describeWeather(weather: Weather, locale: WeatherLocale): string {
   const parts: string[] = [];
