@@ -8,14 +8,21 @@ import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
 const NOW = (START + 48 * 3600) * 1000;
 let clock = NOW;
-const device = () => createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock });
+const device = () =>
+  createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock });
 
 async function post(machineId: number, status: string, timestamp: number, extra: object = {}) {
   clock += 1500; // one report per second at most
   const res = await runHandler(
     "device",
     device(),
-    jsonRequest("POST", "/update", { machine_id: machineId, secret_key: `demo-secret-${machineId}`, status, timestamp, ...extra }),
+    jsonRequest("POST", "/update", {
+      machine_id: machineId,
+      secret_key: `demo-secret-${machineId}`,
+      status,
+      timestamp,
+      ...extra,
+    }),
   );
   expect(res.status).toBe(200);
   return `${timestamp}-${status}`;
@@ -49,7 +56,13 @@ async function outcome() {
   const { updatedAt: _c, ...congestion } = (await db.doc("congestion/1").get()).data() ?? {};
   const calibration = (await db.doc("machineCalibration/1").get()).data() ?? null;
   return {
-    machine: { status: m.status, cycleStartedAt: m.cycleStartedAt, spinStartedAt: m.spinStartedAt, newestReportTs: m.newestReportTs, expectedEndAt: m.expectedEndAt },
+    machine: {
+      status: m.status,
+      cycleStartedAt: m.cycleStartedAt,
+      spinStartedAt: m.spinStartedAt,
+      newestReportTs: m.newestReportTs,
+      expectedEndAt: m.expectedEndAt,
+    },
     cycles,
     stats,
     congestion,
@@ -77,25 +90,50 @@ describe("report trigger", () => {
     await deliver("1", await post(1, "FINISHED", START + 40 * 60, magnitudes));
 
     const o = await outcome();
-    expect(o.machine).toMatchObject({ status: "FINISHED", cycleStartedAt: null, spinStartedAt: null, expectedEndAt: null });
+    expect(o.machine).toMatchObject({
+      status: "FINISHED",
+      cycleStartedAt: null,
+      spinStartedAt: null,
+      expectedEndAt: null,
+    });
     expect(o.cycles).toHaveLength(1);
-    expect(o.cycles[0]).toMatchObject({ id: `1-${START + 2400}`, machineId: "1", roomId: "1", course: "standard", washMinutes: 30, spinMinutes: 10, totalMinutes: 40 });
+    expect(o.cycles[0]).toMatchObject({
+      id: `1-${START + 2400}`,
+      machineId: "1",
+      roomId: "1",
+      course: "standard",
+      washMinutes: 30,
+      spinMinutes: 10,
+      totalMinutes: 40,
+    });
     expect(o.stats).toEqual([
-      expect.objectContaining({ id: "washer-standard", samples: 1, avgTotalMinutes: 40, avgWashMinutes: 30, avgSpinMinutes: 10 }),
+      expect.objectContaining({
+        id: "washer-standard",
+        samples: 1,
+        avgTotalMinutes: 40,
+        avgWashMinutes: 30,
+        avgSpinMinutes: 10,
+      }),
     ]);
     // Monday (0): 09:50–10:30 KST spans the 9 and 10 o'clock hours.
     expect(o.congestion).toEqual({ roomId: "1", w0h09: 1, w0h10: 1 });
-    expect(o.calibration).toEqual({ samples: 1, washAvgSum: 0.4, washMaxSum: 1.2, spinMaxSum: 2.2 });
+    expect(o.calibration).toEqual({
+      samples: 1,
+      washAvgSum: 0.4,
+      washMaxSum: 1.2,
+      spinMaxSum: 2.2,
+    });
   });
 
   it("the same event delivered three times has the effect of one", async () => {
     const ids = await postCycle();
     for (const id of ids) await deliver("1", id);
     const once = await dumpDb();
-    for (let i = 0; i < 3; i++) for (const id of ids) {
-      const r = await deliver("1", id);
-      expect(r.decision).toBe("duplicate");
-    }
+    for (let i = 0; i < 3; i++)
+      for (const id of ids) {
+        const r = await deliver("1", id);
+        expect(r.decision).toBe("duplicate");
+      }
     expect(await dumpDb()).toEqual(once);
   });
 
@@ -106,17 +144,27 @@ describe("report trigger", () => {
     ["WASHING, FINISHED, SPINNING", [0, 2, 1]],
   ])("delivered out of order (%s) the outcome equals in-order delivery", async (_name, order) => {
     const ids = await postCycle();
-    for (const i of order) await deliver("1", ids[i]!);
-    for (const i of [...order].reverse()) await deliver("1", ids[i]!); // and again, repeated
+    for (const i of order) await deliver("1", ids[i]);
+    for (const i of [...order].reverse()) await deliver("1", ids[i]); // and again, repeated
     const shuffled = await outcome();
 
-    for (const col of ["cycles", "courseStats", "congestion", "machineCalibration", "idempotency"]) {
+    for (const col of [
+      "cycles",
+      "courseStats",
+      "congestion",
+      "machineCalibration",
+      "idempotency",
+    ]) {
       for (const d of (await testDb().collection(col).get()).docs) await d.ref.delete();
     }
     await testDb().doc("machines/1").update({ status: "OFF", newestReportTs: null });
     for (const id of ids) await deliver("1", id);
     expect(shuffled).toEqual(await outcome());
-    expect(shuffled.cycles[0]).toMatchObject({ washMinutes: 30, spinMinutes: 10, totalMinutes: 40 });
+    expect(shuffled.cycles[0]).toMatchObject({
+      washMinutes: 30,
+      spinMinutes: 10,
+      totalMinutes: 40,
+    });
   });
 
   it("a stale report is recorded but never moves the machine's state backwards", async () => {
@@ -144,7 +192,11 @@ describe("report trigger", () => {
   });
 
   it("an OFF in the middle of a cycle drops it: no cycle, no statistics", async () => {
-    const ids = [await post(1, "WASHING", START), await post(1, "OFF", START + 600), await post(1, "FINISHED", START + 1200)];
+    const ids = [
+      await post(1, "WASHING", START),
+      await post(1, "OFF", START + 600),
+      await post(1, "FINISHED", START + 1200),
+    ];
     for (const id of ids) await deliver("1", id);
     const o = await outcome();
     expect(o.machine.status).toBe("FINISHED");

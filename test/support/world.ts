@@ -25,7 +25,10 @@ export function jsonRequest(
   body?: unknown,
   headers: Record<string, string> = {},
 ): HttpRequest {
-  const raw = body === undefined ? undefined : Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
+  const raw =
+    body === undefined
+      ? undefined
+      : Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
   return {
     method,
     path,
@@ -50,7 +53,19 @@ export async function dumpDb(): Promise<Record<string, unknown>> {
     }
   };
   // listCollections() is not available on the embedded endpoint, so walk the known layout.
-  const top = ["rooms", "machines", "cycles", "courseStats", "congestion", "machineCalibration", "deviceSecrets", "deviceRate", "idempotency", "users", "outbox"];
+  const top = [
+    "rooms",
+    "machines",
+    "cycles",
+    "courseStats",
+    "congestion",
+    "machineCalibration",
+    "deviceSecrets",
+    "deviceRate",
+    "idempotency",
+    "users",
+    "outbox",
+  ];
   for (const name of top) await walk(db.collection(name));
   for (const sub of ["reports", "rawData", "notifications", "tokens", "watches"]) {
     const snap = await db.collectionGroup(sub).get();

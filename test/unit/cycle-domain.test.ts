@@ -2,7 +2,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type StoredCycle, decideReport, planReport } from "../../functions/src/domain/apply";
 import { thresholds } from "../../functions/src/domain/calibration";
-import { congestionDelta, gridToWeekdayTable, hoursSpanned } from "../../functions/src/domain/congestion";
+import {
+  congestionDelta,
+  gridToWeekdayTable,
+  hoursSpanned,
+} from "../../functions/src/domain/congestion";
 import {
   type DeviceReport,
   IDLE_STATE,
@@ -15,7 +19,11 @@ import { type DeviceStatus, normalizeStatus } from "../../functions/src/domain/s
 import { courseStats, expectedEnd, filteredMean } from "../../functions/src/domain/stats";
 
 const T0 = Date.UTC(2026, 10, 16, 0, 50) / 1000; // Monday 09:50 KST
-const r = (status: DeviceStatus, minutes: number, magnitudes: DeviceReport["magnitudes"] = null): DeviceReport => ({
+const r = (
+  status: DeviceStatus,
+  minutes: number,
+  magnitudes: DeviceReport["magnitudes"] = null,
+): DeviceReport => ({
   id: reportId(T0 + minutes * 60, status),
   status,
   timestamp: T0 + minutes * 60,
@@ -33,34 +41,69 @@ describe("status mapping", () => {
 
 describe("cycle fold", () => {
   it("WASHING → SPINNING → FINISHED completes one cycle of 30/10/40 minutes", () => {
-    const { state, cycles } = foldReports("1", "washer", IDLE_STATE, [r("WASHING", 0), r("SPINNING", 30), r("FINISHED", 40)]);
-    expect(state).toEqual({ status: "FINISHED", cycleStartedAt: null, spinStartedAt: null, newestReportTs: T0 + 2400 });
+    const { state, cycles } = foldReports("1", "washer", IDLE_STATE, [
+      r("WASHING", 0),
+      r("SPINNING", 30),
+      r("FINISHED", 40),
+    ]);
+    expect(state).toEqual({
+      status: "FINISHED",
+      cycleStartedAt: null,
+      spinStartedAt: null,
+      newestReportTs: T0 + 2400,
+    });
     expect(cycles).toEqual([
-      expect.objectContaining({ id: `1-${T0 + 2400}`, washMinutes: 30, spinMinutes: 10, totalMinutes: 40 }),
+      expect.objectContaining({
+        id: `1-${T0 + 2400}`,
+        washMinutes: 30,
+        spinMinutes: 10,
+        totalMinutes: 40,
+      }),
     ]);
   });
 
   it("a rinse (WASHING after SPINNING) keeps the cycle and the final spin counts as the spin", () => {
     const { cycles } = foldReports("1", "washer", IDLE_STATE, [
-      r("WASHING", 0), r("SPINNING", 20), r("WASHING", 25), r("SPINNING", 35), r("FINISHED", 45),
+      r("WASHING", 0),
+      r("SPINNING", 20),
+      r("WASHING", 25),
+      r("SPINNING", 35),
+      r("FINISHED", 45),
     ]);
     expect(cycles[0]).toMatchObject({ washMinutes: 35, spinMinutes: 10, totalMinutes: 45 });
   });
 
   it("a dryer cycle has a total but no wash/spin split", () => {
-    const { cycles } = foldReports("5", "dryer", IDLE_STATE, [r("DRYING", 0), r("DRYING", 10), r("FINISHED", 60)]);
-    expect(cycles[0]).toMatchObject({ washMinutes: null, spinMinutes: null, totalMinutes: 60, spinStartedAt: null });
+    const { cycles } = foldReports("5", "dryer", IDLE_STATE, [
+      r("DRYING", 0),
+      r("DRYING", 10),
+      r("FINISHED", 60),
+    ]);
+    expect(cycles[0]).toMatchObject({
+      washMinutes: null,
+      spinMinutes: null,
+      totalMinutes: 60,
+      spinStartedAt: null,
+    });
   });
 
   it("OFF drops a running cycle and FINISHED on an idle machine records nothing", () => {
-    const { state, cycles } = foldReports("1", "washer", IDLE_STATE, [r("WASHING", 0), r("OFF", 5), r("FINISHED", 9)]);
+    const { state, cycles } = foldReports("1", "washer", IDLE_STATE, [
+      r("WASHING", 0),
+      r("OFF", 5),
+      r("FINISHED", 9),
+    ]);
     expect(cycles).toEqual([]);
     expect(state.status).toBe("FINISHED");
   });
 
   it("EXT_VIBE changes nothing but the newest timestamp", () => {
     const { state } = foldReports("1", "washer", IDLE_STATE, [r("WASHING", 0), r("EXT_VIBE", 3)]);
-    expect(state).toMatchObject({ status: "WASHING", cycleStartedAt: T0 * 1000, newestReportTs: T0 + 180 });
+    expect(state).toMatchObject({
+      status: "WASHING",
+      cycleStartedAt: T0 * 1000,
+      newestReportTs: T0 + 180,
+    });
   });
 
   it("orders reports sharing a timestamp by status rank", () => {
@@ -93,22 +136,40 @@ describe("statistics", () => {
       { finishedAt: 2, totalMinutes: 42, washMinutes: 32, spinMinutes: 10 },
     ];
     const s = courseStats("washer", "standard", samples);
-    expect(s).toMatchObject({ samples: 3, avgTotalMinutes: 42, avgWashMinutes: 31.7, avgSpinMinutes: 10.3 });
+    expect(s).toMatchObject({
+      samples: 3,
+      avgTotalMinutes: 42,
+      avgWashMinutes: 31.7,
+      avgSpinMinutes: 10.3,
+    });
     expect(s!.lowMinutes).toBeLessThan(42);
     expect(s!.highMinutes).toBeGreaterThan(42);
   });
 
   it("expected end is start + mean total with a range, and spin start + mean spin while spinning", () => {
-    const stats = courseStats("washer", "standard", [{ finishedAt: 1, totalMinutes: 40, washMinutes: 30, spinMinutes: 10 }]);
-    const washing = expectedEnd("washer", { ...IDLE_STATE, status: "WASHING", cycleStartedAt: 0 }, stats);
+    const stats = courseStats("washer", "standard", [
+      { finishedAt: 1, totalMinutes: 40, washMinutes: 30, spinMinutes: 10 },
+    ]);
+    const washing = expectedEnd(
+      "washer",
+      { ...IDLE_STATE, status: "WASHING", cycleStartedAt: 0 },
+      stats,
+    );
     expect(washing).toEqual({ expectedEndAt: 40 * 60_000, low: 36 * 60_000, high: 44 * 60_000 });
-    const spinning = expectedEnd("washer", { ...IDLE_STATE, status: "SPINNING", cycleStartedAt: 0, spinStartedAt: 32 * 60_000 }, stats);
+    const spinning = expectedEnd(
+      "washer",
+      { ...IDLE_STATE, status: "SPINNING", cycleStartedAt: 0, spinStartedAt: 32 * 60_000 },
+      stats,
+    );
     expect(spinning?.expectedEndAt).toBe(42 * 60_000);
     expect(expectedEnd("washer", IDLE_STATE, stats)).toBeNull();
   });
 
   it("calibration thresholds: wash = mean(avg)·0.7, spin = (mean(wash max)+mean(spin max))/2", () => {
-    expect(thresholds({ samples: 2, washAvgSum: 1, washMaxSum: 2.6, spinMaxSum: 4.4 })).toEqual({ wash: 0.35, spin: 1.75 });
+    expect(thresholds({ samples: 2, washAvgSum: 1, washMaxSum: 2.6, spinMaxSum: 4.4 })).toEqual({
+      wash: 0.35,
+      spin: 1.75,
+    });
     expect(thresholds(null)).toBeNull();
   });
 });
@@ -121,16 +182,24 @@ describe("congestion", () => {
   });
 
   it("nets out a cycle that is replaced by an amended one", () => {
-    const a = { startedAt: Date.UTC(2026, 10, 16, 0, 50), finishedAt: Date.UTC(2026, 10, 16, 1, 30) };
+    const a = {
+      startedAt: Date.UTC(2026, 10, 16, 0, 50),
+      finishedAt: Date.UTC(2026, 10, 16, 1, 30),
+    };
     expect(congestionDelta([a], [a])).toEqual(new Map());
-    expect(congestionDelta([], [a])).toEqual(new Map([["0.9", 1], ["0.10", 1]]));
+    expect(congestionDelta([], [a])).toEqual(
+      new Map([
+        ["0.9", 1],
+        ["0.10", 1],
+      ]),
+    );
   });
 
   it("renders the weekday table Monday first with 24 hours, summing rooms", () => {
     const t = gridToWeekdayTable([{ w0h09: 2 }, { w0h09: 1, w6h23: 4 }]);
     expect(Object.keys(t)).toEqual(["월", "화", "수", "목", "금", "토", "일"]);
-    expect(t["월"]![9]).toBe(3);
-    expect(t["일"]![23]).toBe(4);
+    expect(t["월"][9]).toBe(3);
+    expect(t["일"][23]).toBe(4);
     expect(t["화"]).toHaveLength(24);
   });
 });
@@ -153,7 +222,11 @@ class MemoryStore {
   deliver(id: string) {
     const report = this.reports.get(id)!;
     const all = [...this.reports.values()];
-    const boundary = all.filter((b) => isBoundaryBefore(b, report) && b.timestamp < report.timestamp).sort(compareReports).pop() ?? null;
+    const boundary =
+      all
+        .filter((b) => isBoundaryBefore(b, report) && b.timestamp < report.timestamp)
+        .sort(compareReports)
+        .pop() ?? null;
     const plan = planReport({
       machineId: "1",
       type: "washer",
@@ -163,7 +236,9 @@ class MemoryStore {
       newestReportTs: this.status.newestReportTs,
       boundary,
       window: boundary ? all.filter((x) => x.timestamp >= boundary.timestamp) : all,
-      existingCycles: [...this.cycles.values()].filter((c) => c.finishedAt > (boundary?.timestamp ?? 0) * 1000),
+      existingCycles: [...this.cycles.values()].filter(
+        (c) => c.finishedAt > (boundary?.timestamp ?? 0) * 1000,
+      ),
     });
     if (plan.decision === "duplicate") return;
     this.applied.add(id);
@@ -184,7 +259,16 @@ class MemoryStore {
   }
 }
 
-const statusArb = fc.constantFrom<DeviceStatus>("WASHING", "SPINNING", "FINISHED", "EXT_VIBE", "OFF", "WASHING", "SPINNING", "FINISHED");
+const statusArb = fc.constantFrom<DeviceStatus>(
+  "WASHING",
+  "SPINNING",
+  "FINISHED",
+  "EXT_VIBE",
+  "OFF",
+  "WASHING",
+  "SPINNING",
+  "FINISHED",
+);
 const reportsArb = fc
   .array(fc.tuple(statusArb, fc.integer({ min: 1, max: 40 })), { minLength: 1, maxLength: 14 })
   .map((steps) => {
@@ -207,13 +291,15 @@ describe("property: delivery order and repetition do not matter", () => {
           }
 
           // Arrival order: a deterministic shuffle, plus extra deliveries of some reports.
-          const arrival = [...reports].sort((a, b) => shuffleKey(a.id) - shuffleKey(b.id) || a.id.localeCompare(b.id));
+          const arrival = [...reports].sort(
+            (a, b) => shuffleKey(a.id) - shuffleKey(b.id) || a.id.localeCompare(b.id),
+          );
           const messy = new MemoryStore();
           for (const rep of arrival) {
             messy.append(rep);
             messy.deliver(rep.id);
           }
-          for (const i of repeats) messy.deliver(arrival[i % arrival.length]!.id);
+          for (const i of repeats) messy.deliver(arrival[i % arrival.length].id);
 
           expect(messy.outcome()).toEqual(inOrder.outcome());
         },

@@ -14,7 +14,7 @@ export interface LocalAuth {
 
 export async function startAuth(projectId: string, root: string): Promise<LocalAuth> {
   const existing = process.env.FIREBASE_AUTH_EMULATOR_HOST;
-  if (existing) return { host: existing, child: null, stop: async () => undefined };
+  if (existing) return { host: existing, child: null, stop: () => Promise.resolve() };
   const firebase = path.join(root, "node_modules", ".bin", "firebase");
   const child = spawn(firebase, ["emulators:start", "--only", "auth", "--project", projectId], {
     cwd: root,
@@ -26,7 +26,12 @@ export async function startAuth(projectId: string, root: string): Promise<LocalA
   let output = "";
   child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
   child.stderr?.on("data", (b: Buffer) => (output += b.toString()));
-  await waitForPort(host, 90_000, () => child.exitCode !== null, () => output);
+  await waitForPort(
+    host,
+    90_000,
+    () => child.exitCode !== null,
+    () => output,
+  );
   process.env.FIREBASE_AUTH_EMULATOR_HOST = host;
   return {
     host,

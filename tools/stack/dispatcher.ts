@@ -73,11 +73,13 @@ export function startDispatcher(
     const pattern = trigger?.eventFilterPathPatterns?.document;
     if (trigger && pattern && trigger.eventType.startsWith("google.cloud.firestore.document.v1.")) {
       if (!trigger.eventType.endsWith(".created")) {
-        throw new Error(`${name}: only onDocumentCreated triggers are delivered locally (${trigger.eventType})`);
+        throw new Error(
+          `${name}: only onDocumentCreated triggers are delivered locally (${trigger.eventType})`,
+        );
       }
       triggers.push(`${name} ← ${pattern}`);
       const segments = pattern.split("/");
-      const group = segments[segments.length - 2]!;
+      const group = segments[segments.length - 2];
       const onAdded = (docPath: string) => {
         const params = match(segments, docPath);
         if (!params) return;
@@ -85,7 +87,12 @@ export function startDispatcher(
         enqueue(ref.parent.parent?.path ?? ref.parent.path, async () => {
           const doc = await ref.get();
           if (!doc.exists) return;
-          await deliver(name, fn, firestoreEvent(opts.projectId, trigger.eventType, doc, params), trigger.retry === true);
+          await deliver(
+            name,
+            fn,
+            firestoreEvent(opts.projectId, trigger.eventType, doc, params),
+            trigger.retry === true,
+          );
         });
       };
       unsubscribers.push(watchCreated(db, opts.embedded ?? null, group, onAdded, opts.log, name));
@@ -116,7 +123,12 @@ export function startDispatcher(
   async function runSchedulesAt(at: Date) {
     for (const s of schedules) {
       if (at.getUTCMinutes() % s.everyMinutes !== 0) continue;
-      await deliver(s.name, s.fn, { scheduleTime: at.toISOString(), jobName: `local-${s.name}` }, false);
+      await deliver(
+        s.name,
+        s.fn,
+        { scheduleTime: at.toISOString(), jobName: `local-${s.name}` },
+        false,
+      );
     }
   }
 
@@ -163,7 +175,8 @@ function watchCreated(
   if (!embedded) {
     return db.collectionGroup(group).onSnapshot(
       (snap) => {
-        for (const change of snap.docChanges()) if (change.type === "added") onAdded(change.doc.ref.path);
+        for (const change of snap.docChanges())
+          if (change.type === "added") onAdded(change.doc.ref.path);
       },
       (err) => log.error("listener failed", { function: name, error: err.message }),
     );
@@ -178,7 +191,9 @@ function watchCreated(
   db.collectionGroup(group)
     .get()
     .then((snap) => snap.docs.forEach((d) => onAdded(d.ref.path)))
-    .catch((err: Error) => log.error("initial read failed", { function: name, error: err.message }));
+    .catch((err: Error) =>
+      log.error("initial read failed", { function: name, error: err.message }),
+    );
   return () => embedded.state.emitter.off("create-document", listener);
 }
 
@@ -187,7 +202,7 @@ function match(pattern: string[], path: string): Record<string, string> | null {
   if (parts.length !== pattern.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < parts.length; i++) {
-    const p = pattern[i]!;
+    const p = pattern[i];
     if (p.startsWith("{") && p.endsWith("}")) params[p.slice(1, -1)] = parts[i]!;
     else if (p !== parts[i]) return null;
   }

@@ -51,7 +51,7 @@ function localEnv(): Record<string, string> {
     if (!existsSync(p)) continue;
     for (const line of readFileSync(p, "utf8").split(/\r?\n/)) {
       const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
-      if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, "$1");
+      if (m) out[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
     }
   }
   return out;
@@ -83,10 +83,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (getApps().length === 0) initializeApp({ projectId: PROJECT_ID });
     const db = getFirestore();
     if (opts.seed !== false) {
-      const { seedDemo } = requireLib("./store/machines.js") as typeof import("../../functions/src/store/machines");
+      const { seedDemo } = requireLib(
+        "./store/machines.js",
+      ) as typeof import("../../functions/src/store/machines");
       await seedDemo(db, process.env.DEVICE_MASTER_KEY);
     }
-    const host: FunctionsHost = await startFunctionsHost(functions, PROJECT_ID, opts.functionsPort ?? 5001);
+    const host: FunctionsHost = await startFunctionsHost(
+      functions,
+      PROJECT_ID,
+      opts.functionsPort ?? 5001,
+    );
     started.push(host);
     const dispatcher = startDispatcher(db, functions, {
       log,

@@ -69,7 +69,9 @@ export interface ReportPlan {
 
 export function planReport(input: PlanInput): ReportPlan {
   const decision = decideReport(input.report, input.alreadyApplied, input.newestReportTs);
-  const after = input.window.filter((r) => !input.boundary || compareReports(r, input.boundary) > 0);
+  const after = input.window.filter(
+    (r) => !input.boundary || compareReports(r, input.boundary) > 0,
+  );
   const initial: CycleState = input.boundary
     ? {
         ...IDLE_STATE,

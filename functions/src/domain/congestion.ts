@@ -46,7 +46,9 @@ export function cellField(cell: CellKey): string {
 }
 
 /** `{"월":[24 counts], …, "일":[…]}` as the API returns it; sums several rooms' documents. */
-export function gridToWeekdayTable(docs: readonly Record<string, unknown>[]): Record<string, number[]> {
+export function gridToWeekdayTable(
+  docs: readonly Record<string, unknown>[],
+): Record<string, number[]> {
   const table: Record<string, number[]> = {};
   KOREAN_WEEKDAYS.forEach((name, d) => {
     table[name] = Array.from({ length: 24 }, (_, h) =>

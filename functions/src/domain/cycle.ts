@@ -123,8 +123,10 @@ export function foldReports(
           : { ...state, status: r.status, cycleStartedAt: at, spinStartedAt: null };
         break;
       case "SPINNING":
-        if (!running) state = { ...state, status: "SPINNING", cycleStartedAt: at, spinStartedAt: at };
-        else if (state.status !== "SPINNING") state = { ...state, status: "SPINNING", spinStartedAt: at };
+        if (!running)
+          state = { ...state, status: "SPINNING", cycleStartedAt: at, spinStartedAt: at };
+        else if (state.status !== "SPINNING")
+          state = { ...state, status: "SPINNING", spinStartedAt: at };
         break;
       case "FINISHED":
         if (running && state.cycleStartedAt !== null) {

@@ -68,8 +68,12 @@ export function courseStats(
   const ordered = [...samples].sort((a, b) => a.finishedAt - b.finishedAt).slice(-COURSE_WINDOW);
   const total = filteredMean(ordered.map((s) => s.totalMinutes));
   if (!total) return null;
-  const wash = filteredMean(ordered.flatMap((s) => (s.washMinutes === null ? [] : [s.washMinutes])));
-  const spin = filteredMean(ordered.flatMap((s) => (s.spinMinutes === null ? [] : [s.spinMinutes])));
+  const wash = filteredMean(
+    ordered.flatMap((s) => (s.washMinutes === null ? [] : [s.washMinutes])),
+  );
+  const spin = filteredMean(
+    ordered.flatMap((s) => (s.spinMinutes === null ? [] : [s.spinMinutes])),
+  );
   const spread = Math.max(total.stddev, total.mean * 0.1);
   return {
     type,
@@ -128,7 +132,10 @@ export function expectedEnd(
 
 /** Firestore-safe key of a course name. */
 export function courseKey(course: string | null | undefined): string {
-  const k = (course ?? "").trim().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "-");
+  const k = (course ?? "")
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, "-");
   return k.replace(/^-+|-+$/g, "") || DEFAULT_COURSE;
 }
 

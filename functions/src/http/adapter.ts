@@ -66,7 +66,8 @@ export async function runHandler(
     return await handler(req);
   } catch (err) {
     if (err instanceof HttpError) {
-      if (err.status >= 500) logger.error("request failed", { fn: name, path: req.path, code: err.code });
+      if (err.status >= 500)
+        logger.error("request failed", { fn: name, path: req.path, code: err.code });
       return { status: err.status, body: err.toBody(), headers: err.headers };
     }
     logger.error("unhandled error", {
@@ -85,7 +86,8 @@ export function jsonBody(req: HttpRequest): unknown {
   if (size > MAX_BODY_BYTES || declared > MAX_BODY_BYTES) {
     throw new HttpError(413, "payload_too_large", `body is larger than ${MAX_BODY_BYTES} bytes`);
   }
-  if (!req.rawBody || size === 0) throw new HttpError(400, "invalid_json", "body is empty; expected a JSON object");
+  if (!req.rawBody || size === 0)
+    throw new HttpError(400, "invalid_json", "body is empty; expected a JSON object");
   try {
     return JSON.parse(req.rawBody.toString("utf8")) as unknown;
   } catch {
@@ -95,8 +97,13 @@ export function jsonBody(req: HttpRequest): unknown {
 
 export function requireMethod(req: HttpRequest, ...allowed: string[]): void {
   if (!allowed.includes(req.method)) {
-    throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed on ${req.path}; use ${allowed.join(" or ")}`, {
-      Allow: allowed.join(", "),
-    });
+    throw new HttpError(
+      405,
+      "method_not_allowed",
+      `${req.method} is not allowed on ${req.path}; use ${allowed.join(" or ")}`,
+      {
+        Allow: allowed.join(", "),
+      },
+    );
   }
 }

@@ -49,7 +49,11 @@ export function createDeviceHandler(deps: DeviceDeps) {
       case "/raw_data":
         return rawData(deps, req);
       default:
-        throw new HttpError(404, "not_found", `no device endpoint ${req.path}; use /update, /heartbeat or /raw_data`);
+        throw new HttpError(
+          404,
+          "not_found",
+          `no device endpoint ${req.path}; use /update, /heartbeat or /raw_data`,
+        );
     }
   };
 }
@@ -71,7 +75,11 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
   }
   const status = normalizeStatus(machine.type, body.status);
   const id = reportId(body.timestamp, status);
-  const reportRef = deps.db.collection(COL.machines).doc(machine.id).collection(COL.reports).doc(id);
+  const reportRef = deps.db
+    .collection(COL.machines)
+    .doc(machine.id)
+    .collection(COL.reports)
+    .doc(id);
   const ok = okBody(calibration);
 
   const existing = await reportRef.get();
@@ -81,7 +89,11 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
     body.wash_avg_magnitude !== undefined &&
     body.wash_max_magnitude !== undefined &&
     body.spin_max_magnitude !== undefined
-      ? { washAvg: body.wash_avg_magnitude, washMax: body.wash_max_magnitude, spinMax: body.spin_max_magnitude }
+      ? {
+          washAvg: body.wash_avg_magnitude,
+          washMax: body.wash_max_magnitude,
+          spinMax: body.spin_max_magnitude,
+        }
       : null;
   const batch = deps.db.batch();
   batch.create(rateMarker(deps, machine.id, "update", nowMs), rateMarkerData(nowMs));
@@ -131,13 +143,20 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
   const body = parseOrThrow(RawDataBodySchema, jsonBody(req));
   const { machine } = await authenticate(deps, req, body.machine_id, body.secret_key);
   if (!machine.calibrationOn) {
-    return { status: 200, body: { message: "received", stored: false, reason: "calibration is off" } };
+    return {
+      status: 200,
+      body: { message: "received", stored: false, reason: "calibration is off" },
+    };
   }
   const nowMs = deps.now();
   const batch = deps.db.batch();
   batch.create(rateMarker(deps, machine.id, "raw", nowMs), rateMarkerData(nowMs));
   batch.set(
-    deps.db.collection(COL.machines).doc(machine.id).collection(COL.rawData).doc(String(body.timestamp)),
+    deps.db
+      .collection(COL.machines)
+      .doc(machine.id)
+      .collection(COL.rawData)
+      .doc(String(body.timestamp)),
     { timestamp: body.timestamp, samples: body.samples, receivedAt: Timestamp.fromMillis(nowMs) },
   );
   await commitOrRateLimit(batch, machine.id);
@@ -156,7 +175,8 @@ async function authenticate(
     deps.db.collection(COL.deviceSecrets).doc(machineId),
     deps.db.collection(COL.machineCalibration).doc(machineId),
   );
-  if (!machineSnap?.exists) throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
+  if (!machineSnap?.exists)
+    throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
   const data = machineSnap.data() ?? {};
   const machine: MachineRecord = {
     id: machineId,
@@ -180,7 +200,11 @@ async function authenticate(
     }
   }
   if (authz === undefined && secretKey === undefined) {
-    throw new HttpError(401, "unauthenticated", "missing secret_key or Authorization: Bearer token");
+    throw new HttpError(
+      401,
+      "unauthenticated",
+      "missing secret_key or Authorization: Bearer token",
+    );
   }
   const calib = calibSnap?.exists ? (calibSnap.data() as CalibrationSums) : null;
   return { machine, calibration: calib };
@@ -205,7 +229,11 @@ async function verifyDeviceToken(
       ? decryptSecret(other.data() as EncryptedSecret, deps.masterKey, `machine:${sub}`)
       : null;
     if (otherSecret && (await verifies(token, otherSecret, deps.now()))) {
-      throw new HttpError(403, "forbidden", `token was issued for machine ${sub}, not ${machineId}`);
+      throw new HttpError(
+        403,
+        "forbidden",
+        `token was issued for machine ${sub}, not ${machineId}`,
+      );
     }
     throw new HttpError(401, "unauthenticated", "Bearer token signature or claims are invalid");
   }
@@ -230,7 +258,11 @@ async function verifies(token: string, secret: string, nowMs: number): Promise<b
 
 function okBody(calibration: CalibrationSums | null) {
   const t = thresholds(calibration);
-  return { message: "received", NewWashThreshold: t?.wash ?? null, NewSpinThreshold: t?.spin ?? null };
+  return {
+    message: "received",
+    NewWashThreshold: t?.wash ?? null,
+    NewSpinThreshold: t?.spin ?? null,
+  };
 }
 
 function rateMarker(deps: DeviceDeps, machineId: string, kind: string, nowMs: number) {
@@ -238,16 +270,27 @@ function rateMarker(deps: DeviceDeps, machineId: string, kind: string, nowMs: nu
 }
 
 function rateMarkerData(nowMs: number) {
-  return { createdAt: FieldValue.serverTimestamp(), expireAt: Timestamp.fromMillis(nowMs + RATE_MARKER_TTL_MS) };
+  return {
+    createdAt: FieldValue.serverTimestamp(),
+    expireAt: Timestamp.fromMillis(nowMs + RATE_MARKER_TTL_MS),
+  };
 }
 
 function rateLimited(machineId: string): HttpError {
-  return new HttpError(429, "rate_limited", `machine ${machineId} sent more than one request this second`, {
-    "Retry-After": "1",
-  });
+  return new HttpError(
+    429,
+    "rate_limited",
+    `machine ${machineId} sent more than one request this second`,
+    {
+      "Retry-After": "1",
+    },
+  );
 }
 
-async function commitOrRateLimit(batch: FirebaseFirestore.WriteBatch, machineId: string): Promise<void> {
+async function commitOrRateLimit(
+  batch: FirebaseFirestore.WriteBatch,
+  machineId: string,
+): Promise<void> {
   try {
     await batch.commit();
   } catch (err) {

@@ -26,7 +26,10 @@ export const UpdateBodySchema = z
     secret_key: SecretKey.optional(),
     status: z.enum(DEVICE_STATUSES),
     machine_type: z.enum(MACHINE_TYPES).optional(),
-    timestamp: z.number().int().min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)"),
+    timestamp: z
+      .number()
+      .int()
+      .min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)"),
     battery: z.number().min(0).max(100).optional(),
     wash_avg_magnitude: Magnitude.optional(),
     wash_max_magnitude: Magnitude.optional(),
@@ -69,7 +72,10 @@ export const RawDataBodySchema = z
     machine_id: IdSchema,
     secret_key: SecretKey.optional(),
     /** Device time (Unix s) of the first sample. */
-    timestamp: z.number().int().min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)"),
+    timestamp: z
+      .number()
+      .int()
+      .min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)"),
     /** Vibration magnitudes at 1 Hz. */
     samples: z.array(Magnitude).min(1).max(600),
   })

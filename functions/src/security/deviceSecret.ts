@@ -3,7 +3,13 @@
  * secret itself, so it is stored encrypted (AES-256-GCM, key derived from the master key
  * secret), never hashed or in plaintext, and compared in constant time.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  randomBytes,
+  timingSafeEqual,
+} from "node:crypto";
 
 export interface EncryptedSecret {
   ciphertext: string;
@@ -30,12 +36,17 @@ export function encryptSecret(plain: string, masterKey: string, aad: string): En
 }
 
 export function decryptSecret(enc: EncryptedSecret, masterKey: string, aad: string): string {
-  const decipher = createDecipheriv("aes-256-gcm", keyFrom(masterKey), Buffer.from(enc.iv, "base64"));
+  const decipher = createDecipheriv(
+    "aes-256-gcm",
+    keyFrom(masterKey),
+    Buffer.from(enc.iv, "base64"),
+  );
   decipher.setAAD(Buffer.from(aad, "utf8"));
   decipher.setAuthTag(Buffer.from(enc.tag, "base64"));
-  return Buffer.concat([decipher.update(Buffer.from(enc.ciphertext, "base64")), decipher.final()]).toString(
-    "utf8",
-  );
+  return Buffer.concat([
+    decipher.update(Buffer.from(enc.ciphertext, "base64")),
+    decipher.final(),
+  ]).toString("utf8");
 }
 
 /** Constant-time comparison that does not leak the length either. */

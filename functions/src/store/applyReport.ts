@@ -4,15 +4,14 @@
  * transaction together with the report's idempotency marker. Delivered any number of times, in
  * any order, the result is that of delivering each report once, in order.
  */
-import {
-  FieldValue,
-  type Firestore,
-  type QueryDocumentSnapshot,
-  Timestamp,
-  type Transaction,
-} from "firebase-admin/firestore";
+import { FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { cellField } from "../domain/congestion";
-import { type ReportDecision, type ReportPlan, type StoredCycle, planReport } from "../domain/apply";
+import {
+  type ReportDecision,
+  type ReportPlan,
+  type StoredCycle,
+  planReport,
+} from "../domain/apply";
 import type { DeviceReport, Magnitudes } from "../domain/cycle";
 import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
 import {
@@ -52,7 +51,11 @@ export async function applyReport(
   const markerRef = db.collection(COL.idempotency).doc(`report-${machineId}-${reportId}`);
 
   return db.runTransaction(async (tx) => {
-    const [marker, machineSnap, reportSnap] = await tx.getAll(markerRef, machineRef, reportsCol.doc(reportId));
+    const [marker, machineSnap, reportSnap] = await tx.getAll(
+      markerRef,
+      machineRef,
+      reportsCol.doc(reportId),
+    );
     if (!machineSnap?.exists || !reportSnap?.exists) {
       throw new Error(`report ${machineId}/${reportId} or its machine does not exist`);
     }
@@ -64,7 +67,7 @@ export async function applyReport(
     if (marker?.exists) {
       return { ...base, decision: "duplicate" as const, newCycles: [], statusAfter: statusBefore };
     }
-    const report = toReport(reportSnap as QueryDocumentSnapshot);
+    const report = toReport(reportSnap);
 
     const boundarySnap = await tx.get(
       reportsCol
@@ -73,7 +76,7 @@ export async function applyReport(
         .orderBy("timestamp", "desc")
         .limit(1),
     );
-    const boundary = boundarySnap.empty ? null : toReport(boundarySnap.docs[0]!);
+    const boundary = boundarySnap.empty ? null : toReport(boundarySnap.docs[0]);
     const windowSnap = await tx.get(
       (boundary ? reportsCol.where("timestamp", ">=", boundary.timestamp) : reportsCol)
         .orderBy("timestamp")
@@ -99,7 +102,17 @@ export async function applyReport(
     });
 
     const stats = await recomputeCourseStats(db, tx, type, plan, course);
-    writePlan(db, tx, { machineId, roomId, type, course, machine, plan, stats, reportSnap, now: now() });
+    writePlan(db, tx, {
+      machineId,
+      roomId,
+      type,
+      course,
+      machine,
+      plan,
+      stats,
+      reportSnap,
+      now: now(),
+    });
     tx.create(markerRef, {
       kind: "report",
       createdAt: FieldValue.serverTimestamp(),
@@ -139,7 +152,9 @@ async function recomputeCourseStats(
     result.set(course, courseStats(type, course, [...byId.values()]));
   }
   if (!result.has(currentCourse)) {
-    const snap = await tx.get(db.collection(COL.courseStats).doc(courseStatsId(type, currentCourse)));
+    const snap = await tx.get(
+      db.collection(COL.courseStats).doc(courseStatsId(type, currentCourse)),
+    );
     result.set(currentCourse, snap.exists ? (snap.data() as CourseStats) : null);
   }
   return result;
@@ -169,7 +184,8 @@ function writePlan(
   const end = expectedEnd(a.type, state, a.stats.get(a.course) ?? null);
   const receivedAt = toMillis(a.reportSnap.get("receivedAt")) ?? a.now;
   const lastSeen = Math.max(toMillis(a.machine.lastSeenAt) ?? 0, receivedAt);
-  const finishedNow = isRunning((a.machine.status as MachineStatus) ?? "OFF") && !isRunning(state.status);
+  const finishedNow =
+    isRunning((a.machine.status as MachineStatus) ?? "OFF") && !isRunning(state.status);
   tx.update(db.collection(COL.machines).doc(a.machineId), {
     status: state.status,
     cycleStartedAt: toTimestamp(state.cycleStartedAt),

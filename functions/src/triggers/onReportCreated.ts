@@ -1,20 +1,30 @@
 /**
  * machines/{machineId}/reports/{reportId} created → apply it to the machine (the only writer of
- * machine state), cycles, statistics and congestion. Thin: decode, apply, log; the work is in
- * store/applyReport.ts and the rules in domain/.
+ * machine state), cycles, statistics and congestion, then announce every cycle this delivery
+ * completed (watchers and room subscribers: inbox + push, once per user however often the event
+ * is delivered). Thin: decode, apply, notify, log; the work is in store/ and the rules in domain/.
  */
 import * as logger from "firebase-functions/logger";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
+import { APP_URL } from "../config";
+import { selectTransport } from "../services/fcm/select";
 import { applyReport } from "../store/applyReport";
 import { db } from "../store/db";
+import { type NotifyDeps, notifyFinished } from "../store/notifications";
 
 export interface ReportCreatedEvent {
   params: { machineId: string; reportId: string };
 }
 
-export async function handleReportCreated(event: ReportCreatedEvent, now: () => number = Date.now) {
+export async function handleReportCreated(
+  event: ReportCreatedEvent,
+  now: () => number = Date.now,
+  /** Tests swap the push transport (or sleep); the default follows PUSH_TRANSPORT. */
+  notify: Partial<Omit<NotifyDeps, "db" | "now">> = {},
+) {
   const { machineId, reportId } = event.params;
-  const result = await applyReport(db(), machineId, reportId, now);
+  const firestore = db();
+  const result = await applyReport(firestore, machineId, reportId, now);
   logger.info("report applied", {
     machineId,
     reportId,
@@ -23,6 +33,23 @@ export async function handleReportCreated(event: ReportCreatedEvent, now: () => 
     statusAfter: result.statusAfter,
     newCycles: result.newCycles.map((c) => c.id),
   });
+  if (result.newCycles.length > 0) {
+    const deps: NotifyDeps = {
+      db: firestore,
+      now,
+      transport: notify.transport ?? selectTransport(firestore, now),
+      appUrl: notify.appUrl ?? APP_URL.value(),
+      ...(notify.sleep ? { sleep: notify.sleep } : {}),
+    };
+    for (const cycle of result.newCycles) {
+      await notifyFinished(deps, {
+        machineId,
+        roomId: result.roomId,
+        type: result.type,
+        cycleId: cycle.id,
+      });
+    }
+  }
   return result;
 }
 

@@ -1,0 +1,84 @@
+/**
+ * Users' device tokens and settings: `users/{uid}` (`unreadCount`, `locale`) and
+ * `users/{uid}/tokens/{sha256(token)}` (`token`, `platform`, `lastRefreshedAt`). The document id
+ * is the token's hash, so a token is stored once per user and can be found without a query.
+ * Tokens are never logged.
+ */
+import { createHash } from "node:crypto";
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type Locale, resolveLocale } from "../domain/messages";
+import type { PushRecipient, TokenStore } from "../services/fcm/sender";
+import { COL, toMillis } from "./db";
+
+export const TOKENS = "tokens";
+
+export function tokenId(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+export function tokenRef(db: Firestore, uid: string, token: string) {
+  return db.collection(COL.users).doc(uid).collection(TOKENS).doc(tokenId(token));
+}
+
+/** Adds or refreshes one token of the user (and, if given, the user's locale). */
+export async function saveFcmToken(
+  db: Firestore,
+  uid: string,
+  a: { token: string; platform: string; locale?: Locale; now: number },
+): Promise<void> {
+  const batch = db.batch();
+  batch.set(tokenRef(db, uid, a.token), {
+    token: a.token,
+    platform: a.platform,
+    lastRefreshedAt: Timestamp.fromMillis(a.now),
+  });
+  if (a.locale) batch.set(db.collection(COL.users).doc(uid), { locale: a.locale }, { merge: true });
+  await batch.commit();
+}
+
+/** Removes one token; true when it was there. */
+export async function deleteFcmToken(db: Firestore, uid: string, token: string): Promise<boolean> {
+  const ref = tokenRef(db, uid, token);
+  const existed = (await ref.get()).exists;
+  if (existed) await ref.delete();
+  return existed;
+}
+
+/** The sender's TokenStore on Firestore: deletes `users/{uid}/tokens/{sha256(token)}`. */
+export function firestoreTokenStore(db: Firestore): TokenStore {
+  return {
+    async deleteTokens(uid: string, tokens: string[]): Promise<void> {
+      const batch = db.batch();
+      for (const t of tokens) batch.delete(tokenRef(db, uid, t));
+      await batch.commit();
+    },
+  };
+}
+
+export interface UserPushProfile extends PushRecipient {
+  locale: Locale;
+}
+
+/** Locale and device tokens of each user (missing users: Korean, no tokens). */
+export async function loadPushProfiles(db: Firestore, uids: string[]): Promise<UserPushProfile[]> {
+  if (uids.length === 0) return [];
+  const users = db.collection(COL.users);
+  const snaps = await db.getAll(...uids.map((uid) => users.doc(uid)));
+  return Promise.all(
+    uids.map(async (uid, i) => {
+      const tokens = await users.doc(uid).collection(TOKENS).get();
+      return {
+        uid,
+        locale: resolveLocale(snaps[i]?.get("locale")),
+        tokens: tokens.docs
+          .map((d) => ({
+            token: d.get("token") as unknown,
+            lastRefreshedAt: toMillis(d.get("lastRefreshedAt")) ?? 0,
+          }))
+          .filter(
+            (t): t is { token: string; lastRefreshedAt: number } => typeof t.token === "string",
+          ),
+      };
+    }),
+  );
+}
