@@ -7,3 +7,4 @@ setGlobalOptions({ region: "asia-northeast3", maxInstances: 10 });
 
 export { device } from "./http/device";
 export { onReportCreated } from "./triggers/onReportCreated";
+export { api } from "./http/api";

@@ -1,0 +1,149 @@
+/**
+ * The `api` function's router: a table of routes, each `{method, path, auth, body?, handler}`.
+ * Checks run in one fixed order for every request:
+ *   unknown path 404 → method 405 (with Allow) → auth 401 (missing/bad Firebase ID token) /
+ *   403 (route needs the `admin: true` custom claim) → body 400 (JSON via jsonBody: 413 over
+ *   8 KB; zod `.strict()` via parseOrThrow) → the route's handler.
+ * A route file exports an array made with `defineRoute`; routes/index.ts concatenates them.
+ */
+import type { Auth } from "firebase-admin/auth";
+import type { Firestore } from "firebase-admin/firestore";
+import type { z } from "zod";
+import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
+import { HttpError, parseOrThrow } from "./errors";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+/** "none": anyone; "user": a valid Firebase ID token; "admin": that plus the `admin: true` claim. */
+export type AuthLevel = "none" | "user" | "admin";
+
+export interface ApiUser {
+  uid: string;
+  admin: boolean;
+  email: string | null;
+}
+
+export interface ApiDeps {
+  db: Firestore;
+  /** Only `verifyIdToken` is used, so tests may pass a stand-in. */
+  auth: Pick<Auth, "verifyIdToken">;
+  now: () => number;
+  /** Reported by GET /health. */
+  version: string;
+}
+
+export interface RouteContext<A extends AuthLevel, B> {
+  req: HttpRequest;
+  deps: ApiDeps;
+  user: A extends "none" ? ApiUser | null : ApiUser;
+  body: B;
+}
+
+type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteSpec<A extends AuthLevel, S extends z.ZodType | undefined> {
+  method: HttpMethod;
+  /** Exact path below the function, e.g. "/notify_me" (no parameters: ids travel in bodies/queries). */
+  path: string;
+  auth: A;
+  /** A `.strict()` zod object; when present the body must be JSON that parses with it. */
+  body?: S;
+  handler: (ctx: RouteContext<A, BodyOf<S>>) => Promise<HttpResponse>;
+}
+
+/** A route with its types erased, as the router holds it. */
+export interface ApiRoute {
+  method: HttpMethod;
+  path: string;
+  auth: AuthLevel;
+  body?: z.ZodType;
+  handler: (ctx: RouteContext<AuthLevel, unknown>) => Promise<HttpResponse>;
+}
+
+/** Typed route declaration: the handler sees the parsed body and (for auth routes) the user. */
+export function defineRoute<A extends AuthLevel, S extends z.ZodType | undefined = undefined>(
+  spec: RouteSpec<A, S>,
+): ApiRoute {
+  return spec as unknown as ApiRoute;
+}
+
+export function normalizePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
+}
+
+/** The bearer token of `Authorization: Bearer <token>`, or a 401. */
+function bearerToken(req: HttpRequest): string {
+  const header = req.headers.authorization;
+  if (header === undefined || header.trim() === "") {
+    throw new HttpError(
+      401,
+      "unauthenticated",
+      "missing Authorization: Bearer <Firebase ID token>",
+    );
+  }
+  const token = /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1];
+  if (!token)
+    throw new HttpError(
+      401,
+      "unauthenticated",
+      "Authorization must be 'Bearer <Firebase ID token>'",
+    );
+  return token;
+}
+
+async function authenticate(
+  deps: ApiDeps,
+  req: HttpRequest,
+  level: AuthLevel,
+): Promise<ApiUser | null> {
+  if (level === "none") return null;
+  const token = bearerToken(req);
+  let decoded: Awaited<ReturnType<Auth["verifyIdToken"]>>;
+  try {
+    decoded = await deps.auth.verifyIdToken(token);
+  } catch {
+    // The reason (expired, wrong project, bad signature) is the client's to fix; never log the token.
+    throw new HttpError(401, "unauthenticated", "the ID token is invalid or expired");
+  }
+  const user: ApiUser = {
+    uid: decoded.uid,
+    admin: decoded.admin === true,
+    email: typeof decoded.email === "string" ? decoded.email : null,
+  };
+  if (level === "admin" && !user.admin) {
+    throw new HttpError(403, "forbidden", "this route is for admins only");
+  }
+  return user;
+}
+
+export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handler {
+  const byPath = new Map<string, ApiRoute[]>();
+  for (const r of routes) {
+    const path = normalizePath(r.path);
+    const list = byPath.get(path) ?? [];
+    if (list.some((x) => x.method === r.method))
+      throw new Error(`duplicate route ${r.method} ${path}`);
+    list.push(r);
+    byPath.set(path, list);
+  }
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const path = normalizePath(req.path);
+    const candidates = byPath.get(path);
+    if (!candidates) throw new HttpError(404, "not_found", `no api endpoint ${path}`);
+    const route = candidates.find((r) => r.method === req.method);
+    if (!route) {
+      const allow = candidates.map((r) => r.method).join(", ");
+      throw new HttpError(
+        405,
+        "method_not_allowed",
+        `${req.method} is not allowed on ${path}; use ${allow}`,
+        {
+          Allow: allow,
+        },
+      );
+    }
+    const user = await authenticate(deps, req, route.auth);
+    const body = route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined;
+    return route.handler({ req, deps, user, body });
+  };
+}

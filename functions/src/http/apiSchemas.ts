@@ -1,0 +1,93 @@
+/**
+ * Request bodies and queries of the `api` function. Bodies are `.strict()`: an unknown field is
+ * a 400 naming it. Ids are the seed's integers or the same digits as strings (IdSchema).
+ */
+import { z } from "zod";
+import { LOCALES } from "../domain/messages";
+import { IdSchema } from "./deviceSchemas";
+
+/** The seed's on/off flag: 1 or 0 (booleans accepted too). Output: boolean. */
+export const OnOffSchema = z
+  .union([z.literal(0), z.literal(1), z.boolean()], { error: "must be 1 (on) or 0 (off)" })
+  .transform((v) => v === 1 || v === true);
+
+/** An FCM registration token: opaque, no whitespace. Never logged. */
+export const FcmTokenSchema = z
+  .string()
+  .min(1, "must not be empty")
+  .max(4096)
+  .regex(/^\S+$/, "must not contain whitespace");
+
+export const PLATFORMS = ["web", "android", "ios"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+export const PlatformSchema = z.enum(PLATFORMS);
+
+/** POST /notify_me: one-shot watch of a machine's next FINISHED. isusing 1 = on, 0 = off. */
+export const NotifyMeBodySchema = z.object({ machine_id: IdSchema, isusing: OnOffSchema }).strict();
+
+/**
+ * POST /device_subscribe: persistent subscription to every FINISHED in a room.
+ * `isusing` (optional, default 1): 1 subscribes, 0 unsubscribes.
+ */
+export const DeviceSubscribeBodySchema = z
+  .object({ room_id: IdSchema, isusing: OnOffSchema.optional() })
+  .strict();
+
+/**
+ * POST /set_fcm_token: registers (or refreshes) one device token. `platform` defaults to the
+ * `X-Client-Platform` header, else "web". `locale` ("ko" | "en", optional) sets the language of
+ * the user's notifications.
+ */
+export const SetFcmTokenBodySchema = z
+  .object({
+    fcm_token: FcmTokenSchema,
+    platform: PlatformSchema.optional(),
+    locale: z.enum(LOCALES).optional(),
+  })
+  .strict();
+
+/** POST /logout: forgets this device's token. */
+export const LogoutBodySchema = z.object({ fcm_token: FcmTokenSchema }).strict();
+
+/** POST /notifications/read: exactly one of `{id}` or `{all: true}`. */
+export const NotificationsReadBodySchema = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^/]+$/, "must not contain '/'")
+      .optional(),
+    all: z.literal(true, { error: "must be true" }).optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if ((b.id === undefined) === (b.all === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["id"],
+        message: "give exactly one of id or all: true",
+      });
+    }
+  });
+
+export const NOTIFICATIONS_DEFAULT_LIMIT = 20;
+export const NOTIFICATIONS_MAX_LIMIT = 100;
+
+/** GET /notifications?limit=&cursor= (cursor: the `next_cursor` of the previous page). */
+export const NotificationsQuerySchema = z
+  .object({
+    limit: z
+      .string()
+      .regex(/^[1-9][0-9]{0,2}$/, "must be an integer from 1 to 100")
+      .transform(Number)
+      .pipe(z.number().max(NOTIFICATIONS_MAX_LIMIT, "must be an integer from 1 to 100"))
+      .optional(),
+    cursor: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^/]+$/, "must not contain '/'")
+      .optional(),
+  })
+  .strict();

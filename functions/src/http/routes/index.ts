@@ -1,0 +1,9 @@
+/**
+ * Every route of the `api` function. To add routes: write `routes/<area>.ts` exporting an
+ * `ApiRoute[]` built with `defineRoute`, and spread it here.
+ */
+import type { ApiRoute } from "../apiRouter";
+import { healthRoutes } from "./health";
+import { notificationRoutes } from "./notifications";
+
+export const apiRoutes: readonly ApiRoute[] = [...healthRoutes, ...notificationRoutes];

@@ -1,0 +1,154 @@
+/**
+ * Notification routes: watches, room subscriptions, device tokens and the inbox.
+ *
+ * - POST /notify_me {machine_id, isusing}: 1 = watch the machine's next FINISHED once, 0 = stop.
+ * - POST /device_subscribe {room_id, isusing?}: every FINISHED in the room; isusing 0 unsubscribes
+ *   (default 1).
+ * - POST /set_fcm_token {fcm_token, platform?, locale?}: adds or refreshes a device token
+ *   (platform from the body, else the X-Client-Platform header, else "web").
+ * - POST /logout {fcm_token}: forgets that token.
+ * - GET /notifications?limit=&cursor=: the inbox, newest first.
+ * - POST /notifications/read {id} | {all: true}: marks read, keeping unreadCount right.
+ */
+import { COL } from "../../store/db";
+import {
+  UnknownCursorError,
+  listNotifications,
+  markAllRead,
+  markRead,
+  setRoomSubscription,
+  setWatch,
+} from "../../store/notifications";
+import { deleteFcmToken, saveFcmToken } from "../../store/users";
+import { type ApiRoute, defineRoute } from "../apiRouter";
+import {
+  DeviceSubscribeBodySchema,
+  LogoutBodySchema,
+  NOTIFICATIONS_DEFAULT_LIMIT,
+  NotificationsQuerySchema,
+  NotificationsReadBodySchema,
+  NotifyMeBodySchema,
+  PlatformSchema,
+  SetFcmTokenBodySchema,
+} from "../apiSchemas";
+import { HttpError, parseOrThrow } from "../errors";
+
+export const notificationRoutes: ApiRoute[] = [
+  defineRoute({
+    method: "POST",
+    path: "/notify_me",
+    auth: "user",
+    body: NotifyMeBodySchema,
+    async handler({ deps, user, body }) {
+      const machine = await deps.db.collection(COL.machines).doc(body.machine_id).get();
+      if (!machine.exists)
+        throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
+      await setWatch(deps.db, user.uid, body.machine_id, body.isusing, deps.now());
+      return {
+        status: 200,
+        body: { message: "ok", machine_id: Number(body.machine_id), isusing: body.isusing ? 1 : 0 },
+      };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/device_subscribe",
+    auth: "user",
+    body: DeviceSubscribeBodySchema,
+    async handler({ deps, user, body }) {
+      const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
+      if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
+      const on = body.isusing ?? true;
+      await setRoomSubscription(deps.db, user.uid, body.room_id, on, deps.now());
+      return {
+        status: 200,
+        body: { message: "ok", room_id: Number(body.room_id), isusing: on ? 1 : 0 },
+      };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/set_fcm_token",
+    auth: "user",
+    body: SetFcmTokenBodySchema,
+    async handler({ req, deps, user, body }) {
+      let platform = body.platform;
+      if (platform === undefined && req.headers["x-client-platform"] !== undefined) {
+        platform = parseOrThrow(
+          PlatformSchema,
+          req.headers["x-client-platform"].trim().toLowerCase(),
+          "invalid_body",
+        );
+      }
+      await saveFcmToken(deps.db, user.uid, {
+        token: body.fcm_token,
+        platform: platform ?? "web",
+        ...(body.locale ? { locale: body.locale } : {}),
+        now: deps.now(),
+      });
+      return { status: 200, body: { message: "ok", platform: platform ?? "web" } };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/logout",
+    auth: "user",
+    body: LogoutBodySchema,
+    async handler({ deps, user, body }) {
+      const removed = await deleteFcmToken(deps.db, user.uid, body.fcm_token);
+      return { status: 200, body: { message: "ok", removed } };
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/notifications",
+    auth: "user",
+    async handler({ req, deps, user }) {
+      const q = parseOrThrow(NotificationsQuerySchema, definedOnly(req.query), "invalid_query");
+      try {
+        const page = await listNotifications(
+          deps.db,
+          user.uid,
+          q.limit ?? NOTIFICATIONS_DEFAULT_LIMIT,
+          q.cursor,
+        );
+        return {
+          status: 200,
+          body: {
+            notifications: page.entries,
+            next_cursor: page.nextCursor,
+            unread_count: page.unreadCount,
+          },
+        };
+      } catch (err) {
+        if (err instanceof UnknownCursorError) {
+          throw new HttpError(400, "invalid_query", "cursor: is not a notification of yours");
+        }
+        throw err;
+      }
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/notifications/read",
+    auth: "user",
+    body: NotificationsReadBodySchema,
+    async handler({ deps, user, body }) {
+      if (body.all) {
+        const { marked } = await markAllRead(deps.db, user.uid, deps.now());
+        return { status: 200, body: { message: "ok", marked } };
+      }
+      const id = body.id ?? "";
+      const result = await markRead(deps.db, user.uid, id, deps.now());
+      // Someone else's notification is indistinguishable from a missing one.
+      if (!result) throw new HttpError(404, "not_found", `id: you have no notification ${id}`);
+      return { status: 200, body: { message: "ok", marked: result.marked } };
+    },
+  }),
+];
+
+function definedOnly(query: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v;
+  return out;
+}

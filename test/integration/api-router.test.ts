@@ -1,0 +1,130 @@
+import { getAuth } from "firebase-admin/auth";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
+import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { type ApiDeps, type ApiRoute, defineRoute } from "../../functions/src/http/apiRouter";
+import { bearer, signUpAdmin, signUpUser } from "../support/auth";
+import { jsonRequest, testDb } from "../support/world";
+
+const NOW = Date.UTC(2026, 10, 16, 3, 0);
+
+function deps(): ApiDeps {
+  testDb();
+  return { db: testDb(), auth: getAuth(), now: () => NOW, version: "test-1" };
+}
+
+/** A route table injected for the router's own checks; the real table has no admin route yet. */
+const calls: string[] = [];
+const table: ApiRoute[] = [
+  defineRoute({
+    method: "POST",
+    path: "/echo",
+    auth: "user",
+    body: z.object({ n: z.number().int() }).strict(),
+    async handler({ user, body }) {
+      calls.push(`echo ${user.uid}`);
+      return { status: 200, body: { uid: user.uid, n: body.n } };
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/echo",
+    auth: "user",
+    async handler({ user }) {
+      return { status: 200, body: { uid: user.uid } };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/admin/thing",
+    auth: "admin",
+    async handler({ user }) {
+      calls.push(`admin ${user.uid}`);
+      return { status: 200, body: { admin: user.admin } };
+    },
+  }),
+];
+
+const call = (req: HttpRequest, routes: ApiRoute[] = table) =>
+  runHandler("api", createApiHandler(deps(), routes), req);
+
+describe("api router", () => {
+  it("answers 404 for an unknown path before anything else, even without a token", async () => {
+    const res = await call(jsonRequest("DELETE", "/nope", "not json"));
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({
+      error: { code: "not_found", message: expect.stringContaining("/nope") },
+    });
+  });
+
+  it("answers 405 with Allow for a known path and a wrong method, before auth", async () => {
+    const res = await call(jsonRequest("PUT", "/echo"));
+    expect(res.status).toBe(405);
+    expect(res.headers?.Allow).toBe("POST, GET");
+    expect((res.body as { error: { code: string } }).error.code).toBe("method_not_allowed");
+  });
+
+  it("answers 401 for a missing, malformed or garbage token, before looking at the body", async () => {
+    for (const headers of [
+      {},
+      { authorization: "Basic abc" },
+      { authorization: "Bearer" },
+      bearer("garbage.token.here"),
+    ]) {
+      const res = await call(jsonRequest("POST", "/echo", "{not json", headers));
+      expect(res.status, JSON.stringify(headers)).toBe(401);
+      expect((res.body as { error: { code: string } }).error.code).toBe("unauthenticated");
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it("answers 403 to a signed-in non-admin on an admin route, and runs it for an admin", async () => {
+    const user = await signUpUser();
+    const denied = await call(jsonRequest("POST", "/admin/thing", undefined, bearer(user)));
+    expect(denied.status).toBe(403);
+    expect((denied.body as { error: { code: string } }).error.code).toBe("forbidden");
+
+    const admin = await signUpAdmin();
+    const ok = await call(jsonRequest("POST", "/admin/thing", undefined, bearer(admin)));
+    expect(ok).toMatchObject({ status: 200, body: { admin: true } });
+    expect(calls).toContain(`admin ${admin.uid}`);
+    expect(calls).not.toContain(`admin ${user.uid}`);
+  });
+
+  it("validates the body after auth: bad JSON, unknown field and wrong type are 400s naming the field", async () => {
+    const user = await signUpUser();
+    const bad = await call(jsonRequest("POST", "/echo", "{", bearer(user)));
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: "invalid_json" } } });
+    const extra = await call(jsonRequest("POST", "/echo", { n: 1, x: 2 }, bearer(user)));
+    expect(extra).toMatchObject({
+      status: 400,
+      body: { error: { code: "invalid_body", message: expect.stringContaining("x") } },
+    });
+    const wrong = await call(jsonRequest("POST", "/echo", { n: "one" }, bearer(user)));
+    expect(wrong).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringContaining("n:") } },
+    });
+    const big = await call(
+      jsonRequest("POST", "/echo", { n: 1, pad: "x".repeat(9000) }, bearer(user)),
+    );
+    expect(big.status).toBe(413);
+    const ok = await call(jsonRequest("POST", "/echo/", { n: 7 }, bearer(user)));
+    expect(ok).toEqual({ status: 200, body: { uid: user.uid, n: 7 } });
+  });
+
+  it("GET /health needs no token and reports Firestore and the version", async () => {
+    const res = await runHandler("api", createApiHandler(deps()), jsonRequest("GET", "/health"));
+    expect(res).toMatchObject({
+      status: 200,
+      body: { status: "ok", firestore: "ok", version: "test-1" },
+    });
+  });
+
+  it("refuses a table with the same method and path twice", () => {
+    expect(() => createApiHandler(deps(), [table[0], table[0]])).toThrow(
+      /duplicate route POST \/echo/,
+    );
+  });
+});
