@@ -77,7 +77,9 @@ const inbox = async (uid: string) =>
 const unread = async (uid: string) =>
   (await testDb().doc(`users/${uid}`).get()).get("unreadCount") as number | undefined;
 const outboxFor = async (uid: string) =>
-  (await testDb().collection("outbox").where("uid", "==", uid).get()).docs.map((d) => d.data());
+  (await testDb().collection("outbox").where("uid", "==", uid).get()).docs.map(
+    (d) => d.data() as { token: string; title: string; body: string },
+  );
 const watchers = async (machineId: string) =>
   (await testDb().collection(`machines/${machineId}/watchers`).get()).size;
 
@@ -159,7 +161,7 @@ describe("FINISHED notifications", () => {
 
     await runCycle(2, 3);
 
-    expect((await inbox(both.uid)).map((d) => d.get("type"))).toEqual(["finished"]);
+    expect((await inbox(both.uid)).map((d) => d.get("type") as string)).toEqual(["finished"]);
     expect(await unread(both.uid)).toBe(1);
     expect((await outboxFor(both.uid)).length).toBe(1);
     const subEntries = await inbox(sub.uid);
@@ -170,7 +172,9 @@ describe("FINISHED notifications", () => {
         body: expect.stringContaining("will be free soon"),
       }),
     ]);
-    expect((await outboxFor(sub.uid)).map((p) => p.body)).toEqual([subEntries[0].get("body")]);
+    expect((await outboxFor(sub.uid)).map((p) => p.body)).toEqual([
+      subEntries[0]?.get("body") as string,
+    ]);
     expect(await inbox(off.uid)).toEqual([]);
     expect(await outboxFor(off.uid)).toEqual([]);
     // The room subscription is persistent; the watch was one-shot.
