@@ -9,6 +9,7 @@
 import type { Auth } from "firebase-admin/auth";
 import type { Firestore } from "firebase-admin/firestore";
 import type { z } from "zod";
+import type { PushTransport } from "../services/fcm/transport";
 import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
 
@@ -29,6 +30,10 @@ export interface ApiDeps {
   now: () => number;
   /** Reported by GET /health. */
   version: string;
+  /** DEVICE_MASTER_KEY's value: admin routes encrypt new device secrets with it. */
+  masterKey?: string;
+  /** Pushes sent by routes (admin notices); default: PUSH_TRANSPORT's transport and APP_URL. */
+  push?: { transport: PushTransport; appUrl: string };
 }
 
 export interface RouteContext<A extends AuthLevel, B> {
