@@ -67,7 +67,15 @@ export async function dumpDb(): Promise<Record<string, unknown>> {
     "outbox",
   ];
   for (const name of top) await walk(db.collection(name));
-  for (const sub of ["reports", "rawData", "notifications", "tokens", "watches"]) {
+  for (const sub of [
+    "reports",
+    "rawData",
+    "notifications",
+    "tokens",
+    "watches",
+    "brokenReports",
+    "brokenArchive",
+  ]) {
     const snap = await db.collectionGroup(sub).get();
     for (const d of snap.docs) out[d.ref.path] = d.data();
   }
