@@ -4,6 +4,7 @@
  * to the exported functions, FCM recorded to the `outbox` collection, and the demo data.
  * Used by `npm start` (start.ts), the end-to-end tests and the benchmark.
  */
+import type { FirestoreServer } from "@firestore-emulator/server";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import { existsSync, readFileSync } from "node:fs";
@@ -35,6 +36,8 @@ export interface Stack {
   firestoreHost: string;
   /** True when the embedded endpoint is serving (no real emulator found). */
   firestoreEmbedded: boolean;
+  /** The embedded endpoint itself (null with the real emulator), e.g. to count operations. */
+  embedded: FirestoreServer | null;
   authHost: string | null;
   deviceUrl: string;
   apiUrl: string;
@@ -105,6 +108,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       projectId: PROJECT_ID,
       firestoreHost: firestore.host,
       firestoreEmbedded: firestore.embedded !== null,
+      embedded: firestore.embedded,
       authHost: auth?.host ?? null,
       deviceUrl: host.urlOf("device"),
       apiUrl: host.urlOf("api"),

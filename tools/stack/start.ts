@@ -5,7 +5,11 @@ import { startStack } from "./stack";
 
 async function main() {
   const t0 = Date.now();
-  const stack = await startStack();
+  // Ports are fixed by the design (8080, 5001); the overrides exist for side-by-side runs.
+  const stack = await startStack({
+    firestorePort: Number(process.env.WASHCALL_FIRESTORE_PORT ?? 8080),
+    functionsPort: Number(process.env.WASHCALL_FUNCTIONS_PORT ?? 5001),
+  });
   console.log(`
 WashCall local stack ready in ${Date.now() - t0} ms (project ${stack.projectId})
   device function   ${stack.deviceUrl}/update | /heartbeat | /raw_data

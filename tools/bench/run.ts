@@ -1,0 +1,326 @@
+/**
+ * `npm run bench`: the figures of docs/PERFORMANCE.md, written to bench/results.json and shown
+ * as a table. Everything runs on this machine against the local stack; nothing is asserted here
+ * (targets are compared in the table, never in tests).
+ *
+ *   1. device ingest: ≥1,000 reports from ≥50 machines at concurrency ≥20 → throughput,
+ *      p50/p95/p99 latency, errors, and the stack process's peak RSS;
+ *   2. Firestore operations per complete washing cycle and per tick (1/10/100 active rooms, idle);
+ *   3. cold start: importing functions/lib/index.js in a fresh process; `npm start` to ready.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { getFirestore, Timestamp } from "firebase-admin/firestore";
+import { createMachine, createRoom } from "../../functions/src/store/machines";
+import { ROOT, startStack } from "../stack/stack";
+import { countOps } from "./opsCounter";
+
+const MACHINES = 60;
+const REPORTS_PER_MACHINE = 18; // 60 × 18 = 1,080 reports
+const CONCURRENCY = 24;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function nodeWithTsx(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Median over fresh processes of the time to require functions/lib/index.js. */
+async function coldStart(): Promise<{ medianMs: number; runs: number[] }> {
+  const runs: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        "const t=process.hrtime.bigint();require('./functions/lib/index.js');console.log(Number(process.hrtime.bigint()-t)/1e6)",
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    await new Promise((r) => child.once("exit", r));
+    runs.push(round(Number(out.trim())));
+  }
+  const sorted = [...runs].sort((a, b) => a - b);
+  return { medianMs: sorted[3]!, runs };
+}
+
+/** `npm start` minus the build: from spawn to the "ready" line, Auth emulator included. */
+async function startToReady(): Promise<{ readyMs: number | null; error?: string }> {
+  const t0 = Date.now();
+  const env = { FIREBASE_AUTH_EMULATOR_HOST: "", FIRESTORE_EMULATOR_HOST: "" };
+  const child = nodeWithTsx(["tools/stack/start.ts"], env);
+  delete (child as unknown as { env?: unknown }).env;
+  let out = "";
+  const ready = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), 120_000);
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      if (out.includes("local stack ready")) {
+        clearTimeout(timer);
+        resolve(Date.now() - t0);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+  });
+  child.kill("SIGINT");
+  await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+  return ready === null ? { readyMs: null, error: out.slice(-500) } : { readyMs: ready };
+}
+
+async function ingest() {
+  const child = nodeWithTsx(["tools/bench/stackProcess.ts"], {
+    BENCH_MACHINES: String(MACHINES),
+    FIREBASE_AUTH_EMULATOR_HOST: "",
+    FIRESTORE_EMULATOR_HOST: "",
+  });
+  let out = "";
+  const info = await new Promise<{ deviceUrl: string; pid: number }>((resolve, reject) => {
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /READY (\{.*\})/.exec(out);
+      if (m) resolve(JSON.parse(m[1]!) as { deviceUrl: string; pid: number });
+    });
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    child.once("exit", (code) => reject(new Error(`stack exited ${code}: ${out.slice(-800)}`)));
+  });
+  const peakRss = () => {
+    const status = readFileSync(`/proc/${info.pid}/status`, "utf8");
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  };
+  const rssBefore = peakRss();
+  const base = Math.floor(Date.now() / 1000) - 24 * 3600;
+  const statuses = ["WASHING", "SPINNING", "FINISHED"] as const;
+  // Each machine's reports in order, at most one per second per machine (the device contract).
+  const queues = Array.from({ length: MACHINES }, (_, i) => {
+    const id = 1001 + i;
+    return Array.from({ length: REPORTS_PER_MACHINE }, (_, k) => ({
+      machine_id: id,
+      secret_key: `bench-secret-${id}`,
+      status: statuses[k % 3]!,
+      timestamp: base + Math.floor(k / 3) * 3600 + [0, 1800, 2400][k % 3]!,
+      ...(k % 3 === 2 ? { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.3, spin_max_magnitude: 2.2 } : {}),
+    }));
+  });
+  const nextAllowed = new Array<number>(MACHINES).fill(0);
+  const latencies: number[] = [];
+  let errors = 0;
+  const statusCounts: Record<string, number> = {};
+  const t0 = performance.now();
+  let cursor = 0;
+  const worker = async () => {
+    for (;;) {
+      // Pick the next machine with work whose 1-second window has passed.
+      let picked = -1;
+      for (let n = 0; n < MACHINES; n++) {
+        const i = (cursor + n) % MACHINES;
+        if (queues[i]!.length > 0 && nextAllowed[i]! <= Date.now()) {
+          picked = i;
+          break;
+        }
+      }
+      if (picked < 0) {
+        if (queues.every((q) => q.length === 0)) return;
+        await sleep(20);
+        continue;
+      }
+      cursor = picked + 1;
+      nextAllowed[picked] = Date.now() + 1100;
+      const body = queues[picked]!.shift()!;
+      const s = performance.now();
+      try {
+        const res = await fetch(`${info.deviceUrl}/update`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        await res.arrayBuffer();
+        statusCounts[res.status] = (statusCounts[res.status] ?? 0) + 1;
+        if (res.status !== 200) errors += 1;
+      } catch {
+        errors += 1;
+      }
+      latencies.push(performance.now() - s);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  const rssPeak = peakRss();
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    machines: MACHINES,
+    reports: latencies.length,
+    concurrency: CONCURRENCY,
+    seconds: round(seconds, 2),
+    throughputPerSecond: round(latencies.length / seconds),
+    latencyMs: { p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)) },
+    errors,
+    statusCounts,
+    stackPeakRssMb: { beforeLoad: round(rssBefore), underLoad: round(rssPeak) },
+    note: "reports are paced at one per second per machine (the contract's rate limit), so throughput is bounded by machines × 1/s",
+  };
+}
+
+async function operations() {
+  const stack = await startStack({ firestorePort: 0, functionsPort: 0, auth: false, schedules: false, log: { info: () => undefined, error: () => undefined } });
+  if (!stack.embedded) throw new Error("operation counts need the embedded endpoint");
+  const counter = countOps(stack.embedded);
+  const db = getFirestore();
+  const post = async (status: string, timestamp: number) => {
+    const res = await fetch(`${stack.deviceUrl}/update`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ machine_id: 1, secret_key: "demo-secret-1", status, timestamp }),
+    });
+    if (res.status !== 200) throw new Error(`update ${status}: ${res.status}`);
+    await stack.dispatcher.idle();
+    await sleep(1100);
+  };
+  await stack.dispatcher.idle();
+  const t = Math.floor(Date.now() / 1000) - 7200;
+  // Warm-up cycle (first course statistics), then the measured one.
+  for (const [s, dt] of [["WASHING", 0], ["SPINNING", 1800], ["FINISHED", 2400]] as const) await post(s, t + dt - 3600);
+  counter.reset();
+  for (const [s, dt] of [["WASHING", 0], ["SPINNING", 1800], ["FINISHED", 2400]] as const) await post(s, t + dt);
+  const perCycle = counter.snapshot();
+
+  const tick: Record<string, unknown> = {};
+  const hasTick = stack.dispatcher.schedules.length > 0;
+  if (hasTick) {
+    let minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const runTick = async () => {
+      counter.reset();
+      minute += 60_000;
+      await stack.dispatcher.runSchedulesAt(new Date(minute));
+      return counter.snapshot();
+    };
+    // Idle: the demo room only, nothing running.
+    await db.doc("machines/1").update({ status: "FINISHED" });
+    await runTick();
+    tick.idle = await runTick();
+    let made = 0;
+    for (const rooms of [1, 10, 100]) {
+      for (; made < rooms; made++) {
+        const roomId = String(2000 + made);
+        await createRoom(db, roomId, `room ${roomId}`);
+        await createMachine(db, { machineId: String(5000 + made), roomId, name: "w", type: "washer", secret: "s" }, process.env.DEVICE_MASTER_KEY ?? "");
+        await db.doc(`machines/${5000 + made}`).update({
+          status: "WASHING",
+          cycleStartedAt: Timestamp.fromMillis(minute - 10 * 60_000),
+          expectedEndAt: Timestamp.fromMillis(minute + 60 * 60_000),
+          lastSeenAt: Timestamp.fromMillis(minute),
+          online: true,
+        });
+      }
+      tick[`activeRooms${rooms}`] = await runTick();
+      tick[`activeRooms${rooms}Repeat`] = await (async () => {
+        counter.reset();
+        await stack.dispatcher.runSchedulesAt(new Date(minute));
+        return counter.snapshot();
+      })();
+    }
+  } else {
+    tick.note = "no scheduled function is exported yet";
+  }
+  await stack.stop();
+  return { perCycle, tick };
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: `${cpus.length} × ${cpus[0]?.model ?? "unknown"}`,
+    memoryGb: round(os.totalmem() / 1024 ** 3),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+  };
+}
+
+function table(r: Awaited<ReturnType<typeof collect>>): string {
+  const t = r.operations.tick as Record<string, { reads: number; writes: number; deletes: number } | string>;
+  const ops = (o: unknown) => {
+    const x = o as { reads: number; writes: number; deletes: number } | undefined;
+    return x ? `${x.reads} reads / ${x.writes} writes / ${x.deletes} deletes` : "n/a";
+  };
+  const rows: [string, string, string][] = [
+    ["ingest throughput", `${r.ingest.throughputPerSecond} reports/s (${r.ingest.reports} reports, ${r.ingest.machines} machines, concurrency ${r.ingest.concurrency})`, "—"],
+    ["ingest latency p50 / p95 / p99", `${r.ingest.latencyMs.p50} / ${r.ingest.latencyMs.p95} / ${r.ingest.latencyMs.p99} ms`, "—"],
+    ["ingest errors", String(r.ingest.errors), "0"],
+    ["stack peak RSS under ingest", `${r.ingest.stackPeakRssMb.underLoad} MB (idle ${r.ingest.stackPeakRssMb.beforeLoad} MB)`, "—"],
+    ["Firestore ops per washing cycle", ops(r.operations.perCycle), "—"],
+    ["ops per tick, idle", ops(t.idle), "0 writes"],
+    ["ops per tick, 1 active room", ops(t.activeRooms1), "—"],
+    ["ops per tick, 10 active rooms", ops(t.activeRooms10), "—"],
+    ["ops per tick, 100 active rooms", ops(t.activeRooms100), "—"],
+    ["same tick minute repeated (100 rooms)", ops(t.activeRooms100Repeat), "0 writes"],
+    ["cold start (require functions/lib)", `${r.coldStart.medianMs} ms median of ${r.coldStart.runs.length}`, "< 400 ms"],
+    ["npm start to ready (after build)", r.startToReady.readyMs === null ? `failed: ${r.startToReady.error ?? ""}` : `${r.startToReady.readyMs} ms`, "—"],
+  ];
+  return ["| figure | measured | target |", "| --- | --- | --- |", ...rows.map((x) => `| ${x.join(" | ")} |`)].join("\n");
+}
+
+async function collect() {
+  const coldStartResult = await coldStart();
+  const ingestResult = await ingest();
+  const operationsResult = await operations();
+  const startResult = await startToReady();
+  return {
+    takenAt: new Date().toISOString(),
+    machine: machine(),
+    coldStart: coldStartResult,
+    startToReady: startResult,
+    ingest: ingestResult,
+    operations: operationsResult,
+  };
+}
+
+async function main() {
+  const t0 = Date.now();
+  const results = await collect();
+  mkdirSync(path.join(ROOT, "bench"), { recursive: true });
+  writeFileSync(path.join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const md = table(results);
+  console.log(md);
+  const doc = `# Performance
+
+Taken with \`npm run bench\` on ${results.takenAt.slice(0, 10)}; machine: ${results.machine.cpu}, ${results.machine.memoryGb} GB, ${results.machine.os}, Node ${results.machine.node}.
+Raw figures: \`bench/results.json\` (not committed; rerun to refresh). Firestore is the embedded endpoint,
+so absolute latencies say little about production; operation counts carry over (they are what
+Firestore bills).
+
+${md}
+
+How it is measured: see \`tools/bench/run.ts\`. Ingest paces each machine at one report per second
+(the device contract's rate limit), so throughput is bounded by the number of machines. Operations
+are counted at the endpoint (\`tools/bench/opsCounter.ts\`): a read per document returned (an empty
+query counts one), a write per set/update/create, a delete per delete; one washing cycle includes
+the device function's own reads (machine, secret, calibration, duplicate check) and writes (report
+and rate marker) and the report trigger's transaction. Bench run took ${round((Date.now() - t0) / 1000)} s.
+`;
+  writeFileSync(path.join(ROOT, "docs", "PERFORMANCE.md"), doc);
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
