@@ -23,7 +23,7 @@ const CONCURRENCY = 24;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,7 +54,7 @@ async function coldStart(): Promise<{ medianMs: number; runs: number[] }> {
     runs.push(round(Number(out.trim())));
   }
   const sorted = [...runs].sort((a, b) => a - b);
-  return { medianMs: sorted[3]!, runs };
+  return { medianMs: sorted[3], runs };
 }
 
 /** `npm start` minus the build: from spawn to the "ready" line, Auth emulator included. */
@@ -96,7 +96,7 @@ async function ingest() {
     child.stdout.on("data", (b: Buffer) => {
       out += b.toString();
       const m = /READY (\{.*\})/.exec(out);
-      if (m) resolve(JSON.parse(m[1]!) as { deviceUrl: string; pid: number });
+      if (m) resolve(JSON.parse(m[1]) as { deviceUrl: string; pid: number });
     });
     child.stderr.on("data", (b: Buffer) => (out += b.toString()));
     child.once("exit", (code) => reject(new Error(`stack exited ${code}: ${out.slice(-800)}`)));
@@ -114,8 +114,8 @@ async function ingest() {
     return Array.from({ length: REPORTS_PER_MACHINE }, (_, k) => ({
       machine_id: id,
       secret_key: `bench-secret-${id}`,
-      status: statuses[k % 3]!,
-      timestamp: base + Math.floor(k / 3) * 3600 + [0, 1800, 2400][k % 3]!,
+      status: statuses[k % 3],
+      timestamp: base + Math.floor(k / 3) * 3600 + [0, 1800, 2400][k % 3],
       ...(k % 3 === 2 ? { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.3, spin_max_magnitude: 2.2 } : {}),
     }));
   });
@@ -131,7 +131,7 @@ async function ingest() {
       let picked = -1;
       for (let n = 0; n < MACHINES; n++) {
         const i = (cursor + n) % MACHINES;
-        if (queues[i]!.length > 0 && nextAllowed[i]! <= Date.now()) {
+        if (queues[i].length > 0 && nextAllowed[i] <= Date.now()) {
           picked = i;
           break;
         }
@@ -143,7 +143,7 @@ async function ingest() {
       }
       cursor = picked + 1;
       nextAllowed[picked] = Date.now() + 1100;
-      const body = queues[picked]!.shift()!;
+      const body = queues[picked].shift()!;
       const s = performance.now();
       try {
         const res = await fetch(`${info.deviceUrl}/update`, {
