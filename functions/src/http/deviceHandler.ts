@@ -82,6 +82,8 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
     .doc(id);
   const ok = okBody(calibration);
 
+  // Checked before the batch: the embedded Firestore endpoint applies a failed batch's earlier
+  // writes, so the batch below must only ever fail on its first write (the rate marker).
   const existing = await reportRef.get();
   if (existing.exists) return { status: 200, body: { ...ok, duplicate: true } };
 
