@@ -102,6 +102,13 @@ export async function applyReport(
     });
 
     const stats = await recomputeCourseStats(db, tx, type, plan, course);
+    // The marker goes first: a concurrent delivery of the same report fails on it before any
+    // other write (the embedded endpoint applies the writes before a failing one).
+    tx.create(markerRef, {
+      kind: "report",
+      createdAt: FieldValue.serverTimestamp(),
+      expireAt: Timestamp.fromMillis(now() + MARKER_TTL_MS),
+    });
     writePlan(db, tx, {
       machineId,
       roomId,
@@ -112,11 +119,6 @@ export async function applyReport(
       stats,
       reportSnap,
       now: now(),
-    });
-    tx.create(markerRef, {
-      kind: "report",
-      createdAt: FieldValue.serverTimestamp(),
-      expireAt: Timestamp.fromMillis(now() + MARKER_TTL_MS),
     });
     const existingIds = new Set(cyclesSnap.docs.map((d) => d.id));
     return {
