@@ -8,3 +8,4 @@ setGlobalOptions({ region: "asia-northeast3", maxInstances: 10 });
 export { device } from "./http/device";
 export { onReportCreated } from "./triggers/onReportCreated";
 export { api } from "./http/api";
+export { tick } from "./scheduled/tick";

@@ -1,0 +1,162 @@
+/**
+ * Every minute (Asia/Seoul): room timer snapshots, device presence and reminders.
+ *
+ * Idempotent per schedule time: `now` is the schedule time truncated to the minute
+ * (`tickMinuteMs`), every part compares values or creates deterministic ids, and a run that
+ * completed records `idempotency/tick-{tickKey}`, so a repeated delivery of the same minute reads
+ * one document and writes nothing. A part that fails does not stop the others; the run then
+ * throws (no marker) and the scheduler's retry redoes only what is missing.
+ *
+ * Queue offers: the expiry hook (`expireQueueOffers(db, now)` from store/queue.ts) belongs here,
+ * after presence; the queue storage does not exist yet.
+ */
+import * as logger from "firebase-functions/logger";
+import type { Firestore } from "firebase-admin/firestore";
+import { onSchedule } from "firebase-functions/v2/scheduler";
+import {
+  APP_URL,
+  LEFTOVER_REMINDER_MINUTES,
+  OFFLINE_IDLE_MINUTES,
+  OFFLINE_RUNNING_MINUTES,
+  REMINDER_LEAD_MINUTES,
+} from "../config";
+import { type PresenceLimits } from "../domain/presence";
+import { tickKey, tickMinuteMs } from "../domain/tick";
+import { selectTransport } from "../services/fcm/select";
+import type { PushTransport } from "../services/fcm/transport";
+import { db } from "../store/db";
+import {
+  type TickCounters,
+  isAlreadyExists,
+  markerData,
+  newCounters,
+  readRunningMachines,
+  tickMarkerRef,
+} from "../store/tick";
+import { type PresenceResult, updatePresence } from "../store/tickPresence";
+import {
+  DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
+  type ReminderLimits,
+  type RemindersResult,
+  sendReminders,
+} from "../store/tickReminders";
+import { updateRoomTimers } from "../store/tickTimers";
+
+export type TickLimits = PresenceLimits & ReminderLimits;
+
+export interface TickDeps {
+  db: Firestore;
+  /** The schedule time (ISO string or epoch ms); truncated to the minute. */
+  now: string | number;
+  limits?: Partial<TickLimits>;
+  transport: PushTransport;
+  appUrl: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface TickReport {
+  key: string;
+  /** The minute was already done by an earlier run: nothing was written. */
+  skipped: boolean;
+  runningMachines: number;
+  roomsWritten: number;
+  presence: PresenceResult | null;
+  reminders: RemindersResult | null;
+  counters: TickCounters;
+}
+
+export const DEFAULT_TICK_LIMITS: TickLimits = {
+  runningMinutes: 10,
+  idleMinutes: 24 * 60,
+  soonMinutes: 5,
+  leftoverMinutes: 15,
+  leftoverCatchUpMinutes: DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
+};
+
+export async function runTick(deps: TickDeps): Promise<TickReport> {
+  const key = tickKey(deps.now);
+  const now = tickMinuteMs(deps.now);
+  const limits: TickLimits = { ...DEFAULT_TICK_LIMITS, ...deps.limits };
+  const counters = newCounters();
+  const report: TickReport = {
+    key,
+    skipped: false,
+    runningMachines: 0,
+    roomsWritten: 0,
+    presence: null,
+    reminders: null,
+    counters,
+  };
+  const marker = tickMarkerRef(deps.db, key);
+  const done = await marker.get();
+  counters.reads += 1;
+  if (done.exists) return { ...report, skipped: true };
+
+  const running = await readRunningMachines(deps.db, counters);
+  report.runningMachines = running.length;
+  const notifyDeps = {
+    db: deps.db,
+    now,
+    transport: deps.transport,
+    appUrl: deps.appUrl,
+    counters,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  };
+
+  const failures: { part: string; error: string }[] = [];
+  const part = async <T>(name: string, work: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await work();
+    } catch (err) {
+      failures.push({ part: name, error: err instanceof Error ? err.message : String(err) });
+      return null;
+    }
+  };
+  const timers = await part("timers", () => updateRoomTimers(deps.db, running, now, counters));
+  report.roomsWritten = timers?.roomsWritten ?? 0;
+  report.presence = await part("presence", () => updatePresence(notifyDeps, running, limits));
+  report.reminders = await part("reminders", () =>
+    sendReminders(notifyDeps, running, timers?.timers ?? new Map(), limits),
+  );
+
+  if (failures.length > 0) {
+    logger.error("tick failed", { key, failures });
+    throw new Error(`tick ${key} failed: ${failures.map((f) => f.part).join(", ")}`);
+  }
+  try {
+    await marker.create(markerData("tick", now));
+    counters.writes += 1;
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err; // a concurrent delivery of the same minute finished
+  }
+  logger.info("tick", {
+    key,
+    runningMachines: report.runningMachines,
+    roomsWritten: report.roomsWritten,
+    wentOffline: report.presence?.wentOffline.length ?? 0,
+    backOnline: report.presence?.backOnline.length ?? 0,
+    reminders: report.reminders,
+    reads: counters.reads,
+    writes: counters.writes,
+  });
+  return report;
+}
+
+export const tick = onSchedule(
+  { schedule: "every 1 minutes", timeZone: "Asia/Seoul", retryCount: 3 },
+  async (event) => {
+    const firestore = db();
+    await runTick({
+      db: firestore,
+      now: event.scheduleTime,
+      limits: {
+        runningMinutes: OFFLINE_RUNNING_MINUTES.value(),
+        idleMinutes: OFFLINE_IDLE_MINUTES.value(),
+        soonMinutes: REMINDER_LEAD_MINUTES.value(),
+        leftoverMinutes: LEFTOVER_REMINDER_MINUTES.value(),
+      },
+      transport: selectTransport(firestore),
+      appUrl: APP_URL.value(),
+    });
+  },
+);

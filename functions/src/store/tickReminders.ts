@@ -1,0 +1,211 @@
+/**
+ * The tick's reminders (rules and keys in domain/reminders.ts), delivered as inbox entries and
+ * pushes once per user and key (tickInbox.ts).
+ *
+ * - "Finishing in N minutes": for each running machine whose shown timer has 0 < time left ≤ N,
+ *   to the machine's current watchers (`machines/{id}/watchers/{uid}`, set by `notify_me`).
+ *   Only machines inside that window cost a read (their watchers).
+ * - "Laundry still inside": for each cycle that FINISHED M minutes ago (`cycles` where
+ *   `finishedAt` in (now − M − catch-up, now − M]), unless a new cycle started on the machine.
+ *   Recipients are whoever watched the cycle when it finished and, when recorded, who started it:
+ *   * watchers: the FINISHED fan-out deletes the watches, so they are read from a record of the
+ *     cycle, `cycleWatchers/{cycleId}.uids` (see {@link finishedCycleWatchers}), or else from
+ *     the `finished-{cycleId}` inbox entries it leaves each watcher (collection-group query,
+ *     index: collection-group field override on `notifications.cycleId`);
+ *   * starter: `cycles/{id}.startedBy` (uid) if the cycle records it.
+ *   The catch-up (default 5 min) lets a tick that ran late, or a FINISHED report delivered late,
+ *   still remind; the domain gives up M + 60 min after FINISHED.
+ */
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import {
+  type Reminder,
+  type ReminderKind,
+  finishingSoonReminders,
+  laundryLeftReminders,
+  reminderText,
+} from "../domain/reminders";
+import type { RoomTimers } from "../domain/timers";
+import { MINUTE_MS } from "../domain/time";
+import { COL, toMillis } from "./db";
+import { NOTIFICATIONS, WATCHERS } from "./notifications";
+import type { TickCounters, TickMachine } from "./tick";
+import { toTickMachine } from "./tick";
+import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./tickInbox";
+
+export interface ReminderLimits {
+  /** N: "finishing in N minutes". */
+  soonMinutes: number;
+  /** M: "laundry still inside" M minutes after FINISHED. */
+  leftoverMinutes: number;
+  /** How far back (beyond M) a tick looks for finished cycles it may have missed. */
+  leftoverCatchUpMinutes: number;
+}
+
+export const DEFAULT_LEFTOVER_CATCH_UP_MINUTES = 5;
+/** `cycleWatchers/{cycleId}`: `{machineId, uids: {uid: true}}`, who watched when it finished. */
+export const CYCLE_WATCHERS = "cycleWatchers";
+const SOON_TTL_SECONDS = 10 * 60;
+const LEFTOVER_TTL_SECONDS = 60 * 60;
+
+export interface RemindersResult {
+  /** Reminders due this minute (already delivered ones included). */
+  finishingSoon: number;
+  laundryLeft: number;
+  /** Inbox entries this run created (each with its push). */
+  created: number;
+}
+
+const INBOX_TYPE: Record<ReminderKind, string> = {
+  finishingSoon: "finishing_soon",
+  laundryLeft: "laundry_left",
+};
+
+function toNotification(
+  r: Reminder,
+  m: Pick<TickMachine, "name" | "type" | "roomId">,
+  extra: Record<string, string | number | null>,
+): TickNotification {
+  return {
+    key: r.key,
+    uid: r.uid,
+    type: INBOX_TYPE[r.kind],
+    machineId: r.machineId,
+    roomId: m.roomId,
+    text: (locale) => reminderText(r.kind, m, r.minutes, locale),
+    extra: { minutes: r.minutes, ...extra },
+    ttlSeconds: r.kind === "finishingSoon" ? SOON_TTL_SECONDS : LEFTOVER_TTL_SECONDS,
+  };
+}
+
+async function watcherUids(db: Firestore, machineId: string, counters: TickCounters) {
+  const snap = await db.collection(COL.machines).doc(machineId).collection(WATCHERS).get();
+  counters.reads += Math.max(1, snap.size);
+  return snap.docs.map((d) => d.id);
+}
+
+export async function finishingSoonNotifications(
+  deps: Pick<TickNotifyDeps, "db" | "now" | "counters">,
+  running: readonly TickMachine[],
+  timers: ReadonlyMap<string, RoomTimers>,
+  soonMinutes: number,
+): Promise<TickNotification[]> {
+  const { db, now, counters } = deps;
+  const candidates = running.flatMap((m) => {
+    const t = m.roomId === null ? undefined : timers.get(m.roomId)?.[m.machineId];
+    const end = t?.expectedEndAt ?? m.expectedEndAt;
+    if (end === null || m.cycleStartedAt === null) return [];
+    const left = end - now;
+    return left > 0 && left <= soonMinutes * MINUTE_MS ? [{ m, end }] : [];
+  });
+  const lists = await Promise.all(
+    candidates.map(async ({ m, end }) => {
+      const uids = await watcherUids(db, m.machineId, counters);
+      return finishingSoonReminders({
+        machine: { ...m, expectedEndAt: end },
+        subscribers: uids.map((uid) => ({ uid })),
+        now,
+        minutes: soonMinutes,
+      }).map((r) => toNotification(r, m, { cycleStartedAt: m.cycleStartedAt }));
+    }),
+  );
+  return lists.flat();
+}
+
+/**
+ * Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (a map uid → true, the
+ * record the FINISHED fan-out is asked to keep) when present; else the watchers' `finished`
+ * inbox entries, found by a collection-group query (real Firestore and its emulator only: the
+ * embedded endpoint answers collection-group queries with nothing).
+ */
+export async function finishedCycleWatchers(
+  db: Firestore,
+  cycleId: string,
+  record: FirebaseFirestore.DocumentSnapshot | undefined,
+  counters: TickCounters,
+): Promise<string[]> {
+  const recorded = record?.get("uids") as unknown;
+  if (typeof recorded === "object" && recorded !== null) {
+    return Object.entries(recorded)
+      .filter(([, on]) => on === true)
+      .map(([uid]) => uid);
+  }
+  const snap = await db.collectionGroup(NOTIFICATIONS).where("cycleId", "==", cycleId).get();
+  counters.reads += Math.max(1, snap.size);
+  return snap.docs
+    .filter((d) => d.get("type") === "finished")
+    .map((d) => d.ref.parent.parent?.id)
+    .filter((u): u is string => typeof u === "string");
+}
+
+export async function laundryLeftNotifications(
+  deps: Pick<TickNotifyDeps, "db" | "now" | "counters">,
+  limits: ReminderLimits,
+): Promise<TickNotification[]> {
+  const { db, now, counters } = deps;
+  const newest = now - limits.leftoverMinutes * MINUTE_MS;
+  const oldest = newest - limits.leftoverCatchUpMinutes * MINUTE_MS;
+  const cyclesSnap = await db
+    .collection(COL.cycles)
+    .where("finishedAt", ">", Timestamp.fromMillis(oldest))
+    .where("finishedAt", "<=", Timestamp.fromMillis(newest))
+    .get();
+  counters.reads += Math.max(1, cyclesSnap.size);
+  if (cyclesSnap.empty) return [];
+  const cycles = cyclesSnap.docs.map((d) => ({
+    id: d.id,
+    machineId: String(d.get("machineId")),
+    startedAt: toMillis(d.get("startedAt")),
+    finishedAt: toMillis(d.get("finishedAt")) ?? 0,
+    startedBy: d.get("startedBy") as unknown,
+  }));
+  const machineIds = [...new Set(cycles.map((c) => c.machineId))];
+  const machineSnaps = await db.getAll(
+    ...machineIds.map((id) => db.collection(COL.machines).doc(id)),
+  );
+  const recordSnaps = await db.getAll(
+    ...cycles.map((c) => db.collection(CYCLE_WATCHERS).doc(c.id)),
+  );
+  counters.reads += machineSnaps.length + recordSnaps.length;
+  const record = new Map(recordSnaps.filter((s) => s.exists).map((s) => [s.id, s]));
+  const machines = new Map(
+    machineSnaps.filter((s) => s.exists).map((s) => [s.id, toTickMachine(s)]),
+  );
+
+  const lists = await Promise.all(
+    cycles.map(async (c) => {
+      const m = machines.get(c.machineId);
+      if (!m) return [];
+      // A later cycle of the same machine started since: the laundry was taken out.
+      if (
+        cycles.some(
+          (o) => o.machineId === c.machineId && o.startedAt !== null && o.startedAt > c.finishedAt,
+        )
+      ) {
+        return [];
+      }
+      const uids = await finishedCycleWatchers(db, c.id, record.get(c.id), counters);
+      if (typeof c.startedBy === "string" && c.startedBy) uids.unshift(c.startedBy);
+      return laundryLeftReminders({
+        machine: { ...m, finishedAt: c.finishedAt },
+        recipients: uids.map((uid) => ({ uid })),
+        now,
+        minutes: limits.leftoverMinutes,
+      }).map((r) => toNotification(r, m, { cycleId: c.id }));
+    }),
+  );
+  return lists.flat();
+}
+
+export async function sendReminders(
+  deps: TickNotifyDeps,
+  running: readonly TickMachine[],
+  timers: ReadonlyMap<string, RoomTimers>,
+  limits: ReminderLimits,
+): Promise<RemindersResult> {
+  const [soon, left] = await Promise.all([
+    finishingSoonNotifications(deps, running, timers, limits.soonMinutes),
+    laundryLeftNotifications(deps, limits),
+  ]);
+  const delivered = await deliverTickNotifications(deps, [...soon, ...left]);
+  return { finishingSoon: soon.length, laundryLeft: left.length, created: delivered.created };
+}

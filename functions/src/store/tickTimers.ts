@@ -1,0 +1,133 @@
+/**
+ * Room timer snapshots: `rooms/{id}.timers` (`{machineId: {status, remainingMinutes,
+ * expectedEndAt, finishing}}`) and `timersAt`, written by the tick only, and only when a value
+ * changed (domain `timersChanged`).
+ *
+ * `rooms/{id}.timersActive` is true exactly while `timers` is non-empty. It lets one query
+ * (`timersActive == true`) fetch the stored timers of every room that shows any, so the tick
+ * never reads idle rooms: a room not in that query has `{}` stored (or none), which is what its
+ * timers are compared with. A room whose machines all went idle gets one last write (`{}`,
+ * `timersActive: false`) and then none until a machine runs again.
+ *
+ * A late re-run of an older minute (a scheduler retry after the next minute ran) leaves rooms
+ * whose `timersAt` is newer than its `now` alone, so timers never move backwards.
+ */
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { courseKey } from "../domain/stats";
+import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from "../domain/timers";
+import type { MachineStatus } from "../domain/status";
+import { COL, toMillis } from "./db";
+import {
+  MAX_BATCH_WRITES,
+  type TickCounters,
+  type TickMachine,
+  courseStatsId,
+  readCourseStats,
+  slices,
+} from "./tick";
+
+export interface TimersResult {
+  /** Rooms whose timers were written. */
+  roomsWritten: number;
+  /** Rooms with running machines or shown timers that were compared. */
+  roomsChecked: number;
+  /** The timers computed for each room with running machines (reminders use them). */
+  timers: Map<string, RoomTimers>;
+}
+
+/** A stored timer map back to numbers, for the value comparison. */
+export function storedTimers(value: unknown): Record<string, Partial<MachineTimer>> {
+  const out: Record<string, Partial<MachineTimer>> = {};
+  if (typeof value !== "object" || value === null) return out;
+  for (const [id, raw] of Object.entries(value as Record<string, unknown>)) {
+    const t = (raw ?? {}) as Record<string, unknown>;
+    out[id] = {
+      status: t.status as MachineStatus,
+      remainingMinutes: t.remainingMinutes as number,
+      expectedEndAt: toMillis(t.expectedEndAt) ?? undefined,
+      finishing: t.finishing as boolean,
+    };
+  }
+  return out;
+}
+
+/** The timer map as stored: `expectedEndAt` as a Timestamp, like the machine documents. */
+export function timersForStore(timers: RoomTimers): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [id, t] of Object.entries(timers)) {
+    out[id] = {
+      status: t.status,
+      remainingMinutes: t.remainingMinutes,
+      expectedEndAt: Timestamp.fromMillis(t.expectedEndAt),
+      finishing: t.finishing,
+    };
+  }
+  return out;
+}
+
+export async function updateRoomTimers(
+  db: Firestore,
+  running: readonly TickMachine[],
+  now: number,
+  counters: TickCounters,
+): Promise<TimersResult> {
+  const byRoom = new Map<string, TickMachine[]>();
+  for (const m of running) {
+    if (m.roomId === null) continue;
+    const list = byRoom.get(m.roomId) ?? [];
+    list.push(m);
+    byRoom.set(m.roomId, list);
+  }
+
+  const [activeSnap, stats] = await Promise.all([
+    db.collection(COL.rooms).where("timersActive", "==", true).get(),
+    readCourseStats(
+      db,
+      running
+        .filter((m) => m.cycleStartedAt !== null)
+        .map((m) => courseStatsId(m.type, courseKey(m.course))),
+      counters,
+    ),
+  ]);
+  counters.reads += Math.max(1, activeSnap.size);
+  const stored = new Map<string, { timers: unknown; timersAt: number | null }>();
+  for (const d of activeSnap.docs) {
+    stored.set(d.id, { timers: d.get("timers"), timersAt: toMillis(d.get("timersAt")) });
+  }
+
+  const statsFor = (type: TickMachine["type"], course: string) =>
+    stats.get(courseStatsId(type, course)) ?? null;
+  const timers = new Map<string, RoomTimers>();
+  const writes: { roomId: string; timers: RoomTimers }[] = [];
+  const roomIds = new Set([...byRoom.keys(), ...stored.keys()]);
+  for (const roomId of roomIds) {
+    const next = roomTimers(byRoom.get(roomId) ?? [], statsFor, now);
+    if (byRoom.has(roomId)) timers.set(roomId, next);
+    const prev = stored.get(roomId);
+    if (prev && prev.timersAt !== null && prev.timersAt > now) continue; // a newer tick wrote it
+    if (!timersChanged(storedTimers(prev?.timers), next)) continue;
+    writes.push({ roomId, timers: next });
+  }
+
+  const at = Timestamp.fromMillis(now);
+  await Promise.all(
+    slices(writes, MAX_BATCH_WRITES).map(async (slice) => {
+      const batch = db.batch();
+      for (const w of slice) {
+        // mergeFields replaces the whole `timers` map (a plain merge would keep removed machines).
+        batch.set(
+          db.collection(COL.rooms).doc(w.roomId),
+          {
+            timers: timersForStore(w.timers),
+            timersAt: at,
+            timersActive: Object.keys(w.timers).length > 0,
+          },
+          { mergeFields: ["timers", "timersAt", "timersActive"] },
+        );
+      }
+      await batch.commit();
+      counters.writes += slice.length;
+    }),
+  );
+  return { roomsWritten: writes.length, roomsChecked: roomIds.size, timers };
+}
