@@ -6,11 +6,13 @@
  */
 import * as logger from "firebase-functions/logger";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
-import { APP_URL } from "../config";
+import { APP_URL, CLAIM_WINDOW_MINUTES } from "../config";
+import { isRunning } from "../domain/status";
 import { selectTransport } from "../services/fcm/select";
 import { applyReport } from "../store/applyReport";
 import { db } from "../store/db";
 import { type NotifyDeps, notifyFinished } from "../store/notifications";
+import { claimWindowFrom, onMachineFreed, onMachineStarted } from "../store/queue";
 
 export interface ReportCreatedEvent {
   params: { machineId: string; reportId: string };
@@ -47,6 +49,27 @@ export async function handleReportCreated(
         roomId: result.roomId,
         type: result.type,
         cycleId: cycle.id,
+      });
+    }
+  }
+  // Fair queue: a machine that stopped running is offered to the head of its room's queue; one
+  // that started counts as claimed by whoever held its offer. A redelivery sees no transition
+  // (statusBefore == statusAfter), so a failure here cannot be redone by a retry: log it instead.
+  const wasRunning = result.statusBefore !== null && isRunning(result.statusBefore);
+  const isNowRunning = result.statusAfter !== null && isRunning(result.statusAfter);
+  if (result.roomId && wasRunning !== isNowRunning) {
+    try {
+      if (wasRunning) {
+        const window = claimWindowFrom(CLAIM_WINDOW_MINUTES.value());
+        await onMachineFreed(firestore, machineId, result.roomId, now(), window, notify);
+      } else {
+        await onMachineStarted(firestore, machineId, result.roomId, now());
+      }
+    } catch (err) {
+      logger.error("queue update failed", {
+        machineId,
+        roomId: result.roomId,
+        error: err instanceof Error ? err.message : String(err),
       });
     }
   }

@@ -1,0 +1,512 @@
+/**
+ * The fair queue on Firestore (`POST /reserve`, the report trigger, the scheduled tick). The
+ * rules are the pure domain in domain/queue.ts; this file reads, writes and notifies.
+ *
+ * Layout: one document per room, `queues/{roomId}` (server-only):
+ * - `entries`: the domain's `QueueEntry[]` in queue order, written whole (times in epoch ms):
+ *   `{uid, joinedAt, passes, offer?: {machineId, offeredAt, expiresAt}}`;
+ * - `version` (1, 2, …), `offers` (how many entries hold an offer), `nextExpiresAt` (the earliest
+ *   `expiresAt`, or null), `roomId`, `updatedAt`.
+ *
+ * Concurrency: every change is read → pure function → write in one transaction that also
+ * `create()`s the marker `idempotency/queue-{roomId}-v{version+1}`. Two writers that read the
+ * same version race for the same marker and one of them fails with ALREADY_EXISTS and starts
+ * again from a fresh read. (The embedded Firestore endpoint does not isolate transactions and
+ * ignores update-time preconditions; create() is what it does enforce.) When the pure function
+ * changes nothing, nothing is written.
+ *
+ * Offers are announced to their user once: inbox entry `users/{uid}/notifications/{id}` with the
+ * deterministic id {@link queueOfferId}, `create()`d in one batch with the `unreadCount`
+ * increment and the push marker `idempotency/push-{id}-{uid}`, then one push. The tick re-checks
+ * every running offer ({@link expireQueueOffers}), so an offer whose announcement was cut short
+ * (a crash between the queue write and the push) is announced on the next tick.
+ */
+import * as logger from "firebase-functions/logger";
+import { FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
+import { APP_URL } from "../config";
+import { type MessageMachine, notificationLink, offerMessage } from "../domain/messages";
+import {
+  type ClaimResult,
+  type ClaimedOffer,
+  DEFAULT_CLAIM_WINDOW_MINUTES,
+  type ExpiredOffer,
+  type QueueEntry,
+  type QueueOffer,
+  type RoomQueue,
+  type UserOffer,
+  activeOffers,
+  claim,
+  claimByMachineStart,
+  expireOffers,
+  join,
+  leave,
+  offerFreedMachine,
+  withdrawOffer,
+} from "../domain/queue";
+import { MINUTE_MS } from "../domain/time";
+import { selectTransport } from "../services/fcm/select";
+import { sendToUsers } from "../services/fcm/sender";
+import { type PushTransport, machineTopic } from "../services/fcm/transport";
+import { MARKER_TTL_MS } from "./applyReport";
+import { COL } from "./db";
+import { NOTIFICATIONS } from "./notifications";
+import { firestoreTokenStore, loadPushProfiles } from "./users";
+
+/** `queues/{roomId}`: one document per room. */
+export const QUEUES = "queues";
+/** Inbox `type` of an offer. */
+export const OFFER_NOTIFICATION_TYPE = "queue_offer";
+/** Version markers only need to outlive a race between two writers. */
+const VERSION_MARKER_TTL_MS = 24 * 3600_000;
+/** Fresh reads after a lost race before giving up. */
+const MAX_ATTEMPTS = 8;
+
+/** How offers reach users. Missing parts default to PUSH_TRANSPORT / APP_URL (read at call time). */
+export interface QueueNotify {
+  transport: PushTransport;
+  appUrl: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface OfferDelivery {
+  /** Offers announced now (inbox entry + push). */
+  notified: number;
+  /** Offers an earlier call had announced already. */
+  alreadyDone: number;
+  pushed: number;
+  pushFailed: number;
+}
+
+/** The configured claim window, or the default when it is unset or not a positive number. */
+export function claimWindowFrom(configured: number | undefined): number {
+  return typeof configured === "number" && Number.isFinite(configured) && configured > 0
+    ? configured
+    : DEFAULT_CLAIM_WINDOW_MINUTES;
+}
+
+/** Inbox id (and push key) of an offer: one per room, machine and moment it was made. */
+export function queueOfferId(roomId: string, machineId: string, offeredAt: number): string {
+  return `offer-${roomId}-${machineId}-${offeredAt}`;
+}
+
+const queueRef = (db: Firestore, roomId: string) => db.collection(QUEUES).doc(roomId);
+
+// ---------------------------------------------------------------------------------- reading
+
+function toOffer(x: unknown): QueueOffer | null {
+  if (typeof x !== "object" || x === null) return null;
+  const o = x as Record<string, unknown>;
+  if (
+    typeof o.machineId !== "string" ||
+    typeof o.offeredAt !== "number" ||
+    typeof o.expiresAt !== "number"
+  ) {
+    return null;
+  }
+  return { machineId: o.machineId, offeredAt: o.offeredAt, expiresAt: o.expiresAt };
+}
+
+function toEntry(x: unknown): QueueEntry | null {
+  if (typeof x !== "object" || x === null) return null;
+  const e = x as Record<string, unknown>;
+  if (typeof e.uid !== "string" || typeof e.joinedAt !== "number") return null;
+  const passes = typeof e.passes === "number" ? e.passes : 0;
+  const offer = toOffer(e.offer);
+  return offer
+    ? { uid: e.uid, joinedAt: e.joinedAt, passes, offer }
+    : { uid: e.uid, joinedAt: e.joinedAt, passes };
+}
+
+/** A stored queue document as the domain's RoomQueue (missing → empty). */
+export function toRoomQueue(data: FirebaseFirestore.DocumentData | undefined): RoomQueue {
+  const raw: unknown = data?.entries;
+  const entries = Array.isArray(raw)
+    ? raw.map(toEntry).filter((e): e is QueueEntry => e !== null)
+    : [];
+  return { entries };
+}
+
+/** The room's queue (empty when nobody ever queued there). */
+export async function readQueue(db: Firestore, roomId: string): Promise<RoomQueue> {
+  return toRoomQueue((await queueRef(db, roomId).get()).data());
+}
+
+/** Several rooms' queues at once, by room id. */
+export async function readQueues(
+  db: Firestore,
+  roomIds: readonly string[],
+): Promise<Map<string, RoomQueue>> {
+  const unique = [...new Set(roomIds)];
+  const out = new Map<string, RoomQueue>();
+  if (unique.length === 0) return out;
+  const snaps = await db.getAll(...unique.map((id) => queueRef(db, id)));
+  unique.forEach((id, i) => out.set(id, toRoomQueue(snaps[i]?.data())));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------- writing
+
+function isAlreadyExists(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
+}
+
+function queueData(roomId: string, queue: RoomQueue, version: number, now: number) {
+  const offers = activeOffers(queue);
+  return {
+    roomId,
+    entries: queue.entries.map((e) => ({ ...e })),
+    version,
+    offers: offers.length,
+    nextExpiresAt: offers.length > 0 ? Math.min(...offers.map((o) => o.expiresAt)) : null,
+    updatedAt: Timestamp.fromMillis(now),
+  };
+}
+
+/**
+ * Reads the room's queue, applies `change` (pure; it may run more than once) and writes the
+ * result when it differs from what was read, under the version check described above.
+ */
+async function mutateQueue<R extends { queue: RoomQueue }>(
+  db: Firestore,
+  roomId: string,
+  now: number,
+  change: (queue: RoomQueue) => R,
+): Promise<R & { changed: boolean }> {
+  const ref = queueRef(db, roomId);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        const before = toRoomQueue(snap.data());
+        const result = change(before);
+        if (result.queue === before) return { ...result, changed: false };
+        const stored: unknown = snap.get("version");
+        const version = (typeof stored === "number" ? stored : 0) + 1;
+        tx.create(db.collection(COL.idempotency).doc(`queue-${roomId}-v${version}`), {
+          kind: "queue",
+          roomId,
+          createdAt: Timestamp.fromMillis(now),
+          expireAt: Timestamp.fromMillis(now + VERSION_MARKER_TTL_MS),
+        });
+        tx.set(ref, queueData(roomId, result.queue, version, now));
+        return { ...result, changed: true };
+      });
+    } catch (err) {
+      if (!isAlreadyExists(err) || attempt >= MAX_ATTEMPTS) throw err;
+      logger.info("queue write raced, retrying", { roomId, attempt });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------- users
+
+export interface JoinOutcome {
+  queue: RoomQueue;
+  /** 1-based place in line. */
+  position: number;
+  /** False when the user already held a place (nothing changed). */
+  joined: boolean;
+}
+
+/** Puts the user at the back of the room's queue (a no-op reporting the same place if queued). */
+export async function joinQueue(
+  db: Firestore,
+  uid: string,
+  roomId: string,
+  now: number,
+): Promise<JoinOutcome> {
+  const r = await mutateQueue(db, roomId, now, (q) => join(q, uid, now));
+  return { queue: r.queue, position: r.position, joined: r.joined };
+}
+
+export interface LeaveOutcome {
+  queue: RoomQueue;
+  /** False when the user was not in line (nothing changed). */
+  left: boolean;
+  /** The offer the user gave up, if any. */
+  released: UserOffer | null;
+  /** That machine, offered to the next in line (and announced to them). */
+  passedTo: UserOffer | null;
+}
+
+/** Takes the user out of the room's queue; a machine they held is offered to the next in line. */
+export async function leaveQueue(
+  db: Firestore,
+  uid: string,
+  roomId: string,
+  now: number,
+  windowMinutes: number,
+  notify: Partial<QueueNotify> = {},
+): Promise<LeaveOutcome> {
+  const r = await mutateQueue(db, roomId, now, (q) => {
+    const left = leave(q, uid);
+    if (!left.released) return { ...left, passedTo: null };
+    const passed = offerFreedMachine(left.queue, left.released.machineId, now, windowMinutes);
+    return { ...left, queue: passed.queue, passedTo: passed.offer };
+  });
+  if (r.passedTo) await announceOffers(db, roomId, [r.passedTo], now, notify);
+  return { queue: r.queue, left: r.left, released: r.released, passedTo: r.passedTo };
+}
+
+/**
+ * The user claims the machine offered to them (`POST /reserve/claim`); `machineId`, when given,
+ * must be that machine. On success they leave the queue.
+ */
+export async function claimOffer(
+  db: Firestore,
+  uid: string,
+  roomId: string,
+  machineId: string | undefined,
+  now: number,
+): Promise<ClaimResult> {
+  const r = await mutateQueue(db, roomId, now, (q) => claim(q, uid, machineId, now));
+  return r.ok
+    ? { ok: true, queue: r.queue, claimed: r.claimed }
+    : { ok: false, queue: r.queue, reason: r.reason };
+}
+
+// ---------------------------------------------------------------------------------- machines
+
+export interface FreedOutcome {
+  /** The offer made now; null when nobody waits without an offer or it was on offer already. */
+  offer: UserOffer | null;
+  delivery: OfferDelivery;
+}
+
+/**
+ * A machine of the room stopped running (report trigger: running → FINISHED/OFF): offer it to
+ * the first in line without an offer, for `windowMinutes`, and announce it. A machine already on
+ * offer gets no second offer (its running offer is announced if it had not been). An out-of-order
+ * machine is offered to nobody.
+ */
+export async function onMachineFreed(
+  db: Firestore,
+  machineId: string,
+  roomId: string,
+  now: number,
+  windowMinutes: number,
+  notify: Partial<QueueNotify> = {},
+): Promise<FreedOutcome> {
+  const machine = await db.collection(COL.machines).doc(machineId).get();
+  if (machine.get("outOfOrder") === true) return { offer: null, delivery: emptyDelivery() };
+  const r = await mutateQueue(db, roomId, now, (q) =>
+    offerFreedMachine(q, machineId, now, windowMinutes),
+  );
+  const toAnnounce = r.offer
+    ? [r.offer]
+    : activeOffers(r.queue).filter((o) => o.machineId === machineId);
+  const delivery = await announceOffers(db, roomId, toAnnounce, now, notify);
+  if (r.offer) logger.info("queue offer", { roomId, machineId, expiresAt: r.offer.expiresAt });
+  return { offer: r.offer, delivery };
+}
+
+/**
+ * A machine of the room started a cycle (report trigger: not running → running): whoever held
+ * an offer of it has claimed it and leaves the queue.
+ */
+export async function onMachineStarted(
+  db: Firestore,
+  machineId: string,
+  roomId: string,
+  now: number,
+): Promise<{ claimed: ClaimedOffer | null }> {
+  const r = await mutateQueue(db, roomId, now, (q) => claimByMachineStart(q, machineId, now));
+  if (r.claimed) logger.info("queue offer claimed by start", { roomId, machineId });
+  return { claimed: r.claimed };
+}
+
+/**
+ * The machine cannot be used (marked out of order): its offer, if any, is taken back without
+ * counting against the holder, who keeps their place.
+ */
+export async function withdrawMachineOffer(
+  db: Firestore,
+  machineId: string,
+  roomId: string,
+  now: number,
+): Promise<{ withdrawn: UserOffer | null }> {
+  const r = await mutateQueue(db, roomId, now, (q) => withdrawOffer(q, machineId));
+  return { withdrawn: r.withdrawn };
+}
+
+// ---------------------------------------------------------------------------------- tick
+
+export interface ExpireQueuesReport {
+  /** Rooms whose queue document was rewritten. */
+  roomsWritten: number;
+  expired: (ExpiredOffer & { roomId: string })[];
+  offers: (UserOffer & { roomId: string })[];
+  delivery: OfferDelivery;
+}
+
+/**
+ * The scheduled tick's part: in every room with running offers, expire those with
+ * `expiresAt <= now` (first expiry → back of the queue, second → removed; see domain/queue.ts)
+ * and offer each expired machine to the next in line, announcing the new offers. Every running
+ * offer is checked for its announcement too (reads only when it exists). Idempotent for the same
+ * `now`: a second call writes nothing.
+ */
+export async function expireQueueOffers(
+  db: Firestore,
+  now: number,
+  windowMinutes: number = DEFAULT_CLAIM_WINDOW_MINUTES,
+  notify: Partial<QueueNotify> = {},
+): Promise<ExpireQueuesReport> {
+  const report: ExpireQueuesReport = {
+    roomsWritten: 0,
+    expired: [],
+    offers: [],
+    delivery: emptyDelivery(),
+  };
+  const withOffers = await db.collection(QUEUES).where("offers", ">", 0).get();
+  for (const doc of withOffers.docs) {
+    const roomId = doc.id;
+    const next: unknown = doc.get("nextExpiresAt");
+    let queue = toRoomQueue(doc.data());
+    if (typeof next !== "number" || next <= now) {
+      const r = await mutateQueue(db, roomId, now, (q) => expireOffers(q, now, windowMinutes));
+      queue = r.queue;
+      if (r.changed) report.roomsWritten += 1;
+      report.expired.push(...r.expired.map((x) => ({ ...x, roomId })));
+      report.offers.push(...r.offers.map((x) => ({ ...x, roomId })));
+      if (r.expired.length > 0) {
+        logger.info("queue offers expired", {
+          roomId,
+          expired: r.expired.map((x) => ({ machineId: x.machineId, outcome: x.outcome })),
+          passedOn: r.offers.length,
+        });
+      }
+    }
+    const d = await announceOffers(db, roomId, activeOffers(queue), now, notify);
+    report.delivery.notified += d.notified;
+    report.delivery.alreadyDone += d.alreadyDone;
+    report.delivery.pushed += d.pushed;
+    report.delivery.pushFailed += d.pushFailed;
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------------- notices
+
+function emptyDelivery(): OfferDelivery {
+  return { notified: 0, alreadyDone: 0, pushed: 0, pushFailed: 0 };
+}
+
+/**
+ * Announces each offer once to its user: inbox entry + unread count + push marker in one batch
+ * (skipped when the entry exists), then one push to the user's devices.
+ */
+export async function announceOffers(
+  db: Firestore,
+  roomId: string,
+  offers: readonly UserOffer[],
+  now: number,
+  notify: Partial<QueueNotify> = {},
+): Promise<OfferDelivery> {
+  const out = emptyDelivery();
+  if (offers.length === 0) return out;
+  const users = db.collection(COL.users);
+  const inboxRef = (o: UserOffer) =>
+    users
+      .doc(o.uid)
+      .collection(NOTIFICATIONS)
+      .doc(queueOfferId(roomId, o.machineId, o.offeredAt));
+  const existing = await db.getAll(...offers.map(inboxRef));
+  const pending = offers.filter((_, i) => !existing[i]?.exists);
+  out.alreadyDone = offers.length - pending.length;
+  if (pending.length === 0) return out;
+
+  const machineIds = [...new Set(pending.map((o) => o.machineId))];
+  const machineSnaps = await db.getAll(
+    ...machineIds.map((id) => db.collection(COL.machines).doc(id)),
+  );
+  const machines = new Map<string, MessageMachine>(
+    machineIds.map((id, i) => {
+      const s = machineSnaps[i];
+      const name: unknown = s?.get("name");
+      return [
+        id,
+        {
+          id,
+          name: typeof name === "string" ? name : null,
+          type: s?.get("type") === "dryer" ? "dryer" : "washer",
+        },
+      ];
+    }),
+  );
+  const machineOf = (id: string): MessageMachine => machines.get(id) ?? { id, type: "washer" };
+  const profiles = new Map(
+    (await loadPushProfiles(db, [...new Set(pending.map((o) => o.uid))])).map((p) => [p.uid, p]),
+  );
+  const textOf = (o: UserOffer) =>
+    offerMessage(
+      machineOf(o.machineId),
+      (o.expiresAt - o.offeredAt) / MINUTE_MS,
+      profiles.get(o.uid)?.locale ?? "ko",
+    );
+
+  const fresh: UserOffer[] = [];
+  for (const o of pending) {
+    const id = queueOfferId(roomId, o.machineId, o.offeredAt);
+    const text = textOf(o);
+    const batch = db.batch();
+    batch.create(inboxRef(o), {
+      title: text.title,
+      body: text.body,
+      type: OFFER_NOTIFICATION_TYPE,
+      machineId: o.machineId,
+      roomId,
+      offeredAt: Timestamp.fromMillis(o.offeredAt),
+      expiresAt: Timestamp.fromMillis(o.expiresAt),
+      createdAt: Timestamp.fromMillis(now),
+      readAt: null,
+    });
+    batch.set(users.doc(o.uid), { unreadCount: FieldValue.increment(1) }, { merge: true });
+    batch.create(db.collection(COL.idempotency).doc(`push-${id}-${o.uid}`), {
+      kind: "push",
+      uid: o.uid,
+      createdAt: Timestamp.fromMillis(now),
+      expireAt: Timestamp.fromMillis(now + MARKER_TTL_MS),
+    });
+    try {
+      await batch.commit();
+      fresh.push(o);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      out.alreadyDone += 1;
+    }
+  }
+  out.notified = fresh.length;
+  if (fresh.length === 0) return out;
+
+  const transport = notify.transport ?? selectTransport(db, () => now);
+  const appUrl = notify.appUrl ?? APP_URL.value();
+  const recipients = fresh.map((o) => ({
+    ...(profiles.get(o.uid) ?? { uid: o.uid, locale: "ko" as const, tokens: [] }),
+    offer: o,
+  }));
+  const sent = await sendToUsers(
+    recipients,
+    (r) => ({
+      ...textOf(r.offer),
+      data: {
+        notificationId: queueOfferId(roomId, r.offer.machineId, r.offer.offeredAt),
+        machineId: r.offer.machineId,
+        roomId,
+        type: OFFER_NOTIFICATION_TYPE,
+      },
+      link: notificationLink(appUrl, roomId),
+      topic: machineTopic(r.offer.machineId),
+      ttlSeconds: Math.max(60, Math.ceil((r.offer.expiresAt - now) / 1000)),
+    }),
+    {
+      transport,
+      now: () => now,
+      sleep: notify.sleep ?? ((ms) => new Promise((res) => setTimeout(res, ms))),
+      tokenStore: firestoreTokenStore(db),
+    },
+  );
+  out.pushed = sent.sent;
+  out.pushFailed = sent.failed;
+  return out;
+}
