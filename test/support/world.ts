@@ -65,6 +65,7 @@ export async function dumpDb(): Promise<Record<string, unknown>> {
     "idempotency",
     "users",
     "outbox",
+    "queues",
   ];
   for (const name of top) await walk(db.collection(name));
   for (const sub of [
@@ -73,6 +74,8 @@ export async function dumpDb(): Promise<Record<string, unknown>> {
     "notifications",
     "tokens",
     "watches",
+    "watchers",
+    "subscribers",
     "brokenReports",
     "brokenArchive",
   ]) {
