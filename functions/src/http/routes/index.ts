@@ -5,5 +5,10 @@
 import type { ApiRoute } from "../apiRouter";
 import { healthRoutes } from "./health";
 import { notificationRoutes } from "./notifications";
+import { tipRoutes } from "./tip";
 
-export const apiRoutes: readonly ApiRoute[] = [...healthRoutes, ...notificationRoutes];
+export const apiRoutes: readonly ApiRoute[] = [
+  ...healthRoutes,
+  ...notificationRoutes,
+  ...tipRoutes,
+];

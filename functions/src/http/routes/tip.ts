@@ -1,0 +1,329 @@
+/**
+ * GET /tip?room_id= : the best-time tip for one room (or all rooms), its source (`gemini` |
+ * `statistics`), the weather it was made with and when it was made (TipResponse, domain/tip.ts).
+ *
+ * - Cached 10 minutes per room ("all" without room_id) and locale in `caches/tip-{scope}-{locale}`
+ *   (store/tip.ts). A stale or missing tip is remade by whoever takes the refresh lease; the
+ *   others serve the stale tip, or wait briefly for the new one, or (still nothing) answer with
+ *   the statistics tip, never calling Gemini themselves.
+ * - Making a tip: the rooms' state and congestion grid from Firestore; the KMA forecast when
+ *   KMA_SERVICE_KEY is set (cached an hour per run and grid in `caches/kma_…`; on any KMA error
+ *   the tip is made without weather); Gemini when GEMINI_API_KEY is set and the grid holds enough
+ *   statistics, else (and on any Gemini error) the statistics tip with the same weather.
+ * - Locale: Accept-Language when it names Korean or English, else `users/{uid}.locale`, else ko.
+ * - The `X-Tip-Cache` response header says how the answer came about: `hit` (fresh cache),
+ *   `miss` (made now), `stale` (a refresh was under way elsewhere), `waited` (got the tip another
+ *   request made), `busy` (statistics tip made without Gemini while another request refreshes).
+ *
+ * Config (params) is read per request; tests swap the services through `deps.tip`.
+ */
+import { randomUUID } from "node:crypto";
+import * as logger from "firebase-functions/logger";
+import { z } from "zod";
+import { GEMINI_API_KEY, GEMINI_MODEL, KMA_NX, KMA_NY, KMA_SERVICE_KEY } from "../../config";
+import { isKoreanHoliday } from "../../domain/holidays";
+import { resolveLocale } from "../../domain/messages";
+import {
+  fallbackTip,
+  hasEnoughStatistics,
+  localeFromAcceptLanguage,
+  tipResponse,
+  type TipLocale,
+  type TipResponse,
+} from "../../domain/tip";
+import type { Weather } from "../../domain/weather";
+import {
+  buildTipPrompt,
+  createGeminiClient,
+  GeminiError,
+  type GeminiClient,
+  type GeminiClientOptions,
+} from "../../services/gemini";
+import {
+  createKmaClient,
+  kmaBaseTime,
+  kmaCacheKey,
+  KmaError,
+  type KmaClient,
+  type KmaClientOptions,
+} from "../../services/kma";
+import { COL } from "../../store/db";
+import {
+  acquireTipLease,
+  loadTipInputs,
+  readCachedTip,
+  tipScope,
+  writeCachedTip,
+  type TipInputs,
+  type TipScope,
+} from "../../store/tip";
+import { firestoreWeatherCache } from "../../store/weatherCache";
+import type { HttpResponse } from "../adapter";
+import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
+import { HttpError, parseOrThrow } from "../errors";
+
+/** What GET /tip needs to know; read from the params on every request by default. */
+export interface TipConfig {
+  /** Empty = no Gemini: statistics tips. */
+  geminiApiKey: string;
+  geminiModel: string;
+  /** Empty = no KMA call: tips without weather. */
+  kmaServiceKey: string;
+  kmaNx: number;
+  kmaNy: number;
+}
+
+/** GET /tip's replaceable parts (tests point them at local stubs); every field optional. */
+export interface TipServices {
+  /** Default: {@link readTipConfig}. */
+  config?: () => TipConfig;
+  /** Default: createKmaClient. */
+  createKma?: (options: KmaClientOptions) => KmaClient;
+  /** Default: createGeminiClient. */
+  createGemini?: (options: GeminiClientOptions) => GeminiClient;
+  /** KMA getVilageFcst URL; default the data.go.kr one. */
+  kmaBaseUrl?: string;
+  /** Gemini API origin; default the SDK's. */
+  geminiBaseUrl?: string;
+  kmaTimeoutMs?: number;
+  geminiTimeoutMs?: number;
+  /** How long a request without the lease and without a cached tip waits for one. */
+  leaseWaitMs?: number;
+}
+
+declare module "../apiRouter" {
+  interface ApiDeps {
+    /** GET /tip's services; default: the real KMA and Gemini clients configured by params. */
+    tip?: TipServices;
+  }
+}
+
+export const DEFAULT_GEMINI_MODEL = "gemini-2.0-flash";
+/** KMA grid of the default site (Seoul, Jongno-gu) when KMA_NX/KMA_NY are unset. */
+export const DEFAULT_KMA_GRID = { nx: 60, ny: 127 } as const;
+export const TIP_LEASE_WAIT_MS = 3_000;
+const LEASE_POLL_MS = 100;
+
+/**
+ * The params, read inside the handler. Outside a deployment (tests, the local stack) params
+ * without an environment value read as ""/0, so their defaults are applied here too.
+ */
+export function readTipConfig(): TipConfig {
+  return {
+    geminiApiKey: GEMINI_API_KEY.value().trim(),
+    geminiModel: GEMINI_MODEL.value().trim() || DEFAULT_GEMINI_MODEL,
+    kmaServiceKey: KMA_SERVICE_KEY.value().trim(),
+    kmaNx: KMA_NX.value() || DEFAULT_KMA_GRID.nx,
+    kmaNy: KMA_NY.value() || DEFAULT_KMA_GRID.ny,
+  };
+}
+
+export const TipQuerySchema = z
+  .object({
+    room_id: z
+      .string()
+      .regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer")
+      .optional(),
+  })
+  .strict();
+
+type TipCacheState = "hit" | "miss" | "stale" | "waited" | "busy";
+
+interface TipContext {
+  deps: ApiDeps;
+  services: TipServices;
+  config: TipConfig;
+  now: number;
+  roomId: string | null;
+  scope: TipScope;
+  locale: TipLocale;
+}
+
+function definedOnly(query: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Accept-Language when it names ko or en, else the user's stored locale, else ko. */
+async function tipLocale(
+  deps: ApiDeps,
+  uid: string,
+  acceptLanguage: string | undefined,
+): Promise<TipLocale> {
+  if (acceptLanguage && /(^|,)\s*(ko|en)\b/i.test(acceptLanguage)) {
+    return localeFromAcceptLanguage(acceptLanguage);
+  }
+  const user = await deps.db.collection(COL.users).doc(uid).get();
+  return resolveLocale(user.get("locale"));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function kmaClient(ctx: TipContext): KmaClient {
+  const { config, services } = ctx;
+  const create = services.createKma ?? createKmaClient;
+  return create({
+    serviceKey: config.kmaServiceKey,
+    nx: config.kmaNx,
+    ny: config.kmaNy,
+    cache: firestoreWeatherCache(ctx.deps.db, ctx.deps.now),
+    ...(services.kmaBaseUrl ? { baseUrl: services.kmaBaseUrl } : {}),
+    ...(services.kmaTimeoutMs !== undefined ? { timeoutMs: services.kmaTimeoutMs } : {}),
+  });
+}
+
+/** The forecast (cached or fetched), or null without a key or on any KMA failure. */
+async function currentWeather(ctx: TipContext): Promise<Weather | null> {
+  if (!ctx.config.kmaServiceKey) return null;
+  try {
+    return await kmaClient(ctx).getForecast(ctx.now);
+  } catch (e) {
+    logger.warn("kma failed, tip without weather", {
+      code: e instanceof KmaError ? e.code : "unknown",
+      resultCode: e instanceof KmaError ? e.resultCode : null,
+    });
+    return null;
+  }
+}
+
+/** The cached forecast only (no KMA call): for requests that do not hold the lease. */
+async function cachedWeather(ctx: TipContext): Promise<Weather | null> {
+  if (!ctx.config.kmaServiceKey) return null;
+  const key = kmaCacheKey(kmaBaseTime(ctx.now), ctx.config.kmaNx, ctx.config.kmaNy);
+  try {
+    return await firestoreWeatherCache(ctx.deps.db, ctx.deps.now).get(key);
+  } catch (e) {
+    logger.warn("kma cache read failed", { key, error: String(e) });
+    return null;
+  }
+}
+
+function statisticsTipFor(ctx: TipContext, inputs: TipInputs, weather: Weather | null) {
+  return fallbackTip({
+    now: ctx.now,
+    rooms: inputs.rooms,
+    grid: inputs.grid,
+    locale: ctx.locale,
+    weather,
+    roomId: ctx.roomId,
+  });
+}
+
+/** Makes a tip: Gemini when configured and the statistics suffice, else (or on error) statistics. */
+async function makeTip(ctx: TipContext): Promise<TipResponse> {
+  const [inputs, weather] = await Promise.all([
+    loadTipInputs(ctx.deps.db, ctx.roomId, ctx.now),
+    currentWeather(ctx),
+  ]);
+  const { config, services } = ctx;
+  if (!config.geminiApiKey || !hasEnoughStatistics(inputs.grid)) {
+    return statisticsTipFor(ctx, inputs, weather);
+  }
+  const create = services.createGemini ?? createGeminiClient;
+  const gemini = create({
+    apiKey: config.geminiApiKey,
+    model: config.geminiModel,
+    ...(services.geminiBaseUrl ? { baseUrl: services.geminiBaseUrl } : {}),
+    ...(services.geminiTimeoutMs !== undefined ? { timeoutMs: services.geminiTimeoutMs } : {}),
+  });
+  const prompt = buildTipPrompt({
+    now: ctx.now,
+    locale: ctx.locale,
+    weather,
+    rooms: inputs.rooms,
+    grid: inputs.grid,
+    holiday: isKoreanHoliday(ctx.now),
+  });
+  try {
+    const sentence = await gemini.suggest(prompt);
+    return tipResponse(sentence, "gemini", { now: ctx.now, weather, roomId: ctx.roomId });
+  } catch (e) {
+    logger.warn("gemini failed, statistics tip", {
+      code: e instanceof GeminiError ? e.code : "unknown",
+      status: e instanceof GeminiError ? e.status : null,
+      scope: ctx.scope,
+    });
+    return statisticsTipFor(ctx, inputs, weather);
+  }
+}
+
+async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCacheState }> {
+  const { db } = ctx.deps;
+  const cached = await readCachedTip(db, ctx.scope, ctx.locale, ctx.now);
+  if (cached && ctx.now < cached.freshUntil) return { tip: cached.tip, cache: "hit" };
+
+  const lease = await acquireTipLease(db, {
+    scope: ctx.scope,
+    locale: ctx.locale,
+    version: cached?.version ?? "none",
+    now: ctx.now,
+    holder: randomUUID(),
+  });
+
+  if (!lease) {
+    // Someone else is remaking it: never a second Gemini call.
+    const latest = (await readCachedTip(db, ctx.scope, ctx.locale, ctx.now)) ?? cached;
+    if (latest) {
+      const fresh = ctx.now < latest.freshUntil && latest.version !== cached?.version;
+      return { tip: latest.tip, cache: fresh ? "waited" : "stale" };
+    }
+    const waitMs = ctx.services.leaseWaitMs ?? TIP_LEASE_WAIT_MS;
+    for (let waited = 0; waited < waitMs; waited += LEASE_POLL_MS) {
+      await sleep(Math.min(LEASE_POLL_MS, waitMs - waited));
+      const made = await readCachedTip(db, ctx.scope, ctx.locale, ctx.now);
+      if (made) return { tip: made.tip, cache: "waited" };
+    }
+    const [inputs, weather] = await Promise.all([
+      loadTipInputs(db, ctx.roomId, ctx.now),
+      cachedWeather(ctx),
+    ]);
+    return { tip: statisticsTipFor(ctx, inputs, weather), cache: "busy" };
+  }
+
+  try {
+    // The previous holder may have finished between our read and our lease.
+    const again = await readCachedTip(db, ctx.scope, ctx.locale, ctx.now);
+    if (again && ctx.now < again.freshUntil) return { tip: again.tip, cache: "hit" };
+    const tip = await makeTip(ctx);
+    try {
+      await writeCachedTip(db, ctx.scope, ctx.locale, tip, ctx.now);
+    } catch (e) {
+      logger.warn("tip cache write failed", { scope: ctx.scope, error: String(e) });
+    }
+    return { tip, cache: "miss" };
+  } finally {
+    await lease.release();
+  }
+}
+
+export const tipRoutes: ApiRoute[] = [
+  defineRoute({
+    method: "GET",
+    path: "/tip",
+    auth: "user",
+    async handler({ req, deps, user }): Promise<HttpResponse> {
+      const q = parseOrThrow(TipQuerySchema, definedOnly(req.query), "invalid_query");
+      const roomId = q.room_id ?? null;
+      if (roomId && !(await deps.db.collection(COL.rooms).doc(roomId).get()).exists) {
+        throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
+      }
+      const services = deps.tip ?? {};
+      const ctx: TipContext = {
+        deps,
+        services,
+        config: (services.config ?? readTipConfig)(),
+        now: deps.now(),
+        roomId,
+        scope: tipScope(roomId),
+        locale: await tipLocale(deps, user.uid, req.headers["accept-language"]),
+      };
+      const { tip, cache } = await getTip(ctx);
+      return {
+        status: 200,
+        body: tip,
+        headers: { "X-Tip-Cache": cache, "Content-Language": ctx.locale, Vary: "Accept-Language" },
+      };
+    },
+  }),
+];

@@ -1,0 +1,277 @@
+/**
+ * What `GET /tip` reads and keeps in Firestore:
+ *
+ * - its inputs: each room's free/busy machines and expected wait (from `machines`), and the
+ *   congestion grid (`congestion/{roomId}`, summed over the rooms asked about);
+ * - the tip cache `caches/tip-{scope}-{locale}` (`scope` = room id or "all"):
+ *   `{kind: "tip", value: TipResponse, freshUntil, expireAt}`; fresh for 10 minutes, then kept
+ *   (stale) for a day so that requests which lose the refresh lease have something to serve;
+ * - refresh leases `caches/tip-lease-{scope}-{locale}-{version}-{attempt}`
+ *   (`{kind: "tip-lease", holder, takenAt, expireAt}`), taken with create(): one refresh (one
+ *   Gemini call) per cached version at a time. `version` is the stale tip's generation time (or
+ *   "none"); a holder that died leaves an expired lease, and the next request takes
+ *   `attempt + 1`. Only create() decides who holds a lease, so this works on the embedded
+ *   Firestore endpoint too, where transactions do not isolate.
+ *
+ * Every `caches` document carries `expireAt` (a Timestamp): the field a TTL policy on the
+ * `caches` collection should cover.
+ */
+import * as logger from "firebase-functions/logger";
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { gridToWeekdayTable } from "../domain/congestion";
+import { isRunning, type MachineStatus } from "../domain/status";
+import { DAY_MS, MINUTE_MS } from "../domain/time";
+import type { CongestionTable, RoomState, TipLocale, TipResponse } from "../domain/tip";
+import { COL, toMillis } from "./db";
+import { CACHES } from "./weatherCache";
+
+/** How long a tip is served without being made again. */
+export const TIP_FRESH_MS = 10 * MINUTE_MS;
+/** How long a stale tip stays around for requests that lose the refresh lease. */
+export const TIP_KEEP_MS = DAY_MS;
+/** A refresh lease's lifetime: longer than a KMA plus a Gemini call with their timeouts. */
+export const TIP_LEASE_MS = 30_000;
+/** Expired leases (dead holders) stepped over before giving up on refreshing. */
+export const TIP_LEASE_MAX_ATTEMPTS = 8;
+
+/** "all" for every room, else the room id. */
+export type TipScope = string;
+
+export const tipScope = (roomId: string | null): TipScope => roomId ?? "all";
+
+export function tipCacheKey(scope: TipScope, locale: TipLocale): string {
+  return `tip-${scope}-${locale}`;
+}
+
+export function tipLeaseKey(
+  scope: TipScope,
+  locale: TipLocale,
+  version: string,
+  attempt: number,
+): string {
+  return `tip-lease-${scope}-${locale}-${version}-${attempt}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/** The fields of `machines/{id}` the tip looks at. */
+export interface TipMachine {
+  roomId: string;
+  status: MachineStatus;
+  online: boolean;
+  outOfOrder: boolean;
+  /** Epoch ms, null when unknown. */
+  expectedEndAt: number | null;
+}
+
+/**
+ * A room as the tip sees it, or null when none of its machines is online and in order (no live
+ * data: saying "all busy" would be wrong). Free = online, in order and not running; busy =
+ * online, in order and running; the expected wait is the soonest expected end of a busy machine
+ * when none is free (whole minutes, at least 0).
+ */
+export function roomStateOf(
+  roomId: string,
+  name: string,
+  machines: readonly TipMachine[],
+  now: number,
+): RoomState | null {
+  const live = machines.filter((m) => m.online && !m.outOfOrder);
+  if (live.length === 0) return null;
+  const running = live.filter((m) => isRunning(m.status));
+  const free = live.length - running.length;
+  const ends = running
+    .map((m) => m.expectedEndAt)
+    .filter((t): t is number => t !== null && Number.isFinite(t));
+  const expectedWaitMinutes =
+    free > 0 || ends.length === 0
+      ? null
+      : Math.max(0, Math.ceil((Math.min(...ends) - now) / MINUTE_MS));
+  return { roomId, name, free, busy: running.length, expectedWaitMinutes };
+}
+
+function tipMachine(data: FirebaseFirestore.DocumentData): TipMachine {
+  return {
+    roomId: typeof data.roomId === "string" ? data.roomId : String(data.roomId ?? ""),
+    status: (typeof data.status === "string" ? data.status : "OFF") as MachineStatus,
+    online: data.online === true,
+    outOfOrder: data.outOfOrder === true,
+    expectedEndAt: toMillis(data.expectedEndAt),
+  };
+}
+
+export interface TipInputs {
+  /** Rooms with live machine data only. */
+  rooms: RoomState[];
+  grid: CongestionTable;
+}
+
+/** The rooms' state and the congestion grid for one room (`roomId`) or all of them (null). */
+export async function loadTipInputs(
+  db: Firestore,
+  roomId: string | null,
+  now: number,
+): Promise<TipInputs> {
+  const [roomDocs, machineDocs, congestionDocs] = await Promise.all([
+    roomId
+      ? db
+          .collection(COL.rooms)
+          .doc(roomId)
+          .get()
+          .then((s) => (s.exists ? [s] : []))
+      : db
+          .collection(COL.rooms)
+          .get()
+          .then((q) => q.docs),
+    (roomId
+      ? db.collection(COL.machines).where("roomId", "==", roomId)
+      : db.collection(COL.machines)
+    )
+      .get()
+      .then((q) => q.docs.map((d) => tipMachine(d.data()))),
+    roomId
+      ? db
+          .collection(COL.congestion)
+          .doc(roomId)
+          .get()
+          .then((s) => (s.exists ? [s.data() ?? {}] : []))
+      : db
+          .collection(COL.congestion)
+          .get()
+          .then((q) => q.docs.map((d) => d.data())),
+  ]);
+  const rooms: RoomState[] = [];
+  for (const room of [...roomDocs].sort((a, b) => a.id.localeCompare(b.id, "en"))) {
+    const name: unknown = room.get("name");
+    const state = roomStateOf(
+      room.id,
+      typeof name === "string" ? name : room.id,
+      machineDocs.filter((m) => m.roomId === room.id),
+      now,
+    );
+    if (state) rooms.push(state);
+  }
+  return { rooms, grid: gridToWeekdayTable(congestionDocs) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tip cache
+
+export interface CachedTip {
+  tip: TipResponse;
+  /** Epoch ms until which the tip is served as is. */
+  freshUntil: number;
+  /** Identifies this cached tip (its generation time); leases are taken per version. */
+  version: string;
+}
+
+function isTipResponse(value: unknown): value is TipResponse {
+  if (typeof value !== "object" || value === null) return false;
+  const t = value as Partial<Record<keyof TipResponse, unknown>>;
+  return (
+    typeof t.tip === "string" &&
+    (t.source === "gemini" || t.source === "statistics") &&
+    typeof t.generatedAt === "string"
+  );
+}
+
+/** The cached tip, fresh or stale; null when there is none (or it is past keeping). */
+export async function readCachedTip(
+  db: Firestore,
+  scope: TipScope,
+  locale: TipLocale,
+  now: number,
+): Promise<CachedTip | null> {
+  const snap = await db.collection(CACHES).doc(tipCacheKey(scope, locale)).get();
+  if (!snap.exists) return null;
+  const value: unknown = snap.get("value");
+  const freshUntil = toMillis(snap.get("freshUntil"));
+  const expireAt = toMillis(snap.get("expireAt"));
+  if (!isTipResponse(value) || freshUntil === null || (expireAt !== null && now >= expireAt)) {
+    return null;
+  }
+  const tip: TipResponse = {
+    ...value,
+    weather: value.weather ?? null,
+    roomId: value.roomId ?? null,
+  };
+  return { tip, freshUntil, version: String(Date.parse(value.generatedAt)) };
+}
+
+export async function writeCachedTip(
+  db: Firestore,
+  scope: TipScope,
+  locale: TipLocale,
+  tip: TipResponse,
+  now: number,
+): Promise<void> {
+  await db
+    .collection(CACHES)
+    .doc(tipCacheKey(scope, locale))
+    .set({
+      kind: "tip",
+      value: tip,
+      freshUntil: Timestamp.fromMillis(now + TIP_FRESH_MS),
+      expireAt: Timestamp.fromMillis(now + TIP_KEEP_MS),
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh lease
+
+export interface TipLease {
+  key: string;
+  /** Deletes the lease (best effort: an undeleted one just expires). */
+  release(): Promise<void>;
+}
+
+function alreadyExists(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
+}
+
+/**
+ * Takes the lease to refresh the tip of `scope`/`locale` whose cached version is `version`
+ * ("none" when nothing is cached), or returns null when someone else holds it. An expired lease
+ * (its holder died) is stepped over by creating the next attempt's lease, which again only one
+ * request can create.
+ */
+export async function acquireTipLease(
+  db: Firestore,
+  a: { scope: TipScope; locale: TipLocale; version: string; now: number; holder: string },
+): Promise<TipLease | null> {
+  for (let attempt = 0; attempt < TIP_LEASE_MAX_ATTEMPTS; attempt++) {
+    const key = tipLeaseKey(a.scope, a.locale, a.version, attempt);
+    const ref = db.collection(CACHES).doc(key);
+    try {
+      await ref.create({
+        kind: "tip-lease",
+        holder: a.holder,
+        takenAt: Timestamp.fromMillis(a.now),
+        expireAt: Timestamp.fromMillis(a.now + TIP_LEASE_MS),
+      });
+      return {
+        key,
+        async release() {
+          try {
+            await ref.delete();
+          } catch (e) {
+            logger.warn("tip lease release failed", { key, error: String(e) });
+          }
+        },
+      };
+    } catch (e) {
+      if (!alreadyExists(e)) throw e;
+    }
+    const held = await ref.get();
+    // Released meanwhile: its holder has just written a new tip.
+    if (!held.exists) return null;
+    const expireAt = toMillis(held.get("expireAt"));
+    if (expireAt === null || a.now < expireAt) return null;
+  }
+  logger.warn("tip lease: too many expired leases, not refreshing", {
+    scope: a.scope,
+    locale: a.locale,
+  });
+  return null;
+}
