@@ -460,6 +460,7 @@ export async function announceOffers(
       expiresAt: Timestamp.fromMillis(o.expiresAt),
       createdAt: Timestamp.fromMillis(now),
       readAt: null,
+      read: false,
     });
     batch.set(users.doc(o.uid), { unreadCount: FieldValue.increment(1) }, { merge: true });
     batch.create(db.collection(COL.idempotency).doc(`push-${id}-${o.uid}`), {
