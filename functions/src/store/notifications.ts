@@ -5,7 +5,8 @@
  * - `machines/{machineId}/watchers/{uid}`: one-shot watch (`notify_me`), deleted once announced.
  * - `rooms/{roomId}/subscribers/{uid}`: persistent room subscription (`device_subscribe`).
  * - `users/{uid}/notifications/{id}`: `title, body, type, machineId, roomId, createdAt, readAt`;
- *   `users/{uid}.unreadCount` counts those with `readAt == null`.
+ *   `users/{uid}.unreadCount` counts those with `readAt == null`. A boolean `read` mirrors
+ *   `readAt != null` for the "all unread" query (the embedded endpoint's `== null` is unreliable).
  * - `idempotency/push-{notificationId}-{uid}`: the push of one notification was handed to the
  *   sender (written in the same batch as the inbox entry, before sending).
  *
@@ -104,17 +105,37 @@ export async function listNotifications(
   limit: number,
   cursor?: string,
 ): Promise<{ entries: InboxEntry[]; nextCursor: string | null; unreadCount: number }> {
-  let q = inbox(db, uid).orderBy("createdAt", "desc").orderBy(FieldPath.documentId(), "desc");
-  if (cursor !== undefined) {
+  // Cursors as range filters (not startAfter): exact under ties and the same on both endpoints.
+  const newestFirst = (q: FirebaseFirestore.Query) =>
+    q.orderBy("createdAt", "desc").orderBy(FieldPath.documentId(), "desc");
+  const found: FirebaseFirestore.QueryDocumentSnapshot[] = [];
+  if (cursor === undefined) {
+    found.push(
+      ...(
+        await newestFirst(inbox(db, uid))
+          .limit(limit + 1)
+          .get()
+      ).docs,
+    );
+  } else {
     const at = await inbox(db, uid).doc(cursor).get();
     if (!at.exists) throw new UnknownCursorError(cursor);
-    q = q.startAfter(at.get("createdAt"), at.id);
+    const createdAt: unknown = at.get("createdAt");
+    // Entries created the same instant as the cursor and after it in id order, then older ones.
+    const ties = await inbox(db, uid).where("createdAt", "==", createdAt).get();
+    found.push(...ties.docs.filter((d) => d.id < at.id).sort((a, b) => (a.id < b.id ? 1 : -1)));
+    if (found.length <= limit) {
+      const older = await newestFirst(inbox(db, uid).where("createdAt", "<", createdAt))
+        .limit(limit + 1 - found.length)
+        .get();
+      found.push(...older.docs);
+    }
   }
-  const [page, user] = await Promise.all([q.limit(limit + 1).get(), userRef(db, uid).get()]);
-  const docs = page.docs.slice(0, limit);
+  const user = await userRef(db, uid).get();
+  const docs = found.slice(0, limit);
   return {
     entries: docs.map(toEntry),
-    nextCursor: page.docs.length > limit ? (docs[docs.length - 1]?.id ?? null) : null,
+    nextCursor: found.length > limit ? (docs[docs.length - 1]?.id ?? null) : null,
     unreadCount: Math.max(0, Number(user.get("unreadCount") ?? 0)),
   };
 }
@@ -131,7 +152,7 @@ export async function markRead(
     const snap = await tx.get(ref);
     if (!snap.exists) return null;
     if (snap.get("readAt") != null) return { marked: 0 };
-    tx.update(ref, { readAt: Timestamp.fromMillis(now) });
+    tx.update(ref, { readAt: Timestamp.fromMillis(now), read: true });
     tx.set(userRef(db, uid), { unreadCount: FieldValue.increment(-1) }, { merge: true });
     return { marked: 1 };
   });
@@ -146,8 +167,9 @@ export async function markAllRead(
   let marked = 0;
   for (;;) {
     const n = await db.runTransaction(async (tx) => {
-      const unread = await tx.get(inbox(db, uid).where("readAt", "==", null).limit(400));
-      for (const d of unread.docs) tx.update(d.ref, { readAt: Timestamp.fromMillis(now) });
+      const unread = await tx.get(inbox(db, uid).where("read", "==", false).limit(400));
+      for (const d of unread.docs)
+        tx.update(d.ref, { readAt: Timestamp.fromMillis(now), read: true });
       if (unread.size > 0) {
         tx.set(
           userRef(db, uid),
@@ -256,6 +278,7 @@ export async function notifyFinished(deps: NotifyDeps, ev: FinishedEvent): Promi
       cycleId: ev.cycleId,
       createdAt: Timestamp.fromMillis(nowMs),
       readAt: null,
+      read: false,
     });
     batch.set(userRef(db, p.uid), { unreadCount: FieldValue.increment(1) }, { merge: true });
     batch.create(db.collection(COL.idempotency).doc(`push-${notificationId}-${p.uid}`), {

@@ -28,6 +28,7 @@ import {
   NotificationsQuerySchema,
   NotificationsReadBodySchema,
   NotifyMeBodySchema,
+  PLATFORMS,
   PlatformSchema,
   SetFcmTokenBodySchema,
 } from "../apiSchemas";
@@ -73,12 +74,17 @@ export const notificationRoutes: ApiRoute[] = [
     body: SetFcmTokenBodySchema,
     async handler({ req, deps, user, body }) {
       let platform = body.platform;
-      if (platform === undefined && req.headers["x-client-platform"] !== undefined) {
-        platform = parseOrThrow(
-          PlatformSchema,
-          req.headers["x-client-platform"].trim().toLowerCase(),
-          "invalid_body",
-        );
+      const header = req.headers["x-client-platform"]?.trim().toLowerCase();
+      if (platform === undefined && header !== undefined) {
+        const parsed = PlatformSchema.safeParse(header);
+        if (!parsed.success) {
+          throw new HttpError(
+            400,
+            "invalid_body",
+            `platform: X-Client-Platform must be one of ${PLATFORMS.join(", ")}`,
+          );
+        }
+        platform = parsed.data;
       }
       await saveFcmToken(deps.db, user.uid, {
         token: body.fcm_token,
