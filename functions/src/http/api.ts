@@ -1,7 +1,7 @@
 /** Registration of the `api` function; the logic is in apiHandler.ts and routes/. */
 import { getAuth } from "firebase-admin/auth";
 import { onRequest } from "firebase-functions/v2/https";
-import { DEVICE_MASTER_KEY } from "../config";
+import { DEVICE_MASTER_KEY, GEMINI_API_KEY, KMA_SERVICE_KEY } from "../config";
 import { db } from "../store/db";
 import { toExpress } from "./adapter";
 import { createApiHandler } from "./apiHandler";
@@ -9,16 +9,19 @@ import { createApiHandler } from "./apiHandler";
 /** Cloud Run's revision name when deployed; "dev" in the local stack. */
 const version = () => process.env.K_REVISION ?? process.env.WASHCALL_VERSION ?? "dev";
 
-export const api = onRequest({ cors: true, secrets: [DEVICE_MASTER_KEY] }, (req, res) => {
-  const firestore = db(); // initialises the admin app before getAuth()
-  return toExpress(
-    "api",
-    createApiHandler({
-      db: firestore,
-      auth: getAuth(),
-      now: Date.now,
-      version: version(),
-      masterKey: DEVICE_MASTER_KEY.value(),
-    }),
-  )(req, res);
-});
+export const api = onRequest(
+  { cors: true, secrets: [DEVICE_MASTER_KEY, GEMINI_API_KEY, KMA_SERVICE_KEY] },
+  (req, res) => {
+    const firestore = db(); // initialises the admin app before getAuth()
+    return toExpress(
+      "api",
+      createApiHandler({
+        db: firestore,
+        auth: getAuth(),
+        now: Date.now,
+        version: version(),
+        masterKey: DEVICE_MASTER_KEY.value(),
+      }),
+    )(req, res);
+  },
+);
