@@ -3,6 +3,8 @@
  * `ApiRoute[]` built with `defineRoute`, and spread it here.
  */
 import type { ApiRoute } from "../apiRouter";
+import { adminRoutes } from "./admin";
+import { brokenRoutes } from "./broken";
 import { healthRoutes } from "./health";
 import { notificationRoutes } from "./notifications";
 import { tipRoutes } from "./tip";
@@ -10,5 +12,7 @@ import { tipRoutes } from "./tip";
 export const apiRoutes: readonly ApiRoute[] = [
   ...healthRoutes,
   ...notificationRoutes,
+  ...brokenRoutes,
+  ...adminRoutes,
   ...tipRoutes,
 ];

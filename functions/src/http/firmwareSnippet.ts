@@ -1,0 +1,89 @@
+/**
+ * The Arduino/ESP32 configuration block an admin pastes into the firmware after adding a device
+ * (or rotating its secret): the `device` function's URLs, the machine id, its secret and type.
+ * Pure: the caller passes the request headers and the project.
+ */
+import type { MachineType } from "../domain/status";
+
+/** Where every function of this project runs (functions/src/index.ts). */
+export const FUNCTIONS_REGION = "asia-northeast3";
+
+const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)(:\d{1,5})?$/i;
+const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
+
+/**
+ * The base URL of the `device` function, as seen by the caller of the `api` function:
+ * - the local stack or Functions emulator (a loopback host):
+ *   `http://127.0.0.1:5001/{project}/{region}/device`;
+ * - a `*.cloudfunctions.net` host: the same host, `/device`;
+ * - anything else (Cloud Run URL, hosting rewrite, custom domain, no host):
+ *   `https://{region}-{project}.cloudfunctions.net/device`.
+ * `x-forwarded-host` (first value) wins over `host`; a malformed host is ignored.
+ */
+export function deviceBaseUrl(
+  headers: Record<string, string | undefined>,
+  project: string,
+  region: string = FUNCTIONS_REGION,
+): string {
+  const forwarded = headers["x-forwarded-host"]?.split(",")[0]?.trim();
+  const host = [forwarded, headers.host?.trim()].find((h) => h !== undefined && HOST.test(h));
+  if (host && LOOPBACK.test(host)) return `http://${host}/${project}/${region}/device`;
+  if (host && /\.cloudfunctions\.net(:\d+)?$/i.test(host)) return `https://${host}/device`;
+  return `https://${region}-${project}.cloudfunctions.net/device`;
+}
+
+export interface FirmwareConfig {
+  /** From {@link deviceBaseUrl}. */
+  deviceUrl: string;
+  machineId: string;
+  secret: string;
+  machineType: MachineType;
+  /** For the comment line only. */
+  machineName?: string;
+  roomId?: string;
+}
+
+/** A C string literal: quotes, backslashes and control characters escaped. */
+function cString(value: string): string {
+  let out = "";
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return `"${out}"`;
+}
+
+/** Text for a `//` comment: one line, no control characters. */
+function commentText(value: string): string {
+  let out = "";
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0;
+    out += code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029 ? " " : ch;
+  }
+  return out.replace(/ {2,}/g, " ").trim();
+}
+
+/** The `#define` block. The secret is in it: show it once, never log it. */
+export function firmwareSnippet(c: FirmwareConfig): string {
+  const base = c.deviceUrl.replace(/\/+$/, "");
+  const label = [
+    `machine ${c.machineId}`,
+    c.machineName ? commentText(c.machineName) : null,
+    c.roomId ? `room ${c.roomId}` : null,
+  ]
+    .filter((x): x is string => !!x)
+    .join(", ");
+  return [
+    `// WashCall device configuration: ${label}.`,
+    "// Keep WASHCALL_SECRET_KEY private; it is shown only once (rotate it if it leaks).",
+    `#define WASHCALL_UPDATE_URL ${cString(`${base}/update`)}`,
+    `#define WASHCALL_HEARTBEAT_URL ${cString(`${base}/heartbeat`)}`,
+    `#define WASHCALL_RAW_DATA_URL ${cString(`${base}/raw_data`)}`,
+    `#define WASHCALL_MACHINE_ID ${Number(c.machineId)}`,
+    `#define WASHCALL_SECRET_KEY ${cString(c.secret)}`,
+    `#define WASHCALL_MACHINE_TYPE ${cString(c.machineType)}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,238 @@
+/**
+ * Admin routes (the `admin: true` claim; `npm run admin -- grant <email>` sets it).
+ *
+ * - POST /admin/add_room {room_name} → the next decimal room id.
+ * - POST /admin/add_device {room_id, machine_id, machine_name, machine_type} → the device secret
+ *   (shown only in this response) and a ready firmware configuration block.
+ * - POST /admin/rotate_device_secret {machine_id} → a new secret; the old one stops working.
+ * - POST /admin/calibration {machine_id, on} → while on, the device's /raw_data samples are kept.
+ * Secrets are never logged; responses carrying one are `Cache-Control: no-store`.
+ */
+import * as logger from "firebase-functions/logger";
+import type { Firestore } from "firebase-admin/firestore";
+import { z } from "zod";
+import { MACHINE_TYPES, type MachineType } from "../../domain/status";
+import { COL } from "../../store/db";
+import { createMachine, createRoom, rotateDeviceSecret } from "../../store/machines";
+import type { HttpRequest } from "../adapter";
+import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
+import { OnOffSchema } from "../apiSchemas";
+import { IdSchema } from "../deviceSchemas";
+import { HttpError } from "../errors";
+import { deviceBaseUrl, firmwareSnippet } from "../firmwareSnippet";
+import { OneLineSchema } from "./broken";
+
+export const AddRoomBodySchema = z
+  .object({ room_name: OneLineSchema(100).describe("Display name, 1–100 characters.") })
+  .strict();
+
+export const AddDeviceBodySchema = z
+  .object({
+    room_id: IdSchema,
+    machine_id: IdSchema,
+    machine_name: OneLineSchema(100).describe("Display name, 1–100 characters."),
+    machine_type: z.enum(MACHINE_TYPES),
+  })
+  .strict();
+
+export const RotateDeviceSecretBodySchema = z.object({ machine_id: IdSchema }).strict();
+
+export const CalibrationBodySchema = z
+  .object({
+    machine_id: IdSchema,
+    on: OnOffSchema.describe("1 (or true) keeps /raw_data samples; 0 (or false) stops."),
+  })
+  .strict();
+
+export const AddRoomResponseSchema = z.object({
+  room_id: z.number().int(),
+  room_name: z.string(),
+});
+
+export const DeviceSecretResponseSchema = z.object({
+  machine_id: z.number().int(),
+  room_id: z.number().int().nullable(),
+  machine_name: z.string(),
+  machine_type: z.enum(MACHINE_TYPES),
+  secret_key: z.string().describe("The device secret. Shown only in this response."),
+  firmware_snippet: z.string().describe("#define block for the Arduino/ESP32 firmware."),
+});
+
+export const CalibrationResponseSchema = z.object({
+  message: z.literal("ok"),
+  machine_id: z.number().int(),
+  on: z.union([z.literal(0), z.literal(1)]),
+});
+
+/** Rooms a concurrent add_room may take before this one gives up. */
+const ADD_ROOM_ATTEMPTS = 50;
+const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
+
+function isAlreadyExists(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
+}
+
+function masterKey(deps: ApiDeps): string {
+  if (!deps.masterKey) {
+    throw new HttpError(500, "internal", "the device master key is not configured");
+  }
+  return deps.masterKey;
+}
+
+function projectId(): string {
+  return process.env.GCLOUD_PROJECT ?? process.env.GOOGLE_CLOUD_PROJECT ?? "demo-washcall";
+}
+
+async function machineOr404(db: Firestore, machineId: string) {
+  const snap = await db.collection(COL.machines).doc(machineId).get();
+  if (!snap.exists) throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
+  return snap;
+}
+
+/** The room id after the largest decimal id in use; a taken id (a concurrent call) → the next. */
+async function addRoom(db: Firestore, name: string): Promise<string> {
+  const rooms = await db.collection(COL.rooms).get();
+  let candidate =
+    rooms.docs.reduce((max, d) => (DECIMAL_ID.test(d.id) ? Math.max(max, Number(d.id)) : max), 0) +
+    1;
+  for (let attempt = 0; attempt < ADD_ROOM_ATTEMPTS; attempt++, candidate++) {
+    try {
+      await createRoom(db, String(candidate), name);
+      return String(candidate);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+  throw new HttpError(409, "conflict", "room_name: too many rooms added at once; try again");
+}
+
+function secretResponse(
+  req: HttpRequest,
+  m: { machineId: string; roomId: string | null; name: string; type: MachineType },
+  secret: string,
+) {
+  return {
+    status: 200,
+    headers: { "Cache-Control": "no-store" },
+    body: {
+      machine_id: Number(m.machineId),
+      room_id: m.roomId === null ? null : Number(m.roomId),
+      machine_name: m.name,
+      machine_type: m.type,
+      secret_key: secret,
+      firmware_snippet: firmwareSnippet({
+        deviceUrl: deviceBaseUrl(req.headers, projectId()),
+        machineId: m.machineId,
+        secret,
+        machineType: m.type,
+        machineName: m.name,
+        ...(m.roomId === null ? {} : { roomId: m.roomId }),
+      }),
+    },
+  };
+}
+
+export const adminRoutes: ApiRoute[] = [
+  defineRoute({
+    method: "POST",
+    path: "/admin/add_room",
+    auth: "admin",
+    body: AddRoomBodySchema,
+    async handler({ deps, user, body }) {
+      const roomId = await addRoom(deps.db, body.room_name);
+      logger.info("room added", { roomId, by: user.uid });
+      return { status: 200, body: { room_id: Number(roomId), room_name: body.room_name } };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/admin/add_device",
+    auth: "admin",
+    body: AddDeviceBodySchema,
+    async handler({ req, deps, user, body }) {
+      const key = masterKey(deps);
+      const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
+      if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
+      let secret: string;
+      try {
+        ({ secret } = await createMachine(
+          deps.db,
+          {
+            machineId: body.machine_id,
+            roomId: body.room_id,
+            name: body.machine_name,
+            type: body.machine_type,
+          },
+          key,
+        ));
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        throw new HttpError(
+          409,
+          "conflict",
+          `machine_id: machine ${body.machine_id} already exists`,
+        );
+      }
+      logger.info("device added", {
+        machineId: body.machine_id,
+        roomId: body.room_id,
+        type: body.machine_type,
+        by: user.uid,
+      });
+      return secretResponse(
+        req,
+        {
+          machineId: body.machine_id,
+          roomId: body.room_id,
+          name: body.machine_name,
+          type: body.machine_type,
+        },
+        secret,
+      );
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/admin/rotate_device_secret",
+    auth: "admin",
+    body: RotateDeviceSecretBodySchema,
+    async handler({ req, deps, user, body }) {
+      const key = masterKey(deps);
+      const machine = await machineOr404(deps.db, body.machine_id);
+      const { secret } = await rotateDeviceSecret(deps.db, body.machine_id, key);
+      logger.info("device secret rotated", { machineId: body.machine_id, by: user.uid });
+      const type = machine.get("type") as unknown;
+      const roomId = machine.get("roomId") as unknown;
+      const name = machine.get("name") as unknown;
+      return secretResponse(
+        req,
+        {
+          machineId: body.machine_id,
+          roomId: typeof roomId === "string" ? roomId : null,
+          name: typeof name === "string" ? name : "",
+          type: type === "dryer" ? "dryer" : "washer",
+        },
+        secret,
+      );
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/admin/calibration",
+    auth: "admin",
+    body: CalibrationBodySchema,
+    async handler({ deps, user, body }) {
+      await machineOr404(deps.db, body.machine_id);
+      await deps.db.collection(COL.machines).doc(body.machine_id).update({ calibration: body.on });
+      logger.info("calibration switched", {
+        machineId: body.machine_id,
+        on: body.on,
+        by: user.uid,
+      });
+      return {
+        status: 200,
+        body: { message: "ok", machine_id: Number(body.machine_id), on: body.on ? 1 : 0 },
+      };
+    },
+  }),
+];

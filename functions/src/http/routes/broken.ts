@@ -1,0 +1,136 @@
+/**
+ * Broken machines.
+ *
+ * - POST /report_broken {machine_id, reason} (user): one report per user per outage; repeating
+ *   it is not an error. After BROKEN_REPORT_THRESHOLD distinct reporters (default 2) the machine
+ *   is `outOfOrder` and every admin gets one notice (inbox + push).
+ * - POST /admin/clear_broken {machine_id} (admin): the machine works again; the outage's reports
+ *   are archived.
+ */
+import { z } from "zod";
+import { APP_URL, BROKEN_REPORT_THRESHOLD } from "../../config";
+import { selectTransport } from "../../services/fcm/select";
+import type { PushTransport } from "../../services/fcm/transport";
+import { UnknownMachineError, clearBroken, reportBroken } from "../../store/broken";
+import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
+import { IdSchema } from "../deviceSchemas";
+import { HttpError } from "../errors";
+
+/** One line of text: no control characters. */
+export const OneLineSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\p{Cc}\u2028\u2029]*$/u, "must be one line of text");
+
+/** POST /report_broken: what is wrong, in the user's words (1–200 characters). */
+export const ReportBrokenBodySchema = z
+  .object({
+    machine_id: IdSchema,
+    reason: OneLineSchema(200).describe("What is wrong, 1–200 characters."),
+  })
+  .strict();
+
+/** POST /admin/clear_broken. */
+export const ClearBrokenBodySchema = z.object({ machine_id: IdSchema }).strict();
+
+export const ReportBrokenResponseSchema = z.object({
+  message: z.literal("ok"),
+  machine_id: z.number().int(),
+  /** Distinct users who reported the current outage. */
+  reports: z.number().int(),
+  threshold: z.number().int(),
+  out_of_order: z.boolean(),
+  already_reported: z.boolean(),
+});
+
+export const ClearBrokenResponseSchema = z.object({
+  message: z.literal("ok"),
+  machine_id: z.number().int(),
+  was_out_of_order: z.boolean(),
+  archived: z.number().int(),
+});
+
+/** The deps' push transport, else PUSH_TRANSPORT's, created only if a push is sent. */
+export function routePush(deps: ApiDeps): { transport: PushTransport; appUrl: string } {
+  if (deps.push) return deps.push;
+  let transport: PushTransport | undefined;
+  return {
+    transport: {
+      sendBatch: (messages) => {
+        transport ??= selectTransport(deps.db, deps.now);
+        return transport.sendBatch(messages);
+      },
+    },
+    appUrl: APP_URL.value(),
+  };
+}
+
+function unknownMachine(machineId: string): HttpError {
+  return new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
+}
+
+export const brokenRoutes: ApiRoute[] = [
+  defineRoute({
+    method: "POST",
+    path: "/report_broken",
+    auth: "user",
+    body: ReportBrokenBodySchema,
+    async handler({ deps, user, body }) {
+      try {
+        const r = await reportBroken(
+          { db: deps.db, now: deps.now(), ...routePush(deps) },
+          {
+            machineId: body.machine_id,
+            uid: user.uid,
+            reason: body.reason,
+            threshold: BROKEN_REPORT_THRESHOLD.value(),
+          },
+        );
+        return {
+          status: 200,
+          body: {
+            message: "ok",
+            machine_id: Number(body.machine_id),
+            reports: r.reports,
+            threshold: r.threshold,
+            out_of_order: r.outOfOrder,
+            already_reported: r.alreadyReported,
+          },
+        };
+      } catch (err) {
+        if (err instanceof UnknownMachineError) throw unknownMachine(body.machine_id);
+        throw err;
+      }
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/admin/clear_broken",
+    auth: "admin",
+    body: ClearBrokenBodySchema,
+    async handler({ deps, user, body }) {
+      try {
+        const r = await clearBroken(deps.db, {
+          machineId: body.machine_id,
+          adminUid: user.uid,
+          now: deps.now(),
+        });
+        return {
+          status: 200,
+          body: {
+            message: "ok",
+            machine_id: Number(body.machine_id),
+            was_out_of_order: r.wasOutOfOrder,
+            archived: r.archived,
+          },
+        };
+      } catch (err) {
+        if (err instanceof UnknownMachineError) throw unknownMachine(body.machine_id);
+        throw err;
+      }
+    },
+  }),
+];
