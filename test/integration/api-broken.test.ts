@@ -141,6 +141,7 @@ describe("POST /report_broken", () => {
       machineId: "3",
       roomId: "1",
       readAt: null,
+      read: false,
     });
     expect(pushesTo("admin-en")[0]).toMatchObject({
       title: "Breakdown reported",

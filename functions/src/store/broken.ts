@@ -10,9 +10,10 @@
  *   distinct users reported the current outage.
  * - `idempotency/broken-{machineId}-{outage}`: the outage reached the threshold (its `since` and
  *   `reason` are the ones written to the machine).
- * - `users/{adminUid}/notifications/broken-{machineId}-{outage}`: one notice per admin per outage,
- *   created with `create()` together with the unread count and the push marker (the layout of
- *   notifications.ts), so no retry or concurrent report notifies twice.
+ * - `users/{adminUid}/notifications/broken-{machineId}-{outage}` (`readAt: null, read: false`):
+ *   one notice per admin per outage, created with `create()` together with the unread count and
+ *   the push marker (the layout of notifications.ts), so no retry or concurrent report notifies
+ *   twice.
  * - `machines/{id}/brokenArchive/{outage}-{uid}`: the reports of a cleared outage.
  *
  * Without isolated transactions the count is the number of report documents of the outage read
@@ -226,6 +227,7 @@ async function notifyAdmins(
         roomId: m.roomId,
         createdAt: Timestamp.fromMillis(deps.now),
         readAt: null,
+        read: false,
       });
       batch.set(userRef, { unreadCount: FieldValue.increment(1) }, { merge: true });
       batch.create(db.collection(COL.idempotency).doc(`push-${key}-${p.uid}`), {
