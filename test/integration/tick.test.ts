@@ -5,6 +5,7 @@ import { runTick, tick } from "../../functions/src/scheduled/tick";
 import { createRecordingTransport } from "../../functions/src/services/fcm/recordingTransport";
 import { createRoom } from "../../functions/src/store/machines";
 import { setWatch } from "../../functions/src/store/notifications";
+import { joinQueue, onMachineFreed, readQueue } from "../../functions/src/store/queue";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
@@ -283,6 +284,38 @@ describe("tick: reminders", () => {
     await report(1, "WASHING", T0 + 50 * MIN);
     await runAt(T0 + 55 * MIN);
     expect((await inbox("u1")).map((n) => n.type)).toEqual(["finished"]);
+  });
+});
+
+describe("tick: queue offers", () => {
+  it("passes an offer nobody claimed within the window on to the next in line, once", async () => {
+    await joinQueue(testDb(), "u1", "1", T0);
+    await joinQueue(testDb(), "u2", "1", T0 + 1000);
+    await onMachineFreed(testDb(), "3", "1", T0 + MIN, 10, {
+      transport,
+      appUrl: "https://app.test",
+    });
+
+    await runAt(T0 + 10 * MIN);
+    let q = await readQueue(testDb(), "1");
+    expect(q.entries.map((e) => [e.uid, e.offer?.machineId ?? null])).toEqual([
+      ["u1", "3"],
+      ["u2", null],
+    ]);
+
+    const r = await runAt(T0 + 11 * MIN); // the 10-minute window has passed
+    expect(r.queue?.expired.map((x) => [x.uid, x.outcome])).toEqual([["u1", "requeued"]]);
+    q = await readQueue(testDb(), "1");
+    expect(q.entries.map((e) => [e.uid, e.offer?.machineId ?? null])).toEqual([
+      ["u2", "3"],
+      ["u1", null],
+    ]);
+    expect((await inbox("u2")).map((n) => n.type)).toEqual(["queue_offer"]);
+
+    await testDb().doc(`idempotency/tick-${r.key}`).delete();
+    const again = await runAt(T0 + 11 * MIN);
+    expect(again.queue?.expired).toEqual([]);
+    expect(await inbox("u2")).toHaveLength(1);
   });
 });
 

@@ -7,20 +7,22 @@
  * one document and writes nothing. A part that fails does not stop the others; the run then
  * throws (no marker) and the scheduler's retry redoes only what is missing.
  *
- * Queue offers: the expiry hook (`expireQueueOffers(db, now)` from store/queue.ts) belongs here,
- * after presence; the queue storage does not exist yet.
+ * Queue offers: `expireQueueOffers` (store/queue.ts) expires offers past their claim window and
+ * offers the machines to the next in line (its reads and writes are not in the tick's counters).
  */
 import * as logger from "firebase-functions/logger";
 import type { Firestore } from "firebase-admin/firestore";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import {
   APP_URL,
+  CLAIM_WINDOW_MINUTES,
   LEFTOVER_REMINDER_MINUTES,
   OFFLINE_IDLE_MINUTES,
   OFFLINE_RUNNING_MINUTES,
   REMINDER_LEAD_MINUTES,
 } from "../config";
 import { type PresenceLimits } from "../domain/presence";
+import { DEFAULT_CLAIM_WINDOW_MINUTES } from "../domain/queue";
 import { tickKey, tickMinuteMs } from "../domain/tick";
 import { selectTransport } from "../services/fcm/select";
 import type { PushTransport } from "../services/fcm/transport";
@@ -41,8 +43,13 @@ import {
   sendReminders,
 } from "../store/tickReminders";
 import { updateRoomTimers } from "../store/tickTimers";
+import { type ExpireQueuesReport, claimWindowFrom, expireQueueOffers } from "../store/queue";
 
-export type TickLimits = PresenceLimits & ReminderLimits;
+export type TickLimits = PresenceLimits &
+  ReminderLimits & {
+    /** How long the head of a queue may claim a freed machine. */
+    claimWindowMinutes: number;
+  };
 
 export interface TickDeps {
   db: Firestore;
@@ -61,6 +68,7 @@ export interface TickReport {
   runningMachines: number;
   roomsWritten: number;
   presence: PresenceResult | null;
+  queue: ExpireQueuesReport | null;
   reminders: RemindersResult | null;
   counters: TickCounters;
 }
@@ -71,6 +79,7 @@ export const DEFAULT_TICK_LIMITS: TickLimits = {
   soonMinutes: 5,
   leftoverMinutes: 15,
   leftoverCatchUpMinutes: DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
+  claimWindowMinutes: DEFAULT_CLAIM_WINDOW_MINUTES,
 };
 
 export async function runTick(deps: TickDeps): Promise<TickReport> {
@@ -84,6 +93,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     runningMachines: 0,
     roomsWritten: 0,
     presence: null,
+    queue: null,
     reminders: null,
     counters,
   };
@@ -115,6 +125,13 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   const timers = await part("timers", () => updateRoomTimers(deps.db, running, now, counters));
   report.roomsWritten = timers?.roomsWritten ?? 0;
   report.presence = await part("presence", () => updatePresence(notifyDeps, running, limits));
+  report.queue = await part("queue", () =>
+    expireQueueOffers(deps.db, now, limits.claimWindowMinutes, {
+      transport: deps.transport,
+      appUrl: deps.appUrl,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    }),
+  );
   report.reminders = await part("reminders", () =>
     sendReminders(notifyDeps, running, timers?.timers ?? new Map(), limits),
   );
@@ -136,6 +153,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     wentOffline: report.presence?.wentOffline.length ?? 0,
     backOnline: report.presence?.backOnline.length ?? 0,
     reminders: report.reminders,
+    queueExpired: report.queue?.expired.length ?? 0,
     reads: counters.reads,
     writes: counters.writes,
   });
@@ -154,6 +172,7 @@ export const tick = onSchedule(
         idleMinutes: OFFLINE_IDLE_MINUTES.value(),
         soonMinutes: REMINDER_LEAD_MINUTES.value(),
         leftoverMinutes: LEFTOVER_REMINDER_MINUTES.value(),
+        claimWindowMinutes: claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
       },
       transport: selectTransport(firestore),
       appUrl: APP_URL.value(),

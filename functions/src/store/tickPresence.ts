@@ -9,9 +9,8 @@
  * flagged offline needs nothing. The flag is written with the read's update time as a
  * precondition, so a report that arrived meanwhile wins; `backOnline` repairs the rest.
  *
- * Admins: every document `admins/{uid}` (id = Firebase Auth uid) is an admin to notify; a
- * document with `notify: false` opts out. The admin CLI/API that grants the `admin: true` claim
- * keeps these documents in step.
+ * Admins: every `admins/{uid}` document (store/admins.ts keeps them in step with the
+ * `admin: true` claim).
  *
  * Reads: running machines come from the tick's one query; idle machines only through two narrow
  * queries (online and silent past the idle limit; offline but heard from within it), usually
@@ -28,11 +27,11 @@ import {
 } from "../domain/presence";
 import { relativeTime } from "../domain/relativeTime";
 import { MINUTE_MS } from "../domain/time";
+import { adminUids } from "./admins";
 import { COL } from "./db";
 import { IDLE_STATUSES, type TickMachine, toTickMachine } from "./tick";
 import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./tickInbox";
 
-export const ADMINS = "admins";
 /** How long FCM keeps an offline notice. */
 export const OFFLINE_NOTICE_TTL_SECONDS = 24 * 3600;
 
@@ -40,13 +39,6 @@ export interface PresenceResult {
   wentOffline: string[];
   backOnline: string[];
   noticesCreated: number;
-}
-
-/** Uids of the admins to notify (`admins/{uid}` without `notify: false`). */
-export async function readAdminUids(deps: Pick<TickNotifyDeps, "db" | "counters">) {
-  const snap = await deps.db.collection(ADMINS).get();
-  deps.counters.reads += Math.max(1, snap.size);
-  return snap.docs.filter((d) => d.get("notify") !== false).map((d) => d.id);
 }
 
 export async function updatePresence(
@@ -86,7 +78,8 @@ export async function updatePresence(
   // 1. Notices first (see the header), 2. then the flags.
   let noticesCreated = 0;
   if (goOffline.length > 0) {
-    const admins = await readAdminUids(deps);
+    const admins = await adminUids(db);
+    counters.reads += Math.max(1, admins.length);
     const notices: TickNotification[] = goOffline.flatMap((m) =>
       admins.map((uid) => ({
         key: offlineNoticeKey(m.machineId, m.lastSeenAt),
