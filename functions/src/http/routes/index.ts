@@ -7,6 +7,9 @@ import { adminRoutes } from "./admin";
 import { brokenRoutes } from "./broken";
 import { healthRoutes } from "./health";
 import { notificationRoutes } from "./notifications";
+import { courseRoutes } from "./course";
+import { queueRoutes } from "./queue";
+import { statusRoutes } from "./status";
 import { tipRoutes } from "./tip";
 
 export const apiRoutes: readonly ApiRoute[] = [
@@ -15,4 +18,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...brokenRoutes,
   ...adminRoutes,
   ...tipRoutes,
+  ...statusRoutes,
+  ...courseRoutes,
+  ...queueRoutes,
 ];

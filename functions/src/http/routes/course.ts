@@ -1,0 +1,90 @@
+/**
+ * POST /start_course {machine_id, course_name}: the user says which course they started.
+ *
+ * - Stored on the machine as `course` = courseKey(course_name) (the key the report trigger files
+ *   the cycle and its averages under) and `courseName` = the name as given, for display;
+ *   `courseSetAt` = now. The report trigger sets `course` back to null when the cycle completes
+ *   (`courseName` then no longer matches and is not shown; see store/status.ts displayCourse).
+ * - Subscribes the user one-shot to the machine (the `notify_me` watch: told once when it
+ *   finishes).
+ * - Answers the expected minutes of that course on this machine type from
+ *   `courseStats/{type}-{courseKey}`, or the type's default (DEFAULT_MINUTES) without statistics.
+ *
+ * 404 for an unknown machine, 409 when the machine is out of order.
+ */
+import { Timestamp } from "firebase-admin/firestore";
+import { z } from "zod";
+import { DEFAULT_MINUTES, courseKey } from "../../domain/stats";
+import { courseStatsId } from "../../store/applyReport";
+import { COL } from "../../store/db";
+import { setWatch } from "../../store/notifications";
+import { idOut, readStats, toMachineDoc } from "../../store/status";
+import { type ApiRoute, defineRoute } from "../apiRouter";
+import { IdSchema } from "../deviceSchemas";
+import { HttpError } from "../errors";
+
+export const COURSE_NAME_MAX = 40;
+
+export const StartCourseBodySchema = z
+  .object({
+    machine_id: IdSchema,
+    course_name: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .max(COURSE_NAME_MAX, `must be at most ${COURSE_NAME_MAX} characters`)
+      .regex(/^[^\p{Cc}]+$/u, "must not contain control characters"),
+  })
+  .strict();
+
+export const courseRoutes: ApiRoute[] = [
+  defineRoute({
+    method: "POST",
+    path: "/start_course",
+    auth: "user",
+    body: StartCourseBodySchema,
+    async handler({ deps, user, body }) {
+      const ref = deps.db.collection(COL.machines).doc(body.machine_id);
+      const snap = await ref.get();
+      if (!snap.exists)
+        throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
+      const machine = toMachineDoc(snap);
+      if (machine.outOfOrder) {
+        throw new HttpError(
+          409,
+          "conflict",
+          `machine_id: machine ${body.machine_id} is out of order`,
+        );
+      }
+      const key = courseKey(body.course_name);
+      const stats = (await readStats(deps.db, [{ type: machine.type, course: key }])).get(
+        courseStatsId(machine.type, key),
+      );
+      const now = deps.now();
+      await ref.update({
+        course: key,
+        courseName: body.course_name,
+        courseSetAt: Timestamp.fromMillis(now),
+      });
+      await setWatch(deps.db, user.uid, body.machine_id, true, now);
+      const expected = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[machine.type].total;
+      return {
+        status: 200,
+        body: {
+          message: "ok",
+          machine_id: idOut(body.machine_id),
+          course_name: body.course_name,
+          course_key: key,
+          expected_minutes: Math.round(expected),
+          expected_range: {
+            low_minutes: Math.round(stats?.lowMinutes ?? expected * 0.8),
+            high_minutes: Math.round(stats?.highMinutes ?? expected * 1.2),
+          },
+          /** Finished cycles behind the estimate (0: the machine type's default). */
+          samples: stats?.samples ?? 0,
+          isusing: 1,
+        },
+      };
+    },
+  }),
+];

@@ -1,0 +1,98 @@
+/**
+ * The fair queue (rules in domain/queue.ts, storage in store/queue.ts).
+ *
+ * - POST /reserve {room_id, isreserved}: 1 joins the room's queue at the back (joining again
+ *   keeps the same place), 0 leaves it (a machine on offer to the user passes to the next).
+ *   Answers the place in line, the expected wait in minutes and a running offer.
+ * - POST /reserve/claim {room_id, machine_id?}: takes the machine offered to the user (which
+ *   `machine_id`, when given, must name) before the claim window ends; the user then leaves the
+ *   queue. A machine that starts a cycle counts as claimed by its holder without this call.
+ *
+ * An offer not claimed within CLAIM_WINDOW_MINUTES (default 10) passes to the next in line: the
+ * first time the holder goes to the back of the queue, the second time they leave it.
+ */
+import { z } from "zod";
+import { CLAIM_WINDOW_MINUTES } from "../../config";
+import { claimOffer, claimWindowFrom, joinQueue, leaveQueue } from "../../store/queue";
+import { idOut, readReservation, readRoom } from "../../store/status";
+import { COL } from "../../store/db";
+import { type ApiRoute, defineRoute } from "../apiRouter";
+import { OnOffSchema } from "../apiSchemas";
+import { IdSchema } from "../deviceSchemas";
+import { HttpError } from "../errors";
+
+/** POST /reserve: isreserved 1 = join the room's queue, 0 = leave it. */
+export const ReserveBodySchema = z.object({ room_id: IdSchema, isreserved: OnOffSchema }).strict();
+
+/** POST /reserve/claim: claim the offered machine (`machine_id` optional, must match). */
+export const ReserveClaimBodySchema = z
+  .object({ room_id: IdSchema, machine_id: IdSchema.optional() })
+  .strict();
+
+const CLAIM_REFUSED: Record<"notQueued" | "noOffer" | "otherMachine" | "expired", string> = {
+  notQueued: "room_id: you are not in the queue of room {room}",
+  noOffer: "room_id: no machine is offered to you in room {room} yet",
+  otherMachine: "machine_id: machine {machine} is not the one offered to you",
+  expired: "room_id: your offer in room {room} has expired",
+};
+
+async function roomOr404(db: FirebaseFirestore.Firestore, roomId: string) {
+  const room = await readRoom(db, roomId);
+  if (!room) throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
+  return room;
+}
+
+export const queueRoutes: ApiRoute[] = [
+  defineRoute({
+    method: "POST",
+    path: "/reserve",
+    auth: "user",
+    body: ReserveBodySchema,
+    async handler({ deps, user, body }) {
+      const room = await roomOr404(deps.db, body.room_id);
+      const now = deps.now();
+      if (body.isreserved) {
+        const r = await joinQueue(deps.db, user.uid, room.roomId, now);
+        const view = await readReservation(deps.db, room, user.uid, now, r.queue);
+        return { status: 200, body: { message: "ok", joined: r.joined, ...view } };
+      }
+      const window = claimWindowFrom(CLAIM_WINDOW_MINUTES.value());
+      const r = await leaveQueue(deps.db, user.uid, room.roomId, now, window, deps.push);
+      const view = await readReservation(deps.db, room, user.uid, now, r.queue);
+      return { status: 200, body: { message: "ok", left: r.left, ...view } };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/reserve/claim",
+    auth: "user",
+    body: ReserveClaimBodySchema,
+    async handler({ deps, user, body }) {
+      const room = await roomOr404(deps.db, body.room_id);
+      if (body.machine_id !== undefined) {
+        const m = await deps.db.collection(COL.machines).doc(body.machine_id).get();
+        if (!m.exists)
+          throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
+      }
+      const r = await claimOffer(deps.db, user.uid, room.roomId, body.machine_id, deps.now());
+      if (!r.ok) {
+        const message = CLAIM_REFUSED[r.reason]
+          .replace("{room}", room.roomId)
+          .replace("{machine}", body.machine_id ?? "");
+        throw new HttpError(409, "conflict", message);
+      }
+      return {
+        status: 200,
+        body: {
+          message: "claimed",
+          room_id: idOut(room.roomId),
+          machine_id: idOut(r.claimed.machineId),
+          offered_at: r.claimed.offeredAt,
+          expires_at: r.claimed.expiresAt,
+          claimed_at: r.claimed.claimedAt,
+          isreserved: 0,
+        },
+      };
+    },
+  }),
+];

@@ -1,0 +1,84 @@
+/**
+ * Status routes: what the rooms and machines look like now.
+ *
+ * - GET /rooms: every room with counts of its machines (`free` = not running, online and not out
+ *   of order; `busy` = running; `offline`; `out_of_order`), the queue length and the user's place.
+ * - POST /load {room_id?}: the seed's machine list (`status`, `timer` minutes left, `avg_minutes`,
+ *   `elapsed_time_minutes`, `isusing` = the user watches it), the user's reservations
+ *   (`isreserved`, `queue_position`, `expected_wait_minutes`, a running offer) and a
+ *   `status_context` of totals; of one room, or of every room without `room_id`. The body is
+ *   optional: none, `{}` or `{"room_id": 1}`.
+ * - GET /statistics/congestion?room_id=: `{"월":[24], …, "일":[24]}` (Asia/Seoul hours) of one
+ *   room, or summed over every room without `room_id`.
+ */
+import { z } from "zod";
+import { congestionTable, loadView, readRoom, roomsView } from "../../store/status";
+import type { HttpRequest } from "../adapter";
+import { jsonBody } from "../adapter";
+import { type ApiRoute, defineRoute } from "../apiRouter";
+import { IdSchema } from "../deviceSchemas";
+import { HttpError, parseOrThrow } from "../errors";
+
+/** POST /load: `room_id` (optional) limits the answer to one room. The whole body is optional. */
+export const LoadBodySchema = z.object({ room_id: IdSchema.optional() }).strict();
+
+/** GET /statistics/congestion?room_id= (optional: every room summed). */
+export const CongestionQuerySchema = z
+  .object({
+    room_id: z
+      .string()
+      .regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer")
+      .optional(),
+  })
+  .strict();
+
+/** The JSON body when there is one; an absent or empty body is `{}`. */
+function optionalJsonBody(req: HttpRequest): unknown {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if ((req.rawBody === undefined || req.rawBody.length === 0) && !(declared > 0)) return {};
+  return jsonBody(req);
+}
+
+function definedOnly(query: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+async function roomOr404(deps: { db: FirebaseFirestore.Firestore }, roomId: string) {
+  const room = await readRoom(deps.db, roomId);
+  if (!room) throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
+  return room;
+}
+
+export const statusRoutes: ApiRoute[] = [
+  defineRoute({
+    method: "GET",
+    path: "/rooms",
+    auth: "user",
+    async handler({ deps, user }) {
+      return { status: 200, body: await roomsView(deps.db, user.uid) };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/load",
+    auth: "user",
+    // No `body` schema on the route: the body is optional (see LoadBodySchema).
+    async handler({ req, deps, user }) {
+      const body = parseOrThrow(LoadBodySchema, optionalJsonBody(req));
+      const room = body.room_id === undefined ? null : await roomOr404(deps, body.room_id);
+      return { status: 200, body: await loadView(deps.db, user.uid, room, deps.now()) };
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/statistics/congestion",
+    auth: "user",
+    async handler({ req, deps }) {
+      const q = parseOrThrow(CongestionQuerySchema, definedOnly(req.query), "invalid_query");
+      if (q.room_id !== undefined) await roomOr404(deps, q.room_id);
+      return { status: 200, body: await congestionTable(deps.db, q.room_id) };
+    },
+  }),
+];

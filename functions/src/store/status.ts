@@ -1,0 +1,426 @@
+/**
+ * What the status routes read: rooms, machines, course averages, the user's watches and queue
+ * places, congestion grids; and the shapes of `GET /rooms` and `POST /load` built from them.
+ * Times are computed from the documents and `now` (no stored timer is trusted): the minutes left
+ * are the room timers of domain/timers.ts, the averages those of domain/stats.ts.
+ *
+ * A machine is `free` when it is not running, online and not out of order; `busy` when running;
+ * otherwise `offline` (idle and silent) or `out_of_order` (that flag wins over the others).
+ */
+import type { Firestore } from "firebase-admin/firestore";
+import { gridToWeekdayTable } from "../domain/congestion";
+import {
+  type RoomQueue,
+  type WaitMachine,
+  entryOf,
+  expectedWaitMinutes,
+  position,
+} from "../domain/queue";
+import { type CourseStats, DEFAULT_MINUTES, courseKey } from "../domain/stats";
+import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
+import { MINUTE_MS } from "../domain/time";
+import { type MachineTimer, roomTimers } from "../domain/timers";
+import { courseStatsId } from "./applyReport";
+import { COL, toMillis } from "./db";
+import { WATCHERS } from "./notifications";
+import { readQueues } from "./queue";
+
+export interface RoomDoc {
+  roomId: string;
+  name: string;
+}
+
+export interface MachineDoc {
+  machineId: string;
+  roomId: string | null;
+  name: string;
+  type: MachineType;
+  status: MachineStatus;
+  /** Course key (see courseKey) of the running cycle; null = the default course. */
+  course: string | null;
+  /** The name the user gave with `/start_course`, shown while `course` is its key. */
+  courseName: string | null;
+  cycleStartedAt: number | null;
+  spinStartedAt: number | null;
+  expectedEndAt: number | null;
+  online: boolean;
+  outOfOrder: boolean;
+}
+
+export type Availability = "free" | "busy" | "offline" | "out_of_order";
+
+/** Numeric document ids leave as the seed's integers, anything else as the string. */
+export function idOut(id: string): number | string {
+  return /^[1-9][0-9]{0,14}$/.test(id) ? Number(id) : id;
+}
+
+/** Orders ids numerically when both are numbers, else as strings. */
+export function compareIds(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function availability(m: MachineDoc): Availability {
+  if (m.outOfOrder) return "out_of_order";
+  if (isRunning(m.status)) return "busy";
+  return m.online ? "free" : "offline";
+}
+
+/** The course name to show: the user's name while the stored key is still its key. */
+export function displayCourse(m: Pick<MachineDoc, "course" | "courseName">): string | null {
+  if (m.course === null) return null;
+  if (m.courseName !== null && courseKey(m.courseName) === m.course) return m.courseName;
+  return m.course;
+}
+
+const STATUSES: readonly MachineStatus[] = ["WASHING", "SPINNING", "DRYING", "FINISHED", "OFF"];
+
+export function toMachineDoc(doc: FirebaseFirestore.DocumentSnapshot): MachineDoc {
+  const d = doc.data() ?? {};
+  const status = STATUSES.includes(d.status as MachineStatus) ? (d.status as MachineStatus) : "OFF";
+  return {
+    machineId: doc.id,
+    roomId: typeof d.roomId === "string" ? d.roomId : null,
+    name: typeof d.name === "string" ? d.name : doc.id,
+    type: d.type === "dryer" ? "dryer" : "washer",
+    status,
+    course: typeof d.course === "string" && d.course !== "" ? d.course : null,
+    courseName: typeof d.courseName === "string" ? d.courseName : null,
+    cycleStartedAt: toMillis(d.cycleStartedAt),
+    spinStartedAt: toMillis(d.spinStartedAt),
+    expectedEndAt: toMillis(d.expectedEndAt),
+    online: d.online === true,
+    outOfOrder: d.outOfOrder === true,
+  };
+}
+
+export async function readRooms(db: Firestore): Promise<RoomDoc[]> {
+  const snap = await db.collection(COL.rooms).get();
+  return snap.docs
+    .map((d) => ({
+      roomId: d.id,
+      name: typeof d.get("name") === "string" ? (d.get("name") as string) : d.id,
+    }))
+    .sort((a, b) => compareIds(a.roomId, b.roomId));
+}
+
+export async function readRoom(db: Firestore, roomId: string): Promise<RoomDoc | null> {
+  const snap = await db.collection(COL.rooms).doc(roomId).get();
+  if (!snap.exists) return null;
+  const name: unknown = snap.get("name");
+  return { roomId, name: typeof name === "string" ? name : roomId };
+}
+
+/** Machines of one room, or of every room; by id. */
+export async function readMachines(db: Firestore, roomId?: string): Promise<MachineDoc[]> {
+  const col = db.collection(COL.machines);
+  const snap = await (roomId === undefined ? col : col.where("roomId", "==", roomId)).get();
+  return snap.docs.map(toMachineDoc).sort((a, b) => compareIds(a.machineId, b.machineId));
+}
+
+/** Course averages by `courseStatsId`, for the given (type, course key) pairs. */
+export async function readStats(
+  db: Firestore,
+  keys: readonly { type: MachineType; course: string }[],
+): Promise<Map<string, CourseStats>> {
+  const ids = [...new Set(keys.map((k) => courseStatsId(k.type, k.course)))];
+  const out = new Map<string, CourseStats>();
+  if (ids.length === 0) return out;
+  const snaps = await db.getAll(...ids.map((id) => db.collection(COL.courseStats).doc(id)));
+  for (const s of snaps) if (s.exists) out.set(s.id, s.data() as CourseStats);
+  return out;
+}
+
+/** Which of these machines the user watches (`machines/{id}/watchers/{uid}` exists). */
+export async function watchedBy(
+  db: Firestore,
+  uid: string,
+  machineIds: readonly string[],
+): Promise<Set<string>> {
+  if (machineIds.length === 0) return new Set();
+  const refs = machineIds.map((id) =>
+    db.collection(COL.machines).doc(id).collection(WATCHERS).doc(uid),
+  );
+  const snaps = await db.getAll(...refs);
+  return new Set(machineIds.filter((_, i) => snaps[i]?.exists));
+}
+
+/** `{"월":[24], …, "일":[24]}` of one room, or summed over every room. */
+export async function congestionTable(
+  db: Firestore,
+  roomId?: string,
+): Promise<Record<string, number[]>> {
+  const col = db.collection(COL.congestion);
+  if (roomId !== undefined) {
+    const snap = await col.doc(roomId).get();
+    return gridToWeekdayTable(snap.exists ? [snap.data() ?? {}] : []);
+  }
+  const all = await col.get();
+  return gridToWeekdayTable(all.docs.map((d) => d.data()));
+}
+
+// ------------------------------------------------------------------------------- the views
+
+export interface MachineTiming {
+  /** Minutes left (rounded up, never negative); null when idle. */
+  timer: number | null;
+  /** The expected end has passed and the machine has not reported FINISHED yet. */
+  finishing: boolean;
+  /** Minutes the running phase takes on average (total, or the final spin while spinning). */
+  avgMinutes: number;
+  /** Whole minutes since that phase began; null when idle. */
+  elapsedMinutes: number | null;
+  expectedEndAt: number | null;
+  /** A full cycle of this machine's course, for the wait estimate. */
+  cycleMinutes: number;
+}
+
+/** Timer, average and elapsed time of one machine at `now`, from its course's averages. */
+export function machineTiming(
+  m: MachineDoc,
+  stats: ReadonlyMap<string, CourseStats>,
+  now: number,
+): MachineTiming {
+  const key = courseKey(m.course);
+  const s = stats.get(courseStatsId(m.type, key)) ?? null;
+  const total = s?.avgTotalMinutes ?? DEFAULT_MINUTES[m.type].total;
+  const timers = roomTimers(
+    [m],
+    (type, course) => stats.get(courseStatsId(type, course)) ?? null,
+    now,
+  );
+  const t: MachineTimer | undefined = timers[m.machineId];
+  let avg = total;
+  let since = m.cycleStartedAt;
+  const spinAvg = s?.avgSpinMinutes ?? DEFAULT_MINUTES[m.type].spin;
+  if (m.status === "SPINNING" && m.spinStartedAt !== null && spinAvg !== null) {
+    avg = spinAvg;
+    since = m.spinStartedAt;
+  }
+  const running = isRunning(m.status);
+  return {
+    timer: t ? t.remainingMinutes : null,
+    finishing: t?.finishing ?? false,
+    avgMinutes: Math.round(avg),
+    elapsedMinutes:
+      running && since !== null ? Math.max(0, Math.floor((now - since) / MINUTE_MS)) : null,
+    expectedEndAt: t ? t.expectedEndAt : null,
+    cycleMinutes: total,
+  };
+}
+
+function statsKeys(machines: readonly MachineDoc[]) {
+  return machines.map((m) => ({ type: m.type, course: courseKey(m.course) }));
+}
+
+function waitMachines(
+  machines: readonly MachineDoc[],
+  timing: ReadonlyMap<string, MachineTiming>,
+): WaitMachine[] {
+  return machines.map((m) => {
+    const t = timing.get(m.machineId);
+    return {
+      machineId: m.machineId,
+      type: m.type,
+      status: m.status,
+      expectedEndAt: t?.expectedEndAt ?? m.expectedEndAt,
+      cycleMinutes: t?.cycleMinutes ?? DEFAULT_MINUTES[m.type].total,
+      // An idle machine whose sensor is silent cannot be counted on to be free.
+      outOfOrder: m.outOfOrder || (!isRunning(m.status) && !m.online),
+    };
+  });
+}
+
+export interface Reservation {
+  room_id: number | string;
+  room_name: string;
+  isreserved: 0 | 1;
+  queue_position: number | null;
+  expected_wait_minutes: number | null;
+  queue_length: number;
+  /** The machine offered to this user, if any (claim before `expires_at`, epoch ms). */
+  offer: { machine_id: number | string; offered_at: number; expires_at: number } | null;
+}
+
+/** The user's place in one room's queue. */
+export function reservationView(
+  room: RoomDoc,
+  queue: RoomQueue,
+  uid: string,
+  machines: readonly MachineDoc[],
+  timing: ReadonlyMap<string, MachineTiming>,
+  now: number,
+): Reservation {
+  const entry = entryOf(queue, uid);
+  return {
+    room_id: idOut(room.roomId),
+    room_name: room.name,
+    isreserved: entry ? 1 : 0,
+    queue_position: position(queue, uid),
+    expected_wait_minutes: entry
+      ? expectedWaitMinutes(queue, uid, waitMachines(machines, timing), now)
+      : null,
+    queue_length: queue.entries.length,
+    offer: entry?.offer
+      ? {
+          machine_id: idOut(entry.offer.machineId),
+          offered_at: entry.offer.offeredAt,
+          expires_at: entry.offer.expiresAt,
+        }
+      : null,
+  };
+}
+
+/** The user's reservation in one room, read fresh (for `POST /reserve` answers). */
+export async function readReservation(
+  db: Firestore,
+  room: RoomDoc,
+  uid: string,
+  now: number,
+  queue?: RoomQueue,
+): Promise<Reservation> {
+  const machines = await readMachines(db, room.roomId);
+  const stats = await readStats(db, statsKeys(machines));
+  const timing = new Map(machines.map((m) => [m.machineId, machineTiming(m, stats, now)]));
+  const q = queue ?? (await readQueues(db, [room.roomId])).get(room.roomId) ?? { entries: [] };
+  return reservationView(room, q, uid, machines, timing, now);
+}
+
+interface Counts {
+  total: number;
+  free: number;
+  busy: number;
+  offline: number;
+  out_of_order: number;
+}
+
+function counts(machines: readonly MachineDoc[]): Counts {
+  const c: Counts = { total: 0, free: 0, busy: 0, offline: 0, out_of_order: 0 };
+  for (const m of machines) {
+    c.total += 1;
+    c[availability(m)] += 1;
+  }
+  return c;
+}
+
+/** `GET /rooms`: every room with its machine counts and the user's place in its queue. */
+export async function roomsView(db: Firestore, uid: string) {
+  const [rooms, machines] = await Promise.all([readRooms(db), readMachines(db)]);
+  const queues = await readQueues(
+    db,
+    rooms.map((r) => r.roomId),
+  );
+  return {
+    rooms: rooms.map((r) => {
+      const q = queues.get(r.roomId) ?? { entries: [] };
+      const mine = machines.filter((m) => m.roomId === r.roomId);
+      const c = counts(mine);
+      return {
+        room_id: idOut(r.roomId),
+        room_name: r.name,
+        ...c,
+        washers_free: mine.filter((m) => m.type === "washer" && availability(m) === "free").length,
+        dryers_free: mine.filter((m) => m.type === "dryer" && availability(m) === "free").length,
+        queue_length: q.entries.length,
+        isreserved: entryOf(q, uid) ? 1 : 0,
+        queue_position: position(q, uid),
+      };
+    }),
+  };
+}
+
+/**
+ * `POST /load`: the machines of one room (or of every room) as the seed's client lists them,
+ * the user's reservations, and totals. The top-level `isreserved`, `queue_position` and
+ * `expected_wait_minutes` are those of the requested room, or without one of the first room
+ * (by id) where the user is queued.
+ */
+export async function loadView(db: Firestore, uid: string, room: RoomDoc | null, now: number) {
+  const [rooms, machines] = await Promise.all([
+    room ? Promise.resolve([room]) : readRooms(db),
+    readMachines(db, room?.roomId),
+  ]);
+  const roomIds = new Set(rooms.map((r) => r.roomId));
+  const listed = machines.filter((m) => m.roomId !== null && roomIds.has(m.roomId));
+  const [stats, watched, queues] = await Promise.all([
+    readStats(db, statsKeys(listed)),
+    watchedBy(
+      db,
+      uid,
+      listed.map((m) => m.machineId),
+    ),
+    readQueues(
+      db,
+      rooms.map((r) => r.roomId),
+    ),
+  ]);
+  const timing = new Map(listed.map((m) => [m.machineId, machineTiming(m, stats, now)]));
+  const roomName = new Map(rooms.map((r) => [r.roomId, r.name]));
+
+  const reservations = rooms.map((r) =>
+    reservationView(
+      r,
+      queues.get(r.roomId) ?? { entries: [] },
+      uid,
+      listed.filter((m) => m.roomId === r.roomId),
+      timing,
+      now,
+    ),
+  );
+  const offeredToMe = new Set(
+    reservations.flatMap((r) => (r.offer ? [String(r.offer.machine_id)] : [])),
+  );
+  const focus = reservations.find((r) => r.isreserved === 1) ?? reservations[0] ?? null;
+
+  const c = counts(listed);
+  const byStatus = (s: MachineStatus) =>
+    listed.filter((m) => m.status === s && !m.outOfOrder).length;
+  const timers = listed.flatMap((m) => {
+    const t = timing.get(m.machineId)?.timer;
+    return t === null || t === undefined ? [] : [t];
+  });
+
+  return {
+    machines: listed.map((m) => {
+      const t = timing.get(m.machineId) ?? machineTiming(m, stats, now);
+      return {
+        machine_id: idOut(m.machineId),
+        machine_name: m.name,
+        room_id: idOut(m.roomId ?? ""),
+        room_name: roomName.get(m.roomId ?? "") ?? null,
+        machine_type: m.type,
+        status: m.status,
+        availability: availability(m),
+        course_name: displayCourse(m),
+        timer: t.timer,
+        finishing: t.finishing,
+        avg_minutes: t.avgMinutes,
+        elapsed_time_minutes: t.elapsedMinutes,
+        expected_end_at: t.expectedEndAt,
+        isusing: watched.has(m.machineId) ? 1 : 0,
+        offered_to_me: offeredToMe.has(m.machineId) ? 1 : 0,
+        online: m.online,
+        out_of_order: m.outOfOrder,
+      };
+    }),
+    reservations,
+    isreserved: focus?.isreserved ?? 0,
+    queue_position: focus?.queue_position ?? null,
+    expected_wait_minutes: focus?.expected_wait_minutes ?? null,
+    status_context: {
+      ...c,
+      washing: byStatus("WASHING"),
+      spinning: byStatus("SPINNING"),
+      drying: byStatus("DRYING"),
+      finished: byStatus("FINISHED"),
+      off: byStatus("OFF"),
+      queue_length: reservations.reduce((n, r) => n + r.queue_length, 0),
+      /** Minutes until the first running machine is expected to finish (null: none running). */
+      next_free_minutes: timers.length > 0 ? Math.min(...timers) : null,
+      watching: listed.filter((m) => watched.has(m.machineId)).length,
+    },
+    now,
+  };
+}

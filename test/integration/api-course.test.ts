@@ -1,0 +1,189 @@
+import { getAuth } from "firebase-admin/auth";
+import { beforeEach, describe, expect, it } from "vitest";
+import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
+import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { createRecordingTransport } from "../../functions/src/services/fcm";
+import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
+import { type TestUser, bearer, signUpUser } from "../support/auth";
+import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+
+// Monday 2026-11-16 09:50 KST; the api clock runs two days later.
+const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
+const NOW = (START + 48 * 3600) * 1000;
+let clock = NOW;
+
+const api = () =>
+  createApiHandler({ db: testDb(), auth: getAuth(), now: () => clock, version: "test" });
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  runHandler("api", api(), jsonRequest("POST", path, body, headers));
+const startCourse = (u: TestUser, body: unknown) => post("/start_course", body, bearer(u));
+
+const errorOf = (res: HttpResponse) =>
+  (res.body as { error: { code: string; message: string } }).error;
+const machine = async (id: string) => (await testDb().doc(`machines/${id}`).get()).data() ?? {};
+const watching = async (machineId: string, uid: string) =>
+  (await testDb().doc(`machines/${machineId}/watchers/${uid}`).get()).exists;
+
+let user: TestUser;
+
+beforeEach(async () => {
+  clock = NOW;
+  await seedDemoWorld();
+  user ??= await signUpUser("course");
+});
+
+describe("POST /start_course", () => {
+  it("records the course on the machine, watches it once for the user and answers the course's average", async () => {
+    await testDb().doc("courseStats/washer-쾌속").set({
+      type: "washer",
+      course: "쾌속",
+      samples: 5,
+      avgTotalMinutes: 33.4,
+      avgWashMinutes: 25,
+      avgSpinMinutes: 8,
+      lowMinutes: 30.2,
+      highMinutes: 36.6,
+    });
+    const res = await startCourse(user, { machine_id: 2, course_name: " 쾌속 " });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({
+      message: "ok",
+      machine_id: 2,
+      course_name: "쾌속",
+      course_key: "쾌속",
+      expected_minutes: 33,
+      expected_range: { low_minutes: 30, high_minutes: 37 },
+      samples: 5,
+      isusing: 1,
+    });
+    const m = await machine("2");
+    expect(m).toMatchObject({ course: "쾌속", courseName: "쾌속", status: "OFF" });
+    expect(m.courseSetAt.toMillis()).toBe(clock);
+    expect(await watching("2", user.uid)).toBe(true);
+
+    const load = await post("/load", { room_id: 1 }, bearer(user));
+    const row = (load.body as { machines: Record<string, unknown>[] }).machines[1];
+    expect(row).toMatchObject({ machine_id: 2, course_name: "쾌속", isusing: 1, avg_minutes: 33 });
+  });
+
+  it("falls back to the machine type's default without statistics, keying the name for storage", async () => {
+    const washer = await startCourse(user, { machine_id: "1", course_name: "Quick Wash" });
+    expect(washer.body).toMatchObject({
+      course_name: "Quick Wash",
+      course_key: "quick-wash",
+      expected_minutes: 50,
+      expected_range: { low_minutes: 40, high_minutes: 60 },
+      samples: 0,
+    });
+    expect(await machine("1")).toMatchObject({ course: "quick-wash", courseName: "Quick Wash" });
+    const dryer = await startCourse(user, { machine_id: 5, course_name: "표준" });
+    expect(dryer.body).toMatchObject({ course_key: "표준", expected_minutes: 60 });
+  });
+
+  it("the cycle is filed under the course, the user is told when it finishes, and the course is cleared", async () => {
+    await startCourse(user, { machine_id: 3, course_name: "Quick Wash" });
+    const device = createDeviceHandler({
+      db: testDb(),
+      masterKey: TEST_MASTER_KEY,
+      now: () => clock,
+    });
+    const transport = createRecordingTransport();
+    for (const [status, ts] of [
+      ["WASHING", START],
+      ["SPINNING", START + 20 * 60],
+      ["FINISHED", START + 28 * 60],
+    ] as const) {
+      clock += 1500;
+      const res = await runHandler(
+        "device",
+        device,
+        jsonRequest("POST", "/update", {
+          machine_id: 3,
+          secret_key: "demo-secret-3",
+          status,
+          timestamp: ts,
+        }),
+      );
+      expect(res.status).toBe(200);
+      await handleReportCreated(
+        { params: { machineId: "3", reportId: `${ts}-${status}` } },
+        () => clock,
+        { transport },
+      );
+    }
+    const cycle = (
+      await testDb()
+        .doc(`cycles/3-${START + 28 * 60}`)
+        .get()
+    ).data();
+    expect(cycle).toMatchObject({ course: "quick-wash", totalMinutes: 28 });
+    expect(await machine("3")).toMatchObject({ status: "FINISHED", course: null });
+    expect(await watching("3", user.uid)).toBe(false);
+    const inbox = await testDb().collection(`users/${user.uid}/notifications`).get();
+    expect(inbox.docs.map((d) => d.get("type") as string)).toContain("finished");
+
+    // The next start of that course expects what the machine measured.
+    const again = await startCourse(user, { machine_id: 3, course_name: "quick wash" });
+    expect(again.body).toMatchObject({
+      course_key: "quick-wash",
+      expected_minutes: 28,
+      samples: 1,
+    });
+    const load = await post("/load", { room_id: 1 }, bearer(user));
+    expect((load.body as { machines: Record<string, unknown>[] }).machines[2]).toMatchObject({
+      course_name: "quick wash",
+    });
+  });
+
+  it("rejects bad input with the field named, an unknown or broken machine, a missing token, and writes nothing", async () => {
+    await testDb().doc("machines/4").update({ outOfOrder: true });
+    const before = await dumpDb();
+    const cases: [unknown, number, string, RegExp][] = [
+      [{ course_name: "표준" }, 400, "invalid_body", /^machine_id: /],
+      [{ machine_id: 1 }, 400, "invalid_body", /^course_name: /],
+      [{ machine_id: 0, course_name: "표준" }, 400, "invalid_body", /^machine_id: /],
+      [{ machine_id: "1x", course_name: "표준" }, 400, "invalid_body", /^machine_id: /],
+      [{ machine_id: 1, course_name: "" }, 400, "invalid_body", /^course_name: must not be empty/],
+      [
+        { machine_id: 1, course_name: "   " },
+        400,
+        "invalid_body",
+        /^course_name: must not be empty/,
+      ],
+      [
+        { machine_id: 1, course_name: "x".repeat(41) },
+        400,
+        "invalid_body",
+        /^course_name: must be at most 40/,
+      ],
+      [
+        { machine_id: 1, course_name: "a\u0007b" },
+        400,
+        "invalid_body",
+        /^course_name: must not contain control/,
+      ],
+      [{ machine_id: 1, course_name: 5 }, 400, "invalid_body", /^course_name: /],
+      [{ machine_id: 1, course_name: "표준", uid: "x" }, 400, "invalid_body", /unknown field uid/],
+      ["{bad", 400, "invalid_json", /not valid JSON/],
+      [{ machine_id: 99, course_name: "표준" }, 404, "not_found", /^machine_id: no machine 99$/],
+      [
+        { machine_id: 4, course_name: "표준" },
+        409,
+        "conflict",
+        /^machine_id: machine 4 is out of order$/,
+      ],
+    ];
+    for (const [body, status, code, message] of cases) {
+      const res = await startCourse(user, body);
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect(errorOf(res).code, JSON.stringify(body)).toBe(code);
+      expect(errorOf(res).message, JSON.stringify(body)).toMatch(message);
+    }
+    for (const headers of [{}, bearer("bad.token")]) {
+      const res = await post("/start_course", { machine_id: 1, course_name: "표준" }, headers);
+      expect(res.status).toBe(401);
+    }
+    expect(await dumpDb()).toEqual(before);
+  });
+});
