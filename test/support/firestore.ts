@@ -57,3 +57,38 @@ export async function clearFirestore(): Promise<void> {
   );
   if (!res.ok) throw new Error(`clearing the Firestore emulator failed: ${res.status}`);
 }
+
+interface StateDocument {
+  metadata: { hasExist: boolean };
+  collections: Record<string, StateCollection>;
+  getDocumentPath(): string;
+  toJSON(): { fields: unknown };
+}
+interface StateCollection {
+  getAllDocuments(): StateDocument[];
+}
+
+/**
+ * Every existing document of the embedded endpoint, path → fields, read from its state (so no
+ * collection, however deep, is missed), or null when the real emulator is in use.
+ */
+export function dumpEmbedded(): Record<string, unknown> | null {
+  const embedded = (globalThis as WithEmbedded)[globalKey];
+  if (!embedded) return null;
+  const database = embedded.server.state
+    .getProject(PROJECT_ID)
+    .getDatabase("(default)") as unknown as {
+    collections: Record<string, StateCollection>;
+  };
+  const out: Record<string, unknown> = {};
+  const walk = (collections: Record<string, StateCollection>) => {
+    for (const col of Object.values(collections)) {
+      for (const doc of col.getAllDocuments()) {
+        if (doc.metadata.hasExist) out[doc.getDocumentPath()] = doc.toJSON().fields;
+        walk(doc.collections);
+      }
+    }
+  };
+  walk(database.collections);
+  return out;
+}

@@ -6,7 +6,7 @@ import { getFirestore } from "firebase-admin/firestore";
 import { getApps, initializeApp } from "firebase-admin/app";
 import type { HttpRequest } from "../../functions/src/http/adapter";
 import { seedDemo } from "../../functions/src/store/machines";
-import { PROJECT_ID } from "./firestore";
+import { PROJECT_ID, dumpEmbedded } from "./firestore";
 
 export const TEST_MASTER_KEY = "test-master-key-0123456789abcdef";
 
@@ -42,45 +42,23 @@ export function jsonRequest(
   };
 }
 
-/** Every document in the database, path → data, for "nothing changed" assertions. */
+/**
+ * Every document in the database, path → data, for "nothing changed" assertions: read from the
+ * embedded endpoint's state, or by walking listCollections() on the real emulator.
+ */
 export async function dumpDb(): Promise<Record<string, unknown>> {
-  const db = testDb();
+  const embedded = dumpEmbedded();
+  if (embedded) return embedded;
   const out: Record<string, unknown> = {};
-  const walk = async (col: FirebaseFirestore.CollectionReference): Promise<void> => {
-    const snap = await col.get();
-    for (const d of snap.docs) {
-      out[d.ref.path] = d.data();
+  const walk = async (cols: FirebaseFirestore.CollectionReference[]): Promise<void> => {
+    for (const col of cols) {
+      for (const ref of await col.listDocuments()) {
+        const snap = await ref.get();
+        if (snap.exists) out[ref.path] = snap.data();
+        await walk(await ref.listCollections());
+      }
     }
   };
-  // listCollections() is not available on the embedded endpoint, so walk the known layout.
-  const top = [
-    "rooms",
-    "machines",
-    "cycles",
-    "courseStats",
-    "congestion",
-    "machineCalibration",
-    "deviceSecrets",
-    "deviceRate",
-    "idempotency",
-    "users",
-    "outbox",
-    "queues",
-  ];
-  for (const name of top) await walk(db.collection(name));
-  for (const sub of [
-    "reports",
-    "rawData",
-    "notifications",
-    "tokens",
-    "watches",
-    "watchers",
-    "subscribers",
-    "brokenReports",
-    "brokenArchive",
-  ]) {
-    const snap = await db.collectionGroup(sub).get();
-    for (const d of snap.docs) out[d.ref.path] = d.data();
-  }
+  await walk(await testDb().listCollections());
   return out;
 }
