@@ -162,7 +162,8 @@ export function startDispatcher(
 /**
  * Calls `onAdded(path)` for every document of collection group `group`: those present now and
  * those created later. The real emulator supports collection-group listeners; the embedded
- * endpoint does not (they stay empty), so there we read its in-process change events instead.
+ * endpoint does not (its collection-group listeners and queries stay empty), so there we read
+ * its in-process change events instead.
  */
 function watchCreated(
   db: Firestore,
@@ -187,13 +188,9 @@ function watchCreated(
     const path = at >= 0 ? full.slice(at + "/documents/".length) : full;
     if (path.split("/").at(-2) === group) onAdded(path);
   };
+  // The embedded endpoint lives and dies with this process, so there is nothing from before to
+  // deliver (and its collection-group queries return nothing anyway).
   embedded.state.emitter.on("create-document", listener);
-  db.collectionGroup(group)
-    .get()
-    .then((snap) => snap.docs.forEach((d) => onAdded(d.ref.path)))
-    .catch((err: Error) =>
-      log.error("initial read failed", { function: name, error: err.message }),
-    );
   return () => embedded.state.emitter.off("create-document", listener);
 }
 
