@@ -28,6 +28,7 @@ import {
   ClearBrokenResponseSchema,
   ReportBrokenResponseSchema,
 } from "../functions/src/http/routes/broken";
+import { CongestionQuerySchema, LoadBodySchema } from "../functions/src/http/routes/status";
 import { TipQuerySchema } from "../functions/src/http/routes/tip";
 
 export const OPENAPI_PATH = path.join(__dirname, "..", "docs", "openapi.json");
@@ -57,6 +58,14 @@ export const DOC_EXTRAS: Record<string, DocExtra> = {
   "GET /health": { summary: "Firestore reachable, deployed version", statuses: [503] },
   "GET /notifications": { query: NotificationsQuerySchema, summary: "The inbox, newest first" },
   "GET /tip": { query: TipQuerySchema, summary: "The best time to do laundry" },
+  "POST /load": {
+    body: LoadBodySchema,
+    summary: "Machines with status, timers and queue state (optional body)",
+  },
+  "GET /statistics/congestion": {
+    query: CongestionQuerySchema,
+    summary: "Weekday × hour cycle counts (Asia/Seoul), one room or all",
+  },
   "POST /report_broken": {
     response: ReportBrokenResponseSchema,
     statuses: [404],
