@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { applyReport } from "../../functions/src/store/applyReport";
+import { setWatch } from "../../functions/src/store/notifications";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
 
@@ -154,6 +156,7 @@ describe("report trigger", () => {
       "congestion",
       "machineCalibration",
       "idempotency",
+      "machineEffects",
     ]) {
       for (const d of (await testDb().collection(col).get()).docs) await d.ref.delete();
     }
@@ -202,5 +205,25 @@ describe("report trigger", () => {
     expect(o.machine.status).toBe("FINISHED");
     expect(o.cycles).toEqual([]);
     expect(o.congestion).toEqual({});
+  });
+
+  it("a delivery that died after applying FINISHED leaves its announcement owed; the next delivery settles it once", async () => {
+    await setWatch(testDb(), "watcher-1", "1", true, NOW);
+    await deliver("1", await post(1, "WASHING", START));
+    await deliver("1", await post(1, "SPINNING", START + 30 * 60));
+    const finished = await post(1, "FINISHED", START + 40 * 60);
+    // The FINISHED delivery commits its transaction, then dies before announcing.
+    await applyReport(testDb(), "1", finished, () => clock);
+    const cycleId = `1-${START + 2400}`;
+    const entry = testDb().doc(`users/watcher-1/notifications/finished-${cycleId}`);
+    expect((await entry.get()).exists).toBe(false);
+    expect((await testDb().doc(`machineEffects/1-${finished}`).get()).get("state")).toBe("PENDING");
+
+    // At-least-once: the event is delivered again (three times).
+    for (let i = 0; i < 3; i++) expect((await deliver("1", finished)).decision).toBe("duplicate");
+    expect((await entry.get()).exists).toBe(true);
+    expect((await testDb().doc("users/watcher-1").get()).get("unreadCount")).toBe(1);
+    expect((await testDb().doc(`machineEffects/1-${finished}`).get()).get("state")).toBe("DONE");
+    expect((await testDb().doc("machines/1/watchers/watcher-1").get()).exists).toBe(false);
   });
 });

@@ -121,13 +121,42 @@ export async function applyReport(
       now: now(),
     });
     const existingIds = new Set(cyclesSnap.docs.map((d) => d.id));
-    return {
-      ...base,
-      decision: plan.decision,
-      newCycles: plan.upsertCycles.filter((c) => !existingIds.has(c.id)),
-      statusAfter: plan.state.status,
-    };
+    const newCycles = plan.upsertCycles.filter((c) => !existingIds.has(c.id));
+    const effect = effectOf(statusBefore, plan.state.status, newCycles);
+    if (effect) {
+      // Owed follow-ups (announcements, queue offers) are recorded with the state change, so a
+      // delivery that dies after this commit leaves them PENDING for the next one to settle.
+      tx.create(db.collection(COL.machineEffects).doc(`${machineId}-${reportId}`), {
+        machineId,
+        roomId,
+        type,
+        reportId,
+        ...effect,
+        state: "PENDING",
+        createdAt: FieldValue.serverTimestamp(),
+        expireAt: Timestamp.fromMillis(now() + MARKER_TTL_MS),
+      });
+    }
+    return { ...base, decision: plan.decision, newCycles, statusAfter: plan.state.status };
   });
+}
+
+/** What a report owes once applied: cycles to announce, and a machine freed or started. */
+export interface MachineEffect {
+  cycleIds: string[];
+  transition: "freed" | "started" | null;
+}
+
+export function effectOf(
+  before: MachineStatus | null,
+  after: MachineStatus,
+  newCycles: readonly StoredCycle[],
+): MachineEffect | null {
+  const wasRunning = before !== null && isRunning(before);
+  const running = isRunning(after);
+  const transition = wasRunning === running ? null : wasRunning ? "freed" : "started";
+  if (newCycles.length === 0 && transition === null) return null;
+  return { cycleIds: newCycles.map((c) => c.id), transition };
 }
 
 /** Averages of every course whose set of cycles changed, plus the machine's current course. */

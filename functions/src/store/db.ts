@@ -32,6 +32,10 @@ export const COL = {
   deviceRate: "deviceRate",
   idempotency: "idempotency",
   users: "users",
+  /** cycleWatchers/{cycleId}: who watched a cycle when it finished (for reminders). */
+  cycleWatchers: "cycleWatchers",
+  /** machineEffects/{machineId}-{reportId}: follow-ups a report owes (announce, queue), PENDING → DONE. */
+  machineEffects: "machineEffects",
   outbox: "outbox",
 } as const;
 

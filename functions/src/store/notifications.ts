@@ -230,6 +230,11 @@ function isAlreadyExists(err: unknown): boolean {
  * every room subscriber who was not a watcher get one inbox entry and one push. Safe to run any
  * number of times for the same cycle.
  */
+/** `idempotency/push-{notificationId}-{uid}`: created with the inbox entry, `sentAt` once pushed. */
+function pushMarker(db: Firestore, notificationId: string, uid: string) {
+  return db.collection(COL.idempotency).doc(`push-${notificationId}-${uid}`);
+}
+
 export async function notifyFinished(deps: NotifyDeps, ev: FinishedEvent): Promise<NotifyReport> {
   const { db } = deps;
   const machineRef = db.collection(COL.machines).doc(ev.machineId);
@@ -281,7 +286,7 @@ export async function notifyFinished(deps: NotifyDeps, ev: FinishedEvent): Promi
       read: false,
     });
     batch.set(userRef(db, p.uid), { unreadCount: FieldValue.increment(1) }, { merge: true });
-    batch.create(db.collection(COL.idempotency).doc(`push-${notificationId}-${p.uid}`), {
+    batch.create(pushMarker(db, notificationId, p.uid), {
       kind: "push",
       uid: p.uid,
       createdAt: FieldValue.serverTimestamp(),
@@ -293,8 +298,24 @@ export async function notifyFinished(deps: NotifyDeps, ev: FinishedEvent): Promi
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       alreadyDone += 1;
+      // The entry exists; the push is still owed if an earlier delivery died before sending it.
+      const marker = await pushMarker(db, notificationId, p.uid).get();
+      if (marker.exists && marker.get("sentAt") == null) fresh.push(p);
     }
   });
+
+  // Who watched this cycle, for the tick's "laundry still inside" reminder (watches go next).
+  await db
+    .collection(COL.cycleWatchers)
+    .doc(ev.cycleId)
+    .create({
+      machineId: ev.machineId,
+      uids: Object.fromEntries([...watchers].map((u) => [u, true])),
+      createdAt: Timestamp.fromMillis(nowMs),
+    })
+    .catch((err: unknown) => {
+      if (!isAlreadyExists(err)) throw err;
+    });
 
   // One-shot watches end once their owner has the entry (now or from an earlier delivery).
   let watchesCleared = 0;
@@ -320,6 +341,10 @@ export async function notifyFinished(deps: NotifyDeps, ev: FinishedEvent): Promi
       tokenStore: firestoreTokenStore(db),
     },
   );
+  // Settle the push markers: a later delivery will not send these again.
+  await inChunks(fresh, FANOUT_CONCURRENCY, async (p) => {
+    await pushMarker(db, notificationId, p.uid).update({ sentAt: FieldValue.serverTimestamp() });
+  });
   const out: NotifyReport = {
     notified: fresh.length,
     alreadyDone,
