@@ -1,7 +1,7 @@
 /**
  * Every deployed function, registered in its own file and re-exported here. Nothing else.
  */
-import { setGlobalOptions } from "firebase-functions/v2";
+import { setGlobalOptions } from "firebase-functions/v2/options";
 
 setGlobalOptions({ region: "asia-northeast3", maxInstances: 10 });
 
