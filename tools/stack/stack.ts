@@ -83,6 +83,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
     const requireLib = createRequire(path.join(ROOT, "functions", "lib", "index.js"));
     const functions = requireLib("./index.js") as Record<string, unknown>;
+    const { applyParamDefaults } = requireLib(
+      "./paramDefaults.js",
+    ) as typeof import("../../functions/src/paramDefaults");
+    applyParamDefaults();
     if (getApps().length === 0) initializeApp({ projectId: PROJECT_ID });
     const db = getFirestore();
     if (opts.seed !== false) {
