@@ -27,6 +27,7 @@ import { tickKey, tickMinuteMs } from "../domain/tick";
 import { selectTransport } from "../services/fcm/select";
 import type { PushTransport } from "../services/fcm/transport";
 import { db } from "../store/db";
+import { settleStaleEffects } from "../store/effects";
 import {
   type TickCounters,
   isAlreadyExists,
@@ -136,6 +137,19 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     sendReminders(notifyDeps, running, timers?.timers ?? new Map(), limits),
   );
 
+  const effects = await part("effects", () =>
+    settleStaleEffects(deps.db, {
+      notify: {
+        db: deps.db,
+        now: () => now,
+        transport: deps.transport,
+        appUrl: deps.appUrl,
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      },
+      claimWindowMinutes: limits.claimWindowMinutes,
+    }),
+  );
+
   if (failures.length > 0) {
     logger.error("tick failed", { key, failures });
     throw new Error(`tick ${key} failed: ${failures.map((f) => f.part).join(", ")}`);
@@ -154,6 +168,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     backOnline: report.presence?.backOnline.length ?? 0,
     reminders: report.reminders,
     queueExpired: report.queue?.expired.length ?? 0,
+    staleEffectsSettled: effects?.length ?? 0,
     reads: counters.reads,
     writes: counters.writes,
   });

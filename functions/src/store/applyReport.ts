@@ -133,7 +133,7 @@ export async function applyReport(
         reportId,
         ...effect,
         state: "PENDING",
-        createdAt: FieldValue.serverTimestamp(),
+        createdAt: Timestamp.fromMillis(now()),
         expireAt: Timestamp.fromMillis(now() + MARKER_TTL_MS),
       });
     }

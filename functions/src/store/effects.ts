@@ -8,7 +8,7 @@
  */
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
 import type { MachineType } from "../domain/status";
-import { COL } from "./db";
+import { COL, toMillis } from "./db";
 import { type NotifyDeps, notifyFinished } from "./notifications";
 import { onMachineFreed, onMachineStarted } from "./queue";
 
@@ -80,4 +80,27 @@ export async function settleMachineEffects(
     report.settled.push(effect.id);
   }
   return report;
+}
+
+/**
+ * The tick's safety net: effects still PENDING `olderThanMs` after their report was applied
+ * (every delivery of it failed, or the trigger gave up retrying) are settled here.
+ */
+export async function settleStaleEffects(
+  db: Firestore,
+  deps: SettleDeps,
+  olderThanMs = 2 * 60_000,
+): Promise<string[]> {
+  const snap = await db.collection(COL.machineEffects).where("state", "==", "PENDING").get();
+  const cutoff = deps.notify.now() - olderThanMs;
+  const machines = new Set(
+    snap.docs
+      .filter((d) => (toMillis(d.get("createdAt")) ?? 0) <= cutoff)
+      .map((d) => d.get("machineId") as string),
+  );
+  const settled: string[] = [];
+  for (const machineId of [...machines].sort()) {
+    settled.push(...(await settleMachineEffects(db, machineId, deps)).settled);
+  }
+  return settled;
 }
