@@ -95,10 +95,13 @@ function cleanStarts(m: MachinePlan): TruthCycle[] {
   });
 }
 
-/** Who watches which cycles: every `every`-th clean start from `from` on the given machines. */
+/**
+ * Who watches which cycles: on each given machine, the clean start number `from` (0-based,
+ * default 0) and, with `every`, each `every`-th one after it.
+ */
 function pickWatches(
   plan: MachinePlan[],
-  rules: { person: Person; machines: string[]; every: number; from?: number; cancel?: boolean }[],
+  rules: { person: Person; machines: string[]; every?: number; from?: number; cancel?: boolean }[],
 ): WatchPick[] {
   const picks: WatchPick[] = [];
   for (const rule of rules) {
@@ -107,7 +110,7 @@ function pickWatches(
       if (!m) throw new Error(`no machine ${machineId} in the plan`);
       cleanStarts(m).forEach((c, i) => {
         const k = i - (rule.from ?? 0);
-        if (k < 0 || k % rule.every !== 0) return;
+        if (k < 0 || (rule.every === undefined ? k > 0 : k % rule.every !== 0)) return;
         picks.push({
           person: rule.person,
           machineId,
@@ -216,7 +219,7 @@ describe("a day in a 10-machine room", () => {
 
     // alice watches; bob watches and subscribes; carol subscribes; dave watches and takes it
     // back; erin watches without any device token (inbox only). frank and grace queue before
-    // the day starts, heidi late in the run (as washer 4 starts its 7th cycle).
+    // the day starts, heidi late in the run (at washer 4's 7th clean start).
     const alice = await newPerson("alice", 1, false);
     const bob = await newPerson("bob", 2, true);
     const carol = await newPerson("carol", 1, true);
@@ -243,12 +246,12 @@ describe("a day in a 10-machine room", () => {
           { person: alice, machines: ["1", "5", "8"], every: 2 },
           { person: bob, machines: ["2", "10"], every: 3 },
           // The same cycle as alice's first on machine 8: two watchers of one FINISHED.
-          { person: bob, machines: ["8"], every: 1000 },
-          { person: erin, machines: ["4", "6"], every: 1000, from: 1 },
+          { person: bob, machines: ["8"] },
+          { person: erin, machines: ["4", "6"], from: 1 },
           { person: dave, machines: ["3"], every: 4, cancel: true },
         ]);
         heidiJoinsAt = pickWatches(ev.plan.machines, [
-          { person: heidi, machines: ["4"], every: 1000, from: 6 },
+          { person: heidi, machines: ["4"], from: 6 },
         ])[0];
         await join(frank);
         await join(grace);
