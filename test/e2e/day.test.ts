@@ -385,6 +385,9 @@ describe("a day in a 10-machine room", () => {
     const congestion = await docsOf(e.db.collection("congestion"));
     expect([...congestion.keys()]).toEqual(["1"]);
     expect(gridToWeekdayTable([congestion.get("1")!])).toEqual(gridToWeekdayTable([truthCells]));
+    expect(await callApi(e, carol.user, "GET", "/statistics/congestion?room_id=1")).toEqual(
+      gridToWeekdayTable([truthCells]),
+    );
 
     const machines = await docsOf(e.db.collection("machines"));
     expect(Object.fromEntries([...machines].map(([id, m]) => [id, m.status]))).toEqual(

@@ -5,9 +5,11 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { gridToWeekdayTable } from "../../functions/src/domain/congestion";
+import { signUpUser } from "../support/auth";
 import {
   type E2eStack,
   type HttpReply,
+  callApi,
   docsOf,
   postUpdate,
   resetStack,
@@ -141,6 +143,11 @@ describe("the README device flow over HTTP", () => {
     }
     await expectReadmeCycle("1", 1);
     expect([...(await docsOf(e.db.collection("cycles"))).keys()]).toEqual([`1-${T + 2400}`]);
+    // The grid as the PWA reads it.
+    const user = await signUpUser("smoke");
+    expect(await callApi(e, user, "GET", "/statistics/congestion?room_id=1")).toEqual(
+      gridWithMondayTen(1),
+    );
     expect(e.deliveryErrors).toEqual([]);
   });
 
