@@ -414,6 +414,32 @@ describe("device bad input: every malformed or unauthorised request gets its 4xx
       mentions: "token",
     },
     {
+      name: "JWT signed with this machine's secret but sub not its id",
+      req: async () =>
+        jsonRequest(
+          "POST",
+          "/update",
+          { ...valid, secret_key: undefined },
+          { authorization: `Bearer ${await token("machine-1", "demo-secret-1")}` },
+        ),
+      status: 401,
+      code: "unauthenticated",
+      mentions: "token",
+    },
+    {
+      name: "JWT signed with this machine's secret but sub '01'",
+      req: async () =>
+        jsonRequest(
+          "POST",
+          "/update",
+          { ...valid, secret_key: undefined },
+          { authorization: `Bearer ${await token("01", "demo-secret-1")}` },
+        ),
+      status: 401,
+      code: "unauthenticated",
+      mentions: "token",
+    },
+    {
       name: "genuine JWT of another machine",
       req: async () =>
         jsonRequest(

@@ -6,7 +6,6 @@
  * the last step, and the last step is one atomic batch, so an error never leaves a trace.
  */
 import { type Firestore, FieldValue, Timestamp } from "firebase-admin/firestore";
-import { decodeJwt, jwtVerify } from "jose";
 import { type CalibrationSums, thresholds } from "../domain/calibration";
 import { reportId } from "../domain/cycle";
 import { type MachineType, isBoundary, normalizeStatus } from "../domain/status";
@@ -218,6 +217,8 @@ async function verifyDeviceToken(
   machineId: string,
   secret: string | null,
 ): Promise<void> {
+  // jose is loaded on first use: only newer firmware sends tokens, and cold starts stay short.
+  const { decodeJwt } = await import("jose");
   let sub: string | undefined;
   try {
     sub = decodeJwt(token).sub;
@@ -230,7 +231,7 @@ async function verifyDeviceToken(
     const otherSecret = other.exists
       ? decryptSecret(other.data() as EncryptedSecret, deps.masterKey, `machine:${sub}`)
       : null;
-    if (otherSecret && (await verifies(token, otherSecret, deps.now()))) {
+    if (otherSecret && (await verifies(token, otherSecret, sub, deps.now()))) {
       throw new HttpError(
         403,
         "forbidden",
@@ -239,16 +240,24 @@ async function verifyDeviceToken(
     }
     throw new HttpError(401, "unauthenticated", "Bearer token signature or claims are invalid");
   }
-  if (!secret || !(await verifies(token, secret, deps.now()))) {
+  if (!secret || !(await verifies(token, secret, machineId, deps.now()))) {
     throw new HttpError(401, "unauthenticated", "Bearer token signature or claims are invalid");
   }
 }
 
-async function verifies(token: string, secret: string, nowMs: number): Promise<boolean> {
+/** Signed with `secret`, HS256, `sub` exactly `expectedSub`, unexpired, living at most 1 h. */
+async function verifies(
+  token: string,
+  secret: string,
+  expectedSub: string,
+  nowMs: number,
+): Promise<boolean> {
+  const { jwtVerify } = await import("jose");
   try {
     const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
       algorithms: ["HS256"],
       requiredClaims: ["sub", "exp"],
+      subject: expectedSub,
       currentDate: new Date(nowMs),
     });
     const issued = payload.iat ?? nowMs / 1000;
