@@ -134,6 +134,13 @@ describe("tick: room timers", () => {
     expect(idle?.timersActive).toBeUndefined();
   });
 
+  it("an idle minute (nothing running, nobody waiting) writes nothing at all", async () => {
+    const before = await dumpDb();
+    const idle = await runAt(T0 + 5 * MIN);
+    expect(idle.counters.writes).toBe(0);
+    expect(await dumpDb()).toEqual(before);
+  });
+
   it("shows a cycle past its estimate as finishing with 0 minutes, not a negative number", async () => {
     await report(5, "DRYING", T0); // dryer default: 60 minutes
     await heartbeat(5, T0 + 58 * MIN);
@@ -356,10 +363,14 @@ describe("tick: idempotent per schedule time", () => {
     expect(await snapshot(users)).toEqual(before);
 
     await testDb().doc(`idempotency/tick-${first.key}`).delete();
+    const withoutMarker = await snapshot(users);
     const rerun = await runAt(at);
     expect(rerun.skipped).toBe(false);
     expect(rerun.roomsWritten).toBe(0);
-    expect(await snapshot(users)).toEqual(before);
+    expect(rerun.counters.writes).toBe(0);
+    // Nothing to write, so not even the marker comes back.
+    expect(await snapshot(users)).toEqual(withoutMarker);
+    expect(withoutMarker.inboxes).toEqual(before.inboxes);
     expect(transport.delivered).toHaveLength(sent);
   });
 });

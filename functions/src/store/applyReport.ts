@@ -26,7 +26,7 @@ import { COL, toMillis, toTimestamp } from "./db";
 
 /** Idempotency markers expire (TTL policy on `expireAt`) after this long. */
 export const MARKER_TTL_MS = 30 * 24 * 3600_000;
-/** More reports than this after the newest boundary is a stuck machine; older ones are ignored. */
+/** More reports than this after the newest boundary is a stuck machine; the oldest are ignored. */
 const MAX_WINDOW = 500;
 
 export interface ApplyResult {
@@ -77,9 +77,10 @@ export async function applyReport(
         .limit(1),
     );
     const boundary = boundarySnap.empty ? null : toReport(boundarySnap.docs[0]);
+    // Newest first, so a flood of reports (EXT_VIBE spam) loses its oldest, not the newest.
     const windowSnap = await tx.get(
       (boundary ? reportsCol.where("timestamp", ">=", boundary.timestamp) : reportsCol)
-        .orderBy("timestamp")
+        .orderBy("timestamp", "desc")
         .limit(MAX_WINDOW),
     );
     const cyclesSnap = await tx.get(
