@@ -114,8 +114,19 @@ describe("api router", () => {
     expect(ok).toEqual({ status: 200, body: { uid: user.uid, n: 7 } });
   });
 
-  it("GET /health needs no token and reports Firestore and the version", async () => {
-    const res = await runHandler("api", createApiHandler(deps()), jsonRequest("GET", "/health"));
+  it("GET /health needs a valid ID token like every route, then reports Firestore and the version", async () => {
+    const anonymous = await runHandler(
+      "api",
+      createApiHandler(deps()),
+      jsonRequest("GET", "/health"),
+    );
+    expect(anonymous.status).toBe(401);
+    const user = await signUpUser();
+    const res = await runHandler(
+      "api",
+      createApiHandler(deps()),
+      jsonRequest("GET", "/health", undefined, bearer(user)),
+    );
     expect(res).toMatchObject({
       status: 200,
       body: { status: "ok", firestore: "ok", version: "test-1" },

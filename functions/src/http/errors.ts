@@ -15,6 +15,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "rate_limited"
   | "conflict"
+  | "unavailable"
   | "internal";
 
 export class HttpError extends Error {
