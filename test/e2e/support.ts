@@ -3,11 +3,9 @@
  * runs: compiled functions/lib, HTTP host, trigger dispatcher, outbox push transport), and small
  * HTTP clients for its `device` and `api` functions.
  *
- * Firestore: with the real emulator (FIRESTORE_EMULATOR_HOST set from outside) the stack shares
- * it with the worker, whose setup clears it before each test. With the worker's embedded
- * endpoint the stack starts an embedded endpoint of its own instead, because the dispatcher can
- * only see new documents of an embedded endpoint through that server's in-process events (its
- * collection-group listeners never fire); {@link resetStack} clears that one before each test.
+ * Firestore: the stack shares the worker's (the real emulator, or the worker's embedded endpoint,
+ * whose server object the stack finds through tools/stack/firestore.ts so that its dispatcher
+ * sees new documents); test/support/setup.ts clears it before each test.
  */
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { createRequire } from "node:module";
@@ -27,10 +25,6 @@ export interface E2eStack {
 
 /** Starts the stack on free ports, without schedules and without seeding (see resetStack). */
 export async function startE2eStack(): Promise<E2eStack> {
-  const workerEmbedded = process.env.WASHCALL_EMBEDDED_FIRESTORE;
-  if (workerEmbedded && process.env.FIRESTORE_EMULATOR_HOST === workerEmbedded) {
-    delete process.env.FIRESTORE_EMULATOR_HOST;
-  }
   const deliveryErrors: E2eStack["deliveryErrors"] = [];
   const stack = await startStack({
     firestorePort: 0,
@@ -61,8 +55,7 @@ export async function startE2eStack(): Promise<E2eStack> {
 /** A clean database with the demo room (room 1: washers 1–4, dryers 5–6, demo-secret-N). */
 export async function resetStack(e: E2eStack): Promise<void> {
   await e.stack.dispatcher.idle();
-  // The real emulator was cleared by test/support/setup.ts before this test.
-  e.stack.embedded?.state.clear();
+  // Firestore itself was cleared by test/support/setup.ts before this test.
   e.deliveryErrors.length = 0;
   await seedDemo(e.db, masterKey());
 }

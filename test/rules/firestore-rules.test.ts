@@ -13,9 +13,10 @@ import { doc, getDoc, setDoc, updateDoc, deleteDoc } from "firebase/firestore";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, it } from "vitest";
+import { embeddedAt } from "../../tools/stack/firestore";
 
 const realEmulator =
-  !!process.env.FIRESTORE_EMULATOR_HOST && !process.env.WASHCALL_EMBEDDED_FIRESTORE;
+  !!process.env.FIRESTORE_EMULATOR_HOST && embeddedAt(process.env.FIRESTORE_EMULATOR_HOST) === null;
 
 describe.skipIf(!realEmulator)(
   "firestore.rules (needs the real Firestore emulator: npm run test:emulators)",

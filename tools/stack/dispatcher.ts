@@ -4,9 +4,10 @@
  * discovered from each function's `__endpoint`, the manifest `firebase deploy` reads too.
  *
  * Delivery is at-least-once like production: documents present at start are delivered again
- * (the functions' idempotency markers make that harmless), a failed delivery of a function
- * registered with `retry: true` is retried with backoff, and events under one parent document
- * (one machine) are delivered one at a time, as a real Firestore transaction would serialise them.
+ * (the functions' idempotency markers make that harmless), and a failed delivery of a function
+ * registered with `retry: true` is retried with backoff. Events of one trigger are delivered one
+ * at a time: the embedded endpoint does not isolate transactions, and two machines finishing at
+ * once both recompute one course's averages; real Firestore would serialise those transactions.
  */
 import type { FirestoreServer } from "@firestore-emulator/server";
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
@@ -84,7 +85,7 @@ export function startDispatcher(
         const params = match(segments, docPath);
         if (!params) return;
         const ref = db.doc(docPath);
-        enqueue(ref.parent.parent?.path ?? ref.parent.path, async () => {
+        enqueue(name, async () => {
           const doc = await ref.get();
           if (!doc.exists) return;
           await deliver(
