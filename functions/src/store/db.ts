@@ -48,3 +48,8 @@ export function toMillis(value: unknown): number | null {
   if (typeof value === "number") return value;
   return null;
 }
+
+/** Firestore's ALREADY_EXISTS (gRPC code 6): a `create()` of a document that exists. */
+export function isAlreadyExists(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
+}

@@ -11,8 +11,8 @@
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { CourseStats } from "../domain/stats";
 import { type MachineStatus, type MachineType } from "../domain/status";
-import { courseStatsId } from "./applyReport";
-import { COL, toMillis } from "./db";
+import { courseOfMachineDoc, courseStatsId } from "./applyReport";
+import { COL, isAlreadyExists, toMillis } from "./db";
 
 export const RUNNING_STATUSES: MachineStatus[] = ["WASHING", "SPINNING", "DRYING"];
 export const IDLE_STATUSES: MachineStatus[] = ["FINISHED", "OFF"];
@@ -54,7 +54,7 @@ export function toTickMachine(doc: FirebaseFirestore.DocumentSnapshot): TickMach
     name: typeof d.name === "string" ? d.name : doc.id,
     type: d.type === "dryer" ? "dryer" : "washer",
     status: (d.status as MachineStatus | undefined) ?? "OFF",
-    course: typeof d.course === "string" ? d.course : null,
+    course: courseOfMachineDoc(d).course,
     cycleStartedAt: toMillis(d.cycleStartedAt),
     spinStartedAt: toMillis(d.spinStartedAt),
     expectedEndAt: toMillis(d.expectedEndAt),
@@ -107,10 +107,8 @@ export function markerData(kind: string, now: number) {
   };
 }
 
-/** Firestore's ALREADY_EXISTS (a `create()` on an existing document). */
-export function isAlreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
-}
+/** Firestore's ALREADY_EXISTS (a `create()` on an existing document); re-exported from db.ts. */
+export { isAlreadyExists };
 
 /** `items` cut into consecutive slices of at most `size`. */
 export function slices<T>(items: readonly T[], size: number): T[][] {

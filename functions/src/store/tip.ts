@@ -22,7 +22,7 @@ import { gridToWeekdayTable } from "../domain/congestion";
 import { isRunning, type MachineStatus } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
 import type { CongestionTable, RoomState, TipLocale, TipResponse } from "../domain/tip";
-import { COL, toMillis } from "./db";
+import { COL, isAlreadyExists, toMillis } from "./db";
 import { CACHES } from "./weatherCache";
 
 /** How long a tip is served without being made again. */
@@ -226,10 +226,6 @@ export interface TipLease {
   release(): Promise<void>;
 }
 
-function alreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
-}
-
 /**
  * Takes the lease to refresh the tip of `scope`/`locale` whose cached version is `version`
  * ("none" when nothing is cached), or returns null when someone else holds it. An expired lease
@@ -261,7 +257,7 @@ export async function acquireTipLease(
         },
       };
     } catch (e) {
-      if (!alreadyExists(e)) throw e;
+      if (!isAlreadyExists(e)) throw e;
     }
     const held = await ref.get();
     // Released meanwhile: its holder has just written a new tip.

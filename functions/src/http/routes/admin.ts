@@ -12,7 +12,7 @@ import * as logger from "firebase-functions/logger";
 import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import { MACHINE_TYPES, type MachineType } from "../../domain/status";
-import { COL } from "../../store/db";
+import { COL, isAlreadyExists } from "../../store/db";
 import { createMachine, createRoom, rotateDeviceSecret } from "../../store/machines";
 import type { HttpRequest } from "../adapter";
 import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
@@ -67,10 +67,6 @@ export const CalibrationResponseSchema = z.object({
 /** Rooms a concurrent add_room may take before this one gives up. */
 const ADD_ROOM_ATTEMPTS = 50;
 const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
-
-function isAlreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
-}
 
 function masterKey(deps: ApiDeps): string {
   if (!deps.masterKey) {
