@@ -11,27 +11,30 @@
  * - `idempotency/broken-{machineId}-{outage}`: the outage reached the threshold (its `since` and
  *   `reason` are the ones written to the machine).
  * - `users/{adminUid}/notifications/broken-{machineId}-{outage}` (`readAt: null, read: false`):
- *   one notice per admin per outage, created with `create()` together with the unread count and
- *   the push marker (the layout of notifications.ts), so no retry or concurrent report notifies
- *   twice.
+ *   one notice per admin per outage, through the shared deliverer (store/inbox.ts: entry, unread
+ *   count and push marker created together), so no retry or concurrent report notifies twice, and
+ *   a push cut short by a crash is sent later (by a later report or the tick's owed-push sweep).
  * - `machines/{id}/brokenArchive/{outage}-{uid}`: the reports of a cleared outage.
  *
  * Without isolated transactions the count is the number of report documents of the outage read
  * AFTER this user's `create()`: of two concurrent reporters at least the second sees both. The
  * notices go out BEFORE the flag is written, so a request that dies in between is completed by
  * the next report (the flag is still off, the notices exist already and are not repeated).
+ *
+ * The queue: once flagged, the machine's offer (if any) is withdrawn without penalty; cleared
+ * and idle, it is offered to the head of the queue (store/queue.ts).
  */
 import * as logger from "firebase-functions/logger";
 import { FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
-import { brokenAdminMessage, notificationLink } from "../domain/messages";
+import { brokenAdminMessage } from "../domain/messages";
 import { MACHINE_TYPES, type MachineType } from "../domain/status";
-import { sendToUsers } from "../services/fcm/sender";
-import { type PushTransport, machineTopic } from "../services/fcm/transport";
+import type { PushTransport } from "../services/fcm/transport";
+import { CLAIM_WINDOW_MINUTES } from "../config";
 import { adminUids } from "./admins";
 import { MARKER_TTL_MS } from "./applyReport";
-import { COL, toMillis } from "./db";
-import { NOTIFICATIONS } from "./notifications";
-import { firestoreTokenStore, loadPushProfiles } from "./users";
+import { COL, isAlreadyExists, toMillis } from "./db";
+import { deliverInbox } from "./inbox";
+import { type QueueNotify, claimWindowFrom, onMachineFreed, withdrawMachineOffer } from "./queue";
 
 export const BROKEN_REPORTS = "brokenReports";
 export const BROKEN_ARCHIVE = "brokenArchive";
@@ -72,8 +75,22 @@ export interface BrokenReportResult {
 
 export class UnknownMachineError extends Error {}
 
-function isAlreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
+/** The machine's queue offer, if any, is taken back (no penalty: its holder keeps their place). */
+async function withdrawOffers(
+  db: Firestore,
+  machineId: string,
+  roomId: string | null,
+  now: number,
+) {
+  if (!roomId) return;
+  const { withdrawn } = await withdrawMachineOffer(db, machineId, roomId, now);
+  if (withdrawn) {
+    logger.info("queue offer of an out-of-order machine withdrawn", {
+      machineId,
+      roomId,
+      uid: withdrawn.uid,
+    });
+  }
 }
 
 function outageOf(machine: FirebaseFirestore.DocumentSnapshot): number {
@@ -160,7 +177,10 @@ export async function reportBroken(
   if (outageOf(fresh) !== outage) {
     return { reports, threshold, outOfOrder: false, alreadyReported, adminsNotified: 0 };
   }
+  const roomId = typeof fresh.get("roomId") === "string" ? (fresh.get("roomId") as string) : null;
   if (fresh.get("outOfOrder") === true) {
+    // A request that died after the flag may have left the machine's queue offer behind.
+    await withdrawOffers(db, a.machineId, roomId, deps.now);
     return { reports, threshold, outOfOrder: true, alreadyReported, adminsNotified: 0 };
   }
 
@@ -171,7 +191,7 @@ export async function reportBroken(
     : "washer";
   const adminsNotified = await notifyAdmins(deps, {
     machineId: a.machineId,
-    roomId: typeof fresh.get("roomId") === "string" ? (fresh.get("roomId") as string) : null,
+    roomId,
     name: typeof fresh.get("name") === "string" ? (fresh.get("name") as string) : null,
     type,
     outage,
@@ -182,6 +202,8 @@ export async function reportBroken(
     outOfOrderSince: since,
     outOfOrderReason: reason,
   });
+  // After the flag, so a machine freed meanwhile is not offered again (onMachineFreed checks it).
+  await withdrawOffers(db, a.machineId, roomId, deps.now);
   logger.info("machine out of order", {
     machineId: a.machineId,
     outage,
@@ -192,7 +214,7 @@ export async function reportBroken(
   return { reports, threshold, outOfOrder: true, alreadyReported, adminsNotified };
 }
 
-/** One inbox entry + push per admin for the outage; admins served earlier are skipped. */
+/** One inbox entry + push per admin for the outage (store/inbox.ts); admins served earlier are skipped. */
 async function notifyAdmins(
   deps: BrokenDeps,
   m: {
@@ -210,64 +232,26 @@ async function notifyAdmins(
     logger.warn("no admin to notify of a broken machine", { machineId: m.machineId });
     return 0;
   }
-  const key = brokenNoticeId(m.machineId, m.outage);
   const machine = { id: m.machineId, name: m.name, type: m.type };
-  const profiles = await loadPushProfiles(db, uids);
-  const fresh: typeof profiles = [];
-  await Promise.all(
-    profiles.map(async (p) => {
-      const text = brokenAdminMessage(machine, m.reason, p.locale);
-      const userRef = db.collection(COL.users).doc(p.uid);
-      const batch = db.batch();
-      batch.create(userRef.collection(NOTIFICATIONS).doc(key), {
-        title: text.title,
-        body: text.body,
-        type: "machine_broken",
-        machineId: m.machineId,
-        roomId: m.roomId,
-        createdAt: Timestamp.fromMillis(deps.now),
-        readAt: null,
-        read: false,
-      });
-      batch.set(userRef, { unreadCount: FieldValue.increment(1) }, { merge: true });
-      batch.create(db.collection(COL.idempotency).doc(`push-${key}-${p.uid}`), {
-        kind: "push",
-        uid: p.uid,
-        createdAt: FieldValue.serverTimestamp(),
-        expireAt: Timestamp.fromMillis(deps.now + MARKER_TTL_MS),
-      });
-      try {
-        await batch.commit();
-        fresh.push(p);
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-      }
-    }),
+  const d = await deliverInbox(
+    {
+      db,
+      now: () => deps.now,
+      transport: deps.transport,
+      appUrl: deps.appUrl,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    },
+    uids.map((uid) => ({
+      uid,
+      notificationId: brokenNoticeId(m.machineId, m.outage),
+      type: "machine_broken",
+      machineId: m.machineId,
+      roomId: m.roomId,
+      text: (locale) => brokenAdminMessage(machine, m.reason, locale),
+      ttlSeconds: BROKEN_NOTICE_TTL_SECONDS,
+    })),
   );
-  if (fresh.length > 0) {
-    await sendToUsers(
-      fresh,
-      (p) => ({
-        ...brokenAdminMessage(machine, m.reason, p.locale),
-        data: {
-          notificationId: key,
-          machineId: m.machineId,
-          roomId: m.roomId ?? "",
-          type: "machine_broken",
-        },
-        link: notificationLink(deps.appUrl, m.roomId ?? ""),
-        topic: machineTopic(m.machineId),
-        ttlSeconds: BROKEN_NOTICE_TTL_SECONDS,
-      }),
-      {
-        transport: deps.transport,
-        now: () => deps.now,
-        sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-        tokenStore: firestoreTokenStore(db),
-      },
-    );
-  }
-  return fresh.length;
+  return d.created;
 }
 
 export interface ClearBrokenResult {
@@ -275,6 +259,13 @@ export interface ClearBrokenResult {
   wasOutOfOrder: boolean;
   /** Reports moved to the archive. */
   archived: number;
+  /** Who the machine, back in order and idle, was offered to (queue), if anyone. */
+  offeredTo: string | null;
+}
+
+/** How a machine back in order is offered to the queue; defaults follow the config. */
+export interface ClearNotify extends Partial<QueueNotify> {
+  windowMinutes?: number;
 }
 
 /**
@@ -285,6 +276,7 @@ export interface ClearBrokenResult {
 export async function clearBroken(
   db: Firestore,
   a: { machineId: string; adminUid: string; now: number },
+  notify: ClearNotify = {},
 ): Promise<ClearBrokenResult> {
   const machineRef = db.collection(COL.machines).doc(a.machineId);
   const machine = await machineRef.get();
@@ -292,7 +284,7 @@ export async function clearBroken(
   const outage = outageOf(machine);
   const wasOutOfOrder = machine.get("outOfOrder") === true;
   const pending = await machineRef.collection(BROKEN_REPORTS).get();
-  if (!wasOutOfOrder && pending.empty) return { wasOutOfOrder, archived: 0 };
+  if (!wasOutOfOrder && pending.empty) return { wasOutOfOrder, archived: 0, offeredTo: null };
 
   // 1. New reports from now on belong to the next outage.
   await machineRef.update({
@@ -326,5 +318,21 @@ export async function clearBroken(
     archived: old.length,
     since: toMillis(machine.get("outOfOrderSince")),
   });
-  return { wasOutOfOrder, archived: old.length };
+
+  // 3. Back in order and idle: the queue gets it (onMachineFreed skips a running machine).
+  let offeredTo: string | null = null;
+  const roomId: unknown = machine.get("roomId");
+  if (wasOutOfOrder && typeof roomId === "string") {
+    const { windowMinutes, ...push } = notify;
+    const r = await onMachineFreed(
+      db,
+      a.machineId,
+      roomId,
+      a.now,
+      windowMinutes ?? claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
+      push,
+    );
+    offeredTo = r.offer?.uid ?? null;
+  }
+  return { wasOutOfOrder, archived: old.length, offeredTo };
 }

@@ -2,15 +2,33 @@
  * Settling what applied reports owe: announcing finished cycles and moving the room's queue.
  * `applyReport` records each owed effect (`machineEffects/{machineId}-{reportId}`, PENDING) in the
  * same transaction as the state change; the trigger then settles every PENDING effect of the
- * machine, its own and any left by a delivery that died, and marks each DONE. Each step is
- * idempotent on its own (deterministic notification ids, queue versions), so settling twice is
- * harmless, and an error leaves the effect PENDING and fails the delivery, which is retried.
+ * machine, its own and any left by a delivery that died, and marks each DONE. The tick settles
+ * effects still PENDING after 2 minutes.
+ *
+ * One run at a time per effect: before settling an effect a run takes its lease
+ * `idempotency/settle-{effectId}-{attempt}` (lease.ts: create() decides, since transactions do not
+ * isolate on the embedded endpoint) for {@link SETTLE_LEASE_MS}. A run that cannot take it leaves
+ * that effect AND the machine's later ones to the holder (effects of one machine are settled in
+ * report order: a "started" settled before an earlier "freed" would take the new offer for
+ * claimed); the holder looks for effects recorded meanwhile before it stops, and an effect whose
+ * holder died is taken over once the lease expires (by a later trigger or the tick). A run that
+ * fails releases the lease so a retry need not wait. Each step is idempotent on its own too
+ * (deterministic notification ids, queue versions).
  */
+import * as logger from "firebase-functions/logger";
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
 import type { MachineType } from "../domain/status";
+import { MINUTE_MS } from "../domain/time";
 import { COL, toMillis } from "./db";
+import { resendOwedPushes } from "./inbox";
+import { acquireLease } from "./lease";
 import { type NotifyDeps, notifyFinished } from "./notifications";
 import { onMachineFreed, onMachineStarted } from "./queue";
+
+/** How long a settling run holds an effect: longer than a fan-out with its push retries. */
+export const SETTLE_LEASE_MS = 2 * MINUTE_MS;
+/** Re-reads of the machine's PENDING effects by one run (effects recorded while it worked). */
+const MAX_PASSES = 5;
 
 interface StoredEffect {
   id: string;
@@ -20,6 +38,7 @@ interface StoredEffect {
   reportId: string;
   cycleIds: string[];
   transition: "freed" | "started" | null;
+  createdAt: unknown;
 }
 
 export interface SettleDeps {
@@ -30,6 +49,50 @@ export interface SettleDeps {
 export interface SettleReport {
   settled: string[];
   announced: string[];
+  /** Effects another run holds (left to it). */
+  held: string[];
+}
+
+async function pendingEffects(db: Firestore, machineId: string): Promise<StoredEffect[]> {
+  const snap = await db
+    .collection(COL.machineEffects)
+    .where("machineId", "==", machineId)
+    .where("state", "==", "PENDING")
+    .get();
+  return snap.docs
+    .map((d) => ({ id: d.id, ...d.data() }) as StoredEffect)
+    .sort((a, b) => a.reportId.localeCompare(b.reportId, "en", { numeric: true }));
+}
+
+async function settleOne(
+  db: Firestore,
+  effect: StoredEffect,
+  deps: SettleDeps,
+  report: SettleReport,
+) {
+  for (const cycleId of effect.cycleIds) {
+    await notifyFinished(deps.notify, {
+      machineId: effect.machineId,
+      roomId: effect.roomId,
+      type: effect.type,
+      cycleId,
+      appliedAt: toMillis(effect.createdAt),
+    });
+    report.announced.push(cycleId);
+  }
+  if (effect.roomId && effect.transition === "freed") {
+    const { transport, appUrl, sleep } = deps.notify;
+    await onMachineFreed(
+      db,
+      effect.machineId,
+      effect.roomId,
+      deps.notify.now(),
+      deps.claimWindowMinutes,
+      { transport, appUrl, ...(sleep ? { sleep } : {}) },
+    );
+  } else if (effect.roomId && effect.transition === "started") {
+    await onMachineStarted(db, effect.machineId, effect.roomId, deps.notify.now());
+  }
 }
 
 export async function settleMachineEffects(
@@ -37,54 +100,50 @@ export async function settleMachineEffects(
   machineId: string,
   deps: SettleDeps,
 ): Promise<SettleReport> {
-  const snap = await db
-    .collection(COL.machineEffects)
-    .where("machineId", "==", machineId)
-    .where("state", "==", "PENDING")
-    .get();
-  const effects = snap.docs
-    .map((d) => ({ id: d.id, ...d.data() }) as StoredEffect)
-    .sort((a, b) => a.reportId.localeCompare(b.reportId, "en", { numeric: true }));
-  const report: SettleReport = { settled: [], announced: [] };
-  for (const effect of effects) {
-    for (const cycleId of effect.cycleIds) {
-      await notifyFinished(deps.notify, {
-        machineId,
-        roomId: effect.roomId,
-        type: effect.type,
-        cycleId,
+  const report: SettleReport = { settled: [], announced: [], held: [] };
+  const seen = new Set<string>();
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const effects = (await pendingEffects(db, machineId)).filter((e) => !seen.has(e.id));
+    if (effects.length === 0) break;
+    for (const effect of effects) {
+      seen.add(effect.id);
+      const lease = await acquireLease(db, `settle-${effect.id}`, {
+        now: deps.notify.now(),
+        leaseMs: SETTLE_LEASE_MS,
       });
-      report.announced.push(cycleId);
+      if (!lease) {
+        logger.info("effect held by another run, leaving it and the later ones", {
+          machineId,
+          effectId: effect.id,
+        });
+        report.held.push(effect.id);
+        return report;
+      }
+      const ref = db.collection(COL.machineEffects).doc(effect.id);
+      // The query may predate another run's settlement of it.
+      if ((await ref.get()).get("state") !== "PENDING") {
+        await lease.release(deps.notify.now());
+        continue;
+      }
+      try {
+        await settleOne(db, effect, deps, report);
+        await ref.update({ state: "DONE", doneAt: FieldValue.serverTimestamp() });
+      } finally {
+        // Released before the next read of PENDING effects: a run that found this one held
+        // and left the later ones to us did so before this point, so the re-read sees them.
+        await lease.release(deps.notify.now());
+      }
+      report.settled.push(effect.id);
     }
-    if (effect.roomId && effect.transition === "freed") {
-      const { transport, appUrl, sleep } = deps.notify;
-      await onMachineFreed(
-        db,
-        machineId,
-        effect.roomId,
-        deps.notify.now(),
-        deps.claimWindowMinutes,
-        {
-          transport,
-          appUrl,
-          ...(sleep ? { sleep } : {}),
-        },
-      );
-    } else if (effect.roomId && effect.transition === "started") {
-      await onMachineStarted(db, machineId, effect.roomId, deps.notify.now());
-    }
-    await db
-      .collection(COL.machineEffects)
-      .doc(effect.id)
-      .update({ state: "DONE", doneAt: FieldValue.serverTimestamp() });
-    report.settled.push(effect.id);
   }
   return report;
 }
 
 /**
  * The tick's safety net: effects still PENDING `olderThanMs` after their report was applied
- * (every delivery of it failed, or the trigger gave up retrying) are settled here.
+ * (every delivery of it failed, or the trigger gave up retrying) are settled here, and so are
+ * pushes still owed past their grace period (inbox.ts `resendOwedPushes`: a sender that died
+ * between writing an inbox entry and pushing it, whatever the notice).
  */
 export async function settleStaleEffects(
   db: Firestore,
@@ -102,5 +161,7 @@ export async function settleStaleEffects(
   for (const machineId of [...machines].sort()) {
     settled.push(...(await settleMachineEffects(db, machineId, deps)).settled);
   }
+  // Pushes whose sender died after writing the inbox entry (any kind of notice).
+  await resendOwedPushes(deps.notify);
   return settled;
 }

@@ -7,32 +7,22 @@
  * - `users/{uid}/notifications/{id}`: `title, body, type, machineId, roomId, createdAt, readAt`;
  *   `users/{uid}.unreadCount` counts those with `readAt == null`. A boolean `read` mirrors
  *   `readAt != null` for the "all unread" query (the embedded endpoint's `== null` is unreliable).
- * - `idempotency/push-{notificationId}-{uid}`: the push of one notification was handed to the
- *   sender (written in the same batch as the inbox entry, before sending).
+ * - `cycleWatchers/{cycleId}`: `{machineId, uids: {uid: true}, createdAt}`, who watched the cycle.
  *
- * Exactly once per user per event: the inbox id is deterministic (`finished-{cycleId}`) and
- * created with `create()` in one batch with the `unreadCount` increment and the push marker; if
- * it already exists the user was served by an earlier delivery and is skipped (no second push).
+ * Exactly once per user per event: entries, counts, push markers and pushes all go through the
+ * shared deliverer (store/inbox.ts) with the deterministic id `finished-{cycleId}`.
  */
 import * as logger from "firebase-functions/logger";
 import { FieldPath, FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
-import {
-  type Locale,
-  type MessageMachine,
-  finishedMessage,
-  notificationLink,
-  roomFinishedMessage,
-} from "../domain/messages";
+import { type MessageMachine, finishedMessage, roomFinishedMessage } from "../domain/messages";
 import type { MachineType } from "../domain/status";
-import { type PushTransport, machineTopic } from "../services/fcm/transport";
-import { sendToUsers } from "../services/fcm/sender";
-import { COL, toMillis } from "./db";
-import { MARKER_TTL_MS } from "./applyReport";
-import { firestoreTokenStore, loadPushProfiles } from "./users";
+import type { PushTransport } from "../services/fcm/transport";
+import { COL, isAlreadyExists, toMillis } from "./db";
+import { type InboxItem, NOTIFICATIONS, deliverInbox } from "./inbox";
 
 export const WATCHERS = "watchers";
 export const SUBSCRIBERS = "subscribers";
-export const NOTIFICATIONS = "notifications";
+export { NOTIFICATIONS };
 /** How long FCM keeps trying to deliver a FINISHED push. */
 export const FINISHED_TTL_SECONDS = 60 * 60;
 /** Users written concurrently during a fan-out. */
@@ -200,51 +190,63 @@ export interface FinishedEvent {
   roomId: string | null;
   type: MachineType;
   cycleId: string;
+  /**
+   * When the server applied the FINISHED report (the owed effect's `createdAt`), epoch ms. With
+   * the cycle's `finishedAt` it bounds who counts for this cycle (see {@link notifyFinished}).
+   */
+  appliedAt?: number | null;
 }
 
 export interface NotifyReport {
   /** Users who got a new inbox entry (and push) this time. */
   notified: number;
-  /** Users an earlier delivery already served. */
+  /** Users an earlier (or concurrent) delivery already served. */
   alreadyDone: number;
+  /** Of those, users whose push an earlier delivery owed and that was sent now. */
+  recovered: number;
   /** Watches deleted. */
   watchesCleared: number;
+  /** Watches and subscriptions made after the cycle finished: not this cycle's, left alone. */
+  lateIgnored: number;
   pushed: number;
   pushFailed: number;
 }
 
-async function inChunks<T>(
-  items: T[],
-  size: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
-}
-
-function isAlreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
-}
+const uidsOf = (map: unknown): string[] =>
+  typeof map === "object" && map !== null
+    ? Object.entries(map)
+        .filter(([, on]) => on === true)
+        .map(([uid]) => uid)
+    : [];
 
 /**
  * Announces one finished cycle: every watcher of the machine (then their watch is deleted) and
- * every room subscriber who was not a watcher get one inbox entry and one push. Safe to run any
- * number of times for the same cycle.
+ * every room subscriber who was not a watcher get one inbox entry and one push (store/inbox.ts).
+ * Safe to run any number of times for the same cycle, concurrently too.
+ *
+ * - Who counts: watches and subscriptions created no later than the cycle's end as the server
+ *   knew it: the later of `cycles/{cycleId}.finishedAt` (device clock) and `appliedAt` (when the
+ *   report was applied; a device clock running behind, or a report delivered late, must not drop
+ *   someone who watched before the server learned of the FINISHED). Later ones are for the next
+ *   cycle: not notified, and their watch stays.
+ * - The watchers of a cycle are recorded in `cycleWatchers/{cycleId}` (`uids: {uid: true}`)
+ *   BEFORE any watch is deleted, and a retry notifies that record ∪ the current watchers, so a
+ *   watcher whose watch an earlier run deleted is still served. Watches are deleted only after
+ *   the deliverer has finished.
  */
-/** `idempotency/push-{notificationId}-{uid}`: created with the inbox entry, `sentAt` once pushed. */
-function pushMarker(db: Firestore, notificationId: string, uid: string) {
-  return db.collection(COL.idempotency).doc(`push-${notificationId}-${uid}`);
-}
-
 export async function notifyFinished(deps: NotifyDeps, ev: FinishedEvent): Promise<NotifyReport> {
   const { db } = deps;
   const machineRef = db.collection(COL.machines).doc(ev.machineId);
-  const [machineSnap, roomSnap, watchersSnap, subsSnap] = await Promise.all([
+  const recordRef = db.collection(COL.cycleWatchers).doc(ev.cycleId);
+  const [machineSnap, roomSnap, watchersSnap, subsSnap, cycleSnap, recordSnap] = await Promise.all([
     machineRef.get(),
     ev.roomId ? db.collection(COL.rooms).doc(ev.roomId).get() : Promise.resolve(null),
     machineRef.collection(WATCHERS).get(),
     ev.roomId
       ? db.collection(COL.rooms).doc(ev.roomId).collection(SUBSCRIBERS).get()
       : Promise.resolve(null),
+    db.collection(COL.cycles).doc(ev.cycleId).get(),
+    recordRef.get(),
   ]);
   const machine: MessageMachine = {
     id: ev.machineId,
@@ -255,102 +257,82 @@ export async function notifyFinished(deps: NotifyDeps, ev: FinishedEvent): Promi
     roomSnap?.exists && typeof roomSnap.get("name") === "string"
       ? (roomSnap.get("name") as string)
       : null;
-  const watchers = new Set(watchersSnap.docs.map((d) => d.id));
-  const uids = [
-    ...watchers,
-    ...(subsSnap?.docs.map((d) => d.id) ?? []).filter((u) => !watchers.has(u)),
-  ];
 
-  const notificationId = `finished-${ev.cycleId}`;
-  const text = (uid: string, locale: Locale) =>
-    watchers.has(uid)
-      ? finishedMessage(machine, locale)
-      : roomFinishedMessage(machine, locale, roomName);
-  const profiles = await loadPushProfiles(db, uids);
-  const nowMs = deps.now();
-  const fresh: typeof profiles = [];
-  let alreadyDone = 0;
+  const known = [toMillis(cycleSnap.get("finishedAt")), ev.appliedAt ?? null].filter(
+    (t): t is number => t !== null,
+  );
+  const cutoff = known.length > 0 ? Math.max(...known) : Number.POSITIVE_INFINITY;
+  const counts = (d: FirebaseFirestore.QueryDocumentSnapshot) => {
+    const createdAt = toMillis(d.get("createdAt"));
+    return createdAt === null || createdAt <= cutoff;
+  };
+  const currentWatches = watchersSnap.docs.filter(counts).map((d) => d.id);
+  const subscribers = (subsSnap?.docs ?? []).filter(counts).map((d) => d.id);
+  const lateIgnored =
+    watchersSnap.size - currentWatches.length + (subsSnap?.size ?? 0) - subscribers.length;
 
-  await inChunks(profiles, FANOUT_CONCURRENCY, async (p) => {
-    const msg = text(p.uid, p.locale);
-    const batch = db.batch();
-    batch.create(inbox(db, p.uid).doc(notificationId), {
-      title: msg.title,
-      body: msg.body,
-      type: watchers.has(p.uid) ? "finished" : "room_finished",
-      machineId: ev.machineId,
-      roomId: ev.roomId,
-      cycleId: ev.cycleId,
-      createdAt: Timestamp.fromMillis(nowMs),
-      readAt: null,
-      read: false,
-    });
-    batch.set(userRef(db, p.uid), { unreadCount: FieldValue.increment(1) }, { merge: true });
-    batch.create(pushMarker(db, notificationId, p.uid), {
-      kind: "push",
-      uid: p.uid,
-      createdAt: FieldValue.serverTimestamp(),
-      expireAt: Timestamp.fromMillis(nowMs + MARKER_TTL_MS),
-    });
+  // 1. The cycle's watchers, recorded before any watch goes (reminders read this record too).
+  const recorded = new Set(uidsOf(recordSnap.get("uids")));
+  const watchers = new Set([...recorded, ...currentWatches]);
+  const watcherMap = Object.fromEntries([...watchers].map((u) => [u, true]));
+  if (!recordSnap.exists) {
     try {
-      await batch.commit();
-      fresh.push(p);
+      await recordRef.create({
+        machineId: ev.machineId,
+        uids: watcherMap,
+        createdAt: Timestamp.fromMillis(deps.now()),
+      });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
-      alreadyDone += 1;
-      // The entry exists; the push is still owed if an earlier delivery died before sending it.
-      const marker = await pushMarker(db, notificationId, p.uid).get();
-      if (marker.exists && marker.get("sentAt") == null) fresh.push(p);
+      // A concurrent run recorded first: add whoever it did not see.
+      const theirs = new Set(uidsOf((await recordRef.get()).get("uids")));
+      if (currentWatches.some((u) => !theirs.has(u))) {
+        for (const u of theirs) watchers.add(u);
+        await recordRef.update({ uids: Object.fromEntries([...watchers].map((u) => [u, true])) });
+      }
     }
+  } else if (currentWatches.some((u) => !recorded.has(u))) {
+    await recordRef.update({ uids: watcherMap });
+  }
+
+  // 2. Inbox entries and pushes.
+  const notificationId = `finished-${ev.cycleId}`;
+  const item = (uid: string, watcher: boolean): InboxItem => ({
+    uid,
+    notificationId,
+    type: watcher ? "finished" : "room_finished",
+    machineId: ev.machineId,
+    roomId: ev.roomId,
+    text: (locale) =>
+      watcher ? finishedMessage(machine, locale) : roomFinishedMessage(machine, locale, roomName),
+    extra: { cycleId: ev.cycleId },
+    pushType: "finished",
+    ttlSeconds: FINISHED_TTL_SECONDS,
   });
+  const delivery = await deliverInbox(deps, [
+    ...[...watchers].map((u) => item(u, true)),
+    ...subscribers.filter((u) => !watchers.has(u)).map((u) => item(u, false)),
+  ]);
 
-  // Who watched this cycle, for the tick's "laundry still inside" reminder (watches go next).
-  await db
-    .collection(COL.cycleWatchers)
-    .doc(ev.cycleId)
-    .create({
-      machineId: ev.machineId,
-      uids: Object.fromEntries([...watchers].map((u) => [u, true])),
-      createdAt: Timestamp.fromMillis(nowMs),
-    })
-    .catch((err: unknown) => {
-      if (!isAlreadyExists(err)) throw err;
-    });
-
-  // One-shot watches end once their owner has the entry (now or from an earlier delivery).
+  // 3. One-shot watches end once their owner is served (now or by an earlier delivery).
   let watchesCleared = 0;
-  await inChunks([...watchers], FANOUT_CONCURRENCY, async (uid) => {
-    await machineRef.collection(WATCHERS).doc(uid).delete();
-    watchesCleared += 1;
-  });
+  for (let i = 0; i < currentWatches.length; i += FANOUT_CONCURRENCY) {
+    await Promise.all(
+      currentWatches.slice(i, i + FANOUT_CONCURRENCY).map(async (uid) => {
+        await machineRef.collection(WATCHERS).doc(uid).delete();
+        watchesCleared += 1;
+      }),
+    );
+  }
 
-  const link = notificationLink(deps.appUrl, ev.roomId ?? "");
-  const report = await sendToUsers(
-    fresh,
-    (p) => ({
-      ...text(p.uid, p.locale),
-      data: { notificationId, machineId: ev.machineId, roomId: ev.roomId ?? "", type: "finished" },
-      link,
-      topic: machineTopic(ev.machineId),
-      ttlSeconds: FINISHED_TTL_SECONDS,
-    }),
-    {
-      transport: deps.transport,
-      now: deps.now,
-      sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-      tokenStore: firestoreTokenStore(db),
-    },
-  );
-  // Settle the push markers: a later delivery will not send these again.
-  await inChunks(fresh, FANOUT_CONCURRENCY, async (p) => {
-    await pushMarker(db, notificationId, p.uid).update({ sentAt: FieldValue.serverTimestamp() });
-  });
   const out: NotifyReport = {
-    notified: fresh.length,
-    alreadyDone,
+    notified: delivery.created,
+    alreadyDone: delivery.alreadyDone,
+    recovered: delivery.recovered,
     watchesCleared,
-    pushed: report.sent,
-    pushFailed: report.failed,
+    lateIgnored,
+    pushed: delivery.pushed,
+    pushFailed: delivery.pushFailed,
   };
   logger.info("finished announced", { machineId: ev.machineId, cycleId: ev.cycleId, ...out });
   return out;

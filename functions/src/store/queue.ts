@@ -15,16 +15,18 @@
  * ignores update-time preconditions; create() is what it does enforce.) When the pure function
  * changes nothing, nothing is written.
  *
- * Offers are announced to their user once: inbox entry `users/{uid}/notifications/{id}` with the
- * deterministic id {@link queueOfferId}, `create()`d in one batch with the `unreadCount`
- * increment and the push marker `idempotency/push-{id}-{uid}`, then one push. The tick re-checks
- * every running offer ({@link expireQueueOffers}), so an offer whose announcement was cut short
- * (a crash between the queue write and the push) is announced on the next tick.
+ * Offers are announced to their user once, through the shared deliverer (store/inbox.ts): inbox
+ * entry `users/{uid}/notifications/{id}` with the deterministic id {@link queueOfferId}, unread
+ * count and push marker in one batch, then one push. The tick re-checks every running offer
+ * ({@link expireQueueOffers}), so an offer whose announcement was cut short (a crash between the
+ * queue write and the inbox entry, or between the entry and its push) is announced, or pushed,
+ * on a later tick. An offer of a machine that goes out of order is withdrawn
+ * ({@link withdrawMachineOffer}, called by store/broken.ts; the tick catches any left).
  */
 import * as logger from "firebase-functions/logger";
-import { FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { APP_URL } from "../config";
-import { type MessageMachine, notificationLink, offerMessage } from "../domain/messages";
+import { type MessageMachine, offerMessage } from "../domain/messages";
 import {
   type ClaimResult,
   type ClaimedOffer,
@@ -44,13 +46,11 @@ import {
   withdrawOffer,
 } from "../domain/queue";
 import { MINUTE_MS } from "../domain/time";
+import { type MachineStatus, isRunning } from "../domain/status";
 import { selectTransport } from "../services/fcm/select";
-import { sendToUsers } from "../services/fcm/sender";
-import { type PushTransport, machineTopic } from "../services/fcm/transport";
-import { MARKER_TTL_MS } from "./applyReport";
-import { COL } from "./db";
-import { NOTIFICATIONS } from "./notifications";
-import { firestoreTokenStore, loadPushProfiles } from "./users";
+import type { PushTransport } from "../services/fcm/transport";
+import { COL, isAlreadyExists } from "./db";
+import { type InboxItem, deliverInbox } from "./inbox";
 
 /** `queues/{roomId}`: one document per room. */
 export const QUEUES = "queues";
@@ -73,6 +73,8 @@ export interface OfferDelivery {
   notified: number;
   /** Offers an earlier call had announced already. */
   alreadyDone: number;
+  /** Of those, offers whose push the earlier call owed, sent now. */
+  recovered: number;
   pushed: number;
   pushFailed: number;
 }
@@ -90,6 +92,9 @@ export function queueOfferId(roomId: string, machineId: string, offeredAt: numbe
 }
 
 const queueRef = (db: Firestore, roomId: string) => db.collection(QUEUES).doc(roomId);
+/** A stored `machines/{id}.status` that is mid-cycle. */
+const runningStatus = (status: unknown) =>
+  typeof status === "string" && isRunning(status as MachineStatus);
 
 // ---------------------------------------------------------------------------------- reading
 
@@ -145,10 +150,6 @@ export async function readQueues(
 }
 
 // ---------------------------------------------------------------------------------- writing
-
-function isAlreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
-}
 
 function queueData(roomId: string, queue: RoomQueue, version: number, now: number) {
   const offers = activeOffers(queue);
@@ -277,7 +278,8 @@ export interface FreedOutcome {
  * A machine of the room stopped running (report trigger: running → FINISHED/OFF): offer it to
  * the first in line without an offer, for `windowMinutes`, and announce it. A machine already on
  * offer gets no second offer (its running offer is announced if it had not been). An out-of-order
- * machine is offered to nobody.
+ * machine is offered to nobody, nor is one running again by now (a late or overlapping
+ * settlement of an old "freed").
  */
 export async function onMachineFreed(
   db: Firestore,
@@ -288,7 +290,16 @@ export async function onMachineFreed(
   notify: Partial<QueueNotify> = {},
 ): Promise<FreedOutcome> {
   const machine = await db.collection(COL.machines).doc(machineId).get();
-  if (machine.get("outOfOrder") === true) return { offer: null, delivery: emptyDelivery() };
+  if (machine.get("outOfOrder") === true) {
+    logger.info("freed machine is out of order, not offered", { roomId, machineId });
+    return { offer: null, delivery: emptyDelivery() };
+  }
+  // A late settlement (another run, the tick) of a "freed" the machine has moved past.
+  const status: unknown = machine.get("status");
+  if (runningStatus(status)) {
+    logger.info("freed machine is running again, not offered", { roomId, machineId, status });
+    return { offer: null, delivery: emptyDelivery() };
+  }
   const r = await mutateQueue(db, roomId, now, (q) =>
     offerFreedMachine(q, machineId, now, windowMinutes),
   );
@@ -336,15 +347,35 @@ export interface ExpireQueuesReport {
   roomsWritten: number;
   expired: (ExpiredOffer & { roomId: string })[];
   offers: (UserOffer & { roomId: string })[];
+  /** Offers of out-of-order machines taken back (no penalty; the holder keeps their place). */
+  withdrawn: (UserOffer & { roomId: string })[];
   delivery: OfferDelivery;
 }
 
+/** Of these machines: those out of order, and those running. */
+async function machineAvailability(db: Firestore, machineIds: readonly string[]) {
+  const outOfOrder = new Set<string>();
+  const running = new Set<string>();
+  const unique = [...new Set(machineIds)];
+  if (unique.length === 0) return { outOfOrder, running };
+  const snaps = await db.getAll(...unique.map((id) => db.collection(COL.machines).doc(id)));
+  for (const s of snaps) {
+    if (s.get("outOfOrder") === true) outOfOrder.add(s.id);
+    const status: unknown = s.get("status");
+    if (runningStatus(status)) {
+      running.add(s.id);
+    }
+  }
+  return { outOfOrder, running };
+}
+
 /**
- * The scheduled tick's part: in every room with running offers, expire those with
- * `expiresAt <= now` (first expiry → back of the queue, second → removed; see domain/queue.ts)
- * and offer each expired machine to the next in line, announcing the new offers. Every running
- * offer is checked for its announcement too (reads only when it exists). Idempotent for the same
- * `now`: a second call writes nothing.
+ * The scheduled tick's part: in every room with running offers, take back offers of machines
+ * now out of order (no penalty), expire those with `expiresAt <= now` (first expiry → back of
+ * the queue, second → removed; see domain/queue.ts) and offer each expired machine to the next
+ * in line, unless it is out of order or running meanwhile, announcing the new offers. Every
+ * running offer is checked for its announcement too (reads only when it exists). Idempotent for
+ * the same `now`: a second call writes nothing.
  */
 export async function expireQueueOffers(
   db: Firestore,
@@ -356,6 +387,7 @@ export async function expireQueueOffers(
     roomsWritten: 0,
     expired: [],
     offers: [],
+    withdrawn: [],
     delivery: emptyDelivery(),
   };
   const withOffers = await db.collection(QUEUES).where("offers", ">", 0).get();
@@ -363,16 +395,45 @@ export async function expireQueueOffers(
     const roomId = doc.id;
     const next: unknown = doc.get("nextExpiresAt");
     let queue = toRoomQueue(doc.data());
-    if (typeof next !== "number" || next <= now) {
-      const r = await mutateQueue(db, roomId, now, (q) => expireOffers(q, now, windowMinutes));
+    const offered = activeOffers(queue);
+    const { outOfOrder, running } = await machineAvailability(
+      db,
+      offered.map((o) => o.machineId),
+    );
+    const due = typeof next !== "number" || next <= now;
+    if (due || offered.some((o) => outOfOrder.has(o.machineId))) {
+      const r = await mutateQueue(db, roomId, now, (q) => {
+        let cur = q;
+        const withdrawn: UserOffer[] = [];
+        for (const o of activeOffers(cur)) {
+          if (!outOfOrder.has(o.machineId)) continue;
+          const w = withdrawOffer(cur, o.machineId);
+          cur = w.queue;
+          if (w.withdrawn) withdrawn.push(w.withdrawn);
+        }
+        const x = expireOffers(cur, now, windowMinutes);
+        let result = x.queue;
+        const offers: UserOffer[] = [];
+        const skipped: string[] = [];
+        for (const o of x.offers) {
+          if (outOfOrder.has(o.machineId) || running.has(o.machineId)) {
+            result = withdrawOffer(result, o.machineId).queue;
+            skipped.push(o.machineId);
+          } else offers.push(o);
+        }
+        return { queue: result, expired: x.expired, offers, withdrawn, skipped };
+      });
       queue = r.queue;
       if (r.changed) report.roomsWritten += 1;
       report.expired.push(...r.expired.map((x) => ({ ...x, roomId })));
       report.offers.push(...r.offers.map((x) => ({ ...x, roomId })));
-      if (r.expired.length > 0) {
+      report.withdrawn.push(...r.withdrawn.map((x) => ({ ...x, roomId })));
+      if (r.expired.length + r.withdrawn.length > 0) {
         logger.info("queue offers expired", {
           roomId,
           expired: r.expired.map((x) => ({ machineId: x.machineId, outcome: x.outcome })),
+          withdrawn: r.withdrawn.map((x) => x.machineId),
+          notPassedOn: r.skipped,
           passedOn: r.offers.length,
         });
       }
@@ -380,6 +441,7 @@ export async function expireQueueOffers(
     const d = await announceOffers(db, roomId, activeOffers(queue), now, notify);
     report.delivery.notified += d.notified;
     report.delivery.alreadyDone += d.alreadyDone;
+    report.delivery.recovered += d.recovered;
     report.delivery.pushed += d.pushed;
     report.delivery.pushFailed += d.pushFailed;
   }
@@ -389,12 +451,13 @@ export async function expireQueueOffers(
 // ---------------------------------------------------------------------------------- notices
 
 function emptyDelivery(): OfferDelivery {
-  return { notified: 0, alreadyDone: 0, pushed: 0, pushFailed: 0 };
+  return { notified: 0, alreadyDone: 0, recovered: 0, pushed: 0, pushFailed: 0 };
 }
 
 /**
- * Announces each offer once to its user: inbox entry + unread count + push marker in one batch
- * (skipped when the entry exists), then one push to the user's devices.
+ * Announces each offer once to its user through the shared deliverer (store/inbox.ts): inbox
+ * entry + unread count + push marker, then one push; an entry whose push an earlier call owes
+ * (it died before sending) is pushed once its grace period is over.
  */
 export async function announceOffers(
   db: Firestore,
@@ -403,20 +466,8 @@ export async function announceOffers(
   now: number,
   notify: Partial<QueueNotify> = {},
 ): Promise<OfferDelivery> {
-  const out = emptyDelivery();
-  if (offers.length === 0) return out;
-  const users = db.collection(COL.users);
-  const inboxRef = (o: UserOffer) =>
-    users
-      .doc(o.uid)
-      .collection(NOTIFICATIONS)
-      .doc(queueOfferId(roomId, o.machineId, o.offeredAt));
-  const existing = await db.getAll(...offers.map(inboxRef));
-  const pending = offers.filter((_, i) => !existing[i]?.exists);
-  out.alreadyDone = offers.length - pending.length;
-  if (pending.length === 0) return out;
-
-  const machineIds = [...new Set(pending.map((o) => o.machineId))];
+  if (offers.length === 0) return emptyDelivery();
+  const machineIds = [...new Set(offers.map((o) => o.machineId))];
   const machineSnaps = await db.getAll(
     ...machineIds.map((id) => db.collection(COL.machines).doc(id)),
   );
@@ -435,79 +486,35 @@ export async function announceOffers(
     }),
   );
   const machineOf = (id: string): MessageMachine => machines.get(id) ?? { id, type: "washer" };
-  const profiles = new Map(
-    (await loadPushProfiles(db, [...new Set(pending.map((o) => o.uid))])).map((p) => [p.uid, p]),
-  );
-  const textOf = (o: UserOffer) =>
-    offerMessage(
-      machineOf(o.machineId),
-      (o.expiresAt - o.offeredAt) / MINUTE_MS,
-      profiles.get(o.uid)?.locale ?? "ko",
-    );
-
-  const fresh: UserOffer[] = [];
-  for (const o of pending) {
-    const id = queueOfferId(roomId, o.machineId, o.offeredAt);
-    const text = textOf(o);
-    const batch = db.batch();
-    batch.create(inboxRef(o), {
-      title: text.title,
-      body: text.body,
-      type: OFFER_NOTIFICATION_TYPE,
-      machineId: o.machineId,
-      roomId,
+  const items: InboxItem[] = offers.map((o) => ({
+    uid: o.uid,
+    notificationId: queueOfferId(roomId, o.machineId, o.offeredAt),
+    type: OFFER_NOTIFICATION_TYPE,
+    machineId: o.machineId,
+    roomId,
+    text: (locale) =>
+      offerMessage(machineOf(o.machineId), (o.expiresAt - o.offeredAt) / MINUTE_MS, locale),
+    extra: {
       offeredAt: Timestamp.fromMillis(o.offeredAt),
       expiresAt: Timestamp.fromMillis(o.expiresAt),
-      createdAt: Timestamp.fromMillis(now),
-      readAt: null,
-      read: false,
-    });
-    batch.set(users.doc(o.uid), { unreadCount: FieldValue.increment(1) }, { merge: true });
-    batch.create(db.collection(COL.idempotency).doc(`push-${id}-${o.uid}`), {
-      kind: "push",
-      uid: o.uid,
-      createdAt: Timestamp.fromMillis(now),
-      expireAt: Timestamp.fromMillis(now + MARKER_TTL_MS),
-    });
-    try {
-      await batch.commit();
-      fresh.push(o);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      out.alreadyDone += 1;
-    }
-  }
-  out.notified = fresh.length;
-  if (fresh.length === 0) return out;
-
-  const transport = notify.transport ?? selectTransport(db, () => now);
-  const appUrl = notify.appUrl ?? APP_URL.value();
-  const recipients = fresh.map((o) => ({
-    ...(profiles.get(o.uid) ?? { uid: o.uid, locale: "ko" as const, tokens: [] }),
-    offer: o,
-  }));
-  const sent = await sendToUsers(
-    recipients,
-    (r) => ({
-      ...textOf(r.offer),
-      data: {
-        notificationId: queueOfferId(roomId, r.offer.machineId, r.offer.offeredAt),
-        machineId: r.offer.machineId,
-        roomId,
-        type: OFFER_NOTIFICATION_TYPE,
-      },
-      link: notificationLink(appUrl, roomId),
-      topic: machineTopic(r.offer.machineId),
-      ttlSeconds: Math.max(60, Math.ceil((r.offer.expiresAt - now) / 1000)),
-    }),
-    {
-      transport,
-      now: () => now,
-      sleep: notify.sleep ?? ((ms) => new Promise((res) => setTimeout(res, ms))),
-      tokenStore: firestoreTokenStore(db),
     },
+    ttlSeconds: Math.max(60, Math.ceil((o.expiresAt - now) / 1000)),
+  }));
+  const d = await deliverInbox(
+    {
+      db,
+      now: () => now,
+      transport: notify.transport ?? selectTransport(db, () => now),
+      appUrl: notify.appUrl ?? APP_URL.value(),
+      ...(notify.sleep ? { sleep: notify.sleep } : {}),
+    },
+    items,
   );
-  out.pushed = sent.sent;
-  out.pushFailed = sent.failed;
-  return out;
+  return {
+    notified: d.created,
+    alreadyDone: d.alreadyDone,
+    recovered: d.recovered,
+    pushed: d.pushed,
+    pushFailed: d.pushFailed,
+  };
 }
