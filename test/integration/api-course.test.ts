@@ -1,3 +1,4 @@
+import type { Timestamp } from "firebase-admin/firestore";
 import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
@@ -58,13 +59,18 @@ describe("POST /start_course", () => {
       isusing: 1,
     });
     const m = await machine("2");
-    expect(m).toMatchObject({ course: "쾌속", courseName: "쾌속", status: "OFF" });
-    expect(m.courseSetAt.toMillis()).toBe(clock);
+    // The choice waits on the machine for its cycle; the trigger alone sets `course`.
+    expect(m).toMatchObject({
+      courseChoice: { course: "쾌속", courseName: "쾌속", uid: user.uid },
+      course: null,
+      status: "OFF",
+    });
+    expect(m.courseChoice.setAt.toMillis()).toBe(clock);
     expect(await watching("2", user.uid)).toBe(true);
 
     const load = await post("/load", { room_id: 1 }, bearer(user));
     const row = (load.body as { machines: Record<string, unknown>[] }).machines[1];
-    expect(row).toMatchObject({ machine_id: 2, course_name: "쾌속", isusing: 1, avg_minutes: 33 });
+    expect(row).toMatchObject({ machine_id: 2, isusing: 1 });
   });
 
   it("falls back to the machine type's default without statistics, keying the name for storage", async () => {
@@ -76,13 +82,18 @@ describe("POST /start_course", () => {
       expected_range: { low_minutes: 40, high_minutes: 60 },
       samples: 0,
     });
-    expect(await machine("1")).toMatchObject({ course: "quick-wash", courseName: "Quick Wash" });
+    expect(await machine("1")).toMatchObject({
+      courseChoice: { course: "quick-wash", courseName: "Quick Wash" },
+    });
     const dryer = await startCourse(user, { machine_id: 5, course_name: "표준" });
     expect(dryer.body).toMatchObject({ course_key: "표준", expected_minutes: 60 });
   });
 
-  it("the cycle is filed under the course, the user is told when it finishes, and the course is cleared", async () => {
+  it("the cycle started next is filed under the course, the user is told when it finishes, and the course is cleared", async () => {
+    // Chosen 10 minutes before the machine starts.
+    clock = (START - 10 * 60) * 1000;
     await startCourse(user, { machine_id: 3, course_name: "Quick Wash" });
+    clock = NOW; // the device reports reach the server later
     const device = createDeviceHandler({
       db: testDb(),
       masterKey: TEST_MASTER_KEY,
@@ -117,7 +128,7 @@ describe("POST /start_course", () => {
         .doc(`cycles/3-${START + 28 * 60}`)
         .get()
     ).data();
-    expect(cycle).toMatchObject({ course: "quick-wash", totalMinutes: 28 });
+    expect(cycle).toMatchObject({ course: "quick-wash", startedBy: user.uid, totalMinutes: 28 });
     expect(await machine("3")).toMatchObject({ status: "FINISHED", course: null });
     expect(await watching("3", user.uid)).toBe(false);
     const inbox = await testDb().collection(`users/${user.uid}/notifications`).get();
@@ -130,10 +141,7 @@ describe("POST /start_course", () => {
       expected_minutes: 28,
       samples: 1,
     });
-    const load = await post("/load", { room_id: 1 }, bearer(user));
-    expect((load.body as { machines: Record<string, unknown>[] }).machines[2]).toMatchObject({
-      course_name: "quick wash",
-    });
+    expect((await machine("3")).courseChoice).toMatchObject({ courseName: "quick wash" });
   });
 
   it("rejects bad input with the field named, an unknown or broken machine, a missing token, and writes nothing", async () => {
@@ -185,5 +193,56 @@ describe("POST /start_course", () => {
       expect(res.status).toBe(401);
     }
     expect(await dumpDb()).toEqual(before);
+  });
+
+  it("a choice made while the previous user's cycle runs does not relabel that cycle, but files the next one", async () => {
+    const device = createDeviceHandler({
+      db: testDb(),
+      masterKey: TEST_MASTER_KEY,
+      now: () => clock,
+    });
+    const transport = createRecordingTransport();
+    const send = async (status: string, ts: number) => {
+      clock = Math.max(clock + 1500, ts * 1000 + 1000);
+      const res = await runHandler(
+        "device",
+        device,
+        jsonRequest("POST", "/update", {
+          machine_id: 4,
+          secret_key: "demo-secret-4",
+          status,
+          timestamp: ts,
+        }),
+      );
+      expect(res.status).toBe(200);
+      await handleReportCreated(
+        { params: { machineId: "4", reportId: `${ts}-${status}` } },
+        () => clock,
+        {
+          transport,
+        },
+      );
+    };
+    await send("WASHING", START);
+    // 20 minutes into someone else's cycle, the next user picks their course.
+    clock = (START + 20 * 60) * 1000;
+    await startCourse(user, { machine_id: 4, course_name: "Wool" });
+    await send("SPINNING", START + 30 * 60);
+    await send("FINISHED", START + 40 * 60);
+    await send("WASHING", START + 45 * 60);
+    await send("FINISHED", START + 85 * 60);
+    await send("WASHING", START + 100 * 60);
+    await send("FINISHED", START + 140 * 60);
+    const courses = (await testDb().collection("cycles").where("machineId", "==", "4").get()).docs
+      .map((d): [number, string] => [
+        (d.get("startedAt") as Timestamp).toMillis() / 1000 - START,
+        d.get("course") as string,
+      ])
+      .sort((a, b) => a[0] - b[0]);
+    expect(courses).toEqual([
+      [0, "standard"],
+      [45 * 60, "wool"],
+      [100 * 60, "standard"],
+    ]);
   });
 });

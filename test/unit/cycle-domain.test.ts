@@ -230,7 +230,8 @@ class MemoryStore {
     const plan = planReport({
       machineId: "1",
       type: "washer",
-      course: "standard",
+      choice: null,
+      firstStoredStartAfterChoice: null,
       report,
       alreadyApplied: this.applied.has(id),
       newestReportTs: this.status.newestReportTs,

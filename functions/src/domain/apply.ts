@@ -3,6 +3,7 @@
  * calls {@link planReport}, and writes the plan in one transaction with its idempotency marker.
  */
 import { type CalibrationSums, calibrationDelta } from "./calibration";
+import { type CourseChoice, courseOfCycle, firstStartAfter } from "./course";
 import { type CellKey, congestionDelta } from "./congestion";
 import {
   type CompletedCycle,
@@ -32,16 +33,26 @@ export function decideReport(
   return "apply";
 }
 
-/** A cycle as stored, with the course it was run on. */
+/** A cycle as stored, with the course it was run on and who chose it (if anyone). */
 export interface StoredCycle extends CompletedCycle {
   course: string;
+  startedBy: string | null;
+}
+
+/** The course of the cycle running after the report, resolved from the choice. */
+export interface CurrentCourse {
+  course: string;
+  courseName: string | null;
+  startedBy: string | null;
 }
 
 export interface PlanInput {
   machineId: string;
   type: MachineType;
-  /** The course the machine is set to now (new cycles are recorded with it). */
-  course: string;
+  /** The machine's latest course choice (start_course), or null. */
+  choice: CourseChoice | null;
+  /** Start of the first stored cycle of this machine that started after the choice, or null. */
+  firstStoredStartAfterChoice: number | null;
   report: DeviceReport;
   alreadyApplied: boolean;
   newestReportTs: number | null;
@@ -61,6 +72,8 @@ export interface ReportPlan {
   upsertCycles: StoredCycle[];
   /** Cycle ids to delete (a late report showed they were not what we thought). */
   deleteCycleIds: string[];
+  /** The running cycle's course after the report (null when nothing runs). */
+  current: CurrentCourse | null;
   /** Per course key: did the set of its cycles change (so its averages need recomputing)? */
   touchedCourses: string[];
   congestion: Map<CellKey, number>;
@@ -81,6 +94,14 @@ export function planReport(input: PlanInput): ReportPlan {
     : IDLE_STATE;
   const folded = foldReports(input.machineId, input.type, initial, [...after, input.report]);
 
+  const running = folded.state.cycleStartedAt;
+  const first = firstStartAfter(input.choice, [
+    ...folded.cycles.map((c) => c.startedAt),
+    ...(running !== null ? [running] : []),
+    ...(input.firstStoredStartAfterChoice !== null ? [input.firstStoredStartAfterChoice] : []),
+  ]);
+  const courseFor = (startedAt: number) => courseOfCycle(input.choice, startedAt, first);
+
   const existing = new Map(input.existingCycles.map((c) => [c.id, c]));
   const upsertCycles: StoredCycle[] = [];
   const removed: StoredCycle[] = [];
@@ -88,7 +109,12 @@ export function planReport(input: PlanInput): ReportPlan {
   for (const c of folded.cycles) {
     seen.add(c.id);
     const old = existing.get(c.id);
-    const next: StoredCycle = { ...c, course: old?.course ?? input.course };
+    const chosen = courseFor(c.startedAt);
+    const next: StoredCycle = {
+      ...c,
+      course: old?.course ?? chosen.course,
+      startedBy: old ? old.startedBy : chosen.startedBy,
+    };
     if (!old) upsertCycles.push(next);
     else if (!sameCycle(old, next)) {
       upsertCycles.push(next);
@@ -104,6 +130,7 @@ export function planReport(input: PlanInput): ReportPlan {
     state: folded.state,
     upsertCycles,
     deleteCycleIds: deleted.map((c) => c.id),
+    current: running === null ? null : courseFor(running),
     touchedCourses: [...touched].sort(),
     congestion: congestionDelta(removed, upsertCycles),
     calibration: calibrationDelta(

@@ -6,6 +6,7 @@
  */
 import { FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { cellField } from "../domain/congestion";
+import { type CourseChoice, effectiveCourse } from "../domain/course";
 import {
   type ReportDecision,
   type ReportPlan,
@@ -18,7 +19,6 @@ import {
   COURSE_WINDOW,
   type CourseStats,
   DEFAULT_COURSE,
-  courseKey,
   courseStats,
   expectedEnd,
 } from "../domain/stats";
@@ -89,11 +89,24 @@ export async function applyReport(
         .where("machineId", "==", machineId)
         .where("finishedAt", ">", Timestamp.fromMillis((boundary?.timestamp ?? 0) * 1000)),
     );
-    const course = courseKey(typeof machine.course === "string" ? machine.course : DEFAULT_COURSE);
+    const choice = toCourseChoice(machine.courseChoice);
+    const firstAfterChoice = choice
+      ? await tx.get(
+          db
+            .collection(COL.cycles)
+            .where("machineId", "==", machineId)
+            .where("startedAt", ">", Timestamp.fromMillis(choice.setAt))
+            .orderBy("startedAt")
+            .limit(1),
+        )
+      : null;
     const plan = planReport({
       machineId,
       type,
-      course,
+      choice,
+      firstStoredStartAfterChoice: firstAfterChoice?.empty
+        ? null
+        : toMillis(firstAfterChoice?.docs[0]?.get("startedAt")),
       report,
       alreadyApplied: false,
       newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
@@ -102,6 +115,7 @@ export async function applyReport(
       existingCycles: cyclesSnap.docs.map(toStoredCycle),
     });
 
+    const course = plan.current?.course ?? DEFAULT_COURSE;
     const stats = await recomputeCourseStats(db, tx, type, plan, course);
     // The marker goes first: a concurrent delivery of the same report fails on it before any
     // other write (the embedded endpoint applies the writes before a failing one).
@@ -216,8 +230,6 @@ function writePlan(
   const end = expectedEnd(a.type, state, a.stats.get(a.course) ?? null);
   const receivedAt = toMillis(a.reportSnap.get("receivedAt")) ?? a.now;
   const lastSeen = Math.max(toMillis(a.machine.lastSeenAt) ?? 0, receivedAt);
-  const finishedNow =
-    isRunning((a.machine.status as MachineStatus) ?? "OFF") && !isRunning(state.status);
   tx.update(db.collection(COL.machines).doc(a.machineId), {
     status: state.status,
     cycleStartedAt: toTimestamp(state.cycleStartedAt),
@@ -230,8 +242,9 @@ function writePlan(
     ...(plan.decision === "apply" && typeof a.reportSnap.get("battery") === "number"
       ? { battery: a.reportSnap.get("battery") as number }
       : {}),
-    // The course a user picked applies to one cycle; the next starts from the default.
-    ...(finishedNow ? { course: null } : {}),
+    // The running cycle's course, resolved from the user's choice (domain/course.ts).
+    course: plan.current?.course ?? null,
+    courseName: plan.current?.courseName ?? null,
     updatedAt: FieldValue.serverTimestamp(),
   });
   for (const c of plan.upsertCycles) {
@@ -240,6 +253,7 @@ function writePlan(
       roomId: a.roomId,
       type: c.type,
       course: c.course,
+      startedBy: c.startedBy,
       startedAt: Timestamp.fromMillis(c.startedAt),
       spinStartedAt: toTimestamp(c.spinStartedAt),
       finishedAt: Timestamp.fromMillis(c.finishedAt),
@@ -280,6 +294,36 @@ function writePlan(
   }
 }
 
+/** `machines/{id}.courseChoice`, written by start_course. */
+export function toCourseChoice(value: unknown): CourseChoice | null {
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const setAt = toMillis(v.setAt);
+  if (typeof v.course !== "string" || setAt === null) return null;
+  return {
+    course: v.course,
+    courseName: typeof v.courseName === "string" ? v.courseName : v.course,
+    setAt,
+    uid: typeof v.uid === "string" ? v.uid : "",
+  };
+}
+
+/** The course a machine document's running cycle is shown and timed with (domain/course.ts). */
+export function courseOfMachineDoc(d: FirebaseFirestore.DocumentData): {
+  course: string | null;
+  courseName: string | null;
+} {
+  const resolved = effectiveCourse({
+    course: typeof d.course === "string" && d.course !== "" ? d.course : null,
+    courseName: typeof d.courseName === "string" ? d.courseName : null,
+    cycleStartedAt: toMillis(d.cycleStartedAt),
+    courseChoice: toCourseChoice(d.courseChoice),
+  });
+  // null stands for the default course, as everywhere the machine document is read.
+  if (!resolved || resolved.course === DEFAULT_COURSE) return { course: null, courseName: null };
+  return resolved;
+}
+
 export function toReport(doc: FirebaseFirestore.DocumentSnapshot): DeviceReport {
   const d = doc.data() ?? {};
   return {
@@ -297,6 +341,7 @@ function toStoredCycle(doc: FirebaseFirestore.DocumentSnapshot): StoredCycle {
     machineId: d.machineId as string,
     type: d.type as MachineType,
     course: d.course as string,
+    startedBy: typeof d.startedBy === "string" ? d.startedBy : null,
     startedAt: toMillis(d.startedAt) ?? 0,
     spinStartedAt: toMillis(d.spinStartedAt),
     finishedAt: toMillis(d.finishedAt) ?? 0,

@@ -20,7 +20,7 @@ import { type CourseStats, DEFAULT_MINUTES, courseKey } from "../domain/stats";
 import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
 import { MINUTE_MS } from "../domain/time";
 import { type MachineTimer, roomTimers } from "../domain/timers";
-import { courseStatsId } from "./applyReport";
+import { courseOfMachineDoc, courseStatsId } from "./applyReport";
 import { COL, toMillis } from "./db";
 import { WATCHERS } from "./notifications";
 import { readQueues } from "./queue";
@@ -86,8 +86,7 @@ export function toMachineDoc(doc: FirebaseFirestore.DocumentSnapshot): MachineDo
     name: typeof d.name === "string" ? d.name : doc.id,
     type: d.type === "dryer" ? "dryer" : "washer",
     status,
-    course: typeof d.course === "string" && d.course !== "" ? d.course : null,
-    courseName: typeof d.courseName === "string" ? d.courseName : null,
+    ...courseOfMachineDoc(d),
     cycleStartedAt: toMillis(d.cycleStartedAt),
     spinStartedAt: toMillis(d.spinStartedAt),
     expectedEndAt: toMillis(d.expectedEndAt),

@@ -1,10 +1,11 @@
 /**
  * POST /start_course {machine_id, course_name}: the user says which course they started.
  *
- * - Stored on the machine as `course` = courseKey(course_name) (the key the report trigger files
- *   the cycle and its averages under) and `courseName` = the name as given, for display;
- *   `courseSetAt` = now. The report trigger sets `course` back to null when the cycle completes
- *   (`courseName` then no longer matches and is not shown; see store/status.ts displayCourse).
+ * - Stored on the machine as the user's choice, `courseChoice` = {course: courseKey(course_name),
+ *   courseName (as given, for display), setAt, uid}. This route is the only writer of that field.
+ *   The report trigger decides which cycle the choice belongs to (domain/course.ts: the cycle
+ *   started up to 15 minutes before, or the next one to start within 90 minutes) and files that
+ *   cycle, its averages and `machines/{id}.course` under it; every other cycle runs "standard".
  * - Subscribes the user one-shot to the machine (the `notify_me` watch: told once when it
  *   finishes).
  * - Answers the expected minutes of that course on this machine type from
@@ -62,9 +63,12 @@ export const courseRoutes: ApiRoute[] = [
       );
       const now = deps.now();
       await ref.update({
-        course: key,
-        courseName: body.course_name,
-        courseSetAt: Timestamp.fromMillis(now),
+        courseChoice: {
+          course: key,
+          courseName: body.course_name,
+          setAt: Timestamp.fromMillis(now),
+          uid: user.uid,
+        },
       });
       await setWatch(deps.db, user.uid, body.machine_id, true, now);
       const expected = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[machine.type].total;
