@@ -7,12 +7,12 @@
  *   Only machines inside that window cost a read (their watchers).
  * - "Laundry still inside": for each cycle that FINISHED M minutes ago (`cycles` where
  *   `finishedAt` in (now − M − catch-up, now − M]), unless a new cycle started on the machine.
- *   Recipients are whoever watched the cycle when it finished and, when recorded, who started it:
- *   * watchers: the FINISHED fan-out deletes the watches, so they are read from a record of the
- *     cycle, `cycleWatchers/{cycleId}.uids` (see {@link finishedCycleWatchers}), or else from
- *     the `finished-{cycleId}` inbox entries it leaves each watcher (collection-group query,
- *     index: collection-group field override on `notifications.cycleId`);
- *   * starter: `cycles/{id}.startedBy` (uid) if the cycle records it.
+ *   Recipients are whoever watched the cycle when it finished and who started it:
+ *   * watchers: the FINISHED fan-out deletes the watches, so they are read from its record of
+ *     the cycle, `cycleWatchers/{cycleId}.uids` (notifications.ts writes it before deleting any
+ *     watch);
+ *   * starter: `cycles/{id}.startedBy` (uid): `start_course` records the uid on the machine's
+ *     course intent and the report trigger copies it to the cycle.
  *   The catch-up (default 5 min) lets a tick that ran late, or a FINISHED report delivered late,
  *   still remind; the domain gives up M + 60 min after FINISHED.
  */
@@ -27,7 +27,7 @@ import {
 import type { RoomTimers } from "../domain/timers";
 import { MINUTE_MS } from "../domain/time";
 import { COL, toMillis } from "./db";
-import { NOTIFICATIONS, WATCHERS } from "./notifications";
+import { WATCHERS } from "./notifications";
 import type { TickCounters, TickMachine } from "./tick";
 import { toTickMachine } from "./tick";
 import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./tickInbox";
@@ -42,8 +42,6 @@ export interface ReminderLimits {
 }
 
 export const DEFAULT_LEFTOVER_CATCH_UP_MINUTES = 5;
-/** `cycleWatchers/{cycleId}`: `{machineId, uids: {uid: true}}`, who watched when it finished. */
-export const CYCLE_WATCHERS = "cycleWatchers";
 const SOON_TTL_SECONDS = 10 * 60;
 const LEFTOVER_TTL_SECONDS = 60 * 60;
 
@@ -111,30 +109,13 @@ export async function finishingSoonNotifications(
   return lists.flat();
 }
 
-/**
- * Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (a map uid → true, the
- * record the FINISHED fan-out is asked to keep) when present; else the watchers' `finished`
- * inbox entries, found by a collection-group query (real Firestore and its emulator only: the
- * embedded endpoint answers collection-group queries with nothing).
- */
-export async function finishedCycleWatchers(
-  db: Firestore,
-  cycleId: string,
-  record: FirebaseFirestore.DocumentSnapshot | undefined,
-  counters: TickCounters,
-): Promise<string[]> {
+/** Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (uid → true). */
+export function finishedCycleWatchers(record: FirebaseFirestore.DocumentSnapshot | undefined) {
   const recorded = record?.get("uids") as unknown;
-  if (typeof recorded === "object" && recorded !== null) {
-    return Object.entries(recorded)
-      .filter(([, on]) => on === true)
-      .map(([uid]) => uid);
-  }
-  const snap = await db.collectionGroup(NOTIFICATIONS).where("cycleId", "==", cycleId).get();
-  counters.reads += Math.max(1, snap.size);
-  return snap.docs
-    .filter((d) => d.get("type") === "finished")
-    .map((d) => d.ref.parent.parent?.id)
-    .filter((u): u is string => typeof u === "string");
+  if (typeof recorded !== "object" || recorded === null) return [];
+  return Object.entries(recorded)
+    .filter(([, on]) => on === true)
+    .map(([uid]) => uid);
 }
 
 export async function laundryLeftNotifications(
@@ -163,7 +144,7 @@ export async function laundryLeftNotifications(
     ...machineIds.map((id) => db.collection(COL.machines).doc(id)),
   );
   const recordSnaps = await db.getAll(
-    ...cycles.map((c) => db.collection(CYCLE_WATCHERS).doc(c.id)),
+    ...cycles.map((c) => db.collection(COL.cycleWatchers).doc(c.id)),
   );
   counters.reads += machineSnaps.length + recordSnaps.length;
   const record = new Map(recordSnaps.filter((s) => s.exists).map((s) => [s.id, s]));
@@ -171,29 +152,26 @@ export async function laundryLeftNotifications(
     machineSnaps.filter((s) => s.exists).map((s) => [s.id, toTickMachine(s)]),
   );
 
-  const lists = await Promise.all(
-    cycles.map(async (c) => {
-      const m = machines.get(c.machineId);
-      if (!m) return [];
-      // A later cycle of the same machine started since: the laundry was taken out.
-      if (
-        cycles.some(
-          (o) => o.machineId === c.machineId && o.startedAt !== null && o.startedAt > c.finishedAt,
-        )
-      ) {
-        return [];
-      }
-      const uids = await finishedCycleWatchers(db, c.id, record.get(c.id), counters);
-      if (typeof c.startedBy === "string" && c.startedBy) uids.unshift(c.startedBy);
-      return laundryLeftReminders({
-        machine: { ...m, finishedAt: c.finishedAt },
-        recipients: uids.map((uid) => ({ uid })),
-        now,
-        minutes: limits.leftoverMinutes,
-      }).map((r) => toNotification(r, m, { cycleId: c.id }));
-    }),
-  );
-  return lists.flat();
+  return cycles.flatMap((c) => {
+    const m = machines.get(c.machineId);
+    if (!m) return [];
+    // A later cycle of the same machine started since: the laundry was taken out.
+    if (
+      cycles.some(
+        (o) => o.machineId === c.machineId && o.startedAt !== null && o.startedAt > c.finishedAt,
+      )
+    ) {
+      return [];
+    }
+    const uids = finishedCycleWatchers(record.get(c.id));
+    if (typeof c.startedBy === "string" && c.startedBy) uids.unshift(c.startedBy);
+    return laundryLeftReminders({
+      machine: { ...m, finishedAt: c.finishedAt },
+      recipients: uids.map((uid) => ({ uid })),
+      now,
+      minutes: limits.leftoverMinutes,
+    }).map((r) => toNotification(r, m, { cycleId: c.id }));
+  });
 }
 
 export async function sendReminders(
