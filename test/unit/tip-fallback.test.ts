@@ -234,3 +234,13 @@ describe("locale", () => {
     expect(localeFromAcceptLanguage(header)).toBe(expected);
   });
 });
+
+describe("tip keys", () => {
+  it("treats an empty key or the deploy placeholder 'none' as not configured", async () => {
+    const { configuredKey } = await import("../../functions/src/http/routes/tip");
+    expect(configuredKey("")).toBe("");
+    expect(configuredKey(" none ")).toBe("");
+    expect(configuredKey("NONE")).toBe("");
+    expect(configuredKey(" AIza-real ")).toBe("AIza-real");
+  });
+});

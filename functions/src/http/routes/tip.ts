@@ -108,11 +108,21 @@ const LEASE_POLL_MS = 100;
  * The params, read inside the handler. Outside a deployment (tests, the local stack) params
  * without an environment value read as ""/0, so their defaults are applied here too.
  */
+/**
+ * A secret bound to a function must exist at deploy time, so a deployment without Gemini or KMA
+ * stores the placeholder "none" (Secret Manager refuses empty values): that, or empty, means
+ * "not configured".
+ */
+export function configuredKey(value: string): string {
+  const v = value.trim();
+  return v.toLowerCase() === "none" ? "" : v;
+}
+
 export function readTipConfig(): TipConfig {
   return {
-    geminiApiKey: GEMINI_API_KEY.value().trim(),
+    geminiApiKey: configuredKey(GEMINI_API_KEY.value()),
     geminiModel: GEMINI_MODEL.value().trim() || DEFAULT_GEMINI_MODEL,
-    kmaServiceKey: KMA_SERVICE_KEY.value().trim(),
+    kmaServiceKey: configuredKey(KMA_SERVICE_KEY.value()),
     kmaNx: KMA_NX.value() || DEFAULT_KMA_GRID.nx,
     kmaNy: KMA_NY.value() || DEFAULT_KMA_GRID.ny,
   };
