@@ -5,6 +5,8 @@ import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { FCM_ERROR, createRecordingTransport } from "../../functions/src/services/fcm";
 import { createOutboxTransport } from "../../functions/src/services/fcm/outboxTransport";
+import { applyReport } from "../../functions/src/store/applyReport";
+import { settleMachineEffects } from "../../functions/src/store/effects";
 import { notifyFinished } from "../../functions/src/store/notifications";
 import { tokenId } from "../../functions/src/store/users";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
@@ -213,5 +215,79 @@ describe("FINISHED notifications", () => {
     const tokens = (await testDb().collection(`users/${a.uid}/tokens`).get()).docs.map((d) => d.id);
     expect(tokens).toEqual([tokenId("tok-alive")]);
     expect((await inbox(a.uid)).length).toBe(1);
+  });
+
+  it("a watch or subscription made after the FINISHED was applied is not this cycle's: no notice, and the watch stays for the next cycle", async () => {
+    const early = await signUpUser("early");
+    await call(early, "/notify_me", { machine_id: 2, isusing: 1 });
+    const late = await signUpUser("late");
+    const lateSub = await signUpUser("late-sub");
+    const steps: [string, number][] = [
+      ["WASHING", START],
+      ["SPINNING", START + 30 * 60],
+      ["FINISHED", START + 40 * 60],
+    ];
+    // Applied (the machine shows FINISHED), not yet settled.
+    for (const [status, ts] of steps) {
+      const id = await post(2, status, ts);
+      await applyReport(testDb(), "2", id, () => clock);
+    }
+    clock += 5000;
+    await call(late, "/notify_me", { machine_id: 2, isusing: 1 });
+    await call(lateSub, "/device_subscribe", { room_id: 1 });
+    const settle = () =>
+      settleMachineEffects(testDb(), "2", {
+        notify: {
+          db: testDb(),
+          now: () => clock,
+          transport: createOutboxTransport(testDb()),
+          appUrl: "https://x.test",
+        },
+        claimWindowMinutes: 10,
+      });
+    await settle();
+
+    const cycleId = `2-${START + 40 * 60}`;
+    expect((await inbox(early.uid)).map((d) => d.id)).toEqual([`finished-${cycleId}`]);
+    expect(await inbox(late.uid)).toEqual([]);
+    expect(await inbox(lateSub.uid)).toEqual([]);
+    expect((await testDb().doc(`machines/2/watchers/${late.uid}`).get()).exists).toBe(true);
+    expect((await testDb().doc(`machines/2/watchers/${early.uid}`).get()).exists).toBe(false);
+    expect((await testDb().doc(`cycleWatchers/${cycleId}`).get()).get("uids")).toEqual({
+      [early.uid]: true,
+    });
+
+    // The next cycle is theirs.
+    for (const [status, ts] of steps) {
+      const id = await post(2, status, ts + 3 * 3600);
+      await applyReport(testDb(), "2", id, () => clock);
+    }
+    await settle();
+    expect((await inbox(late.uid)).map((d) => d.id)).toEqual([
+      `finished-2-${START + 40 * 60 + 3 * 3600}`,
+    ]);
+    expect((await inbox(lateSub.uid)).map((d) => d.get("type") as string)).toEqual([
+      "room_finished",
+    ]);
+    expect((await inbox(early.uid)).length).toBe(1);
+  });
+
+  it("a retry still serves a watcher of the cycle whose watch an earlier run already deleted", async () => {
+    const a = await signUpUser("recorded");
+    await call(a, "/set_fcm_token", { fcm_token: "tok-recorded" });
+    // An earlier run recorded the cycle's watchers and deleted the watch, then died before a's entry.
+    await testDb()
+      .doc("cycleWatchers/2-555")
+      .set({ machineId: "2", uids: { [a.uid]: true } });
+    const deps = {
+      db: testDb(),
+      now: () => clock,
+      transport: createOutboxTransport(testDb()),
+      appUrl: "https://x.test",
+    };
+    const ev = { machineId: "2", roomId: "1", type: "washer" as const, cycleId: "2-555" };
+    expect(await notifyFinished(deps, ev)).toMatchObject({ notified: 1, pushed: 1 });
+    expect((await inbox(a.uid)).map((d) => d.get("type") as string)).toEqual(["finished"]);
+    expect((await outboxFor(a.uid)).length).toBe(1);
   });
 });
