@@ -5,9 +5,11 @@ import { type HttpResponse, runHandler } from "../../functions/src/http/adapter"
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import {
+  FCM_ERROR,
   type RecordingTransport,
   createRecordingTransport,
 } from "../../functions/src/services/fcm";
+import { clearBroken } from "../../functions/src/store/broken";
 import {
   expireQueueOffers,
   joinQueue,
@@ -417,5 +419,107 @@ describe("POST /reserve/claim", () => {
     const noToken = await post("/reserve/claim", { room_id: 1 });
     expect(noToken.status).toBe(401);
     expect(await dumpDb()).toEqual(before);
+  });
+});
+
+describe("queue offers and machines that cannot be used", () => {
+  it("a late 'machine freed' for a machine already running again offers nothing", async () => {
+    const [a] = await users(1);
+    await reserve(a, 1, 1);
+    await testDb().doc("machines/2").update({ status: "WASHING" });
+    const r = await onMachineFreed(testDb(), "2", "1", clock, WINDOW, { transport });
+    expect(r.offer).toBeNull();
+    expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: null }]);
+    expect(await inboxIds(a.uid)).toEqual([]);
+  });
+
+  it("a machine flagged broken loses its offer without penalty, the tick does not pass it on, and clearing it offers it again", async () => {
+    const [a, b, r1, r2] = await users(4);
+    await reserve(a, 1, 1);
+    await reserve(b, 1, 1);
+    await onMachineFreed(testDb(), "3", "1", clock, WINDOW, { transport });
+    expect(await order()).toEqual([
+      { uid: a.uid, passes: 0, offer: "3" },
+      { uid: b.uid, passes: 0, offer: null },
+    ]);
+    for (const u of [r1, r2]) {
+      clock += 1000;
+      const res = await post("/report_broken", { machine_id: 3, reason: "물이 새요" }, bearer(u));
+      expect(bodyOf(res)).toMatchObject({ out_of_order: expect.any(Boolean) });
+    }
+    expect((await testDb().doc("machines/3").get()).get("outOfOrder")).toBe(true);
+    const withdrawn = [
+      { uid: a.uid, passes: 0, offer: null },
+      { uid: b.uid, passes: 0, offer: null },
+    ];
+    expect(await order()).toEqual(withdrawn);
+
+    const tick = await expireQueueOffers(testDb(), clock + 2 * WINDOW * MIN, WINDOW, { transport });
+    expect(tick).toMatchObject({ expired: [], offers: [] });
+    expect(await order()).toEqual(withdrawn);
+
+    clock += MIN;
+    const cleared = await clearBroken(
+      testDb(),
+      { machineId: "3", adminUid: "admin", now: clock },
+      { transport, appUrl: "x", windowMinutes: WINDOW },
+    );
+    expect(cleared).toMatchObject({ wasOutOfOrder: true, offeredTo: a.uid });
+    expect(await order()).toEqual([
+      { uid: a.uid, passes: 0, offer: "3" },
+      { uid: b.uid, passes: 0, offer: null },
+    ]);
+  });
+
+  it("the tick takes back an offer of a machine flagged out of order behind its back, and does not pass on an expired offer of a machine running meanwhile", async () => {
+    const [a, b] = await users(2);
+    await reserve(a, 1, 1);
+    await reserve(b, 1, 1);
+    const t0 = clock;
+    await onMachineFreed(testDb(), "3", "1", t0, WINDOW, { transport });
+    await testDb().doc("machines/3").update({ outOfOrder: true });
+    const r = await expireQueueOffers(testDb(), t0 + MIN, WINDOW, { transport });
+    expect(r.withdrawn.map((x) => [x.uid, x.machineId])).toEqual([[a.uid, "3"]]);
+    expect(await order()).toEqual([
+      { uid: a.uid, passes: 0, offer: null },
+      { uid: b.uid, passes: 0, offer: null },
+    ]);
+
+    await onMachineFreed(testDb(), "4", "1", t0 + 2 * MIN, WINDOW, { transport });
+    await testDb().doc("machines/4").update({ status: "WASHING" });
+    const x = await expireQueueOffers(testDb(), t0 + 2 * MIN + WINDOW * MIN, WINDOW, { transport });
+    expect(x.expired.map((e) => [e.uid, e.outcome])).toEqual([[a.uid, "requeued"]]);
+    expect(x.offers).toEqual([]);
+    expect(await order()).toEqual([
+      { uid: b.uid, passes: 0, offer: null },
+      { uid: a.uid, passes: 1, offer: null },
+    ]);
+  });
+
+  it("an offer whose push was cut short after its inbox entry is pushed once by a tick past the grace period", async () => {
+    const [a] = await users(1);
+    await saveFcmToken(testDb(), a.uid, { token: "tok-offer", platform: "web", now: clock });
+    await reserve(a, 1, 1);
+    transport.failCall(0, { code: FCM_ERROR.unavailable });
+    const died = () => Promise.reject(new Error("instance died"));
+    await expect(
+      onMachineFreed(testDb(), "2", "1", clock, WINDOW, { transport, sleep: died }),
+    ).rejects.toThrow("instance died");
+    expect(await inboxIds(a.uid)).toEqual([queueOfferId("1", "2", clock)]);
+    const pushes = () => transport.delivered.filter((m) => m.uid === a.uid).length;
+    expect(pushes()).toBe(0);
+
+    const t0 = clock;
+    expect(
+      (await expireQueueOffers(testDb(), t0 + MIN, WINDOW, { transport })).delivery,
+    ).toMatchObject({ recovered: 0, pushed: 0 });
+    expect(
+      (await expireQueueOffers(testDb(), t0 + 2 * MIN, WINDOW, { transport })).delivery,
+    ).toMatchObject({ recovered: 1, pushed: 1 });
+    expect(
+      (await expireQueueOffers(testDb(), t0 + 3 * MIN, WINDOW, { transport })).delivery,
+    ).toMatchObject({ recovered: 0, pushed: 0 });
+    expect(pushes()).toBe(1);
+    expect(await inboxIds(a.uid)).toEqual([queueOfferId("1", "2", t0)]);
   });
 });
