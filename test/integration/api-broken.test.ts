@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
+import { runTick } from "../../functions/src/scheduled/tick";
 import {
+  FCM_ERROR,
   type RecordingTransport,
   createRecordingTransport,
 } from "../../functions/src/services/fcm";
@@ -262,6 +264,45 @@ describe("POST /report_broken", () => {
     }
     const outbox = await testDb().collection("outbox").where("uid", "==", "admin-ko").get();
     expect(outbox.docs.map((d) => d.get("title") as string)).toEqual(["고장 신고"]);
+  });
+});
+
+describe("admin notices cut short", () => {
+  it("a report that died between the admins' inbox entries and their pushes: the flag follows with the next report, the pushes with a tick past the grace period, once", async () => {
+    await addAdmins();
+    const [a, b] = [await signUpUser("c1"), await signUpUser("c2")];
+    await report(a, { machine_id: 4, reason: "문이 안 열려요" });
+    clock += 1000;
+    transport.failCall(transport.calls.length, { code: FCM_ERROR.unavailable });
+    await expect(
+      reportBroken(
+        {
+          db: testDb(),
+          now: clock,
+          transport,
+          appUrl: "https://app.test",
+          sleep: () => Promise.reject(new Error("instance died")),
+        },
+        { machineId: "4", uid: b.uid, reason: "문이 안 열려요", threshold: 2 },
+      ),
+    ).rejects.toThrow("instance died");
+    expect((await inbox("admin-ko")).map((d) => d.id)).toEqual(["broken-4-0"]);
+    expect((await machine("4")).outOfOrder).not.toBe(true);
+    expect(pushesTo("admin-ko")).toEqual([]);
+
+    // b retries at once: the flag is written, the notices are not repeated (their sender may live).
+    expect((await report(b, { machine_id: 4, reason: "문이 안 열려요" })).body).toMatchObject({
+      out_of_order: true,
+    });
+    expect(pushesTo("admin-ko")).toEqual([]);
+
+    const tickAt = (at: number) =>
+      runTick({ db: testDb(), now: at, transport, appUrl: "https://app.test" });
+    await tickAt(Math.ceil((clock + 3 * 60_000) / 60_000) * 60_000);
+    await tickAt(Math.ceil((clock + 4 * 60_000) / 60_000) * 60_000);
+    expect(pushesTo("admin-ko").map((m) => m.title)).toEqual(["고장 신고"]);
+    expect(pushesTo("admin-en").length).toBe(1);
+    expect(await unread("admin-ko")).toBe(1);
   });
 });
 
