@@ -1,3 +1,4 @@
+import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
@@ -200,6 +201,20 @@ describe("the inbox deliverer", () => {
     clock += PUSH_GRACE_MS;
     expect(await resendOwedPushes(deps())).toMatchObject({ resent: 0, dropped: 1 });
     expect(await resendOwedPushes(deps())).toMatchObject({ resent: 0, dropped: 0 });
+    expect(transport.delivered).toEqual([]);
+  });
+
+  it("a marker from before sentAt was recorded (no pending flag) is never read as an owed push", async () => {
+    await withTokens("u1", "tok-1");
+    await testDb().doc("users/u1/notifications/notice-1").set({ title: "old", read: false });
+    await testDb()
+      .doc("idempotency/push-notice-1-u1")
+      .set({ kind: "push", uid: "u1", createdAt: Timestamp.fromMillis(NOW - 60 * MIN) });
+    expect(await deliverInbox(deps(), [item("u1")])).toMatchObject({
+      alreadyDone: 1,
+      recovered: 0,
+    });
+    expect(await resendOwedPushes(deps())).toMatchObject({ resent: 0 });
     expect(transport.delivered).toEqual([]);
   });
 

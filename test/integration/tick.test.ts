@@ -71,17 +71,6 @@ const inbox = async (uid: string): Promise<InboxDoc[]> =>
     id: d.id,
     ...d.data(),
   }));
-/**
- * What the FINISHED fan-out (notifications.ts) is asked to record for the tick: who watched the
- * cycle (cycleWatchers/{cycleId}). Written here until it does.
- */
-const recordWatchers = (cycleId: string, uids: string[]) =>
-  testDb()
-    .doc(`cycleWatchers/${cycleId}`)
-    .set({
-      machineId: cycleId.split("-")[0],
-      uids: Object.fromEntries(uids.map((u) => [u, true])),
-    });
 /** dumpDb() plus the inboxes (the embedded endpoint's collection-group reads see no subcollections). */
 const snapshot = async (uids: string[]) => ({
   db: await dumpDb(),
@@ -263,7 +252,11 @@ describe("tick: reminders", () => {
     expect(transport.delivered.map((m) => m.uid)).toEqual(["u1"]); // u2 has no device
 
     await report(1, "FINISHED", T0 + 48 * MIN); // watchers get "finished", watches end
-    await recordWatchers(`1-${(T0 + 48 * MIN) / 1000}`, ["u1", "u2"]);
+    // The fan-out recorded the cycle's watchers; the reminder reads them from there.
+    expect((await doc(`cycleWatchers/1-${(T0 + 48 * MIN) / 1000}`))?.uids).toEqual({
+      u1: true,
+      u2: true,
+    });
     await runAt(T0 + 62 * MIN);
     expect((await inbox("u1")).map((n) => n.id)).not.toContain(`leftover-1-${T0 + 48 * MIN}-u1`);
     await runAt(T0 + 63 * MIN);
@@ -287,7 +280,6 @@ describe("tick: reminders", () => {
     await report(1, "WASHING", T0);
     await setWatch(testDb(), "u1", "1", true, T0);
     await report(1, "FINISHED", T0 + 40 * MIN);
-    await recordWatchers(`1-${(T0 + 40 * MIN) / 1000}`, ["u1"]);
     await report(1, "WASHING", T0 + 50 * MIN);
     await runAt(T0 + 55 * MIN);
     expect((await inbox("u1")).map((n) => n.type)).toEqual(["finished"]);

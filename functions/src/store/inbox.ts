@@ -139,9 +139,15 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** True when the marker's push is owed: never sent, and its sender has had its grace period. */
+/**
+ * True when the marker's push is owed: never sent, and its sender has had its grace period.
+ * Only markers this deliverer wrote (`pending: true`) count: older ones never recorded `sentAt`
+ * (offers, admin and tick notices), and reading them as unsent would push them all again.
+ */
 function pushOwed(marker: FirebaseFirestore.DocumentSnapshot, now: number, graceMs: number) {
-  if (!marker.exists || marker.get("sentAt") != null) return false;
+  if (!marker.exists || marker.get("pending") !== true || marker.get("sentAt") != null) {
+    return false;
+  }
   const createdAt = toMillis(marker.get("createdAt"));
   return createdAt !== null && createdAt <= now - graceMs;
 }
