@@ -8,10 +8,11 @@
  *   are archived.
  */
 import { z } from "zod";
-import { APP_URL, BROKEN_REPORT_THRESHOLD } from "../../config";
+import { APP_URL, BROKEN_REPORT_THRESHOLD, CLAIM_WINDOW_MINUTES } from "../../config";
 import { selectTransport } from "../../services/fcm/select";
 import type { PushTransport } from "../../services/fcm/transport";
 import { UnknownMachineError, clearBroken, reportBroken } from "../../store/broken";
+import { claimWindowFrom } from "../../store/queue";
 import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
@@ -113,11 +114,14 @@ export const brokenRoutes: ApiRoute[] = [
     body: ClearBrokenBodySchema,
     async handler({ deps, user, body }) {
       try {
-        const r = await clearBroken(deps.db, {
-          machineId: body.machine_id,
-          adminUid: user.uid,
-          now: deps.now(),
-        });
+        const r = await clearBroken(
+          deps.db,
+          { machineId: body.machine_id, adminUid: user.uid, now: deps.now() },
+          {
+            ...routePush(deps),
+            windowMinutes: claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
+          },
+        );
         return {
           status: 200,
           body: {
