@@ -3,7 +3,6 @@ import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import {
   FCM_ERROR,
   type RecordingTransport,
@@ -21,7 +20,7 @@ import {
 import { saveFcmToken } from "../../functions/src/store/users";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { dumpDb, jsonRequest, postUpdate, seedDemoWorld, testDb } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
@@ -39,8 +38,6 @@ const api = () =>
     version: "test",
     push: { transport, appUrl: "https://app.test" },
   });
-const device = () =>
-  createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock });
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   return runHandler("api", api(), jsonRequest("POST", path, body, headers));
@@ -65,22 +62,10 @@ const inboxIds = async (uid: string) =>
 /** One device report, stored by the device handler and applied by the report trigger. */
 async function report(machineId: number, status: string, timestamp: number) {
   clock += 1500;
-  const res = await runHandler(
-    "device",
-    device(),
-    jsonRequest("POST", "/update", {
-      machine_id: machineId,
-      secret_key: `demo-secret-${machineId}`,
-      status,
-      timestamp,
-    }),
-  );
-  expect(res.status).toBe(200);
-  await handleReportCreated(
-    { params: { machineId: String(machineId), reportId: `${timestamp}-${status}` } },
-    () => clock,
-    { transport },
-  );
+  const reportId = await postUpdate(clock, machineId, status, timestamp);
+  await handleReportCreated({ params: { machineId: String(machineId), reportId } }, () => clock, {
+    transport,
+  });
 }
 
 /** Machines 2–6 out of order, machine 1 running since `startedMinAgo` (washer default: 50 min). */

@@ -1,11 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { runHandler } from "../../functions/src/http/adapter";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { runTick } from "../../functions/src/scheduled/tick";
 import { createRecordingTransport } from "../../functions/src/services/fcm/recordingTransport";
 import { applyReport } from "../../functions/src/store/applyReport";
 import { setWatch } from "../../functions/src/store/notifications";
-import { TEST_MASTER_KEY, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { postUpdate, seedDemoWorld, testDb } from "../support/world";
 
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
 const NOW = (START + 2 * 3600) * 1000;
@@ -13,19 +11,9 @@ let clock = NOW;
 
 async function postAndApply(status: string, timestamp: number) {
   clock += 1500;
-  const res = await runHandler(
-    "device",
-    createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock }),
-    jsonRequest("POST", "/update", {
-      machine_id: 1,
-      secret_key: "demo-secret-1",
-      status,
-      timestamp,
-    }),
-  );
-  expect(res.status).toBe(200);
+  const reportId = await postUpdate(clock, 1, status, timestamp);
   // Applied, but every delivery died before settling (or the trigger gave up retrying).
-  await applyReport(testDb(), "1", `${timestamp}-${status}`, () => clock);
+  await applyReport(testDb(), "1", reportId, () => clock);
 }
 
 beforeEach(async () => {

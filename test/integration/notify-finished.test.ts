@@ -2,7 +2,6 @@ import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { FCM_ERROR, createRecordingTransport } from "../../functions/src/services/fcm";
 import { createOutboxTransport } from "../../functions/src/services/fcm/outboxTransport";
 import { applyReport } from "../../functions/src/store/applyReport";
@@ -11,14 +10,12 @@ import { notifyFinished } from "../../functions/src/store/notifications";
 import { tokenId } from "../../functions/src/store/users";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { TEST_MASTER_KEY, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { jsonRequest, postUpdate, seedDemoWorld, testDb } from "../support/world";
 
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
 const NOW = (START + 48 * 3600) * 1000;
 let clock = NOW;
 
-const device = () =>
-  createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock });
 const api = () =>
   createApiHandler({ db: testDb(), auth: getAuth(), now: () => clock, version: "test" });
 
@@ -29,18 +26,7 @@ async function call(user: TestUser, path: string, body: unknown) {
 
 async function post(machineId: number, status: string, timestamp: number) {
   clock += 1500;
-  const res = await runHandler(
-    "device",
-    device(),
-    jsonRequest("POST", "/update", {
-      machine_id: machineId,
-      secret_key: `demo-secret-${machineId}`,
-      status,
-      timestamp,
-    }),
-  );
-  expect(res.status).toBe(200);
-  return `${timestamp}-${status}`;
+  return postUpdate(clock, machineId, status, timestamp);
 }
 
 /** A full cycle on the machine (washer: WASHING → SPINNING → FINISHED; dryer: DRYING → FINISHED), every report delivered `times` times. */

@@ -1,33 +1,17 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { runHandler } from "../../functions/src/http/adapter";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { applyReport } from "../../functions/src/store/applyReport";
 import { setWatch } from "../../functions/src/store/notifications";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
-import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { dumpDb, postUpdate, seedDemoWorld, testDb } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST: the cycle spans the 09:00 and 10:00 KST hours.
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
 const NOW = (START + 48 * 3600) * 1000;
 let clock = NOW;
-const device = () =>
-  createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock });
 
 async function post(machineId: number, status: string, timestamp: number, extra: object = {}) {
   clock += 1500; // one report per second at most
-  const res = await runHandler(
-    "device",
-    device(),
-    jsonRequest("POST", "/update", {
-      machine_id: machineId,
-      secret_key: `demo-secret-${machineId}`,
-      status,
-      timestamp,
-      ...extra,
-    }),
-  );
-  expect(res.status).toBe(200);
-  return `${timestamp}-${status}`;
+  return postUpdate(clock, machineId, status, timestamp, extra);
 }
 
 const deliver = (machineId: string, reportId: string) =>

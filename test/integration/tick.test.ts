@@ -8,7 +8,14 @@ import { setWatch } from "../../functions/src/store/notifications";
 import { joinQueue, onMachineFreed, readQueue } from "../../functions/src/store/queue";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
-import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import {
+  dumpDb,
+  jsonRequest,
+  postUpdate,
+  seedDemoWorld,
+  testDb,
+  TEST_MASTER_KEY,
+} from "../support/world";
 
 const MIN = 60_000;
 // Monday 2026-11-16 09:00 KST, on a minute boundary.
@@ -20,24 +27,12 @@ const device = () =>
 /** A report from the machine's board at `at` (epoch ms), received then and applied. */
 async function report(machineId: number, status: string, at: number) {
   clock = at;
-  const res = await runHandler(
-    "device",
-    device(),
-    jsonRequest("POST", "/update", {
-      machine_id: machineId,
-      secret_key: `demo-secret-${machineId}`,
-      status,
-      timestamp: Math.floor(at / 1000),
-      ...(status === "FINISHED"
-        ? { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.2, spin_max_magnitude: 2.2 }
-        : {}),
-    }),
-  );
-  expect(res.status).toBe(200);
-  await handleReportCreated(
-    { params: { machineId: String(machineId), reportId: `${Math.floor(at / 1000)}-${status}` } },
-    () => clock,
-  );
+  const magnitudes =
+    status === "FINISHED"
+      ? { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.2, spin_max_magnitude: 2.2 }
+      : {};
+  const reportId = await postUpdate(clock, machineId, status, Math.floor(at / 1000), magnitudes);
+  await handleReportCreated({ params: { machineId: String(machineId), reportId } }, () => clock);
 }
 
 async function heartbeat(machineId: number, at: number) {

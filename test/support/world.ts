@@ -3,8 +3,10 @@
  * and machines, and direct calls into the handlers.
  */
 import { getFirestore } from "firebase-admin/firestore";
+import { expect } from "vitest";
 import { getApps, initializeApp } from "firebase-admin/app";
-import type { HttpRequest } from "../../functions/src/http/adapter";
+import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
+import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { seedDemo } from "../../functions/src/store/machines";
 import { PROJECT_ID, dumpEmbedded } from "./firestore";
 
@@ -61,4 +63,30 @@ export async function dumpDb(): Promise<Record<string, unknown>> {
   };
   await walk(await testDb().listCollections());
   return out;
+}
+
+/**
+ * A demo machine's legacy `/update` (secret `demo-secret-<id>`) through the device handler,
+ * received at `now`; expects 200 and returns the report id the trigger is delivered with.
+ */
+export async function postUpdate(
+  now: number,
+  machineId: number,
+  status: string,
+  timestamp: number,
+  extra: object = {},
+): Promise<string> {
+  const res = await runHandler(
+    "device",
+    createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => now }),
+    jsonRequest("POST", "/update", {
+      machine_id: machineId,
+      secret_key: `demo-secret-${machineId}`,
+      status,
+      timestamp,
+      ...extra,
+    }),
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return `${timestamp}-${status}`;
 }
