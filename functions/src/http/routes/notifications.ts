@@ -32,7 +32,8 @@ import {
   PlatformSchema,
   SetFcmTokenBodySchema,
 } from "../apiSchemas";
-import { HttpError, parseOrThrow } from "../errors";
+import { HttpError } from "../errors";
+import { parseQuery } from "./common";
 
 export const notificationRoutes: ApiRoute[] = [
   defineRoute({
@@ -110,7 +111,7 @@ export const notificationRoutes: ApiRoute[] = [
     path: "/notifications",
     auth: "user",
     async handler({ req, deps, user }) {
-      const q = parseOrThrow(NotificationsQuerySchema, definedOnly(req.query), "invalid_query");
+      const q = parseQuery(NotificationsQuerySchema, req);
       try {
         const page = await listNotifications(
           deps.db,
@@ -152,9 +153,3 @@ export const notificationRoutes: ApiRoute[] = [
     },
   }),
 ];
-
-function definedOnly(query: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v;
-  return out;
-}

@@ -14,12 +14,13 @@
 import { z } from "zod";
 import { CLAIM_WINDOW_MINUTES } from "../../config";
 import { claimOffer, claimWindowFrom, joinQueue, leaveQueue } from "../../store/queue";
-import { idOut, readReservation, readRoom } from "../../store/status";
+import { idOut, readReservation } from "../../store/status";
 import { COL } from "../../store/db";
 import { type ApiRoute, defineRoute } from "../apiRouter";
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
+import { roomOr404 } from "./common";
 
 /** POST /reserve: isreserved 1 = join the room's queue, 0 = leave it. */
 export const ReserveBodySchema = z.object({ room_id: IdSchema, isreserved: OnOffSchema }).strict();
@@ -35,12 +36,6 @@ const CLAIM_REFUSED: Record<"notQueued" | "noOffer" | "otherMachine" | "expired"
   otherMachine: "machine_id: machine {machine} is not the one offered to you",
   expired: "room_id: your offer in room {room} has expired",
 };
-
-async function roomOr404(db: FirebaseFirestore.Firestore, roomId: string) {
-  const room = await readRoom(db, roomId);
-  if (!room) throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
-  return room;
-}
 
 export const queueRoutes: ApiRoute[] = [
   defineRoute({

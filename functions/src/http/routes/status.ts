@@ -12,12 +12,13 @@
  *   room, or summed over every room without `room_id`.
  */
 import { z } from "zod";
-import { congestionTable, loadView, readRoom, roomsView } from "../../store/status";
+import { congestionTable, loadView, roomsView } from "../../store/status";
 import type { HttpRequest } from "../adapter";
 import { jsonBody } from "../adapter";
 import { type ApiRoute, defineRoute } from "../apiRouter";
 import { IdSchema } from "../deviceSchemas";
-import { HttpError, parseOrThrow } from "../errors";
+import { parseOrThrow } from "../errors";
+import { parseQuery, roomOr404 } from "./common";
 
 /** POST /load: `room_id` (optional) limits the answer to one room. The whole body is optional. */
 export const LoadBodySchema = z.object({ room_id: IdSchema.optional() }).strict();
@@ -39,18 +40,6 @@ function optionalJsonBody(req: HttpRequest): unknown {
   return jsonBody(req);
 }
 
-function definedOnly(query: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
-async function roomOr404(deps: { db: FirebaseFirestore.Firestore }, roomId: string) {
-  const room = await readRoom(deps.db, roomId);
-  if (!room) throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
-  return room;
-}
-
 export const statusRoutes: ApiRoute[] = [
   defineRoute({
     method: "GET",
@@ -67,7 +56,7 @@ export const statusRoutes: ApiRoute[] = [
     // No `body` schema on the route: the body is optional (see LoadBodySchema).
     async handler({ req, deps, user }) {
       const body = parseOrThrow(LoadBodySchema, optionalJsonBody(req));
-      const room = body.room_id === undefined ? null : await roomOr404(deps, body.room_id);
+      const room = body.room_id === undefined ? null : await roomOr404(deps.db, body.room_id);
       return { status: 200, body: await loadView(deps.db, user.uid, room, deps.now()) };
     },
   }),
@@ -76,8 +65,8 @@ export const statusRoutes: ApiRoute[] = [
     path: "/statistics/congestion",
     auth: "user",
     async handler({ req, deps }) {
-      const q = parseOrThrow(CongestionQuerySchema, definedOnly(req.query), "invalid_query");
-      if (q.room_id !== undefined) await roomOr404(deps, q.room_id);
+      const q = parseQuery(CongestionQuerySchema, req);
+      if (q.room_id !== undefined) await roomOr404(deps.db, q.room_id);
       return { status: 200, body: await congestionTable(deps.db, q.room_id) };
     },
   }),

@@ -60,7 +60,8 @@ import {
 import { firestoreWeatherCache } from "../../store/weatherCache";
 import type { HttpResponse } from "../adapter";
 import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
-import { HttpError, parseOrThrow } from "../errors";
+import { HttpError } from "../errors";
+import { parseQuery } from "./common";
 
 /** What GET /tip needs to know; read from the params on every request by default. */
 export interface TipConfig {
@@ -147,12 +148,6 @@ interface TipContext {
   roomId: string | null;
   scope: TipScope;
   locale: TipLocale;
-}
-
-function definedOnly(query: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v;
-  return out;
 }
 
 /** Accept-Language when it names ko or en, else the user's stored locale, else ko. */
@@ -313,7 +308,7 @@ export const tipRoutes: ApiRoute[] = [
     path: "/tip",
     auth: "user",
     async handler({ req, deps, user }): Promise<HttpResponse> {
-      const q = parseOrThrow(TipQuerySchema, definedOnly(req.query), "invalid_query");
+      const q = parseQuery(TipQuerySchema, req);
       const roomId = q.room_id ?? null;
       if (roomId && !(await deps.db.collection(COL.rooms).doc(roomId).get()).exists) {
         throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
