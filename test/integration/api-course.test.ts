@@ -3,11 +3,10 @@ import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createRecordingTransport } from "../../functions/src/services/fcm";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { dumpDb, jsonRequest, seedDemoWorld, testDb, postUpdate } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
@@ -94,11 +93,6 @@ describe("POST /start_course", () => {
     clock = (START - 10 * 60) * 1000;
     await startCourse(user, { machine_id: 3, course_name: "Quick Wash" });
     clock = NOW; // the device reports reach the server later
-    const device = createDeviceHandler({
-      db: testDb(),
-      masterKey: TEST_MASTER_KEY,
-      now: () => clock,
-    });
     const transport = createRecordingTransport();
     for (const [status, ts] of [
       ["WASHING", START],
@@ -106,22 +100,10 @@ describe("POST /start_course", () => {
       ["FINISHED", START + 28 * 60],
     ] as const) {
       clock += 1500;
-      const res = await runHandler(
-        "device",
-        device,
-        jsonRequest("POST", "/update", {
-          machine_id: 3,
-          secret_key: "demo-secret-3",
-          status,
-          timestamp: ts,
-        }),
-      );
-      expect(res.status).toBe(200);
-      await handleReportCreated(
-        { params: { machineId: "3", reportId: `${ts}-${status}` } },
-        () => clock,
-        { transport },
-      );
+      const reportId = await postUpdate(clock, 3, status, ts);
+      await handleReportCreated({ params: { machineId: "3", reportId } }, () => clock, {
+        transport,
+      });
     }
     const cycle = (
       await testDb()
@@ -196,32 +178,13 @@ describe("POST /start_course", () => {
   });
 
   it("a choice made while the previous user's cycle runs does not relabel that cycle, but files the next one", async () => {
-    const device = createDeviceHandler({
-      db: testDb(),
-      masterKey: TEST_MASTER_KEY,
-      now: () => clock,
-    });
     const transport = createRecordingTransport();
     const send = async (status: string, ts: number) => {
       clock = Math.max(clock + 1500, ts * 1000 + 1000);
-      const res = await runHandler(
-        "device",
-        device,
-        jsonRequest("POST", "/update", {
-          machine_id: 4,
-          secret_key: "demo-secret-4",
-          status,
-          timestamp: ts,
-        }),
-      );
-      expect(res.status).toBe(200);
-      await handleReportCreated(
-        { params: { machineId: "4", reportId: `${ts}-${status}` } },
-        () => clock,
-        {
-          transport,
-        },
-      );
+      const reportId = await postUpdate(clock, 4, status, ts);
+      await handleReportCreated({ params: { machineId: "4", reportId } }, () => clock, {
+        transport,
+      });
     };
     await send("WASHING", START);
     // 20 minutes into someone else's cycle, the next user picks their course.

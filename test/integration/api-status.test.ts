@@ -8,7 +8,14 @@ import { createRecordingTransport } from "../../functions/src/services/fcm";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import {
+  TEST_MASTER_KEY,
+  dumpDb,
+  jsonRequest,
+  seedDemoWorld,
+  testDb,
+  postUpdate,
+} from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
@@ -375,35 +382,16 @@ describe("GET /statistics/congestion", () => {
   });
 
   it("counts a cycle the device reported in every KST hour it spanned", async () => {
-    const device = createDeviceHandler({
-      db: testDb(),
-      masterKey: TEST_MASTER_KEY,
-      now: () => clock,
-    });
     for (const [status, ts] of [
       ["WASHING", START],
       ["SPINNING", START + 30 * 60],
       ["FINISHED", START + 40 * 60],
     ] as const) {
       clock += 1500;
-      const res = await runHandler(
-        "device",
-        device,
-        jsonRequest("POST", "/update", {
-          machine_id: 2,
-          secret_key: "demo-secret-2",
-          status,
-          timestamp: ts,
-        }),
-      );
-      expect(res.status).toBe(200);
-      await handleReportCreated(
-        { params: { machineId: "2", reportId: `${ts}-${status}` } },
-        () => clock,
-        {
-          transport: createRecordingTransport(),
-        },
-      );
+      const reportId = await postUpdate(clock, 2, status, ts);
+      await handleReportCreated({ params: { machineId: "2", reportId } }, () => clock, {
+        transport: createRecordingTransport(),
+      });
     }
     const grid = bodyOf(await get("/statistics/congestion", { room_id: "1" }, bearer(user)));
     // Monday 09:50–10:30 KST

@@ -1,5 +1,5 @@
 /** Small helpers the route files share. */
-import type { z } from "zod";
+import { z } from "zod";
 import { readRoom } from "../../store/status";
 import type { HttpRequest } from "../adapter";
 import { HttpError, parseOrThrow } from "../errors";
@@ -17,3 +17,13 @@ export async function roomOr404(db: FirebaseFirestore.Firestore, roomId: string)
   if (!room) throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
   return room;
 }
+
+/** `?room_id=` (optional) of the routes that answer for one room or for all of them. */
+export const RoomQuerySchema = z
+  .object({
+    room_id: z
+      .string()
+      .regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer")
+      .optional(),
+  })
+  .strict();

@@ -18,20 +18,13 @@ import { jsonBody } from "../adapter";
 import { type ApiRoute, defineRoute } from "../apiRouter";
 import { IdSchema } from "../deviceSchemas";
 import { parseOrThrow } from "../errors";
-import { parseQuery, roomOr404 } from "./common";
+import { parseQuery, roomOr404, RoomQuerySchema } from "./common";
 
 /** POST /load: `room_id` (optional) limits the answer to one room. The whole body is optional. */
 export const LoadBodySchema = z.object({ room_id: IdSchema.optional() }).strict();
 
 /** GET /statistics/congestion?room_id= (optional: every room summed). */
-export const CongestionQuerySchema = z
-  .object({
-    room_id: z
-      .string()
-      .regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer")
-      .optional(),
-  })
-  .strict();
+export const CongestionQuerySchema = RoomQuerySchema;
 
 /** The JSON body when there is one; an absent or empty body is `{}`. */
 function optionalJsonBody(req: HttpRequest): unknown {

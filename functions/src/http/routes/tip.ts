@@ -19,7 +19,6 @@
  */
 import { randomUUID } from "node:crypto";
 import * as logger from "firebase-functions/logger";
-import { z } from "zod";
 import { GEMINI_API_KEY, GEMINI_MODEL, KMA_NX, KMA_NY, KMA_SERVICE_KEY } from "../../config";
 import { isKoreanHoliday } from "../../domain/holidays";
 import { resolveLocale } from "../../domain/messages";
@@ -61,7 +60,7 @@ import { firestoreWeatherCache } from "../../store/weatherCache";
 import type { HttpResponse } from "../adapter";
 import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
 import { HttpError } from "../errors";
-import { parseQuery } from "./common";
+import { parseQuery, RoomQuerySchema } from "./common";
 
 /** What GET /tip needs to know; read from the params on every request by default. */
 export interface TipConfig {
@@ -129,14 +128,7 @@ export function readTipConfig(): TipConfig {
   };
 }
 
-export const TipQuerySchema = z
-  .object({
-    room_id: z
-      .string()
-      .regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer")
-      .optional(),
-  })
-  .strict();
+export const TipQuerySchema = RoomQuerySchema;
 
 type TipCacheState = "hit" | "miss" | "stale" | "waited" | "busy";
 
