@@ -210,4 +210,26 @@ describe("report trigger", () => {
     expect((await testDb().doc(`machineEffects/1-${finished}`).get()).get("state")).toBe("DONE");
     expect((await testDb().doc("machines/1/watchers/watcher-1").get()).exists).toBe(false);
   });
+
+  it("a flood of EXT_VIBE reports inside a cycle loses neither its start nor its end", async () => {
+    await deliver("1", await post(1, "WASHING", START));
+    await deliver("1", await post(1, "SPINNING", START + 30 * 60));
+    const batch = testDb().batch();
+    for (let i = 1; i <= 600; i++) {
+      const ts = START + 30 * 60 + i;
+      batch.set(testDb().doc(`machines/1/reports/${ts}-EXT_VIBE`), {
+        machineId: "1",
+        status: "EXT_VIBE",
+        boundary: false,
+        timestamp: ts,
+        magnitudes: null,
+      });
+    }
+    await batch.commit();
+    expect((await deliver("1", `${START + 30 * 60 + 300}-EXT_VIBE`)).statusAfter).toBe("SPINNING");
+    await deliver("1", await post(1, "FINISHED", START + 40 * 60));
+    const o = await outcome();
+    expect(o.cycles).toHaveLength(1);
+    expect(o.cycles[0]).toMatchObject({ washMinutes: 30, spinMinutes: 10, totalMinutes: 40 });
+  });
 });

@@ -4,7 +4,8 @@ import {
   choiceApplies,
   courseOfCycle,
   effectiveCourse,
-  firstStartAfter,
+  firstEligibleStart,
+  resolveCourse,
 } from "../../functions/src/domain/course";
 
 const MIN = 60_000;
@@ -15,58 +16,88 @@ const choice: CourseChoice = {
   setAt: T,
   uid: "u1",
 };
+const quick = { course: "quick-wash", courseName: "Quick Wash", startedBy: "u1" };
+const standard = { course: "standard", courseName: null, startedBy: null };
 
 describe("which cycle a course choice belongs to", () => {
-  it("belongs to the cycle started up to 15 minutes before the choice", () => {
-    expect(choiceApplies(choice, T - 15 * MIN, null)).toBe(true);
+  it("belongs to a cycle started up to 15 minutes before the choice", () => {
+    expect(choiceApplies(choice, T - 15 * MIN, T - 15 * MIN)).toBe(true);
     expect(choiceApplies(choice, T - 16 * MIN, null)).toBe(false);
   });
 
-  it("otherwise belongs to the first cycle starting within 90 minutes after it", () => {
+  it("or to the first cycle starting within 90 minutes after it", () => {
     expect(choiceApplies(choice, T + 40 * MIN, T + 40 * MIN)).toBe(true);
-    expect(choiceApplies(choice, T + 91 * MIN, null)).toBe(false);
+    expect(choiceApplies(choice, T + 91 * MIN, T + 91 * MIN)).toBe(false);
   });
 
-  it("is used up by one cycle: a later cycle runs the default course", () => {
-    const first = firstStartAfter(choice, [T - 30 * MIN, T + 40 * MIN, T + 80 * MIN]);
-    expect(first).toBe(T + 40 * MIN);
-    expect(courseOfCycle(choice, T + 40 * MIN, first)).toEqual({
-      course: "quick-wash",
-      courseName: "Quick Wash",
-      startedBy: "u1",
-    });
-    expect(courseOfCycle(choice, T + 80 * MIN, first)).toEqual({
-      course: "standard",
-      courseName: null,
-      startedBy: null,
-    });
+  it("is used by one cycle only: when picked just after pressing start, the next user's cycle runs the default", () => {
+    const first = firstEligibleStart(choice, [T - 5 * MIN, T + 50 * MIN]);
+    expect(first).toBe(T - 5 * MIN);
+    expect(courseOfCycle(choice, T - 5 * MIN, first)).toEqual(quick);
+    expect(courseOfCycle(choice, T + 50 * MIN, first)).toEqual(standard);
   });
 
   it("never relabels the previous user's cycle, running for 20 minutes when the choice is made", () => {
-    expect(courseOfCycle(choice, T - 20 * MIN, null).course).toBe("standard");
+    const first = firstEligibleStart(choice, [T - 20 * MIN, T + 40 * MIN]);
+    expect(courseOfCycle(choice, T - 20 * MIN, first)).toEqual(standard);
+    expect(courseOfCycle(choice, T + 40 * MIN, first)).toEqual(quick);
+  });
+
+  it("keeps a running cycle's resolved course when the next user picks theirs while waiting", () => {
+    const next: CourseChoice = {
+      course: "wool",
+      courseName: "Wool",
+      setAt: T + 20 * MIN,
+      uid: "u2",
+    };
+    const previous = { ...quick, cycleStartedAt: T - 5 * MIN };
+    const first = firstEligibleStart(next, [T - 5 * MIN]);
+    expect(resolveCourse(next, T - 5 * MIN, first, previous)).toEqual(quick);
+    // …and the next user's own cycle gets theirs.
+    expect(resolveCourse(next, T + 45 * MIN, T + 45 * MIN, previous)).toEqual({
+      course: "wool",
+      courseName: "Wool",
+      startedBy: "u2",
+    });
   });
 
   it("without a choice every cycle runs the default course", () => {
-    expect(courseOfCycle(null, T, null).course).toBe("standard");
-    expect(firstStartAfter(null, [T])).toBeNull();
+    expect(courseOfCycle(null, T, null)).toEqual(standard);
+    expect(firstEligibleStart(null, [T])).toBeNull();
+  });
+});
+
+describe("the course shown for a running machine", () => {
+  const running = {
+    course: null,
+    courseName: null,
+    cycleStartedAt: T - 2 * MIN,
+    courseChoice: choice,
+    choiceSeenAt: null,
+  };
+
+  it("uses a new choice that belongs to the running cycle until the trigger has resolved it", () => {
+    expect(effectiveCourse(running)).toEqual({ course: "quick-wash", courseName: "Quick Wash" });
   });
 
-  it("a running cycle is shown with its resolved course, or with the choice until the trigger has resolved it", () => {
-    const running = {
-      course: null,
-      courseName: null,
-      cycleStartedAt: T - 2 * MIN,
-      courseChoice: choice,
-    };
-    expect(effectiveCourse(running)).toEqual({ course: "quick-wash", courseName: "Quick Wash" });
-    expect(effectiveCourse({ ...running, course: "wool", courseName: "Wool" })).toEqual({
+  it("trusts the trigger once it has seen the choice, even when it decided on the default", () => {
+    expect(
+      effectiveCourse({
+        ...running,
+        course: "standard",
+        cycleStartedAt: T + 60 * MIN,
+        choiceSeenAt: T,
+      }),
+    ).toEqual({ course: "standard", courseName: null });
+    expect(
+      effectiveCourse({ ...running, course: "wool", courseName: "Wool", choiceSeenAt: T }),
+    ).toEqual({
       course: "wool",
       courseName: "Wool",
     });
-    expect(effectiveCourse({ ...running, cycleStartedAt: T - 60 * MIN })).toEqual({
-      course: "standard",
-      courseName: null,
-    });
+  });
+
+  it("is null for an idle machine", () => {
     expect(effectiveCourse({ ...running, cycleStartedAt: null })).toBeNull();
   });
 });

@@ -232,6 +232,7 @@ class MemoryStore {
       type: "washer",
       choice: null,
       firstStoredStartAfterChoice: null,
+      previousCourse: null,
       report,
       alreadyApplied: this.applied.has(id),
       newestReportTs: this.status.newestReportTs,

@@ -3,7 +3,12 @@
  * calls {@link planReport}, and writes the plan in one transaction with its idempotency marker.
  */
 import { type CalibrationSums, calibrationDelta } from "./calibration";
-import { type CourseChoice, courseOfCycle, firstStartAfter } from "./course";
+import {
+  type CourseChoice,
+  type ResolvedCourse,
+  firstEligibleStart,
+  resolveCourse,
+} from "./course";
 import { type CellKey, congestionDelta } from "./congestion";
 import {
   type CompletedCycle,
@@ -51,8 +56,10 @@ export interface PlanInput {
   type: MachineType;
   /** The machine's latest course choice (start_course), or null. */
   choice: CourseChoice | null;
-  /** Start of the first stored cycle of this machine that started after the choice, or null. */
+  /** Start of the first stored cycle that started at or after the choice's earliest start. */
   firstStoredStartAfterChoice: number | null;
+  /** The running cycle's course as the trigger resolved it before, keyed by its start. */
+  previousCourse: (ResolvedCourse & { cycleStartedAt: number }) | null;
   report: DeviceReport;
   alreadyApplied: boolean;
   newestReportTs: number | null;
@@ -95,12 +102,13 @@ export function planReport(input: PlanInput): ReportPlan {
   const folded = foldReports(input.machineId, input.type, initial, [...after, input.report]);
 
   const running = folded.state.cycleStartedAt;
-  const first = firstStartAfter(input.choice, [
+  const first = firstEligibleStart(input.choice, [
     ...folded.cycles.map((c) => c.startedAt),
     ...(running !== null ? [running] : []),
     ...(input.firstStoredStartAfterChoice !== null ? [input.firstStoredStartAfterChoice] : []),
   ]);
-  const courseFor = (startedAt: number) => courseOfCycle(input.choice, startedAt, first);
+  const courseFor = (startedAt: number) =>
+    resolveCourse(input.choice, startedAt, first, input.previousCourse);
 
   const existing = new Map(input.existingCycles.map((c) => [c.id, c]));
   const upsertCycles: StoredCycle[] = [];

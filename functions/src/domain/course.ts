@@ -2,12 +2,13 @@
  * Which cycle a user's course choice (`POST /start_course`) belongs to. Pure.
  *
  * People pick the course just before or just after they press start, and sometimes while the
- * previous user's cycle is still running. A choice made at `setAt` belongs to:
- * - the cycle running then, if it started at most {@link COURSE_GRACE_MS} earlier (picked just
- *   after pressing start); otherwise
- * - the first cycle that starts after `setAt`, if it starts within {@link COURSE_LEAD_MS}.
- * Every other cycle runs the default course. So a choice never relabels someone else's cycle,
- * and is used up by one cycle.
+ * previous user's cycle is still running. A choice made at `setAt` belongs to exactly one cycle:
+ * the first cycle of the machine that started at or after `setAt − 15 min` (picked just after
+ * pressing start), provided it started by `setAt + 90 min`. Every other cycle runs the default
+ * course, so a choice never relabels the previous user's cycle nor the next user's.
+ *
+ * Once the report trigger has resolved a running cycle's course from a choice, a later choice
+ * (the next user picking theirs while waiting) does not take it away: see {@link resolveCourse}.
  */
 import { DEFAULT_COURSE } from "./stats";
 import { MINUTE_MS } from "./time";
@@ -24,59 +25,93 @@ export interface CourseChoice {
   uid: string;
 }
 
-/**
- * @param firstStartAfterSet start of the first cycle (stored or being folded) that started
- *   after `choice.setAt`, or null if none has.
- */
-export function choiceApplies(
-  choice: CourseChoice | null,
-  cycleStartedAt: number,
-  firstStartAfterSet: number | null,
-): boolean {
-  if (!choice) return false;
-  if (cycleStartedAt <= choice.setAt) return choice.setAt - cycleStartedAt <= COURSE_GRACE_MS;
-  if (cycleStartedAt - choice.setAt > COURSE_LEAD_MS) return false;
-  return firstStartAfterSet === null || firstStartAfterSet >= cycleStartedAt;
+/** A cycle's course, as the trigger resolved it. */
+export interface ResolvedCourse {
+  course: string;
+  courseName: string | null;
+  startedBy: string | null;
 }
 
-/** The first start strictly after the choice was made, among `starts`. */
-export function firstStartAfter(
+export const DEFAULT_RESOLUTION: ResolvedCourse = {
+  course: DEFAULT_COURSE,
+  courseName: null,
+  startedBy: null,
+};
+
+/** Earliest start a choice made at `setAt` can belong to. */
+export function earliestStartFor(choice: CourseChoice): number {
+  return choice.setAt - COURSE_GRACE_MS;
+}
+
+/** The first start, among `starts`, that the choice could belong to (or null). */
+export function firstEligibleStart(
   choice: CourseChoice | null,
   starts: readonly number[],
 ): number | null {
   if (!choice) return null;
-  const after = starts.filter((s) => s > choice.setAt);
-  return after.length > 0 ? Math.min(...after) : null;
+  const eligible = starts.filter((s) => s >= earliestStartFor(choice));
+  return eligible.length > 0 ? Math.min(...eligible) : null;
 }
 
-/** The course a cycle starting at `cycleStartedAt` runs, given the machine's latest choice. */
+/** Does the choice belong to the cycle starting at `cycleStartedAt`? */
+export function choiceApplies(
+  choice: CourseChoice | null,
+  cycleStartedAt: number,
+  firstStart: number | null,
+): boolean {
+  if (!choice) return false;
+  if (cycleStartedAt < earliestStartFor(choice)) return false;
+  if (cycleStartedAt > choice.setAt + COURSE_LEAD_MS) return false;
+  return firstStart === null || firstStart === cycleStartedAt;
+}
+
 export function courseOfCycle(
   choice: CourseChoice | null,
   cycleStartedAt: number,
-  firstStartAfterSet: number | null,
-): { course: string; courseName: string | null; startedBy: string | null } {
-  return choice && choiceApplies(choice, cycleStartedAt, firstStartAfterSet)
+  firstStart: number | null,
+): ResolvedCourse {
+  return choice && choiceApplies(choice, cycleStartedAt, firstStart)
     ? { course: choice.course, courseName: choice.courseName, startedBy: choice.uid }
-    : { course: DEFAULT_COURSE, courseName: null, startedBy: null };
+    : DEFAULT_RESOLUTION;
 }
 
 /**
- * The course to show and to time a running cycle by: the one the report trigger resolved, or,
- * until the trigger has seen a report since the choice, the choice itself if it belongs to the
- * running cycle. Null for an idle machine.
+ * The course of a cycle: from the current choice when it belongs to the cycle, else what the
+ * trigger resolved earlier for the same cycle (`previous`, keyed by its start), else default.
+ */
+export function resolveCourse(
+  choice: CourseChoice | null,
+  cycleStartedAt: number,
+  firstStart: number | null,
+  previous: (ResolvedCourse & { cycleStartedAt: number }) | null,
+): ResolvedCourse {
+  const fromChoice = courseOfCycle(choice, cycleStartedAt, firstStart);
+  if (fromChoice.startedBy !== null) return fromChoice;
+  if (previous && previous.cycleStartedAt === cycleStartedAt && previous.startedBy !== null) {
+    return {
+      course: previous.course,
+      courseName: previous.courseName,
+      startedBy: previous.startedBy,
+    };
+  }
+  return fromChoice;
+}
+
+/**
+ * The course to show and to time a running cycle by: the trigger's resolution, unless a choice
+ * was made since the trigger last resolved (`choiceSeenAt` is the `setAt` of the choice it
+ * considered) and belongs to the running cycle. Null for an idle machine.
  */
 export function effectiveCourse(m: {
   course: string | null;
   courseName: string | null;
   cycleStartedAt: number | null;
   courseChoice: CourseChoice | null;
+  choiceSeenAt: number | null;
 }): { course: string; courseName: string | null } | null {
   if (m.cycleStartedAt === null) return null;
-  if (m.course !== null && m.course !== DEFAULT_COURSE) {
-    return { course: m.course, courseName: m.courseName };
-  }
   const choice = m.courseChoice;
-  if (choice && choiceApplies(choice, m.cycleStartedAt, null)) {
+  if (choice && choice.setAt !== m.choiceSeenAt && choiceApplies(choice, m.cycleStartedAt, null)) {
     return { course: choice.course, courseName: choice.courseName };
   }
   return { course: m.course ?? DEFAULT_COURSE, courseName: m.courseName };

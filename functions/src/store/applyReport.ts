@@ -6,7 +6,12 @@
  */
 import { FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { cellField } from "../domain/congestion";
-import { type CourseChoice, effectiveCourse } from "../domain/course";
+import {
+  type CourseChoice,
+  type ResolvedCourse,
+  earliestStartFor,
+  effectiveCourse,
+} from "../domain/course";
 import {
   type ReportDecision,
   type ReportPlan,
@@ -26,8 +31,8 @@ import { COL, toMillis, toTimestamp } from "./db";
 
 /** Idempotency markers expire (TTL policy on `expireAt`) after this long. */
 export const MARKER_TTL_MS = 30 * 24 * 3600_000;
-/** More reports than this after the newest boundary is a stuck machine; the oldest are ignored. */
-const MAX_WINDOW = 500;
+/** Reports read from each end of the window after the newest boundary (a stuck machine has more). */
+const HALF_WINDOW = 250;
 
 export interface ApplyResult {
   decision: ReportDecision;
@@ -78,10 +83,17 @@ export async function applyReport(
     );
     const boundary = boundarySnap.empty ? null : toReport(boundarySnap.docs[0]);
     // Newest first, so a flood of reports (EXT_VIBE spam) loses its oldest, not the newest.
-    const windowSnap = await tx.get(
-      (boundary ? reportsCol.where("timestamp", ">=", boundary.timestamp) : reportsCol)
-        .orderBy("timestamp", "desc")
-        .limit(MAX_WINDOW),
+    // Both ends of the window: its start (the cycle's WASHING) and its newest reports. A flood
+    // of reports (EXT_VIBE spam) beyond 2 × HALF_WINDOW loses only the ones in the middle.
+    const windowBase = boundary
+      ? reportsCol.where("timestamp", ">=", boundary.timestamp)
+      : reportsCol;
+    const [oldestSnap, newestSnap] = [
+      await tx.get(windowBase.orderBy("timestamp").limit(HALF_WINDOW)),
+      await tx.get(windowBase.orderBy("timestamp", "desc").limit(HALF_WINDOW)),
+    ];
+    const windowDocs = new Map(
+      [...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, toReport(d)]),
     );
     const cyclesSnap = await tx.get(
       db
@@ -95,7 +107,7 @@ export async function applyReport(
           db
             .collection(COL.cycles)
             .where("machineId", "==", machineId)
-            .where("startedAt", ">", Timestamp.fromMillis(choice.setAt))
+            .where("startedAt", ">=", Timestamp.fromMillis(earliestStartFor(choice)))
             .orderBy("startedAt")
             .limit(1),
         )
@@ -107,11 +119,12 @@ export async function applyReport(
       firstStoredStartAfterChoice: firstAfterChoice?.empty
         ? null
         : toMillis(firstAfterChoice?.docs[0]?.get("startedAt")),
+      previousCourse: previousCourseOf(machine),
       report,
       alreadyApplied: false,
       newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
       boundary,
-      window: windowSnap.docs.map(toReport),
+      window: [...windowDocs.values()],
       existingCycles: cyclesSnap.docs.map(toStoredCycle),
     });
 
@@ -245,6 +258,9 @@ function writePlan(
     // The running cycle's course, resolved from the user's choice (domain/course.ts).
     course: plan.current?.course ?? null,
     courseName: plan.current?.courseName ?? null,
+    courseStartedBy: plan.current?.startedBy ?? null,
+    // The choice this resolution considered: /load and the tick trust it until a newer one.
+    courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
     updatedAt: FieldValue.serverTimestamp(),
   });
   for (const c of plan.upsertCycles) {
@@ -318,10 +334,25 @@ export function courseOfMachineDoc(d: FirebaseFirestore.DocumentData): {
     courseName: typeof d.courseName === "string" ? d.courseName : null,
     cycleStartedAt: toMillis(d.cycleStartedAt),
     courseChoice: toCourseChoice(d.courseChoice),
+    choiceSeenAt: toMillis(d.courseChoiceSeenAt),
   });
   // null stands for the default course, as everywhere the machine document is read.
   if (!resolved || resolved.course === DEFAULT_COURSE) return { course: null, courseName: null };
   return resolved;
+}
+
+/** The running cycle's course as the trigger resolved it on an earlier delivery. */
+function previousCourseOf(
+  d: FirebaseFirestore.DocumentData,
+): (ResolvedCourse & { cycleStartedAt: number }) | null {
+  const cycleStartedAt = toMillis(d.cycleStartedAt);
+  if (cycleStartedAt === null || typeof d.course !== "string") return null;
+  return {
+    cycleStartedAt,
+    course: d.course,
+    courseName: typeof d.courseName === "string" ? d.courseName : null,
+    startedBy: typeof d.courseStartedBy === "string" ? d.courseStartedBy : null,
+  };
 }
 
 export function toReport(doc: FirebaseFirestore.DocumentSnapshot): DeviceReport {
