@@ -456,6 +456,28 @@ describe("queue offers and machines that cannot be used", () => {
     ]);
   });
 
+  it("a clear that died after flagging the machine back in order still offers it when retried", async () => {
+    const [a] = await users(1);
+    await reserve(a, 1, 1);
+    // The clear wrote outOfOrder: false, then died before archiving and offering.
+    await testDb().doc("machines/3").update({ outOfOrder: false });
+    clock += MIN;
+    const retried = await clearBroken(
+      testDb(),
+      { machineId: "3", adminUid: "admin", now: clock },
+      { transport, appUrl: "x", windowMinutes: WINDOW },
+    );
+    expect(retried).toMatchObject({ wasOutOfOrder: false, offeredTo: a.uid });
+    expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: "3" }]);
+    const again = await clearBroken(
+      testDb(),
+      { machineId: "3", adminUid: "admin", now: clock + 1000 },
+      { transport, appUrl: "x", windowMinutes: WINDOW },
+    );
+    expect(again.offeredTo).toBeNull(); // no second offer
+    expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: "3" }]);
+  });
+
   it("the tick takes back an offer of a machine flagged out of order behind its back, and does not pass on an expired offer of a machine running meanwhile", async () => {
     const [a, b] = await users(2);
     await reserve(a, 1, 1);

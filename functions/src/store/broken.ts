@@ -284,7 +284,25 @@ export async function clearBroken(
   const outage = outageOf(machine);
   const wasOutOfOrder = machine.get("outOfOrder") === true;
   const pending = await machineRef.collection(BROKEN_REPORTS).get();
-  if (!wasOutOfOrder && pending.empty) return { wasOutOfOrder, archived: 0, offeredTo: null };
+  const offer = async (): Promise<string | null> => {
+    const roomId: unknown = machine.get("roomId");
+    if (typeof roomId !== "string") return null;
+    const { windowMinutes, ...push } = notify;
+    const r = await onMachineFreed(
+      db,
+      a.machineId,
+      roomId,
+      a.now,
+      windowMinutes ?? claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
+      push,
+    );
+    return r.offer?.uid ?? null;
+  };
+  // Nothing left to clear; a retry after a clear that died before offering still offers
+  // (onMachineFreed makes no second offer and skips a running machine).
+  if (!wasOutOfOrder && pending.empty) {
+    return { wasOutOfOrder, archived: 0, offeredTo: await offer() };
+  }
 
   // 1. New reports from now on belong to the next outage.
   await machineRef.update({
@@ -320,19 +338,6 @@ export async function clearBroken(
   });
 
   // 3. Back in order and idle: the queue gets it (onMachineFreed skips a running machine).
-  let offeredTo: string | null = null;
-  const roomId: unknown = machine.get("roomId");
-  if (wasOutOfOrder && typeof roomId === "string") {
-    const { windowMinutes, ...push } = notify;
-    const r = await onMachineFreed(
-      db,
-      a.machineId,
-      roomId,
-      a.now,
-      windowMinutes ?? claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
-      push,
-    );
-    offeredTo = r.offer?.uid ?? null;
-  }
+  const offeredTo = await offer();
   return { wasOutOfOrder, archived: old.length, offeredTo };
 }
