@@ -10,7 +10,7 @@ import { type CalibrationSums, thresholds } from "../domain/calibration";
 import { reportId } from "../domain/cycle";
 import { type MachineType, isBoundary, normalizeStatus } from "../domain/status";
 import { type EncryptedSecret, decryptSecret, secretsEqual } from "../security/deviceSecret";
-import { COL } from "../store/db";
+import { COL, isAlreadyExists } from "../store/db";
 import { type HttpRequest, type HttpResponse, jsonBody, requireMethod } from "./adapter";
 import {
   HeartbeatBodySchema,
@@ -308,8 +308,4 @@ async function commitOrRateLimit(
     if (isAlreadyExists(err)) throw rateLimited(machineId);
     throw err;
   }
-}
-
-export function isAlreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
 }

@@ -31,17 +31,8 @@ export interface PushRecipient {
   tokens: PushToken[];
 }
 
-/** What every device of a recipient shows. */
-export interface PushPayload {
-  title: string;
-  body: string;
-  data?: Record<string, string>;
-  link: string;
-  /** Per machine (see `machineTopic`): a newer push replaces an undelivered older one. */
-  topic: string;
-  ttlSeconds: number;
-  icon?: string;
-}
+/** What every device of a recipient shows: a message without its addressee. */
+export type PushPayload = Omit<PushMessage, "uid" | "token">;
 
 export interface TokenStore {
   /** Removes these tokens from the user (missing ones are not an error). */
