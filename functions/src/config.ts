@@ -23,6 +23,13 @@ export const CLAIM_WINDOW_MINUTES = defineInt("CLAIM_WINDOW_MINUTES", { default:
 export const BROKEN_REPORT_THRESHOLD = defineInt("BROKEN_REPORT_THRESHOLD", { default: 2 });
 /** Silence after which a running machine is shown offline. */
 export const OFFLINE_RUNNING_MINUTES = defineInt("OFFLINE_RUNNING_MINUTES", { default: 10 });
+/**
+ * A running board that sends only state changes (no heartbeat, no raw_data) is shown offline
+ * only this long after its cycle's expected end.
+ */
+export const OFFLINE_REPORT_ONLY_MARGIN_MINUTES = defineInt("OFFLINE_REPORT_ONLY_MARGIN_MINUTES", {
+  default: 30,
+});
 /** Silence after which an idle machine is shown offline. */
 export const OFFLINE_IDLE_MINUTES = defineInt("OFFLINE_IDLE_MINUTES", { default: 24 * 60 });
 /** "Finishing in N minutes" reminder lead time. */

@@ -4,12 +4,16 @@ import { type HttpResponse, runHandler } from "../../functions/src/http/adapter"
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { createDeviceState } from "../../functions/src/http/deviceState";
 import { deviceBaseUrl, firmwareSnippet } from "../../functions/src/http/firmwareSnippet";
 import { apiRoutes } from "../../functions/src/http/routes";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { createRecordingTransport } from "../../functions/src/services/fcm";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
 import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+
+/** This test's device-function instance memory (rate buckets, machine cache). */
+let deviceState = createDeviceState();
 
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000; // device Unix seconds
 const NOW = (START + 2 * 3600) * 1000;
@@ -42,7 +46,12 @@ const asAdmin = (path: string, body: unknown, headers: Record<string, string> = 
   post(path, body, { ...bearer(admin), ...LOCAL_HOST, ...headers });
 
 const device = () =>
-  createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock });
+  createDeviceHandler({
+    db: testDb(),
+    masterKey: TEST_MASTER_KEY,
+    now: () => clock,
+    state: deviceState,
+  });
 
 async function devicePost(path: string, body: unknown): Promise<HttpResponse> {
   clock += 1500; // one report a second per machine
@@ -83,6 +92,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
+  deviceState = createDeviceState();
   clock = NOW;
   await seedDemoWorld();
 });

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { createDeviceState } from "../../functions/src/http/deviceState";
 import { createRecordingTransport } from "../../functions/src/services/fcm";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
@@ -268,6 +269,7 @@ describe("POST /load", () => {
       db: testDb(),
       masterKey: TEST_MASTER_KEY,
       now: () => clock,
+      state: createDeviceState(),
     });
     const ts = Math.floor(clock / 1000) - 20 * 60; // started 20 minutes ago
     const res = await runHandler(

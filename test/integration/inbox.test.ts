@@ -2,6 +2,7 @@ import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { createDeviceState } from "../../functions/src/http/deviceState";
 import {
   FCM_ERROR,
   type PushTransport,
@@ -27,6 +28,9 @@ import {
 import { newCounters } from "../../functions/src/store/tick";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+
+/** This test's device-function instance memory (rate buckets, machine cache). */
+let deviceState = createDeviceState();
 
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
 const NOW = (START + 2 * 3600) * 1000;
@@ -84,7 +88,12 @@ async function applied(machineId: number, status: string, timestamp: number) {
   clock += 1500;
   const res = await runHandler(
     "device",
-    createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock }),
+    createDeviceHandler({
+    db: testDb(),
+    masterKey: TEST_MASTER_KEY,
+    now: () => clock,
+    state: deviceState,
+  }),
     jsonRequest("POST", "/update", {
       machine_id: machineId,
       secret_key: `demo-secret-${machineId}`,
@@ -97,6 +106,7 @@ async function applied(machineId: number, status: string, timestamp: number) {
 }
 
 beforeEach(async () => {
+  deviceState = createDeviceState();
   clock = NOW;
   transport = createRecordingTransport();
   await seedDemoWorld();

@@ -1,6 +1,8 @@
+import type { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { createDeviceState } from "../../functions/src/http/deviceState";
 import { runTick, tick } from "../../functions/src/scheduled/tick";
 import { createRecordingTransport } from "../../functions/src/services/fcm/recordingTransport";
 import { createRoom } from "../../functions/src/store/machines";
@@ -17,12 +19,20 @@ import {
   TEST_MASTER_KEY,
 } from "../support/world";
 
+/** This test's device-function instance memory (rate buckets, machine cache). */
+let deviceState = createDeviceState();
+
 const MIN = 60_000;
 // Monday 2026-11-16 09:00 KST, on a minute boundary.
 const T0 = Date.UTC(2026, 10, 16, 0, 0);
 let clock = T0;
 const device = () =>
-  createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => clock });
+  createDeviceHandler({
+    db: testDb(),
+    masterKey: TEST_MASTER_KEY,
+    now: () => clock,
+    state: deviceState,
+  });
 
 /** A report from the machine's board at `at` (epoch ms), received then and applied. */
 async function report(machineId: number, status: string, at: number) {
@@ -73,6 +83,7 @@ const snapshot = async (uids: string[]) => ({
 });
 
 beforeEach(async () => {
+  deviceState = createDeviceState();
   clock = T0;
   transport = createRecordingTransport();
   await seedDemoWorld();
@@ -150,8 +161,9 @@ describe("tick: presence", () => {
     await saveFcmToken(testDb(), "admin-1", { token: "tok-admin", platform: "web", now: T0 });
   });
 
-  it("flags a running machine offline after 10 silent minutes, notifies each admin once per outage, and a report brings it back", async () => {
+  it("flags a running board that sent liveness traffic offline after 10 silent minutes, notifies each admin once per outage, and a report brings it back", async () => {
     await report(2, "WASHING", T0);
+    await heartbeat(2, T0);
     await runAt(T0 + 9 * MIN);
     expect((await doc("machines/2"))?.online).toBe(true);
 
@@ -208,9 +220,22 @@ describe("tick: presence", () => {
     expect(await inbox("admin-1")).toEqual([]);
   });
 
+  it("keeps a report-only board (no heartbeat, no raw_data) online mid-cycle until 30 minutes past its expected end", async () => {
+    await report(2, "WASHING", T0);
+    const high = ((await doc("machines/2"))?.expectedEndRange as { high: Timestamp }).high;
+    expect(high.toMillis()).toBe(T0 + 60 * MIN);
+    for (const m of [10, 45, 60, 89]) {
+      await runAt(T0 + m * MIN);
+      expect((await doc("machines/2"))?.online, `minute ${m}`).toBe(true);
+    }
+    const r = await runAt(T0 + 90 * MIN);
+    expect(r.presence?.wentOffline).toEqual(["2"]);
+  });
+
   it("only flags machines offline when there are no admins to tell", async () => {
     await testDb().doc("admins/admin-1").delete();
     await report(2, "WASHING", T0);
+    await heartbeat(2, T0);
     await runAt(T0 + 10 * MIN);
     expect((await doc("machines/2"))?.online).toBe(false);
     expect(transport.delivered).toEqual([]);
@@ -319,6 +344,7 @@ describe("tick: idempotent per schedule time", () => {
     await saveFcmToken(testDb(), "admin-1", { token: "tok-admin", platform: "web", now: T0 });
     await saveFcmToken(testDb(), "u1", { token: "tok-u1", platform: "web", now: T0 });
     await report(1, "WASHING", T0);
+    await heartbeat(1, T0); // machine 1 streams liveness, so its silence counts after 10 minutes
     await report(5, "DRYING", T0 + 10 * MIN);
     await setWatch(testDb(), "u1", "1", true, T0);
     await heartbeat(5, T0 + 44 * MIN);

@@ -7,6 +7,7 @@ import { expect } from "vitest";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { createDeviceState } from "../../functions/src/http/deviceState";
 import { seedDemo } from "../../functions/src/store/machines";
 import { PROJECT_ID, dumpEmbedded } from "./firestore";
 
@@ -78,7 +79,12 @@ export async function postUpdate(
 ): Promise<string> {
   const res = await runHandler(
     "device",
-    createDeviceHandler({ db: testDb(), masterKey: TEST_MASTER_KEY, now: () => now }),
+    createDeviceHandler({
+      db: testDb(),
+      masterKey: TEST_MASTER_KEY,
+      now: () => now,
+      state: createDeviceState(),
+    }),
     jsonRequest("POST", "/update", {
       machine_id: machineId,
       secret_key: `demo-secret-${machineId}`,

@@ -5,15 +5,69 @@ import {
   isSilent,
   offlineNoticeKey,
   presenceDecision,
+  sendsLiveness,
   silenceLimitMs,
 } from "../../functions/src/domain/presence";
 import { HOUR_MS, MINUTE_MS } from "../../functions/src/domain/time";
 
 const SEEN = Date.UTC(2026, 10, 22, 1, 0, 0);
 
+/** A board that streams liveness (raw_data or heartbeats) during its cycle, started at SEEN. */
 function m(over: Partial<PresenceMachine> = {}): PresenceMachine {
-  return { status: "WASHING", lastSeenAt: SEEN, online: true, ...over };
+  return {
+    status: "WASHING",
+    lastSeenAt: SEEN,
+    online: true,
+    pingAt: SEEN,
+    cycleStartedAt: SEEN,
+    ...over,
+  };
 }
+
+/** A board that reports only state changes (WashCall_Main without raw_data). */
+function reportOnly(over: Partial<PresenceMachine> = {}): PresenceMachine {
+  return m({ pingAt: null, ...over });
+}
+
+describe("presenceDecision for a board that reports only state changes", () => {
+  it("keeps it online through a silent 40-minute wash phase, until 30 minutes past the expected end", () => {
+    const machine = reportOnly({ expectedEndAt: SEEN + 60 * MINUTE_MS });
+    expect(presenceDecision(machine, SEEN + 40 * MINUTE_MS)).toBe("stayOnline");
+    expect(presenceDecision(machine, SEEN + 89 * MINUTE_MS)).toBe("stayOnline");
+    expect(presenceDecision(machine, SEEN + 90 * MINUTE_MS)).toBe("goOffline");
+  });
+
+  it("without an expected end, allows 3 hours from the cycle's start plus the margin", () => {
+    const machine = reportOnly({ expectedEndAt: null });
+    expect(presenceDecision(machine, SEEN + 209 * MINUTE_MS)).toBe("stayOnline");
+    expect(presenceDecision(machine, SEEN + 210 * MINUTE_MS)).toBe("goOffline");
+  });
+
+  it("never counts it silent sooner than the running limit after its last report", () => {
+    const late = reportOnly({
+      expectedEndAt: SEEN,
+      lastSeenAt: SEEN + 60 * MINUTE_MS,
+    });
+    expect(presenceDecision(late, SEEN + 69 * MINUTE_MS)).toBe("stayOnline");
+    expect(presenceDecision(late, SEEN + 70 * MINUTE_MS)).toBe("goOffline");
+  });
+
+  it("treats liveness traffic from before this cycle as not streaming now", () => {
+    const machine = reportOnly({
+      pingAt: SEEN - 5 * MINUTE_MS,
+      expectedEndAt: SEEN + 60 * MINUTE_MS,
+    });
+    expect(sendsLiveness(machine)).toBe(false);
+    expect(presenceDecision(machine, SEEN + 30 * MINUTE_MS)).toBe("stayOnline");
+  });
+
+  it("uses a configured margin", () => {
+    const machine = reportOnly({ expectedEndAt: SEEN + 60 * MINUTE_MS });
+    const limits = { reportOnlyMarginMinutes: 5 };
+    expect(presenceDecision(machine, SEEN + 64 * MINUTE_MS, limits)).toBe("stayOnline");
+    expect(presenceDecision(machine, SEEN + 65 * MINUTE_MS, limits)).toBe("goOffline");
+  });
+});
 
 describe("presenceDecision", () => {
   it("keeps a running machine online until 10 minutes of silence, then takes it offline", () => {
@@ -33,7 +87,12 @@ describe("presenceDecision", () => {
     expect(presenceDecision(m(), SEEN + 3 * MINUTE_MS, limits)).toBe("goOffline");
     expect(presenceDecision(m({ status: "OFF" }), SEEN + 3 * MINUTE_MS, limits)).toBe("stayOnline");
     expect(silenceLimitMs("OFF", { idleMinutes: 60 })).toBe(HOUR_MS);
-    expect(DEFAULT_PRESENCE_LIMITS).toEqual({ runningMinutes: 10, idleMinutes: 1440 });
+    expect(DEFAULT_PRESENCE_LIMITS).toEqual({
+      runningMinutes: 10,
+      idleMinutes: 1440,
+      reportOnlyMarginMinutes: 30,
+      unknownEndMinutes: 180,
+    });
   });
 
   it("does nothing more for a machine already offline and still silent", () => {

@@ -4,10 +4,19 @@ import { DEVICE_MASTER_KEY } from "../config";
 import { db } from "../store/db";
 import { toExpress } from "./adapter";
 import { createDeviceHandler } from "./deviceHandler";
+import { type DeviceState, createDeviceState } from "./deviceState";
+
+/** This instance's rate buckets and machine cache, made on the first request. */
+let state: DeviceState | null = null;
 
 export const device = onRequest({ secrets: [DEVICE_MASTER_KEY] }, (req, res) =>
   toExpress(
     "device",
-    createDeviceHandler({ db: db(), masterKey: DEVICE_MASTER_KEY.value(), now: Date.now }),
+    createDeviceHandler({
+      db: db(),
+      masterKey: DEVICE_MASTER_KEY.value(),
+      now: Date.now,
+      state: (state ??= createDeviceState()),
+    }),
   )(req, res),
 );

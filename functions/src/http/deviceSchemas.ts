@@ -17,19 +17,27 @@ export const IdSchema = z
   ])
   .transform((v) => String(v));
 
-const SecretKey = z.string().min(1).max(256);
+/** The device secret, or (fork firmware) the device JWT carried in the same field. */
+const SecretKey = z.string().min(1).max(2048);
 const Magnitude = z.number().finite().min(0).max(1000);
+const DeviceTimestamp = z
+  .number()
+  .int()
+  .min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)");
+/** One accelerometer axis delta of the firmware's raw sample. */
+const AxisDelta = z.number().finite().min(-1000).max(1000);
 
 export const UpdateBodySchema = z
   .object({
     machine_id: IdSchema,
     secret_key: SecretKey.optional(),
     status: z.enum(DEVICE_STATUSES),
+    /**
+     * Advisory: WashCall_Main hard-codes "washer" on every board. The registered type wins; a
+     * mismatch is recorded once on the machine (`reportedType`) for admins, never an error.
+     */
     machine_type: z.enum(MACHINE_TYPES).optional(),
-    timestamp: z
-      .number()
-      .int()
-      .min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)"),
+    timestamp: DeviceTimestamp,
     battery: z.number().min(0).max(100).optional(),
     wash_avg_magnitude: Magnitude.optional(),
     wash_max_magnitude: Magnitude.optional(),
@@ -67,20 +75,47 @@ export const HeartbeatBodySchema = z
   .strict();
 export type HeartbeatBody = z.output<typeof HeartbeatBodySchema>;
 
-export const RawDataBodySchema = z
+/** A batch of 1 Hz magnitudes (boards that buffer), starting at `timestamp`. */
+export const RawDataBatchBodySchema = z
   .object({
     machine_id: IdSchema,
     secret_key: SecretKey.optional(),
     /** Device time (Unix s) of the first sample. */
-    timestamp: z
-      .number()
-      .int()
-      .min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)"),
+    timestamp: DeviceTimestamp,
     /** Vibration magnitudes at 1 Hz. */
     samples: z.array(Magnitude).min(1).max(600),
   })
   .strict();
+
+/**
+ * One sample a second, as WashCall_Main sends it (`Connectivity::sendRawData`): no secret.
+ * Without a secret it is only a sign of life; with one (or a device JWT) it may be stored.
+ */
+export const RawDataSampleBodySchema = z
+  .object({
+    machine_id: IdSchema,
+    secret_key: SecretKey.optional(),
+    timestamp: DeviceTimestamp,
+    magnitude: Magnitude,
+    deltaX: AxisDelta,
+    deltaY: AxisDelta,
+    deltaZ: AxisDelta,
+  })
+  .strict();
+
+/** Either shape; a body with `samples` is a batch, any other a single sample. */
+export const RawDataBodySchema = z.union([RawDataSampleBodySchema, RawDataBatchBodySchema]);
 export type RawDataBody = z.output<typeof RawDataBodySchema>;
+
+/** `POST …/device/device_update` (the seed's route): the board asks for its thresholds. */
+export const DeviceUpdateBodySchema = z
+  .object({ machine_id: IdSchema, secret_key: SecretKey.optional() })
+  .strict();
+
+export const ThresholdsSchema = z.object({
+  NewWashThreshold: z.number(),
+  NewSpinThreshold: z.number(),
+});
 
 export const DeviceOkSchema = z.object({
   message: z.string(),

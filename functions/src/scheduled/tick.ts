@@ -18,10 +18,11 @@ import {
   CLAIM_WINDOW_MINUTES,
   LEFTOVER_REMINDER_MINUTES,
   OFFLINE_IDLE_MINUTES,
+  OFFLINE_REPORT_ONLY_MARGIN_MINUTES,
   OFFLINE_RUNNING_MINUTES,
   REMINDER_LEAD_MINUTES,
 } from "../config";
-import { type PresenceLimits } from "../domain/presence";
+import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from "../domain/presence";
 import { DEFAULT_CLAIM_WINDOW_MINUTES } from "../domain/queue";
 import { tickKey, tickMinuteMs } from "../domain/tick";
 import { selectTransport } from "../services/fcm/select";
@@ -75,8 +76,7 @@ export interface TickReport {
 }
 
 export const DEFAULT_TICK_LIMITS: TickLimits = {
-  runningMinutes: 10,
-  idleMinutes: 24 * 60,
+  ...DEFAULT_PRESENCE_LIMITS,
   soonMinutes: 5,
   leftoverMinutes: 15,
   leftoverCatchUpMinutes: DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
@@ -189,6 +189,7 @@ export const tick = onSchedule(
       limits: {
         runningMinutes: OFFLINE_RUNNING_MINUTES.value(),
         idleMinutes: OFFLINE_IDLE_MINUTES.value(),
+        reportOnlyMarginMinutes: OFFLINE_REPORT_ONLY_MARGIN_MINUTES.value(),
         soonMinutes: REMINDER_LEAD_MINUTES.value(),
         leftoverMinutes: LEFTOVER_REMINDER_MINUTES.value(),
         claimWindowMinutes: claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),

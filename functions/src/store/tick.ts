@@ -40,7 +40,11 @@ export interface TickMachine {
   cycleStartedAt: number | null;
   spinStartedAt: number | null;
   expectedEndAt: number | null;
+  /** The high end of the expected-end range, epoch ms. */
+  expectedEndHigh: number | null;
   lastSeenAt: number | null;
+  /** The last liveness traffic (heartbeat, raw_data), epoch ms. */
+  pingAt: number | null;
   online: boolean;
   /** The document's update time, the precondition of the tick's `online: false` write. */
   updateTime: Timestamp | null;
@@ -58,7 +62,9 @@ export function toTickMachine(doc: FirebaseFirestore.DocumentSnapshot): TickMach
     cycleStartedAt: toMillis(d.cycleStartedAt),
     spinStartedAt: toMillis(d.spinStartedAt),
     expectedEndAt: toMillis(d.expectedEndAt),
+    expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null | undefined)?.high),
     lastSeenAt: toMillis(d.lastSeenAt),
+    pingAt: toMillis(d.pingAt),
     online: d.online === true,
     updateTime: doc.updateTime ?? null,
   };

@@ -69,7 +69,8 @@ export async function updatePresence(
     ...silentIdle.docs.map(toTickMachine),
     ...offlineIdle.docs.map(toTickMachine),
   ]) {
-    const d = presenceDecision(m, now, limits);
+    // A report-only board is judged against the late end of its cycle (domain/presence.ts).
+    const d = presenceDecision({ ...m, expectedEndAt: m.expectedEndHigh ?? m.expectedEndAt }, now, limits);
     byDecision.set(d, [...(byDecision.get(d) ?? []), m]);
   }
   const goOffline = byDecision.get("goOffline") ?? [];

@@ -1,0 +1,92 @@
+/**
+ * Token buckets keyed by a string (a machine id, say): each key may spend `burst` requests at
+ * once and earns `perSecond` back over time. A real device's bursts (two state changes in one
+ * second, a FINISHED right after a SPINNING) fit inside the burst; a sustained flood runs the
+ * bucket dry and is refused until it slows down. Pure: the caller passes the time, and the
+ * buckets live in the caller's memory (one function instance), so refusing costs no write.
+ *
+ * Memory is bounded: at most `maxKeys` buckets are kept; the least recently used is forgotten
+ * first (a forgotten key starts again with a full bucket, which only ever errs towards letting a
+ * request through).
+ */
+export interface BucketLimits {
+  /** Requests a key may make at once. */
+  burst: number;
+  /** Requests a key earns back per second. */
+  perSecond: number;
+}
+
+interface Bucket {
+  tokens: number;
+  /** Epoch ms of the last refill. */
+  at: number;
+}
+
+export interface TakeResult {
+  allowed: boolean;
+  /** Seconds until one request would be allowed again (0 when allowed). */
+  retryAfterSeconds: number;
+}
+
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly limits: BucketLimits,
+    private readonly maxKeys = 10_000,
+  ) {
+    if (!(limits.burst >= 1) || !(limits.perSecond > 0)) {
+      throw new Error("a bucket needs burst >= 1 and perSecond > 0");
+    }
+  }
+
+  /** Spends one token of `key` at `nowMs` if there is one. */
+  take(key: string, nowMs: number): TakeResult {
+    const b = this.refilled(key, nowMs);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      this.remember(key, b);
+      return { allowed: true, retryAfterSeconds: 0 };
+    }
+    this.remember(key, b);
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.limits.perSecond)),
+    };
+  }
+
+  /** Whether `key` has a token left at `nowMs`, without spending it. */
+  peek(key: string, nowMs: number): boolean {
+    const existing = this.buckets.get(key);
+    if (!existing) return true;
+    return this.refill(existing, nowMs).tokens >= 1;
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private refilled(key: string, nowMs: number): Bucket {
+    const existing = this.buckets.get(key);
+    if (!existing) return { tokens: this.limits.burst, at: nowMs };
+    return this.refill(existing, nowMs);
+  }
+
+  private refill(b: Bucket, nowMs: number): Bucket {
+    // A clock that stepped backwards earns nothing (and takes nothing away).
+    const elapsed = Math.max(0, nowMs - b.at) / 1000;
+    return {
+      tokens: Math.min(this.limits.burst, b.tokens + elapsed * this.limits.perSecond),
+      at: Math.max(b.at, nowMs),
+    };
+  }
+
+  private remember(key: string, b: Bucket): void {
+    this.buckets.delete(key);
+    this.buckets.set(key, b);
+    if (this.buckets.size > this.maxKeys) {
+      const oldest = this.buckets.keys().next().value;
+      if (oldest !== undefined) this.buckets.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * What one instance of the `device` function keeps in memory between requests, so that the
+ * firmware's steady traffic costs almost nothing in Firestore:
+ *
+ * - rate buckets per machine (domain/rateLimit.ts): a burst allowance, so two distinct reports in
+ *   one second both land, while a sustained flood gets 429 without a single write;
+ * - the machine documents (and encrypted secrets) `raw_data` needs, each read at most once a
+ *   minute: a 1 Hz stream costs one read a minute per machine per instance, and no write per
+ *   sample (a liveness write at most every {@link LIVENESS_WRITE_MS});
+ * - the machines whose stored secret did not decrypt, so that the admin-facing log line is
+ *   written once per machine per instance, not once per request.
+ *
+ * Cloud Functions may run several instances; each has its own memory, so the fleet-wide limits
+ * are these times the number of instances (maxInstances, functions/src/index.ts). Tests build a
+ * fresh state per test with {@link createDeviceState}.
+ */
+import type { EncryptedSecret } from "../security/deviceSecret";
+import type { MachineType } from "../domain/status";
+import { type BucketLimits, TokenBuckets } from "../domain/rateLimit";
+
+/** How long a cached machine document is trusted (raw_data only; reports always read afresh). */
+export const MACHINE_CACHE_TTL_MS = 60_000;
+/** A liveness write (lastSeenAt, pingAt) is made at most this often per machine and instance. */
+export const LIVENESS_WRITE_MS = 5 * 60_000;
+
+/** Reports, heartbeats and threshold requests of one machine. */
+export const REQUEST_LIMITS: BucketLimits = { burst: 20, perSecond: 2 };
+/** raw_data of one machine: a 1 Hz stream with room for catch-up after a Wi-Fi hiccup. */
+export const RAW_DATA_LIMITS: BucketLimits = { burst: 30, perSecond: 3 };
+
+export interface CachedMachine {
+  exists: boolean;
+  type: MachineType;
+  calibrationOn: boolean;
+  online: boolean;
+  /** Epoch ms of the last liveness traffic written (heartbeat, raw_data), or null. */
+  pingAt: number | null;
+  /** The encrypted secret, once an authenticated request needed it (undefined: not read yet). */
+  secret?: EncryptedSecret | null;
+  /** Epoch ms the document was read. */
+  readAt: number;
+}
+
+export interface DeviceState {
+  requests: TokenBuckets;
+  rawData: TokenBuckets;
+  machines: Map<string, CachedMachine>;
+  /** Machines whose secret record did not decrypt (logged once). */
+  undecryptable: Set<string>;
+}
+
+export function createDeviceState(
+  limits: { requests?: BucketLimits; rawData?: BucketLimits } = {},
+): DeviceState {
+  return {
+    requests: new TokenBuckets(limits.requests ?? REQUEST_LIMITS),
+    rawData: new TokenBuckets(limits.rawData ?? RAW_DATA_LIMITS),
+    machines: new Map(),
+    undecryptable: new Set(),
+  };
+}
+
+/** The cached machine if it is younger than the TTL. */
+export function freshMachine(
+  state: DeviceState,
+  machineId: string,
+  nowMs: number,
+): CachedMachine | null {
+  const m = state.machines.get(machineId);
+  if (!m || nowMs - m.readAt >= MACHINE_CACHE_TTL_MS || nowMs < m.readAt) return null;
+  return m;
+}
+
+/** Keeps at most this many machines; the oldest entries go first. */
+const MAX_CACHED_MACHINES = 10_000;
+
+export function rememberMachine(state: DeviceState, machineId: string, m: CachedMachine): void {
+  state.machines.delete(machineId);
+  state.machines.set(machineId, m);
+  if (state.machines.size > MAX_CACHED_MACHINES) {
+    const oldest = state.machines.keys().next().value;
+    if (oldest !== undefined) state.machines.delete(oldest);
+  }
+}
