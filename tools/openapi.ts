@@ -14,8 +14,10 @@ import type { ApiRoute, AuthLevel } from "../functions/src/http/apiRouter";
 import { NotificationsQuerySchema } from "../functions/src/http/apiSchemas";
 import {
   DeviceOkSchema,
+  DeviceUpdateBodySchema,
   HeartbeatBodySchema,
   RawDataBodySchema,
+  ThresholdsSchema,
   UpdateBodySchema,
 } from "../functions/src/http/deviceSchemas";
 import { apiRoutes } from "../functions/src/http/routes";
@@ -255,7 +257,14 @@ const DEVICE_PATHS: { path: string; body: z.ZodType; ok: z.ZodType; summary: str
     path: "/raw_data",
     body: RawDataBodySchema,
     ok: RawDataOkSchema,
-    summary: "1 Hz vibration samples, stored only while calibration is on",
+    summary:
+      "1 Hz vibration samples (one per request, as WashCall_Main sends them, or a batch); without a secret a sign of life only; stored only when authenticated while calibration is on",
+  },
+  {
+    path: "/device_update",
+    body: DeviceUpdateBodySchema,
+    ok: ThresholdsSchema,
+    summary: "The board's calibration thresholds (404 before its first calibrated cycle)",
   },
 ];
 
@@ -265,8 +274,11 @@ function deviceOperation(d: (typeof DEVICE_PATHS)[number]): JsonObject {
     tags: ["device"],
     summary: d.summary,
     description:
-      "Authenticated by `secret_key` in the body (legacy firmware) or `Authorization: Bearer <JWT>` " +
-      "HS256-signed with the device secret (`sub` = machine id, `exp` at most 1 h).",
+      "Authenticated by `secret_key` in the body (legacy firmware; the fork firmware's device JWT is " +
+      "accepted there too) or `Authorization: Bearer <JWT>` HS256-signed with the device secret " +
+      "(`sub` = machine id; `exp` at most 1 h after `iat`, or no `exp` and `iat` at most 1 h old). " +
+      "`raw_data` is also accepted without credentials, as a sign of life only. `machine_type` is " +
+      "advisory: the registered type wins.",
     security: [{}, { deviceJwt: [] }],
     requestBody: { required: true, content: jsonContent(jsonSchema(d.body)) },
     responses: responses([200, 400, 401, 403, 404, 405, 413, 429, 500], jsonSchema(d.ok, "output")),

@@ -69,6 +69,7 @@ interface SecretBody {
   machine_type: string;
   secret_key: string;
   firmware_snippet: string;
+  warnings: string[];
 }
 
 /** A valid body for each admin route (machine 1 and room 1 exist after the seed). */
@@ -83,7 +84,16 @@ const VALID: Record<string, unknown> = {
   "/admin/rotate_device_secret": { machine_id: 1 },
   "/admin/calibration": { machine_id: 1, on: 1 },
   "/admin/clear_broken": { machine_id: 1 },
+  "/admin/surveys": undefined,
 };
+
+/** The request an admin route takes: a JSON body for POST, none for GET. */
+const routeRequest = (r: (typeof adminRoutes)[number], headers: Record<string, string>) =>
+  runHandler(
+    "api",
+    createApiHandler(deps()),
+    jsonRequest(r.method, r.path, r.method === "GET" ? undefined : (VALID[r.path] ?? {}), headers),
+  );
 const adminRoutes = apiRoutes.filter((r) => r.path.startsWith("/admin/"));
 
 beforeAll(async () => {
@@ -111,7 +121,7 @@ describe("admin route guard", () => {
   it("every /admin route answers 403 to a signed-in non-admin, even with a valid body, and writes nothing", async () => {
     const before = await dumpDb();
     for (const r of adminRoutes) {
-      const res = await post(r.path, VALID[r.path] ?? {}, bearer(user));
+      const res = await routeRequest(r, bearer(user));
       expect(res.status, r.path).toBe(403);
       expect(errorOf(res).code, r.path).toBe("forbidden");
     }
@@ -122,7 +132,7 @@ describe("admin route guard", () => {
     const before = await dumpDb();
     for (const r of adminRoutes) {
       for (const headers of [{}, { authorization: "Token abc" }, bearer("garbage.token.x")]) {
-        const res = await post(r.path, VALID[r.path] ?? {}, headers);
+        const res = await routeRequest(r, headers);
         expect(res.status, `${r.path} ${JSON.stringify(headers)}`).toBe(401);
         expect(errorOf(res).code).toBe("unauthenticated");
       }
@@ -193,11 +203,14 @@ describe("POST /admin/add_device", () => {
     });
     expect(b.secret_key).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(b.firmware_snippet).toContain(
-      '#define WASHCALL_UPDATE_URL "http://127.0.0.1:5001/demo-washcall/asia-northeast3/device/update"',
+      'String FASTAPI_URL = "http://127.0.0.1:5001/demo-washcall/asia-northeast3/device/update";',
     );
-    expect(b.firmware_snippet).toContain("#define WASHCALL_MACHINE_ID 7\n");
-    expect(b.firmware_snippet).toContain(`#define WASHCALL_SECRET_KEY "${b.secret_key}"`);
-    expect(b.firmware_snippet).toContain('#define WASHCALL_MACHINE_TYPE "washer"');
+    expect(b.firmware_snippet).toContain(
+      'String RAW_DATA_URL = "http://127.0.0.1:5001/demo-washcall/asia-northeast3/device/raw_data";',
+    );
+    expect(b.firmware_snippet).toContain("int MACHINE_ID = 7;\n");
+    expect(b.firmware_snippet).toContain(`const char* SECRET_KEY = "${b.secret_key}";`);
+    expect(b.warnings).toEqual([]);
 
     expect((await testDb().doc("machines/7").get()).data()).toMatchObject({
       roomId: "1",
@@ -299,7 +312,11 @@ describe("POST /admin/add_device", () => {
       [{ ...valid, machine_name: "tab\there" }, "machine_name"],
       [without("machine_type"), "machine_type"],
       [{ ...valid, machine_type: "oven" }, "machine_type"],
-      [{ ...valid, secret_key: "mine" }, "secret_key"],
+      [{ ...valid, secret_key: "" }, "secret_key"],
+      [{ ...valid, secret_key: "tab\there" }, "secret_key"],
+      [{ ...valid, secret_key: "비밀" }, "secret_key"],
+      [{ ...valid, secret_key: "x".repeat(257) }, "secret_key"],
+      [{ ...valid, secret_key: 123 }, "secret_key"],
     ];
     for (const [body, field] of corpus) {
       const res = await asAdmin("/admin/add_device", body);
@@ -311,6 +328,68 @@ describe("POST /admin/add_device", () => {
   });
 });
 
+describe("admin-chosen device secrets (the firmware's own secret)", () => {
+  it("adds a device with the fleet-wide firmware secret, warns that it is weak and reused, and the board authenticates with it", async () => {
+    const first = await asAdmin("/admin/add_device", {
+      ...(VALID["/admin/add_device"] as object),
+      secret_key: "secret_key_123",
+    });
+    expect(first.status).toBe(200);
+    const b = bodyOf<SecretBody>(first);
+    expect(b.secret_key).toBe("secret_key_123");
+    expect(b.firmware_snippet).toContain('const char* SECRET_KEY = "secret_key_123";');
+    expect(b.warnings.join(" ")).toContain("published in firmware source");
+    expect(b.warnings.join(" ")).toContain("shorter than 16 characters");
+    expect(b.warnings.join(" ")).not.toContain("also the secret of");
+
+    const stored = (await testDb().doc("deviceSecrets/7").get()).data() ?? {};
+    expect(JSON.stringify(stored)).not.toContain("secret_key_123");
+
+    const second = await asAdmin("/admin/add_device", {
+      room_id: 1,
+      machine_id: 8,
+      machine_name: "건조기 8",
+      machine_type: "dryer",
+      secret_key: "secret_key_123",
+    });
+    expect(bodyOf<SecretBody>(second).warnings.join(" ")).toContain("also the secret of machine 7");
+
+    const report = await devicePost("/update", {
+      machine_id: 8,
+      secret_key: "secret_key_123",
+      status: "WASHING",
+      machine_type: "washer",
+      timestamp: Math.floor(clock / 1000),
+      battery: 100,
+    });
+    expect(report.status).toBe(200);
+  });
+
+  it("gives a strong chosen secret no warnings", async () => {
+    const res = await asAdmin("/admin/add_device", {
+      ...(VALID["/admin/add_device"] as object),
+      secret_key: "Zq8-v3Lr_T1m9Wx2Kp7s",
+    });
+    expect(bodyOf<SecretBody>(res).warnings).toEqual([]);
+  });
+
+  it("rotates to a chosen secret: the old one stops working, the chosen one works", async () => {
+    const res = await asAdmin("/admin/rotate_device_secret", {
+      machine_id: 3,
+      secret_key: "Board-3-secret-from-EEPROM",
+    });
+    expect(res.status).toBe(200);
+    expect(bodyOf<SecretBody>(res)).toMatchObject({
+      secret_key: "Board-3-secret-from-EEPROM",
+      warnings: [],
+    });
+    const beat = (secret: string) =>
+      devicePost("/heartbeat", { machine_id: 3, secret_key: secret, battery: 90 });
+    expect((await beat("demo-secret-3")).status).toBe(401);
+    expect((await beat("Board-3-secret-from-EEPROM")).status).toBe(200);
+  });
+});
+
 describe("POST /admin/rotate_device_secret", () => {
   it("answers a new secret once; the old secret stops working and the new one works", async () => {
     const res = await asAdmin("/admin/rotate_device_secret", { machine_id: 2 });
@@ -319,7 +398,7 @@ describe("POST /admin/rotate_device_secret", () => {
     const b = bodyOf<SecretBody>(res);
     expect(b).toMatchObject({ machine_id: 2, room_id: 1, machine_name: "세탁기 2" });
     expect(b.secret_key).not.toBe("demo-secret-2");
-    expect(b.firmware_snippet).toContain(`#define WASHCALL_SECRET_KEY "${b.secret_key}"`);
+    expect(b.firmware_snippet).toContain(`const char* SECRET_KEY = "${b.secret_key}";`);
 
     const old = await devicePost("/heartbeat", {
       machine_id: 2,
@@ -344,7 +423,9 @@ describe("POST /admin/rotate_device_secret", () => {
       [{}, "machine_id"],
       [{ machine_id: "x" }, "machine_id"],
       [{ machine_id: null }, "machine_id"],
-      [{ machine_id: 1, secret_key: "chosen" }, "secret_key"],
+      [{ machine_id: 1, secret_key: "" }, "secret_key"],
+      [{ machine_id: 1, secret_key: "line\nbreak" }, "secret_key"],
+      [{ machine_id: 1, spare: 1 }, "spare"],
     ] as const) {
       const res = await asAdmin("/admin/rotate_device_secret", body);
       expect(res.status, JSON.stringify(body)).toBe(400);
@@ -424,14 +505,14 @@ describe("firmware snippet", () => {
       roomId: "3",
     });
     expect(text.split("\n")).toEqual([
-      "// WashCall device configuration: machine 12, A동 #define EVIL 1, room 3.",
-      "// Keep WASHCALL_SECRET_KEY private; it is shown only once (rotate it if it leaks).",
-      '#define WASHCALL_UPDATE_URL "https://x.test/device/update"',
-      '#define WASHCALL_HEARTBEAT_URL "https://x.test/device/heartbeat"',
-      '#define WASHCALL_RAW_DATA_URL "https://x.test/device/raw_data"',
-      "#define WASHCALL_MACHINE_ID 12",
-      '#define WASHCALL_SECRET_KEY "a\\"b\\\\c"',
-      '#define WASHCALL_MACHINE_TYPE "dryer"',
+      "// WashCall_Main.ino: replace these definitions (machine 12, A동 #define EVIL 1, room 3, dryer).",
+      "// Keep SECRET_KEY private; it is shown only once (rotate it if it leaks).",
+      "// HTTPS: see docs/FIRMWARE.md (WiFiClientSecure with the root CA); plain http:// is redirected",
+      "// and the firmware does not follow redirects, so its reports would be lost.",
+      'String FASTAPI_URL = "https://x.test/device/update";',
+      'String RAW_DATA_URL = "https://x.test/device/raw_data";',
+      "int MACHINE_ID = 12;",
+      'const char* SECRET_KEY = "a\\"b\\\\c";',
       "",
     ]);
   });

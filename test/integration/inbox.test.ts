@@ -89,11 +89,11 @@ async function applied(machineId: number, status: string, timestamp: number) {
   const res = await runHandler(
     "device",
     createDeviceHandler({
-    db: testDb(),
-    masterKey: TEST_MASTER_KEY,
-    now: () => clock,
-    state: deviceState,
-  }),
+      db: testDb(),
+      masterKey: TEST_MASTER_KEY,
+      now: () => clock,
+      state: deviceState,
+    }),
     jsonRequest("POST", "/update", {
       machine_id: machineId,
       secret_key: `demo-secret-${machineId}`,

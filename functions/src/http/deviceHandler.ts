@@ -451,7 +451,7 @@ async function verifyDeviceToken(
   const { decodeJwt } = await import("jose");
   let claims: Record<string, unknown>;
   try {
-    claims = decodeJwt(token) as Record<string, unknown>;
+    claims = decodeJwt(token);
   } catch {
     throw new HttpError(401, "unauthenticated", "Bearer token is not a JWT");
   }

@@ -65,25 +65,37 @@ function commentText(value: string): string {
   return out.replace(/ {2,}/g, " ").trim();
 }
 
-/** The `#define` block. The secret is in it: show it once, never log it. */
+/**
+ * The lines to replace in WashCall_Main.ino, in the firmware's own identifiers (`FASTAPI_URL`,
+ * `RAW_DATA_URL`, `MACHINE_ID`, `SECRET_KEY`), so an admin pastes them over the old definitions.
+ * The firmware sends `machine_type: "washer"` whatever the machine is; the server keeps the
+ * registered type, so nothing in the board needs changing for a dryer. The secret is in it: show
+ * it once, never log it.
+ */
 export function firmwareSnippet(c: FirmwareConfig): string {
   const base = c.deviceUrl.replace(/\/+$/, "");
   const label = [
     `machine ${c.machineId}`,
     c.machineName ? commentText(c.machineName) : null,
     c.roomId ? `room ${c.roomId}` : null,
+    c.machineType,
   ]
     .filter((x): x is string => !!x)
     .join(", ");
+  const https = base.startsWith("https://");
   return [
-    `// WashCall device configuration: ${label}.`,
-    "// Keep WASHCALL_SECRET_KEY private; it is shown only once (rotate it if it leaks).",
-    `#define WASHCALL_UPDATE_URL ${cString(`${base}/update`)}`,
-    `#define WASHCALL_HEARTBEAT_URL ${cString(`${base}/heartbeat`)}`,
-    `#define WASHCALL_RAW_DATA_URL ${cString(`${base}/raw_data`)}`,
-    `#define WASHCALL_MACHINE_ID ${Number(c.machineId)}`,
-    `#define WASHCALL_SECRET_KEY ${cString(c.secret)}`,
-    `#define WASHCALL_MACHINE_TYPE ${cString(c.machineType)}`,
+    `// WashCall_Main.ino: replace these definitions (${label}).`,
+    "// Keep SECRET_KEY private; it is shown only once (rotate it if it leaks).",
+    ...(https
+      ? [
+          "// HTTPS: see docs/FIRMWARE.md (WiFiClientSecure with the root CA); plain http:// is redirected",
+          "// and the firmware does not follow redirects, so its reports would be lost.",
+        ]
+      : []),
+    `String FASTAPI_URL = ${cString(`${base}/update`)};`,
+    `String RAW_DATA_URL = ${cString(`${base}/raw_data`)};`,
+    `int MACHINE_ID = ${Number(c.machineId)};`,
+    `const char* SECRET_KEY = ${cString(c.secret)};`,
     "",
   ].join("\n");
 }

@@ -7,6 +7,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
+  createHmac,
   randomBytes,
   timingSafeEqual,
 } from "node:crypto";
@@ -59,4 +60,35 @@ export function secretsEqual(a: string, b: string): boolean {
 /** A new device secret: 32 random bytes, base64url. */
 export function generateDeviceSecret(): string {
   return randomBytes(32).toString("base64url");
+}
+
+/**
+ * A keyed fingerprint of a device secret (HMAC-SHA256 under the master key), stored beside the
+ * encrypted record so that a secret reused on another machine can be found with one query,
+ * without decrypting every record and without storing anything a leaked database could
+ * brute-force offline.
+ */
+export function secretFingerprint(plain: string, masterKey: string): string {
+  return createHmac("sha256", keyFrom(masterKey))
+    .update("device-secret-fingerprint:")
+    .update(plain, "utf8")
+    .digest("base64url");
+}
+
+/** Secrets known to ship in public firmware and examples: accepted, but never quietly. */
+const PUBLISHED_SECRETS = new Set(["secret_key_123", "secret", "password", "12345678", "changeme"]);
+
+/**
+ * Why an admin-chosen secret is weak (empty when it is not): short, few distinct characters, or
+ * published in firmware source. Weak secrets are accepted (a fleet's firmware may already carry
+ * one) with these reasons shown to the admin.
+ */
+export function weakSecretReasons(plain: string): string[] {
+  const reasons: string[] = [];
+  if (PUBLISHED_SECRETS.has(plain.toLowerCase()) || /^demo-secret-\d+$/.test(plain)) {
+    reasons.push("it is published in firmware source or examples");
+  }
+  if (plain.length < 16) reasons.push("it is shorter than 16 characters");
+  if (new Set(plain).size < 8) reasons.push("it has fewer than 8 distinct characters");
+  return reasons;
 }

@@ -29,7 +29,8 @@ export const COL = {
   congestion: "congestion",
   machineCalibration: "machineCalibration",
   deviceSecrets: "deviceSecrets",
-  deviceRate: "deviceRate",
+  /** surveys/{uid}_{yyyymmdd}: residents' satisfaction answers, one per user and KST day. */
+  surveys: "surveys",
   idempotency: "idempotency",
   users: "users",
   /** cycleWatchers/{cycleId}: who watched a cycle when it finished (for reminders). */

@@ -4,7 +4,7 @@
  */
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
 import type { MachineType } from "../domain/status";
-import { encryptSecret, generateDeviceSecret } from "../security/deviceSecret";
+import { encryptSecret, generateDeviceSecret, secretFingerprint } from "../security/deviceSecret";
 import { COL } from "./db";
 
 export interface NewMachine {
@@ -12,7 +12,7 @@ export interface NewMachine {
   roomId: string;
   name: string;
   type: MachineType;
-  /** Given for the demo seed and tests; generated otherwise. */
+  /** Chosen by the admin (the secret the board's firmware already has), or generated. */
   secret?: string;
 }
 
@@ -51,29 +51,54 @@ export async function createMachine(
     calibration: false,
     createdAt: FieldValue.serverTimestamp(),
   });
-  batch.create(db.collection(COL.deviceSecrets).doc(m.machineId), {
-    ...encryptSecret(secret, masterKey, `machine:${m.machineId}`),
-    rotatedAt: FieldValue.serverTimestamp(),
-  });
+  batch.create(
+    db.collection(COL.deviceSecrets).doc(m.machineId),
+    secretRecord(secret, masterKey, m.machineId),
+  );
   await batch.commit();
   return { secret };
 }
 
-/** Replaces a machine's secret; the old one stops working at once. */
+/** The stored form of a device secret: encrypted, plus its keyed fingerprint (reuse checks). */
+function secretRecord(secret: string, masterKey: string, machineId: string) {
+  return {
+    ...encryptSecret(secret, masterKey, `machine:${machineId}`),
+    fingerprint: secretFingerprint(secret, masterKey),
+    rotatedAt: FieldValue.serverTimestamp(),
+  };
+}
+
+/**
+ * Replaces a machine's secret with `chosen` or a generated one; the old one stops working at
+ * once (within a minute for raw_data, which a device instance caches).
+ */
 export async function rotateDeviceSecret(
   db: Firestore,
   machineId: string,
   masterKey: string,
+  chosen?: string,
 ): Promise<{ secret: string }> {
-  const secret = generateDeviceSecret();
+  const secret = chosen ?? generateDeviceSecret();
   await db
     .collection(COL.deviceSecrets)
     .doc(machineId)
-    .set({
-      ...encryptSecret(secret, masterKey, `machine:${machineId}`),
-      rotatedAt: FieldValue.serverTimestamp(),
-    });
+    .set(secretRecord(secret, masterKey, machineId));
   return { secret };
+}
+
+/** Other machines whose stored secret is `secret` (records made before fingerprints are not found). */
+export async function machinesUsingSecret(
+  db: Firestore,
+  secret: string,
+  masterKey: string,
+  except: string,
+): Promise<string[]> {
+  const snap = await db
+    .collection(COL.deviceSecrets)
+    .where("fingerprint", "==", secretFingerprint(secret, masterKey))
+    .limit(20)
+    .get();
+  return snap.docs.map((d) => d.id).filter((id) => id !== except);
 }
 
 /** The demo data of the local stack: room 1, washers 1–4, dryers 5–6, `demo-secret-<id>`. */

@@ -381,29 +381,32 @@ export async function loadView(db: Firestore, uid: string, room: RoomDoc | null,
     return t === null || t === undefined ? [] : [t];
   });
 
+  const machineList = listed.map((m) => {
+    const t = timing.get(m.machineId) ?? machineTiming(m, stats, now);
+    return {
+      machine_id: idOut(m.machineId),
+      machine_name: m.name,
+      room_id: idOut(m.roomId ?? ""),
+      room_name: roomName.get(m.roomId ?? "") ?? null,
+      machine_type: m.type,
+      status: m.status,
+      availability: availability(m),
+      course_name: displayCourse(m),
+      timer: t.timer,
+      finishing: t.finishing,
+      avg_minutes: t.avgMinutes,
+      elapsed_time_minutes: t.elapsedMinutes,
+      expected_end_at: t.expectedEndAt,
+      isusing: watched.has(m.machineId) ? 1 : 0,
+      offered_to_me: offeredToMe.has(m.machineId) ? 1 : 0,
+      online: m.online,
+      out_of_order: m.outOfOrder,
+    };
+  });
   return {
-    machines: listed.map((m) => {
-      const t = timing.get(m.machineId) ?? machineTiming(m, stats, now);
-      return {
-        machine_id: idOut(m.machineId),
-        machine_name: m.name,
-        room_id: idOut(m.roomId ?? ""),
-        room_name: roomName.get(m.roomId ?? "") ?? null,
-        machine_type: m.type,
-        status: m.status,
-        availability: availability(m),
-        course_name: displayCourse(m),
-        timer: t.timer,
-        finishing: t.finishing,
-        avg_minutes: t.avgMinutes,
-        elapsed_time_minutes: t.elapsedMinutes,
-        expected_end_at: t.expectedEndAt,
-        isusing: watched.has(m.machineId) ? 1 : 0,
-        offered_to_me: offeredToMe.has(m.machineId) ? 1 : 0,
-        online: m.online,
-        out_of_order: m.outOfOrder,
-      };
-    }),
+    /** The seed PWA (WashCall-Web) reads `machine_list`; `machines` is the same list. */
+    machine_list: machineList,
+    machines: machineList,
     reservations,
     isreserved: focus?.isreserved ?? 0,
     queue_position: focus?.queue_position ?? null,

@@ -70,7 +70,11 @@ export async function updatePresence(
     ...offlineIdle.docs.map(toTickMachine),
   ]) {
     // A report-only board is judged against the late end of its cycle (domain/presence.ts).
-    const d = presenceDecision({ ...m, expectedEndAt: m.expectedEndHigh ?? m.expectedEndAt }, now, limits);
+    const d = presenceDecision(
+      { ...m, expectedEndAt: m.expectedEndHigh ?? m.expectedEndAt },
+      now,
+      limits,
+    );
     byDecision.set(d, [...(byDecision.get(d) ?? []), m]);
   }
   const goOffline = byDecision.get("goOffline") ?? [];

@@ -2,9 +2,13 @@
  * Admin routes (the `admin: true` claim; `npm run admin -- grant <email>` sets it).
  *
  * - POST /admin/add_room {room_name} → the next decimal room id.
- * - POST /admin/add_device {room_id, machine_id, machine_name, machine_type} → the device secret
- *   (shown only in this response) and a ready firmware configuration block.
- * - POST /admin/rotate_device_secret {machine_id} → a new secret; the old one stops working.
+ * - POST /admin/add_device {room_id, machine_id, machine_name, machine_type, secret_key?} → the
+ *   device secret (shown only in this response) and the lines to paste into WashCall_Main.ino.
+ * - POST /admin/rotate_device_secret {machine_id, secret_key?} → a new secret; the old one stops
+ *   working.
+ *   `secret_key` on both: the secret the board's firmware already has (WashCall_Main ships one
+ *   fleet-wide secret). Encrypted at rest like a generated one; a weak or reused secret is
+ *   accepted, with the reasons in `warnings` (empty for a generated secret).
  * - POST /admin/calibration {machine_id, on} → while on, the device's /raw_data samples are kept.
  * Secrets are never logged; responses carrying one are `Cache-Control: no-store`.
  */
@@ -13,7 +17,13 @@ import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import { MACHINE_TYPES, type MachineType } from "../../domain/status";
 import { COL, isAlreadyExists } from "../../store/db";
-import { createMachine, createRoom, rotateDeviceSecret } from "../../store/machines";
+import { weakSecretReasons } from "../../security/deviceSecret";
+import {
+  createMachine,
+  createRoom,
+  machinesUsingSecret,
+  rotateDeviceSecret,
+} from "../../store/machines";
 import type { HttpRequest } from "../adapter";
 import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
 import { OnOffSchema } from "../apiSchemas";
@@ -26,16 +36,29 @@ export const AddRoomBodySchema = z
   .object({ room_name: OneLineSchema(100).describe("Display name, 1–100 characters.") })
   .strict();
 
+/** An admin-chosen device secret: 1–256 printable characters (it goes into a C string literal). */
+const ChosenSecretSchema = z
+  .string()
+  .min(1, "must not be empty")
+  .max(256, "must be at most 256 characters")
+  .regex(/^[\x20-\x7e]+$/, "must be printable ASCII (it goes into the firmware's C string)")
+  .describe(
+    "The secret the board's firmware already has (optional; generated when absent). Weak or reused secrets are accepted with a warning.",
+  );
+
 export const AddDeviceBodySchema = z
   .object({
     room_id: IdSchema,
     machine_id: IdSchema,
     machine_name: OneLineSchema(100).describe("Display name, 1–100 characters."),
     machine_type: z.enum(MACHINE_TYPES),
+    secret_key: ChosenSecretSchema.optional(),
   })
   .strict();
 
-export const RotateDeviceSecretBodySchema = z.object({ machine_id: IdSchema }).strict();
+export const RotateDeviceSecretBodySchema = z
+  .object({ machine_id: IdSchema, secret_key: ChosenSecretSchema.optional() })
+  .strict();
 
 export const CalibrationBodySchema = z
   .object({
@@ -55,7 +78,14 @@ export const DeviceSecretResponseSchema = z.object({
   machine_name: z.string(),
   machine_type: z.enum(MACHINE_TYPES),
   secret_key: z.string().describe("The device secret. Shown only in this response."),
-  firmware_snippet: z.string().describe("#define block for the Arduino/ESP32 firmware."),
+  firmware_snippet: z
+    .string()
+    .describe(
+      "The lines to replace in WashCall_Main.ino (FASTAPI_URL, RAW_DATA_URL, MACHINE_ID, SECRET_KEY).",
+    ),
+  warnings: z
+    .array(z.string())
+    .describe("Why an admin-chosen secret is weak or reused; empty when it is not."),
 });
 
 export const CalibrationResponseSchema = z.object({
@@ -102,10 +132,29 @@ async function addRoom(db: Firestore, name: string): Promise<string> {
   throw new HttpError(409, "conflict", "room_name: too many rooms added at once; try again");
 }
 
+/** Reasons to warn about an admin-chosen secret: weak, or already another machine's. */
+async function secretWarnings(
+  db: Firestore,
+  chosen: string | undefined,
+  key: string,
+  machineId: string,
+): Promise<string[]> {
+  if (chosen === undefined) return [];
+  const warnings = weakSecretReasons(chosen).map((r) => `secret_key: weak secret: ${r}`);
+  const others = await machinesUsingSecret(db, chosen, key, machineId);
+  if (others.length > 0) {
+    warnings.push(
+      `secret_key: also the secret of machine${others.length > 1 ? "s" : ""} ${others.join(", ")}; a board that knows it can report as any of them`,
+    );
+  }
+  return warnings;
+}
+
 function secretResponse(
   req: HttpRequest,
   m: { machineId: string; roomId: string | null; name: string; type: MachineType },
   secret: string,
+  warnings: string[],
 ) {
   return {
     status: 200,
@@ -124,6 +173,7 @@ function secretResponse(
         machineName: m.name,
         ...(m.roomId === null ? {} : { roomId: m.roomId }),
       }),
+      warnings,
     },
   };
 }
@@ -149,6 +199,7 @@ export const adminRoutes: ApiRoute[] = [
       const key = masterKey(deps);
       const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
       if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
+      const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
       let secret: string;
       try {
         ({ secret } = await createMachine(
@@ -158,6 +209,7 @@ export const adminRoutes: ApiRoute[] = [
             roomId: body.room_id,
             name: body.machine_name,
             type: body.machine_type,
+            ...(body.secret_key === undefined ? {} : { secret: body.secret_key }),
           },
           key,
         ));
@@ -173,6 +225,8 @@ export const adminRoutes: ApiRoute[] = [
         machineId: body.machine_id,
         roomId: body.room_id,
         type: body.machine_type,
+        chosenSecret: body.secret_key !== undefined,
+        warnings: warnings.length,
         by: user.uid,
       });
       return secretResponse(
@@ -184,6 +238,7 @@ export const adminRoutes: ApiRoute[] = [
           type: body.machine_type,
         },
         secret,
+        warnings,
       );
     },
   }),
@@ -195,8 +250,14 @@ export const adminRoutes: ApiRoute[] = [
     async handler({ req, deps, user, body }) {
       const key = masterKey(deps);
       const machine = await machineOr404(deps.db, body.machine_id);
-      const { secret } = await rotateDeviceSecret(deps.db, body.machine_id, key);
-      logger.info("device secret rotated", { machineId: body.machine_id, by: user.uid });
+      const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
+      const { secret } = await rotateDeviceSecret(deps.db, body.machine_id, key, body.secret_key);
+      logger.info("device secret rotated", {
+        machineId: body.machine_id,
+        chosenSecret: body.secret_key !== undefined,
+        warnings: warnings.length,
+        by: user.uid,
+      });
       const type = machine.get("type") as unknown;
       const roomId = machine.get("roomId") as unknown;
       const name = machine.get("name") as unknown;
@@ -209,6 +270,7 @@ export const adminRoutes: ApiRoute[] = [
           type: type === "dryer" ? "dryer" : "washer",
         },
         secret,
+        warnings,
       );
     },
   }),

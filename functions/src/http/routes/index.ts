@@ -10,6 +10,7 @@ import { notificationRoutes } from "./notifications";
 import { courseRoutes } from "./course";
 import { queueRoutes } from "./queue";
 import { statusRoutes } from "./status";
+import { surveyRoutes } from "./survey";
 import { tipRoutes } from "./tip";
 
 export const apiRoutes: readonly ApiRoute[] = [
@@ -21,4 +22,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...statusRoutes,
   ...courseRoutes,
   ...queueRoutes,
+  ...surveyRoutes,
 ];

@@ -318,7 +318,8 @@ export const tipRoutes: ApiRoute[] = [
       const { tip, cache } = await getTip(ctx);
       return {
         status: 200,
-        body: tip,
+        // `tip_message`: the field the seed PWA (WashCall-Web) reads.
+        body: { ...tip, tip_message: tip.tip },
         headers: { "X-Tip-Cache": cache, "Content-Language": ctx.locale, Vary: "Accept-Language" },
       };
     },

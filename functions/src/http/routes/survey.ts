@@ -1,0 +1,114 @@
+/**
+ * The seed PWA's satisfaction survey.
+ *
+ * - POST /survey {satisfaction: 1–5, suggestion?} → stored in `surveys/{uid}_{yyyymmdd}` (server
+ *   only): one answer per resident and KST day, a later answer that day replacing the earlier one
+ *   (so a retried or repeated submit never counts twice).
+ * - GET /admin/surveys?limit= → the newest answers for admins (default 50, at most 200), with
+ *   the average satisfaction of those answers. Residents are not identified in the answer list.
+ */
+import { Timestamp } from "firebase-admin/firestore";
+import { z } from "zod";
+import { kstParts } from "../../domain/time";
+import { COL } from "../../store/db";
+import { type ApiRoute, defineRoute } from "../apiRouter";
+import { parseQuery } from "./common";
+
+export const SurveyBodySchema = z
+  .object({
+    satisfaction: z
+      .number()
+      .int("must be a whole number from 1 to 5")
+      .min(1, "must be from 1 to 5")
+      .max(5, "must be from 1 to 5")
+      .describe("1 (unhappy) to 5 (very happy)."),
+    suggestion: z
+      .string()
+      .trim()
+      .max(1000, "must be at most 1000 characters")
+      .optional()
+      .describe("Free text, up to 1000 characters; empty is the same as none."),
+  })
+  .strict();
+
+export const SurveyResponseSchema = z.object({
+  message: z.literal("survey received"),
+  satisfaction: z.number().int(),
+});
+
+export const SurveysQuerySchema = z
+  .object({
+    limit: z
+      .string()
+      .regex(/^[1-9][0-9]{0,2}$/, "must be a whole number from 1 to 200")
+      .refine((v) => Number(v) <= 200, "must be a whole number from 1 to 200")
+      .optional(),
+  })
+  .strict();
+
+export const SurveysResponseSchema = z.object({
+  surveys: z.array(
+    z.object({
+      satisfaction: z.number().int(),
+      suggestion: z.string().nullable(),
+      created_at: z.string(),
+    }),
+  ),
+  average_satisfaction: z.number().nullable(),
+});
+
+function dayKey(epochMs: number): string {
+  const p = kstParts(epochMs);
+  return `${p.year}${String(p.month).padStart(2, "0")}${String(p.day).padStart(2, "0")}`;
+}
+
+export const surveyRoutes: ApiRoute[] = [
+  defineRoute({
+    method: "POST",
+    path: "/survey",
+    auth: "user",
+    body: SurveyBodySchema,
+    async handler({ deps, user, body }) {
+      const now = deps.now();
+      const suggestion = body.suggestion ? body.suggestion : null;
+      await deps.db
+        .collection(COL.surveys)
+        .doc(`${user.uid}_${dayKey(now)}`)
+        .set({
+          uid: user.uid,
+          satisfaction: body.satisfaction,
+          suggestion,
+          createdAt: Timestamp.fromMillis(now),
+        });
+      return {
+        status: 200,
+        body: { message: "survey received", satisfaction: body.satisfaction },
+      };
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/admin/surveys",
+    auth: "admin",
+    async handler({ req, deps }) {
+      const q = parseQuery(SurveysQuerySchema, req);
+      const snap = await deps.db
+        .collection(COL.surveys)
+        .orderBy("createdAt", "desc")
+        .limit(q.limit === undefined ? 50 : Number(q.limit))
+        .get();
+      const surveys = snap.docs.map((d) => ({
+        satisfaction: Number(d.get("satisfaction")),
+        suggestion:
+          typeof d.get("suggestion") === "string" ? (d.get("suggestion") as string) : null,
+        created_at: (d.get("createdAt") as Timestamp).toDate().toISOString(),
+      }));
+      const average =
+        surveys.length === 0
+          ? null
+          : Math.round((surveys.reduce((n, s) => n + s.satisfaction, 0) / surveys.length) * 100) /
+            100;
+      return { status: 200, body: { surveys, average_satisfaction: average } };
+    },
+  }),
+];
