@@ -30,6 +30,13 @@ export const OFFLINE_RUNNING_MINUTES = defineInt("OFFLINE_RUNNING_MINUTES", { de
 export const OFFLINE_REPORT_ONLY_MARGIN_MINUTES = defineInt("OFFLINE_REPORT_ONLY_MARGIN_MINUTES", {
   default: 30,
 });
+/**
+ * Reports, heartbeats and threshold requests one machine may make per second, sustained (each
+ * machine may also burst 20 at once). A real board makes one every few minutes.
+ */
+export const DEVICE_REQUESTS_PER_SECOND = defineInt("DEVICE_REQUESTS_PER_SECOND", { default: 2 });
+/** raw_data requests one machine may make per second, sustained (burst 30); firmware sends 1. */
+export const DEVICE_RAW_DATA_PER_SECOND = defineInt("DEVICE_RAW_DATA_PER_SECOND", { default: 3 });
 /** Silence after which an idle machine is shown offline. */
 export const OFFLINE_IDLE_MINUTES = defineInt("OFFLINE_IDLE_MINUTES", { default: 24 * 60 });
 /** "Finishing in N minutes" reminder lead time. */

@@ -1,12 +1,21 @@
 /** Registration of the `device` function; the logic is in deviceHandler.ts. */
 import { onRequest } from "firebase-functions/v2/https";
-import { DEVICE_MASTER_KEY } from "../config";
+import {
+  DEVICE_MASTER_KEY,
+  DEVICE_RAW_DATA_PER_SECOND,
+  DEVICE_REQUESTS_PER_SECOND,
+} from "../config";
 import { db } from "../store/db";
 import { toExpress } from "./adapter";
 import { createDeviceHandler } from "./deviceHandler";
-import { type DeviceState, createDeviceState } from "./deviceState";
+import {
+  type DeviceState,
+  RAW_DATA_LIMITS,
+  REQUEST_LIMITS,
+  createDeviceState,
+} from "./deviceState";
 
-/** This instance's rate buckets and machine cache, made on the first request. */
+/** This instance's rate buckets and machine cache, made on the first request (params read then). */
 let state: DeviceState | null = null;
 
 export const device = onRequest({ secrets: [DEVICE_MASTER_KEY] }, (req, res) =>
@@ -16,7 +25,10 @@ export const device = onRequest({ secrets: [DEVICE_MASTER_KEY] }, (req, res) =>
       db: db(),
       masterKey: DEVICE_MASTER_KEY.value(),
       now: Date.now,
-      state: (state ??= createDeviceState()),
+      state: (state ??= createDeviceState({
+        requests: { ...REQUEST_LIMITS, perSecond: DEVICE_REQUESTS_PER_SECOND.value() },
+        rawData: { ...RAW_DATA_LIMITS, perSecond: DEVICE_RAW_DATA_PER_SECOND.value() },
+      })),
     }),
   )(req, res),
 );

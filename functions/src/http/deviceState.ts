@@ -23,9 +23,15 @@ export const MACHINE_CACHE_TTL_MS = 60_000;
 /** A liveness write (lastSeenAt, pingAt) is made at most this often per machine and instance. */
 export const LIVENESS_WRITE_MS = 5 * 60_000;
 
-/** Reports, heartbeats and threshold requests of one machine. */
+/**
+ * Reports, heartbeats and threshold requests of one machine. The sustained rate is the param
+ * DEVICE_REQUESTS_PER_SECOND (config.ts; this default is the same).
+ */
 export const REQUEST_LIMITS: BucketLimits = { burst: 20, perSecond: 2 };
-/** raw_data of one machine: a 1 Hz stream with room for catch-up after a Wi-Fi hiccup. */
+/**
+ * raw_data of one machine: a 1 Hz stream with room for catch-up after a Wi-Fi hiccup. The
+ * sustained rate is the param DEVICE_RAW_DATA_PER_SECOND (config.ts).
+ */
 export const RAW_DATA_LIMITS: BucketLimits = { burst: 30, perSecond: 3 };
 
 export interface CachedMachine {
