@@ -37,6 +37,13 @@ export const OFFLINE_REPORT_ONLY_MARGIN_MINUTES = defineInt("OFFLINE_REPORT_ONLY
 export const DEVICE_REQUESTS_PER_SECOND = defineInt("DEVICE_REQUESTS_PER_SECOND", { default: 2 });
 /** raw_data requests one machine may make per second, sustained (burst 30); firmware sends 1. */
 export const DEVICE_RAW_DATA_PER_SECOND = defineInt("DEVICE_RAW_DATA_PER_SECOND", { default: 3 });
+/**
+ * Plausible cycle lengths in minutes. A cycle outside them (a device clock that jumped, a lost
+ * FINISHED) is stored for admins, who are told once, and counted in no statistics.
+ */
+export const CYCLE_MIN_MINUTES = defineInt("CYCLE_MIN_MINUTES", { default: 5 });
+export const CYCLE_MAX_MINUTES_WASHER = defineInt("CYCLE_MAX_MINUTES_WASHER", { default: 240 });
+export const CYCLE_MAX_MINUTES_DRYER = defineInt("CYCLE_MAX_MINUTES_DRYER", { default: 300 });
 /** Silence after which an idle machine is shown offline. */
 export const OFFLINE_IDLE_MINUTES = defineInt("OFFLINE_IDLE_MINUTES", { default: 24 * 60 });
 /** "Finishing in N minutes" reminder lead time. */

@@ -232,4 +232,68 @@ describe("report trigger", () => {
     expect(o.cycles).toHaveLength(1);
     expect(o.cycles[0]).toMatchObject({ washMinutes: 30, spinMinutes: 10, totalMinutes: 40 });
   });
+
+  it("a late report older than 500+ stored reports deletes and rewrites no cycle beyond its fold", async () => {
+    // 30 stored cycles of 19 reports each (570, more than the 500 the trigger reads), each
+    // applied by its FINISHED as it happened.
+    const t0 = START - 40 * 3600;
+    const batch = testDb().batch();
+    const finishes: number[] = [];
+    const report = (status: string, at: number) =>
+      batch.set(testDb().doc(`machines/1/reports/${at}-${status}`), {
+        machineId: "1",
+        status,
+        boundary: status === "FINISHED",
+        timestamp: at,
+        magnitudes: null,
+      });
+    for (let c = 0; c < 30; c++) {
+      const start = t0 + c * 3600;
+      report("WASHING", start);
+      for (let v = 1; v <= 16; v++) report("EXT_VIBE", start + v * 60);
+      report("SPINNING", start + 30 * 60);
+      report("FINISHED", start + 40 * 60);
+      finishes.push(start + 40 * 60);
+    }
+    await batch.commit();
+    for (const f of finishes) await applyReport(testDb(), "1", `${f}-FINISHED`, () => clock);
+    const before = (await testDb().collection("cycles").get()).docs.map((d) => [d.id, d.data()]);
+    expect(before).toHaveLength(30);
+    const congestionBefore = (await testDb().doc("congestion/1").get()).data();
+
+    // A buffered report from before all of them (a clock that fell back).
+    const late = await post(1, "WASHING", t0 - 10 * 60);
+    await deliver("1", late);
+
+    const after = new Map(
+      (await testDb().collection("cycles").get()).docs.map((d) => [d.id, d.data()]),
+    );
+    expect(after.size).toBe(30);
+    const changed = before.filter(
+      ([id, c]) => JSON.stringify(after.get(id as string)) !== JSON.stringify(c),
+    );
+    // Only the first cycle, which the late WASHING starts 10 minutes earlier, may change.
+    expect(changed.map(([id]) => id)).toEqual([`1-${finishes[0]}`]);
+    expect(after.get(`1-${finishes[0]}`)).toMatchObject({ totalMinutes: 50 });
+    // The first cycle gained its 10 earlier minutes, in an hour it had already covered.
+    expect((await testDb().doc("congestion/1").get()).data()).toEqual(congestionBefore);
+  });
+
+  it("a cycle from a clock stuck at 2020 is stored as implausible, counted nowhere, and admins are told once", async () => {
+    await testDb().doc("admins/admin-1").set({});
+    await deliver("1", await post(1, "WASHING", 1577836800));
+    const finished = await post(1, "FINISHED", START, magnitudes);
+    for (let i = 0; i < 3; i++) await deliver("1", finished);
+    const o = await outcome();
+    expect(o.cycles).toHaveLength(1);
+    expect(o.cycles[0]).toMatchObject({ implausible: true });
+    expect(o.congestion).toEqual({});
+    expect(o.stats).toEqual([]);
+    expect(o.calibration).toBeNull();
+    const notices = await testDb().collection("users/admin-1/notifications").get();
+    expect(notices.docs.map((d) => [d.id, d.get("type") as unknown])).toEqual([
+      [`implausible-1-${START}`, "implausible_cycle"],
+    ]);
+    expect(notices.docs[0]?.get("body")).toContain("통계에서 제외");
+  });
 });

@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type StoredCycle, decideReport, planReport } from "../../functions/src/domain/apply";
+import {
+  DEFAULT_CYCLE_BOUNDS,
+  type StoredCycle,
+  decideReport,
+  planReport,
+} from "../../functions/src/domain/apply";
 import { thresholds } from "../../functions/src/domain/calibration";
 import {
   congestionDelta,
@@ -206,7 +211,8 @@ describe("congestion", () => {
 
 /**
  * The store, modelled in memory exactly as the trigger uses it: reports are appended as they
- * arrive, and each delivery runs planReport over what is stored, then applies the plan.
+ * arrive, and each delivery runs planReport over what is stored, then applies the plan. Like the
+ * trigger, it reads at most `halfWindow` reports from each end of the window (the trigger: 250).
  */
 class MemoryStore {
   reports = new Map<string, DeviceReport>();
@@ -214,6 +220,8 @@ class MemoryStore {
   cycles = new Map<string, StoredCycle>();
   congestion = new Map<string, number>();
   status = IDLE_STATE;
+
+  constructor(private readonly halfWindow = Number.POSITIVE_INFINITY) {}
 
   append(report: DeviceReport) {
     this.reports.set(report.id, report);
@@ -227,6 +235,12 @@ class MemoryStore {
         .filter((b) => isBoundaryBefore(b, report) && b.timestamp < report.timestamp)
         .sort(compareReports)
         .pop() ?? null;
+    const full = (boundary ? all.filter((x) => x.timestamp >= boundary.timestamp) : all).sort(
+      compareReports,
+    );
+    const cut = full.length > 2 * this.halfWindow;
+    const oldest = cut ? full.slice(0, this.halfWindow) : full;
+    const newest = cut ? full.slice(-this.halfWindow) : [];
     const plan = planReport({
       machineId: "1",
       type: "washer",
@@ -237,7 +251,10 @@ class MemoryStore {
       alreadyApplied: this.applied.has(id),
       newestReportTs: this.status.newestReportTs,
       boundary,
-      window: boundary ? all.filter((x) => x.timestamp >= boundary.timestamp) : all,
+      window: [...oldest, ...newest],
+      gap: cut ? { from: oldest[oldest.length - 1], to: newest[0] } : null,
+      stored: this.status,
+      bounds: DEFAULT_CYCLE_BOUNDS,
       existingCycles: [...this.cycles.values()].filter(
         (c) => c.finishedAt > (boundary?.timestamp ?? 0) * 1000,
       ),
@@ -255,7 +272,11 @@ class MemoryStore {
     return {
       state: this.status,
       cycles,
-      stats: courseStats("washer", "standard", cycles),
+      stats: courseStats(
+        "washer",
+        "standard",
+        cycles.filter((c) => !c.implausible),
+      ),
       congestion: [...this.congestion].filter(([, v]) => v !== 0).sort(),
     };
   }
@@ -277,6 +298,177 @@ const reportsArb = fc
     let minute = 0;
     return steps.map(([status, gap]) => r(status, (minute += gap)));
   });
+
+describe("implausible cycles", () => {
+  const plan = (reports: DeviceReport[], report: DeviceReport, existing: StoredCycle[] = []) =>
+    planReport({
+      machineId: "1",
+      type: "washer",
+      choice: null,
+      firstStoredStartAfterChoice: null,
+      previousCourse: null,
+      report,
+      alreadyApplied: false,
+      newestReportTs: null,
+      boundary: null,
+      window: reports,
+      gap: null,
+      stored: IDLE_STATE,
+      bounds: DEFAULT_CYCLE_BOUNDS,
+      existingCycles: existing,
+    });
+
+  it("stores a cycle from a clock stuck at 2020 as implausible and counts it in no statistics", () => {
+    const washing: DeviceReport = {
+      id: reportId(1577836800, "WASHING"),
+      status: "WASHING",
+      timestamp: 1577836800, // 2020-01-01
+      magnitudes: null,
+    };
+    const finished = r("FINISHED", 0, { washAvg: 1, washMax: 2, spinMax: 3 });
+    const p = plan([washing], finished);
+    expect(p.upsertCycles).toHaveLength(1);
+    expect(p.upsertCycles[0]?.implausible).toBe(true);
+    expect(p.upsertCycles[0]?.totalMinutes).toBeGreaterThan(3_000_000);
+    expect(p.congestion.size).toBe(0);
+    expect(p.calibration).toEqual({ samples: 0, washAvgSum: 0, washMaxSum: 0, spinMaxSum: 0 });
+  });
+
+  it("bounds are per machine type: 4 hours is the washer's limit, a 3-minute cycle is too short", () => {
+    const long = plan([r("WASHING", 0)], r("FINISHED", 241));
+    expect(long.upsertCycles[0]?.implausible).toBe(true);
+    const ok = plan([r("WASHING", 0)], r("FINISHED", 240));
+    expect(ok.upsertCycles[0]?.implausible).toBe(false);
+    expect(ok.congestion.size).toBeGreaterThan(0);
+    const short = plan([r("WASHING", 0)], r("FINISHED", 3));
+    expect(short.upsertCycles[0]?.implausible).toBe(true);
+  });
+
+  it("a late report that makes an implausible cycle plausible adds it to the statistics then", () => {
+    const first = plan([r("WASHING", 0)], r("FINISHED", 300));
+    const stored = first.upsertCycles;
+    expect(stored[0]?.implausible).toBe(true);
+    // A WASHING at minute 250 shows the cycle started late: 50 minutes.
+    const amended = planReport({
+      machineId: "1",
+      type: "washer",
+      choice: null,
+      firstStoredStartAfterChoice: null,
+      previousCourse: null,
+      report: r("OFF", 200),
+      alreadyApplied: false,
+      newestReportTs: null,
+      boundary: null,
+      window: [r("WASHING", 0), r("FINISHED", 300), r("WASHING", 250)],
+      gap: null,
+      stored: IDLE_STATE,
+      bounds: DEFAULT_CYCLE_BOUNDS,
+      existingCycles: stored,
+    });
+    expect(amended.upsertCycles[0]).toMatchObject({ totalMinutes: 50, implausible: false });
+    // Only the plausible version is counted: the implausible one was never added.
+    expect([...amended.congestion.values()].every((v) => v === 1)).toBe(true);
+  });
+});
+
+/** A long history: complete cycles (WASHING, SPINNING, FINISHED) with noise between. */
+const historyArb = fc
+  .array(
+    fc.tuple(
+      fc.integer({ min: 20, max: 60 }),
+      fc.integer({ min: 5, max: 20 }),
+      fc.integer({ min: 0, max: 3 }),
+    ),
+    { minLength: 4, maxLength: 12 },
+  )
+  .map((cycles) => {
+    let minute = 600;
+    const out: DeviceReport[] = [];
+    for (const [wash, spin, vibes] of cycles) {
+      out.push(r("WASHING", (minute += 30)));
+      for (let v = 0; v < vibes; v++) out.push(r("EXT_VIBE", (minute += 1)));
+      out.push(r("SPINNING", (minute += wash)));
+      out.push(r("FINISHED", (minute += spin)));
+    }
+    return out;
+  });
+
+describe("property: a late report never touches cycles its fold cannot see", () => {
+  it("over a history longer than the window, a report older than everything changes only the cycles in the window's oldest end", () => {
+    fc.assert(
+      fc.property(
+        historyArb,
+        statusArb,
+        fc.integer({ min: 1, max: 500 }),
+        (history, lateStatus, minutesBefore) => {
+          const store = new MemoryStore(3);
+          for (const rep of history) {
+            store.append(rep);
+            store.deliver(rep.id);
+          }
+          const before = new Map(store.cycles);
+          const late = r(lateStatus, 600 - minutesBefore);
+          store.append(late);
+          store.deliver(late.id);
+
+          // The late report's fold reads the 3 oldest reports: only cycles ending by then may change.
+          const oldestEnd = [...store.reports.values()].sort(compareReports)[2];
+          for (const [id, cycle] of before) {
+            if (cycle.finishedAt <= oldestEnd.timestamp * 1000) continue;
+            expect(store.cycles.get(id), `cycle ${id}`).toEqual(cycle);
+          }
+          expect([...store.cycles.keys()].filter((id) => !before.has(id))).toEqual(
+            [...store.cycles.values()]
+              .filter((c) => !before.has(c.id))
+              .filter((c) => c.finishedAt <= oldestEnd.timestamp * 1000)
+              .map((c) => c.id),
+          );
+          // …and the current state is what it was.
+          expect(store.status).toEqual({
+            ...inOrderState(history),
+            newestReportTs: history[history.length - 1].timestamp,
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a late WASHING before 500+ stored reports deletes and rewrites no cycle (the reported data loss)", () => {
+    const history: DeviceReport[] = [];
+    let minute = 600;
+    for (let c = 0; c < 170; c++) {
+      history.push(r("WASHING", (minute += 20)), r("SPINNING", (minute += 30)));
+      history.push(r("FINISHED", (minute += 10)));
+    }
+    const store = new MemoryStore(250);
+    for (const rep of history) {
+      store.append(rep);
+      store.deliver(rep.id);
+    }
+    expect(store.cycles.size).toBe(170);
+    const before = new Map(store.cycles);
+    const late = r("WASHING", 0);
+    store.append(late);
+    store.deliver(late.id);
+    // The late WASHING starts the first cycle earlier: that cycle (in the fold's view) changes.
+    const first = history[2];
+    const changed = [...store.cycles].filter(([id, c]) => before.get(id) !== c).map(([id]) => id);
+    expect(changed).toEqual([`1-${first.timestamp}`]);
+    expect(store.cycles.get(`1-${first.timestamp}`)?.startedAt).toBe(T0 * 1000);
+    expect(store.cycles.size).toBe(170);
+  });
+});
+
+/** The state after delivering `reports` in order with an unlimited window. */
+function inOrderState(reports: readonly DeviceReport[]) {
+  const s = new MemoryStore();
+  for (const rep of reports) {
+    s.append(rep);
+    s.deliver(rep.id);
+  }
+  return s.status;
+}
 
 describe("property: delivery order and repetition do not matter", () => {
   it("any order or repetition of the same reports yields the state and statistics of in-order delivery", () => {

@@ -18,7 +18,7 @@ import {
   compareReports,
   foldReports,
 } from "./cycle";
-import type { MachineType } from "./status";
+import { type MachineType, isBoundary } from "./status";
 
 export type ReportDecision =
   /** Already applied: nothing to do. */
@@ -42,6 +42,32 @@ export function decideReport(
 export interface StoredCycle extends CompletedCycle {
   course: string;
   startedBy: string | null;
+  /**
+   * Outside the plausible bounds of its machine type (a device clock that jumped, a lost
+   * FINISHED): kept for admins, left out of course averages, congestion and calibration.
+   */
+  implausible: boolean;
+}
+
+/** How long a real cycle of each machine type can be, in minutes. */
+export type CycleBounds = Record<MachineType, { minMinutes: number; maxMinutes: number }>;
+
+/**
+ * Washers: the longest programmes (wool, heavy duty with pre-wash) stay under 4 h; dryers under
+ * 5 h. Nothing real finishes within 5 minutes: the firmware reports FINISHED only after 5 quiet
+ * minutes. Configurable (CYCLE_* params).
+ */
+export const DEFAULT_CYCLE_BOUNDS: CycleBounds = {
+  washer: { minMinutes: 5, maxMinutes: 240 },
+  dryer: { minMinutes: 5, maxMinutes: 300 },
+};
+
+export function isPlausible(
+  c: Pick<CompletedCycle, "type" | "totalMinutes">,
+  bounds: CycleBounds,
+): boolean {
+  const b = bounds[c.type];
+  return c.totalMinutes >= b.minMinutes && c.totalMinutes <= b.maxMinutes;
 }
 
 /** The course of the cycle running after the report, resolved from the choice. */
@@ -65,10 +91,22 @@ export interface PlanInput {
   newestReportTs: number | null;
   /** Newest stored boundary (FINISHED/OFF) sorting before the report, or null if none. */
   boundary: DeviceReport | null;
-  /** Every stored report after the boundary (the report itself may or may not be among them). */
+  /**
+   * The stored reports after the boundary (the report itself may or may not be among them): all
+   * of them, or, when there are more than the trigger reads, the oldest and the newest ones.
+   */
   window: readonly DeviceReport[];
+  /**
+   * Set when `window` is cut: `from` is the newest report read from the oldest end, `to` the
+   * oldest read from the newest end; the reports between them were not read.
+   */
+  gap: { from: DeviceReport; to: DeviceReport } | null;
+  /** The machine's stored state, kept when the fold cannot see far enough to recompute it. */
+  stored: CycleState;
   /** Stored cycles of this machine that finished after the boundary. */
   existingCycles: readonly StoredCycle[];
+  /** Plausible cycle lengths; cycles outside are stored but counted nowhere. */
+  bounds: CycleBounds;
 }
 
 export interface ReportPlan {
@@ -87,8 +125,39 @@ export interface ReportPlan {
   calibration: CalibrationSums;
 }
 
+/**
+ * Which cycles a fold over a cut window can see, and whether it sees the current state.
+ *
+ * A report newer than the gap needs nothing: the window starts at the newest boundary before it,
+ * so the gap holds no boundary, no cycle ends inside it, and the fold's end state is right.
+ * A report older than the gap (a late report: a firmware buffer flush, a clock that fell back),
+ * or inside it, may sit before any number of unread cycles. Its fold is right up to `gap.from`,
+ * and again after the first boundary at or after `gap.to`; between them it is blind. So only
+ * cycles ending by `gap.from` or starting after that boundary may be written or deleted, and
+ * without such a boundary the current state is the stored one (only the newest timestamp moves).
+ */
+function visibility(input: PlanInput): {
+  sees: (c: { startedAt: number; finishedAt: number }) => boolean;
+  seesState: boolean;
+} {
+  const gap = input.gap;
+  if (!gap || compareReports(input.report, gap.to) >= 0) {
+    return { sees: () => true, seesState: true };
+  }
+  const resumeAt = input.window
+    .filter((r) => isBoundary(r.status) && compareReports(r, gap.to) >= 0)
+    .sort(compareReports)[0];
+  const blindFrom = gap.from.timestamp * 1000;
+  const blindUntil = resumeAt ? resumeAt.timestamp * 1000 : Number.POSITIVE_INFINITY;
+  return {
+    sees: (c) => c.finishedAt <= blindFrom || c.startedAt >= blindUntil,
+    seesState: resumeAt !== undefined,
+  };
+}
+
 export function planReport(input: PlanInput): ReportPlan {
   const decision = decideReport(input.report, input.alreadyApplied, input.newestReportTs);
+  const { sees, seesState } = visibility(input);
   const after = input.window.filter(
     (r) => !input.boundary || compareReports(r, input.boundary) > 0,
   );
@@ -99,7 +168,20 @@ export function planReport(input: PlanInput): ReportPlan {
         newestReportTs: input.boundary.timestamp,
       }
     : IDLE_STATE;
-  const folded = foldReports(input.machineId, input.type, initial, [...after, input.report]);
+  const fold = foldReports(input.machineId, input.type, initial, [...after, input.report]);
+  const folded = {
+    state: seesState
+      ? fold.state
+      : {
+          ...input.stored,
+          newestReportTs: Math.max(
+            input.stored.newestReportTs ?? input.report.timestamp,
+            input.report.timestamp,
+          ),
+        },
+    cycles: fold.cycles.filter(sees),
+  };
+  const visibleExisting = input.existingCycles.filter(sees);
 
   const running = folded.state.cycleStartedAt;
   const first = firstEligibleStart(input.choice, [
@@ -110,7 +192,7 @@ export function planReport(input: PlanInput): ReportPlan {
   const courseFor = (startedAt: number) =>
     resolveCourse(input.choice, startedAt, first, input.previousCourse);
 
-  const existing = new Map(input.existingCycles.map((c) => [c.id, c]));
+  const existing = new Map(visibleExisting.map((c) => [c.id, c]));
   const upsertCycles: StoredCycle[] = [];
   const removed: StoredCycle[] = [];
   const seen = new Set<string>();
@@ -122,6 +204,7 @@ export function planReport(input: PlanInput): ReportPlan {
       ...c,
       course: old?.course ?? chosen.course,
       startedBy: old ? old.startedBy : chosen.startedBy,
+      implausible: !isPlausible(c, input.bounds),
     };
     if (!old) upsertCycles.push(next);
     else if (!sameCycle(old, next)) {
@@ -129,10 +212,12 @@ export function planReport(input: PlanInput): ReportPlan {
       removed.push(old);
     }
   }
-  const deleted = input.existingCycles.filter((c) => !seen.has(c.id));
+  const deleted = visibleExisting.filter((c) => !seen.has(c.id));
   removed.push(...deleted);
 
   const touched = new Set([...upsertCycles, ...removed].map((c) => c.course));
+  // Statistics count only plausible cycles, each as it was counted when written.
+  const counted = (cs: readonly StoredCycle[]) => cs.filter((c) => !c.implausible);
   return {
     decision,
     state: folded.state,
@@ -140,10 +225,10 @@ export function planReport(input: PlanInput): ReportPlan {
     deleteCycleIds: deleted.map((c) => c.id),
     current: running === null ? null : courseFor(running),
     touchedCourses: [...touched].sort(),
-    congestion: congestionDelta(removed, upsertCycles),
+    congestion: congestionDelta(counted(removed), counted(upsertCycles)),
     calibration: calibrationDelta(
-      removed.map((c) => c.magnitudes),
-      upsertCycles.map((c) => c.magnitudes),
+      counted(removed).map((c) => c.magnitudes),
+      counted(upsertCycles).map((c) => c.magnitudes),
     ),
   };
 }
@@ -156,6 +241,7 @@ function sameCycle(a: StoredCycle, b: StoredCycle): boolean {
     a.totalMinutes === b.totalMinutes &&
     a.washMinutes === b.washMinutes &&
     a.spinMinutes === b.spinMinutes &&
+    a.implausible === b.implausible &&
     JSON.stringify(a.magnitudes) === JSON.stringify(b.magnitudes)
   );
 }

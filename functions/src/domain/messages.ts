@@ -127,6 +127,24 @@ export function offlineAdminMessage(
       };
 }
 
+/** To admins: a cycle too short or too long to be real was kept out of the statistics. */
+export function implausibleCycleAdminMessage(
+  machine: MessageMachine,
+  totalMinutes: number,
+  locale: Locale = DEFAULT_LOCALE,
+): MessageText {
+  const name = machineName(machine, locale);
+  return locale === "en"
+    ? {
+        title: "Implausible cycle",
+        body: `${name} (#${machine.id}) reported a ${totalMinutes}-minute cycle. It is kept out of the statistics; check the device clock.`,
+      }
+    : {
+        title: "비정상 사이클",
+        body: `${name}(#${machine.id})에서 ${totalMinutes}분짜리 사이클이 보고되어 통계에서 제외했어요. 기기 시계를 확인해 주세요.`,
+      };
+}
+
 /** To admins: a user reported the machine broken. An empty `reason` leaves the reason out. */
 export function brokenAdminMessage(
   machine: MessageMachine,

@@ -13,6 +13,8 @@ import {
   effectiveCourse,
 } from "../domain/course";
 import {
+  type CycleBounds,
+  DEFAULT_CYCLE_BOUNDS,
   type ReportDecision,
   type ReportPlan,
   type StoredCycle,
@@ -31,8 +33,11 @@ import { COL, toMillis, toTimestamp } from "./db";
 
 /** Idempotency markers expire (TTL policy on `expireAt`) after this long. */
 export const MARKER_TTL_MS = 30 * 24 * 3600_000;
-/** Reports read from each end of the window after the newest boundary (a stuck machine has more). */
-const HALF_WINDOW = 250;
+/**
+ * Reports read from each end of the window after the newest boundary (a stuck machine has more;
+ * planReport is told about the cut, see its `gap`).
+ */
+export const HALF_WINDOW = 250;
 
 export interface ApplyResult {
   decision: ReportDecision;
@@ -50,6 +55,7 @@ export async function applyReport(
   machineId: string,
   reportId: string,
   now: () => number,
+  bounds: CycleBounds = DEFAULT_CYCLE_BOUNDS,
 ): Promise<ApplyResult> {
   const machineRef = db.collection(COL.machines).doc(machineId);
   const reportsCol = machineRef.collection(COL.reports);
@@ -95,6 +101,17 @@ export async function applyReport(
     const windowDocs = new Map(
       [...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, toReport(d)]),
     );
+    // Both ends full and not meeting: there may be reports between them that were not read.
+    const cut =
+      oldestSnap.size === HALF_WINDOW &&
+      newestSnap.size === HALF_WINDOW &&
+      windowDocs.size === 2 * HALF_WINDOW;
+    const gap = cut
+      ? {
+          from: toReport(oldestSnap.docs[oldestSnap.size - 1]),
+          to: toReport(newestSnap.docs[newestSnap.size - 1]),
+        }
+      : null;
     const cyclesSnap = await tx.get(
       db
         .collection(COL.cycles)
@@ -125,7 +142,15 @@ export async function applyReport(
       newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
       boundary,
       window: [...windowDocs.values()],
+      gap,
+      stored: {
+        status: (machine.status as MachineStatus | undefined) ?? "OFF",
+        cycleStartedAt: toMillis(machine.cycleStartedAt),
+        spinStartedAt: toMillis(machine.spinStartedAt),
+        newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
+      },
       existingCycles: cyclesSnap.docs.map(toStoredCycle),
+      bounds,
     });
 
     const course = plan.current?.course ?? DEFAULT_COURSE;
@@ -172,6 +197,8 @@ export async function applyReport(
 /** What a report owes once applied: cycles to announce, and a machine freed or started. */
 export interface MachineEffect {
   cycleIds: string[];
+  /** Of those, the ones outside the plausible bounds: admins are told once about each. */
+  implausibleCycleIds: string[];
   transition: "freed" | "started" | null;
 }
 
@@ -184,7 +211,11 @@ export function effectOf(
   const running = isRunning(after);
   const transition = wasRunning === running ? null : wasRunning ? "freed" : "started";
   if (newCycles.length === 0 && transition === null) return null;
-  return { cycleIds: newCycles.map((c) => c.id), transition };
+  return {
+    cycleIds: newCycles.map((c) => c.id),
+    implausibleCycleIds: newCycles.filter((c) => c.implausible).map((c) => c.id),
+    transition,
+  };
 }
 
 /** Averages of every course whose set of cycles changed, plus the machine's current course. */
@@ -208,7 +239,8 @@ async function recomputeCourseStats(
     const byId = new Map(snap.docs.map((d) => [d.id, toStoredCycle(d)]));
     plan.deleteCycleIds.forEach((id) => byId.delete(id));
     plan.upsertCycles.filter((c) => c.course === course).forEach((c) => byId.set(c.id, c));
-    result.set(course, courseStats(type, course, [...byId.values()]));
+    const counted = [...byId.values()].filter((c) => !c.implausible);
+    result.set(course, courseStats(type, course, counted));
   }
   if (!result.has(currentCourse)) {
     const snap = await tx.get(
@@ -276,6 +308,7 @@ function writePlan(
       washMinutes: c.washMinutes,
       spinMinutes: c.spinMinutes,
       totalMinutes: c.totalMinutes,
+      implausible: c.implausible,
       magnitudes: c.magnitudes,
     });
   }
@@ -379,6 +412,7 @@ function toStoredCycle(doc: FirebaseFirestore.DocumentSnapshot): StoredCycle {
     washMinutes: (d.washMinutes as number | null) ?? null,
     spinMinutes: (d.spinMinutes as number | null) ?? null,
     totalMinutes: d.totalMinutes as number,
+    implausible: d.implausible === true,
     magnitudes: (d.magnitudes as Magnitudes | null | undefined) ?? null,
   };
 }

@@ -20,7 +20,9 @@ import { FieldValue, type Firestore } from "firebase-admin/firestore";
 import type { MachineType } from "../domain/status";
 import { MINUTE_MS } from "../domain/time";
 import { COL, toMillis } from "./db";
-import { resendOwedPushes } from "./inbox";
+import { implausibleCycleAdminMessage } from "../domain/messages";
+import { adminUids } from "./admins";
+import { deliverInbox, resendOwedPushes } from "./inbox";
 import { acquireLease } from "./lease";
 import { type NotifyDeps, notifyFinished } from "./notifications";
 import { onMachineFreed, onMachineStarted } from "./queue";
@@ -37,6 +39,8 @@ interface StoredEffect {
   type: MachineType;
   reportId: string;
   cycleIds: string[];
+  /** Absent on effects recorded before implausible cycles were told to admins. */
+  implausibleCycleIds?: string[];
   transition: "freed" | "started" | null;
   createdAt: unknown;
 }
@@ -80,6 +84,9 @@ async function settleOne(
     });
     report.announced.push(cycleId);
   }
+  for (const cycleId of effect.implausibleCycleIds ?? []) {
+    await tellAdminsImplausible(db, effect, cycleId, deps.notify);
+  }
   if (effect.roomId && effect.transition === "freed") {
     const { transport, appUrl, sleep } = deps.notify;
     await onMachineFreed(
@@ -93,6 +100,50 @@ async function settleOne(
   } else if (effect.roomId && effect.transition === "started") {
     await onMachineStarted(db, effect.machineId, effect.roomId, deps.notify.now());
   }
+}
+
+/** How long FCM keeps an implausible-cycle notice. */
+const IMPLAUSIBLE_NOTICE_TTL_SECONDS = 24 * 3600;
+
+/** One inbox entry (and push) per admin per implausible cycle, id `implausible-{cycleId}`. */
+async function tellAdminsImplausible(
+  db: Firestore,
+  effect: StoredEffect,
+  cycleId: string,
+  notify: NotifyDeps,
+): Promise<void> {
+  const [uids, machineSnap, cycleSnap] = await Promise.all([
+    adminUids(db),
+    db.collection(COL.machines).doc(effect.machineId).get(),
+    db.collection(COL.cycles).doc(cycleId).get(),
+  ]);
+  const totalMinutes = cycleSnap.get("totalMinutes") as unknown;
+  logger.warn("implausible cycle kept out of statistics", {
+    machineId: effect.machineId,
+    cycleId,
+    totalMinutes,
+    admins: uids.length,
+  });
+  if (uids.length === 0 || typeof totalMinutes !== "number") return;
+  const name = machineSnap.get("name") as unknown;
+  const machine = {
+    id: effect.machineId,
+    name: typeof name === "string" ? name : null,
+    type: effect.type,
+  };
+  await deliverInbox(
+    notify,
+    uids.map((uid) => ({
+      uid,
+      notificationId: `implausible-${cycleId}`,
+      type: "implausible_cycle",
+      machineId: effect.machineId,
+      roomId: effect.roomId,
+      text: (locale) => implausibleCycleAdminMessage(machine, totalMinutes, locale),
+      extra: { cycleId },
+      ttlSeconds: IMPLAUSIBLE_NOTICE_TTL_SECONDS,
+    })),
+  );
 }
 
 export async function settleMachineEffects(

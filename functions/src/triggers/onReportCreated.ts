@@ -8,7 +8,14 @@
  */
 import * as logger from "firebase-functions/logger";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
-import { APP_URL, CLAIM_WINDOW_MINUTES } from "../config";
+import {
+  APP_URL,
+  CLAIM_WINDOW_MINUTES,
+  CYCLE_MAX_MINUTES_DRYER,
+  CYCLE_MAX_MINUTES_WASHER,
+  CYCLE_MIN_MINUTES,
+} from "../config";
+import type { CycleBounds } from "../domain/apply";
 import { selectTransport } from "../services/fcm/select";
 import { applyReport } from "../store/applyReport";
 import { db } from "../store/db";
@@ -28,7 +35,12 @@ export async function handleReportCreated(
 ) {
   const { machineId, reportId } = event.params;
   const firestore = db();
-  const result = await applyReport(firestore, machineId, reportId, now);
+  const min = CYCLE_MIN_MINUTES.value();
+  const bounds: CycleBounds = {
+    washer: { minMinutes: min, maxMinutes: CYCLE_MAX_MINUTES_WASHER.value() },
+    dryer: { minMinutes: min, maxMinutes: CYCLE_MAX_MINUTES_DRYER.value() },
+  };
+  const result = await applyReport(firestore, machineId, reportId, now, bounds);
   const settled = await settleMachineEffects(firestore, machineId, {
     notify: {
       db: firestore,
