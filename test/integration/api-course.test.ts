@@ -60,11 +60,14 @@ describe("POST /start_course", () => {
     const m = await machine("2");
     // The choice waits on the machine for its cycle; the trigger alone sets `course`.
     expect(m).toMatchObject({
-      courseChoice: { course: "쾌속", courseName: "쾌속", uid: user.uid },
+      courseChoice: { course: "쾌속", courseName: "쾌속" },
       course: null,
       status: "OFF",
     });
     expect(m.courseChoice.setAt.toMillis()).toBe(clock);
+    // Who chose it is server-only: the machine document every resident reads names nobody.
+    expect(JSON.stringify(m)).not.toContain(user.uid);
+    expect((await testDb().doc("courseChoices/2").get()).get("uid")).toBe(user.uid);
     expect(await watching("2", user.uid)).toBe(true);
 
     const load = await post("/load", { room_id: 1 }, bearer(user));
@@ -86,6 +89,24 @@ describe("POST /start_course", () => {
     });
     const dryer = await startCourse(user, { machine_id: 5, course_name: "표준" });
     expect(dryer.body).toMatchObject({ course_key: "표준", expected_minutes: 60 });
+  });
+
+  it("keeps the chooser's uid off the machine document while the chosen cycle runs", async () => {
+    clock = (START - 5 * 60) * 1000;
+    await startCourse(user, { machine_id: 3, course_name: "Quick Wash" });
+    clock = NOW;
+    const reportId = await postUpdate(clock, 3, "WASHING", START);
+    await handleReportCreated({ params: { machineId: "3", reportId } }, () => clock, {
+      transport: createRecordingTransport(),
+    });
+    const running = await machine("3");
+    expect(running).toMatchObject({ status: "WASHING", course: "quick-wash" });
+    expect(JSON.stringify(running)).not.toContain(user.uid);
+    expect(running.courseStartedBy).toBeUndefined();
+    expect((await testDb().doc("courseChoices/3").get()).data()).toMatchObject({
+      uid: user.uid,
+      startedBy: user.uid,
+    });
   });
 
   it("the cycle started next is filed under the course, the user is told when it finishes, and the course is cleared", async () => {
@@ -111,6 +132,7 @@ describe("POST /start_course", () => {
         .get()
     ).data();
     expect(cycle).toMatchObject({ course: "quick-wash", startedBy: user.uid, totalMinutes: 28 });
+    expect(JSON.stringify(await machine("3"))).not.toContain(user.uid);
     expect(await machine("3")).toMatchObject({ status: "FINISHED", course: null });
     expect(await watching("3", user.uid)).toBe(false);
     const inbox = await testDb().collection(`users/${user.uid}/notifications`).get();

@@ -118,7 +118,13 @@ export async function applyReport(
         .where("machineId", "==", machineId)
         .where("finishedAt", ">", Timestamp.fromMillis((boundary?.timestamp ?? 0) * 1000)),
     );
-    const choice = toCourseChoice(machine.courseChoice);
+    // Who chose the course, and who started the running cycle: server-only (see COL.courseChoices).
+    const who =
+      machine.courseChoice || typeof machine.course === "string"
+        ? await tx.get(db.collection(COL.courseChoices).doc(machineId))
+        : null;
+    const whoData = who?.data() ?? {};
+    const choice = toCourseChoice(machine.courseChoice, whoData);
     const firstAfterChoice = choice
       ? await tx.get(
           db
@@ -136,7 +142,7 @@ export async function applyReport(
       firstStoredStartAfterChoice: firstAfterChoice?.empty
         ? null
         : toMillis(firstAfterChoice?.docs[0]?.get("startedAt")),
-      previousCourse: previousCourseOf(machine),
+      previousCourse: previousCourseOf(machine, whoData),
       report,
       alreadyApplied: false,
       newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
@@ -168,6 +174,7 @@ export async function applyReport(
       type,
       course,
       machine,
+      who: whoData,
       plan,
       stats,
       reportSnap,
@@ -264,6 +271,8 @@ function writePlan(
     type: MachineType;
     course: string;
     machine: FirebaseFirestore.DocumentData;
+    /** courseChoices/{machineId}, as read. */
+    who: FirebaseFirestore.DocumentData;
     plan: ReportPlan;
     stats: Map<string, CourseStats | null>;
     reportSnap: FirebaseFirestore.DocumentSnapshot;
@@ -290,11 +299,23 @@ function writePlan(
     // The running cycle's course, resolved from the user's choice (domain/course.ts).
     course: plan.current?.course ?? null,
     courseName: plan.current?.courseName ?? null,
-    courseStartedBy: plan.current?.startedBy ?? null,
+    // Machines carried the starter's uid before it moved to courseChoices/{id}.
+    courseStartedBy: FieldValue.delete(),
     // The choice this resolution considered: /load and the tick trust it until a newer one.
     courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
     updatedAt: FieldValue.serverTimestamp(),
   });
+  // Who started the running cycle (reminders go to them), kept server-only; written on change.
+  const startedBy = plan.current?.startedBy ?? null;
+  const startedByCycleAt = startedBy === null ? null : state.cycleStartedAt;
+  const knownBy = typeof a.who.startedBy === "string" ? a.who.startedBy : null;
+  if (startedBy !== knownBy || startedByCycleAt !== toMillis(a.who.startedByCycleAt)) {
+    tx.set(
+      db.collection(COL.courseChoices).doc(a.machineId),
+      { startedBy, startedByCycleAt: toTimestamp(startedByCycleAt) },
+      { merge: true },
+    );
+  }
   for (const c of plan.upsertCycles) {
     tx.set(db.collection(COL.cycles).doc(c.id), {
       machineId: c.machineId,
@@ -344,16 +365,24 @@ function writePlan(
 }
 
 /** `machines/{id}.courseChoice`, written by start_course. */
-export function toCourseChoice(value: unknown): CourseChoice | null {
+/**
+ * The machine's course choice; the chooser's uid comes from the server-only
+ * `courseChoices/{machineId}` (`who`) when it belongs to this choice (same `setAt`).
+ */
+export function toCourseChoice(
+  value: unknown,
+  who: FirebaseFirestore.DocumentData = {},
+): CourseChoice | null {
   if (typeof value !== "object" || value === null) return null;
   const v = value as Record<string, unknown>;
   const setAt = toMillis(v.setAt);
   if (typeof v.course !== "string" || setAt === null) return null;
+  const uid = typeof who.uid === "string" && toMillis(who.setAt) === setAt ? who.uid : "";
   return {
     course: v.course,
     courseName: typeof v.courseName === "string" ? v.courseName : v.course,
     setAt,
-    uid: typeof v.uid === "string" ? v.uid : "",
+    uid,
   };
 }
 
@@ -377,14 +406,17 @@ export function courseOfMachineDoc(d: FirebaseFirestore.DocumentData): {
 /** The running cycle's course as the trigger resolved it on an earlier delivery. */
 function previousCourseOf(
   d: FirebaseFirestore.DocumentData,
+  who: FirebaseFirestore.DocumentData,
 ): (ResolvedCourse & { cycleStartedAt: number }) | null {
   const cycleStartedAt = toMillis(d.cycleStartedAt);
   if (cycleStartedAt === null || typeof d.course !== "string") return null;
+  // `startedBy` is kept for the cycle it was resolved for.
+  const sameCycle = toMillis(who.startedByCycleAt) === cycleStartedAt;
   return {
     cycleStartedAt,
     course: d.course,
     courseName: typeof d.courseName === "string" ? d.courseName : null,
-    startedBy: typeof d.courseStartedBy === "string" ? d.courseStartedBy : null,
+    startedBy: sameCycle && typeof who.startedBy === "string" ? who.startedBy : null,
   };
 }
 

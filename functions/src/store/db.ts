@@ -29,6 +29,12 @@ export const COL = {
   congestion: "congestion",
   machineCalibration: "machineCalibration",
   deviceSecrets: "deviceSecrets",
+  /**
+   * courseChoices/{machineId}: who chose the machine's course (`uid`, `setAt`) and who started
+   * its running cycle (`startedBy`). Server-only: machine documents, which every resident reads,
+   * carry no resident identifier.
+   */
+  courseChoices: "courseChoices",
   /** surveys/{uid}_{yyyymmdd}: residents' satisfaction answers, one per user and KST day. */
   surveys: "surveys",
   idempotency: "idempotency",

@@ -62,14 +62,21 @@ export const courseRoutes: ApiRoute[] = [
         courseStatsId(machine.type, key),
       );
       const now = deps.now();
-      await ref.update({
+      // The choice on the machine (residents read it); who made it, server-only.
+      const batch = deps.db.batch();
+      batch.update(ref, {
         courseChoice: {
           course: key,
           courseName: body.course_name,
           setAt: Timestamp.fromMillis(now),
-          uid: user.uid,
         },
       });
+      batch.set(
+        deps.db.collection(COL.courseChoices).doc(body.machine_id),
+        { uid: user.uid, setAt: Timestamp.fromMillis(now) },
+        { merge: true },
+      );
+      await batch.commit();
       await setWatch(deps.db, user.uid, body.machine_id, true, now);
       const expected = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[machine.type].total;
       return {
