@@ -148,6 +148,20 @@ describe("POST /reserve", () => {
     expect((await order()).map((e) => e.uid).sort()).toEqual(us.map((u) => u.uid).sort());
   });
 
+  it("30 residents joining at once each get in line or a 409 with Retry-After, never a 500, and no place is lost", async () => {
+    const us = await users(30);
+    const res = await Promise.all(us.map((u) => reserve(u, 1, 1)));
+    const statuses = res.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 200 && s !== 409)).toEqual([]);
+    for (const busy of res.filter((r) => r.status === 409)) {
+      expect(busy.headers?.["Retry-After"]).toBe("1");
+      expect(busy.body).toMatchObject({ error: { code: "conflict" } });
+    }
+    const joined = us.filter((_, i) => res[i]?.status === 200).map((u) => u.uid);
+    expect(joined.length).toBeGreaterThan(0);
+    expect((await order()).map((e) => e.uid).sort()).toEqual(joined.sort());
+  });
+
   it("a holder who leaves passes the machine to the next in line, who is notified", async () => {
     const [a, b] = await users(2);
     await reserve(a, 1, 1);

@@ -58,8 +58,28 @@ export const QUEUES = "queues";
 export const OFFER_NOTIFICATION_TYPE = "queue_offer";
 /** Version markers only need to outlive a race between two writers. */
 const VERSION_MARKER_TTL_MS = 24 * 3600_000;
-/** Fresh reads after a lost race before giving up. */
-const MAX_ATTEMPTS = 8;
+/** Fresh reads after a lost race before giving up (with backoff: about 5 s in all). */
+const MAX_ATTEMPTS = 10;
+/** First backoff after a lost race; doubled each time, with jitter, at most 1 s. */
+const BACKOFF_BASE_MS = 20;
+
+/**
+ * The room's queue kept changing under this writer (a burst of joins): it gave up rather than
+ * retry forever. The API answers 409 with a Retry-After; the trigger and tick are retried.
+ */
+export class QueueBusyError extends Error {
+  constructor(readonly roomId: string) {
+    super(`the queue of room ${roomId} is busy`);
+    this.name = "QueueBusyError";
+  }
+}
+
+/** ABORTED (10): real Firestore's contention, once the SDK's own retries are spent. */
+const isContention = (err: unknown) =>
+  isAlreadyExists(err) || (err as { code?: unknown }).code === 10;
+
+const backoffMs = (attempt: number) =>
+  Math.min(1000, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random());
 
 /** How offers reach users. Missing parts default to PUSH_TRANSPORT / APP_URL (read at call time). */
 export interface QueueNotify {
@@ -193,8 +213,10 @@ async function mutateQueue<R extends { queue: RoomQueue }>(
         return { ...result, changed: true };
       });
     } catch (err) {
-      if (!isAlreadyExists(err) || attempt >= MAX_ATTEMPTS) throw err;
+      if (!isContention(err)) throw err;
+      if (attempt >= MAX_ATTEMPTS) throw new QueueBusyError(roomId);
       logger.info("queue write raced, retrying", { roomId, attempt });
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
     }
   }
 }

@@ -13,7 +13,13 @@
  */
 import { z } from "zod";
 import { CLAIM_WINDOW_MINUTES } from "../../config";
-import { claimOffer, claimWindowFrom, joinQueue, leaveQueue } from "../../store/queue";
+import {
+  QueueBusyError,
+  claimOffer,
+  claimWindowFrom,
+  joinQueue,
+  leaveQueue,
+} from "../../store/queue";
 import { idOut, readReservation } from "../../store/status";
 import { COL } from "../../store/db";
 import { type ApiRoute, defineRoute } from "../apiRouter";
@@ -37,6 +43,21 @@ const CLAIM_REFUSED: Record<"notQueued" | "noOffer" | "otherMachine" | "expired"
   expired: "room_id: your offer in room {room} has expired",
 };
 
+/** A queue change that lost every race in a burst: 409 with a retry hint, never a 500. */
+async function orBusy<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof QueueBusyError)) throw err;
+    throw new HttpError(
+      409,
+      "conflict",
+      `room_id: the queue of room ${err.roomId} is changing too fast; retry in a second`,
+      { "Retry-After": "1" },
+    );
+  }
+}
+
 export const queueRoutes: ApiRoute[] = [
   defineRoute({
     method: "POST",
@@ -47,12 +68,14 @@ export const queueRoutes: ApiRoute[] = [
       const room = await roomOr404(deps.db, body.room_id);
       const now = deps.now();
       if (body.isreserved) {
-        const r = await joinQueue(deps.db, user.uid, room.roomId, now);
+        const r = await orBusy(() => joinQueue(deps.db, user.uid, room.roomId, now));
         const view = await readReservation(deps.db, room, user.uid, now, r.queue);
         return { status: 200, body: { message: "ok", joined: r.joined, ...view } };
       }
       const window = claimWindowFrom(CLAIM_WINDOW_MINUTES.value());
-      const r = await leaveQueue(deps.db, user.uid, room.roomId, now, window, deps.push);
+      const r = await orBusy(() =>
+        leaveQueue(deps.db, user.uid, room.roomId, now, window, deps.push),
+      );
       const view = await readReservation(deps.db, room, user.uid, now, r.queue);
       return { status: 200, body: { message: "ok", left: r.left, ...view } };
     },
@@ -69,7 +92,9 @@ export const queueRoutes: ApiRoute[] = [
         if (!m.exists)
           throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
       }
-      const r = await claimOffer(deps.db, user.uid, room.roomId, body.machine_id, deps.now());
+      const r = await orBusy(() =>
+        claimOffer(deps.db, user.uid, room.roomId, body.machine_id, deps.now()),
+      );
       if (!r.ok) {
         const message = CLAIM_REFUSED[r.reason]
           .replace("{room}", room.roomId)
