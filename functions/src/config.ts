@@ -19,6 +19,14 @@ export const KMA_NY = defineInt("KMA_NY", { default: 127 });
 
 /** How long the head of a room's queue may claim a freed machine. */
 export const CLAIM_WINDOW_MINUTES = defineInt("CLAIM_WINDOW_MINUTES", { default: 10 });
+/**
+ * A broken report counts towards the threshold only from an account at least this old (younger
+ * accounts' reports are kept for admins but count for nothing), so that a few throwaway accounts
+ * cannot take machines out of order.
+ */
+export const BROKEN_MIN_ACCOUNT_AGE_HOURS = defineInt("BROKEN_MIN_ACCOUNT_AGE_HOURS", {
+  default: 24,
+});
 /** Distinct reporters after which a machine is marked out of order. */
 export const BROKEN_REPORT_THRESHOLD = defineInt("BROKEN_REPORT_THRESHOLD", { default: 2 });
 /** Silence after which a running machine is shown offline. */

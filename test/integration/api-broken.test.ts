@@ -1,4 +1,4 @@
-import { getAuth } from "firebase-admin/auth";
+import { type UserRecord, getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
@@ -19,10 +19,27 @@ const NOW = Date.UTC(2026, 10, 16, 3, 0); // 2026-11-16 12:00 KST
 let clock = NOW;
 let transport: RecordingTransport;
 
+/**
+ * Accounts made here are seconds old on the wall clock but the api runs on a fixed clock, so the
+ * broken-report rule reads account ages from this stand-in: a week before the clock, or a minute
+ * for the accounts listed as new.
+ */
+const newAccounts = new Set<string>();
+const ageAwareAuth: ApiDeps["auth"] = {
+  verifyIdToken: (token, check) => getAuth().verifyIdToken(token, check),
+  getUser: async (uid) => {
+    const age = newAccounts.has(uid) ? 60_000 : 7 * 86_400_000;
+    return {
+      uid,
+      metadata: { creationTime: new Date(clock - age).toUTCString() },
+    } as unknown as UserRecord;
+  },
+};
+
 function deps(over: Partial<ApiDeps> = {}): ApiDeps {
   return {
     db: testDb(),
-    auth: getAuth(),
+    auth: ageAwareAuth,
     now: () => clock,
     version: "test",
     push: { transport, appUrl: "https://app.test" },
@@ -66,6 +83,7 @@ const errorOf = (res: HttpResponse) =>
 
 beforeEach(async () => {
   clock = NOW;
+  newAccounts.clear();
   transport = createRecordingTransport();
   delete process.env.BROKEN_REPORT_THRESHOLD;
   await seedDemoWorld();
@@ -98,6 +116,7 @@ describe("POST /report_broken", () => {
       threshold: 2,
       out_of_order: false,
       already_reported: false,
+      counted: true,
     });
     expect((await testDb().doc(`machines/3/brokenReports/${a.uid}`).get()).data()).toMatchObject({
       uid: a.uid,
@@ -164,7 +183,7 @@ describe("POST /report_broken", () => {
     await testDb().doc("machines/4").update({ outOfOrder: false });
     const replay = await reportBroken(
       { db: testDb(), now: clock, transport, appUrl: "https://app.test" },
-      { machineId: "4", uid: users[1].uid, reason: "멈췄어요", threshold: 2 },
+      { machineId: "4", uid: users[1].uid, reason: "멈췄어요", threshold: 2, counts: true },
     );
     expect(replay).toMatchObject({ reports: 3, outOfOrder: true, adminsNotified: 0 });
     expect((await machine("4")).outOfOrder).toBe(true);
@@ -189,6 +208,41 @@ describe("POST /report_broken", () => {
       expect(await unread(uid)).toBe(1);
       expect(pushesTo(uid).length).toBe(1);
     }
+  });
+
+  it("reports from accounts younger than 24 hours are kept but do not count: two throwaway accounts cannot take a machine out of order", async () => {
+    const admins = await addAdmins();
+    const [fresh1, fresh2, old] = [
+      await signUpUser("fresh1"),
+      await signUpUser("fresh2"),
+      await signUpUser("old"),
+    ];
+    newAccounts.add(fresh1.uid);
+    newAccounts.add(fresh2.uid);
+    for (const u of [fresh1, fresh2]) {
+      const res = await report(u, { machine_id: 4, reason: "고장" });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ reports: 0, counted: false, out_of_order: false });
+      expect((res.body as { note: string }).note).toContain("24 hours");
+    }
+    expect((await machine("4")).outOfOrder).not.toBe(true);
+    expect(await inbox(admins[0]!)).toEqual([]);
+    const stored = await testDb().collection("machines/4/brokenReports").get();
+    expect(stored.docs.map((d) => d.get("counts") as boolean)).toEqual([false, false]);
+
+    // One established reporter is not two.
+    expect((await report(old, { machine_id: 4, reason: "고장" })).body).toMatchObject({
+      reports: 1,
+      counted: true,
+      out_of_order: false,
+    });
+    // A second established reporter makes two.
+    const old2 = await signUpUser("old2");
+    expect((await report(old2, { machine_id: 4, reason: "고장" })).body).toMatchObject({
+      reports: 2,
+      counted: true,
+      out_of_order: true,
+    });
   });
 
   it("the threshold is configurable (BROKEN_REPORT_THRESHOLD=3: two reporters are not enough)", async () => {
@@ -283,7 +337,7 @@ describe("admin notices cut short", () => {
           appUrl: "https://app.test",
           sleep: () => Promise.reject(new Error("instance died")),
         },
-        { machineId: "4", uid: b.uid, reason: "문이 안 열려요", threshold: 2 },
+        { machineId: "4", uid: b.uid, reason: "문이 안 열려요", threshold: 2, counts: true },
       ),
     ).rejects.toThrow("instance died");
     expect((await inbox("admin-ko")).map((d) => d.id)).toEqual(["broken-4-0"]);

@@ -156,6 +156,35 @@ describe("device tokens", () => {
     expect(left).toEqual([tokenId("tok-2")]);
   });
 
+  it("keeps at most 10 tokens per user, dropping the one refreshed longest ago first", async () => {
+    const u = await signUpUser("token-cap");
+    for (let i = 1; i <= 12; i++) {
+      clock += 1000;
+      expect((await post(u, "/set_fcm_token", { fcm_token: `tok-${i}` })).status).toBe(200);
+      if (i === 6) {
+        clock += 1000;
+        await post(u, "/set_fcm_token", { fcm_token: "tok-1" }); // refreshed: not the oldest
+      }
+    }
+    const kept = (await testDb().collection(`users/${u.uid}/tokens`).get()).docs.map(
+      (d) => d.get("token") as string,
+    );
+    expect(kept.sort()).toEqual(
+      [
+        "tok-1",
+        "tok-5",
+        "tok-6",
+        "tok-7",
+        "tok-8",
+        "tok-9",
+        "tok-10",
+        "tok-11",
+        "tok-12",
+        "tok-4",
+      ].sort(),
+    );
+  });
+
   it("another user's logout with the same token does not touch this user's", async () => {
     const [a, b] = [await signUpUser("tok-a"), await signUpUser("tok-b")];
     await post(a, "/set_fcm_token", { fcm_token: "shared" });

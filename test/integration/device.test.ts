@@ -1,5 +1,5 @@
 import { SignJWT } from "jose";
-import { DocumentReference } from "firebase-admin/firestore";
+import { DocumentReference, Firestore } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
@@ -149,10 +149,44 @@ describe("device /update", () => {
     expect(again.status).toBe(200);
   });
 
+  it("after 10 failed authentications refuses guesses with 429 without reading Firestore, and still lets the right secret in", async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await call(
+        jsonRequest("POST", "/update", { ...valid, secret_key: `guess-${i}` }),
+      );
+      expect(res.status).toBe(401);
+    }
+    const reads = vi.spyOn(Firestore.prototype, "getAll");
+    const gets = vi.spyOn(DocumentReference.prototype, "get");
+    let readsDuringGuesses = -1;
+    try {
+      const before = await dumpDb();
+      reads.mockClear();
+      gets.mockClear();
+      for (let i = 0; i < 5; i++) {
+        const res = await call(jsonRequest("POST", "/update", { ...valid, secret_key: "again" }));
+        expect(res.status).toBe(429);
+        expect(res.body).toMatchObject({ error: { code: "rate_limited" } });
+        expect(Number(res.headers?.["Retry-After"])).toBeGreaterThanOrEqual(1);
+      }
+      readsDuringGuesses = reads.mock.calls.length + gets.mock.calls.length;
+      expect(await dumpDb()).toEqual(before);
+    } finally {
+      reads.mockRestore();
+      gets.mockRestore();
+    }
+    expect(readsDuringGuesses).toBe(0);
+    expect((await call(jsonRequest("POST", "/update", valid))).status).toBe(200);
+    // A minute later the machine has earned guesses back.
+    clock += 60_000;
+    const later = await call(jsonRequest("POST", "/update", { ...valid, secret_key: "late" }));
+    expect(later.status).toBe(401);
+  });
+
   it("does not let requests with a wrong secret spend the machine's burst", async () => {
     for (let i = 0; i < 30; i++) {
       const res = await call(jsonRequest("POST", "/update", { ...valid, secret_key: "guess" }));
-      expect(res.status).toBe(401);
+      expect([401, 429]).toContain(res.status);
     }
     expect((await call(jsonRequest("POST", "/update", valid))).status).toBe(200);
   });

@@ -25,8 +25,8 @@ export interface ApiUser {
 
 export interface ApiDeps {
   db: Firestore;
-  /** Only `verifyIdToken` is used, so tests may pass a stand-in. */
-  auth: Pick<Auth, "verifyIdToken">;
+  /** `verifyIdToken` for every route; `getUser` for an account's age (broken reports). */
+  auth: Pick<Auth, "verifyIdToken" | "getUser">;
   now: () => number;
   /** Reported by GET /health. */
   version: string;

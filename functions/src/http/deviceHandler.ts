@@ -221,7 +221,10 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
   const withCredentials = body.secret_key !== undefined || req.headers.authorization !== undefined;
   const machine = await cachedMachine(deps, body.machine_id, nowMs, withCredentials);
   if (withCredentials) {
-    await checkCredentials(deps, req, body.machine_id, body.secret_key, machine.secret ?? null);
+    const enc = machine.secret ?? null;
+    await countingFailures(deps, body.machine_id, enc, () =>
+      checkCredentials(deps, req, body.machine_id, body.secret_key, enc),
+    );
   }
   const bucket = deps.state.rawData.take(body.machine_id, nowMs);
   if (!bucket.allowed) throw rateLimited(body.machine_id, bucket.retryAfterSeconds);
@@ -320,6 +323,60 @@ async function keepAlive(
   rememberMachine(deps.state, machineId, { ...m, online: true, pingAt: nowMs });
 }
 
+/**
+ * Counts a failed authentication (401/403) against the machine, remembering its secret record so
+ * that, once the failures run out, guesses can be refused without reading Firestore.
+ */
+async function countingFailures<T>(
+  deps: DeviceDeps,
+  machineId: string,
+  enc: EncryptedSecret | null,
+  check: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
+      deps.state.authFailures.take(machineId, deps.now());
+      deps.state.failedSecrets.set(machineId, enc);
+      if (deps.state.failedSecrets.size > 10_000) {
+        const oldest = deps.state.failedSecrets.keys().next().value;
+        if (oldest !== undefined) deps.state.failedSecrets.delete(oldest);
+      }
+    }
+    throw err;
+  }
+}
+
+/**
+ * Once a machine has used up its failed authentications, a request is checked against the secret
+ * record remembered at the last failure, without a Firestore read: a wrong guess is a 429, the
+ * right credentials go on to the normal (reading) path.
+ */
+async function refuseGuessWhileLocked(
+  deps: DeviceDeps,
+  req: HttpRequest,
+  machineId: string,
+  secretKey: string | undefined,
+): Promise<void> {
+  const nowMs = deps.now();
+  if (deps.state.authFailures.peek(machineId, nowMs)) return;
+  const enc = deps.state.failedSecrets.get(machineId);
+  if (enc === undefined) return;
+  try {
+    await checkCredentials(deps, req, machineId, secretKey, enc, { offline: true });
+  } catch (err) {
+    if (!(err instanceof HttpError) || err.status >= 500) throw err;
+    const retry = deps.state.authFailures.take(machineId, nowMs).retryAfterSeconds;
+    throw new HttpError(
+      429,
+      "rate_limited",
+      `too many failed authentications for machine ${machineId}; retry in ${retry} s`,
+      { "Retry-After": String(retry) },
+    );
+  }
+}
+
 /** 429 before any read when an authenticated flood from this machine has run its bucket dry. */
 function refuseIfFlooding(deps: DeviceDeps, machineId: string, nowMs: number): void {
   if (!deps.state.requests.peek(machineId, nowMs)) {
@@ -344,6 +401,7 @@ async function authenticateFresh(
   calibration: CalibrationSums | null;
   auth: "secret" | "jwt";
 }> {
+  await refuseGuessWhileLocked(deps, req, machineId, secretKey);
   const [machineSnap, secretSnap, calibSnap] = await deps.db.getAll(
     deps.db.collection(COL.machines).doc(machineId),
     deps.db.collection(COL.deviceSecrets).doc(machineId),
@@ -359,12 +417,9 @@ async function authenticateFresh(
     calibrationOn: data.calibration === true,
     reportedType: typeof reported === "string" ? reported : null,
   };
-  const auth = await checkCredentials(
-    deps,
-    req,
-    machineId,
-    secretKey,
-    secretSnap ? encryptedSecretOf(secretSnap) : null,
+  const enc = secretSnap ? encryptedSecretOf(secretSnap) : null;
+  const auth = await countingFailures(deps, machineId, enc, () =>
+    checkCredentials(deps, req, machineId, secretKey, enc),
   );
   const calib = calibSnap?.exists ? (calibSnap.data() as CalibrationSums) : null;
   return { machine, calibration: calib, auth };
@@ -410,6 +465,8 @@ async function checkCredentials(
   machineId: string,
   secretKey: string | undefined,
   enc: EncryptedSecret | null,
+  /** offline: never read Firestore (a token of another machine is then simply a 401). */
+  opts: { offline?: boolean } = {},
 ): Promise<"secret" | "jwt"> {
   const secret = plainSecret(deps, machineId, enc);
   const authz = req.headers.authorization;
@@ -424,7 +481,7 @@ async function checkCredentials(
   if (authz !== undefined) {
     const token = /^Bearer\s+(\S+)$/i.exec(authz)?.[1];
     if (!token) throw new HttpError(401, "unauthenticated", "Authorization must be 'Bearer <JWT>'");
-    await verifyDeviceToken(deps, token, machineId, secret);
+    await verifyDeviceToken(deps, token, machineId, secret, opts);
     mode = "jwt";
   }
   if (secretKey !== undefined) {
@@ -434,7 +491,7 @@ async function checkCredentials(
       if (!JWT_SHAPE.test(secretKey)) {
         throw new HttpError(401, "unauthenticated", "secret_key is not this machine's secret");
       }
-      await verifyDeviceToken(deps, secretKey, machineId, secret);
+      await verifyDeviceToken(deps, secretKey, machineId, secret, opts);
       mode = "jwt";
     }
   }
@@ -446,6 +503,7 @@ async function verifyDeviceToken(
   token: string,
   machineId: string,
   secret: string | null,
+  opts: { offline?: boolean } = {},
 ): Promise<void> {
   // jose is loaded on first use: only newer firmware sends tokens, and cold starts stay short.
   const { decodeJwt } = await import("jose");
@@ -459,7 +517,7 @@ async function verifyDeviceToken(
   if (typeof sub !== "string") {
     throw new HttpError(401, "unauthenticated", "token sub must be the machine id as a string");
   }
-  if (sub !== machineId && DECIMAL_ID.test(sub)) {
+  if (sub !== machineId && DECIMAL_ID.test(sub) && !opts.offline) {
     // A genuine token of another machine is a 403; a forged one stays a 401.
     const other = await deps.db.collection(COL.deviceSecrets).doc(sub).get();
     const otherSecret = plainSecret(deps, sub, encryptedSecretOf(other));

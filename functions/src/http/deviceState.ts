@@ -34,6 +34,13 @@ export const REQUEST_LIMITS: BucketLimits = { burst: 20, perSecond: 2 };
  */
 export const RAW_DATA_LIMITS: BucketLimits = { burst: 30, perSecond: 3 };
 
+/**
+ * Failed authentications per machine: 10 at once, then one every 6 seconds. Past that, a guess is
+ * checked against the secret record this instance already holds and refused with 429 without a
+ * Firestore read; the right secret still gets through (a stranger cannot lock a board out).
+ */
+export const AUTH_FAILURE_LIMITS: BucketLimits = { burst: 10, perSecond: 1 / 6 };
+
 export interface CachedMachine {
   exists: boolean;
   type: MachineType;
@@ -50,6 +57,9 @@ export interface CachedMachine {
 export interface DeviceState {
   requests: TokenBuckets;
   rawData: TokenBuckets;
+  authFailures: TokenBuckets;
+  /** Secret records of machines that failed authentication, for checks without a read. */
+  failedSecrets: Map<string, EncryptedSecret | null>;
   machines: Map<string, CachedMachine>;
   /** Machines whose secret record did not decrypt (logged once). */
   undecryptable: Set<string>;
@@ -61,6 +71,8 @@ export function createDeviceState(
   return {
     requests: new TokenBuckets(limits.requests ?? REQUEST_LIMITS),
     rawData: new TokenBuckets(limits.rawData ?? RAW_DATA_LIMITS),
+    authFailures: new TokenBuckets(AUTH_FAILURE_LIMITS),
+    failedSecrets: new Map(),
     machines: new Map(),
     undecryptable: new Set(),
   };

@@ -3,7 +3,9 @@
  *
  * Layout (server-only):
  * - `machines/{id}/brokenReports/{uid}`: one report per user per outage (`uid`, `reason`,
- *   `outage`, `createdAt`), created with `create()`; reporting again is a no-op.
+ *   `outage`, `counts`, `createdAt`), created with `create()`; reporting again is a no-op.
+ *   `counts: false` marks a report from an account too new to count (the route decides): kept for
+ *   admins, left out of the threshold.
  * - `machines/{id}.brokenOutage` (number, default 0): the current outage. Clearing moves it on,
  *   so the reports of a cleared outage never count towards the next one.
  * - `machines/{id}.outOfOrder`, `outOfOrderSince`, `outOfOrderReason`: set once `threshold`
@@ -63,8 +65,10 @@ export interface BrokenDeps {
 }
 
 export interface BrokenReportResult {
-  /** Distinct users who reported the current outage, this one included. */
+  /** Distinct users whose reports of the current outage count, this one included if it counts. */
   reports: number;
+  /** This user's report counts towards the threshold. */
+  counted: boolean;
   threshold: number;
   outOfOrder: boolean;
   /** This user had already reported the current outage (nothing new was written). */
@@ -109,7 +113,7 @@ export function brokenNoticeId(machineId: string, outage: number): string {
  */
 export async function reportBroken(
   deps: BrokenDeps,
-  a: { machineId: string; uid: string; reason: string; threshold: number },
+  a: { machineId: string; uid: string; reason: string; threshold: number; counts: boolean },
 ): Promise<BrokenReportResult> {
   const { db } = deps;
   const machineRef = db.collection(COL.machines).doc(a.machineId);
@@ -124,6 +128,7 @@ export async function reportBroken(
     uid: a.uid,
     reason: a.reason,
     outage,
+    counts: a.counts,
     createdAt: Timestamp.fromMillis(deps.now),
   };
   let alreadyReported = false;
@@ -137,12 +142,17 @@ export async function reportBroken(
     else await reportRef.set(report);
   }
 
-  // 2. Count after the write: the reports of this outage.
-  const reports = (await machineRef.collection(BROKEN_REPORTS).where("outage", "==", outage).get())
-    .size;
+  // 2. Count after the write: the reports of this outage that count.
+  const outageReports = await machineRef
+    .collection(BROKEN_REPORTS)
+    .where("outage", "==", outage)
+    .get();
+  const reports = outageReports.docs.filter((d) => d.get("counts") !== false).length;
+  const counted = a.counts;
   if (reports < threshold) {
     return {
       reports,
+      counted,
       threshold,
       outOfOrder: machine.get("outOfOrder") === true,
       alreadyReported,
@@ -175,13 +185,13 @@ export async function reportBroken(
   // 4. Already flagged for this outage, or cleared meanwhile: nothing more to do.
   const fresh = await machineRef.get();
   if (outageOf(fresh) !== outage) {
-    return { reports, threshold, outOfOrder: false, alreadyReported, adminsNotified: 0 };
+    return { reports, counted, threshold, outOfOrder: false, alreadyReported, adminsNotified: 0 };
   }
   const roomId = typeof fresh.get("roomId") === "string" ? (fresh.get("roomId") as string) : null;
   if (fresh.get("outOfOrder") === true) {
     // A request that died after the flag may have left the machine's queue offer behind.
     await withdrawOffers(db, a.machineId, roomId, deps.now);
-    return { reports, threshold, outOfOrder: true, alreadyReported, adminsNotified: 0 };
+    return { reports, counted, threshold, outOfOrder: true, alreadyReported, adminsNotified: 0 };
   }
 
   // 5. Notices first, then the flag (see the header).
@@ -211,7 +221,7 @@ export async function reportBroken(
     threshold,
     adminsNotified,
   });
-  return { reports, threshold, outOfOrder: true, alreadyReported, adminsNotified };
+  return { reports, counted, threshold, outOfOrder: true, alreadyReported, adminsNotified };
 }
 
 /** One inbox entry + push per admin for the outage (store/inbox.ts); admins served earlier are skipped. */

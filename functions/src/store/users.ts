@@ -20,20 +20,42 @@ export function tokenRef(db: Firestore, uid: string, token: string) {
   return db.collection(COL.users).doc(uid).collection(TOKENS).doc(tokenId(token));
 }
 
-/** Adds or refreshes one token of the user (and, if given, the user's locale). */
+/**
+ * Devices one user may receive pushes on. A phone, a tablet and a few browsers fit; a script
+ * registering tokens in a loop does not multiply every notification. Past the cap the token
+ * refreshed longest ago is dropped (an abandoned browser, most likely).
+ */
+export const MAX_TOKENS_PER_USER = 10;
+
+/**
+ * Adds or refreshes one token of the user (and, if given, the user's locale), evicting the
+ * least recently refreshed tokens beyond {@link MAX_TOKENS_PER_USER}. Returns how many were evicted.
+ */
 export async function saveFcmToken(
   db: Firestore,
   uid: string,
   a: { token: string; platform: string; locale?: Locale; now: number },
-): Promise<void> {
+): Promise<number> {
+  const ref = tokenRef(db, uid, a.token);
+  const existing = await db
+    .collection(COL.users)
+    .doc(uid)
+    .collection(TOKENS)
+    .orderBy("lastRefreshedAt", "desc")
+    .limit(MAX_TOKENS_PER_USER + 20)
+    .get();
+  const others = existing.docs.filter((d) => d.id !== ref.id);
+  const evict = others.slice(MAX_TOKENS_PER_USER - 1);
   const batch = db.batch();
-  batch.set(tokenRef(db, uid, a.token), {
+  batch.set(ref, {
     token: a.token,
     platform: a.platform,
     lastRefreshedAt: Timestamp.fromMillis(a.now),
   });
+  for (const d of evict) batch.delete(d.ref);
   if (a.locale) batch.set(db.collection(COL.users).doc(uid), { locale: a.locale }, { merge: true });
   await batch.commit();
+  return evict.length;
 }
 
 /** Removes one token; true when it was there. */

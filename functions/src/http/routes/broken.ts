@@ -2,13 +2,18 @@
  * Broken machines.
  *
  * - POST /report_broken {machine_id, reason} (user): one report per user per outage; repeating
- *   it is not an error. After BROKEN_REPORT_THRESHOLD distinct reporters (default 2) the machine
+ *   it is not an error. After BROKEN_MIN_ACCOUNT_AGE_HOURS, BROKEN_REPORT_THRESHOLD distinct reporters (default 2) the machine
  *   is `outOfOrder` and every admin gets one notice (inbox + push).
  * - POST /admin/clear_broken {machine_id} (admin): the machine works again; the outage's reports
  *   are archived.
  */
 import { z } from "zod";
-import { APP_URL, BROKEN_REPORT_THRESHOLD, CLAIM_WINDOW_MINUTES } from "../../config";
+import {
+  APP_URL,
+  BROKEN_MIN_ACCOUNT_AGE_HOURS,
+  BROKEN_REPORT_THRESHOLD,
+  CLAIM_WINDOW_MINUTES,
+} from "../../config";
 import { selectTransport } from "../../services/fcm/select";
 import type { PushTransport } from "../../services/fcm/transport";
 import { UnknownMachineError, clearBroken, reportBroken } from "../../store/broken";
@@ -40,11 +45,14 @@ export const ClearBrokenBodySchema = z.object({ machine_id: IdSchema }).strict()
 export const ReportBrokenResponseSchema = z.object({
   message: z.literal("ok"),
   machine_id: z.number().int(),
-  /** Distinct users who reported the current outage. */
+  /** Distinct users whose reports of the current outage count. */
   reports: z.number().int(),
   threshold: z.number().int(),
   out_of_order: z.boolean(),
   already_reported: z.boolean(),
+  /** False for an account younger than BROKEN_MIN_ACCOUNT_AGE_HOURS: kept, not counted. */
+  counted: z.boolean(),
+  note: z.string().optional(),
 });
 
 export const ClearBrokenResponseSchema = z.object({
@@ -69,6 +77,18 @@ export function routePush(deps: ApiDeps): { transport: PushTransport; appUrl: st
   };
 }
 
+/** Whether the account was created at least `hours` before `now` (Auth's creation time). */
+async function accountOlderThan(
+  deps: ApiDeps,
+  uid: string,
+  hours: number,
+  now: number,
+): Promise<boolean> {
+  if (hours <= 0) return true;
+  const created = Date.parse((await deps.auth.getUser(uid)).metadata.creationTime);
+  return Number.isFinite(created) && now - created >= hours * 3600_000;
+}
+
 function unknownMachine(machineId: string): HttpError {
   return new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
 }
@@ -81,13 +101,17 @@ export const brokenRoutes: ApiRoute[] = [
     body: ReportBrokenBodySchema,
     async handler({ deps, user, body }) {
       try {
+        const now = deps.now();
+        const minAgeHours = BROKEN_MIN_ACCOUNT_AGE_HOURS.value();
+        const counts = await accountOlderThan(deps, user.uid, minAgeHours, now);
         const r = await reportBroken(
-          { db: deps.db, now: deps.now(), ...routePush(deps) },
+          { db: deps.db, now, ...routePush(deps) },
           {
             machineId: body.machine_id,
             uid: user.uid,
             reason: body.reason,
             threshold: BROKEN_REPORT_THRESHOLD.value(),
+            counts,
           },
         );
         return {
@@ -99,6 +123,12 @@ export const brokenRoutes: ApiRoute[] = [
             threshold: r.threshold,
             out_of_order: r.outOfOrder,
             already_reported: r.alreadyReported,
+            counted: r.counted,
+            ...(r.counted
+              ? {}
+              : {
+                  note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
+                }),
           },
         };
       } catch (err) {
