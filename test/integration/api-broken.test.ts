@@ -226,7 +226,7 @@ describe("POST /report_broken", () => {
       expect((res.body as { note: string }).note).toContain("24 hours");
     }
     expect((await machine("4")).outOfOrder).not.toBe(true);
-    expect(await inbox(admins[0]!)).toEqual([]);
+    expect(await inbox(admins[0])).toEqual([]);
     const stored = await testDb().collection("machines/4/brokenReports").get();
     expect(stored.docs.map((d) => d.get("counts") as boolean)).toEqual([false, false]);
 
