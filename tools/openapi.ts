@@ -11,7 +11,6 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { ApiRoute, AuthLevel } from "../functions/src/http/apiRouter";
-import { NotificationsQuerySchema } from "../functions/src/http/apiSchemas";
 import {
   DeviceOkSchema,
   DeviceUpdateBodySchema,
@@ -30,8 +29,8 @@ import {
   ClearBrokenResponseSchema,
   ReportBrokenResponseSchema,
 } from "../functions/src/http/routes/broken";
-import { CongestionQuerySchema, LoadBodySchema } from "../functions/src/http/routes/status";
-import { TipQuerySchema } from "../functions/src/http/routes/tip";
+import { LoadBodySchema } from "../functions/src/http/routes/status";
+import { SurveyResponseSchema, SurveysResponseSchema } from "../functions/src/http/routes/survey";
 
 export const OPENAPI_PATH = path.join(__dirname, "..", "docs", "openapi.json");
 
@@ -57,15 +56,20 @@ interface DocExtra {
 
 /** Keyed "METHOD /path"; every key must be a route of the table (the test checks it). */
 export const DOC_EXTRAS: Record<string, DocExtra> = {
-  "GET /health": { summary: "Firestore reachable, deployed version", statuses: [503] },
-  "GET /notifications": { query: NotificationsQuerySchema, summary: "The inbox, newest first" },
-  "GET /tip": { query: TipQuerySchema, summary: "The best time to do laundry" },
+  "GET /health": {
+    summary:
+      "Uptime check without a token (status only); an admin's token adds the version and Firestore state",
+    statuses: [503],
+  },
+  "GET /notifications": { summary: "The inbox, newest first" },
+  "GET /tip": {
+    summary: "The best time to do laundry (`tip`, and `tip_message` for the seed PWA)",
+  },
   "POST /load": {
     body: LoadBodySchema,
     summary: "Machines with status, timers and queue state (optional body)",
   },
   "GET /statistics/congestion": {
-    query: CongestionQuerySchema,
     summary: "Weekday × hour cycle counts (Asia/Seoul), one room or all",
   },
   "POST /report_broken": {
@@ -91,6 +95,14 @@ export const DOC_EXTRAS: Record<string, DocExtra> = {
     response: DeviceSecretResponseSchema,
     statuses: [404],
     summary: "New device secret; the old one stops working",
+  },
+  "POST /survey": {
+    response: SurveyResponseSchema,
+    summary: "Satisfaction survey (1–5, optional suggestion); one answer per resident and day",
+  },
+  "GET /admin/surveys": {
+    response: SurveysResponseSchema,
+    summary: "The newest survey answers and their average",
   },
   "POST /admin/calibration": {
     response: CalibrationResponseSchema,

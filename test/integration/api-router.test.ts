@@ -1,7 +1,8 @@
 import { getAuth } from "firebase-admin/auth";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
+import type { Request } from "express";
+import { type HttpRequest, fromExpress, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { type ApiDeps, type ApiRoute, defineRoute } from "../../functions/src/http/apiRouter";
 import { bearer, signUpAdmin, signUpUser } from "../support/auth";
@@ -131,6 +132,39 @@ describe("api router", () => {
     });
     const forged = await health({ authorization: "Bearer not-a-token" });
     expect(forged).toMatchObject({ status: 401, body: { error: { code: "unauthenticated" } } });
+  });
+
+  it("answers 400 naming a repeated, unknown or prototype-named query parameter, as parsed from the raw URL", async () => {
+    const user = await signUpUser();
+    const api = createApiHandler(deps());
+    /** What Express hands the function: the raw URL and its own parse of the query. */
+    const viaExpress = (method: string, url: string) =>
+      fromExpress({
+        method,
+        url,
+        originalUrl: url,
+        path: url.split("?")[0],
+        headers: { ...bearer(user), "content-type": "application/json" },
+        query: {},
+        body: method === "POST" ? Buffer.from("{}") : undefined,
+      } as unknown as Request);
+    const cases: [string, string, string][] = [
+      ["GET", "/statistics/congestion?room_id=999&room_id=1", "room_id"],
+      ["GET", "/notifications?limit=5&limit=1000", "limit"],
+      ["GET", "/notifications?__proto__=x", "__proto__"],
+      ["GET", "/tip?room=1", "room"],
+      ["GET", "/rooms?x=1", "x"],
+      ["POST", "/load?room_id=1", "room_id"],
+    ];
+    for (const [method, url, name] of cases) {
+      const res = await runHandler("api", api, viaExpress(method, url));
+      expect(res.status, url).toBe(400);
+      const error = (res.body as { error: { code: string; message: string } }).error;
+      expect(error.code, url).toBe("invalid_query");
+      expect(error.message, url).toContain(name);
+    }
+    const ok = await runHandler("api", api, viaExpress("GET", "/notifications?limit=5"));
+    expect(ok.status).toBe(200);
   });
 
   it("refuses a table with the same method and path twice", () => {

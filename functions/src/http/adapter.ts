@@ -13,6 +13,8 @@ export interface HttpRequest {
   path: string;
   headers: Record<string, string | undefined>;
   query: Record<string, string | undefined>;
+  /** Query parameters given more than once (each is a 400: which one was meant?). */
+  repeatedQuery?: string[];
   /** The raw body bytes; undefined when there was none. */
   rawBody: Buffer | undefined;
 }
@@ -33,10 +35,15 @@ export function fromExpress(req: Request): HttpRequest {
   for (const [k, v] of Object.entries(req.headers)) {
     headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
   }
-  const query: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.query ?? {})) {
-    query[k] = typeof v === "string" ? v : undefined;
-  }
+  // From the raw query string, not Express's parsed one: that drops `__proto__`, turns repeats
+  // into arrays and `a[b]=c` into objects, and a route should see each of those as a 400.
+  const raw = (req.originalUrl ?? req.url ?? "").split("?").slice(1).join("?");
+  const pairs = [...new URLSearchParams(raw)];
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const [k] of pairs) (seen.has(k) ? repeated : seen).add(k);
+  // Object.fromEntries defines own properties, so even `__proto__` stays a plain (unknown) key.
+  const query = Object.fromEntries(pairs.reverse()) as Record<string, string | undefined>;
   const withRaw = req as Request & { rawBody?: Buffer };
   let rawBody = withRaw.rawBody;
   if (rawBody === undefined && req.body !== undefined && req.body !== null) {
@@ -44,7 +51,14 @@ export function fromExpress(req: Request): HttpRequest {
       ? req.body
       : Buffer.from(typeof req.body === "string" ? req.body : JSON.stringify(req.body));
   }
-  return { method: req.method, path: req.path || "/", headers, query, rawBody };
+  return {
+    method: req.method,
+    path: req.path || "/",
+    headers,
+    query,
+    ...(repeated.size > 0 ? { repeatedQuery: [...repeated] } : {}),
+    rawBody,
+  };
 }
 
 /** Wraps a handler for `onRequest`: errors become the contract's JSON error shape. */

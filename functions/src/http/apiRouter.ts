@@ -12,6 +12,7 @@ import type { z } from "zod";
 import type { PushTransport } from "../services/fcm/transport";
 import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
+import { NoQuerySchema, parseQuery } from "./routes/common";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /** "none": anyone; "user": a valid Firebase ID token; "admin": that plus the `admin: true` claim. */
@@ -36,23 +37,35 @@ export interface ApiDeps {
   push?: { transport: PushTransport; appUrl: string };
 }
 
-export interface RouteContext<A extends AuthLevel, B> {
+export interface RouteContext<A extends AuthLevel, B, Q = Record<string, never>> {
   req: HttpRequest;
   deps: ApiDeps;
   user: A extends "none" ? ApiUser | null : ApiUser;
   body: B;
+  /** The parsed query string (empty for routes without a `query` schema). */
+  query: Q;
 }
 
 type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
+type QueryOf<Q> = Q extends z.ZodType ? z.output<Q> : Record<string, never>;
 
-export interface RouteSpec<A extends AuthLevel, S extends z.ZodType | undefined> {
+export interface RouteSpec<
+  A extends AuthLevel,
+  S extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+> {
   method: HttpMethod;
   /** Exact path below the function, e.g. "/notify_me" (no parameters: ids travel in bodies/queries). */
   path: string;
   auth: A;
   /** A `.strict()` zod object; when present the body must be JSON that parses with it. */
   body?: S;
-  handler: (ctx: RouteContext<A, BodyOf<S>>) => Promise<HttpResponse>;
+  /**
+   * A `.strict()` zod object of string fields for the query string. Without it the route takes
+   * no query parameters. Unknown, malformed or repeated parameters are 400s naming them.
+   */
+  query?: Q;
+  handler: (ctx: RouteContext<A, BodyOf<S>, QueryOf<Q>>) => Promise<HttpResponse>;
 }
 
 /** A route with its types erased, as the router holds it. */
@@ -61,13 +74,16 @@ export interface ApiRoute {
   path: string;
   auth: AuthLevel;
   body?: z.ZodType;
-  handler: (ctx: RouteContext<AuthLevel, unknown>) => Promise<HttpResponse>;
+  query?: z.ZodType;
+  handler: (ctx: RouteContext<AuthLevel, unknown, unknown>) => Promise<HttpResponse>;
 }
 
-/** Typed route declaration: the handler sees the parsed body and (for auth routes) the user. */
-export function defineRoute<A extends AuthLevel, S extends z.ZodType | undefined = undefined>(
-  spec: RouteSpec<A, S>,
-): ApiRoute {
+/** Typed route declaration: the handler sees the parsed body and query and (for auth routes) the user. */
+export function defineRoute<
+  A extends AuthLevel,
+  S extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+>(spec: RouteSpec<A, S, Q>): ApiRoute {
   return spec as unknown as ApiRoute;
 }
 
@@ -148,7 +164,9 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
       );
     }
     const user = await authenticate(deps, req, route.auth);
+    // A route without a query schema takes no query parameters: any is a 400 naming it.
+    const query = parseQuery(route.query ?? NoQuerySchema, req);
     const body = route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined;
-    return route.handler({ req, deps, user, body });
+    return route.handler({ req, deps, user, body, query });
   };
 }

@@ -4,12 +4,24 @@ import { readRoom } from "../../store/status";
 import type { HttpRequest } from "../adapter";
 import { HttpError, parseOrThrow } from "../errors";
 
-/** The query string parsed with a `.strict()` schema (400 invalid_query naming the parameter). */
+/**
+ * The query string parsed with a `.strict()` schema: 400 invalid_query naming a parameter that
+ * is unknown (even `__proto__`), malformed, or given more than once.
+ */
 export function parseQuery<S extends z.ZodType>(schema: S, req: HttpRequest): z.output<S> {
-  const query: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.query)) if (v !== undefined) query[k] = v;
-  return parseOrThrow(schema, query, "invalid_query");
+  if (req.repeatedQuery && req.repeatedQuery.length > 0) {
+    throw new HttpError(
+      400,
+      "invalid_query",
+      `${req.repeatedQuery.join(", ")}: given more than once; give each query parameter once`,
+    );
+  }
+  const pairs = Object.entries(req.query).filter((e): e is [string, string] => e[1] !== undefined);
+  return parseOrThrow(schema, Object.fromEntries(pairs), "invalid_query");
 }
+
+/** A query that takes no parameters: any parameter is a 400 naming it. */
+export const NoQuerySchema = z.object({}).strict();
 
 /** The room, or a 404 naming `room_id`. */
 export async function roomOr404(db: FirebaseFirestore.Firestore, roomId: string) {

@@ -33,7 +33,6 @@ import {
   SetFcmTokenBodySchema,
 } from "../apiSchemas";
 import { HttpError } from "../errors";
-import { parseQuery } from "./common";
 
 export const notificationRoutes: ApiRoute[] = [
   defineRoute({
@@ -110,8 +109,8 @@ export const notificationRoutes: ApiRoute[] = [
     method: "GET",
     path: "/notifications",
     auth: "user",
-    async handler({ req, deps, user }) {
-      const q = parseQuery(NotificationsQuerySchema, req);
+    query: NotificationsQuerySchema,
+    async handler({ deps, user, query: q }) {
       try {
         const page = await listNotifications(
           deps.db,

@@ -18,7 +18,7 @@ import { jsonBody } from "../adapter";
 import { type ApiRoute, defineRoute } from "../apiRouter";
 import { IdSchema } from "../deviceSchemas";
 import { parseOrThrow } from "../errors";
-import { parseQuery, roomOr404, RoomQuerySchema } from "./common";
+import { roomOr404, RoomQuerySchema } from "./common";
 
 /** POST /load: `room_id` (optional) limits the answer to one room. The whole body is optional. */
 export const LoadBodySchema = z.object({ room_id: IdSchema.optional() }).strict();
@@ -57,8 +57,8 @@ export const statusRoutes: ApiRoute[] = [
     method: "GET",
     path: "/statistics/congestion",
     auth: "user",
-    async handler({ req, deps }) {
-      const q = parseQuery(CongestionQuerySchema, req);
+    query: CongestionQuerySchema,
+    async handler({ deps, query: q }) {
       if (q.room_id !== undefined) await roomOr404(deps.db, q.room_id);
       return { status: 200, body: await congestionTable(deps.db, q.room_id) };
     },

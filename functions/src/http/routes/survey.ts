@@ -12,7 +12,6 @@ import { z } from "zod";
 import { kstParts } from "../../domain/time";
 import { COL } from "../../store/db";
 import { type ApiRoute, defineRoute } from "../apiRouter";
-import { parseQuery } from "./common";
 
 export const SurveyBodySchema = z
   .object({
@@ -90,8 +89,8 @@ export const surveyRoutes: ApiRoute[] = [
     method: "GET",
     path: "/admin/surveys",
     auth: "admin",
-    async handler({ req, deps }) {
-      const q = parseQuery(SurveysQuerySchema, req);
+    query: SurveysQuerySchema,
+    async handler({ deps, query: q }) {
       const snap = await deps.db
         .collection(COL.surveys)
         .orderBy("createdAt", "desc")

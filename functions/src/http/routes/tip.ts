@@ -60,7 +60,7 @@ import { firestoreWeatherCache } from "../../store/weatherCache";
 import type { HttpResponse } from "../adapter";
 import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
 import { HttpError } from "../errors";
-import { parseQuery, RoomQuerySchema } from "./common";
+import { RoomQuerySchema } from "./common";
 
 /** What GET /tip needs to know; read from the params on every request by default. */
 export interface TipConfig {
@@ -299,8 +299,8 @@ export const tipRoutes: ApiRoute[] = [
     method: "GET",
     path: "/tip",
     auth: "user",
-    async handler({ req, deps, user }): Promise<HttpResponse> {
-      const q = parseQuery(TipQuerySchema, req);
+    query: TipQuerySchema,
+    async handler({ req, deps, user, query: q }): Promise<HttpResponse> {
       const roomId = q.room_id ?? null;
       if (roomId && !(await deps.db.collection(COL.rooms).doc(roomId).get()).exists) {
         throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
