@@ -34,7 +34,8 @@ export interface Dispatcher {
   idle(): Promise<void>;
   /** Runs every scheduled function once for `at` (as the scheduler would at that minute). */
   runSchedulesAt(at: Date): Promise<void>;
-  stop(): void;
+  /** Stops taking new events and waits for the deliveries under way. */
+  stop(): Promise<void>;
 }
 
 export function startDispatcher(
@@ -153,9 +154,10 @@ export function startDispatcher(
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
     runSchedulesAt,
-    stop() {
+    async stop() {
       unsubscribers.forEach((u) => u());
       timers.forEach((t) => clearTimeout(t));
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
 }

@@ -13,6 +13,7 @@ import path from "node:path";
 import { type LocalAuth, startAuth } from "./auth";
 import { type Dispatcher, type DispatcherLog, startDispatcher } from "./dispatcher";
 import { type LocalFirestore, startFirestore } from "./firestore";
+import { loadDocuments, persistDocuments } from "./persist";
 import { type FunctionsHost, startFunctionsHost } from "./functionsHost";
 
 export const PROJECT_ID = "demo-washcall";
@@ -28,6 +29,11 @@ export interface StackOptions {
   /** Run scheduled functions every minute. Default true. */
   schedules?: boolean;
   seed?: boolean;
+  /**
+   * Where local data survives restarts (embedded Firestore documents, Auth emulator accounts);
+   * null or absent: nothing is kept. `npm start` uses `.washcall/` unless told to start clean.
+   */
+  dataDir?: string | null;
   log?: DispatcherLog;
 }
 
@@ -60,6 +66,13 @@ function localEnv(): Record<string, string> {
   return out;
 }
 
+/** The Auth emulator's own import / export-on-exit, in `<dataDir>/auth`. */
+function authPersistArgs(dataDir: string): string[] {
+  const dir = path.join(dataDir, "auth");
+  const exported = existsSync(path.join(dir, "firebase-export-metadata.json"));
+  return [...(exported ? ["--import", dir] : []), "--export-on-exit", dir];
+}
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const log: DispatcherLog = opts.log ?? {
     info: (message, ctx) => console.log(JSON.stringify({ severity: "INFO", message, ...ctx })),
@@ -78,7 +91,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     started.push(firestore);
     let auth: LocalAuth | null = null;
     if (opts.auth !== false) {
-      auth = await startAuth(PROJECT_ID, ROOT);
+      auth = await startAuth(PROJECT_ID, ROOT, opts.dataDir ? authPersistArgs(opts.dataDir) : []);
       started.push(auth);
     }
     const requireLib = createRequire(path.join(ROOT, "functions", "lib", "index.js"));
@@ -89,11 +102,28 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     applyParamDefaults();
     if (getApps().length === 0) initializeApp({ projectId: PROJECT_ID });
     const db = getFirestore();
+    const documentsFile = opts.dataDir ? path.join(opts.dataDir, "firestore.json") : null;
+    if (documentsFile && firestore.embedded) {
+      // Before the dispatcher: restored documents are not new events.
+      const restored = await loadDocuments(db, documentsFile);
+      if (restored > 0)
+        log.info("local data restored", { documents: restored, file: documentsFile });
+    }
     if (opts.seed !== false) {
       const { seedDemo } = requireLib(
         "./store/machines.js",
       ) as typeof import("../../functions/src/store/machines");
       await seedDemo(db, process.env.DEVICE_MASTER_KEY);
+    }
+    if (documentsFile && firestore.embedded) {
+      // Stopped after the functions host and the dispatcher: the final save sees every write.
+      started.push(
+        persistDocuments(db, firestore.embedded, PROJECT_ID, documentsFile, (err) =>
+          log.error("saving local data failed", {
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        ),
+      );
     }
     const host: FunctionsHost = await startFunctionsHost(
       functions,

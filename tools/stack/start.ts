@@ -1,18 +1,26 @@
 /**
- * `npm start`: the whole local stack with demo data, until Ctrl-C.
+ * `npm start`: the whole local stack with demo data, until Ctrl-C. Local data (Firestore
+ * documents, Auth accounts) is kept in `.washcall/` across restarts; `npm start -- --clean`
+ * (or WASHCALL_CLEAN=1) starts from the demo data alone. WASHCALL_DATA_DIR moves the folder.
  */
-import { startStack } from "./stack";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { ROOT, startStack } from "./stack";
 
 async function main() {
   const t0 = Date.now();
+  const dataDir = process.env.WASHCALL_DATA_DIR ?? path.join(ROOT, ".washcall");
+  const clean = process.argv.includes("--clean") || process.env.WASHCALL_CLEAN === "1";
+  if (clean) rmSync(dataDir, { recursive: true, force: true });
   // Ports are fixed by the design (8080, 5001); the overrides exist for side-by-side runs.
   const stack = await startStack({
     firestorePort: Number(process.env.WASHCALL_FIRESTORE_PORT ?? 8080),
     functionsPort: Number(process.env.WASHCALL_FUNCTIONS_PORT ?? 5001),
+    dataDir,
   });
   console.log(`
 WashCall local stack ready in ${Date.now() - t0} ms (project ${stack.projectId})
-  device function   ${stack.deviceUrl}/update | /heartbeat | /raw_data
+  device function   ${stack.deviceUrl}/update | /heartbeat | /raw_data | /device_update
   api function      ${stack.apiUrl}/…
   Firestore         ${stack.firestoreHost} (${stack.firestoreEmbedded ? "embedded endpoint" : "emulator from FIRESTORE_EMULATOR_HOST"})
   Auth emulator     ${stack.authHost ?? "off"}
@@ -20,6 +28,7 @@ WashCall local stack ready in ${Date.now() - t0} ms (project ${stack.projectId})
   schedules         ${stack.dispatcher.schedules.join(", ") || "none"}
   push messages     recorded to the Firestore collection "outbox"
   demo data         room 1; washers 1–4, dryers 5–6; secrets demo-secret-<id>
+  local data        ${path.relative(process.cwd(), dataDir) || dataDir}${clean ? " (started clean)" : ""}: kept across restarts; \`npm start -- --clean\` starts afresh
 Press Ctrl-C to stop.`);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,0 +1,159 @@
+/**
+ * Keeps the embedded Firestore's documents across `npm start` restarts, as the emulator suite's
+ * `--import` / `--export-on-exit` does: loaded before the dispatcher starts (so nothing is
+ * re-triggered), saved within a second of any write and once more on stop. A `kill -9` loses at
+ * most the last second.
+ *
+ * The file is one JSON document, path → fields, written through the Admin SDK's own types and a
+ * tagged encoding (`{"$ts":[s,ns]}`, `{"$m":{…}}`, …) so a reload gives back exactly the values
+ * that were saved. Atomic: written to a temporary file, then renamed.
+ */
+import type { FirestoreServer } from "@firestore-emulator/server";
+import { DocumentReference, type Firestore, GeoPoint, Timestamp } from "firebase-admin/firestore";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+type Encoded =
+  | null
+  | boolean
+  | number
+  | string
+  | Encoded[]
+  | { $ts: [number, number] }
+  | { $bytes: string }
+  | { $ref: string }
+  | { $geo: [number, number] }
+  | { $m: Record<string, Encoded> };
+
+export function encodeValue(v: unknown): Encoded {
+  if (v === null || typeof v === "boolean" || typeof v === "string") return v;
+  if (typeof v === "number") return v;
+  if (Array.isArray(v)) return v.map(encodeValue);
+  if (v instanceof Timestamp) return { $ts: [v.seconds, v.nanoseconds] };
+  if (v instanceof GeoPoint) return { $geo: [v.latitude, v.longitude] };
+  if (v instanceof DocumentReference) return { $ref: v.path };
+  if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString("base64") };
+  if (typeof v === "object") {
+    return {
+      $m: Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, encodeValue(x)])),
+    };
+  }
+  throw new Error(`cannot save a ${typeof v}`);
+}
+
+export function decodeValue(db: Firestore, e: Encoded): unknown {
+  if (e === null || typeof e !== "object") return e;
+  if (Array.isArray(e)) return e.map((x) => decodeValue(db, x));
+  if ("$ts" in e) return new Timestamp(e.$ts[0], e.$ts[1]);
+  if ("$geo" in e) return new GeoPoint(e.$geo[0], e.$geo[1]);
+  if ("$ref" in e) return db.doc(e.$ref);
+  if ("$bytes" in e) return Buffer.from(e.$bytes, "base64");
+  return Object.fromEntries(Object.entries(e.$m).map(([k, x]) => [k, decodeValue(db, x)]));
+}
+
+interface StateDocument {
+  metadata: { hasExist: boolean };
+  collections: Record<string, StateCollection>;
+  getDocumentPath(): string;
+}
+interface StateCollection {
+  getAllDocuments(): StateDocument[];
+}
+
+/** Every existing document path of the endpoint's project. */
+function documentPaths(server: FirestoreServer, projectId: string): string[] {
+  const database = server.state.getProject(projectId).getDatabase("(default)") as unknown as {
+    collections: Record<string, StateCollection>;
+  };
+  const out: string[] = [];
+  const walk = (collections: Record<string, StateCollection>) => {
+    for (const col of Object.values(collections)) {
+      for (const doc of col.getAllDocuments()) {
+        if (doc.metadata.hasExist) out.push(doc.getDocumentPath());
+        walk(doc.collections);
+      }
+    }
+  };
+  walk(database.collections);
+  return out;
+}
+
+export async function saveDocuments(
+  db: Firestore,
+  server: FirestoreServer,
+  projectId: string,
+  file: string,
+): Promise<number> {
+  const paths = documentPaths(server, projectId);
+  const out: Record<string, Encoded> = {};
+  for (let i = 0; i < paths.length; i += 300) {
+    const snaps = await db.getAll(...paths.slice(i, i + 300).map((p) => db.doc(p)));
+    for (const s of snaps) if (s.exists) out[s.ref.path] = encodeValue(s.data());
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(out));
+  renameSync(tmp, file);
+  return Object.keys(out).length;
+}
+
+/** Writes the saved documents back; returns how many (0 when there is no file). */
+export async function loadDocuments(db: Firestore, file: string): Promise<number> {
+  if (!existsSync(file)) return 0;
+  const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, Encoded>;
+  const entries = Object.entries(saved);
+  for (let i = 0; i < entries.length; i += 400) {
+    const batch = db.batch();
+    for (const [p, data] of entries.slice(i, i + 400)) {
+      batch.set(db.doc(p), decodeValue(db, data) as FirebaseFirestore.DocumentData);
+    }
+    await batch.commit();
+  }
+  return entries.length;
+}
+
+export interface Persistence {
+  /** Saves now if anything changed since the last save. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Saves within a second of any write, and on stop. */
+export function persistDocuments(
+  db: Firestore,
+  server: FirestoreServer,
+  projectId: string,
+  file: string,
+  onError: (err: unknown) => void,
+): Persistence {
+  let dirty = false;
+  let saving: Promise<void> = Promise.resolve();
+  const mark = () => {
+    dirty = true;
+  };
+  const events = ["create-document", "update-document", "delete-document"] as const;
+  for (const ev of events) server.state.emitter.on(ev, mark);
+  const flush = () => {
+    saving = saving.then(async () => {
+      if (!dirty) return;
+      dirty = false;
+      try {
+        await saveDocuments(db, server, projectId, file);
+      } catch (err) {
+        dirty = true;
+        onError(err);
+      }
+    });
+    return saving;
+  };
+  const timer = setInterval(() => void flush(), 1000);
+  timer.unref();
+  return {
+    flush,
+    async stop() {
+      clearInterval(timer);
+      await flush();
+      for (const ev of events) server.state.emitter.off(ev, mark);
+    },
+  };
+}
