@@ -35,7 +35,7 @@ export function encodeValue(v: unknown): Encoded {
   if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString("base64") };
   if (typeof v === "object") {
     return {
-      $m: Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, encodeValue(x)])),
+      $m: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encodeValue(x)])),
     };
   }
   throw new Error(`cannot save a ${typeof v}`);
