@@ -19,6 +19,8 @@
  * nothing but raw samples then, and those only refresh liveness).
  */
 
+import { mulberry32 } from "../../tools/simulator/model";
+
 /** From config.h: the floor thresholds a freshly calibrated board uses. */
 export const WASH_THRESHOLD = 2.0;
 export const SPIN_THRESHOLD = 10.0;
@@ -42,18 +44,6 @@ export interface SentRequest {
   error?: unknown;
 }
 
-/** Deterministic noise (mulberry32), so replays are identical run to run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class WashCallBoard {
   private state: BoardState = "OFF";
   private lastState: BoardState = "OFF";
@@ -72,7 +62,8 @@ export class WashCallBoard {
     public clock: number,
     seed: number,
   ) {
-    this.noise = rng(seed);
+    // Deterministic noise, so replays are identical run to run.
+    this.noise = mulberry32(seed);
   }
 
   /** Runs the board through `phases`, one loop per second. */

@@ -299,24 +299,31 @@ const reportsArb = fc
     return steps.map(([status, gap]) => r(status, (minute += gap)));
   });
 
+/** planReport's input for washer 1 with nothing stored before: no boundary, no cut, no choice. */
+const freshInput = (
+  window: DeviceReport[],
+  report: DeviceReport,
+  existing: StoredCycle[] = [],
+) => ({
+  machineId: "1",
+  type: "washer" as const,
+  choice: null,
+  firstStoredStartAfterChoice: null,
+  previousCourse: null,
+  report,
+  alreadyApplied: false,
+  newestReportTs: null,
+  boundary: null,
+  window,
+  gap: null,
+  stored: IDLE_STATE,
+  bounds: DEFAULT_CYCLE_BOUNDS,
+  existingCycles: existing,
+});
+
 describe("implausible cycles", () => {
   const plan = (reports: DeviceReport[], report: DeviceReport, existing: StoredCycle[] = []) =>
-    planReport({
-      machineId: "1",
-      type: "washer",
-      choice: null,
-      firstStoredStartAfterChoice: null,
-      previousCourse: null,
-      report,
-      alreadyApplied: false,
-      newestReportTs: null,
-      boundary: null,
-      window: reports,
-      gap: null,
-      stored: IDLE_STATE,
-      bounds: DEFAULT_CYCLE_BOUNDS,
-      existingCycles: existing,
-    });
+    planReport(freshInput(reports, report, existing));
 
   it("stores a cycle from a clock stuck at 2020 as implausible and counts it in no statistics", () => {
     const washing: DeviceReport = {
@@ -349,22 +356,9 @@ describe("implausible cycles", () => {
     const stored = first.upsertCycles;
     expect(stored[0]?.implausible).toBe(true);
     // A WASHING at minute 250 shows the cycle started late: 50 minutes.
-    const amended = planReport({
-      machineId: "1",
-      type: "washer",
-      choice: null,
-      firstStoredStartAfterChoice: null,
-      previousCourse: null,
-      report: r("OFF", 200),
-      alreadyApplied: false,
-      newestReportTs: null,
-      boundary: null,
-      window: [r("WASHING", 0), r("FINISHED", 300), r("WASHING", 250)],
-      gap: null,
-      stored: IDLE_STATE,
-      bounds: DEFAULT_CYCLE_BOUNDS,
-      existingCycles: stored,
-    });
+    const amended = planReport(
+      freshInput([r("WASHING", 0), r("FINISHED", 300), r("WASHING", 250)], r("OFF", 200), stored),
+    );
     expect(amended.upsertCycles[0]).toMatchObject({ totalMinutes: 50, implausible: false });
     // Only the plausible version is counted: the implausible one was never added.
     expect([...amended.congestion.values()].every((v) => v === 1)).toBe(true);
