@@ -183,6 +183,28 @@ describe("device /update", () => {
     expect(later.status).toBe(401);
   });
 
+  it("limits secret guesses on raw_data too: past 10 failures a guess is a 429, the right secret still stored", async () => {
+    await testDb().doc("machines/3").update({ calibration: true });
+    const guess = (i: number) =>
+      call(jsonRequest("POST", "/raw_data", { ...rawSample(3, TS + i), secret_key: `guess-${i}` }));
+    for (let i = 0; i < 10; i++) expect((await guess(i)).status).toBe(401);
+    for (let i = 10; i < 15; i++) expect((await guess(i)).status).toBe(429);
+    const right = await call(
+      jsonRequest("POST", "/raw_data", { ...rawSample(3, TS + 20), secret_key: "demo-secret-3" }),
+    );
+    expect(right).toMatchObject({ status: 200, body: { stored: true } });
+  });
+
+  it("a stranger's flood of unsigned raw samples does not spend the board's own allowance", async () => {
+    for (let i = 0; i < 40; i++) {
+      await call(jsonRequest("POST", "/raw_data", rawSample(3, TS + i)));
+    }
+    const signed = await call(
+      jsonRequest("POST", "/raw_data", { ...rawSample(3, TS + 50), secret_key: "demo-secret-3" }),
+    );
+    expect(signed.status).toBe(200);
+  });
+
   it("does not let requests with a wrong secret spend the machine's burst", async () => {
     for (let i = 0; i < 30; i++) {
       const res = await call(jsonRequest("POST", "/update", { ...valid, secret_key: "guess" }));

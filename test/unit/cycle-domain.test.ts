@@ -428,6 +428,25 @@ describe("property: a late report never touches cycles its fold cannot see", () 
     );
   });
 
+  it("a new report after a cut window keeps what the unread middle said (a SPINNING among floods)", () => {
+    const history: DeviceReport[] = [r("WASHING", 0)];
+    for (let v = 1; v <= 8; v++) history.push(r("EXT_VIBE", v));
+    history.push(r("SPINNING", 20));
+    for (let v = 21; v <= 28; v++) history.push(r("EXT_VIBE", v));
+    history.push(r("EXT_VIBE", 29), r("FINISHED", 30));
+    const cut = new MemoryStore(3);
+    const full = new MemoryStore();
+    for (const rep of history) {
+      for (const s of [cut, full]) {
+        s.append(rep);
+        s.deliver(rep.id);
+      }
+      expect(cut.status, rep.id).toEqual(full.status);
+    }
+    expect(cut.outcome()).toEqual(full.outcome());
+    expect(cut.outcome().cycles[0]).toMatchObject({ washMinutes: 20, spinMinutes: 10 });
+  });
+
   it("a late WASHING before 500+ stored reports deletes and rewrites no cycle (the reported data loss)", () => {
     const history: DeviceReport[] = [];
     let minute = 600;

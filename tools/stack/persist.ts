@@ -97,11 +97,13 @@ export async function saveDocuments(
   return Object.keys(out).length;
 }
 
-/** Writes the saved documents back; returns how many (0 when there is no file). */
-export async function loadDocuments(db: Firestore, file: string): Promise<number> {
-  if (!existsSync(file)) return 0;
-  const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, Encoded>;
-  const entries = Object.entries(saved);
+/** `machines/{m}/reports/{id}` → the id of its idempotency marker, else null. */
+function reportMarkerOf(docPath: string): string | null {
+  const m = /^machines\/([^/]+)\/reports\/([^/]+)$/.exec(docPath);
+  return m ? `idempotency/report-${m[1]}-${m[2]}` : null;
+}
+
+async function writeAll(db: Firestore, entries: [string, Encoded][]): Promise<void> {
   for (let i = 0; i < entries.length; i += 400) {
     const batch = db.batch();
     for (const [p, data] of entries.slice(i, i + 400)) {
@@ -109,7 +111,37 @@ export async function loadDocuments(db: Firestore, file: string): Promise<number
     }
     await batch.commit();
   }
-  return entries.length;
+}
+
+export interface LoadedDocuments {
+  /** Documents written back now. */
+  restored: number;
+  /**
+   * Writes the reports that were saved before their trigger applied them (the stack stopped in
+   * between). Call it once the dispatcher runs: their creation delivers the trigger, as it would
+   * have. Returns how many.
+   */
+  replay(): Promise<number>;
+}
+
+/** Writes the saved documents back (none when there is no file), holding back unapplied reports. */
+export async function loadDocuments(db: Firestore, file: string): Promise<LoadedDocuments> {
+  if (!existsSync(file)) return { restored: 0, replay: () => Promise.resolve(0) };
+  const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, Encoded>;
+  const pending = (p: string) => {
+    const marker = reportMarkerOf(p);
+    return marker !== null && !(marker in saved);
+  };
+  const now = Object.entries(saved).filter(([p]) => !pending(p));
+  const later = Object.entries(saved).filter(([p]) => pending(p));
+  await writeAll(db, now);
+  return {
+    restored: now.length,
+    replay: async () => {
+      await writeAll(db, later);
+      return later.length;
+    },
+  };
 }
 
 export interface Persistence {

@@ -103,11 +103,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (getApps().length === 0) initializeApp({ projectId: PROJECT_ID });
     const db = getFirestore();
     const documentsFile = opts.dataDir ? path.join(opts.dataDir, "firestore.json") : null;
-    if (documentsFile && firestore.embedded) {
-      // Before the dispatcher: restored documents are not new events.
-      const restored = await loadDocuments(db, documentsFile);
-      if (restored > 0)
-        log.info("local data restored", { documents: restored, file: documentsFile });
+    // Before the dispatcher: restored documents are not new events (but see `replay` below).
+    const loaded =
+      documentsFile && firestore.embedded ? await loadDocuments(db, documentsFile) : null;
+    if (loaded && loaded.restored > 0) {
+      log.info("local data restored", { documents: loaded.restored, file: documentsFile });
     }
     if (opts.seed !== false) {
       const { seedDemo } = requireLib(
@@ -138,6 +138,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       embedded: firestore.embedded,
     });
     started.push(dispatcher);
+    // Reports saved before their trigger ran are created now, so the dispatcher delivers them.
+    const replayed = loaded ? await loaded.replay() : 0;
+    if (replayed > 0) log.info("unapplied reports delivered again", { reports: replayed });
     return {
       projectId: PROJECT_ID,
       firestoreHost: firestore.host,

@@ -17,7 +17,7 @@ if (!command) {
 const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"], detached: true });
 
 function signalGroup(signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null) return;
+  if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, signal);
   } catch {
@@ -38,7 +38,15 @@ process.stdin.on("close", stop);
 process.stdin.resume();
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on("exit", (code, signal) => {
+  // Whatever the command left behind in its group goes with it.
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // The group is empty already.
+  }
+  process.exit(code ?? (signal ? 1 : 0));
+});
 child.on("error", (err) => {
   console.error(`watchdog: ${err.message}`);
   process.exit(1);

@@ -139,10 +139,20 @@ export interface ReportPlan {
 function visibility(input: PlanInput): {
   sees: (c: { startedAt: number; finishedAt: number }) => boolean;
   seesState: boolean;
+  /** Apply the report to the stored state instead of re-folding the cut window. */
+  incremental: boolean;
 } {
   const gap = input.gap;
-  if (!gap || compareReports(input.report, gap.to) >= 0) {
-    return { sees: () => true, seesState: true };
+  if (!gap) return { sees: () => true, seesState: true, incremental: false };
+  if (compareReports(input.report, gap.to) >= 0) {
+    // Newer than everything stored: the stored state is the fold of every earlier report,
+    // the unread middle included (its SPINNING, say), so the report is applied to it.
+    const newest = input.stored.newestReportTs;
+    if (newest !== null && input.report.timestamp > newest) {
+      const at = input.report.timestamp * 1000;
+      return { sees: (c) => c.finishedAt >= at, seesState: true, incremental: true };
+    }
+    return { sees: () => true, seesState: true, incremental: false };
   }
   const resumeAt = input.window
     .filter((r) => isBoundary(r.status) && compareReports(r, gap.to) >= 0)
@@ -152,12 +162,13 @@ function visibility(input: PlanInput): {
   return {
     sees: (c) => c.finishedAt <= blindFrom || c.startedAt >= blindUntil,
     seesState: resumeAt !== undefined,
+    incremental: false,
   };
 }
 
 export function planReport(input: PlanInput): ReportPlan {
   const decision = decideReport(input.report, input.alreadyApplied, input.newestReportTs);
-  const { sees, seesState } = visibility(input);
+  const { sees, seesState, incremental } = visibility(input);
   const after = input.window.filter(
     (r) => !input.boundary || compareReports(r, input.boundary) > 0,
   );
@@ -168,7 +179,9 @@ export function planReport(input: PlanInput): ReportPlan {
         newestReportTs: input.boundary.timestamp,
       }
     : IDLE_STATE;
-  const fold = foldReports(input.machineId, input.type, initial, [...after, input.report]);
+  const fold = incremental
+    ? foldReports(input.machineId, input.type, input.stored, [input.report])
+    : foldReports(input.machineId, input.type, initial, [...after, input.report]);
   const folded = {
     state: seesState
       ? fold.state

@@ -219,14 +219,18 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
   checkClock(body.timestamp, nowMs);
 
   const withCredentials = body.secret_key !== undefined || req.headers.authorization !== undefined;
+  if (withCredentials) await refuseGuessWhileLocked(deps, req, body.machine_id, body.secret_key);
   const machine = await cachedMachine(deps, body.machine_id, nowMs, withCredentials);
   if (withCredentials) {
     const enc = machine.secret ?? null;
+    // Offline: a token of another machine is a plain 401 here, never a read of its secret.
     await countingFailures(deps, body.machine_id, enc, () =>
-      checkCredentials(deps, req, body.machine_id, body.secret_key, enc),
+      checkCredentials(deps, req, body.machine_id, body.secret_key, enc, { offline: true }),
     );
   }
-  const bucket = deps.state.rawData.take(body.machine_id, nowMs);
+  // Unsigned samples have a bucket of their own: a stranger's stream cannot starve the board's.
+  const buckets = withCredentials ? deps.state.rawData : deps.state.rawDataUnsigned;
+  const bucket = buckets.take(body.machine_id, nowMs);
   if (!bucket.allowed) throw rateLimited(body.machine_id, bucket.retryAfterSeconds);
   await keepAlive(deps, body.machine_id, machine, nowMs);
 

@@ -56,7 +56,10 @@ export interface CachedMachine {
 
 export interface DeviceState {
   requests: TokenBuckets;
+  /** Authenticated raw_data. */
   rawData: TokenBuckets;
+  /** raw_data without credentials (anyone can send it; it must not spend the board's bucket). */
+  rawDataUnsigned: TokenBuckets;
   authFailures: TokenBuckets;
   /** Secret records of machines that failed authentication, for checks without a read. */
   failedSecrets: Map<string, EncryptedSecret | null>;
@@ -71,6 +74,7 @@ export function createDeviceState(
   return {
     requests: new TokenBuckets(limits.requests ?? REQUEST_LIMITS),
     rawData: new TokenBuckets(limits.rawData ?? RAW_DATA_LIMITS),
+    rawDataUnsigned: new TokenBuckets(limits.rawData ?? RAW_DATA_LIMITS),
     authFailures: new TokenBuckets(AUTH_FAILURE_LIMITS),
     failedSecrets: new Map(),
     machines: new Map(),

@@ -8,6 +8,7 @@ import {
   createDecipheriv,
   createHash,
   createHmac,
+  hkdfSync,
   randomBytes,
   timingSafeEqual,
 } from "node:crypto";
@@ -69,10 +70,11 @@ export function generateDeviceSecret(): string {
  * brute-force offline.
  */
 export function secretFingerprint(plain: string, masterKey: string): string {
-  return createHmac("sha256", keyFrom(masterKey))
-    .update("device-secret-fingerprint:")
-    .update(plain, "utf8")
-    .digest("base64url");
+  // A key of its own (HKDF with a label), not the encryption key.
+  const key = Buffer.from(
+    hkdfSync("sha256", keyFrom(masterKey), "", "washcall device secret fingerprint", 32),
+  );
+  return createHmac("sha256", key).update(plain, "utf8").digest("base64url");
 }
 
 /** Secrets known to ship in public firmware and examples: accepted, but never quietly. */

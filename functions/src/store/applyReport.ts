@@ -299,8 +299,9 @@ function writePlan(
     // The running cycle's course, resolved from the user's choice (domain/course.ts).
     course: plan.current?.course ?? null,
     courseName: plan.current?.courseName ?? null,
-    // Machines carried the starter's uid before it moved to courseChoices/{id}.
+    // Machines carried the starter's and the chooser's uid before they moved to courseChoices/{id}.
     courseStartedBy: FieldValue.delete(),
+    ...(hasLegacyChooser(a.machine) ? { "courseChoice.uid": FieldValue.delete() } : {}),
     // The choice this resolution considered: /load and the tick trust it until a newer one.
     courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
     updatedAt: FieldValue.serverTimestamp(),
@@ -365,6 +366,12 @@ function writePlan(
 }
 
 /** `machines/{id}.courseChoice`, written by start_course. */
+/** A machine document written before the chooser's uid moved to courseChoices/{id}. */
+function hasLegacyChooser(machine: FirebaseFirestore.DocumentData): boolean {
+  const c = machine.courseChoice as unknown;
+  return typeof c === "object" && c !== null && "uid" in c;
+}
+
 /**
  * The machine's course choice; the chooser's uid comes from the server-only
  * `courseChoices/{machineId}` (`who`) when it belongs to this choice (same `setAt`).

@@ -137,7 +137,11 @@ export async function reportBroken(
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
     const existing = await reportRef.get();
-    if (existing.get("outage") === outage) alreadyReported = true;
+    if (existing.get("outage") === outage) {
+      alreadyReported = true;
+      // Reported while the account was too new, again now that it counts: it counts from now.
+      if (a.counts && existing.get("counts") === false) await reportRef.update({ counts: true });
+    }
     // A leftover of a cleared outage (a report that raced the clear): it becomes this one's.
     else await reportRef.set(report);
   }

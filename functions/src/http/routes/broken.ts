@@ -85,7 +85,14 @@ async function accountOlderThan(
   now: number,
 ): Promise<boolean> {
   if (hours <= 0) return true;
-  const created = Date.parse((await deps.auth.getUser(uid)).metadata.creationTime);
+  let creationTime: string;
+  try {
+    creationTime = (await deps.auth.getUser(uid)).metadata.creationTime;
+  } catch {
+    // Deleted since its ID token was issued (or Auth unreachable): the report does not count.
+    return false;
+  }
+  const created = Date.parse(creationTime);
   return Number.isFinite(created) && now - created >= hours * 3600_000;
 }
 
