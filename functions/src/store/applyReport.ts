@@ -120,9 +120,8 @@ export async function applyReport(
     );
     // Who chose the course, and who started the running cycle: server-only (see COL.courseChoices).
     const who =
-      machine.courseChoice || typeof machine.course === "string"
-        ? await tx.get(db.collection(COL.courseChoices).doc(machineId))
-        : null;
+      // Read only when a choice exists: a starter only ever comes from one.
+      machine.courseChoice ? await tx.get(db.collection(COL.courseChoices).doc(machineId)) : null;
     const whoData = who?.data() ?? {};
     const choice = toCourseChoice(machine.courseChoice, whoData);
     const firstAfterChoice = choice
