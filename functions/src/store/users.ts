@@ -37,25 +37,26 @@ export async function saveFcmToken(
   a: { token: string; platform: string; locale?: Locale; now: number },
 ): Promise<number> {
   const ref = tokenRef(db, uid, a.token);
-  const existing = await db
-    .collection(COL.users)
-    .doc(uid)
-    .collection(TOKENS)
-    .orderBy("lastRefreshedAt", "desc")
-    .limit(MAX_TOKENS_PER_USER + 20)
-    .get();
-  const others = existing.docs.filter((d) => d.id !== ref.id);
-  const evict = others.slice(MAX_TOKENS_PER_USER - 1);
-  const batch = db.batch();
-  batch.set(ref, {
-    token: a.token,
-    platform: a.platform,
-    lastRefreshedAt: Timestamp.fromMillis(a.now),
+  // One transaction: parallel registrations of one user cannot both keep a full set of others.
+  return db.runTransaction(async (tx) => {
+    const existing = await tx.get(
+      db
+        .collection(COL.users)
+        .doc(uid)
+        .collection(TOKENS)
+        .orderBy("lastRefreshedAt", "desc")
+        .limit(MAX_TOKENS_PER_USER + 20),
+    );
+    const evict = existing.docs.filter((d) => d.id !== ref.id).slice(MAX_TOKENS_PER_USER - 1);
+    tx.set(ref, {
+      token: a.token,
+      platform: a.platform,
+      lastRefreshedAt: Timestamp.fromMillis(a.now),
+    });
+    for (const d of evict) tx.delete(d.ref);
+    if (a.locale) tx.set(db.collection(COL.users).doc(uid), { locale: a.locale }, { merge: true });
+    return evict.length;
   });
-  for (const d of evict) batch.delete(d.ref);
-  if (a.locale) batch.set(db.collection(COL.users).doc(uid), { locale: a.locale }, { merge: true });
-  await batch.commit();
-  return evict.length;
 }
 
 /** Removes one token; true when it was there. */
