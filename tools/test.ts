@@ -3,9 +3,9 @@
  *
  * - FIREBASE_AUTH_EMULATOR_HOST already set (an emulator you run, or `npm run test:emulators`):
  *   vitest runs against it directly.
- * - Otherwise `firebase emulators:exec --only auth` starts one for the run, on a free port (a copy
- *   of firebase.json with that port, deleted afterwards), so two checkouts can run their tests
- *   side by side on one machine. Extra arguments go to vitest (`npm test -- test/unit`).
+ * - Otherwise `firebase emulators:exec --only auth` starts one for the run, on free ports (a copy
+ *   of firebase.json with the auth, hub and logging ports changed, deleted afterwards), so two
+ *   checkouts can run their tests side by side on one machine. Extra arguments go to vitest (`npm test -- test/unit`).
  */
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,9 +29,13 @@ async function main(): Promise<number> {
 
   const port = await freePort();
   const config = JSON.parse(readFileSync(path.join(ROOT, "firebase.json"), "utf8")) as {
-    emulators: { auth: { port: number } };
+    emulators: Record<string, unknown> & { auth: { port: number } };
   };
   config.emulators.auth.port = port;
+  // The suite's own hub and logging ports too: the CLI's fallback from 4400/4500 races when two
+  // suites start at once.
+  config.emulators.hub = { host: "127.0.0.1", port: await freePort() };
+  config.emulators.logging = { host: "127.0.0.1", port: await freePort() };
   const file = path.join(ROOT, `firebase.test-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
   try {
