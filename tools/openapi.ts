@@ -206,13 +206,18 @@ function queryParameters(schema: JsonObject): Json[] {
 }
 
 function security(auth: AuthLevel): Json[] {
-  return auth === "none" ? [] : [{ firebaseIdToken: [] }];
+  if (auth === "none") return [];
+  // `{}`: no token is also fine.
+  return auth === "optional" ? [{}, { firebaseIdToken: [] }] : [{ firebaseIdToken: [] }];
 }
 
 function authNote(auth: AuthLevel): string {
   if (auth === "admin")
     return "Admins only: a Firebase ID token with the custom claim `admin: true`.";
   if (auth === "user") return "Needs a Firebase ID token (`Authorization: Bearer <token>`).";
+  if (auth === "optional") {
+    return "A Firebase ID token is optional; one that is sent must be valid (else 401).";
+  }
   return "No authentication.";
 }
 

@@ -15,8 +15,11 @@ import { HttpError, parseOrThrow } from "./errors";
 import { NoQuerySchema, parseQuery } from "./routes/common";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-/** "none": anyone; "user": a valid Firebase ID token; "admin": that plus the `admin: true` claim. */
-export type AuthLevel = "none" | "user" | "admin";
+/**
+ * "none": anyone; "optional": anyone, and a token if one is sent must be valid (the route sees the
+ * user or null); "user": a valid Firebase ID token; "admin": that plus the `admin: true` claim.
+ */
+export type AuthLevel = "none" | "optional" | "user" | "admin";
 
 export interface ApiUser {
   uid: string;
@@ -40,7 +43,7 @@ export interface ApiDeps {
 export interface RouteContext<A extends AuthLevel, B, Q = Record<string, never>> {
   req: HttpRequest;
   deps: ApiDeps;
-  user: A extends "none" ? ApiUser | null : ApiUser;
+  user: A extends "none" | "optional" ? ApiUser | null : ApiUser;
   body: B;
   /** The parsed query string (empty for routes without a `query` schema). */
   query: Q;
@@ -118,6 +121,7 @@ async function authenticate(
   level: AuthLevel,
 ): Promise<ApiUser | null> {
   if (level === "none") return null;
+  if (level === "optional" && !req.headers.authorization?.trim()) return null;
   const token = bearerToken(req);
   let decoded: Awaited<ReturnType<Auth["verifyIdToken"]>>;
   try {
