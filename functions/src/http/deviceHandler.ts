@@ -40,6 +40,7 @@ import {
   type DeviceState,
   LIVENESS_WRITE_MS,
   freshMachine,
+  rememberEntry,
   rememberMachine,
 } from "./deviceState";
 import { HttpError, parseOrThrow } from "./errors";
@@ -62,7 +63,6 @@ const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
 interface MachineRecord {
   id: string;
   type: MachineType;
-  calibrationOn: boolean;
   /** The type the firmware last claimed when it differed from the registered one. */
   reportedType: string | null;
 }
@@ -342,11 +342,7 @@ async function countingFailures<T>(
   } catch (err) {
     if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
       deps.state.authFailures.take(machineId, deps.now());
-      deps.state.failedSecrets.set(machineId, enc);
-      if (deps.state.failedSecrets.size > 10_000) {
-        const oldest = deps.state.failedSecrets.keys().next().value;
-        if (oldest !== undefined) deps.state.failedSecrets.delete(oldest);
-      }
+      rememberEntry(deps.state.failedSecrets, machineId, enc);
     }
     throw err;
   }
@@ -418,7 +414,6 @@ async function authenticateFresh(
   const machine: MachineRecord = {
     id: machineId,
     type: data.type === "dryer" ? "dryer" : "washer",
-    calibrationOn: data.calibration === true,
     reportedType: typeof reported === "string" ? reported : null,
   };
   const enc = secretSnap ? encryptedSecretOf(secretSnap) : null;

@@ -93,14 +93,19 @@ export function freshMachine(
   return m;
 }
 
-/** Keeps at most this many machines; the oldest entries go first. */
-const MAX_CACHED_MACHINES = 10_000;
+/** Entries each per-machine map keeps at most; the least recently set go first. */
+const MAX_ENTRIES = 10_000;
+
+/** Sets `key` as the newest entry of `map`, dropping the oldest past {@link MAX_ENTRIES}. */
+export function rememberEntry<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_ENTRIES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+}
 
 export function rememberMachine(state: DeviceState, machineId: string, m: CachedMachine): void {
-  state.machines.delete(machineId);
-  state.machines.set(machineId, m);
-  if (state.machines.size > MAX_CACHED_MACHINES) {
-    const oldest = state.machines.keys().next().value;
-    if (oldest !== undefined) state.machines.delete(oldest);
-  }
+  rememberEntry(state.machines, machineId, m);
 }
