@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadDocuments, saveDocuments } from "../../tools/stack/persist";
 import { embeddedAt } from "../../tools/stack/firestore";
-import { PROJECT_ID } from "../support/firestore";
+import { PROJECT_ID, clearFirestore } from "../support/firestore";
 import { testDb } from "../support/world";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "washcall-persist-"));
@@ -19,7 +19,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function server() {
   const s = embeddedAt(process.env.FIRESTORE_EMULATOR_HOST);
-  if (!s) throw new Error("these tests need the embedded endpoint");
+  if (!s) throw new Error("these tests need the local Firestore in this process");
   return s;
 }
 
@@ -45,9 +45,9 @@ describe("local data persistence", () => {
       await db.doc("machines/1/reports/100-WASHING").set({ status: "WASHING", timestamp: 100 });
       await db.doc("idempotency/report-1-100-WASHING").set({ kind: "report" });
       await db.doc("machines/1/reports/200-FINISHED").set({ status: "FINISHED", timestamp: 200 });
-      expect(await saveDocuments(db, server(), PROJECT_ID, file)).toBe(4);
+      expect(await saveDocuments(db, server().backend.store, PROJECT_ID, file)).toBe(4);
 
-      server().state.clear();
+      await clearFirestore();
       const loaded = await loadDocuments(db, file);
       expect(loaded.restored).toBe(3);
       expect((await db.doc("machines/1").get()).data()).toEqual(value);

@@ -1,9 +1,10 @@
 /**
- * Counts Firestore operations at the embedded endpoint, the way Firestore bills them: a read per
- * document fetched (a query returning nothing still costs one), a write per set/update/create,
- * a delete per delete. It wraps the endpoint's state, so it sees every client's traffic.
+ * Counts Firestore operations at the local endpoint, the way Firestore bills them: a read per
+ * document returned (a query or listener returning nothing still costs one; a count costs one
+ * per 1,000 documents counted), a write per set/update/create, a delete per delete. The
+ * endpoint counts them itself, so every client's traffic is seen.
  */
-import type { FirestoreServer } from "@firestore-emulator/server";
+import type { FirestoreEmulator } from "../firestore/server";
 
 export interface OpCounts {
   reads: number;
@@ -16,47 +17,17 @@ export interface OpsCounter {
   reset(): void;
 }
 
-export function countOps(server: FirestoreServer): OpsCounter {
-  const state = server.state as unknown as {
-    getDocument: (path: string) => unknown;
-    writeV1Document: (date: Date, write: { delete?: unknown; has_delete?: boolean }) => unknown;
-    v1Query: (parent: string, query: unknown) => unknown[];
-  };
-  const counts: OpCounts = { reads: 0, writes: 0, deletes: 0 };
-  let nested = 0;
-  const getDocument = state.getDocument.bind(state);
-  const writeV1Document = state.writeV1Document.bind(state);
-  const v1Query = state.v1Query.bind(state);
-  state.getDocument = (path) => {
-    if (nested === 0) counts.reads += 1;
-    return getDocument(path);
-  };
-  state.writeV1Document = (date, write) => {
-    nested += 1;
-    try {
-      if (write.has_delete || (typeof write.delete === "string" && write.delete.length > 0)) counts.deletes += 1;
-      else counts.writes += 1;
-      return writeV1Document(date, write);
-    } finally {
-      nested -= 1;
-    }
-  };
-  state.v1Query = (parent, query) => {
-    nested += 1;
-    try {
-      const results = v1Query(parent, query);
-      counts.reads += Math.max(1, results.length);
-      return results;
-    } finally {
-      nested -= 1;
-    }
-  };
+export function countOps(emulator: FirestoreEmulator): OpsCounter {
+  const metrics = emulator.backend.store.metrics;
+  let base: OpCounts = { ...metrics };
   return {
-    snapshot: () => ({ ...counts }),
+    snapshot: () => ({
+      reads: metrics.reads - base.reads,
+      writes: metrics.writes - base.writes,
+      deletes: metrics.deletes - base.deletes,
+    }),
     reset: () => {
-      counts.reads = 0;
-      counts.writes = 0;
-      counts.deletes = 0;
+      base = { ...metrics };
     },
   };
 }

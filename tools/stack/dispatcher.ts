@@ -3,13 +3,12 @@
  * emulator cannot do without its own (Java) Firestore emulator. Triggers and schedules are
  * discovered from each function's `__endpoint`, the manifest `firebase deploy` reads too.
  *
- * Delivery is at-least-once like production: documents present at start are delivered again
- * (the functions' idempotency markers make that harmless), and a failed delivery of a function
- * registered with `retry: true` is retried with backoff. Events of one trigger are delivered one
- * at a time: the embedded endpoint does not isolate transactions, and two machines finishing at
- * once both recompute one course's averages; real Firestore would serialise those transactions.
+ * New documents are seen through a collection-group listener per trigger (the same code path on
+ * the real emulator and the local Firestore); documents already there when the dispatcher
+ * starts are not events, as in production. Delivery is at-least-once like production: a failed
+ * delivery of a function registered with `retry: true` is retried with backoff. Events of one
+ * trigger are delivered one at a time, in creation order.
  */
-import type { FirestoreServer } from "@firestore-emulator/server";
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 
 interface Endpoint {
@@ -30,6 +29,8 @@ export interface DispatcherLog {
 export interface Dispatcher {
   triggers: string[];
   schedules: string[];
+  /** Resolves once every trigger's listener is in place: documents created after are events. */
+  ready: Promise<void>;
   /** Resolves when every event seen so far has been delivered. */
   idle(): Promise<void>;
   /** Runs every scheduled function once for `at` (as the scheduler would at that minute). */
@@ -46,11 +47,10 @@ export function startDispatcher(
     schedules: boolean;
     projectId: string;
     maxAttempts?: number;
-    /** The in-process embedded endpoint, whose collection-group listeners never fire. */
-    embedded?: FirestoreServer | null;
   },
 ): Dispatcher {
   const unsubscribers: (() => void)[] = [];
+  const listening: Promise<void>[] = [];
   const queues = new Map<string, Promise<void>>();
   const inFlight = new Set<Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
@@ -82,22 +82,21 @@ export function startDispatcher(
       triggers.push(`${name} ← ${pattern}`);
       const segments = pattern.split("/");
       const group = segments[segments.length - 2];
-      const onAdded = (docPath: string) => {
-        const params = match(segments, docPath);
+      const onAdded = (doc: DocumentSnapshot) => {
+        const params = match(segments, doc.ref.path);
         if (!params) return;
-        const ref = db.doc(docPath);
-        enqueue(name, async () => {
-          const doc = await ref.get();
-          if (!doc.exists) return;
-          await deliver(
+        enqueue(name, () =>
+          deliver(
             name,
             fn,
             firestoreEvent(opts.projectId, trigger.eventType, doc, params),
             trigger.retry === true,
-          );
-        });
+          ),
+        );
       };
-      unsubscribers.push(watchCreated(db, opts.embedded ?? null, group, onAdded, opts.log, name));
+      const watch = watchCreated(db, group, onAdded, opts.log, name);
+      unsubscribers.push(watch.unsubscribe);
+      listening.push(watch.ready);
     }
     const schedule = fn?.__endpoint?.scheduleTrigger;
     if (schedule) {
@@ -150,6 +149,7 @@ export function startDispatcher(
   return {
     triggers,
     schedules: schedules.map((s) => `${s.name} every ${s.everyMinutes} min`),
+    ready: Promise.all(listening).then(() => undefined),
     async idle() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
@@ -163,38 +163,34 @@ export function startDispatcher(
 }
 
 /**
- * Calls `onAdded(path)` for every document of collection group `group`: those present now and
- * those created later. The real emulator supports collection-group listeners; the embedded
- * endpoint does not (its collection-group listeners and queries stay empty), so there we read
- * its in-process change events instead.
+ * Calls `onAdded` for every document of collection group `group` created after the listener's
+ * first snapshot (which holds the documents already there).
  */
 function watchCreated(
   db: Firestore,
-  embedded: FirestoreServer | null,
   group: string,
-  onAdded: (path: string) => void,
+  onAdded: (doc: DocumentSnapshot) => void,
   log: DispatcherLog,
   name: string,
-): () => void {
-  if (!embedded) {
-    return db.collectionGroup(group).onSnapshot(
-      (snap) => {
-        for (const change of snap.docChanges())
-          if (change.type === "added") onAdded(change.doc.ref.path);
-      },
-      (err) => log.error("listener failed", { function: name, error: err.message }),
-    );
-  }
-  const listener = ({ document }: { document: { getDocumentPath(): string } }) => {
-    const full = document.getDocumentPath();
-    const at = full.indexOf("/documents/");
-    const path = at >= 0 ? full.slice(at + "/documents/".length) : full;
-    if (path.split("/").at(-2) === group) onAdded(path);
-  };
-  // The embedded endpoint lives and dies with this process, so there is nothing from before to
-  // deliver (and its collection-group queries return nothing anyway).
-  embedded.state.emitter.on("create-document", listener);
-  return () => embedded.state.emitter.off("create-document", listener);
+): { unsubscribe: () => void; ready: Promise<void> } {
+  let first = true;
+  let markReady = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const unsubscribe = db.collectionGroup(group).onSnapshot(
+    (snap) => {
+      if (first) {
+        first = false;
+        markReady();
+        return;
+      }
+      for (const change of snap.docChanges()) if (change.type === "added") onAdded(change.doc);
+    },
+    (err) => {
+      log.error("listener failed", { function: name, error: err.message });
+      markReady();
+    },
+  );
+  return { unsubscribe, ready };
 }
 
 function match(pattern: string[], path: string): Record<string, string> | null {

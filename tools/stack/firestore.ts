@@ -1,31 +1,31 @@
 /**
  * A Firestore for the local stack and the tests: the real emulator when FIRESTORE_EMULATOR_HOST
- * is already set, otherwise the embedded Node endpoint (@firestore-emulator/server) started in
- * this process. See ../../docs/ARCHITECTURE.md for what the embedded endpoint cannot do.
+ * is already set, otherwise the local Firestore (../firestore) started in this process.
  *
- * Embedded endpoints started here are remembered per host, so a later caller in the same process
- * (the stack started inside a test worker) gets the server object too: the dispatcher needs it
- * to see new documents, since the endpoint's collection-group listeners never fire.
+ * Local endpoints started here are remembered per host, so a later caller in the same process
+ * (the stack started inside a test worker) gets the endpoint object too: persistence and the
+ * benchmark's operation counts read its store.
  */
-import { FirestoreServer } from "@firestore-emulator/server";
 import { createServer } from "node:net";
+import { type FirestoreEmulator, startFirestoreEmulator } from "../firestore/server";
 
 export interface LocalFirestore {
   host: string;
-  embedded: FirestoreServer | null;
-  stop(): void;
+  /** The in-process local endpoint, or null when FIRESTORE_EMULATOR_HOST points elsewhere. */
+  embedded: FirestoreEmulator | null;
+  stop(): Promise<void>;
 }
 
-const registryKey = "__washcallEmbeddedFirestores";
-type WithRegistry = typeof globalThis & { [registryKey]?: Map<string, FirestoreServer> };
+const registryKey = "__washcallLocalFirestores";
+type WithRegistry = typeof globalThis & { [registryKey]?: Map<string, FirestoreEmulator> };
 
-function registry(): Map<string, FirestoreServer> {
+function registry(): Map<string, FirestoreEmulator> {
   const g = globalThis as WithRegistry;
-  return (g[registryKey] ??= new Map<string, FirestoreServer>());
+  return (g[registryKey] ??= new Map<string, FirestoreEmulator>());
 }
 
-/** The embedded endpoint serving `host` in this process, if any. */
-export function embeddedAt(host: string | undefined): FirestoreServer | null {
+/** The local endpoint serving `host` in this process, if any. */
+export function embeddedAt(host: string | undefined): FirestoreEmulator | null {
   return host ? (registry().get(host) ?? null) : null;
 }
 
@@ -43,26 +43,26 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Uses FIRESTORE_EMULATOR_HOST if set (and this process's embedded endpoint behind it, if it is
- * one); else starts the embedded endpoint on `port` (0 = any free port) and sets the variable.
+ * Uses FIRESTORE_EMULATOR_HOST if set (and this process's local endpoint behind it, if it is
+ * one); else starts the local endpoint on `port` (0 = any free port) and sets the variable.
  * Stopping is left to whoever started the endpoint.
  */
 export async function startFirestore(port: number): Promise<LocalFirestore> {
   const existing = process.env.FIRESTORE_EMULATOR_HOST;
-  if (existing) return { host: existing, embedded: embeddedAt(existing), stop: () => undefined };
-  const server = new FirestoreServer();
-  const chosen = port === 0 ? await freePort() : port;
-  await server.start(chosen);
-  const host = `127.0.0.1:${chosen}`;
-  registry().set(host, server);
+  if (existing) {
+    return { host: existing, embedded: embeddedAt(existing), stop: () => Promise.resolve() };
+  }
+  const emulator = await startFirestoreEmulator({ port });
+  const host = emulator.host;
+  registry().set(host, emulator);
   process.env.FIRESTORE_EMULATOR_HOST = host;
   return {
     host,
-    embedded: server,
-    stop: () => {
+    embedded: emulator,
+    stop: async () => {
       registry().delete(host);
-      server.stop();
       if (process.env.FIRESTORE_EMULATOR_HOST === host) delete process.env.FIRESTORE_EMULATOR_HOST;
+      await emulator.stop();
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Keeps the embedded Firestore's documents across `npm start` restarts, as the emulator suite's
+ * Keeps the local Firestore's documents across `npm start` restarts, as the emulator suite's
  * `--import` / `--export-on-exit` does: loaded before the dispatcher starts (so nothing is
  * re-triggered), saved within a second of any write and once more on stop. A `kill -9` loses at
  * most the last second.
@@ -8,10 +8,10 @@
  * tagged encoding (`{"$ts":[s,ns]}`, `{"$m":{…}}`, …) so a reload gives back exactly the values
  * that were saved. Atomic: written to a temporary file, then renamed.
  */
-import type { FirestoreServer } from "@firestore-emulator/server";
 import { DocumentReference, type Firestore, GeoPoint, Timestamp } from "firebase-admin/firestore";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type { DocumentStore } from "../firestore/store";
 
 type Encoded =
   | null
@@ -51,40 +51,23 @@ export function decodeValue(db: Firestore, e: Encoded): unknown {
   return Object.fromEntries(Object.entries(e.$m).map(([k, x]) => [k, decodeValue(db, x)]));
 }
 
-interface StateDocument {
-  metadata: { hasExist: boolean };
-  collections: Record<string, StateCollection>;
-  getDocumentPath(): string;
-}
-interface StateCollection {
-  getAllDocuments(): StateDocument[];
-}
-
-/** Every existing document path of the endpoint's project. */
-function documentPaths(server: FirestoreServer, projectId: string): string[] {
-  const database = server.state.getProject(projectId).getDatabase("(default)") as unknown as {
-    collections: Record<string, StateCollection>;
-  };
-  const out: string[] = [];
-  const walk = (collections: Record<string, StateCollection>) => {
-    for (const col of Object.values(collections)) {
-      for (const doc of col.getAllDocuments()) {
-        if (doc.metadata.hasExist) out.push(doc.getDocumentPath());
-        walk(doc.collections);
-      }
-    }
-  };
-  walk(database.collections);
-  return out;
+/** Every existing document path of the project, relative to the database root. */
+function documentPaths(store: DocumentStore, projectId: string): string[] {
+  const prefix = `projects/${projectId}/databases/(default)/documents/`;
+  return store
+    .all()
+    .map((d) => d.name)
+    .filter((n) => n.startsWith(prefix))
+    .map((n) => n.slice(prefix.length));
 }
 
 export async function saveDocuments(
   db: Firestore,
-  server: FirestoreServer,
+  store: DocumentStore,
   projectId: string,
   file: string,
 ): Promise<number> {
-  const paths = documentPaths(server, projectId);
+  const paths = documentPaths(store, projectId);
   const out: Record<string, Encoded> = {};
   for (let i = 0; i < paths.length; i += 300) {
     const snaps = await db.getAll(...paths.slice(i, i + 300).map((p) => db.doc(p)));
@@ -153,24 +136,22 @@ export interface Persistence {
 /** Saves within a second of any write, and on stop. */
 export function persistDocuments(
   db: Firestore,
-  server: FirestoreServer,
+  store: DocumentStore,
   projectId: string,
   file: string,
   onError: (err: unknown) => void,
 ): Persistence {
   let dirty = false;
   let saving: Promise<void> = Promise.resolve();
-  const mark = () => {
+  const unsubscribe = store.onCommit(() => {
     dirty = true;
-  };
-  const events = ["create-document", "update-document", "delete-document"] as const;
-  for (const ev of events) server.state.emitter.on(ev, mark);
+  });
   const flush = () => {
     saving = saving.then(async () => {
       if (!dirty) return;
       dirty = false;
       try {
-        await saveDocuments(db, server, projectId, file);
+        await saveDocuments(db, store, projectId, file);
       } catch (err) {
         dirty = true;
         onError(err);
@@ -185,7 +166,7 @@ export function persistDocuments(
     async stop() {
       clearInterval(timer);
       await flush();
-      for (const ev of events) server.state.emitter.off(ev, mark);
+      unsubscribe();
     },
   };
 }

@@ -1,10 +1,9 @@
 /**
- * The local stack in one call: Firestore (real emulator or embedded), the Auth emulator, the
+ * The local stack in one call: Firestore (real emulator or the local one), the Auth emulator, the
  * exported HTTPS functions on the emulator's URLs, Firestore triggers and schedules delivered
  * to the exported functions, FCM recorded to the `outbox` collection, and the demo data.
  * Used by `npm start` (start.ts), the end-to-end tests and the benchmark.
  */
-import type { FirestoreServer } from "@firestore-emulator/server";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import { existsSync, readFileSync } from "node:fs";
@@ -12,6 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { type LocalAuth, startAuth } from "./auth";
 import { type Dispatcher, type DispatcherLog, startDispatcher } from "./dispatcher";
+import type { FirestoreEmulator } from "../firestore/server";
 import { type LocalFirestore, startFirestore } from "./firestore";
 import { loadDocuments, persistDocuments } from "./persist";
 import { type FunctionsHost, startFunctionsHost } from "./functionsHost";
@@ -43,7 +43,7 @@ export interface Stack {
   /** True when the embedded endpoint is serving (no real emulator found). */
   firestoreEmbedded: boolean;
   /** The embedded endpoint itself (null with the real emulator), e.g. to count operations. */
-  embedded: FirestoreServer | null;
+  embedded: FirestoreEmulator | null;
   authHost: string | null;
   deviceUrl: string;
   apiUrl: string;
@@ -118,7 +118,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (documentsFile && firestore.embedded) {
       // Stopped after the functions host and the dispatcher: the final save sees every write.
       started.push(
-        persistDocuments(db, firestore.embedded, PROJECT_ID, documentsFile, (err) =>
+        persistDocuments(db, firestore.embedded.backend.store, PROJECT_ID, documentsFile, (err) =>
           log.error("saving local data failed", {
             error: err instanceof Error ? err.message : String(err),
           }),
@@ -135,9 +135,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       log,
       schedules: opts.schedules !== false,
       projectId: PROJECT_ID,
-      embedded: firestore.embedded,
     });
     started.push(dispatcher);
+    await dispatcher.ready;
     // Reports saved before their trigger ran are created now, so the dispatcher delivers them.
     const replayed = loaded ? await loaded.replay() : 0;
     if (replayed > 0) log.info("unapplied reports delivered again", { reports: replayed });
