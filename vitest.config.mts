@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 // One config for every suite. test/support/firestore.ts gives each worker a Firestore: the
-// real emulator when FIRESTORE_EMULATOR_HOST is set, else an embedded endpoint of its own.
+// real emulator when FIRESTORE_EMULATOR_HOST is set, else a local Firestore (tools/firestore) of its own.
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],

@@ -3,9 +3,8 @@
  * runs: compiled functions/lib, HTTP host, trigger dispatcher, outbox push transport), and small
  * HTTP clients for its `device` and `api` functions.
  *
- * Firestore: the stack shares the worker's (the real emulator, or the worker's embedded endpoint,
- * whose server object the stack finds through tools/stack/firestore.ts so that its dispatcher
- * sees new documents); test/support/setup.ts clears it before each test.
+ * Firestore: the stack shares the worker's (the real emulator, or the worker's local Firestore,
+ * found through tools/stack/firestore.ts); test/support/setup.ts clears it before each test.
  */
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { createRequire } from "node:module";

@@ -92,6 +92,37 @@ export interface ListenMessage {
 
 type ListenCall = grpc.ClientDuplexStream<unknown, ListenMessage>;
 
+function rawClient(): grpc.Client {
+  const Client = grpc.makeGenericClientConstructor(
+    firestorePackage()["google.firestore.v1.Firestore"] as grpc.ServiceDefinition,
+    "Firestore",
+  );
+  return new Client(process.env.FIRESTORE_EMULATOR_HOST!, grpc.credentials.createInsecure());
+}
+
+/**
+ * One server-streaming RPC (RunQuery, BatchGetDocuments, …) over raw gRPC: its responses and
+ * its status code (0 = OK). No SDK in between, so no retries.
+ */
+export function rawStream(
+  method: string,
+  request: object,
+): Promise<{ responses: unknown[]; code: number }> {
+  const client = rawClient();
+  const call = (
+    client as unknown as Record<string, (r: object) => grpc.ClientReadableStream<unknown>>
+  )[method]!(request);
+  const responses: unknown[] = [];
+  return new Promise((resolve) => {
+    call.on("data", (d: unknown) => responses.push(d));
+    call.on("error", () => undefined);
+    call.on("status", (s: grpc.StatusObject) => {
+      client.close();
+      resolve({ responses, code: s.code });
+    });
+  });
+}
+
 /** A raw Listen stream over gRPC, recording every response. */
 export function rawListen(): {
   messages: ListenMessage[];

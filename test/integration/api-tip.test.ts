@@ -382,8 +382,6 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
   });
 
   it("makes the statistics tip without calling Gemini while the grid is too thin", async () => {
-    // delete first: the embedded endpoint's set() merges
-    await testDb().collection("congestion").doc("1").delete();
     await testDb().collection("congestion").doc("1").set({ w0h10: 3 });
     const res = await getTip({ tip: services() });
     expect(tipOf(res).source).toBe("statistics");

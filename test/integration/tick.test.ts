@@ -76,7 +76,7 @@ const inbox = async (uid: string): Promise<InboxDoc[]> =>
     id: d.id,
     ...d.data(),
   }));
-/** dumpDb() plus the inboxes (the embedded endpoint's collection-group reads see no subcollections). */
+/** dumpDb() plus each user's inbox on its own, so a difference names the user. */
 const snapshot = async (uids: string[]) => ({
   db: await dumpDb(),
   inboxes: await Promise.all(uids.map(inbox)),

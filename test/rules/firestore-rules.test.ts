@@ -1,7 +1,8 @@
 /**
- * Security rules, evaluated by the real Firestore emulator only: the embedded endpoint does not
- * evaluate rules. Run with `npm run test:emulators` (Java 21 machines); under plain `npm test`
- * the suite is reported as skipped, with the reason in its name.
+ * Security rules, evaluated by the real Firestore emulator only: the local Firestore
+ * (tools/firestore) does not evaluate rules. Run with `npm run test:emulators` (Java 21 and the
+ * emulator download), or with FIRESTORE_EMULATOR_HOST pointing at a running emulator (e.g.
+ * gcloud's); under plain `npm test` the suite is reported as skipped, with the reason in its name.
  */
 import {
   type RulesTestEnvironment,

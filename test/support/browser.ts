@@ -26,7 +26,7 @@ function pageScript(): Promise<string> {
     target: "es2020",
     write: false,
     logLevel: "silent",
-  }).then((r) => r.outputFiles[0]!.text);
+  }).then((r) => r.outputFiles[0].text);
   return bundle;
 }
 
@@ -76,7 +76,7 @@ export async function openBrowser(opts: {
     (o) => (globalThis as unknown as { wc: { init(o: unknown): void } }).wc.init(o),
     {
       projectId: opts.projectId,
-      host: host!,
+      host: host,
       port: Number(port),
       longPolling: opts.longPolling ?? false,
     },

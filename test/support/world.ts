@@ -47,7 +47,7 @@ export function jsonRequest(
 
 /**
  * Every document in the database, path → data, for "nothing changed" assertions: read from the
- * embedded endpoint's state, or by walking listCollections() on the real emulator.
+ * local Firestore's store in one step, or by walking listCollections() on the real emulator.
  */
 export async function dumpDb(): Promise<Record<string, unknown>> {
   const embedded = dumpEmbedded();

@@ -189,7 +189,7 @@ async function ingest() {
 
 async function operations() {
   const stack = await startStack({ firestorePort: 0, functionsPort: 0, auth: false, schedules: false, log: { info: () => undefined, error: () => undefined } });
-  if (!stack.embedded) throw new Error("operation counts need the embedded endpoint");
+  if (!stack.embedded) throw new Error("operation counts need the local Firestore (tools/firestore)");
   const counter = countOps(stack.embedded);
   const db = getFirestore();
   const post = async (status: string, timestamp: number) => {
@@ -383,9 +383,9 @@ async function main() {
   const doc = `# Performance
 
 Taken with \`npm run bench\` on ${results.takenAt.slice(0, 10)}; machine: ${results.machine.cpu}, ${results.machine.memoryGb} GB, ${results.machine.os}, Node ${results.machine.node}.
-Raw figures: \`bench/results.json\` (not committed; rerun to refresh). Firestore is the embedded endpoint,
-so absolute latencies say little about production; operation counts carry over (they are what
-Firestore bills).
+Raw figures: \`bench/results.json\` (not committed; rerun to refresh). Firestore is the local
+Firestore (tools/firestore), so absolute latencies say little about production; operation counts
+carry over (the endpoint counts them as Firestore bills them).
 
 ${md}
 

@@ -1,6 +1,6 @@
 /**
  * Benchmark of the scheduled tick: `rooms` rooms × `machinesPerRoom` running machines, one tick
- * against the embedded Firestore (or FIRESTORE_EMULATOR_HOST), then the next minute and a repeat
+ * against the local Firestore (or FIRESTORE_EMULATOR_HOST), then the next minute and a repeat
  * of that minute. Reports elapsed ms and the reads/writes the tick issued (its own counters: a
  * query that returns nothing counts one read). Nothing is asserted.
  *

@@ -193,11 +193,12 @@ export class Backend {
     this.store.metrics.reads += Math.max(1, docs.length);
     const readTime = toTimestamp(this.store.readTime());
     const transaction = req.newTransaction && tx ? { transaction: tx.id } : {};
-    if (docs.length === 0) return [{ readTime, ...transaction }];
+    if (docs.length === 0) return [{ readTime, done: true, ...transaction }];
     return docs.map((d, i) => ({
       document: wireDocument(d),
       readTime,
       ...(i === 0 ? transaction : {}),
+      ...(i === docs.length - 1 ? { done: true } : {}),
     }));
   }
 
@@ -226,6 +227,7 @@ export class Backend {
       {
         result: { aggregateFields: fields },
         readTime: toTimestamp(this.store.readTime()),
+        done: true,
         ...(req.newTransaction && tx ? { transaction: tx.id } : {}),
       },
     ];

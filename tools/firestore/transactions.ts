@@ -145,9 +145,14 @@ export class LockManager {
     );
   }
 
-  /** How many transactions are open (for tests that wait for the endpoint to be idle). */
+  /** How many transactions are open. */
   get open(): number {
     return this.transactions.size;
+  }
+
+  /** How many transactions wait for the lock on `name`. */
+  waitingFor(name: string): number {
+    return this.queues.get(name)?.length ?? 0;
   }
 
   private grant(tx: Transaction, name: string): void {

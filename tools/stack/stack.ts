@@ -30,7 +30,7 @@ export interface StackOptions {
   schedules?: boolean;
   seed?: boolean;
   /**
-   * Where local data survives restarts (embedded Firestore documents, Auth emulator accounts);
+   * Where local data survives restarts (local Firestore documents, Auth emulator accounts);
    * null or absent: nothing is kept. `npm start` uses `.washcall/` unless told to start clean.
    */
   dataDir?: string | null;
@@ -40,9 +40,9 @@ export interface StackOptions {
 export interface Stack {
   projectId: string;
   firestoreHost: string;
-  /** True when the embedded endpoint is serving (no real emulator found). */
+  /** True when the local Firestore (tools/firestore) serves, in this process. */
   firestoreEmbedded: boolean;
-  /** The embedded endpoint itself (null with the real emulator), e.g. to count operations. */
+  /** The local Firestore itself (null with the real emulator), e.g. to count operations. */
   embedded: FirestoreEmulator | null;
   authHost: string | null;
   deviceUrl: string;

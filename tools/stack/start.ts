@@ -22,7 +22,7 @@ async function main() {
 WashCall local stack ready in ${Date.now() - t0} ms (project ${stack.projectId})
   device function   ${stack.deviceUrl}/update | /heartbeat | /raw_data | /device_update
   api function      ${stack.apiUrl}/…
-  Firestore         ${stack.firestoreHost} (${stack.firestoreEmbedded ? "embedded endpoint" : "emulator from FIRESTORE_EMULATOR_HOST"})
+  Firestore         ${stack.firestoreHost} (${stack.firestoreEmbedded ? "local Firestore: gRPC, and WebChannel/REST for browsers; security rules NOT evaluated" : "emulator from FIRESTORE_EMULATOR_HOST"})
   Auth emulator     ${stack.authHost ?? "off"}
   triggers          ${stack.dispatcher.triggers.join(", ") || "none"}
   schedules         ${stack.dispatcher.schedules.join(", ") || "none"}
