@@ -111,7 +111,7 @@ export function rawStream(
   const client = rawClient();
   const call = (
     client as unknown as Record<string, (r: object) => grpc.ClientReadableStream<unknown>>
-  )[method]!(request);
+  )[method](request);
   const responses: unknown[] = [];
   return new Promise((resolve) => {
     call.on("data", (d: unknown) => responses.push(d));
