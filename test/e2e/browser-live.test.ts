@@ -34,7 +34,7 @@ const statusOf = (ev: SeenEvent): unknown => {
 
 describe("live board in a browser", () => {
   it("shows a device report in three listeners of one page within two seconds", async () => {
-    const b = (browser = await openBrowser({ projectId: PROJECT_ID }));
+    const b = (browser = await openBrowser({ projectId: PROJECT_ID, user: "resident-1" }));
     await b.page.evaluate(() => {
       const wc = (globalThis as unknown as Wc).wc;
       wc.listenDoc("machine", "machines/1");

@@ -40,7 +40,7 @@ describe.each([
   it("gets live snapshots for three listeners, writes, counts and runs a transaction", async () => {
     const db = adminDb();
     await db.doc("conformance-web/m1").set({ state: "IDLE" });
-    const b = (browser = await openBrowser({ projectId: PROJECT_ID, longPolling }));
+    const b = (browser = await openBrowser({ projectId: PROJECT_ID, longPolling, user: "owner" }));
     await b.page.evaluate(() => {
       const wc = (globalThis as unknown as { wc: Record<string, (...a: unknown[]) => unknown> }).wc;
       wc.listenDoc("doc", "conformance-web/m1");

@@ -33,7 +33,11 @@ export function emulatorHost(): { host: string; port: number } {
 
 let clients = 0;
 
-/** A fresh Node client SDK instance (its own app, its own streams). */
+/**
+ * A fresh Node client SDK instance (its own app, its own streams), as the emulator's "owner"
+ * (`Authorization: Bearer owner`): the real emulator then skips security rules, which these tests
+ * are not about (test/rules is).
+ */
 export function clientDb(): { db: Firestore; app: FirebaseApp; close: () => Promise<void> } {
   const app = initializeClientApp(
     { projectId: PROJECT_ID, apiKey: "fake-api-key" },
@@ -41,7 +45,7 @@ export function clientDb(): { db: Firestore; app: FirebaseApp; close: () => Prom
   );
   const db = getFirestore(app);
   const { host, port } = emulatorHost();
-  connectFirestoreEmulator(db, host, port);
+  connectFirestoreEmulator(db, host, port, { mockUserToken: "owner" });
   return { db, app, close: () => terminate(db) };
 }
 

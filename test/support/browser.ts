@@ -42,6 +42,8 @@ export interface TestBrowser {
 export async function openBrowser(opts: {
   projectId: string;
   longPolling?: boolean;
+  /** "owner" (rules skipped by the real emulator) or the uid of a signed-in user. */
+  user: string;
 }): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
@@ -79,6 +81,7 @@ export async function openBrowser(opts: {
       host: host,
       port: Number(port),
       longPolling: opts.longPolling ?? false,
+      user: opts.user,
     },
   );
   type Wc = { wc: { events: SeenEvent[]; errors: string[] } };

@@ -39,10 +39,22 @@ function need(): Firestore {
 const wc = {
   events,
   errors,
-  init(opts: { projectId: string; host: string; port: number; longPolling?: boolean }) {
+  /**
+   * `user`: "owner" (the emulator skips rules) or a uid, sent as an unsigned mock ID token so
+   * the real emulator evaluates the rules for that signed-in user.
+   */
+  init(opts: {
+    projectId: string;
+    host: string;
+    port: number;
+    longPolling?: boolean;
+    user: string;
+  }) {
     const app = initializeApp({ projectId: opts.projectId, apiKey: "fake-api-key" });
     db = initializeFirestore(app, opts.longPolling ? { experimentalForceLongPolling: true } : {});
-    connectFirestoreEmulator(db, opts.host, opts.port);
+    connectFirestoreEmulator(db, opts.host, opts.port, {
+      mockUserToken: opts.user === "owner" ? "owner" : { user_id: opts.user, sub: opts.user },
+    });
   },
   listenDoc(key: string, path: string) {
     onSnapshot(
