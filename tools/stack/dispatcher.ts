@@ -3,13 +3,31 @@
  * emulator cannot do without its own (Java) Firestore emulator. Triggers and schedules are
  * discovered from each function's `__endpoint`, the manifest `firebase deploy` reads too.
  *
- * New documents are seen through a collection-group listener per trigger (the same code path on
- * the real emulator and the local Firestore); documents already there when the dispatcher
- * starts are not events, as in production. Delivery is at-least-once like production: a failed
- * delivery of a function registered with `retry: true` is retried with backoff. Events of one
- * trigger are delivered one at a time, in creation order.
+ * Where document events come from:
+ * - the local Firestore in this process (`changes`): every committed write, with the document
+ *   before and after, at the moment it commits, as the Firestore emulator tells the Functions
+ *   emulator. Exact: an event is queued before the write's caller hears back, so `idle()` covers it;
+ * - any other Firestore (the real emulator): one `collectionGroup().onSnapshot` per trigger; a
+ *   listener hears of a write some time after it, so `idle()` first writes a marker document into
+ *   each watched group and waits until the listener has seen it (listeners deliver in commit order).
+ * Documents there before the dispatcher started are not events, as in production. Delivery is
+ * at-least-once like production: a failed delivery of a function registered with `retry: true`
+ * is retried with backoff. Events of one trigger are delivered one at a time, in commit order.
  */
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import type { StoredDocument } from "../firestore/query";
+import { toTimestamp } from "../firestore/store";
+
+/** One committed write, as the local Firestore reports it. */
+export interface DocumentWrite {
+  /** Full resource name: projects/p/databases/d/documents/… */
+  name: string;
+  before: StoredDocument | null;
+  after: StoredDocument | null;
+}
+
+/** Subscribes to committed writes; returns the unsubscribe. */
+export type ChangeFeed = (listener: (write: DocumentWrite) => void) => () => void;
 
 interface Endpoint {
   eventTrigger?: {
@@ -47,10 +65,14 @@ export function startDispatcher(
     schedules: boolean;
     projectId: string;
     maxAttempts?: number;
+    /** The local Firestore's write feed; without it, collection-group listeners are used. */
+    changes?: ChangeFeed;
   },
 ): Dispatcher {
   const unsubscribers: (() => void)[] = [];
   const listening: Promise<void>[] = [];
+  /** Listener mode: per watched group, a barrier that resolves once the listener is caught up. */
+  const barriers: (() => Promise<void>)[] = [];
   const queues = new Map<string, Promise<void>>();
   const inFlight = new Set<Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
@@ -94,9 +116,21 @@ export function startDispatcher(
           ),
         );
       };
-      const watch = watchCreated(db, group, onAdded, opts.log, name);
-      unsubscribers.push(watch.unsubscribe);
-      listening.push(watch.ready);
+      if (opts.changes) {
+        const prefix = `projects/${opts.projectId}/databases/(default)/documents/`;
+        unsubscribers.push(
+          opts.changes((write) => {
+            if (write.before !== null || write.after === null) return;
+            if (!write.name.startsWith(prefix)) return;
+            onAdded(snapshotOf(db, write.after));
+          }),
+        );
+      } else {
+        const watch = watchCreated(db, group, onAdded, opts.log, name);
+        unsubscribers.push(watch.unsubscribe);
+        listening.push(watch.ready);
+        barriers.push(watch.caughtUp);
+      }
     }
     const schedule = fn?.__endpoint?.scheduleTrigger;
     if (schedule) {
@@ -151,6 +185,7 @@ export function startDispatcher(
     schedules: schedules.map((s) => `${s.name} every ${s.everyMinutes} min`),
     ready: Promise.all(listening).then(() => undefined),
     async idle() {
+      await Promise.all(barriers.map((b) => b()));
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
     runSchedulesAt,
@@ -164,7 +199,9 @@ export function startDispatcher(
 
 /**
  * Calls `onAdded` for every document of collection group `group` created after the listener's
- * first snapshot (which holds the documents already there).
+ * first snapshot (which holds the documents already there). `caughtUp()` writes a marker into
+ * the group (under `_dispatcher/`, which matches no trigger's pattern), waits for the listener
+ * to see it, then deletes it.
  */
 function watchCreated(
   db: Firestore,
@@ -172,12 +209,18 @@ function watchCreated(
   onAdded: (doc: DocumentSnapshot) => void,
   log: DispatcherLog,
   name: string,
-): { unsubscribe: () => void; ready: Promise<void> } {
+): { unsubscribe: () => void; ready: Promise<void>; caughtUp: () => Promise<void> } {
   let first = true;
   let markReady = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const waiting = new Map<string, () => void>();
+  let markers = 0;
   const unsubscribe = db.collectionGroup(group).onSnapshot(
     (snap) => {
+      for (const change of snap.docChanges()) {
+        const seen = waiting.get(change.doc.ref.path);
+        if (seen && change.type === "added") seen();
+      }
       if (first) {
         first = false;
         markReady();
@@ -190,7 +233,34 @@ function watchCreated(
       markReady();
     },
   );
-  return { unsubscribe, ready };
+  const caughtUp = async () => {
+    await ready;
+    const ref = db.doc(`_dispatcher/${process.pid}-${name}/${group}/${++markers}`);
+    const seen = new Promise<void>((resolve) => waiting.set(ref.path, resolve));
+    await ref.set({ at: Date.now() });
+    await seen;
+    waiting.delete(ref.path);
+    await ref.delete();
+  };
+  return { unsubscribe, ready, caughtUp };
+}
+
+/** An Admin SDK snapshot of a stored document, as firebase-functions builds event data. */
+function snapshotOf(db: Firestore, doc: StoredDocument): DocumentSnapshot {
+  const build = (
+    db as unknown as { snapshot_: (d: object, t: object, e: string) => DocumentSnapshot }
+  ).snapshot_;
+  return build.call(
+    db,
+    {
+      name: doc.name,
+      fields: doc.fields,
+      createTime: toTimestamp(doc.createTime),
+      updateTime: toTimestamp(doc.updateTime),
+    },
+    toTimestamp(doc.updateTime),
+    "protobufJS",
+  );
 }
 
 function match(pattern: string[], path: string): Record<string, string> | null {

@@ -135,6 +135,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       log,
       schedules: opts.schedules !== false,
       projectId: PROJECT_ID,
+      changes: firestore.embedded
+        ? (listener) =>
+            firestore.embedded!.backend.store.onCommit((commit) => {
+              for (const write of commit.changes) listener(write);
+            })
+        : undefined,
     });
     started.push(dispatcher);
     await dispatcher.ready;
