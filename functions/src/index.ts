@@ -7,5 +7,9 @@ setGlobalOptions({ region: "asia-northeast3", maxInstances: 10 });
 
 export { device } from "./http/device";
 export { onReportCreated } from "./triggers/onReportCreated";
+export { onAdminWritten } from "./triggers/onAdminWritten";
+export { onMachineWritten } from "./triggers/onMachineWritten";
+export { onRoomWritten } from "./triggers/onRoomWritten";
+export { onProvisioningWritten } from "./triggers/onProvisioningWritten";
 export { api } from "./http/api";
 export { tick } from "./scheduled/tick";

@@ -5,7 +5,7 @@ import { createApiHandler } from "../../functions/src/http/apiHandler";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
-import { deviceBaseUrl, firmwareSnippet } from "../../functions/src/http/firmwareSnippet";
+import { deviceBaseUrl, firmwareSnippet } from "../../functions/src/domain/firmwareSnippet";
 import { apiRoutes } from "../../functions/src/http/routes";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { createRecordingTransport } from "../../functions/src/services/fcm";

@@ -24,6 +24,8 @@ export interface DocumentWrite {
   name: string;
   before: StoredDocument | null;
   after: StoredDocument | null;
+  /** Commit time, microseconds since the epoch. */
+  commitTime: number;
 }
 
 /** Subscribes to committed writes; returns the unsubscribe. */
@@ -96,22 +98,33 @@ export function startDispatcher(
     const trigger = fn?.__endpoint?.eventTrigger;
     const pattern = trigger?.eventFilterPathPatterns?.document;
     if (trigger && pattern && trigger.eventType.startsWith("google.cloud.firestore.document.v1.")) {
-      if (!trigger.eventType.endsWith(".created")) {
-        throw new Error(
-          `${name}: only onDocumentCreated triggers are delivered locally (${trigger.eventType})`,
-        );
+      const kind = trigger.eventType.slice("google.cloud.firestore.document.v1.".length);
+      if (!["created", "updated", "deleted", "written"].includes(kind)) {
+        throw new Error(`${name}: unknown Firestore event type ${trigger.eventType}`);
       }
-      triggers.push(`${name} ← ${pattern}`);
+      triggers.push(`${name} ← ${pattern} (${kind})`);
       const segments = pattern.split("/");
       const group = segments[segments.length - 2];
-      const onAdded = (doc: DocumentSnapshot) => {
-        const params = match(segments, doc.ref.path);
+      const onWrite = (w: SnapshotWrite) => {
+        const params = match(segments, w.path);
         if (!params) return;
+        const created = w.before === null && w.after !== null;
+        const deleted = w.before !== null && w.after === null;
+        if (kind === "created" && !created) return;
+        if (kind === "deleted" && !deleted) return;
+        if (kind === "updated" && (created || deleted)) return;
+        const missing = () => missingSnapshot(db, opts.projectId, w.path);
+        const data =
+          kind === "created"
+            ? w.after
+            : kind === "deleted"
+              ? w.before
+              : { before: w.before ?? missing(), after: w.after ?? missing() };
         enqueue(name, () =>
           deliver(
             name,
             fn,
-            firestoreEvent(opts.projectId, trigger.eventType, doc, params),
+            firestoreEvent(opts.projectId, trigger.eventType, w, params, data),
             trigger.retry === true,
           ),
         );
@@ -120,13 +133,17 @@ export function startDispatcher(
         const prefix = `projects/${opts.projectId}/databases/(default)/documents/`;
         unsubscribers.push(
           opts.changes((write) => {
-            if (write.before !== null || write.after === null) return;
             if (!write.name.startsWith(prefix)) return;
-            onAdded(snapshotOf(db, write.after));
+            onWrite({
+              path: write.name.slice(prefix.length),
+              before: write.before && snapshotOf(db, write.before),
+              after: write.after && snapshotOf(db, write.after),
+              time: new Date(write.commitTime / 1000).toISOString(),
+            });
           }),
         );
       } else {
-        const watch = watchCreated(db, group, onAdded, opts.log, name);
+        const watch = watchGroup(db, group, onWrite, opts.log, name);
         unsubscribers.push(watch.unsubscribe);
         listening.push(watch.ready);
         barriers.push(watch.caughtUp);
@@ -198,15 +215,16 @@ export function startDispatcher(
 }
 
 /**
- * Calls `onAdded` for every document of collection group `group` created after the listener's
- * first snapshot (which holds the documents already there). `caughtUp()` writes a marker into
- * the group (under `_dispatcher/`, which matches no trigger's pattern), waits for the listener
- * to see it, then deletes it.
+ * Calls `onWrite` for every write to a document of collection group `group` after the
+ * listener's first snapshot (which holds the documents already there), with the document as
+ * last seen before it (a listener may merge quick successive writes into one). `caughtUp()`
+ * writes a marker into the group (under `_dispatcher/`, which matches no trigger's pattern),
+ * waits for the listener to see it, then deletes it.
  */
-function watchCreated(
+function watchGroup(
   db: Firestore,
   group: string,
-  onAdded: (doc: DocumentSnapshot) => void,
+  onWrite: (w: SnapshotWrite) => void,
   log: DispatcherLog,
   name: string,
 ): { unsubscribe: () => void; ready: Promise<void>; caughtUp: () => Promise<void> } {
@@ -214,19 +232,24 @@ function watchCreated(
   let markReady = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const waiting = new Map<string, () => void>();
+  const lastSeen = new Map<string, DocumentSnapshot>();
   let markers = 0;
   const unsubscribe = db.collectionGroup(group).onSnapshot(
     (snap) => {
+      const time = snap.readTime.toDate().toISOString();
       for (const change of snap.docChanges()) {
-        const seen = waiting.get(change.doc.ref.path);
-        if (seen && change.type === "added") seen();
+        const path = change.doc.ref.path;
+        if (change.type === "added") waiting.get(path)?.();
+        const before = lastSeen.get(path) ?? null;
+        if (change.type === "removed") lastSeen.delete(path);
+        else lastSeen.set(path, change.doc);
+        if (first) continue;
+        onWrite({ path, before, after: change.type === "removed" ? null : change.doc, time });
       }
       if (first) {
         first = false;
         markReady();
-        return;
       }
-      for (const change of snap.docChanges()) if (change.type === "added") onAdded(change.doc);
     },
     (err) => {
       log.error("listener failed", { function: name, error: err.message });
@@ -243,6 +266,31 @@ function watchCreated(
     await ref.delete();
   };
   return { unsubscribe, ready, caughtUp };
+}
+
+/** A write as a trigger sees it: the path, the document before and after (null: missing). */
+interface SnapshotWrite {
+  path: string;
+  before: DocumentSnapshot | null;
+  after: DocumentSnapshot | null;
+  /** When it was committed (ISO). */
+  time: string;
+}
+
+type SnapshotFactory = {
+  snapshot_: (d: object | string, t: object, e: string) => DocumentSnapshot;
+};
+
+/** The snapshot of a missing document, as a Change's before (creation) or after (deletion). */
+function missingSnapshot(db: Firestore, projectId: string, path: string): DocumentSnapshot {
+  const build = (db as unknown as SnapshotFactory).snapshot_;
+  const now = toTimestamp(Date.now() * 1000);
+  return build.call(
+    db,
+    `projects/${projectId}/databases/(default)/documents/${path}`,
+    now,
+    "protobufJS",
+  );
 }
 
 /** An Admin SDK snapshot of a stored document, as firebase-functions builds event data. */
@@ -278,27 +326,26 @@ function match(pattern: string[], path: string): Record<string, string> | null {
 function firestoreEvent(
   projectId: string,
   type: string,
-  doc: DocumentSnapshot,
+  w: SnapshotWrite,
   params: Record<string, string>,
+  data: unknown,
 ) {
-  const time = doc.createTime?.toDate().toISOString() ?? new Date().toISOString();
   return {
     specversion: "1.0",
-    id: `${doc.ref.path}@${time}`,
+    id: `${w.path}@${w.time}`,
     source: `//firestore.googleapis.com/projects/${projectId}/databases/(default)`,
     type,
-    time,
-    subject: `documents/${doc.ref.path}`,
+    time: w.time,
+    subject: `documents/${w.path}`,
     project: projectId,
     location: "local",
     database: "(default)",
     namespace: "(default)",
-    document: doc.ref.path,
+    document: w.path,
     params,
-    data: doc,
+    data,
   };
 }
-
 /** "every 1 minutes", "every 5 minutes" or a cron with a "*" or "*\/N" minute field. */
 export function everyMinutes(schedule: string): number {
   const every = /^every (\d+) minutes?$/.exec(schedule.trim());

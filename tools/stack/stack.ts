@@ -138,7 +138,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       changes: firestore.embedded
         ? (listener) =>
             firestore.embedded!.backend.store.onCommit((commit) => {
-              for (const write of commit.changes) listener(write);
+              for (const write of commit.changes)
+                listener({ ...write, commitTime: commit.commitTime });
             })
         : undefined,
     });

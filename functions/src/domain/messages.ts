@@ -164,6 +164,24 @@ export function brokenAdminMessage(
       };
 }
 
+/** To admins: a console edit was refused (reverted or flagged), and why. */
+export function configErrorMessage(
+  what: { kind: "machine" | "room"; id: string; problems: { field: string; reason: string }[] },
+  locale: Locale = DEFAULT_LOCALE,
+): MessageText {
+  const list = what.problems.map((p) => `${p.field}: ${p.reason}`).join("; ");
+  if (locale === "en") {
+    return {
+      title: "Console edit refused",
+      body: `${what.kind === "machine" ? "Machine" : "Room"} ${what.id}: ${list}`,
+    };
+  }
+  return {
+    title: "콘솔 수정이 반영되지 않았어요",
+    body: `${what.kind === "machine" ? "기계" : "세탁실"} ${what.id}: ${list}`,
+  };
+}
+
 /** The page a notification opens: the room's view in the PWA. */
 export function notificationLink(appUrl: string, roomId: string): string {
   return `${appUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`;

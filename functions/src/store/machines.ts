@@ -4,7 +4,12 @@
  */
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
 import type { MachineType } from "../domain/status";
-import { encryptSecret, generateDeviceSecret, secretFingerprint } from "../security/deviceSecret";
+import {
+  encryptSecret,
+  generateDeviceSecret,
+  secretFingerprint,
+  weakSecretReasons,
+} from "../security/deviceSecret";
 import { COL } from "./db";
 
 export interface NewMachine {
@@ -25,18 +30,9 @@ export async function createRoom(db: Firestore, roomId: string, name: string): P
   });
 }
 
-/** Creates the machine and its encrypted secret atomically; fails if the id is taken. */
-export async function createMachine(
-  db: Firestore,
-  m: NewMachine,
-  masterKey: string,
-): Promise<{ secret: string }> {
-  const secret = m.secret ?? generateDeviceSecret();
-  const batch = db.batch();
-  batch.create(db.collection(COL.machines).doc(m.machineId), {
-    roomId: m.roomId,
-    name: m.name,
-    type: m.type,
+/** The fields of a new machine besides its configuration (name, room, type). */
+export function machineDefaults() {
+  return {
     status: "OFF",
     course: null,
     cycleStartedAt: null,
@@ -50,6 +46,22 @@ export async function createMachine(
     outOfOrder: false,
     calibration: false,
     createdAt: FieldValue.serverTimestamp(),
+  };
+}
+
+/** Creates the machine and its encrypted secret atomically; fails if the id is taken. */
+export async function createMachine(
+  db: Firestore,
+  m: NewMachine,
+  masterKey: string,
+): Promise<{ secret: string }> {
+  const secret = m.secret ?? generateDeviceSecret();
+  const batch = db.batch();
+  batch.create(db.collection(COL.machines).doc(m.machineId), {
+    roomId: m.roomId,
+    name: m.name,
+    type: m.type,
+    ...machineDefaults(),
   });
   batch.create(
     db.collection(COL.deviceSecrets).doc(m.machineId),
@@ -60,7 +72,7 @@ export async function createMachine(
 }
 
 /** The stored form of a device secret: encrypted, plus its keyed fingerprint (reuse checks). */
-function secretRecord(secret: string, masterKey: string, machineId: string) {
+export function secretRecord(secret: string, masterKey: string, machineId: string) {
   return {
     ...encryptSecret(secret, masterKey, `machine:${machineId}`),
     fingerprint: secretFingerprint(secret, masterKey),
@@ -99,6 +111,24 @@ export async function machinesUsingSecret(
     .limit(20)
     .get();
   return snap.docs.map((d) => d.id).filter((id) => id !== except);
+}
+
+/** Reasons to warn about an admin-chosen secret: weak, or already another machine's. */
+export async function secretWarnings(
+  db: Firestore,
+  chosen: string | undefined,
+  key: string,
+  machineId: string,
+): Promise<string[]> {
+  if (chosen === undefined) return [];
+  const warnings = weakSecretReasons(chosen).map((r) => `secret_key: weak secret: ${r}`);
+  const others = await machinesUsingSecret(db, chosen, key, machineId);
+  if (others.length > 0) {
+    warnings.push(
+      `secret_key: also the secret of machine${others.length > 1 ? "s" : ""} ${others.join(", ")}; a board that knows it can report as any of them`,
+    );
+  }
+  return warnings;
 }
 
 /** The demo data of the local stack: room 1, washers 1–4, dryers 5–6, `demo-secret-<id>`. */

@@ -17,19 +17,18 @@ import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import { MACHINE_TYPES, type MachineType } from "../../domain/status";
 import { COL, isAlreadyExists } from "../../store/db";
-import { weakSecretReasons } from "../../security/deviceSecret";
 import {
   createMachine,
   createRoom,
-  machinesUsingSecret,
   rotateDeviceSecret,
+  secretWarnings,
 } from "../../store/machines";
 import type { HttpRequest } from "../adapter";
 import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
-import { deviceBaseUrl, firmwareSnippet } from "../firmwareSnippet";
+import { deviceBaseUrl, firmwareSnippet } from "../../domain/firmwareSnippet";
 import { OneLineSchema } from "./broken";
 
 export const AddRoomBodySchema = z
@@ -130,24 +129,6 @@ async function addRoom(db: Firestore, name: string): Promise<string> {
     }
   }
   throw new HttpError(409, "conflict", "room_name: too many rooms added at once; try again");
-}
-
-/** Reasons to warn about an admin-chosen secret: weak, or already another machine's. */
-async function secretWarnings(
-  db: Firestore,
-  chosen: string | undefined,
-  key: string,
-  machineId: string,
-): Promise<string[]> {
-  if (chosen === undefined) return [];
-  const warnings = weakSecretReasons(chosen).map((r) => `secret_key: weak secret: ${r}`);
-  const others = await machinesUsingSecret(db, chosen, key, machineId);
-  if (others.length > 0) {
-    warnings.push(
-      `secret_key: also the secret of machine${others.length > 1 ? "s" : ""} ${others.join(", ")}; a board that knows it can report as any of them`,
-    );
-  }
-  return warnings;
 }
 
 function secretResponse(

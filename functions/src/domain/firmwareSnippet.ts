@@ -3,7 +3,7 @@
  * (or rotating its secret): the `device` function's URLs, the machine id, its secret and type.
  * Pure: the caller passes the request headers and the project.
  */
-import type { MachineType } from "../domain/status";
+import type { MachineType } from "./status";
 
 /** Where every function of this project runs (functions/src/index.ts). */
 export const FUNCTIONS_REGION = "asia-northeast3";

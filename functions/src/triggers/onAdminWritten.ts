@@ -1,0 +1,23 @@
+/**
+ * admins/{uid} written → the user's `admin` custom claim follows the document: created grants
+ * it, deleted revokes it (store/admins.ts `syncAdminClaim`, which `npm run admin` uses too).
+ */
+import * as logger from "firebase-functions/logger";
+import { getAuth } from "firebase-admin/auth";
+import { onDocumentWritten } from "firebase-functions/v2/firestore";
+import { syncAdminClaim } from "../store/admins";
+import { db } from "../store/db";
+import type { WriteEvent } from "./consoleDeps";
+
+export async function handleAdminWritten(event: WriteEvent<{ uid: string }>) {
+  const { uid } = event.params;
+  db(); // the admin app, initialised once
+  const outcome = await syncAdminClaim(getAuth(), uid, event.data?.after?.exists === true);
+  logger.info("admin claim synced", { uid, outcome });
+  return outcome;
+}
+
+export const onAdminWritten = onDocumentWritten(
+  { document: "admins/{uid}", retry: true },
+  (event) => handleAdminWritten(event),
+);

@@ -1,0 +1,289 @@
+/**
+ * The Firebase console as the admin UI: each edit is made with the Admin SDK (as the console
+ * makes it), then the trigger's exported handler gets the event, three times where redelivery
+ * matters, and the consequences are checked: what the admin API would have done, no more.
+ */
+import { getAuth } from "firebase-admin/auth";
+import type { DocumentReference, DocumentSnapshot } from "firebase-admin/firestore";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { runHandler } from "../../functions/src/http/adapter";
+import { createDeviceState } from "../../functions/src/http/deviceState";
+import { readQueue, joinQueue, onMachineFreed } from "../../functions/src/store/queue";
+import { handleAdminWritten } from "../../functions/src/triggers/onAdminWritten";
+import { handleMachineWritten } from "../../functions/src/triggers/onMachineWritten";
+import { handleProvisioningWritten } from "../../functions/src/triggers/onProvisioningWritten";
+import { handleRoomWritten } from "../../functions/src/triggers/onRoomWritten";
+import { signUpUser } from "../support/auth";
+import { TEST_MASTER_KEY, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+
+const NOW = Date.UTC(2025, 5, 9, 3, 0);
+
+beforeEach(async () => {
+  process.env.DEVICE_MASTER_KEY = TEST_MASTER_KEY;
+  await seedDemoWorld();
+});
+
+/** Runs `edit` as a console user would, and returns the event a trigger gets for it. */
+async function consoleEdit<P extends Record<string, string>>(
+  ref: DocumentReference,
+  params: P,
+  edit: (ref: DocumentReference) => Promise<unknown>,
+) {
+  const before: DocumentSnapshot = await ref.get();
+  await edit(ref);
+  const after: DocumentSnapshot = await ref.get();
+  return { params, data: { before, after } } as never;
+}
+
+async function inboxOf(uid: string) {
+  return (await testDb().collection(`users/${uid}/notifications`).get()).docs.map((d) => d.data());
+}
+
+async function makeAdmin(): Promise<string> {
+  const admin = await signUpUser("admin");
+  await testDb().doc(`admins/${admin.uid}`).set({ email: admin.email });
+  return admin.uid;
+}
+
+function postUpdate(machineId: number, secret: string) {
+  return runHandler(
+    "device",
+    createDeviceHandler({
+      db: testDb(),
+      masterKey: TEST_MASTER_KEY,
+      now: () => NOW,
+      state: createDeviceState(),
+    }),
+    jsonRequest("POST", "/update", {
+      machine_id: machineId,
+      secret_key: secret,
+      status: "WASHING",
+      timestamp: NOW / 1000,
+    }),
+  );
+}
+
+describe("machines edited in the console", () => {
+  it("provisions a machine created in the console once, however often the trigger runs", async () => {
+    const db = testDb();
+    const event = await consoleEdit(db.doc("machines/9"), { machineId: "9" }, (r) =>
+      r.create({ name: "세탁기 9", roomId: "1", type: "washer" }),
+    );
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await handleMachineWritten(event, NOW));
+    expect(outcomes[0]).toBe("provisioned");
+
+    const shown = (await db.doc("provisioning/9").get()).data()!;
+    expect(shown.secret_key).toMatch(/^.{16,}$/);
+    expect(shown.firmware_snippet).toContain("int MACHINE_ID = 9;");
+    expect(shown.firmware_snippet).toContain(shown.secret_key);
+    expect(shown.expireAt.toMillis()).toBe(NOW + 24 * 3600_000);
+    const machine = (await db.doc("machines/9").get()).data()!;
+    expect(machine).toMatchObject({
+      status: "OFF",
+      outOfOrder: false,
+      online: false,
+      name: "세탁기 9",
+    });
+    // The shown secret is the one that authenticates the board.
+    expect((await postUpdate(9, shown.secret_key as string)).status).toBe(200);
+    expect((await postUpdate(9, "not-the-secret")).status).toBe(401);
+  });
+
+  it("uses an admin's own secret put in provisioning/{id}.chosen_secret, and removes it", async () => {
+    const db = testDb();
+    await db.doc("provisioning/8").set({ chosen_secret: "the-fleet-secret-2024" });
+    const event = await consoleEdit(db.doc("machines/8"), { machineId: "8" }, (r) =>
+      r.create({ name: "건조기 8", roomId: "1", type: "dryer" }),
+    );
+    expect(await handleMachineWritten(event, NOW)).toBe("provisioned");
+    const shown = (await db.doc("provisioning/8").get()).data()!;
+    expect(shown.chosen_secret).toBeUndefined();
+    expect(shown.secret_key).toBe("the-fleet-secret-2024");
+    expect((await postUpdate(8, "the-fleet-secret-2024")).status).toBe(200);
+  });
+
+  it("reverts an invalid edit, says why in configError and tells each admin once", async () => {
+    const db = testDb();
+    const adminUid = await makeAdmin();
+    const event = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
+      r.update({ type: "toaster", name: "   " }),
+    );
+    for (let i = 0; i < 3; i++) await handleMachineWritten(event, NOW);
+    const machine = (await db.doc("machines/2").get()).data()!;
+    expect(machine.type).toBe("washer");
+    expect(machine.name).toBe("세탁기 2");
+    expect(machine.configError.problems.map((p: { field: string }) => p.field).sort()).toEqual([
+      "name",
+      "type",
+    ]);
+    const notices = (await inboxOf(adminUid)).filter((n) => n.type === "config_error");
+    expect(notices).toHaveLength(1);
+
+    // The trigger's own revert is delivered too: it changes nothing further.
+    const again = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, () =>
+      Promise.resolve(),
+    );
+    expect(await handleMachineWritten(again, NOW)).toBe("unchanged");
+  });
+
+  it("flags a new machine in a room that does not exist, and provisions it once fixed", async () => {
+    const db = testDb();
+    const created = await consoleEdit(db.doc("machines/7"), { machineId: "7" }, (r) =>
+      r.create({ name: "세탁기 7", roomId: "42", type: "washer" }),
+    );
+    expect(await handleMachineWritten(created, NOW)).toBe("flagged");
+    expect((await db.doc("deviceSecrets/7").get()).exists).toBe(false);
+    expect((await db.doc("machines/7").get()).get("configError.problems")).toEqual([
+      { field: "roomId", reason: "no room 42" },
+    ]);
+    const fixed = await consoleEdit(db.doc("machines/7"), { machineId: "7" }, (r) =>
+      r.update({ roomId: "1" }),
+    );
+    expect(await handleMachineWritten(fixed, NOW)).toBe("provisioned");
+    expect((await db.doc("machines/7").get()).get("configError")).toBeUndefined();
+    expect((await db.doc("provisioning/7").get()).get("secret_key")).toEqual(expect.any(String));
+  });
+
+  it("takes back a queue offer when the machine is marked out of order, and offers it again when back", async () => {
+    const db = testDb();
+    const alice = await signUpUser("alice");
+    await joinQueue(db, alice.uid, "1", NOW);
+    await onMachineFreed(db, "1", "1", NOW, 5);
+    expect((await readQueue(db, "1")).entries[0]?.offer?.machineId).toBe("1");
+
+    const broken = await consoleEdit(db.doc("machines/1"), { machineId: "1" }, (r) =>
+      r.update({ outOfOrder: true }),
+    );
+    for (let i = 0; i < 3; i++) await handleMachineWritten(broken, NOW);
+    expect((await readQueue(db, "1")).entries[0]?.offer).toBeUndefined();
+    expect((await db.doc("machines/1").get()).get("outOfOrderReason")).toBe("set by an admin");
+
+    const fixed = await consoleEdit(db.doc("machines/1"), { machineId: "1" }, (r) =>
+      r.update({ outOfOrder: false }),
+    );
+    for (let i = 0; i < 3; i++) await handleMachineWritten(fixed, NOW + 60_000);
+    const queue = await readQueue(db, "1");
+    expect(queue.entries.map((e) => [e.uid, e.offer?.machineId])).toEqual([[alice.uid, "1"]]);
+  });
+
+  it("moves a running machine to another room: its cycle goes on, the old room's timer and offer go", async () => {
+    const db = testDb();
+    await db.doc("rooms/2").create({ name: "2번 세탁실", timers: {}, timersAt: null });
+    await db
+      .doc("machines/3")
+      .update({ status: "WASHING", cycleStartedAt: new Date(NOW - 600_000) });
+    await db
+      .doc("rooms/1")
+      .update({ "timers.3": { status: "WASHING", remainingMinutes: 30 }, timersActive: true });
+    const moved = await consoleEdit(db.doc("machines/3"), { machineId: "3" }, (r) =>
+      r.update({ roomId: "2" }),
+    );
+    for (let i = 0; i < 3; i++) expect(await handleMachineWritten(moved, NOW)).toBe("applied");
+    const machine = (await db.doc("machines/3").get()).data()!;
+    expect(machine).toMatchObject({ roomId: "2", status: "WASHING" });
+    expect((await db.doc("rooms/1").get()).get("timers.3")).toBeUndefined();
+    // Running: not offered to the new room's queue.
+    expect((await readQueue(db, "2")).entries).toEqual([]);
+  });
+
+  it("cleans up a deleted machine but keeps its finished cycles", async () => {
+    const db = testDb();
+    const bob = await signUpUser("bob");
+    await db.doc(`machines/4/watchers/${bob.uid}`).set({ uid: bob.uid });
+    await db.doc("cycles/4-100").set({ machineId: "4", totalMinutes: 40 });
+    await db
+      .doc("machineEffects/4-100-FINISHED")
+      .set({ machineId: "4", state: "PENDING", reportId: "100-FINISHED" });
+    await joinQueue(db, bob.uid, "1", NOW);
+    await onMachineFreed(db, "4", "1", NOW, 5);
+    const deleted = await consoleEdit(db.doc("machines/4"), { machineId: "4" }, (r) => r.delete());
+    for (let i = 0; i < 3; i++) expect(await handleMachineWritten(deleted, NOW)).toBe("deleted");
+    expect((await db.collection("machines/4/watchers").get()).size).toBe(0);
+    expect((await db.doc("deviceSecrets/4").get()).exists).toBe(false);
+    expect((await db.doc("machineEffects/4-100-FINISHED").get()).exists).toBe(false);
+    expect((await readQueue(db, "1")).entries.map((e) => e.offer?.machineId ?? null)).toEqual([
+      null,
+    ]);
+    expect((await db.doc("cycles/4-100").get()).exists).toBe(true);
+    expect((await postUpdate(4, "demo-secret-4")).status).toBe(404);
+  });
+
+  it("rotates a secret on `rotate: true` in provisioning/{id}; the old one stops working", async () => {
+    const db = testDb();
+    const event = await consoleEdit(db.doc("provisioning/5"), { machineId: "5" }, (r) =>
+      r.set({ rotate: true }),
+    );
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await handleProvisioningWritten(event, NOW));
+    expect(outcomes).toEqual(["rotated", "superseded", "superseded"]);
+    const shown = (await db.doc("provisioning/5").get()).data()!;
+    expect(shown.rotate).toBeUndefined();
+    expect((await postUpdate(5, shown.secret_key as string)).status).toBe(200);
+    expect((await postUpdate(5, "demo-secret-5")).status).toBe(401);
+  });
+});
+
+describe("rooms edited in the console", () => {
+  it("gives a console-made room its defaults and reverts an empty name", async () => {
+    const db = testDb();
+    const made = await consoleEdit(db.doc("rooms/3"), { roomId: "3" }, (r) =>
+      r.create({ name: "3층" }),
+    );
+    expect(await handleRoomWritten(made, NOW)).toBe("applied");
+    expect((await db.doc("rooms/3").get()).data()).toMatchObject({
+      name: "3층",
+      timers: {},
+      timersAt: null,
+    });
+    const emptied = await consoleEdit(db.doc("rooms/3"), { roomId: "3" }, (r) =>
+      r.update({ name: "" }),
+    );
+    expect(await handleRoomWritten(emptied, NOW)).toBe("reverted");
+    expect((await db.doc("rooms/3").get()).get("name")).toBe("3층");
+  });
+
+  it("removes a deleted room's queue and subscriptions and flags its machines", async () => {
+    const db = testDb();
+    const carol = await signUpUser("carol");
+    await joinQueue(db, carol.uid, "1", NOW);
+    await db.doc(`rooms/1/subscribers/${carol.uid}`).set({ uid: carol.uid });
+    const deleted = await consoleEdit(db.doc("rooms/1"), { roomId: "1" }, (r) => r.delete());
+    for (let i = 0; i < 3; i++) expect(await handleRoomWritten(deleted, NOW)).toBe("deleted");
+    expect((await db.doc("queues/1").get()).exists).toBe(false);
+    expect((await db.collection("rooms/1/subscribers").get()).size).toBe(0);
+    expect((await db.doc("machines/1").get()).get("configError.problems")).toEqual([
+      { field: "roomId", reason: "room 1 was deleted" },
+    ]);
+  });
+});
+
+describe("admins/{uid} in the console", () => {
+  it("grants the admin claim when the document is created and revokes it when deleted", async () => {
+    const db = testDb();
+    const dana = await signUpUser("dana");
+    const granted = await consoleEdit(db.doc(`admins/${dana.uid}`), { uid: dana.uid }, (r) =>
+      r.set({ email: dana.email }),
+    );
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await handleAdminWritten(granted));
+    expect(outcomes).toEqual(["granted", "unchanged", "unchanged"]);
+    expect((await getAuth().getUser(dana.uid)).customClaims).toEqual({ admin: true });
+
+    const revoked = await consoleEdit(db.doc(`admins/${dana.uid}`), { uid: dana.uid }, (r) =>
+      r.delete(),
+    );
+    expect(await handleAdminWritten(revoked)).toBe("revoked");
+    expect((await getAuth().getUser(dana.uid)).customClaims ?? {}).toEqual({});
+  });
+
+  it("reports a uid with no account instead of failing forever", async () => {
+    const event = await consoleEdit(
+      testDb().doc("admins/nobody-here"),
+      { uid: "nobody-here" },
+      (r) => r.set({}),
+    );
+    expect(await handleAdminWritten(event)).toBe("no-such-user");
+  });
+});
