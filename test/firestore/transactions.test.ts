@@ -5,7 +5,8 @@
  */
 import { FieldValue } from "firebase-admin/firestore";
 import { describe, expect, it } from "vitest";
-import { adminDb } from "./support";
+import { doc, runTransaction } from "firebase/firestore";
+import { adminDb, clientDb, Waiter } from "./support";
 
 describe("Firestore transactions", () => {
   it("serialises 20 concurrent read-modify-write transactions on one document (ends at 20)", async () => {
@@ -80,12 +81,76 @@ describe("Firestore transactions", () => {
     expect([...taken].sort()).toEqual(["e1", "e2", "e3"]);
   });
 
-  it("runs a read-only transaction beside a read-write one on the same document", async () => {
+  it("runs a read-only transaction while a read-write one holds the document", async () => {
     const db = adminDb();
     const ref = db.doc("conformance-tx/ro");
     await ref.set({ n: 7 });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let held = false;
+    const writer = db.runTransaction(async (tx) => {
+      await tx.get(ref);
+      held = true;
+      await gate;
+      tx.update(ref, { n: 8 });
+    });
+    await new Waiter().until(() => held, "the read-write transaction's read");
+    // Read-only transactions take no locks: this one finishes while the writer waits at the gate.
     const seen = await db.runTransaction((tx) => tx.get(ref), { readOnly: true });
     expect(seen.get("n")).toBe(7);
+    release();
+    await writer;
+    expect((await ref.get()).get("n")).toBe(8);
+  });
+
+  it("frees a document when a transaction rolls back while one of its reads still waits for it", async () => {
+    const db = adminDb();
+    const a = db.doc("conformance-tx/wanted");
+    const c = db.doc("conformance-tx/other");
+    await a.set({ n: 1 });
+    await c.set({ n: 1 });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let held = false;
+    const first = db.runTransaction(async (tx) => {
+      await tx.get(a);
+      held = true;
+      await gate;
+      tx.update(a, { n: 2 });
+    });
+    await new Waiter().until(() => held, "the first transaction's read");
+    // Reads `a` (queued behind the first), then gives up without waiting for that read.
+    await expect(
+      db.runTransaction(async (tx) => {
+        await tx.get(c);
+        void tx.get(a).catch(() => undefined);
+        throw new Error("gave up");
+      }),
+    ).rejects.toThrow("gave up");
+    release();
+    await first;
+    // Neither a plain write nor a new transaction may wait for the abandoned read.
+    await a.update({ n: 3 });
+    await db.runTransaction(async (tx) => {
+      const s = await tx.get(a);
+      tx.update(a, { n: (s.get("n") as number) + 1 });
+    });
+    expect((await a.get()).get("n")).toBe(4);
+  });
+
+  it("commits a client SDK transaction that read a document it does not write", async () => {
+    const client = clientDb();
+    try {
+      const db = adminDb();
+      await db.doc("conformance-tx/source").set({ n: 5 });
+      await runTransaction(client.db, async (tx) => {
+        const s = await tx.get(doc(client.db, "conformance-tx/source"));
+        tx.set(doc(client.db, "conformance-tx/target"), { copied: s.data()?.n });
+      });
+      expect((await db.doc("conformance-tx/target").get()).data()).toEqual({ copied: 5 });
+    } finally {
+      await client.close();
+    }
   });
 
   it("rejects a transaction callback's error without writing anything", async () => {

@@ -49,6 +49,8 @@ describe.skipIf(!realEmulator)(
         await setDoc(doc(db, "cycles/1-1"), { machineId: "1" });
         await setDoc(doc(db, "deviceSecrets/1"), { ciphertext: "x" });
         await setDoc(doc(db, "idempotency/report-1-1"), { kind: "report" });
+        await setDoc(doc(db, "provisioning/1"), { secret_key: "shown-once" });
+        await setDoc(doc(db, "admins/root"), { email: "root@example.com" });
       });
     });
 
@@ -86,6 +88,8 @@ describe.skipIf(!realEmulator)(
         "deviceSecrets/1",
         "idempotency/report-1-1",
         "machines/1/reports/1-WASHING",
+        "provisioning/1",
+        "admins/root",
       ]) {
         await assertFails(getDoc(doc(admin, p)));
       }
@@ -98,6 +102,9 @@ describe.skipIf(!realEmulator)(
       await assertFails(updateDoc(doc(alice, "users/alice"), { unreadCount: 0 }));
       await assertFails(deleteDoc(doc(alice, "users/alice/notifications/n1")));
       await assertFails(setDoc(doc(alice, "congestion/1"), { w0h09: 99 }));
+      // The console's admin documents are console-only too: no client grants itself admin.
+      await assertFails(setDoc(doc(alice, "admins/alice"), { email: "a@example.com" }));
+      await assertFails(setDoc(doc(alice, "provisioning/1"), { rotate: true }));
     });
   },
 );

@@ -16,6 +16,7 @@ import {
   DocumentStore,
   toTimestamp,
   validateDocumentName,
+  writtenName,
   type Write,
 } from "./store";
 import { LockManager, type Transaction } from "./transactions";
@@ -258,9 +259,7 @@ export class Backend {
 
   async commit(req: CommitRequest) {
     const writes = req.writes ?? [];
-    const names = writes.map((w) =>
-      validateDocumentName(w.update?.name ?? w.delete ?? w.transform?.document),
-    );
+    const names = writes.map(writtenName);
     if (!req.transaction?.length) {
       return wireResults(await this.locks.whenFree(names, () => this.store.commit(writes)));
     }

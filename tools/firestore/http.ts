@@ -112,7 +112,7 @@ async function rest(backend: Backend, resource: string, method: string, body: st
   return m.streaming ? (result as unknown[]).map(encode) : encode(result);
 }
 
-export function createHttpHandler(backend: Backend): RequestListener {
+export function createHttpHandler(backend: Backend): { listener: RequestListener; close(): void } {
   const channels = new WebChannelHub(backend);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     allowOrigin(req, res);
@@ -161,10 +161,13 @@ export function createHttpHandler(backend: Backend): RequestListener {
     }
     throw new RpcError("NOT_FOUND", `no such endpoint: ${req.method} ${path}`);
   };
-  return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendError(res, err);
-      else res.destroy();
-    });
+  return {
+    listener: (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) sendError(res, err);
+        else res.destroy();
+      });
+    },
+    close: () => channels.closeAll(),
   };
 }

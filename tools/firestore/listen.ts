@@ -19,6 +19,7 @@ import {
   type Order,
   type StoredDocument,
   type StructuredQuery,
+  validateQuery,
 } from "./query";
 import { type CommitRecord, type DocumentStore, toTimestamp, validateDocumentName } from "./store";
 import { timestampMicros, type Timestamp } from "./values";
@@ -148,6 +149,8 @@ export class ListenSession {
     const id = target.targetId ?? 0;
     let state: TargetState;
     try {
+      // A query Firestore would refuse is refused here, not when a later commit is matched.
+      if (target.query) validateQuery(target.query.structuredQuery);
       state = {
         id,
         names: target.documents

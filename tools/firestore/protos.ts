@@ -13,7 +13,25 @@ import protobuf from "protobufjs";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const descriptor = require("@google-cloud/firestore/build/protos/v1.json") as protobuf.INamespace;
+const descriptor = withVerify(
+  require("@google-cloud/firestore/build/protos/v1.json") as protobuf.INamespace,
+);
+
+/**
+ * `Write.verify` (field 5 of the `operation` oneof): the web and Node client SDKs send it for
+ * each document a transaction read but does not write; the Admin SDK's descriptor lacks it.
+ */
+function withVerify(root: protobuf.INamespace): protobuf.INamespace {
+  type Msg = { fields: Record<string, unknown>; oneofs?: Record<string, { oneof: string[] }> };
+  const v1 = root.nested?.google as { nested: Record<string, { nested: Record<string, unknown> }> };
+  const write = (v1.nested.firestore.nested.v1 as { nested: Record<string, unknown> }).nested
+    .Write as Msg;
+  if (!("verify" in write.fields)) {
+    write.fields.verify = { type: "string", id: 5 };
+    write.oneofs?.operation?.oneof.push("verify");
+  }
+  return root;
+}
 
 export const LOADER_OPTIONS = {
   keepCase: false,

@@ -142,6 +142,11 @@ function comparison(op: string, c: number): boolean {
   }
 }
 
+/** null and NaN in an `in` / `array-contains-any` list match nothing, as in Firestore. */
+function matchable(v: Value): boolean {
+  return !("nullValue" in v) && !isNaNValue(v);
+}
+
 function listOf(v: Value): Value[] {
   if (!("arrayValue" in v)) {
     throw new RpcError("INVALID_ARGUMENT", "in / not-in / array-contains-any need an array value");
@@ -186,12 +191,14 @@ export function matchesFilter(doc: StoredDocument, filter: Filter | undefined): 
       case "ARRAY_CONTAINS":
         return "arrayValue" in v && (v.arrayValue.values ?? []).some((x) => valuesEqual(x, value));
       case "IN":
-        return listOf(value).some((x) => valuesEqual(v, x));
+        return listOf(value).some((x) => matchable(x) && valuesEqual(v, x));
       case "ARRAY_CONTAINS_ANY": {
         const wanted = listOf(value);
         return (
           "arrayValue" in v &&
-          (v.arrayValue.values ?? []).some((x) => wanted.some((w) => valuesEqual(x, w)))
+          (v.arrayValue.values ?? []).some((x) =>
+            wanted.some((w) => matchable(w) && valuesEqual(x, w)),
+          )
         );
       }
       case "NOT_IN": {
@@ -200,6 +207,8 @@ export function matchesFilter(doc: StoredDocument, filter: Filter | undefined): 
         return !("nullValue" in v) && !list.some((x) => valuesEqual(v, x));
       }
       default:
+        // NaN is in no range (only IS_NAN finds it).
+        if (isNaNValue(v) || isNaNValue(value)) return false;
         return typeOrder(v) === typeOrder(value) && comparison(op, compareValues(v, value));
     }
   }
@@ -249,6 +258,46 @@ export function matchesQuery(
   return matchesFilter(doc, query.where) && withinCursors(doc, order, query);
 }
 
+const FIELD_OPERATORS = new Set([
+  "LESS_THAN",
+  "LESS_THAN_OR_EQUAL",
+  "GREATER_THAN",
+  "GREATER_THAN_OR_EQUAL",
+  "EQUAL",
+  "NOT_EQUAL",
+  "ARRAY_CONTAINS",
+  "IN",
+  "ARRAY_CONTAINS_ANY",
+  "NOT_IN",
+]);
+const LIST_OPERATORS = new Set(["IN", "NOT_IN", "ARRAY_CONTAINS_ANY"]);
+const UNARY_OPERATORS = new Set(["IS_NAN", "IS_NULL", "IS_NOT_NAN", "IS_NOT_NULL"]);
+
+function validateFilter(filter: Filter | undefined): void {
+  if (!filter) return;
+  if (filter.compositeFilter) {
+    if (filter.compositeFilter.op !== "AND" && filter.compositeFilter.op !== "OR") {
+      throw new RpcError("INVALID_ARGUMENT", "a composite filter needs op AND or OR");
+    }
+    for (const f of filter.compositeFilter.filters ?? []) validateFilter(f);
+  } else if (filter.fieldFilter) {
+    const { op = "", value, field } = filter.fieldFilter;
+    if (!field?.fieldPath) throw new RpcError("INVALID_ARGUMENT", "a filter needs a field");
+    if (!FIELD_OPERATORS.has(op))
+      throw new RpcError("INVALID_ARGUMENT", `unsupported filter operator ${op}`);
+    if (!value)
+      throw new RpcError("INVALID_ARGUMENT", `filter on ${field.fieldPath} needs a value`);
+    if (LIST_OPERATORS.has(op) && !("arrayValue" in value)) {
+      throw new RpcError("INVALID_ARGUMENT", `${op} on ${field.fieldPath} needs an array value`);
+    }
+  } else if (filter.unaryFilter) {
+    if (!UNARY_OPERATORS.has(filter.unaryFilter.op ?? "")) {
+      throw new RpcError("INVALID_ARGUMENT", `unsupported unary operator ${filter.unaryFilter.op}`);
+    }
+  }
+}
+
+/** Throws INVALID_ARGUMENT for a query Firestore would refuse, before it runs or listens. */
 export function validateQuery(query: StructuredQuery): void {
   if (!query.from || query.from.length !== 1) {
     throw new RpcError("INVALID_ARGUMENT", "a query needs exactly one `from` collection");
@@ -257,6 +306,7 @@ export function validateQuery(query: StructuredQuery): void {
   if (limit !== undefined && limit < 0) {
     throw new RpcError("INVALID_ARGUMENT", "limit must be non-negative");
   }
+  validateFilter(query.where);
 }
 
 /** The query's result over its scope's documents, ordered, offset and limited, projected. */

@@ -48,7 +48,8 @@ export async function startFirestoreEmulator(
   const backend = new Backend();
   const grpcServer = createGrpcServer(backend);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const http = createHttpServer(createHttpHandler(backend));
+  const rest = createHttpHandler(backend);
+  const http = createHttpServer(rest.listener);
   http.keepAliveTimeout = 60_000;
   const sockets = new Set<Socket>();
 
@@ -93,6 +94,7 @@ export async function startFirestoreEmulator(
     port,
     host: `${hostname}:${port}`,
     async stop() {
+      rest.close();
       injector.destroy();
       grpcServer.forceShutdown();
       for (const s of sockets) s.destroy();

@@ -39,6 +39,8 @@ export interface FieldTransform {
 export interface Write {
   update?: { name: string; fields?: Record<string, unknown> };
   delete?: string;
+  /** Checks `currentDocument` only (the SDKs send it for documents a transaction read). */
+  verify?: string;
   transform?: { document: string; fieldTransforms?: FieldTransform[] };
   updateMask?: { fieldPaths?: string[] } | null;
   updateTransforms?: FieldTransform[];
@@ -196,9 +198,7 @@ export class DocumentStore {
     const current = (name: string) => (staged.has(name) ? staged.get(name)! : this.get(name));
     const writeResults: WriteResult[] = [];
     for (const write of writes) {
-      const name = validateDocumentName(
-        write.update?.name ?? write.delete ?? write.transform?.document,
-      );
+      const name = writtenName(write);
       const before = current(name);
       checkPrecondition(name, before, write.currentDocument);
       const { after, transformResults } = applyWrite(before, name, write, commitTime);
@@ -213,7 +213,7 @@ export class DocumentStore {
     }
     for (const write of writes) {
       if (write.delete) this.metrics.deletes += 1;
-      else this.metrics.writes += 1;
+      else if (!write.verify) this.metrics.writes += 1;
     }
     const changes: DocumentChange[] = [];
     for (const [name, after] of staged) {
@@ -228,7 +228,16 @@ export class DocumentStore {
       this.oldestLogged = dropped.at(-1)!.time;
     }
     const record = { commitTime, changes };
-    if (changes.length > 0) for (const l of [...this.listeners]) l(record);
+    if (changes.length > 0) {
+      for (const l of [...this.listeners]) {
+        try {
+          l(record);
+        } catch (err) {
+          // The commit is applied; a listener's failure is its own (it must not fail the commit).
+          console.error("local Firestore: a commit listener failed", err);
+        }
+      }
+    }
     return { ...record, writeResults };
   }
 
@@ -254,6 +263,13 @@ export class DocumentStore {
       if (col?.size === 0) this.byCollection.delete(key);
     }
   }
+}
+
+/** The document a write is about. */
+export function writtenName(write: Write): string {
+  return validateDocumentName(
+    write.update?.name ?? write.delete ?? write.transform?.document ?? write.verify,
+  );
 }
 
 function checkPrecondition(
@@ -284,6 +300,7 @@ function applyWrite(
   commitTime: number,
 ): { after: StoredDocument | null; transformResults: Value[] } {
   if (write.delete) return { after: null, transformResults: [] };
+  if (write.verify) return { after: before, transformResults: [] };
   let fields: Fields;
   let transforms: FieldTransform[];
   if (write.update) {

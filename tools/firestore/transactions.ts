@@ -20,8 +20,10 @@ export class Transaction {
   readonly held = new Set<string>();
   /** Why the transaction can no longer commit, once it cannot. */
   abortedBecause: string | null = null;
-  /** Rejects the lock wait under way, if any. */
-  cancelWait: ((err: RpcError) => void) | null = null;
+  /** Its lock waits under way (a transaction may read several documents at once). */
+  readonly waits = new Set<Waiter>();
+  /** Committed, rolled back or expired: it may hold and wait for nothing. */
+  ended = false;
   timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -38,7 +40,9 @@ export class Transaction {
 
 interface Waiter {
   tx: Transaction;
+  name: string;
   grant(): void;
+  cancel(err: RpcError): void;
 }
 
 export class LockManager {
@@ -82,47 +86,50 @@ export class LockManager {
   async lock(tx: Transaction, name: string): Promise<void> {
     this.check(tx);
     if (tx.readOnly || tx.held.has(name)) return;
-    for (;;) {
-      const owner = this.owners.get(name);
-      if (!owner) {
-        this.grant(tx, name);
-        return;
-      }
-      if (owner.age < tx.age) break;
-      // Wound: the younger owner gives way (its locks may go to an even older waiter).
-      this.abort(owner, "Transaction was aborted by an older transaction on the same document");
+    const owner = this.owners.get(name);
+    if (!owner) {
+      this.grant(tx, name);
+      return;
     }
-    await new Promise<void>((resolve, reject) => {
+    const granted = new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         tx,
+        name,
         grant: () => {
-          tx.cancelWait = null;
+          tx.waits.delete(waiter);
           this.grant(tx, name);
           resolve();
         },
+        cancel: (err) => {
+          tx.waits.delete(waiter);
+          const q = (this.queues.get(name) ?? []).filter((w) => w !== waiter);
+          if (q.length > 0) this.queues.set(name, q);
+          else this.queues.delete(name);
+          reject(err);
+        },
       };
+      tx.waits.add(waiter);
       const queue = this.queues.get(name) ?? [];
       queue.push(waiter);
       queue.sort((a, b) => a.tx.age - b.tx.age);
       this.queues.set(name, queue);
-      tx.cancelWait = (err) => {
-        tx.cancelWait = null;
-        const q = this.queues.get(name) ?? [];
-        this.queues.set(
-          name,
-          q.filter((w) => w !== waiter),
-        );
-        reject(err);
-      };
     });
+    // Wound-wait: a younger owner gives way. `tx` is queued first, so the freed lock goes to it
+    // (or to an even older waiter), not to a younger waiter that would be wounded next.
+    if (tx.age < owner.age) {
+      this.abort(owner, "Transaction was aborted by an older transaction on the same document");
+    }
+    await granted;
   }
 
-  /** Ends the transaction and frees its locks. */
+  /** Ends the transaction: its waits are cancelled and its locks freed. */
   finish(tx: Transaction): void {
     if (tx.timer) clearTimeout(tx.timer);
+    tx.ended = true;
     this.transactions.delete(tx.key);
     this.pastAges.set(tx.key, tx.age);
     if (this.pastAges.size > 10_000) this.pastAges.delete(this.pastAges.keys().next().value!);
+    this.cancelWaits(tx, "Transaction ended");
     this.releaseAll(tx);
   }
 
@@ -164,14 +171,18 @@ export class LockManager {
     if (tx.timer) clearTimeout(tx.timer);
     tx.timer = setTimeout(() => {
       this.abort(tx, "Transaction expired after 60 s of inactivity");
-      this.transactions.delete(tx.key);
+      this.finish(tx);
     }, IDLE_EXPIRY_MS);
     tx.timer.unref();
   }
 
+  private cancelWaits(tx: Transaction, reason: string): void {
+    for (const w of [...tx.waits]) w.cancel(new RpcError("ABORTED", reason));
+  }
+
   private abort(tx: Transaction, reason: string): void {
     tx.abortedBecause ??= reason;
-    tx.cancelWait?.(new RpcError("ABORTED", reason));
+    this.cancelWaits(tx, reason);
     this.releaseAll(tx);
   }
 
@@ -186,8 +197,11 @@ export class LockManager {
     for (const w of ready) w.run();
     for (const name of freed) {
       if (this.owners.has(name)) continue;
-      const next = this.queues.get(name)?.shift();
-      if (this.queues.get(name)?.length === 0) this.queues.delete(name);
+      const queue = this.queues.get(name) ?? [];
+      let next = queue.shift();
+      // A waiter whose transaction ended or was aborted meanwhile takes nothing.
+      while (next && (next.tx.ended || next.tx.abortedBecause)) next = queue.shift();
+      if (queue.length === 0) this.queues.delete(name);
       next?.grant();
     }
   }

@@ -27,6 +27,8 @@ import { fromJson, toJson } from "./protos";
 
 const KEEPALIVE_MS = 30_000;
 const LONG_POLL_MS = 25_000;
+/** Server arrays a session keeps for a client that has not acknowledged them. */
+const MAX_UNACKED = 10_000;
 /** A session nobody has touched for this long (a closed tab) is dropped. */
 const SESSION_IDLE_MS = 5 * 60_000;
 
@@ -120,6 +122,11 @@ class ChannelSession {
     if (Number.isFinite(n)) this.unacked = this.unacked.filter((a) => a.id > n);
   }
 
+  /** A back channel is open: the client is there, however long since its last message. */
+  get attached(): boolean {
+    return this.back !== null;
+  }
+
   get lastArrayId(): number {
     return this.nextArrayId - 1;
   }
@@ -139,6 +146,11 @@ class ChannelSession {
   private send(payload: unknown[]): void {
     const array = { id: this.nextArrayId++, payload };
     this.unacked.push(array);
+    if (this.unacked.length > MAX_UNACKED) {
+      // A client that acknowledges nothing for this long is gone or stuck: it reconnects.
+      this.close();
+      return;
+    }
     const back = this.back;
     if (!back) return;
     this.write(back, [array]);
@@ -222,7 +234,7 @@ export class WebChannelHub {
   constructor(private readonly backend: Backend) {
     this.sweeper = setInterval(() => {
       const cutoff = Date.now() - SESSION_IDLE_MS;
-      for (const s of this.sessions.values()) if (s.lastSeen < cutoff) s.close();
+      for (const s of this.sessions.values()) if (!s.attached && s.lastSeen < cutoff) s.close();
     }, 60_000);
     this.sweeper.unref();
   }
