@@ -118,7 +118,7 @@ describe("report trigger", () => {
     for (let i = 0; i < 3; i++)
       for (const id of ids) {
         const r = await deliver("1", id);
-        expect(r.decision).toBe("duplicate");
+        expect(r?.decision).toBe("duplicate");
       }
     expect(await dumpDb()).toEqual(once);
   });
@@ -160,7 +160,7 @@ describe("report trigger", () => {
     for (const id of [...ids, next]) await deliver("1", id);
     const late = await post(1, "EXT_VIBE", START + 5 * 60);
     const r = await deliver("1", late);
-    expect(r.decision).toBe("stale");
+    expect(r?.decision).toBe("stale");
     expect((await testDb().doc("machines/1").get()).get("status")).toBe("WASHING");
     expect((await testDb().doc(`machines/1/reports/${late}`).get()).exists).toBe(true);
   });
@@ -204,7 +204,7 @@ describe("report trigger", () => {
     expect((await testDb().doc(`machineEffects/1-${finished}`).get()).get("state")).toBe("PENDING");
 
     // At-least-once: the event is delivered again (three times).
-    for (let i = 0; i < 3; i++) expect((await deliver("1", finished)).decision).toBe("duplicate");
+    for (let i = 0; i < 3; i++) expect((await deliver("1", finished))?.decision).toBe("duplicate");
     expect((await entry.get()).exists).toBe(true);
     expect((await testDb().doc("users/watcher-1").get()).get("unreadCount")).toBe(1);
     expect((await testDb().doc(`machineEffects/1-${finished}`).get()).get("state")).toBe("DONE");
@@ -226,7 +226,7 @@ describe("report trigger", () => {
       });
     }
     await batch.commit();
-    expect((await deliver("1", `${START + 30 * 60 + 300}-EXT_VIBE`)).statusAfter).toBe("SPINNING");
+    expect((await deliver("1", `${START + 30 * 60 + 300}-EXT_VIBE`))?.statusAfter).toBe("SPINNING");
     await deliver("1", await post(1, "FINISHED", START + 40 * 60));
     const o = await outcome();
     expect(o.cycles).toHaveLength(1);
@@ -295,5 +295,19 @@ describe("report trigger", () => {
       [`implausible-1-${START}`, "implausible_cycle"],
     ]);
     expect(notices.docs[0]?.get("body")).toContain("통계에서 제외");
+  });
+
+  it("acknowledges a report whose machine was deleted (logged, not thrown: no retry for days) and writes nothing", async () => {
+    const [washing] = await postCycle(1);
+    await testDb().doc("machines/1").delete();
+    const before = await dumpDb();
+    await expect(deliver("1", washing)).resolves.toBeNull();
+    expect(await dumpDb()).toEqual(before);
+  });
+
+  it("rethrows any other failure, so the delivery is retried", async () => {
+    await expect(
+      handleReportCreated({ params: { machineId: "1", reportId: "" } }, () => clock),
+    ).rejects.toThrow();
   });
 });

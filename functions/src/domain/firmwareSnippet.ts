@@ -99,3 +99,19 @@ export function firmwareSnippet(c: FirmwareConfig): string {
     "",
   ].join("\n");
 }
+
+/** The snippet for a machine as the admin API and the console describe it. */
+export function machineSnippet(
+  deviceUrl: string,
+  m: { machineId: string; type: MachineType; name: string; roomId: string | null },
+  secret: string,
+): string {
+  return firmwareSnippet({
+    deviceUrl,
+    machineId: m.machineId,
+    secret,
+    machineType: m.type,
+    machineName: m.name,
+    ...(m.roomId === null ? {} : { roomId: m.roomId }),
+  });
+}

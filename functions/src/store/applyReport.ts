@@ -50,6 +50,22 @@ export interface ApplyResult {
   statusAfter: MachineStatus | null;
 }
 
+/**
+ * The report or its machine is gone (a machine deleted in the console, a report removed by
+ * hand): a permanent condition, which no retry of the trigger can change.
+ */
+export class MissingReportError extends Error {
+  constructor(
+    readonly machineId: string,
+    readonly reportId: string,
+    readonly machineMissing: boolean,
+  ) {
+    super(
+      `${machineMissing ? "machine" : "report"} ${machineMissing ? machineId : `${machineId}/${reportId}`} does not exist`,
+    );
+  }
+}
+
 export async function applyReport(
   db: Firestore,
   machineId: string,
@@ -68,7 +84,7 @@ export async function applyReport(
       reportsCol.doc(reportId),
     );
     if (!machineSnap?.exists || !reportSnap?.exists) {
-      throw new Error(`report ${machineId}/${reportId} or its machine does not exist`);
+      throw new MissingReportError(machineId, reportId, !machineSnap?.exists);
     }
     const machine = machineSnap.data() ?? {};
     const type: MachineType = machine.type === "dryer" ? "dryer" : "washer";

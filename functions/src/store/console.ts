@@ -31,7 +31,7 @@ import {
   checkRoomConfig,
 } from "../domain/consoleConfig";
 import { configErrorMessage } from "../domain/messages";
-import { firmwareSnippet } from "../domain/firmwareSnippet";
+import { machineSnippet } from "../domain/firmwareSnippet";
 import type { PushTransport } from "../services/fcm/transport";
 import { adminUids } from "./admins";
 import { clearBroken } from "./broken";
@@ -288,14 +288,7 @@ function shownSecret(
 ) {
   return {
     secret_key: secret,
-    firmware_snippet: firmwareSnippet({
-      deviceUrl: deps.deviceUrl,
-      machineId: m.machineId,
-      secret,
-      machineType: m.type,
-      machineName: m.name,
-      ...(m.roomId === null ? {} : { roomId: m.roomId }),
-    }),
+    firmware_snippet: machineSnippet(deps.deviceUrl, m, secret),
     warnings,
     createdAt: Timestamp.fromMillis(deps.now),
     expireAt: Timestamp.fromMillis(deps.now + PROVISIONING_TTL_MS),

@@ -17,7 +17,7 @@ import {
 } from "../config";
 import type { CycleBounds } from "../domain/apply";
 import { selectTransport } from "../services/fcm/select";
-import { applyReport } from "../store/applyReport";
+import { MissingReportError, applyReport } from "../store/applyReport";
 import { db } from "../store/db";
 import { settleMachineEffects } from "../store/effects";
 import type { NotifyDeps } from "../store/notifications";
@@ -40,7 +40,19 @@ export async function handleReportCreated(
     washer: { minMinutes: min, maxMinutes: CYCLE_MAX_MINUTES_WASHER.value() },
     dryer: { minMinutes: min, maxMinutes: CYCLE_MAX_MINUTES_DRYER.value() },
   };
-  const result = await applyReport(firestore, machineId, reportId, now, bounds);
+  let result;
+  try {
+    result = await applyReport(firestore, machineId, reportId, now, bounds);
+  } catch (err) {
+    // Permanent: acknowledged with an error log, not retried for days under `retry: true`.
+    if (!(err instanceof MissingReportError)) throw err;
+    logger.error("report not applied: its document or machine is gone", {
+      machineId,
+      reportId,
+      machineMissing: err.machineMissing,
+    });
+    return null;
+  }
   const settled = await settleMachineEffects(firestore, machineId, {
     notify: {
       db: firestore,

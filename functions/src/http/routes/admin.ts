@@ -28,7 +28,7 @@ import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
-import { deviceBaseUrl, firmwareSnippet } from "../../domain/firmwareSnippet";
+import { deviceBaseUrl, machineSnippet } from "../../domain/firmwareSnippet";
 import { OneLineSchema } from "./broken";
 
 export const AddRoomBodySchema = z
@@ -146,14 +146,7 @@ function secretResponse(
       machine_name: m.name,
       machine_type: m.type,
       secret_key: secret,
-      firmware_snippet: firmwareSnippet({
-        deviceUrl: deviceBaseUrl(req.headers, projectId()),
-        machineId: m.machineId,
-        secret,
-        machineType: m.type,
-        machineName: m.name,
-        ...(m.roomId === null ? {} : { roomId: m.roomId }),
-      }),
+      firmware_snippet: machineSnippet(deviceBaseUrl(req.headers, projectId()), m, secret),
       warnings,
     },
   };
