@@ -11,7 +11,8 @@ import { getAuth } from "firebase-admin/auth";
 import { getFirestore } from "firebase-admin/firestore";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { adminUids, grantAdmin, revokeAdmin } from "../functions/src/store/admins";
+import { adminUids } from "../functions/src/store/admins";
+import { grantAdmin, revokeAdmin } from "./adminClaims";
 
 function projectId(): string {
   if (process.env.GOOGLE_CLOUD_PROJECT) return process.env.GOOGLE_CLOUD_PROJECT;

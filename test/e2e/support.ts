@@ -9,7 +9,8 @@
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { createMachine, seedDemo } from "../../functions/src/store/machines";
+import { createMachine } from "../../functions/src/store/machines";
+import { seedDemo } from "../../tools/stack/seed";
 import type { MachineType } from "../../functions/src/domain/status";
 import { ROOT, type Stack, startStack } from "../../tools/stack/stack";
 import { type TestUser, bearer } from "../support/auth";

@@ -1,7 +1,8 @@
 import { getAuth } from "firebase-admin/auth";
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { adminUids, grantAdmin, revokeAdmin } from "../../functions/src/store/admins";
+import { adminUids } from "../../functions/src/store/admins";
+import { grantAdmin, revokeAdmin } from "../../tools/adminClaims";
 import { testDb } from "../support/world";
 
 describe("admin grants (npm run admin)", () => {

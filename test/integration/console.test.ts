@@ -168,6 +168,21 @@ describe("machines edited in the console", () => {
     expect(queue.entries.map((e) => [e.uid, e.offer?.machineId])).toEqual([[alice.uid, "1"]]);
   });
 
+  it("changes nothing in the queue for a calibration switch or a new machine, as the admin API", async () => {
+    const db = testDb();
+    const erin = await signUpUser("erin");
+    await joinQueue(db, erin.uid, "1", NOW);
+    const calibrated = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
+      r.update({ calibration: true }),
+    );
+    expect(await handleMachineWritten(calibrated, NOW)).toBe("applied");
+    const added = await consoleEdit(db.doc("machines/12"), { machineId: "12" }, (r) =>
+      r.create({ name: "세탁기 12", roomId: "1", type: "washer" }),
+    );
+    expect(await handleMachineWritten(added, NOW)).toBe("provisioned");
+    expect((await readQueue(db, "1")).entries.map((e) => e.offer ?? null)).toEqual([null]);
+  });
+
   it("moves a running machine to another room: its cycle goes on, the old room's timer and offer go", async () => {
     const db = testDb();
     await db.doc("rooms/2").create({ name: "2번 세탁실", timers: {}, timersAt: null });

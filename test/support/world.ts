@@ -8,7 +8,7 @@ import { getApps, initializeApp } from "firebase-admin/app";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
-import { seedDemo } from "../../functions/src/store/machines";
+import { seedDemo } from "../../tools/stack/seed";
 import { PROJECT_ID, dumpEmbedded } from "./firestore";
 
 export const TEST_MASTER_KEY = "test-master-key-0123456789abcdef";

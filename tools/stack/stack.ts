@@ -14,6 +14,7 @@ import { type Dispatcher, type DispatcherLog, startDispatcher } from "./dispatch
 import type { FirestoreEmulator } from "../firestore/server";
 import { type LocalFirestore, startFirestore } from "./firestore";
 import { loadDocuments, persistDocuments } from "./persist";
+import { seedDemo } from "./seed";
 import { type FunctionsHost, startFunctionsHost } from "./functionsHost";
 
 export const PROJECT_ID = "demo-washcall";
@@ -110,9 +111,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       log.info("local data restored", { documents: loaded.restored, file: documentsFile });
     }
     if (opts.seed !== false) {
-      const { seedDemo } = requireLib(
-        "./store/machines.js",
-      ) as typeof import("../../functions/src/store/machines");
       await seedDemo(db, process.env.DEVICE_MASTER_KEY);
     }
     if (documentsFile && firestore.embedded) {

@@ -2,10 +2,11 @@
  * Admins: the `admin: true` custom claim authorises admin routes; the server-only `admins/{uid}`
  * documents let functions find whom to notify (claims cannot be queried). The document is the
  * source of truth: the onAdminWritten trigger makes the claim follow it (a console user creates
- * or deletes `admins/{uid}`), and `npm run admin` writes the document and syncs the claim itself.
+ * or deletes `admins/{uid}`), and `npm run admin` (tools/adminClaims.ts) writes the document and
+ * syncs the claim itself.
  */
 import type { Auth } from "firebase-admin/auth";
-import { FieldValue, type Firestore } from "firebase-admin/firestore";
+import type { Firestore } from "firebase-admin/firestore";
 
 export const ADMINS = "admins";
 
@@ -31,20 +32,6 @@ export async function syncAdminClaim(
   const { admin: _admin, ...rest } = claims;
   await auth.setCustomUserClaims(uid, admin ? { ...rest, admin: true } : rest);
   return admin ? "granted" : "revoked";
-}
-
-export async function grantAdmin(auth: Auth, db: Firestore, email: string): Promise<string> {
-  const user = await auth.getUserByEmail(email);
-  await db.collection(ADMINS).doc(user.uid).set({ email, grantedAt: FieldValue.serverTimestamp() });
-  await syncAdminClaim(auth, user.uid, true);
-  return user.uid;
-}
-
-export async function revokeAdmin(auth: Auth, db: Firestore, email: string): Promise<string> {
-  const user = await auth.getUserByEmail(email);
-  await db.collection(ADMINS).doc(user.uid).delete();
-  await syncAdminClaim(auth, user.uid, false);
-  return user.uid;
 }
 
 /** The uids of every admin, for notices (offline machines, broken reports). */

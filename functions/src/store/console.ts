@@ -37,7 +37,13 @@ import { adminUids } from "./admins";
 import { clearBroken } from "./broken";
 import { COL, isAlreadyExists } from "./db";
 import { deliverInbox } from "./inbox";
-import { machineDefaults, rotateDeviceSecret, secretRecord, secretWarnings } from "./machines";
+import {
+  machineDefaults,
+  roomDefaults,
+  rotateDeviceSecret,
+  secretRecord,
+  secretWarnings,
+} from "./machines";
 import { QUEUES, onMachineFreed, withdrawMachineOffer } from "./queue";
 import { generateDeviceSecret } from "../security/deviceSecret";
 
@@ -229,11 +235,14 @@ async function applyMachineConfig(
     );
     return;
   }
-  // Idle machines of a (new) room are offered to its queue; no second offer is ever made.
-  await onMachineFreed(db, machineId, config.roomId, now, deps.claimWindowMinutes, {
-    transport: deps.transport,
-    appUrl: deps.appUrl,
-  });
+  // Moved: idle, it is offered to its new room's queue (no second offer is ever made). Other
+  // edits (name, type, calibration; a machine added) change nothing in the queue, as in the API.
+  if (oldRoom && oldRoom !== config.roomId) {
+    await onMachineFreed(db, machineId, config.roomId, now, deps.claimWindowMinutes, {
+      transport: deps.transport,
+      appUrl: deps.appUrl,
+    });
+  }
 }
 
 /** A machine document made in the console: defaults filled in, its secret made and shown. */
@@ -403,8 +412,7 @@ export async function onRoomWritten(
     return Object.keys(revert).length > 0 ? "reverted" : "flagged";
   }
   const update: Data = {};
-  if (missingDefaults)
-    Object.assign(update, { timers: {}, timersAt: null, createdAt: FieldValue.serverTimestamp() });
+  if (missingDefaults) Object.assign(update, roomDefaults());
   if (after.data.configError !== undefined) update.configError = FieldValue.delete();
   if (Object.keys(update).length > 0 && !(await answer(ref, after, update))) return "superseded";
   return "applied";

@@ -21,13 +21,16 @@ export interface NewMachine {
   secret?: string;
 }
 
+/** The fields of a new room besides its name. */
+export function roomDefaults() {
+  return { timers: {}, timersAt: null, createdAt: FieldValue.serverTimestamp() };
+}
+
 export async function createRoom(db: Firestore, roomId: string, name: string): Promise<void> {
-  await db.collection(COL.rooms).doc(roomId).create({
-    name,
-    timers: {},
-    timersAt: null,
-    createdAt: FieldValue.serverTimestamp(),
-  });
+  await db
+    .collection(COL.rooms)
+    .doc(roomId)
+    .create({ name, ...roomDefaults() });
 }
 
 /** The fields of a new machine besides its configuration (name, room, type). */
@@ -129,25 +132,4 @@ export async function secretWarnings(
     );
   }
   return warnings;
-}
-
-/** The demo data of the local stack: room 1, washers 1–4, dryers 5–6, `demo-secret-<id>`. */
-export async function seedDemo(db: Firestore, masterKey: string): Promise<boolean> {
-  if ((await db.collection(COL.rooms).doc("1").get()).exists) return false;
-  await createRoom(db, "1", "1번 세탁실");
-  for (let i = 1; i <= 6; i++) {
-    const type: MachineType = i <= 4 ? "washer" : "dryer";
-    await createMachine(
-      db,
-      {
-        machineId: String(i),
-        roomId: "1",
-        name: `${type === "washer" ? "세탁기" : "건조기"} ${i}`,
-        type,
-        secret: `demo-secret-${i}`,
-      },
-      masterKey,
-    );
-  }
-  return true;
 }
