@@ -1,15 +1,33 @@
 import { defineConfig } from "vitest/config";
 
-// One config for every suite. test/support/firestore.ts gives each worker a Firestore: the
-// real emulator when FIRESTORE_EMULATOR_HOST is set, else a local Firestore (tools/firestore) of its own.
+// Two projects: test/unit runs without a Firestore; every other suite gets one per worker from
+// test/support/setup.ts (the real emulator when FIRESTORE_EMULATOR_HOST is set, else a local
+// Firestore (tools/firestore) of its own).
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    setupFiles: ["test/support/setup.ts"],
     pool: "forks",
-    // The real emulator is shared by every worker, so files take turns clearing it.
-    fileParallelism: !process.env.FIRESTORE_EMULATOR_HOST,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          setupFiles: ["test/support/env.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "firestore",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/unit/**"],
+          setupFiles: ["test/support/env.ts", "test/support/setup.ts"],
+          // The real emulator is shared by every worker, so files take turns clearing it.
+          fileParallelism: !process.env.FIRESTORE_EMULATOR_HOST,
+        },
+      },
+    ],
   },
 });
