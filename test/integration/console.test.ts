@@ -183,6 +183,33 @@ describe("machines edited in the console", () => {
     expect((await readQueue(db, "1")).entries.map((e) => e.offer ?? null)).toEqual([null]);
   });
 
+  it("leaves consequences to the newest edit when an older event arrives late", async () => {
+    const db = testDb();
+    const alice = await signUpUser("late-alice");
+    await joinQueue(db, alice.uid, "1", NOW);
+    const broken = await consoleEdit(db.doc("machines/1"), { machineId: "1" }, (r) =>
+      r.update({ outOfOrder: true }),
+    );
+    const fixed = await consoleEdit(db.doc("machines/1"), { machineId: "1" }, (r) =>
+      r.update({ outOfOrder: false }),
+    );
+    // Delivered out of order: the fix first (the idle machine is offered), then the stale break.
+    expect(await handleMachineWritten(fixed, NOW)).toBe("applied");
+    expect(await handleMachineWritten(broken, NOW)).toBe("superseded");
+    expect((await readQueue(db, "1")).entries[0]?.offer?.machineId).toBe("1");
+    expect((await db.doc("machines/1").get()).get("outOfOrderSince") ?? null).toBeNull();
+  });
+
+  it("does not clean away a machine re-created after its delete", async () => {
+    const db = testDb();
+    const deleted = await consoleEdit(db.doc("machines/6"), { machineId: "6" }, (r) => r.delete());
+    await db
+      .doc("machines/6")
+      .create({ name: "건조기 6", roomId: "1", type: "dryer", status: "OFF" });
+    expect(await handleMachineWritten(deleted, NOW)).toBe("superseded");
+    expect((await db.doc("deviceSecrets/6").get()).exists).toBe(true);
+  });
+
   it("moves a running machine to another room: its cycle goes on, the old room's timer and offer go", async () => {
     const db = testDb();
     await db.doc("rooms/2").create({ name: "2번 세탁실", timers: {}, timersAt: null });

@@ -136,6 +136,8 @@ export async function onMachineWritten(
 ): Promise<ConsoleOutcome> {
   if (!after) {
     if (!before) return "unchanged";
+    // Re-created since (a late delivery of the delete): the new machine is not cleaned away.
+    if ((await deps.db.collection(COL.machines).doc(machineId).get()).exists) return "superseded";
     await cleanUpMachine(deps, machineId, roomOf(before.data));
     return "deleted";
   }
@@ -173,6 +175,12 @@ export async function onMachineWritten(
     return reverted ? "reverted" : "flagged";
   }
   const valid = config!;
+  // Consequences follow the configuration the machine has now: an event whose configuration was
+  // edited again since (delivered late, or out of order) leaves it to the newer edit's event.
+  const current = (await ref.get()).data();
+  if (!current || changedFields(MACHINE_CONFIG_FIELDS, current, after.data).length > 0) {
+    return "superseded";
+  }
   if (after.data.configError !== undefined) {
     if (!(await answer(ref, after, { configError: FieldValue.delete() }))) return "superseded";
   }
@@ -394,6 +402,7 @@ export async function onRoomWritten(
   const ref = db.collection(COL.rooms).doc(roomId);
   if (!after) {
     if (!before) return "unchanged";
+    if ((await ref.get()).exists) return "superseded"; // re-created since
     await cleanUpRoom(deps, roomId);
     return "deleted";
   }
