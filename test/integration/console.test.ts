@@ -121,11 +121,18 @@ describe("machines edited in the console", () => {
     const notices = (await inboxOf(adminUid)).filter((n) => n.type === "config_error");
     expect(notices).toHaveLength(1);
 
-    // The trigger's own revert is delivered too: it changes nothing further.
-    const again = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, () =>
-      Promise.resolve(),
-    );
-    expect(await handleMachineWritten(again, NOW)).toBe("unchanged");
+    // The trigger's own revert is delivered too (before: the invalid edit, after: the revert):
+    // it keeps configError, tells nobody again and moves nothing.
+    const own = {
+      params: { machineId: "2" },
+      data: {
+        before: (event as { data: { after: DocumentSnapshot } }).data.after,
+        after: await db.doc("machines/2").get(),
+      },
+    } as never;
+    await handleMachineWritten(own, NOW + 1000);
+    expect((await db.doc("machines/2").get()).get("configError.problems")).toHaveLength(2);
+    expect((await inboxOf(adminUid)).filter((n) => n.type === "config_error")).toHaveLength(1);
   });
 
   it("flags a new machine in a room that does not exist, and provisions it once fixed", async () => {
@@ -193,10 +200,17 @@ describe("machines edited in the console", () => {
     const fixed = await consoleEdit(db.doc("machines/1"), { machineId: "1" }, (r) =>
       r.update({ outOfOrder: false }),
     );
-    // Delivered out of order: the fix first (the idle machine is offered), then the stale break.
+    // Delivered out of order: the fix first (out of order was never applied: nothing to undo),
+    // then the stale break, which must not mark the machine again.
     expect(await handleMachineWritten(fixed, NOW)).toBe("applied");
     expect(await handleMachineWritten(broken, NOW)).toBe("superseded");
-    expect((await readQueue(db, "1")).entries[0]?.offer?.machineId).toBe("1");
+    expect((await readQueue(db, "1")).entries.map((e) => [e.uid, e.offer ?? null])).toEqual([
+      [alice.uid, null],
+    ]);
+    expect((await db.doc("machineConfigs/1").get()).data()).toEqual({
+      roomId: "1",
+      outOfOrder: false,
+    });
     expect((await db.doc("machines/1").get()).get("outOfOrderSince") ?? null).toBeNull();
   });
 
@@ -208,6 +222,74 @@ describe("machines edited in the console", () => {
       .create({ name: "건조기 6", roomId: "1", type: "dryer", status: "OFF" });
     expect(await handleMachineWritten(deleted, NOW)).toBe("superseded");
     expect((await db.doc("deviceSecrets/6").get()).exists).toBe(true);
+  });
+
+  it("reverts a whole edit when part of it is invalid (the valid part is not applied)", async () => {
+    const db = testDb();
+    await db.doc("rooms/2").create({ name: "2번 세탁실", timers: {}, timersAt: null });
+    const edit = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
+      r.update({ roomId: "2", type: "toaster" }),
+    );
+    expect(await handleMachineWritten(edit, NOW)).toBe("reverted");
+    expect((await db.doc("machines/2").get()).data()).toMatchObject({
+      roomId: "1",
+      type: "washer",
+    });
+  });
+
+  it("keeps refusing an invalid edit when another write lands before the trigger runs", async () => {
+    const db = testDb();
+    const edit = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
+      r.update({ name: "" }),
+    );
+    await db.doc("machines/2").update({ lastSeenAt: new Date(NOW) }); // a board's liveness write
+    expect(await handleMachineWritten(edit, NOW)).toBe("reverted");
+    expect((await db.doc("machines/2").get()).get("name")).toBe("세탁기 2");
+  });
+
+  it("offers an idle machine moved to another room there, once, even when a rename follows before the trigger", async () => {
+    const db = testDb();
+    const frank = await signUpUser("frank");
+    await db.doc("rooms/2").create({ name: "2번 세탁실", timers: {}, timersAt: null });
+    await joinQueue(db, frank.uid, "2", NOW);
+    const moved = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
+      r.update({ roomId: "2" }),
+    );
+    const renamed = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
+      r.update({ name: "세탁기 2-B" }),
+    );
+    // The rename's event first, then the move's (late): the move's consequences happen once.
+    await handleMachineWritten(renamed, NOW);
+    await handleMachineWritten(moved, NOW);
+    await handleMachineWritten(moved, NOW);
+    const queue = await readQueue(db, "2");
+    expect(queue.entries.map((e) => [e.uid, e.offer?.machineId])).toEqual([[frank.uid, "2"]]);
+  });
+
+  it("flags a machine whose id is not a number the board can carry, and provisions nothing", async () => {
+    const db = testDb();
+    const made = await consoleEdit(db.doc("machines/abc"), { machineId: "abc" }, (r) =>
+      r.create({ name: "세탁기 abc", roomId: "1", type: "washer" }),
+    );
+    expect(await handleMachineWritten(made, NOW)).toBe("flagged");
+    expect((await db.doc("deviceSecrets/abc").get()).exists).toBe(false);
+    expect((await db.doc("machines/abc").get()).get("configError.problems")).toEqual([
+      { field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" },
+    ]);
+  });
+
+  it("generates a secret, with a warning, when the chosen one could never work", async () => {
+    const db = testDb();
+    await db.doc("provisioning/11").set({ chosen_secret: "x".repeat(300) });
+    const made = await consoleEdit(db.doc("machines/11"), { machineId: "11" }, (r) =>
+      r.create({ name: "세탁기 11", roomId: "1", type: "washer" }),
+    );
+    expect(await handleMachineWritten(made, NOW)).toBe("provisioned");
+    const shown = (await db.doc("provisioning/11").get()).data()!;
+    expect(shown.secret_key).not.toBe("x".repeat(300));
+    expect(shown.warnings).toEqual([
+      "chosen_secret: ignored, a secret was generated: must be at most 256 characters",
+    ]);
   });
 
   it("moves a running machine to another room: its cycle goes on, the old room's timer and offer go", async () => {
@@ -286,13 +368,29 @@ describe("rooms edited in the console", () => {
     expect((await db.doc("rooms/3").get()).get("name")).toBe("3층");
   });
 
+  it("flags a room created without a name", async () => {
+    const db = testDb();
+    const made = await consoleEdit(db.doc("rooms/4"), { roomId: "4" }, (r) =>
+      r.create({ timers: {} }),
+    );
+    expect(await handleRoomWritten(made, NOW)).toBe("flagged");
+    expect((await db.doc("rooms/4").get()).get("configError.problems")).toEqual([
+      { field: "name", reason: "must be text" },
+    ]);
+  });
+
   it("removes a deleted room's queue and subscriptions and flags its machines", async () => {
     const db = testDb();
+    const adminUid = await makeAdmin();
     const carol = await signUpUser("carol");
     await joinQueue(db, carol.uid, "1", NOW);
     await db.doc(`rooms/1/subscribers/${carol.uid}`).set({ uid: carol.uid });
     const deleted = await consoleEdit(db.doc("rooms/1"), { roomId: "1" }, (r) => r.delete());
-    for (let i = 0; i < 3; i++) expect(await handleRoomWritten(deleted, NOW)).toBe("deleted");
+    // Redelivered at different times: one notice per admin all the same.
+    for (let i = 0; i < 3; i++) {
+      expect(await handleRoomWritten(deleted, NOW + i * 60_000)).toBe("deleted");
+    }
+    expect((await inboxOf(adminUid)).filter((n) => n.type === "config_error")).toHaveLength(1);
     expect((await db.doc("queues/1").get()).exists).toBe(false);
     expect((await db.collection("rooms/1/subscribers").get()).size).toBe(0);
     expect((await db.doc("machines/1").get()).get("configError.problems")).toEqual([
@@ -318,6 +416,20 @@ describe("admins/{uid} in the console", () => {
     );
     expect(await handleAdminWritten(revoked)).toBe("revoked");
     expect((await getAuth().getUser(dana.uid)).customClaims ?? {}).toEqual({});
+  });
+
+  it("follows the document, not the event: a create delivered after the delete grants nothing", async () => {
+    const db = testDb();
+    const gus = await signUpUser("gus");
+    const created = await consoleEdit(db.doc(`admins/${gus.uid}`), { uid: gus.uid }, (r) =>
+      r.set({ email: gus.email }),
+    );
+    const deleted = await consoleEdit(db.doc(`admins/${gus.uid}`), { uid: gus.uid }, (r) =>
+      r.delete(),
+    );
+    await handleAdminWritten(deleted);
+    expect(await handleAdminWritten(created)).toBe("unchanged");
+    expect((await getAuth().getUser(gus.uid)).customClaims ?? {}).toEqual({});
   });
 
   it("reports a uid with no account instead of failing forever", async () => {

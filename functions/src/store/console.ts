@@ -1,7 +1,7 @@
 /**
  * Edits made in the Firebase console, with the same consequences as the admin API: the console
  * triggers (triggers/on*Written.ts) call these, and these call the use cases the API calls
- * (createMachine's defaults and secret record, rotateDeviceSecret, clearBroken, the queue).
+ * (createMachine's defaults and secret record, secretWarnings, clearBroken, the queue).
  *
  * Rules (docs/ADMIN.md is the how-to):
  * - A configuration edit (domain/consoleConfig.ts) that is invalid is REVERTED to the value
@@ -37,13 +37,7 @@ import { adminUids } from "./admins";
 import { clearBroken } from "./broken";
 import { COL, isAlreadyExists } from "./db";
 import { deliverInbox } from "./inbox";
-import {
-  machineDefaults,
-  roomDefaults,
-  rotateDeviceSecret,
-  secretRecord,
-  secretWarnings,
-} from "./machines";
+import { machineDefaults, roomDefaults, secretRecord, secretWarnings } from "./machines";
 import { QUEUES, onMachineFreed, withdrawMachineOffer } from "./queue";
 import { generateDeviceSecret } from "../security/deviceSecret";
 
@@ -101,22 +95,6 @@ function configError(problems: ConfigProblem[], now: number) {
   return { problems, at: Timestamp.fromMillis(now) };
 }
 
-/** Writes `update` unless the document changed since `version` (a newer edit then decides). */
-async function answer(
-  ref: FirebaseFirestore.DocumentReference,
-  version: DocumentVersion,
-  update: Data,
-): Promise<boolean> {
-  try {
-    await ref.update(update, { lastUpdateTime: Timestamp.fromMillis(version.updateTime) });
-    return true;
-  } catch (err) {
-    const code = (err as { code?: number }).code;
-    if (code === 9 || code === 5) return false; // FAILED_PRECONDITION / NOT_FOUND: superseded
-    throw err;
-  }
-}
-
 /** Invalid fields back to their previous valid values; fields with none are left (flagged). */
 function revertOf(before: Data | null, problems: ConfigProblem[], valid: (d: Data) => boolean) {
   const out: Data = {};
@@ -127,6 +105,37 @@ function revertOf(before: Data | null, problems: ConfigProblem[], valid: (d: Dat
 
 // ------------------------------------------------------------------------------ machines
 
+/**
+ * machineConfigs/{machineId} (server-only): the room and out-of-order flag whose consequences
+ * were last brought about. Consequences go from it to what the machine document says now, so a
+ * late, repeated or reordered event, or one edit split into several events, moves the world
+ * exactly once. createMachine and provisioning write it; a machine without one (made before it
+ * existed) starts from the event's valid `before`.
+ */
+const MACHINE_CONFIGS = COL.machineConfigs;
+const MACHINE_ID = /^[1-9][0-9]{0,8}$/;
+
+interface Applied {
+  roomId: string;
+  outOfOrder: boolean;
+}
+
+/** Writes `update` if the document's configuration is still `config` (a transaction). */
+async function answerIfStill(
+  deps: ConsoleDeps,
+  ref: FirebaseFirestore.DocumentReference,
+  fields: readonly string[],
+  config: Data,
+  update: Data,
+): Promise<boolean> {
+  return deps.db.runTransaction(async (tx) => {
+    const snap = await tx.get(ref);
+    if (!snap.exists || changedFields(fields, snap.data() ?? {}, config).length > 0) return false;
+    tx.update(ref, update);
+    return true;
+  });
+}
+
 /** machines/{id} written in the console (or by anything else: only configuration matters). */
 export async function onMachineWritten(
   deps: ConsoleDeps,
@@ -134,39 +143,48 @@ export async function onMachineWritten(
   before: DocumentVersion | null,
   after: DocumentVersion | null,
 ): Promise<ConsoleOutcome> {
+  const { db } = deps;
+  const ref = db.collection(COL.machines).doc(machineId);
   if (!after) {
     if (!before) return "unchanged";
     // Re-created since (a late delivery of the delete): the new machine is not cleaned away.
-    if ((await deps.db.collection(COL.machines).doc(machineId).get()).exists) return "superseded";
+    if ((await ref.get()).exists) return "superseded";
     await cleanUpMachine(deps, machineId, roomOf(before.data));
     return "deleted";
   }
   // Most machine writes are the report trigger's state: no configuration changed, no read.
   const changed = changedFields(MACHINE_CONFIG_FIELDS, before?.data ?? null, after.data);
   if (before && changed.length === 0) return "unchanged";
-  const provisioned = (await deps.db.collection(COL.deviceSecrets).doc(machineId).get()).exists;
-  if (provisioned && changed.length === 0) return "unchanged";
 
-  const ref = deps.db.collection(COL.machines).doc(machineId);
-  const { config, problems } = checkMachineConfig(after.data);
-  if (config) {
-    const room = await deps.db.collection(COL.rooms).doc(config.roomId).get();
-    if (!room.exists) problems.push({ field: "roomId", reason: `no room ${config.roomId}` });
+  // Decided on the document as it is now; this event answers only for its own edit.
+  const now = await ref.get();
+  const data = now.data();
+  if (!data) return "superseded";
+  const { config, problems } = checkMachineConfig(data);
+  if (!MACHINE_ID.test(machineId)) {
+    problems.push({ field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" });
+  }
+  if (config && !(await db.collection(COL.rooms).doc(config.roomId).get()).exists) {
+    problems.push({ field: "roomId", reason: `no room ${config.roomId}` });
   }
   if (problems.length > 0) {
-    const valid = (d: Data) => checkMachineConfig(d).config !== null;
-    const revert = revertOf(before?.data ?? null, problems, valid);
+    if (changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) return "superseded";
+    // The whole edit goes back, not only its invalid fields (its valid half was never applied).
+    const beforeValid = before !== null && checkMachineConfig(before.data).config !== null;
+    const revert: Data = {};
+    if (beforeValid) for (const f of changed) revert[f] = before.data[f] ?? FieldValue.delete();
     const reverted = Object.keys(revert).length > 0;
-    const wrote = await answer(ref, after, {
-      ...revert,
-      configError: configError(problems, deps.now),
-    });
-    if (!wrote) return "superseded";
+    // Admins first: a crash after the revert must not lose the notice (same id on retry).
     await noticeAdmins(
       deps,
       { kind: "machine", id: machineId, roomId: roomOf(after.data), problems },
       after.updateTime,
     );
+    const wrote = await answerIfStill(deps, ref, MACHINE_CONFIG_FIELDS, after.data, {
+      ...revert,
+      configError: configError(problems, deps.now),
+    });
+    if (!wrote) return "superseded";
     logger.warn("console edit of a machine refused", {
       machineId,
       fields: problems.map((p) => p.field),
@@ -175,42 +193,58 @@ export async function onMachineWritten(
     return reverted ? "reverted" : "flagged";
   }
   const valid = config!;
-  // Consequences follow the configuration the machine has now: an event whose configuration was
-  // edited again since (delivered late, or out of order) leaves it to the newer edit's event.
-  const current = (await ref.get()).data();
-  if (!current || changedFields(MACHINE_CONFIG_FIELDS, current, after.data).length > 0) {
-    return "superseded";
+  // Edited again since this event (a late or repeated delivery): the newer edit's event acts.
+  if (changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) return "superseded";
+  // A valid edit clears an earlier refusal; the refusal's own write (it sets configError, and
+  // this event is it) does not.
+  if (data.configError !== undefined && !ownAnswer(before, after)) {
+    await answerIfStill(deps, ref, MACHINE_CONFIG_FIELDS, data, {
+      configError: FieldValue.delete(),
+    });
   }
-  if (after.data.configError !== undefined) {
-    if (!(await answer(ref, after, { configError: FieldValue.delete() }))) return "superseded";
-  }
-  if (!provisioned) {
-    await provisionMachine(deps, machineId, after.data, valid.type, valid.name, valid.roomId);
+  if (!(await db.collection(COL.deviceSecrets).doc(machineId).get()).exists) {
+    await provisionMachine(deps, machineId, data, valid.type, valid.name, valid.roomId);
     return "provisioned";
   }
-  await applyMachineConfig(deps, machineId, before?.data ?? null, valid);
+  const appliedRef = db.collection(MACHINE_CONFIGS).doc(machineId);
+  const stored = (await appliedRef.get()).data();
+  const fromBefore = before ? checkMachineConfig(before.data).config : null;
+  const applied: Applied =
+    typeof stored?.roomId === "string"
+      ? { roomId: stored.roomId, outOfOrder: stored.outOfOrder === true }
+      : (fromBefore ?? valid);
+  await applyMachineConfig(deps, machineId, applied, valid);
+  await appliedRef.set({ roomId: valid.roomId, outOfOrder: valid.outOfOrder });
   return "applied";
 }
 
-function roomOf(d: Data): string | null {
-  return typeof d.roomId === "string" ? d.roomId : null;
+const ROOM_ID = /^[1-9][0-9]{0,8}$/;
+
+/** Whether this write is a trigger's answer (it set or changed `configError`). */
+function ownAnswer(before: DocumentVersion | null, after: DocumentVersion): boolean {
+  return before !== null && changedFields(["configError"], before.data, after.data).length > 0;
 }
 
-/** What a valid configuration implies, brought about (idempotent). */
+/** The document's room id, when it is one (anything else names no room). */
+function roomOf(d: Data): string | null {
+  return typeof d.roomId === "string" && ROOM_ID.test(d.roomId) ? d.roomId : null;
+}
+
+/** From the consequences last brought about to what the configuration says now (idempotent). */
 async function applyMachineConfig(
   deps: ConsoleDeps,
   machineId: string,
-  before: Data | null,
-  config: { roomId: string; outOfOrder: boolean },
+  applied: Applied,
+  config: Applied,
 ): Promise<void> {
   const { db, now } = deps;
-  const oldRoom = before ? roomOf(before) : null;
-  if (oldRoom && oldRoom !== config.roomId) {
-    // Moved: its offer and its timer leave the old room (the tick shows it in the new one).
-    await withdrawMachineOffer(db, machineId, oldRoom, now);
+  const moved = applied.roomId !== config.roomId;
+  if (moved) {
+    // Its offer and its timer leave the old room (the tick shows it in the new one).
+    await withdrawMachineOffer(db, machineId, applied.roomId, now);
     await db
       .collection(COL.rooms)
-      .doc(oldRoom)
+      .doc(applied.roomId)
       .update({ [`timers.${machineId}`]: FieldValue.delete() })
       .catch((err: unknown) => {
         if ((err as { code?: number }).code !== 5) throw err; // the old room is gone
@@ -229,8 +263,7 @@ async function applyMachineConfig(
     await withdrawMachineOffer(db, machineId, config.roomId, now);
     return;
   }
-  const wasOutOfOrder = before?.outOfOrder === true;
-  if (wasOutOfOrder) {
+  if (applied.outOfOrder) {
     // As the admin API's clear_broken: the outage ends and the machine, if idle, is offered.
     await clearBroken(
       db,
@@ -245,12 +278,21 @@ async function applyMachineConfig(
   }
   // Moved: idle, it is offered to its new room's queue (no second offer is ever made). Other
   // edits (name, type, calibration; a machine added) change nothing in the queue, as in the API.
-  if (oldRoom && oldRoom !== config.roomId) {
+  if (moved) {
     await onMachineFreed(db, machineId, config.roomId, now, deps.claimWindowMinutes, {
       transport: deps.transport,
       appUrl: deps.appUrl,
     });
   }
+}
+
+/** Why an admin's own secret cannot be used (as the API's secret_key rule), or null. */
+function chosenSecretProblem(v: unknown): string | null {
+  if (typeof v !== "string" || v.length === 0) return "must be non-empty text";
+  if (v.length > 256) return "must be at most 256 characters";
+  if (!/^[\x20-\x7e]+$/.test(v))
+    return "must be printable ASCII (it goes into the firmware's C string)";
+  return null;
 }
 
 /** A machine document made in the console: defaults filled in, its secret made and shown. */
@@ -265,9 +307,12 @@ async function provisionMachine(
   const { db } = deps;
   const provisioningRef = db.collection(PROVISIONING).doc(machineId);
   const chosenValue: unknown = (await provisioningRef.get()).get("chosen_secret");
-  const chosen =
-    typeof chosenValue === "string" && chosenValue.length > 0 ? chosenValue : undefined;
+  const chosenProblem = chosenSecretProblem(chosenValue);
+  const chosen = chosenProblem === null ? (chosenValue as string) : undefined;
   const warnings = await secretWarnings(db, chosen, deps.masterKey, machineId);
+  if (chosenValue !== undefined && chosenProblem) {
+    warnings.push(`chosen_secret: ignored, a secret was generated: ${chosenProblem}`);
+  }
   const secret = chosen ?? generateDeviceSecret();
   const defaults = Object.fromEntries(
     Object.entries(machineDefaults()).filter(([k]) => !(k in data)),
@@ -279,6 +324,10 @@ async function provisionMachine(
   );
   if (Object.keys(defaults).length > 0)
     batch.update(db.collection(COL.machines).doc(machineId), defaults);
+  batch.set(db.collection(MACHINE_CONFIGS).doc(machineId), {
+    roomId,
+    outOfOrder: data.outOfOrder === true,
+  });
   batch.set(
     provisioningRef,
     shownSecret(deps, { machineId, type, name, roomId }, secret, warnings),
@@ -331,31 +380,44 @@ export async function onProvisioningWritten(
   );
   // A secret chosen before the machine exists waits for the machine's creation.
   if (!machine.exists || !secretDoc.exists) return "waiting";
-  const chosenSecret = typeof chosen === "string" && chosen.length > 0 ? chosen : undefined;
+  const problem = typeof chosen === "string" ? chosenSecretProblem(chosen) : null;
+  const chosenSecret = typeof chosen === "string" && problem === null ? chosen : undefined;
   const warnings = await secretWarnings(db, chosenSecret, deps.masterKey, machineId);
-  const ref = db.collection(PROVISIONING).doc(machineId);
-  // The request is consumed first: a redelivery finds nothing to do.
-  const consumed = await answer(ref, after, {
-    rotate: FieldValue.delete(),
-    chosen_secret: FieldValue.delete(),
-  });
-  if (!consumed) return "superseded";
-  const { secret } = await rotateDeviceSecret(db, machineId, deps.masterKey, chosenSecret);
+  if (problem) warnings.push(`chosen_secret: ignored, a secret was generated: ${problem}`);
+  const secret = chosenSecret ?? generateDeviceSecret();
   const type = machine.get("type") === "dryer" ? "dryer" : "washer";
   const name: unknown = machine.get("name");
-  await ref.set(
-    shownSecret(
-      deps,
-      {
-        machineId,
-        type,
-        name: typeof name === "string" ? name : "",
-        roomId: roomOf(machine.data() ?? {}),
-      },
-      secret,
-      warnings,
-    ),
+  const shown = shownSecret(
+    deps,
+    {
+      machineId,
+      type,
+      name: typeof name === "string" ? name : "",
+      roomId: roomOf(machine.data() ?? {}),
+    },
+    secret,
+    warnings,
   );
+  // One batch: the new secret, the request consumed and the secret shown, or none of them (a
+  // newer write to the request wins; its own event rotates).
+  const ref = db.collection(PROVISIONING).doc(machineId);
+  const batch = db.batch();
+  batch.set(
+    db.collection(COL.deviceSecrets).doc(machineId),
+    secretRecord(secret, deps.masterKey, machineId),
+  );
+  batch.update(
+    ref,
+    { ...shown, rotate: FieldValue.delete(), chosen_secret: FieldValue.delete() },
+    { lastUpdateTime: Timestamp.fromMillis(after.updateTime) },
+  );
+  try {
+    await batch.commit();
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    if (code === 9 || code === 5) return "superseded";
+    throw err;
+  }
   logger.info("device secret rotated from the console", { machineId, warnings: warnings.length });
   return "rotated";
 }
@@ -382,7 +444,13 @@ export async function cleanUpMachine(
   const owed = await db.collection(COL.machineEffects).where("machineId", "==", machineId).get();
   const batch = db.batch();
   for (const d of owed.docs) batch.delete(d.ref);
-  for (const col of [COL.deviceSecrets, COL.courseChoices, COL.machineCalibration, PROVISIONING]) {
+  for (const col of [
+    COL.deviceSecrets,
+    COL.courseChoices,
+    COL.machineCalibration,
+    COL.machineConfigs,
+    PROVISIONING,
+  ]) {
     batch.delete(db.collection(col).doc(machineId));
   }
   await batch.commit();
@@ -403,32 +471,45 @@ export async function onRoomWritten(
   if (!after) {
     if (!before) return "unchanged";
     if ((await ref.get()).exists) return "superseded"; // re-created since
-    await cleanUpRoom(deps, roomId);
+    await cleanUpRoom(deps, roomId, before.updateTime);
     return "deleted";
   }
   const changed = changedFields(ROOM_CONFIG_FIELDS, before?.data ?? null, after.data);
   const missingDefaults = !("timers" in after.data);
-  if (changed.length === 0 && !missingDefaults) return "unchanged";
+  // A new document is always checked (a room without a name is one too).
+  if (before && changed.length === 0 && !missingDefaults) return "unchanged";
   const problems = checkRoomConfig(after.data);
   if (problems.length > 0) {
     const revert = revertOf(before?.data ?? null, problems, (d) => checkRoomConfig(d).length === 0);
-    const wrote = await answer(ref, after, {
+    await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, after.updateTime);
+    const wrote = await answerIfStill(deps, ref, ROOM_CONFIG_FIELDS, after.data, {
       ...revert,
       configError: configError(problems, deps.now),
     });
     if (!wrote) return "superseded";
-    await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, after.updateTime);
     return Object.keys(revert).length > 0 ? "reverted" : "flagged";
   }
   const update: Data = {};
   if (missingDefaults) Object.assign(update, roomDefaults());
-  if (after.data.configError !== undefined) update.configError = FieldValue.delete();
-  if (Object.keys(update).length > 0 && !(await answer(ref, after, update))) return "superseded";
+  if (after.data.configError !== undefined && !ownAnswer(before, after)) {
+    update.configError = FieldValue.delete();
+  }
+  if (
+    Object.keys(update).length > 0 &&
+    !(await answerIfStill(deps, ref, ROOM_CONFIG_FIELDS, after.data, update))
+  ) {
+    return "superseded";
+  }
   return "applied";
 }
 
 /** A deleted room's queue and subscriptions removed; its machines flagged (they need a room). */
-export async function cleanUpRoom(deps: ConsoleDeps, roomId: string): Promise<void> {
+export async function cleanUpRoom(
+  deps: ConsoleDeps,
+  roomId: string,
+  /** The deleted version's update time: the notice's id, the same on every delivery. */
+  deletedVersion: number,
+): Promise<void> {
   const { db } = deps;
   await db.recursiveDelete(db.collection(COL.rooms).doc(roomId).collection("subscribers"));
   await db.collection(QUEUES).doc(roomId).delete();
@@ -438,7 +519,7 @@ export async function cleanUpRoom(deps: ConsoleDeps, roomId: string): Promise<vo
     await m.ref.update({ configError: configError(problems, deps.now) });
   }
   if (machines.size > 0) {
-    await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, deps.now);
+    await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, deletedVersion);
   }
   logger.info("deleted room cleaned up", { roomId, machinesLeft: machines.size });
 }

@@ -44,6 +44,8 @@ export const COL = {
   /** machineEffects/{machineId}-{reportId}: follow-ups a report owes (announce, queue), PENDING → DONE. */
   machineEffects: "machineEffects",
   outbox: "outbox",
+  /** machineConfigs/{machineId}: the room and out-of-order flag last applied (store/console.ts). */
+  machineConfigs: "machineConfigs",
 } as const;
 
 export function toTimestamp(ms: number | null): Timestamp | null {

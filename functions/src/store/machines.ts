@@ -70,6 +70,10 @@ export async function createMachine(
     db.collection(COL.deviceSecrets).doc(m.machineId),
     secretRecord(secret, masterKey, m.machineId),
   );
+  batch.set(db.collection(COL.machineConfigs).doc(m.machineId), {
+    roomId: m.roomId,
+    outOfOrder: false,
+  });
   await batch.commit();
   return { secret };
 }

@@ -112,21 +112,32 @@ export async function updateRoomTimers(
   const at = Timestamp.fromMillis(now);
   await Promise.all(
     slices(writes, MAX_BATCH_WRITES).map(async (slice) => {
+      // update() replaces the whole `timers` map, and never brings back a room deleted in the
+      // console while one of its machines ran (a set would recreate it without a name).
+      const fields = (w: (typeof slice)[number]) => ({
+        timers: timersForStore(w.timers),
+        timersAt: at,
+        timersActive: Object.keys(w.timers).length > 0,
+      });
       const batch = db.batch();
-      for (const w of slice) {
-        // mergeFields replaces the whole `timers` map (a plain merge would keep removed machines).
-        batch.set(
-          db.collection(COL.rooms).doc(w.roomId),
-          {
-            timers: timersForStore(w.timers),
-            timersAt: at,
-            timersActive: Object.keys(w.timers).length > 0,
-          },
-          { mergeFields: ["timers", "timersAt", "timersActive"] },
-        );
+      for (const w of slice) batch.update(db.collection(COL.rooms).doc(w.roomId), fields(w));
+      try {
+        await batch.commit();
+        counters.writes += slice.length;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 5) throw err;
+        // A room of the slice is gone: the others one by one.
+        for (const w of slice) {
+          await db
+            .collection(COL.rooms)
+            .doc(w.roomId)
+            .update(fields(w))
+            .then(() => (counters.writes += 1))
+            .catch((e: unknown) => {
+              if ((e as { code?: number }).code !== 5) throw e;
+            });
+        }
       }
-      await batch.commit();
-      counters.writes += slice.length;
     }),
   );
   return { roomsWritten: writes.length, roomsChecked: roomIds.size, timers };

@@ -5,14 +5,16 @@
 import * as logger from "firebase-functions/logger";
 import { getAuth } from "firebase-admin/auth";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
-import { syncAdminClaim } from "../store/admins";
+import { ADMINS, syncAdminClaim } from "../store/admins";
 import { db } from "../store/db";
 import type { WriteEvent } from "./consoleDeps";
 
 export async function handleAdminWritten(event: WriteEvent<{ uid: string }>) {
   const { uid } = event.params;
-  db(); // the admin app, initialised once
-  const outcome = await syncAdminClaim(getAuth(), uid, event.data?.after?.exists === true);
+  // The document as it is now, not as the event saw it: a create delivered after the delete
+  // must not grant the claim back.
+  const isAdmin = (await db().collection(ADMINS).doc(uid).get()).exists;
+  const outcome = await syncAdminClaim(getAuth(), uid, isAdmin);
   logger.info("admin claim synced", { uid, outcome });
   return outcome;
 }
