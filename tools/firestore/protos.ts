@@ -100,6 +100,21 @@ function typeName(field: protobuf.Field): string | null {
   return field.resolvedType ? field.resolvedType.fullName : null;
 }
 
+/** `convert` applied to a field's value, or to each value of a map or repeated field. */
+function eachValue(
+  field: protobuf.Field,
+  value: unknown,
+  convert: (field: protobuf.Field, v: unknown) => unknown,
+): unknown {
+  if (field.map) {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, convert(field, v)]),
+    );
+  }
+  if (field.repeated) return (value as unknown[]).map((v) => convert(field, v));
+  return convert(field, value);
+}
+
 function scalarToJson(field: protobuf.Field, v: unknown): unknown {
   if (field.resolvedType instanceof protobuf.Enum) {
     if (field.resolvedType.fullName === ".google.protobuf.NullValue") return null;
@@ -124,18 +139,7 @@ function toJsonWith(type: protobuf.Type, obj: unknown): unknown {
   for (const [key, value] of Object.entries(obj as Record<string, unknown>)) {
     const field = type.fields[key];
     if (!field || value === undefined || value === null) continue;
-    if (field.map) {
-      out[key] = Object.fromEntries(
-        Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-          k,
-          scalarToJson(field, v),
-        ]),
-      );
-    } else if (field.repeated) {
-      out[key] = (value as unknown[]).map((v) => scalarToJson(field, v));
-    } else {
-      out[key] = scalarToJson(field, value);
-    }
+    out[key] = eachValue(field, value, scalarToJson);
   }
   return out;
 }
@@ -171,18 +175,7 @@ function fromJsonWith(type: protobuf.Type, json: unknown): unknown {
       // proto3 JSON: null means the default, except for NullValue.
       if (!(field.resolvedType instanceof protobuf.Enum)) continue;
     }
-    if (field.map) {
-      out[key] = Object.fromEntries(
-        Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-          k,
-          scalarFromJson(field, v),
-        ]),
-      );
-    } else if (field.repeated) {
-      out[key] = (value as unknown[]).map((v) => scalarFromJson(field, v));
-    } else {
-      out[key] = scalarFromJson(field, value);
-    }
+    out[key] = eachValue(field, value, scalarFromJson);
   }
   return out;
 }

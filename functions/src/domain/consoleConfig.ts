@@ -32,7 +32,8 @@ export interface ConfigProblem {
   reason: string;
 }
 
-const ROOM_ID = /^[1-9][0-9]{0,8}$/;
+/** Room and machine ids: positive integers as text (a machine's is the board's MACHINE_ID). */
+export const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
 const ONE_LINE = /^[^\p{Cc}\u2028\u2029]*$/u;
 
 function nameProblem(v: unknown): string | null {
@@ -52,7 +53,7 @@ export function checkMachineConfig(data: Record<string, unknown>): {
   const problems: ConfigProblem[] = [];
   const name = nameProblem(data.name);
   if (name) problems.push({ field: "name", reason: name });
-  if (typeof data.roomId !== "string" || !ROOM_ID.test(data.roomId)) {
+  if (typeof data.roomId !== "string" || !DECIMAL_ID.test(data.roomId)) {
     problems.push({ field: "roomId", reason: 'must be a room id as text, e.g. "1"' });
   }
   if (!MACHINE_TYPES.includes(data.type as MachineType)) {

@@ -85,6 +85,12 @@ const PUBLISHED_SECRETS = new Set(["secret_key_123", "secret", "password", "1234
  * published in firmware source. Weak secrets are accepted (a fleet's firmware may already carry
  * one) with these reasons shown to the admin.
  */
+/** An admin-chosen secret goes into the firmware's C string: 1–256 printable ASCII characters. */
+export const CHOSEN_SECRET_MAX_LENGTH = 256;
+export const CHOSEN_SECRET_CHARS = /^[\x20-\x7e]+$/;
+export const CHOSEN_SECRET_CHARS_REASON =
+  "must be printable ASCII (it goes into the firmware's C string)";
+
 export function weakSecretReasons(plain: string): string[] {
   const reasons: string[] = [];
   if (PUBLISHED_SECRETS.has(plain.toLowerCase()) || /^demo-secret-\d+$/.test(plain)) {

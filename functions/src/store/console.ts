@@ -24,6 +24,7 @@ import * as logger from "firebase-functions/logger";
 import { FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
 import {
   type ConfigProblem,
+  DECIMAL_ID,
   MACHINE_CONFIG_FIELDS,
   ROOM_CONFIG_FIELDS,
   changedFields,
@@ -39,7 +40,12 @@ import { COL, isAlreadyExists } from "./db";
 import { deliverInbox } from "./inbox";
 import { machineDefaults, roomDefaults, secretRecord, secretWarnings } from "./machines";
 import { QUEUES, onMachineFreed, withdrawMachineOffer } from "./queue";
-import { generateDeviceSecret } from "../security/deviceSecret";
+import {
+  CHOSEN_SECRET_CHARS,
+  CHOSEN_SECRET_CHARS_REASON,
+  CHOSEN_SECRET_MAX_LENGTH,
+  generateDeviceSecret,
+} from "../security/deviceSecret";
 
 /** provisioning/{machineId}: a new or rotated device secret, for console users, for a day. */
 export const PROVISIONING = "provisioning";
@@ -95,11 +101,11 @@ function configError(problems: ConfigProblem[], now: number) {
   return { problems, at: Timestamp.fromMillis(now) };
 }
 
-/** Invalid fields back to their previous valid values; fields with none are left (flagged). */
-function revertOf(before: Data | null, problems: ConfigProblem[], valid: (d: Data) => boolean) {
+/** `fields` back to their values before the edit, when those were valid; else nothing (flagged). */
+function revertOf(before: Data | null, fields: readonly string[], valid: (d: Data) => boolean) {
   const out: Data = {};
   if (!before || !valid(before)) return out;
-  for (const p of problems) out[p.field] = before[p.field] ?? FieldValue.delete();
+  for (const f of fields) out[f] = before[f] ?? FieldValue.delete();
   return out;
 }
 
@@ -113,7 +119,6 @@ function revertOf(before: Data | null, problems: ConfigProblem[], valid: (d: Dat
  * existed) starts from the event's valid `before`.
  */
 const MACHINE_CONFIGS = COL.machineConfigs;
-const MACHINE_ID = /^[1-9][0-9]{0,8}$/;
 
 interface Applied {
   roomId: string;
@@ -161,7 +166,7 @@ export async function onMachineWritten(
   const data = now.data();
   if (!data) return "superseded";
   const { config, problems } = checkMachineConfig(data);
-  if (!MACHINE_ID.test(machineId)) {
+  if (!DECIMAL_ID.test(machineId)) {
     problems.push({ field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" });
   }
   if (config && !(await db.collection(COL.rooms).doc(config.roomId).get()).exists) {
@@ -170,9 +175,11 @@ export async function onMachineWritten(
   if (problems.length > 0) {
     if (changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) return "superseded";
     // The whole edit goes back, not only its invalid fields (its valid half was never applied).
-    const beforeValid = before !== null && checkMachineConfig(before.data).config !== null;
-    const revert: Data = {};
-    if (beforeValid) for (const f of changed) revert[f] = before.data[f] ?? FieldValue.delete();
+    const revert = revertOf(
+      before?.data ?? null,
+      changed,
+      (d) => checkMachineConfig(d).config !== null,
+    );
     const reverted = Object.keys(revert).length > 0;
     // Admins first: a crash after the revert must not lose the notice (same id on retry).
     await noticeAdmins(
@@ -202,12 +209,16 @@ export async function onMachineWritten(
       configError: FieldValue.delete(),
     });
   }
-  if (!(await db.collection(COL.deviceSecrets).doc(machineId).get()).exists) {
+  const appliedRef = db.collection(MACHINE_CONFIGS).doc(machineId);
+  const [secretDoc, appliedDoc] = await db.getAll(
+    db.collection(COL.deviceSecrets).doc(machineId),
+    appliedRef,
+  );
+  if (!secretDoc.exists) {
     await provisionMachine(deps, machineId, data, valid.type, valid.name, valid.roomId);
     return "provisioned";
   }
-  const appliedRef = db.collection(MACHINE_CONFIGS).doc(machineId);
-  const stored = (await appliedRef.get()).data();
+  const stored = appliedDoc.data();
   const fromBefore = before ? checkMachineConfig(before.data).config : null;
   const applied: Applied =
     typeof stored?.roomId === "string"
@@ -218,8 +229,6 @@ export async function onMachineWritten(
   return "applied";
 }
 
-const ROOM_ID = /^[1-9][0-9]{0,8}$/;
-
 /** Whether this write is a trigger's answer (it set or changed `configError`). */
 function ownAnswer(before: DocumentVersion | null, after: DocumentVersion): boolean {
   return before !== null && changedFields(["configError"], before.data, after.data).length > 0;
@@ -227,7 +236,7 @@ function ownAnswer(before: DocumentVersion | null, after: DocumentVersion): bool
 
 /** The document's room id, when it is one (anything else names no room). */
 function roomOf(d: Data): string | null {
-  return typeof d.roomId === "string" && ROOM_ID.test(d.roomId) ? d.roomId : null;
+  return typeof d.roomId === "string" && DECIMAL_ID.test(d.roomId) ? d.roomId : null;
 }
 
 /** From the consequences last brought about to what the configuration says now (idempotent). */
@@ -289,9 +298,10 @@ async function applyMachineConfig(
 /** Why an admin's own secret cannot be used (as the API's secret_key rule), or null. */
 function chosenSecretProblem(v: unknown): string | null {
   if (typeof v !== "string" || v.length === 0) return "must be non-empty text";
-  if (v.length > 256) return "must be at most 256 characters";
-  if (!/^[\x20-\x7e]+$/.test(v))
-    return "must be printable ASCII (it goes into the firmware's C string)";
+  if (v.length > CHOSEN_SECRET_MAX_LENGTH) {
+    return `must be at most ${CHOSEN_SECRET_MAX_LENGTH} characters`;
+  }
+  if (!CHOSEN_SECRET_CHARS.test(v)) return CHOSEN_SECRET_CHARS_REASON;
   return null;
 }
 
@@ -480,7 +490,11 @@ export async function onRoomWritten(
   if (before && changed.length === 0 && !missingDefaults) return "unchanged";
   const problems = checkRoomConfig(after.data);
   if (problems.length > 0) {
-    const revert = revertOf(before?.data ?? null, problems, (d) => checkRoomConfig(d).length === 0);
+    const revert = revertOf(
+      before?.data ?? null,
+      problems.map((p) => p.field),
+      (d) => checkRoomConfig(d).length === 0,
+    );
     await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, after.updateTime);
     const wrote = await answerIfStill(deps, ref, ROOM_CONFIG_FIELDS, after.data, {
       ...revert,

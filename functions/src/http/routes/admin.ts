@@ -16,6 +16,11 @@ import * as logger from "firebase-functions/logger";
 import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import { MACHINE_TYPES, type MachineType } from "../../domain/status";
+import {
+  CHOSEN_SECRET_CHARS,
+  CHOSEN_SECRET_CHARS_REASON,
+  CHOSEN_SECRET_MAX_LENGTH,
+} from "../../security/deviceSecret";
 import { COL, isAlreadyExists } from "../../store/db";
 import {
   createMachine,
@@ -39,8 +44,8 @@ export const AddRoomBodySchema = z
 const ChosenSecretSchema = z
   .string()
   .min(1, "must not be empty")
-  .max(256, "must be at most 256 characters")
-  .regex(/^[\x20-\x7e]+$/, "must be printable ASCII (it goes into the firmware's C string)")
+  .max(CHOSEN_SECRET_MAX_LENGTH, `must be at most ${CHOSEN_SECRET_MAX_LENGTH} characters`)
+  .regex(CHOSEN_SECRET_CHARS, CHOSEN_SECRET_CHARS_REASON)
   .describe(
     "The secret the board's firmware already has (optional; generated when absent). Weak or reused secrets are accepted with a warning.",
   );
