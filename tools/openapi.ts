@@ -3,7 +3,8 @@
  * generated from the code (zod 4's `z.toJSONSchema`, no extra package):
  * - `device`: /update, /heartbeat, /raw_data with the bodies of http/deviceSchemas.ts;
  * - `api`: every route of the route table `apiRoutes` (method, path, auth → security, body
- *   schema), with the query and response schemas listed in DOC_EXTRAS below.
+ *   schema, query schema, and the `response` schema of the 200 body), with what the table does
+ *   not carry (summaries, an optional body, extra statuses) in DOC_EXTRAS below.
  * Every error is `{"error":{"code","message"}}`. The output is deterministic (keys sorted, two
  * spaces, trailing newline); test/unit/openapi.test.ts fails when the committed file differs.
  */
@@ -20,17 +21,7 @@ import {
   UpdateBodySchema,
 } from "../functions/src/http/deviceSchemas";
 import { apiRoutes } from "../functions/src/http/routes";
-import {
-  AddRoomResponseSchema,
-  CalibrationResponseSchema,
-  DeviceSecretResponseSchema,
-} from "../functions/src/http/routes/admin";
-import {
-  ClearBrokenResponseSchema,
-  ReportBrokenResponseSchema,
-} from "../functions/src/http/routes/broken";
 import { LoadBodySchema } from "../functions/src/http/routes/status";
-import { SurveyResponseSchema, SurveysResponseSchema } from "../functions/src/http/routes/survey";
 
 export const OPENAPI_PATH = path.join(__dirname, "..", "docs", "openapi.json");
 
@@ -43,12 +34,11 @@ export const SERVERS = {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-/** What the route table does not carry: query strings, responses, route-specific statuses. */
+/** What the route table does not carry: summaries, optional bodies, route-specific statuses. */
 interface DocExtra {
   query?: z.ZodType;
   /** A body the handler parses itself (an optional one), when the route has no `body`. */
   body?: z.ZodType;
-  response?: z.ZodType;
   /** Statuses beyond the ones the auth level and schemas imply. */
   statuses?: number[];
   summary?: string;
@@ -73,39 +63,31 @@ export const DOC_EXTRAS: Record<string, DocExtra> = {
     summary: "Weekday × hour cycle counts (Asia/Seoul), one room or all",
   },
   "POST /report_broken": {
-    response: ReportBrokenResponseSchema,
     statuses: [404],
     summary: "Report a broken machine (once per user per outage)",
   },
   "POST /admin/clear_broken": {
-    response: ClearBrokenResponseSchema,
     statuses: [404],
     summary: "Put a machine back in order",
   },
   "POST /admin/add_room": {
-    response: AddRoomResponseSchema,
     summary: "Add a room (next decimal id)",
   },
   "POST /admin/add_device": {
-    response: DeviceSecretResponseSchema,
     statuses: [404, 409],
     summary: "Add a machine; answers its secret once and a firmware snippet",
   },
   "POST /admin/rotate_device_secret": {
-    response: DeviceSecretResponseSchema,
     statuses: [404],
     summary: "New device secret; the old one stops working",
   },
   "POST /survey": {
-    response: SurveyResponseSchema,
     summary: "Satisfaction survey (1–5, optional suggestion); one answer per resident and day",
   },
   "GET /admin/surveys": {
-    response: SurveysResponseSchema,
     summary: "The newest survey answers and their average",
   },
   "POST /admin/calibration": {
-    response: CalibrationResponseSchema,
     statuses: [404],
     summary: "Switch raw-sample recording on or off",
   },
@@ -225,8 +207,7 @@ function apiOperation(route: ApiRoute): JsonObject {
   const key = `${route.method} ${route.path}`;
   const extra = DOC_EXTRAS[key] ?? {};
   // A route may carry its own query schema (`query`), which wins over DOC_EXTRAS.
-  const own = (route as ApiRoute & { query?: unknown }).query;
-  const querySchema = own instanceof z.ZodType ? own : extra.query;
+  const querySchema = route.query ?? extra.query;
   const bodySchema = route.body ?? extra.body;
   const body = bodySchema ? jsonSchema(bodySchema) : undefined;
   const query = querySchema ? jsonSchema(querySchema) : undefined;
@@ -245,7 +226,7 @@ function apiOperation(route: ApiRoute): JsonObject {
     description: authNote(route.auth),
     security: security(route.auth),
     "x-washcall-auth": route.auth,
-    responses: responses(statuses, extra.response ? jsonSchema(extra.response, "output") : {}),
+    responses: responses(statuses, jsonSchema(route.response, "output")),
   };
   if (query) op.parameters = queryParameters(query);
   if (body) {

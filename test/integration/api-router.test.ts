@@ -23,27 +23,27 @@ const table: ApiRoute[] = [
     path: "/echo",
     auth: "user",
     body: z.object({ n: z.number().int() }).strict(),
-    async handler({ user, body }) {
-      calls.push(`echo ${user.uid}`);
-      return { status: 200, body: { uid: user.uid, n: body.n } };
-    },
+    response: z.strictObject({ uid: z.string(), n: z.number() }),
+  }).handle(async ({ user, body }) => {
+    calls.push(`echo ${user.uid}`);
+    return { status: 200, body: { uid: user.uid, n: body.n } };
   }),
   defineRoute({
     method: "GET",
     path: "/echo",
     auth: "user",
-    async handler({ user }) {
-      return { status: 200, body: { uid: user.uid } };
-    },
+    response: z.strictObject({ uid: z.string() }),
+  }).handle(async ({ user }) => {
+    return { status: 200, body: { uid: user.uid } };
   }),
   defineRoute({
     method: "POST",
     path: "/admin/thing",
     auth: "admin",
-    async handler({ user }) {
-      calls.push(`admin ${user.uid}`);
-      return { status: 200, body: { admin: user.admin } };
-    },
+    response: z.strictObject({ admin: z.boolean() }),
+  }).handle(async ({ user }) => {
+    calls.push(`admin ${user.uid}`);
+    return { status: 200, body: { admin: user.admin } };
   }),
 ];
 

@@ -109,10 +109,8 @@ describe("docs/openapi.json", () => {
       path: "/brand_new",
       auth: "user",
       body: z.object({ n: z.number().int() }).strict(),
-      async handler() {
-        return { status: 200, body: {} };
-      },
-    });
+      response: z.strictObject({}),
+    }).handle(async () => ({ status: 200, body: {} }));
     const withNew = buildOpenApi([...apiRoutes, extra]) as unknown as Doc;
     expect(withNew.paths["/brand_new"]?.post).toBeDefined();
     expect(renderOpenApi([...apiRoutes, extra])).not.toBe(renderOpenApi());

@@ -45,18 +45,25 @@ export function cellField(cell: CellKey): string {
   return `w${d}h${h.padStart(2, "0")}`;
 }
 
+export type WeekdayTable = Record<(typeof KOREAN_WEEKDAYS)[number], number[]>;
+
 /** `{"월":[24 counts], …, "일":[…]}` as the API returns it; sums several rooms' documents. */
-export function gridToWeekdayTable(
-  docs: readonly Record<string, unknown>[],
-): Record<string, number[]> {
-  const table: Record<string, number[]> = {};
-  KOREAN_WEEKDAYS.forEach((name, d) => {
-    table[name] = Array.from({ length: 24 }, (_, h) =>
+export function gridToWeekdayTable(docs: readonly Record<string, unknown>[]): WeekdayTable {
+  const hours = (d: number) =>
+    Array.from({ length: 24 }, (_, h) =>
       docs.reduce((sum, doc) => {
         const v = doc[cellField(`${d}.${h}`)];
         return sum + (typeof v === "number" ? v : 0);
       }, 0),
     );
-  });
-  return table;
+  const [월, 화, 수, 목, 금, 토, 일] = KOREAN_WEEKDAYS.map((_, d) => hours(d)) as [
+    number[],
+    number[],
+    number[],
+    number[],
+    number[],
+    number[],
+    number[],
+  ];
+  return { 월, 화, 수, 목, 금, 토, 일 };
 }

@@ -52,14 +52,24 @@ export interface RouteContext<A extends AuthLevel, B, Q = Record<string, never>>
 type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
 type QueryOf<Q> = Q extends z.ZodType ? z.output<Q> : Record<string, never>;
 
+/** What a handler answers: the 200 body must be what the route's `response` schema describes. */
+export interface RouteResult<B> {
+  status: number;
+  body: B;
+  headers?: Record<string, string>;
+}
+
 export interface RouteSpec<
+  M extends HttpMethod,
+  P extends string,
   A extends AuthLevel,
   S extends z.ZodType | undefined,
   Q extends z.ZodType | undefined,
+  R extends z.ZodType,
 > {
-  method: HttpMethod;
+  method: M;
   /** Exact path below the function, e.g. "/notify_me" (no parameters: ids travel in bodies/queries). */
-  path: string;
+  path: P;
   auth: A;
   /** A `.strict()` zod object; when present the body must be JSON that parses with it. */
   body?: S;
@@ -68,27 +78,69 @@ export interface RouteSpec<
    * no query parameters. Unknown, malformed or repeated parameters are 400s naming them.
    */
   query?: Q;
-  handler: (ctx: RouteContext<A, BodyOf<S>, QueryOf<Q>>) => Promise<HttpResponse>;
+  /**
+   * The 200 body (docs/openapi.json, the PWA's typed client, and the test that checks real
+   * answers against it). The handler's body must type-check against it.
+   */
+  response: R;
+}
+
+/** A route's request and response types, as a client sees them (inputs in, outputs out). */
+export interface RouteTypes {
+  body: unknown;
+  query: unknown;
+  response: unknown;
 }
 
 /** A route with its types erased, as the router holds it. */
-export interface ApiRoute {
+export interface ApiRoute<K extends string = string, T extends RouteTypes = RouteTypes> {
   method: HttpMethod;
   path: string;
   auth: AuthLevel;
   body?: z.ZodType;
   query?: z.ZodType;
+  response: z.ZodType;
   handler: (ctx: RouteContext<AuthLevel, unknown, unknown>) => Promise<HttpResponse>;
+  /** Type-level only (never set): "METHOD /path" and the types, for `ApiContract`. */
+  readonly types?: { key: K } & T;
 }
 
-/** Typed route declaration: the handler sees the parsed body and query and (for auth routes) the user. */
+type InputOf<S> = S extends z.ZodType ? z.input<S> : undefined;
+
+/**
+ * Typed route declaration, in two steps so that the handler is checked against the route's
+ * schemas: `defineRoute({method, path, auth, body?, query?, response}).handle(async (ctx) => …)`.
+ * The handler sees the parsed body and query and (for auth routes) the user, and its 200 body must
+ * be what `response` describes.
+ */
 export function defineRoute<
+  M extends HttpMethod,
+  P extends string,
   A extends AuthLevel,
+  R extends z.ZodType,
   S extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
->(spec: RouteSpec<A, S, Q>): ApiRoute {
-  return spec as unknown as ApiRoute;
+>(spec: RouteSpec<M, P, A, S, Q, R>) {
+  type Typed = ApiRoute<
+    `${M} ${P}`,
+    { body: InputOf<S>; query: InputOf<Q>; response: z.output<R> }
+  >;
+  return {
+    handle(
+      handler: (ctx: RouteContext<A, BodyOf<S>, QueryOf<Q>>) => Promise<RouteResult<z.input<R>>>,
+    ): Typed {
+      return { ...spec, handler } as unknown as Typed;
+    },
+  };
 }
+
+/**
+ * Every route's types keyed "METHOD /path", from a route table: what a typed client (the PWA)
+ * imports, with `import type` only.
+ */
+export type ContractOf<R extends ApiRoute> = {
+  [K in R as NonNullable<K["types"]>["key"]]: Omit<NonNullable<K["types"]>, "key">;
+};
 
 export function normalizePath(path: string): string {
   const trimmed = path.replace(/\/+$/, "");

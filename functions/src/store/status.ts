@@ -8,7 +8,7 @@
  * otherwise `offline` (idle and silent) or `out_of_order` (that flag wins over the others).
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { gridToWeekdayTable } from "../domain/congestion";
+import { type WeekdayTable, gridToWeekdayTable } from "../domain/congestion";
 import {
   type RoomQueue,
   type WaitMachine,
@@ -150,7 +150,7 @@ export async function watchedBy(
 export async function congestionTable(
   db: Firestore,
   roomId?: string,
-): Promise<Record<string, number[]>> {
+): Promise<WeekdayTable> {
   const col = db.collection(COL.congestion);
   if (roomId !== undefined) {
     const snap = await col.doc(roomId).get();
@@ -256,7 +256,7 @@ export function reservationView(
   return {
     room_id: idOut(room.roomId),
     room_name: room.name,
-    isreserved: entry ? 1 : 0,
+    isreserved: entry ? (1 as const) : (0 as const),
     queue_position: position(queue, uid),
     expected_wait_minutes: entry
       ? expectedWaitMinutes(queue, uid, waitMachines(machines, timing), now)
@@ -323,7 +323,7 @@ export async function roomsView(db: Firestore, uid: string) {
         washers_free: mine.filter((m) => m.type === "washer" && availability(m) === "free").length,
         dryers_free: mine.filter((m) => m.type === "dryer" && availability(m) === "free").length,
         queue_length: q.entries.length,
-        isreserved: entryOf(q, uid) ? 1 : 0,
+        isreserved: entryOf(q, uid) ? (1 as const) : (0 as const),
         queue_position: position(q, uid),
       };
     }),
@@ -397,8 +397,8 @@ export async function loadView(db: Firestore, uid: string, room: RoomDoc | null,
       avg_minutes: t.avgMinutes,
       elapsed_time_minutes: t.elapsedMinutes,
       expected_end_at: t.expectedEndAt,
-      isusing: watched.has(m.machineId) ? 1 : 0,
-      offered_to_me: offeredToMe.has(m.machineId) ? 1 : 0,
+      isusing: watched.has(m.machineId) ? (1 as const) : (0 as const),
+      offered_to_me: offeredToMe.has(m.machineId) ? (1 as const) : (0 as const),
       online: m.online,
       out_of_order: m.outOfOrder,
     };

@@ -29,7 +29,7 @@ import {
   secretWarnings,
 } from "../../store/machines";
 import type { HttpRequest } from "../adapter";
-import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
+import { type ApiDeps, defineRoute } from "../apiRouter";
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
@@ -71,12 +71,12 @@ export const CalibrationBodySchema = z
   })
   .strict();
 
-export const AddRoomResponseSchema = z.object({
+export const AddRoomResponseSchema = z.strictObject({
   room_id: z.number().int(),
   room_name: z.string(),
 });
 
-export const DeviceSecretResponseSchema = z.object({
+export const DeviceSecretResponseSchema = z.strictObject({
   machine_id: z.number().int(),
   room_id: z.number().int().nullable(),
   machine_name: z.string(),
@@ -92,7 +92,7 @@ export const DeviceSecretResponseSchema = z.object({
     .describe("Why an admin-chosen secret is weak or reused; empty when it is not."),
 });
 
-export const CalibrationResponseSchema = z.object({
+export const CalibrationResponseSchema = z.strictObject({
   message: z.literal("ok"),
   machine_id: z.number().int(),
   on: z.union([z.literal(0), z.literal(1)]),
@@ -157,119 +157,115 @@ function secretResponse(
   };
 }
 
-export const adminRoutes: ApiRoute[] = [
+export const adminRoutes = [
   defineRoute({
     method: "POST",
     path: "/admin/add_room",
+    response: AddRoomResponseSchema,
     auth: "admin",
     body: AddRoomBodySchema,
-    async handler({ deps, user, body }) {
-      const roomId = await addRoom(deps.db, body.room_name);
-      logger.info("room added", { roomId, by: user.uid });
-      return { status: 200, body: { room_id: Number(roomId), room_name: body.room_name } };
-    },
+  }).handle(async ({ deps, user, body }) => {
+    const roomId = await addRoom(deps.db, body.room_name);
+    logger.info("room added", { roomId, by: user.uid });
+    return { status: 200, body: { room_id: Number(roomId), room_name: body.room_name } };
   }),
   defineRoute({
     method: "POST",
     path: "/admin/add_device",
+    response: DeviceSecretResponseSchema,
     auth: "admin",
     body: AddDeviceBodySchema,
-    async handler({ req, deps, user, body }) {
-      const key = masterKey(deps);
-      const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
-      if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
-      const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
-      let secret: string;
-      try {
-        ({ secret } = await createMachine(
-          deps.db,
-          {
-            machineId: body.machine_id,
-            roomId: body.room_id,
-            name: body.machine_name,
-            type: body.machine_type,
-            ...(body.secret_key === undefined ? {} : { secret: body.secret_key }),
-          },
-          key,
-        ));
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-        throw new HttpError(
-          409,
-          "conflict",
-          `machine_id: machine ${body.machine_id} already exists`,
-        );
-      }
-      logger.info("device added", {
-        machineId: body.machine_id,
-        roomId: body.room_id,
-        type: body.machine_type,
-        chosenSecret: body.secret_key !== undefined,
-        warnings: warnings.length,
-        by: user.uid,
-      });
-      return secretResponse(
-        req,
+  }).handle(async ({ req, deps, user, body }) => {
+    const key = masterKey(deps);
+    const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
+    if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
+    const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
+    let secret: string;
+    try {
+      ({ secret } = await createMachine(
+        deps.db,
         {
           machineId: body.machine_id,
           roomId: body.room_id,
           name: body.machine_name,
           type: body.machine_type,
+          ...(body.secret_key === undefined ? {} : { secret: body.secret_key }),
         },
-        secret,
-        warnings,
-      );
-    },
+        key,
+      ));
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      throw new HttpError(409, "conflict", `machine_id: machine ${body.machine_id} already exists`);
+    }
+    logger.info("device added", {
+      machineId: body.machine_id,
+      roomId: body.room_id,
+      type: body.machine_type,
+      chosenSecret: body.secret_key !== undefined,
+      warnings: warnings.length,
+      by: user.uid,
+    });
+    return secretResponse(
+      req,
+      {
+        machineId: body.machine_id,
+        roomId: body.room_id,
+        name: body.machine_name,
+        type: body.machine_type,
+      },
+      secret,
+      warnings,
+    );
   }),
   defineRoute({
     method: "POST",
     path: "/admin/rotate_device_secret",
+    response: DeviceSecretResponseSchema,
     auth: "admin",
     body: RotateDeviceSecretBodySchema,
-    async handler({ req, deps, user, body }) {
-      const key = masterKey(deps);
-      const machine = await machineOr404(deps.db, body.machine_id);
-      const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
-      const { secret } = await rotateDeviceSecret(deps.db, body.machine_id, key, body.secret_key);
-      logger.info("device secret rotated", {
+  }).handle(async ({ req, deps, user, body }) => {
+    const key = masterKey(deps);
+    const machine = await machineOr404(deps.db, body.machine_id);
+    const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
+    const { secret } = await rotateDeviceSecret(deps.db, body.machine_id, key, body.secret_key);
+    logger.info("device secret rotated", {
+      machineId: body.machine_id,
+      chosenSecret: body.secret_key !== undefined,
+      warnings: warnings.length,
+      by: user.uid,
+    });
+    const type = machine.get("type") as unknown;
+    const roomId = machine.get("roomId") as unknown;
+    const name = machine.get("name") as unknown;
+    return secretResponse(
+      req,
+      {
         machineId: body.machine_id,
-        chosenSecret: body.secret_key !== undefined,
-        warnings: warnings.length,
-        by: user.uid,
-      });
-      const type = machine.get("type") as unknown;
-      const roomId = machine.get("roomId") as unknown;
-      const name = machine.get("name") as unknown;
-      return secretResponse(
-        req,
-        {
-          machineId: body.machine_id,
-          roomId: typeof roomId === "string" ? roomId : null,
-          name: typeof name === "string" ? name : "",
-          type: type === "dryer" ? "dryer" : "washer",
-        },
-        secret,
-        warnings,
-      );
-    },
+        roomId: typeof roomId === "string" ? roomId : null,
+        name: typeof name === "string" ? name : "",
+        type: type === "dryer" ? "dryer" : "washer",
+      },
+      secret,
+      warnings,
+    );
   }),
   defineRoute({
     method: "POST",
     path: "/admin/calibration",
+    response: CalibrationResponseSchema,
     auth: "admin",
     body: CalibrationBodySchema,
-    async handler({ deps, user, body }) {
-      await machineOr404(deps.db, body.machine_id);
-      await deps.db.collection(COL.machines).doc(body.machine_id).update({ calibration: body.on });
-      logger.info("calibration switched", {
-        machineId: body.machine_id,
-        on: body.on,
-        by: user.uid,
-      });
-      return {
-        status: 200,
-        body: { message: "ok", machine_id: Number(body.machine_id), on: body.on ? 1 : 0 },
-      };
-    },
+  }).handle(async ({ deps, user, body }) => {
+    await machineOr404(deps.db, body.machine_id);
+    await deps.db.collection(COL.machines).doc(body.machine_id).update({ calibration: body.on });
+    logger.info("calibration switched", {
+      machineId: body.machine_id,
+      on: body.on,
+      by: user.uid,
+    });
+    return {
+      status: 200,
+      body: { message: "ok", machine_id: Number(body.machine_id), on: body.on ? 1 : 0 },
+    };
   }),
 ];

@@ -18,7 +18,7 @@ import { selectTransport } from "../../services/fcm/select";
 import type { PushTransport } from "../../services/fcm/transport";
 import { UnknownMachineError, clearBroken, reportBroken } from "../../store/broken";
 import { claimWindowFrom } from "../../store/queue";
-import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
+import { type ApiDeps, defineRoute } from "../apiRouter";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
 
@@ -42,7 +42,7 @@ export const ReportBrokenBodySchema = z
 /** POST /admin/clear_broken. */
 export const ClearBrokenBodySchema = z.object({ machine_id: IdSchema }).strict();
 
-export const ReportBrokenResponseSchema = z.object({
+export const ReportBrokenResponseSchema = z.strictObject({
   message: z.literal("ok"),
   machine_id: z.number().int(),
   /** Distinct users whose reports of the current outage count. */
@@ -55,7 +55,7 @@ export const ReportBrokenResponseSchema = z.object({
   note: z.string().optional(),
 });
 
-export const ClearBrokenResponseSchema = z.object({
+export const ClearBrokenResponseSchema = z.strictObject({
   message: z.literal("ok"),
   machine_id: z.number().int(),
   was_out_of_order: z.boolean(),
@@ -100,78 +100,78 @@ function unknownMachine(machineId: string): HttpError {
   return new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
 }
 
-export const brokenRoutes: ApiRoute[] = [
+export const brokenRoutes = [
   defineRoute({
     method: "POST",
     path: "/report_broken",
+    response: ReportBrokenResponseSchema,
     auth: "user",
     body: ReportBrokenBodySchema,
-    async handler({ deps, user, body }) {
-      try {
-        const now = deps.now();
-        const minAgeHours = BROKEN_MIN_ACCOUNT_AGE_HOURS.value();
-        const counts = await accountOlderThan(deps, user.uid, minAgeHours, now);
-        const r = await reportBroken(
-          { db: deps.db, now, ...routePush(deps) },
-          {
-            machineId: body.machine_id,
-            uid: user.uid,
-            reason: body.reason,
-            threshold: BROKEN_REPORT_THRESHOLD.value(),
-            counts,
-          },
-        );
-        return {
-          status: 200,
-          body: {
-            message: "ok",
-            machine_id: Number(body.machine_id),
-            reports: r.reports,
-            threshold: r.threshold,
-            out_of_order: r.outOfOrder,
-            already_reported: r.alreadyReported,
-            counted: r.counted,
-            ...(r.counted
-              ? {}
-              : {
-                  note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
-                }),
-          },
-        };
-      } catch (err) {
-        if (err instanceof UnknownMachineError) throw unknownMachine(body.machine_id);
-        throw err;
-      }
-    },
+  }).handle(async ({ deps, user, body }) => {
+    try {
+      const now = deps.now();
+      const minAgeHours = BROKEN_MIN_ACCOUNT_AGE_HOURS.value();
+      const counts = await accountOlderThan(deps, user.uid, minAgeHours, now);
+      const r = await reportBroken(
+        { db: deps.db, now, ...routePush(deps) },
+        {
+          machineId: body.machine_id,
+          uid: user.uid,
+          reason: body.reason,
+          threshold: BROKEN_REPORT_THRESHOLD.value(),
+          counts,
+        },
+      );
+      return {
+        status: 200,
+        body: {
+          message: "ok",
+          machine_id: Number(body.machine_id),
+          reports: r.reports,
+          threshold: r.threshold,
+          out_of_order: r.outOfOrder,
+          already_reported: r.alreadyReported,
+          counted: r.counted,
+          ...(r.counted
+            ? {}
+            : {
+                note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
+              }),
+        },
+      };
+    } catch (err) {
+      if (err instanceof UnknownMachineError) throw unknownMachine(body.machine_id);
+      throw err;
+    }
   }),
   defineRoute({
     method: "POST",
     path: "/admin/clear_broken",
+    response: ClearBrokenResponseSchema,
     auth: "admin",
     body: ClearBrokenBodySchema,
-    async handler({ deps, user, body }) {
-      try {
-        const r = await clearBroken(
-          deps.db,
-          { machineId: body.machine_id, adminUid: user.uid, now: deps.now() },
-          {
-            ...routePush(deps),
-            windowMinutes: claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
-          },
-        );
-        return {
-          status: 200,
-          body: {
-            message: "ok",
-            machine_id: Number(body.machine_id),
-            was_out_of_order: r.wasOutOfOrder,
-            archived: r.archived,
-          },
-        };
-      } catch (err) {
-        if (err instanceof UnknownMachineError) throw unknownMachine(body.machine_id);
-        throw err;
-      }
-    },
+  }).handle(async ({ deps, user, body }) => {
+    try {
+      const r = await clearBroken(
+        deps.db,
+        { machineId: body.machine_id, adminUid: user.uid, now: deps.now() },
+        {
+          ...routePush(deps),
+          windowMinutes: claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
+        },
+      );
+      return {
+        status: 200,
+        body: {
+          message: "ok",
+          machine_id: Number(body.machine_id),
+          was_out_of_order: r.wasOutOfOrder,
+          archived: r.archived,
+        },
+      };
+    } catch (err) {
+      if (err instanceof UnknownMachineError) throw unknownMachine(body.machine_id);
+      throw err;
+    }
   }),
 ];

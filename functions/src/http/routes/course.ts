@@ -20,7 +20,8 @@ import { courseStatsId } from "../../store/applyReport";
 import { COL } from "../../store/db";
 import { setWatch } from "../../store/notifications";
 import { idOut, readStats, toMachineDoc } from "../../store/status";
-import { type ApiRoute, defineRoute } from "../apiRouter";
+import { defineRoute } from "../apiRouter";
+import { StartCourseResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
 
@@ -38,64 +39,64 @@ export const StartCourseBodySchema = z
   })
   .strict();
 
-export const courseRoutes: ApiRoute[] = [
+export const courseRoutes = [
   defineRoute({
     method: "POST",
     path: "/start_course",
+    response: StartCourseResponseSchema,
     auth: "user",
     body: StartCourseBodySchema,
-    async handler({ deps, user, body }) {
-      const ref = deps.db.collection(COL.machines).doc(body.machine_id);
-      const snap = await ref.get();
-      if (!snap.exists)
-        throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
-      const machine = toMachineDoc(snap);
-      if (machine.outOfOrder) {
-        throw new HttpError(
-          409,
-          "conflict",
-          `machine_id: machine ${body.machine_id} is out of order`,
-        );
-      }
-      const key = courseKey(body.course_name);
-      const stats = (await readStats(deps.db, [{ type: machine.type, course: key }])).get(
-        courseStatsId(machine.type, key),
+  }).handle(async ({ deps, user, body }) => {
+    const ref = deps.db.collection(COL.machines).doc(body.machine_id);
+    const snap = await ref.get();
+    if (!snap.exists)
+      throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
+    const machine = toMachineDoc(snap);
+    if (machine.outOfOrder) {
+      throw new HttpError(
+        409,
+        "conflict",
+        `machine_id: machine ${body.machine_id} is out of order`,
       );
-      const now = deps.now();
-      // The choice on the machine (residents read it); who made it, server-only.
-      const batch = deps.db.batch();
-      batch.update(ref, {
-        courseChoice: {
-          course: key,
-          courseName: body.course_name,
-          setAt: Timestamp.fromMillis(now),
+    }
+    const key = courseKey(body.course_name);
+    const stats = (await readStats(deps.db, [{ type: machine.type, course: key }])).get(
+      courseStatsId(machine.type, key),
+    );
+    const now = deps.now();
+    // The choice on the machine (residents read it); who made it, server-only.
+    const batch = deps.db.batch();
+    batch.update(ref, {
+      courseChoice: {
+        course: key,
+        courseName: body.course_name,
+        setAt: Timestamp.fromMillis(now),
+      },
+    });
+    batch.set(
+      deps.db.collection(COL.courseChoices).doc(body.machine_id),
+      { uid: user.uid, setAt: Timestamp.fromMillis(now) },
+      { merge: true },
+    );
+    await batch.commit();
+    await setWatch(deps.db, user.uid, body.machine_id, true, now);
+    const expected = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[machine.type].total;
+    return {
+      status: 200,
+      body: {
+        message: "ok",
+        machine_id: idOut(body.machine_id),
+        course_name: body.course_name,
+        course_key: key,
+        expected_minutes: Math.round(expected),
+        expected_range: {
+          low_minutes: Math.round(stats?.lowMinutes ?? expected * 0.8),
+          high_minutes: Math.round(stats?.highMinutes ?? expected * 1.2),
         },
-      });
-      batch.set(
-        deps.db.collection(COL.courseChoices).doc(body.machine_id),
-        { uid: user.uid, setAt: Timestamp.fromMillis(now) },
-        { merge: true },
-      );
-      await batch.commit();
-      await setWatch(deps.db, user.uid, body.machine_id, true, now);
-      const expected = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[machine.type].total;
-      return {
-        status: 200,
-        body: {
-          message: "ok",
-          machine_id: idOut(body.machine_id),
-          course_name: body.course_name,
-          course_key: key,
-          expected_minutes: Math.round(expected),
-          expected_range: {
-            low_minutes: Math.round(stats?.lowMinutes ?? expected * 0.8),
-            high_minutes: Math.round(stats?.highMinutes ?? expected * 1.2),
-          },
-          /** Finished cycles behind the estimate (0: the machine type's default). */
-          samples: stats?.samples ?? 0,
-          isusing: 1,
-        },
-      };
-    },
+        /** Finished cycles behind the estimate (0: the machine type's default). */
+        samples: stats?.samples ?? 0,
+        isusing: 1,
+      },
+    };
   }),
 ];

@@ -8,31 +8,32 @@
  *   "optional"), so a client that meant to authenticate learns that it did not.
  */
 import { COL } from "../../store/db";
-import { type ApiRoute, defineRoute } from "../apiRouter";
+import { defineRoute } from "../apiRouter";
+import { HealthResponseSchema } from "../apiResponses";
 import { HttpError } from "../errors";
 
-export const healthRoutes: ApiRoute[] = [
+export const healthRoutes = [
   defineRoute({
     method: "GET",
     path: "/health",
+    response: HealthResponseSchema,
     auth: "optional",
-    async handler({ deps, user }) {
-      const started = deps.now();
-      try {
-        await deps.db.collection(COL.rooms).limit(1).get();
-      } catch {
-        throw new HttpError(503, "unavailable", "Firestore is not reachable");
-      }
-      if (user?.admin !== true) return { status: 200, body: { status: "ok" } };
-      return {
-        status: 200,
-        body: {
-          status: "ok",
-          version: deps.version,
-          firestore: "ok",
-          time: new Date(started).toISOString(),
-        },
-      };
-    },
+  }).handle(async ({ deps, user }) => {
+    const started = deps.now();
+    try {
+      await deps.db.collection(COL.rooms).limit(1).get();
+    } catch {
+      throw new HttpError(503, "unavailable", "Firestore is not reachable");
+    }
+    if (user?.admin !== true) return { status: 200, body: { status: "ok" } };
+    return {
+      status: 200,
+      body: {
+        status: "ok",
+        version: deps.version,
+        firestore: "ok",
+        time: new Date(started).toISOString(),
+      },
+    };
   }),
 ];

@@ -1,8 +1,9 @@
 /**
  * Every route of the `api` function. To add routes: write `routes/<area>.ts` exporting an
- * `ApiRoute[]` built with `defineRoute`, and spread it here.
+ * array of `defineRoute(…)`s (no type annotation: the routes' types make `ApiContract`), and
+ * spread it here.
  */
-import type { ApiRoute } from "../apiRouter";
+import type { ContractOf } from "../apiRouter";
 import { adminRoutes } from "./admin";
 import { brokenRoutes } from "./broken";
 import { healthRoutes } from "./health";
@@ -13,7 +14,7 @@ import { statusRoutes } from "./status";
 import { surveyRoutes } from "./survey";
 import { tipRoutes } from "./tip";
 
-export const apiRoutes: readonly ApiRoute[] = [
+export const apiRoutes = [
   ...healthRoutes,
   ...notificationRoutes,
   ...brokenRoutes,
@@ -24,3 +25,6 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...queueRoutes,
   ...surveyRoutes,
 ];
+
+/** Every route's body, query and 200 response types keyed "METHOD /path" (the PWA's client). */
+export type ApiContract = ContractOf<(typeof apiRoutes)[number]>;

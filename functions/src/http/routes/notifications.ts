@@ -20,7 +20,15 @@ import {
   setWatch,
 } from "../../store/notifications";
 import { deleteFcmToken, saveFcmToken } from "../../store/users";
-import { type ApiRoute, defineRoute } from "../apiRouter";
+import { defineRoute } from "../apiRouter";
+import {
+  DeviceSubscribeResponseSchema,
+  LogoutResponseSchema,
+  NotificationsReadResponseSchema,
+  NotificationsResponseSchema,
+  NotifyMeResponseSchema,
+  SetFcmTokenResponseSchema,
+} from "../apiResponses";
 import {
   DeviceSubscribeBodySchema,
   LogoutBodySchema,
@@ -34,121 +42,121 @@ import {
 } from "../apiSchemas";
 import { HttpError } from "../errors";
 
-export const notificationRoutes: ApiRoute[] = [
+export const notificationRoutes = [
   defineRoute({
     method: "POST",
     path: "/notify_me",
+    response: NotifyMeResponseSchema,
     auth: "user",
     body: NotifyMeBodySchema,
-    async handler({ deps, user, body }) {
-      const machine = await deps.db.collection(COL.machines).doc(body.machine_id).get();
-      if (!machine.exists)
-        throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
-      await setWatch(deps.db, user.uid, body.machine_id, body.isusing, deps.now());
-      return {
-        status: 200,
-        body: { message: "ok", machine_id: Number(body.machine_id), isusing: body.isusing ? 1 : 0 },
-      };
-    },
+  }).handle(async ({ deps, user, body }) => {
+    const machine = await deps.db.collection(COL.machines).doc(body.machine_id).get();
+    if (!machine.exists)
+      throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
+    await setWatch(deps.db, user.uid, body.machine_id, body.isusing, deps.now());
+    return {
+      status: 200,
+      body: { message: "ok", machine_id: Number(body.machine_id), isusing: body.isusing ? 1 : 0 },
+    };
   }),
   defineRoute({
     method: "POST",
     path: "/device_subscribe",
+    response: DeviceSubscribeResponseSchema,
     auth: "user",
     body: DeviceSubscribeBodySchema,
-    async handler({ deps, user, body }) {
-      const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
-      if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
-      const on = body.isusing ?? true;
-      await setRoomSubscription(deps.db, user.uid, body.room_id, on, deps.now());
-      return {
-        status: 200,
-        body: { message: "ok", room_id: Number(body.room_id), isusing: on ? 1 : 0 },
-      };
-    },
+  }).handle(async ({ deps, user, body }) => {
+    const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
+    if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
+    const on = body.isusing ?? true;
+    await setRoomSubscription(deps.db, user.uid, body.room_id, on, deps.now());
+    return {
+      status: 200,
+      body: { message: "ok", room_id: Number(body.room_id), isusing: on ? 1 : 0 },
+    };
   }),
   defineRoute({
     method: "POST",
     path: "/set_fcm_token",
+    response: SetFcmTokenResponseSchema,
     auth: "user",
     body: SetFcmTokenBodySchema,
-    async handler({ req, deps, user, body }) {
-      let platform = body.platform;
-      const header = req.headers["x-client-platform"]?.trim().toLowerCase();
-      if (platform === undefined && header !== undefined) {
-        const parsed = PlatformSchema.safeParse(header);
-        if (!parsed.success) {
-          throw new HttpError(
-            400,
-            "invalid_body",
-            `platform: X-Client-Platform must be one of ${PLATFORMS.join(", ")}`,
-          );
-        }
-        platform = parsed.data;
+  }).handle(async ({ req, deps, user, body }) => {
+    let platform = body.platform;
+    const header = req.headers["x-client-platform"]?.trim().toLowerCase();
+    if (platform === undefined && header !== undefined) {
+      const parsed = PlatformSchema.safeParse(header);
+      if (!parsed.success) {
+        throw new HttpError(
+          400,
+          "invalid_body",
+          `platform: X-Client-Platform must be one of ${PLATFORMS.join(", ")}`,
+        );
       }
-      await saveFcmToken(deps.db, user.uid, {
-        token: body.fcm_token,
-        platform: platform ?? "web",
-        ...(body.locale ? { locale: body.locale } : {}),
-        now: deps.now(),
-      });
-      return { status: 200, body: { message: "ok", platform: platform ?? "web" } };
-    },
+      platform = parsed.data;
+    }
+    await saveFcmToken(deps.db, user.uid, {
+      token: body.fcm_token,
+      platform: platform ?? "web",
+      ...(body.locale ? { locale: body.locale } : {}),
+      now: deps.now(),
+    });
+    return { status: 200, body: { message: "ok", platform: platform ?? "web" } };
   }),
   defineRoute({
     method: "POST",
     path: "/logout",
+    response: LogoutResponseSchema,
     auth: "user",
     body: LogoutBodySchema,
-    async handler({ deps, user, body }) {
-      const removed = await deleteFcmToken(deps.db, user.uid, body.fcm_token);
-      return { status: 200, body: { message: "ok", removed } };
-    },
+  }).handle(async ({ deps, user, body }) => {
+    const removed = await deleteFcmToken(deps.db, user.uid, body.fcm_token);
+    return { status: 200, body: { message: "ok", removed } };
   }),
   defineRoute({
     method: "GET",
     path: "/notifications",
+    response: NotificationsResponseSchema,
     auth: "user",
     query: NotificationsQuerySchema,
-    async handler({ deps, user, query: q }) {
-      try {
-        const page = await listNotifications(
-          deps.db,
-          user.uid,
-          q.limit ?? NOTIFICATIONS_DEFAULT_LIMIT,
-          q.cursor,
-        );
-        return {
-          status: 200,
-          body: {
-            notifications: page.entries,
-            next_cursor: page.nextCursor,
-            unread_count: page.unreadCount,
-          },
-        };
-      } catch (err) {
-        if (err instanceof UnknownCursorError) {
-          throw new HttpError(400, "invalid_query", "cursor: is not a notification of yours");
-        }
-        throw err;
+  }).handle(async ({ deps, user, query: q }) => {
+    try {
+      const page = await listNotifications(
+        deps.db,
+        user.uid,
+        q.limit ?? NOTIFICATIONS_DEFAULT_LIMIT,
+        q.cursor,
+      );
+      return {
+        status: 200,
+        body: {
+          notifications: page.entries,
+          next_cursor: page.nextCursor,
+          unread_count: page.unreadCount,
+        },
+      };
+    } catch (err) {
+      if (err instanceof UnknownCursorError) {
+        throw new HttpError(400, "invalid_query", "cursor: is not a notification of yours");
       }
-    },
+      throw err;
+    }
   }),
   defineRoute({
     method: "POST",
     path: "/notifications/read",
+    response: NotificationsReadResponseSchema,
     auth: "user",
     body: NotificationsReadBodySchema,
-    async handler({ deps, user, body }) {
-      if (body.all) {
-        const { marked } = await markAllRead(deps.db, user.uid, deps.now());
-        return { status: 200, body: { message: "ok", marked } };
-      }
-      const id = body.id ?? "";
-      const result = await markRead(deps.db, user.uid, id, deps.now());
-      // Someone else's notification is indistinguishable from a missing one.
-      if (!result) throw new HttpError(404, "not_found", `id: you have no notification ${id}`);
-      return { status: 200, body: { message: "ok", marked: result.marked } };
-    },
+  }).handle(async ({ deps, user, body }) => {
+    if (body.all) {
+      const { marked } = await markAllRead(deps.db, user.uid, deps.now());
+      return { status: 200, body: { message: "ok", marked } };
+    }
+    const id = body.id ?? "";
+    const result = await markRead(deps.db, user.uid, id, deps.now());
+    // Someone else's notification is indistinguishable from a missing one.
+    if (!result) throw new HttpError(404, "not_found", `id: you have no notification ${id}`);
+    return { status: 200, body: { message: "ok", marked: result.marked } };
   }),
 ];

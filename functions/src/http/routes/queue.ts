@@ -22,7 +22,8 @@ import {
 } from "../../store/queue";
 import { idOut, readReservation } from "../../store/status";
 import { COL } from "../../store/db";
-import { type ApiRoute, defineRoute } from "../apiRouter";
+import { defineRoute } from "../apiRouter";
+import { ReserveClaimResponseSchema, ReserveResponseSchema } from "../apiResponses";
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
@@ -58,61 +59,61 @@ async function orBusy<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export const queueRoutes: ApiRoute[] = [
+export const queueRoutes = [
   defineRoute({
     method: "POST",
     path: "/reserve",
+    response: ReserveResponseSchema,
     auth: "user",
     body: ReserveBodySchema,
-    async handler({ deps, user, body }) {
-      const room = await roomOr404(deps.db, body.room_id);
-      const now = deps.now();
-      if (body.isreserved) {
-        const r = await orBusy(() => joinQueue(deps.db, user.uid, room.roomId, now));
-        const view = await readReservation(deps.db, room, user.uid, now, r.queue);
-        return { status: 200, body: { message: "ok", joined: r.joined, ...view } };
-      }
-      const window = claimWindowFrom(CLAIM_WINDOW_MINUTES.value());
-      const r = await orBusy(() =>
-        leaveQueue(deps.db, user.uid, room.roomId, now, window, deps.push),
-      );
+  }).handle(async ({ deps, user, body }) => {
+    const room = await roomOr404(deps.db, body.room_id);
+    const now = deps.now();
+    if (body.isreserved) {
+      const r = await orBusy(() => joinQueue(deps.db, user.uid, room.roomId, now));
       const view = await readReservation(deps.db, room, user.uid, now, r.queue);
-      return { status: 200, body: { message: "ok", left: r.left, ...view } };
-    },
+      return { status: 200, body: { message: "ok", joined: r.joined, ...view } };
+    }
+    const window = claimWindowFrom(CLAIM_WINDOW_MINUTES.value());
+    const r = await orBusy(() =>
+      leaveQueue(deps.db, user.uid, room.roomId, now, window, deps.push),
+    );
+    const view = await readReservation(deps.db, room, user.uid, now, r.queue);
+    return { status: 200, body: { message: "ok", left: r.left, ...view } };
   }),
   defineRoute({
     method: "POST",
     path: "/reserve/claim",
+    response: ReserveClaimResponseSchema,
     auth: "user",
     body: ReserveClaimBodySchema,
-    async handler({ deps, user, body }) {
-      const room = await roomOr404(deps.db, body.room_id);
-      if (body.machine_id !== undefined) {
-        const m = await deps.db.collection(COL.machines).doc(body.machine_id).get();
-        if (!m.exists)
-          throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
-      }
-      const r = await orBusy(() =>
-        claimOffer(deps.db, user.uid, room.roomId, body.machine_id, deps.now()),
-      );
-      if (!r.ok) {
-        const message = CLAIM_REFUSED[r.reason]
-          .replace("{room}", room.roomId)
-          .replace("{machine}", body.machine_id ?? "");
-        throw new HttpError(409, "conflict", message);
-      }
-      return {
-        status: 200,
-        body: {
-          message: "claimed",
-          room_id: idOut(room.roomId),
-          machine_id: idOut(r.claimed.machineId),
-          offered_at: r.claimed.offeredAt,
-          expires_at: r.claimed.expiresAt,
-          claimed_at: r.claimed.claimedAt,
-          isreserved: 0,
-        },
-      };
-    },
+  }).handle(async ({ deps, user, body }) => {
+    const room = await roomOr404(deps.db, body.room_id);
+    if (body.machine_id !== undefined) {
+      const m = await deps.db.collection(COL.machines).doc(body.machine_id).get();
+      if (!m.exists)
+        throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
+    }
+    const r = await orBusy(() =>
+      claimOffer(deps.db, user.uid, room.roomId, body.machine_id, deps.now()),
+    );
+    if (!r.ok) {
+      const message = CLAIM_REFUSED[r.reason]
+        .replace("{room}", room.roomId)
+        .replace("{machine}", body.machine_id ?? "");
+      throw new HttpError(409, "conflict", message);
+    }
+    return {
+      status: 200,
+      body: {
+        message: "claimed",
+        room_id: idOut(room.roomId),
+        machine_id: idOut(r.claimed.machineId),
+        offered_at: r.claimed.offeredAt,
+        expires_at: r.claimed.expiresAt,
+        claimed_at: r.claimed.claimedAt,
+        isreserved: 0,
+      },
+    };
   }),
 ];

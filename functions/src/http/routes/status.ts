@@ -15,7 +15,8 @@ import { z } from "zod";
 import { congestionTable, loadView, roomsView } from "../../store/status";
 import type { HttpRequest } from "../adapter";
 import { jsonBody } from "../adapter";
-import { type ApiRoute, defineRoute } from "../apiRouter";
+import { defineRoute } from "../apiRouter";
+import { CongestionResponseSchema, LoadResponseSchema, RoomsResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
 import { parseOrThrow } from "../errors";
 import { roomOr404, RoomQuerySchema } from "./common";
@@ -33,34 +34,34 @@ function optionalJsonBody(req: HttpRequest): unknown {
   return jsonBody(req);
 }
 
-export const statusRoutes: ApiRoute[] = [
+export const statusRoutes = [
   defineRoute({
     method: "GET",
     path: "/rooms",
+    response: RoomsResponseSchema,
     auth: "user",
-    async handler({ deps, user }) {
-      return { status: 200, body: await roomsView(deps.db, user.uid) };
-    },
+  }).handle(async ({ deps, user }) => {
+    return { status: 200, body: await roomsView(deps.db, user.uid) };
   }),
   defineRoute({
     method: "POST",
     path: "/load",
+    response: LoadResponseSchema,
     auth: "user",
     // No `body` schema on the route: the body is optional (see LoadBodySchema).
-    async handler({ req, deps, user }) {
-      const body = parseOrThrow(LoadBodySchema, optionalJsonBody(req));
-      const room = body.room_id === undefined ? null : await roomOr404(deps.db, body.room_id);
-      return { status: 200, body: await loadView(deps.db, user.uid, room, deps.now()) };
-    },
+  }).handle(async ({ req, deps, user }) => {
+    const body = parseOrThrow(LoadBodySchema, optionalJsonBody(req));
+    const room = body.room_id === undefined ? null : await roomOr404(deps.db, body.room_id);
+    return { status: 200, body: await loadView(deps.db, user.uid, room, deps.now()) };
   }),
   defineRoute({
     method: "GET",
     path: "/statistics/congestion",
+    response: CongestionResponseSchema,
     auth: "user",
     query: CongestionQuerySchema,
-    async handler({ deps, query: q }) {
-      if (q.room_id !== undefined) await roomOr404(deps.db, q.room_id);
-      return { status: 200, body: await congestionTable(deps.db, q.room_id) };
-    },
+  }).handle(async ({ deps, query: q }) => {
+    if (q.room_id !== undefined) await roomOr404(deps.db, q.room_id);
+    return { status: 200, body: await congestionTable(deps.db, q.room_id) };
   }),
 ];

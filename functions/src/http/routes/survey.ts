@@ -11,7 +11,7 @@ import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import { kstParts } from "../../domain/time";
 import { COL } from "../../store/db";
-import { type ApiRoute, defineRoute } from "../apiRouter";
+import { defineRoute } from "../apiRouter";
 
 export const SurveyBodySchema = z
   .object({
@@ -30,7 +30,7 @@ export const SurveyBodySchema = z
   })
   .strict();
 
-export const SurveyResponseSchema = z.object({
+export const SurveyResponseSchema = z.strictObject({
   message: z.literal("survey received"),
   satisfaction: z.number().int(),
 });
@@ -45,7 +45,7 @@ export const SurveysQuerySchema = z
   })
   .strict();
 
-export const SurveysResponseSchema = z.object({
+export const SurveysResponseSchema = z.strictObject({
   surveys: z.array(
     z.object({
       satisfaction: z.number().int(),
@@ -61,53 +61,52 @@ function dayKey(epochMs: number): string {
   return `${p.year}${String(p.month).padStart(2, "0")}${String(p.day).padStart(2, "0")}`;
 }
 
-export const surveyRoutes: ApiRoute[] = [
+export const surveyRoutes = [
   defineRoute({
     method: "POST",
     path: "/survey",
+    response: SurveyResponseSchema,
     auth: "user",
     body: SurveyBodySchema,
-    async handler({ deps, user, body }) {
-      const now = deps.now();
-      const suggestion = body.suggestion ? body.suggestion : null;
-      await deps.db
-        .collection(COL.surveys)
-        .doc(`${user.uid}_${dayKey(now)}`)
-        .set({
-          uid: user.uid,
-          satisfaction: body.satisfaction,
-          suggestion,
-          createdAt: Timestamp.fromMillis(now),
-        });
-      return {
-        status: 200,
-        body: { message: "survey received", satisfaction: body.satisfaction },
-      };
-    },
+  }).handle(async ({ deps, user, body }) => {
+    const now = deps.now();
+    const suggestion = body.suggestion ? body.suggestion : null;
+    await deps.db
+      .collection(COL.surveys)
+      .doc(`${user.uid}_${dayKey(now)}`)
+      .set({
+        uid: user.uid,
+        satisfaction: body.satisfaction,
+        suggestion,
+        createdAt: Timestamp.fromMillis(now),
+      });
+    return {
+      status: 200,
+      body: { message: "survey received", satisfaction: body.satisfaction },
+    };
   }),
   defineRoute({
     method: "GET",
     path: "/admin/surveys",
+    response: SurveysResponseSchema,
     auth: "admin",
     query: SurveysQuerySchema,
-    async handler({ deps, query: q }) {
-      const snap = await deps.db
-        .collection(COL.surveys)
-        .orderBy("createdAt", "desc")
-        .limit(q.limit === undefined ? 50 : Number(q.limit))
-        .get();
-      const surveys = snap.docs.map((d) => ({
-        satisfaction: Number(d.get("satisfaction")),
-        suggestion:
-          typeof d.get("suggestion") === "string" ? (d.get("suggestion") as string) : null,
-        created_at: (d.get("createdAt") as Timestamp).toDate().toISOString(),
-      }));
-      const average =
-        surveys.length === 0
-          ? null
-          : Math.round((surveys.reduce((n, s) => n + s.satisfaction, 0) / surveys.length) * 100) /
-            100;
-      return { status: 200, body: { surveys, average_satisfaction: average } };
-    },
+  }).handle(async ({ deps, query: q }) => {
+    const snap = await deps.db
+      .collection(COL.surveys)
+      .orderBy("createdAt", "desc")
+      .limit(q.limit === undefined ? 50 : Number(q.limit))
+      .get();
+    const surveys = snap.docs.map((d) => ({
+      satisfaction: Number(d.get("satisfaction")),
+      suggestion: typeof d.get("suggestion") === "string" ? (d.get("suggestion") as string) : null,
+      created_at: (d.get("createdAt") as Timestamp).toDate().toISOString(),
+    }));
+    const average =
+      surveys.length === 0
+        ? null
+        : Math.round((surveys.reduce((n, s) => n + s.satisfaction, 0) / surveys.length) * 100) /
+          100;
+    return { status: 200, body: { surveys, average_satisfaction: average } };
   }),
 ];

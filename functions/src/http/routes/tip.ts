@@ -57,8 +57,8 @@ import {
   type TipScope,
 } from "../../store/tip";
 import { firestoreWeatherCache } from "../../store/weatherCache";
-import type { HttpResponse } from "../adapter";
-import { type ApiDeps, type ApiRoute, defineRoute } from "../apiRouter";
+import { type ApiDeps, defineRoute } from "../apiRouter";
+import { TipResponseSchema } from "../apiResponses";
 import { HttpError } from "../errors";
 import { RoomQuerySchema } from "./common";
 
@@ -294,34 +294,34 @@ async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCa
   }
 }
 
-export const tipRoutes: ApiRoute[] = [
+export const tipRoutes = [
   defineRoute({
     method: "GET",
     path: "/tip",
+    response: TipResponseSchema,
     auth: "user",
     query: TipQuerySchema,
-    async handler({ req, deps, user, query: q }): Promise<HttpResponse> {
-      const roomId = q.room_id ?? null;
-      if (roomId && !(await deps.db.collection(COL.rooms).doc(roomId).get()).exists) {
-        throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
-      }
-      const services = deps.tip ?? {};
-      const ctx: TipContext = {
-        deps,
-        services,
-        config: (services.config ?? readTipConfig)(),
-        now: deps.now(),
-        roomId,
-        scope: tipScope(roomId),
-        locale: await tipLocale(deps, user.uid, req.headers["accept-language"]),
-      };
-      const { tip, cache } = await getTip(ctx);
-      return {
-        status: 200,
-        // `tip_message`: the field the seed PWA (WashCall-Web) reads.
-        body: { ...tip, tip_message: tip.tip },
-        headers: { "X-Tip-Cache": cache, "Content-Language": ctx.locale, Vary: "Accept-Language" },
-      };
-    },
+  }).handle(async ({ req, deps, user, query: q }) => {
+    const roomId = q.room_id ?? null;
+    if (roomId && !(await deps.db.collection(COL.rooms).doc(roomId).get()).exists) {
+      throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
+    }
+    const services = deps.tip ?? {};
+    const ctx: TipContext = {
+      deps,
+      services,
+      config: (services.config ?? readTipConfig)(),
+      now: deps.now(),
+      roomId,
+      scope: tipScope(roomId),
+      locale: await tipLocale(deps, user.uid, req.headers["accept-language"]),
+    };
+    const { tip, cache } = await getTip(ctx);
+    return {
+      status: 200,
+      // `tip_message`: the field the seed PWA (WashCall-Web) reads.
+      body: { ...tip, tip_message: tip.tip },
+      headers: { "X-Tip-Cache": cache, "Content-Language": ctx.locale, Vary: "Accept-Language" },
+    };
   }),
 ];
