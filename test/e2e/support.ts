@@ -29,6 +29,7 @@ export async function startE2eStack(): Promise<E2eStack> {
   const stack = await startStack({
     firestorePort: 0,
     functionsPort: 0,
+    hostingPort: 0,
     auth: true,
     schedules: false,
     seed: false,

@@ -168,7 +168,7 @@ describe("POST /report_broken", () => {
       title: "Breakdown reported",
       body: "세탁기 3 (#3) was reported broken: 탈수가 안 돼요",
       topic: "machine-3",
-      link: "https://app.test/rooms/1",
+      link: "https://app.test/rooms/1/machines/3",
     });
     // The reporters themselves are not admins: nothing for them.
     expect(await inbox(a.uid)).toEqual([]);

@@ -126,6 +126,12 @@ describe("notificationLink", () => {
     );
   });
 
+  it("links to the machine on its room's board when the notification is about a machine", () => {
+    expect(notificationLink("https://washcall.example/", "1", "2")).toBe(
+      "https://washcall.example/rooms/1/machines/2",
+    );
+  });
+
   it("escapes the room id", () => {
     expect(notificationLink("https://washcall.example", "a b/c")).toBe(
       "https://washcall.example/rooms/a%20b%2Fc",

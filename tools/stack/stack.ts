@@ -16,6 +16,7 @@ import { type LocalFirestore, startFirestore } from "./firestore";
 import { loadDocuments, persistDocuments } from "./persist";
 import { seedDemo } from "./seed";
 import { type FunctionsHost, startFunctionsHost } from "./functionsHost";
+import { type LocalHosting, startHosting } from "./hosting";
 
 export const PROJECT_ID = "demo-washcall";
 /** Fixed, public dev key: only ever encrypts the demo secrets of the local stack. */
@@ -25,6 +26,8 @@ export const ROOT = path.resolve(__dirname, "..", "..");
 export interface StackOptions {
   firestorePort?: number;
   functionsPort?: number;
+  /** Serve the PWA (web/dist) on this port; null: no PWA. Default 5000. */
+  hostingPort?: number | null;
   /** Start the Auth emulator (or reuse FIREBASE_AUTH_EMULATOR_HOST). Default true. */
   auth?: boolean;
   /** Run scheduled functions every minute. Default true. */
@@ -48,6 +51,8 @@ export interface Stack {
   authHost: string | null;
   deviceUrl: string;
   apiUrl: string;
+  /** The PWA, when served (hostingPort not null and the Auth emulator on). */
+  webUrl: string | null;
   functions: Record<string, unknown>;
   dispatcher: Dispatcher;
   stop(): Promise<void>;
@@ -85,6 +90,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   process.env.GOOGLE_CLOUD_PROJECT = PROJECT_ID;
   process.env.DEVICE_MASTER_KEY ??= LOCAL_MASTER_KEY;
   process.env.PUSH_TRANSPORT = "outbox";
+  const hostingPort = opts.hostingPort === undefined ? 5000 : opts.hostingPort;
 
   const started: { stop(): unknown }[] = [];
   try {
@@ -146,6 +152,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // Reports saved before their trigger ran are created now, so the dispatcher delivers them.
     const replayed = loaded ? await loaded.replay() : 0;
     if (replayed > 0) log.info("unapplied reports delivered again", { reports: replayed });
+    let web: LocalHosting | null = null;
+    if (hostingPort !== null && auth) {
+      web = await startHosting({
+        port: hostingPort,
+        projectId: PROJECT_ID,
+        dir: path.join(ROOT, "web", "dist"),
+        apiUrl: host.urlOf("api"),
+        authHost: auth.host,
+        firestoreHost: firestore.host,
+        studentEmailDomain: process.env.STUDENT_EMAIL_DOMAIN ?? "students.washcall.local",
+      });
+      started.push(web);
+      // Notification links open the local PWA.
+      process.env.APP_URL ??= web.url;
+    }
     return {
       projectId: PROJECT_ID,
       firestoreHost: firestore.host,
@@ -154,6 +175,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       authHost: auth?.host ?? null,
       deviceUrl: host.urlOf("device"),
       apiUrl: host.urlOf("api"),
+      webUrl: web?.url ?? null,
       functions,
       dispatcher,
       stop: async () => {

@@ -12,14 +12,16 @@ async function main() {
   const dataDir = process.env.WASHCALL_DATA_DIR ?? path.join(ROOT, ".washcall");
   const clean = process.argv.includes("--clean") || process.env.WASHCALL_CLEAN === "1";
   if (clean) rmSync(dataDir, { recursive: true, force: true });
-  // Ports are fixed by the design (8080, 5001); the overrides exist for side-by-side runs.
+  // Ports are fixed by the design (8080, 5001, 5000); the overrides exist for side-by-side runs.
   const stack = await startStack({
     firestorePort: Number(process.env.WASHCALL_FIRESTORE_PORT ?? 8080),
     functionsPort: Number(process.env.WASHCALL_FUNCTIONS_PORT ?? 5001),
+    hostingPort: Number(process.env.WASHCALL_HOSTING_PORT ?? 5000),
     dataDir,
   });
   console.log(`
 WashCall local stack ready in ${Date.now() - t0} ms (project ${stack.projectId})
+  PWA (open this)   ${stack.webUrl ?? "off (no Auth emulator)"}  sign up with any email, or an admin: npm run admin -- grant <email>
   device function   ${stack.deviceUrl}/update | /heartbeat | /raw_data | /device_update
   api function      ${stack.apiUrl}/…
   Firestore         ${stack.firestoreHost} (${stack.firestoreEmbedded ? "local Firestore: gRPC, and WebChannel/REST for browsers; security rules NOT evaluated" : "emulator from FIRESTORE_EMULATOR_HOST"})

@@ -182,7 +182,11 @@ export function configErrorMessage(
   };
 }
 
-/** The page a notification opens: the room's view in the PWA. */
-export function notificationLink(appUrl: string, roomId: string): string {
-  return `${appUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`;
+/**
+ * The page a notification opens: the machine on its room's board in the PWA
+ * (`/rooms/{roomId}/machines/{machineId}`), or the room's board without a machine.
+ */
+export function notificationLink(appUrl: string, roomId: string, machineId?: string): string {
+  const room = `${appUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`;
+  return machineId ? `${room}/machines/${encodeURIComponent(machineId)}` : room;
 }

@@ -148,6 +148,7 @@ export const LoadResponseSchema = z.strictObject({
   machine_list: z.array(MachineListItemSchema).describe("What the seed PWA reads"),
   machines: z.array(MachineListItemSchema).describe("The same list"),
   reservations: z.array(ReservationSchema),
+  subscribed_rooms: z.array(IdOutSchema).describe("Rooms whose every FINISHED the user is told of"),
   isreserved: OnOff,
   queue_position: z.number().int().nullable(),
   expected_wait_minutes: z.number().int().nullable(),

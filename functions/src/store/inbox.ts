@@ -305,7 +305,7 @@ export async function pushInboxEntries(deps: InboxDeps, write: InboxWrite): Prom
           roomId: p.roomId ?? "",
           type: p.pushType,
         },
-        link: notificationLink(deps.appUrl, p.roomId ?? ""),
+        link: notificationLink(deps.appUrl, p.roomId ?? "", p.machineId),
         topic: machineTopic(p.machineId),
         ttlSeconds: p.ttlSeconds,
       }),

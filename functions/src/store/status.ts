@@ -22,7 +22,7 @@ import { MINUTE_MS } from "../domain/time";
 import { type MachineTimer, roomTimers } from "../domain/timers";
 import { courseOfMachineDoc, courseStatsId } from "./applyReport";
 import { COL, toMillis } from "./db";
-import { WATCHERS } from "./notifications";
+import { SUBSCRIBERS, WATCHERS } from "./notifications";
 import { readQueues } from "./queue";
 
 export interface RoomDoc {
@@ -147,10 +147,7 @@ export async function watchedBy(
 }
 
 /** `{"월":[24], …, "일":[24]}` of one room, or summed over every room. */
-export async function congestionTable(
-  db: Firestore,
-  roomId?: string,
-): Promise<WeekdayTable> {
+export async function congestionTable(db: Firestore, roomId?: string): Promise<WeekdayTable> {
   const col = db.collection(COL.congestion);
   if (roomId !== undefined) {
     const snap = await col.doc(roomId).get();
@@ -330,6 +327,16 @@ export async function roomsView(db: Firestore, uid: string) {
   };
 }
 
+/** Which of `roomIds` the user subscribed to (rooms/{id}/subscribers/{uid}), in one read. */
+async function subscribedRooms(db: Firestore, uid: string, roomIds: readonly string[]) {
+  if (roomIds.length === 0) return [];
+  const refs = roomIds.map((id) =>
+    db.collection(COL.rooms).doc(id).collection(SUBSCRIBERS).doc(uid),
+  );
+  const snaps = await db.getAll(...refs);
+  return roomIds.filter((_, i) => snaps[i]?.exists === true);
+}
+
 /**
  * `POST /load`: the machines of one room (or of every room) as the seed's client lists them,
  * the user's reservations, and totals. The top-level `isreserved`, `queue_position` and
@@ -343,7 +350,7 @@ export async function loadView(db: Firestore, uid: string, room: RoomDoc | null,
   ]);
   const roomIds = new Set(rooms.map((r) => r.roomId));
   const listed = machines.filter((m) => m.roomId !== null && roomIds.has(m.roomId));
-  const [stats, watched, queues] = await Promise.all([
+  const [stats, watched, queues, subscribed] = await Promise.all([
     readStats(db, statsKeys(listed)),
     watchedBy(
       db,
@@ -352,6 +359,11 @@ export async function loadView(db: Firestore, uid: string, room: RoomDoc | null,
     ),
     readQueues(
       db,
+      rooms.map((r) => r.roomId),
+    ),
+    subscribedRooms(
+      db,
+      uid,
       rooms.map((r) => r.roomId),
     ),
   ]);
@@ -408,6 +420,8 @@ export async function loadView(db: Firestore, uid: string, room: RoomDoc | null,
     machine_list: machineList,
     machines: machineList,
     reservations,
+    /** Rooms whose every FINISHED the user is told of (POST /device_subscribe). */
+    subscribed_rooms: subscribed.map(idOut),
     isreserved: focus?.isreserved ?? 0,
     queue_position: focus?.queue_position ?? null,
     expected_wait_minutes: focus?.expected_wait_minutes ?? null,

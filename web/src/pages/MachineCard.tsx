@@ -1,0 +1,262 @@
+/**
+ * One machine on the board: state, time left with its range, badges (finishing soon, offline,
+ * out of order), last signal, and what a resident can do with it (watch, start a course, report
+ * a problem).
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { useApp } from "../app";
+import { ApiError } from "../api";
+import type { Machine, Room } from "../data";
+import { ago } from "../i18n";
+import { useShell } from "../shell";
+import { Dialog } from "../ui/Dialog";
+import { timingOf } from "./timing";
+
+interface Props {
+  machine: Machine;
+  room: Room | null;
+  watching: boolean;
+  focused: boolean;
+  /** After any action: refresh the server view, maybe ask for push. */
+  onAction: (kind: "watch" | "course" | "broken") => void;
+  say: (message: string) => void;
+}
+
+export function MachineCard({ machine: m, room, watching, focused, onAction, say }: Props) {
+  const { api, t, locale } = useApp();
+  const { now } = useShell();
+  const [dialog, setDialog] = useState<"course" | "broken" | null>(null);
+  const [busy, setBusy] = useState(false);
+  const ref = useRef<HTMLElement>(null);
+  const timing = timingOf(m, room, now);
+
+  useEffect(() => {
+    if (focused && ref.current) {
+      ref.current.scrollIntoView({ block: "center" });
+      ref.current.focus();
+    }
+  }, [focused]);
+
+  async function act(work: () => Promise<unknown>, kind: "watch" | "course" | "broken") {
+    setBusy(true);
+    try {
+      await work();
+      onAction(kind);
+    } catch (err) {
+      say(
+        err instanceof ApiError && err.status === 0
+          ? t("errorNetwork")
+          : t("errorGeneric", { message: (err as Error).message }),
+      );
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const status = m.outOfOrder ? t("outOfOrder") : t(m.status);
+  const headingId = `machine-${m.id}-name`;
+  return (
+    <article
+      ref={ref}
+      class={`machine ${timing.running ? "running" : "idle"}${focused ? " focused" : ""}`}
+      aria-labelledby={headingId}
+      tabIndex={-1}
+      data-machine={m.id}
+      data-status={m.status}
+    >
+      <div class="machine-head">
+        <h3 id={headingId}>{m.name}</h3>
+        <span class="type">{t(m.type)}</span>
+      </div>
+      <p
+        class={`status s-${m.outOfOrder ? "broken" : m.status.toLowerCase()}`}
+        data-testid="status"
+      >
+        {status}
+      </p>
+      {timing.running && (
+        <p class="left" data-testid="time-left">
+          {timing.minutesLeft !== null && (
+            <strong>{t("minutesLeft", { n: timing.minutesLeft })}</strong>
+          )}
+          {timing.range && (
+            <span class="range">
+              {" "}
+              ({t("range", { low: timing.range.low, high: timing.range.high })})
+            </span>
+          )}
+        </p>
+      )}
+      <p class="badges">
+        {timing.running && timing.soon && <span class="chip soon">{t("finishingSoon")}</span>}
+        {!m.online && <span class="chip offline">{t("offline")}</span>}
+        {m.outOfOrder && <span class="chip broken">{t("outOfOrder")}</span>}
+        {watching && <span class="chip watch">{t("watching")}</span>}
+      </p>
+      {m.course && timing.running && <p class="meta">{t("course", { name: m.course })}</p>}
+      <p class="meta">
+        {m.lastSeenAt !== null
+          ? t("lastSeen", { when: ago(m.lastSeenAt, now, locale) })
+          : t("neverSeen")}
+      </p>
+      <div class="actions">
+        <button
+          type="button"
+          class={watching ? "secondary" : "primary"}
+          aria-pressed={watching}
+          disabled={busy || m.outOfOrder}
+          onClick={() =>
+            void act(
+              () =>
+                api("POST /notify_me", { body: { machine_id: m.id, isusing: watching ? 0 : 1 } }),
+              "watch",
+            )
+          }
+        >
+          {watching ? t("unwatch") : t("watch")}
+        </button>
+        <button type="button" disabled={busy || m.outOfOrder} onClick={() => setDialog("course")}>
+          {t("startCourse")}
+        </button>
+        <button type="button" class="quiet" disabled={busy} onClick={() => setDialog("broken")}>
+          {t("reportBroken")}
+        </button>
+      </div>
+      {dialog === "course" && (
+        <CourseDialog
+          machine={m}
+          onClose={() => setDialog(null)}
+          onDone={(message) => {
+            setDialog(null);
+            say(message);
+            onAction("course");
+          }}
+        />
+      )}
+      {dialog === "broken" && (
+        <BrokenDialog
+          machine={m}
+          onClose={() => setDialog(null)}
+          onDone={(message) => {
+            setDialog(null);
+            say(message);
+            onAction("broken");
+          }}
+        />
+      )}
+    </article>
+  );
+}
+
+function CourseDialog(props: {
+  machine: Machine;
+  onClose: () => void;
+  onDone: (msg: string) => void;
+}) {
+  const { api, t } = useApp();
+  const courses = t("courses").split(",");
+  const [course, setCourse] = useState(courses[0] ?? "");
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <Dialog title={`${props.machine.name}: ${t("startCourse")}`} onClose={props.onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          api("POST /start_course", { body: { machine_id: props.machine.id, course_name: course } })
+            .then((r) =>
+              props.onDone(
+                t("startedCourse", {
+                  name: r.course_name,
+                  n: r.expected_minutes,
+                  low: r.expected_range.low_minutes,
+                  high: r.expected_range.high_minutes,
+                }),
+              ),
+            )
+            .catch((err: unknown) => setError((err as Error).message));
+        }}
+      >
+        <label>
+          {t("courseName")}
+          <input
+            list={`courses-${props.machine.id}`}
+            value={course}
+            maxLength={40}
+            required
+            onInput={(e) => setCourse(e.currentTarget.value)}
+          />
+        </label>
+        <datalist id={`courses-${props.machine.id}`}>
+          {courses.map((c) => (
+            <option key={c} value={c} />
+          ))}
+        </datalist>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="actions">
+          <button type="submit" class="primary">
+            {t("startCourse")}
+          </button>
+          <button type="button" onClick={props.onClose}>
+            {t("cancel")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function BrokenDialog(props: {
+  machine: Machine;
+  onClose: () => void;
+  onDone: (msg: string) => void;
+}) {
+  const { api, t } = useApp();
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <Dialog title={`${props.machine.name}: ${t("reportBroken")}`} onClose={props.onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          api("POST /report_broken", { body: { machine_id: props.machine.id, reason } })
+            .then((r) =>
+              props.onDone(
+                r.counted
+                  ? t("brokenThanks", { n: r.reports, threshold: r.threshold })
+                  : t("brokenNotCounted"),
+              ),
+            )
+            .catch((err: unknown) => setError((err as Error).message));
+        }}
+      >
+        <label>
+          {t("brokenReason")}
+          <textarea
+            required
+            maxLength={200}
+            rows={3}
+            value={reason}
+            onInput={(e) => setReason(e.currentTarget.value)}
+          />
+        </label>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="actions">
+          <button type="submit" class="primary">
+            {t("send")}
+          </button>
+          <button type="button" onClick={props.onClose}>
+            {t("cancel")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,29 @@
+/**
+ * The resident PWA's build: Vite with Preact's JSX (no plugin: Vite's own transform with
+ * Preact's automatic runtime), the app from index.html and the service worker as a second
+ * entry written to a fixed `/sw.js` (a service worker's URL is its identity: it cannot carry
+ * a content hash). Output: web/dist, which Firebase Hosting serves (firebase.json).
+ */
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+const root = fileURLToPath(new URL(".", import.meta.url));
+
+export default defineConfig({
+  root,
+  publicDir: "public",
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    sourcemap: false,
+    reportCompressedSize: false,
+    rollupOptions: {
+      input: { index: `${root}index.html`, sw: `${root}sw/sw.ts` },
+      output: {
+        entryFileNames: (chunk) => (chunk.name === "sw" ? "sw.js" : "assets/[name]-[hash].js"),
+      },
+    },
+  },
+});
