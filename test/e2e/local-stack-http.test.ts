@@ -20,7 +20,7 @@ async function send(body: Buffer, headers: Record<string, string>) {
   const res = await fetch(`${e.stack.deviceUrl}/update`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body,
+    body: new Uint8Array(body),
   });
   const text = await res.text();
   return { status: res.status, type: res.headers.get("content-type") ?? "", text };

@@ -13,31 +13,9 @@ import { Board } from "./pages/Board";
 import { Inbox } from "./pages/Inbox";
 import { Me } from "./pages/Me";
 import { Stats } from "./pages/Stats";
+import { type Route, parseRoute } from "./route";
 
 const Admin = lazy(() => import("./pages/Admin").then((m) => ({ default: m.Admin })));
-
-export type Route =
-  | { page: "board"; roomId: string | null; machineId: string | null }
-  | { page: "inbox" }
-  | { page: "stats"; roomId: string | null }
-  | { page: "me" }
-  | { page: "admin" }
-  | { page: "notFound" };
-
-export function parseRoute(pathname: string, search = ""): Route {
-  const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
-  const room = new URLSearchParams(search).get("room");
-  if (parts.length === 0) return { page: "board", roomId: null, machineId: null };
-  if (parts[0] === "rooms" && parts.length === 2)
-    return { page: "board", roomId: parts[1], machineId: null };
-  if (parts[0] === "rooms" && parts.length === 4 && parts[2] === "machines")
-    return { page: "board", roomId: parts[1], machineId: parts[3] };
-  if (parts.length === 1 && parts[0] === "inbox") return { page: "inbox" };
-  if (parts.length === 1 && parts[0] === "stats") return { page: "stats", roomId: room };
-  if (parts.length === 1 && parts[0] === "me") return { page: "me" };
-  if (parts.length === 1 && parts[0] === "admin") return { page: "admin" };
-  return { page: "notFound" };
-}
 
 export interface ShellContext {
   data: Data;

@@ -15,12 +15,14 @@ self.addEventListener("install", (event) => {
       const res = await fetch("/", { cache: "no-cache" });
       const html = await res.clone().text();
       await cache.put("/", res);
-      await cache.addAll([
+      // addAll rejects duplicates: one Set of everything the shell needs.
+      const shell = new Set([
         ...shellAssets(html),
         "/manifest.webmanifest",
         "/__/firebase/init.json",
         "/washcall.json",
       ]);
+      await cache.addAll([...shell]);
       await self.skipWaiting();
     })(),
   );
