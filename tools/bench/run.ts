@@ -6,7 +6,8 @@
  *   1. device ingest: ≥1,000 reports from ≥50 machines at concurrency ≥20 → throughput,
  *      p50/p95/p99 latency, errors, and the stack process's peak RSS;
  *   2. Firestore operations per complete washing cycle and per tick (1/10/100 active rooms, idle);
- *   3. cold start: importing functions/lib/index.js in a fresh process; `npm start` to ready.
+ *   3. cold start: importing functions/lib/index.js in a fresh process; `npm start` to ready;
+ *   4. the PWA's budgets: JavaScript gzip sizes and Lighthouse scores (tools/bench/web.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +21,7 @@ import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { ROOT, startStack } from "../stack/stack";
 import { countOps } from "./opsCounter";
 import { benchTick } from "./tick";
+import { BUDGET, benchWeb } from "./web";
 
 const MACHINES = 60;
 const REPORTS_PER_MACHINE = 18; // 60 × 18 = 1,080 reports
@@ -350,6 +352,21 @@ function table(r: Awaited<ReturnType<typeof collect>>): string {
       "< 60,000 ms",
     ],
     ["cold start (require functions/lib)", `${r.coldStart.medianMs} ms median of ${r.coldStart.runs.length}`, "< 400 ms"],
+    [
+      "PWA initial JavaScript (sign-in page), gzip",
+      `${r.web.javascript.initialGzipKb} KB (signed-in first view with Firestore: ${r.web.javascript.signedInGzipKb} KB)`,
+      `≤ ${BUDGET.initialJsKb} KB`,
+    ],
+    [
+      "PWA Lighthouse mobile, sign-in page: performance / accessibility",
+      `${r.web.lighthouse.signedOut.performance} / ${r.web.lighthouse.signedOut.accessibility} (FCP ${r.web.lighthouse.signedOut.fcpMs} ms, LCP ${r.web.lighthouse.signedOut.lcpMs} ms, TBT ${r.web.lighthouse.signedOut.tbtMs} ms)`,
+      `≥ ${BUDGET.performance} / ≥ ${BUDGET.accessibility}`,
+    ],
+    [
+      "PWA Lighthouse mobile, room board signed in: performance / accessibility",
+      `${r.web.lighthouse.board.performance} / ${r.web.lighthouse.board.accessibility} (FCP ${r.web.lighthouse.board.fcpMs} ms, LCP ${r.web.lighthouse.board.lcpMs} ms, TBT ${r.web.lighthouse.board.tbtMs} ms)`,
+      `≥ ${BUDGET.performance} / ≥ ${BUDGET.accessibility}`,
+    ],
     ["npm start to ready (after build)", r.startToReady.readyMs === null ? `failed: ${r.startToReady.error ?? ""}` : `${r.startToReady.readyMs} ms`, "—"],
   ];
   return ["| figure | measured | target |", "| --- | --- | --- |", ...rows.map((x) => `| ${x.join(" | ")} |`)].join("\n");
@@ -362,6 +379,7 @@ async function collect() {
   // 200 rooms × 10 running machines: does one tick fit in its minute, with batched writes?
   const bigTick = await benchTick({ rooms: 200, machinesPerRoom: 10 });
   const startResult = await startToReady();
+  const web = await benchWeb();
   return {
     takenAt: new Date().toISOString(),
     machine: machine(),
@@ -370,6 +388,7 @@ async function collect() {
     ingest: ingestResult,
     operations: operationsResult,
     bigTick,
+    web,
   };
 }
 
@@ -398,7 +417,11 @@ the device function's own reads (machine, secret, calibration) and write (the re
 report trigger's transaction. The raw_data stream is one simulated hour (3,600 requests a second
 apart on the handler's clock, one function instance) scaled to a day; its reads are the machine
 cache's refreshes (one a minute; the authenticated stream also reads the secret record), its
-writes the liveness refreshes (lastSeenAt/pingAt, one every five minutes). Bench run took ${round((Date.now() - t0) / 1000)} s.
+writes the liveness refreshes (lastSeenAt/pingAt, one every five minutes). The PWA figures come
+from the production build (web/dist): gzip -9 sizes over Vite's chunk graph, and Lighthouse 12's
+default mobile audit (simulated slow 4G, 4× CPU slowdown) in headless Chromium against the local
+stack, once signed out and once on room 1's board signed in (\`tools/bench/web.ts\`; \`npm run
+bench:web\` runs it alone). Bench run took ${round((Date.now() - t0) / 1000)} s.
 `;
   writeFileSync(path.join(ROOT, "docs", "PERFORMANCE.md"), doc);
   process.exit(0);
