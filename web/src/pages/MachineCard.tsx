@@ -93,7 +93,11 @@ export function MachineCard({ machine: m, room, watching, focused, onAction, say
         {m.outOfOrder && <span class="chip broken">{t("outOfOrder")}</span>}
         {watching && <span class="chip watch">{t("watching")}</span>}
       </p>
-      {m.course && timing.running && <p class="meta">{t("course", { name: m.course })}</p>}
+      {m.course && timing.running && (
+        <p class="meta">
+          {t("course", { name: m.course === "standard" ? t("standardCourse") : m.course })}
+        </p>
+      )}
       <p class="meta">
         {m.lastSeenAt !== null
           ? t("lastSeen", { when: ago(m.lastSeenAt, now, locale) })

@@ -41,7 +41,7 @@ export function Stats(props: { roomId: string | null }) {
           <caption class="sr-only">{t("statsHint")}</caption>
           <thead>
             <tr>
-              <td />
+              <td class="corner" />
               {Array.from({ length: 24 }, (_, h) => (
                 <th key={h} scope="col">
                   {h % 3 === 0 ? h : <span class="sr-only">{h}</span>}
