@@ -3,7 +3,15 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "functions/lib/**", "web/dist/**", "eslint.config.mjs", "bench/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "functions/lib/**",
+      "web/dist/**",
+      "eslint.config.mjs",
+      "bench/**",
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
