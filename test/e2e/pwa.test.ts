@@ -54,8 +54,8 @@ beforeEach(async () => {
 });
 
 describe("the resident PWA", { timeout: 120_000 }, () => {
-  it("a new resident signs up, sees six machines, watches machine 2, sees it finish live and reads the one notification", async () => {
-    const { page, errors } = await pwa.open();
+  it("a new resident signs up, sees six machines, watches machine 2, sees it finish live, reads the one notification and signs out", async () => {
+    const { page, context, errors } = await pwa.open();
     await signUpInPage(page, email("resident"));
     await expect.poll(() => page.locator("article.machine").count()).toBe(6);
     await expect
@@ -98,7 +98,13 @@ describe("the resident PWA", { timeout: 120_000 }, () => {
     await entries.first().getByRole("button", { name: "읽음", exact: true }).click();
     await page.getByTestId("unread-badge").waitFor({ state: "detached" });
     expect(await entries.count()).toBe(1);
+
+    // Signing out leads back to the sign-in page.
+    await page.getByRole("navigation").getByRole("link", { name: "내 정보" }).click();
+    await page.getByRole("button", { name: "로그아웃" }).click();
+    await page.getByRole("heading", { name: "로그인" }).waitFor();
     expect(errors).toEqual([]);
+    await context.close();
   });
 
   it("two residents queue; when the only machine finishes the first in line is offered it and claims it", async () => {

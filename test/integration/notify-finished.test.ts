@@ -101,7 +101,7 @@ describe("FINISHED notifications", () => {
     expect(pushes[0]).toMatchObject({
       title: "세탁 완료!",
       topic: "machine-2",
-      link: expect.stringMatching(/\/rooms\/1$/),
+      link: expect.stringMatching(/\/rooms\/1\/machines\/2$/),
       ttlSeconds: expect.any(Number),
       tokenHash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });

@@ -13,7 +13,8 @@
  * `npm run bench:web` runs this alone and writes bench/web.json; `npm run bench` includes it.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
@@ -64,7 +65,7 @@ export function javascriptSizes() {
 
 /** Headless Chromium with a DevTools port for Lighthouse (and Playwright over CDP). */
 async function launchChromium(): Promise<{ port: number; stop(): void }> {
-  const userDir = path.join(ROOT, "bench", ".chromium-profile");
+  const userDir = mkdtempSync(path.join(os.tmpdir(), "washcall-lighthouse-"));
   const child = spawn(
     CHROMIUM,
     [
@@ -74,7 +75,7 @@ async function launchChromium(): Promise<{ port: number; stop(): void }> {
       "--disable-dev-shm-usage",
       "--no-first-run",
       "--remote-debugging-port=0",
-      `--user-data-dir=${userDir}-${process.pid}`,
+      `--user-data-dir=${userDir}`,
       "about:blank",
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
@@ -88,7 +89,13 @@ async function launchChromium(): Promise<{ port: number; stop(): void }> {
     });
     child.once("exit", (code) => reject(new Error(`chromium exited (${code}): ${err}`)));
   });
-  return { port, stop: () => child.kill("SIGKILL") };
+  return {
+    port,
+    stop: () => {
+      child.kill("SIGKILL");
+      rmSync(userDir, { recursive: true, force: true });
+    },
+  };
 }
 
 interface LighthouseScores {
