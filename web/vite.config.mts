@@ -5,7 +5,24 @@
  * a content hash). Output: web/dist, which Firebase Hosting serves (firebase.json).
  */
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vite";
+import { type Plugin, defineConfig } from "vite";
+
+/**
+ * Writes `shell-files.json`: every script and style of the build (lazy chunks too), which the
+ * service worker stores at install so that the whole app opens offline.
+ */
+function shellFiles(): Plugin {
+  return {
+    name: "washcall-shell-files",
+    generateBundle(_options, bundle) {
+      const files = Object.values(bundle)
+        .map((f) => `/${f.fileName}`)
+        .filter((f) => /^\/assets\/.+\.(js|css)$/.test(f))
+        .sort();
+      this.emitFile({ type: "asset", fileName: "shell-files.json", source: JSON.stringify(files) });
+    },
+  };
+}
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 
@@ -13,6 +30,7 @@ export default defineConfig({
   root,
   publicDir: "public",
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  plugins: [shellFiles()],
   build: {
     outDir: "dist",
     emptyOutDir: true,

@@ -126,10 +126,16 @@ describe("the resident PWA", { timeout: 120_000 }, () => {
       .poll(() => second.page.getByTestId("queue-position").textContent())
       .toContain("2번째");
 
-    await report(1, "FINISHED");
+    const finishedAt = await report(1, "FINISHED");
     const offer = first.page.getByTestId("offer");
     await offer.waitFor({ timeout: 15_000 });
     expect(await offer.textContent()).toContain("세탁기 1 차례예요!");
+    // The second resident's page has the server's view from after the FINISHED: no offer there.
+    await expect
+      .poll(async () =>
+        Number(await second.page.locator("section.queue").getAttribute("data-as-of")),
+      )
+      .toBeGreaterThan(finishedAt - 1000);
     expect(await second.page.getByTestId("offer").count()).toBe(0);
     await expect
       .poll(() => second.page.getByTestId("queue-position").textContent())
@@ -182,7 +188,27 @@ describe("the resident PWA", { timeout: 120_000 }, () => {
     await context.close();
   });
 
-  it("the service worker shows a push as a notification that leads to the machine, and the app shell opens offline", async () => {
+  it("a student number signs in where the site allows it, and cannot be claimed by signing up", async () => {
+    const number = String(20_000_000 + (process.pid % 1_000_000) + ++n);
+    await getAuth().createUser({
+      email: `${number}@students.washcall.local`,
+      password: "student-1",
+    });
+    const { page, context, errors } = await pwa.open();
+    await page.getByRole("button", { name: "처음이세요? 회원가입" }).click();
+    await page.getByLabel("이메일 또는 학번").fill(number);
+    await page.getByLabel("비밀번호").fill("someone-else");
+    await page.getByRole("button", { name: "가입하기" }).click();
+    expect(await page.getByRole("alert").textContent()).toContain("관리자가 만들어요");
+    await page.getByRole("button", { name: "이미 계정이 있어요? 로그인" }).click();
+    await signInInPage(page, number, "student-1");
+    await page.getByRole("navigation").getByRole("link", { name: "내 정보" }).click();
+    expect(await page.getByText(`${number}@students.washcall.local`).count()).toBe(1);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("the service worker shows a push as a notification carrying the machine's page, that page brings the machine forward, and the app opens offline", async () => {
     const { page, context, errors } = await pwa.open({ permissions: ["notifications"] });
     await signUpInPage(page, email("push"));
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));

@@ -3,7 +3,13 @@
  * its offline shell list and caching strategy, the router, and a machine's time left.
  */
 import { describe, expect, it } from "vitest";
-import { notificationFromPush, shellAssets, strategyFor, targetPath } from "../../web/sw/logic";
+import {
+  cacheable,
+  notificationFromPush,
+  shellAssets,
+  strategyFor,
+  targetPath,
+} from "../../web/sw/logic";
 import { parseRoute } from "../../web/src/route";
 import { timingOf } from "../../web/src/pages/timing";
 import type { Machine, Room } from "../../web/src/data";
@@ -43,7 +49,7 @@ describe("a push becomes a notification", () => {
     });
   });
 
-  it("never follows a link to another origin; falls back to the room and machine ids", () => {
+  it("never follows a link to another origin: the room and machine ids lead instead; a relative link stays on the site", () => {
     expect(
       targetPath({ link: "https://evil.example/rooms/1", roomId: "1", machineId: "3" }, ORIGIN),
     ).toBe("/rooms/1/machines/3");
@@ -73,6 +79,14 @@ describe("the offline shell", () => {
       "/icons/icon.svg",
       "/manifest.webmanifest",
     ]);
+  });
+
+  it("never keeps index.html (the rewrite's answer for a file gone after a deploy) as a script, style or icon", () => {
+    expect(cacheable("/assets/shell-old.js", 200, "text/html; charset=utf-8")).toBe(false);
+    expect(cacheable("/assets/shell-new.js", 200, "text/javascript; charset=utf-8")).toBe(true);
+    expect(cacheable("/icons/icon-192.png", 404, "text/plain")).toBe(false);
+    expect(cacheable("/", 200, "text/html; charset=utf-8")).toBe(true);
+    expect(cacheable("/", 200, "image/svg+xml")).toBe(false);
   });
 
   it("pages from the network first, hashed assets from the cache first, the rest untouched", () => {

@@ -64,7 +64,7 @@ export function javascriptSizes() {
 }
 
 /** Headless Chromium with a DevTools port for Lighthouse (and Playwright over CDP). */
-async function launchChromium(): Promise<{ port: number; stop(): void }> {
+async function launchChromium(): Promise<{ port: number; stop: () => Promise<void> }> {
   const userDir = mkdtempSync(path.join(os.tmpdir(), "washcall-lighthouse-"));
   const child = spawn(
     CHROMIUM,
@@ -91,9 +91,11 @@ async function launchChromium(): Promise<{ port: number; stop(): void }> {
   });
   return {
     port,
-    stop: () => {
+    stop: async () => {
+      const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGKILL");
-      rmSync(userDir, { recursive: true, force: true });
+      await exited;
+      rmSync(userDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },
   };
 }
@@ -138,7 +140,13 @@ async function audit(url: string, port: number): Promise<LighthouseScores> {
   };
 }
 
-export async function benchWeb() {
+export interface WebFigures {
+  budget: typeof BUDGET;
+  javascript: ReturnType<typeof javascriptSizes>;
+  lighthouse: { signedOut: LighthouseScores; board: LighthouseScores };
+}
+
+export async function benchWeb(): Promise<WebFigures> {
   const js = javascriptSizes();
   const stack = await startStack({
     firestorePort: 0,
@@ -166,7 +174,7 @@ export async function benchWeb() {
     await browser.close();
     return { budget: BUDGET, javascript: js, lighthouse: { signedOut, board } };
   } finally {
-    chrome.stop();
+    await chrome.stop();
     await stack.stop();
   }
 }
@@ -175,7 +183,9 @@ async function main() {
   const results = await benchWeb();
   mkdirSync(path.join(ROOT, "bench"), { recursive: true });
   writeFileSync(path.join(ROOT, "bench", "web.json"), `${JSON.stringify(results, null, 2)}\n`);
-  console.log(JSON.stringify(results, null, 2));
+  console.log(
+    `PWA: initial JS ${results.javascript.initialGzipKb} KB gzip; Lighthouse sign-in ${results.lighthouse.signedOut.performance}/${results.lighthouse.signedOut.accessibility}, board ${results.lighthouse.board.performance}/${results.lighthouse.board.accessibility} → bench/web.json`,
+  );
   process.exit(0);
 }
 

@@ -5,7 +5,7 @@
  */
 import { type User, onIdTokenChanged } from "firebase/auth";
 import { type ComponentType, createContext } from "preact";
-import { useContext, useEffect, useMemo, useState } from "preact/hooks";
+import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { type Api, createApi } from "./api";
 import type { Firebase } from "./firebase";
 import { type Locale, type Translate, initialLocale, saveLocale, translator } from "./i18n";
@@ -36,6 +36,7 @@ export function App({ fb }: { fb: Firebase }) {
   const [locale, setLocaleState] = useState<Locale>(initialLocale);
   const [session, setSession] = useState<Session>({ state: "loading" });
   const [Shell, setShell] = useState<ComponentType | null>(null);
+  const [failed, setFailed] = useState(false);
 
   useEffect(() => {
     document.documentElement.lang = locale;
@@ -61,18 +62,31 @@ export function App({ fb }: { fb: Firebase }) {
     if (session.state !== "in" || Shell) return;
     import("./shell")
       .then((m) => setShell(() => m.Shell))
-      .catch((err: unknown) => console.error(err));
+      .catch((err: unknown) => {
+        console.error(err);
+        setFailed(true);
+      });
   }, [session.state, Shell]);
+
+  // One client for the session (not rebuilt when the ID token refreshes); it reads the
+  // language at call time.
+  const localeRef = useRef(locale);
+  localeRef.current = locale;
+  const api = useMemo(
+    () =>
+      createApi(
+        fb.config.apiBase,
+        async () => (fb.auth.currentUser ? fb.auth.currentUser.getIdToken() : null),
+        () => localeRef.current,
+      ),
+    [fb],
+  );
 
   const ctx = useMemo<AppContext>(() => {
     const user = session.state === "in" ? session.user : null;
     return {
       fb,
-      api: createApi(
-        fb.config.apiBase,
-        async () => (fb.auth.currentUser ? fb.auth.currentUser.getIdToken() : null),
-        () => locale,
-      ),
+      api,
       t: translator(locale),
       locale,
       setLocale: (l) => {
@@ -82,11 +96,20 @@ export function App({ fb }: { fb: Firebase }) {
       user,
       admin: session.state === "in" && session.admin,
     };
-  }, [fb, locale, session]);
+  }, [fb, api, locale, session]);
 
   let body;
   if (session.state === "out") body = <SignIn />;
   else if (session.state === "in" && Shell) body = <Shell />;
+  else if (failed)
+    body = (
+      <p class="boot" role="alert">
+        {ctx.t("startFailed")}{" "}
+        <button type="button" onClick={() => location.reload()}>
+          {ctx.t("retry")}
+        </button>
+      </p>
+    );
   else
     body = (
       <p class="boot" role="status">

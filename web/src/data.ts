@@ -88,7 +88,6 @@ const machineConverter = reader<Machine>((id, d) => {
   const range = d.expectedEndRange as { low?: unknown; high?: unknown } | null | undefined;
   const low = ms(range?.low);
   const high = ms(range?.high);
-  const choice = d.courseChoice as { courseName?: unknown } | undefined;
   return {
     id,
     roomId: str(d.roomId),
@@ -97,7 +96,8 @@ const machineConverter = reader<Machine>((id, d) => {
     status: (["WASHING", "SPINNING", "DRYING", "FINISHED"].includes(d.status as string)
       ? d.status
       : "OFF") as MachineStatus,
-    course: str(d.courseName) ?? str(choice?.courseName) ?? str(d.course),
+    // The running cycle's course (the report trigger files it); a pending choice is not shown.
+    course: str(d.courseName) ?? str(d.course),
     cycleStartedAt: ms(d.cycleStartedAt),
     expectedEndAt: ms(d.expectedEndAt),
     expectedEndRange: low !== null && high !== null ? { low, high } : null,

@@ -39,6 +39,27 @@ export async function enablePush(fb: Firebase, api: Api, locale: Locale): Promis
   return "on";
 }
 
+/** With permission already granted: the current token, registered again if it changed. */
+export async function refreshPush(fb: Firebase, api: Api, locale: Locale): Promise<void> {
+  const vapidKey = fb.config.site.vapidKey;
+  if (!vapidKey || Notification.permission !== "granted") return;
+  try {
+    const [{ getMessaging, getToken }, registration] = await Promise.all([
+      import("firebase/messaging"),
+      navigator.serviceWorker.ready,
+    ]);
+    const token = await getToken(getMessaging(fb.app), {
+      vapidKey,
+      serviceWorkerRegistration: registration,
+    });
+    if (token === localStorage.getItem(TOKEN_KEY)) return;
+    await api("POST /set_fcm_token", { body: { fcm_token: token, platform: "web", locale } });
+    localStorage.setItem(TOKEN_KEY, token);
+  } catch (err) {
+    console.warn("push token not refreshed", err);
+  }
+}
+
 /** On sign-out: this device stops receiving the user's pushes. Best effort. */
 export async function forgetPush(api: Api): Promise<void> {
   const token = localStorage.getItem(TOKEN_KEY);

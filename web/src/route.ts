@@ -11,7 +11,12 @@ export type Route =
   | { page: "notFound" };
 
 export function parseRoute(pathname: string, search = ""): Route {
-  const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { page: "notFound" };
+  }
   const room = new URLSearchParams(search).get("room");
   if (parts.length === 0) return { page: "board", roomId: null, machineId: null };
   if (parts[0] === "rooms" && parts.length === 2)

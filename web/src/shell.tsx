@@ -6,9 +6,10 @@
  */
 import { createContext } from "preact";
 import { lazy, Suspense } from "preact/compat";
-import { useContext, useEffect, useMemo, useState } from "preact/hooks";
+import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useApp } from "./app";
 import { type Data, startData, useDoc } from "./data";
+import { pushState, refreshPush } from "./push";
 import { Board } from "./pages/Board";
 import { Inbox } from "./pages/Inbox";
 import { Me } from "./pages/Me";
@@ -39,7 +40,7 @@ export function useShell(): ShellContext {
 const ROOM_KEY = "washcall.room";
 
 export function Shell() {
-  const { fb, t, user, admin } = useApp();
+  const { fb, api, t, locale, user, admin } = useApp();
   const data = useMemo(() => startData(fb.app, fb.config.site), [fb]);
   const [route, setRoute] = useState<Route>(() => parseRoute(location.pathname, location.search));
   const [now, setNow] = useState(Date.now());
@@ -55,6 +56,30 @@ export function Shell() {
       clearInterval(tick);
       window.removeEventListener("popstate", onPop);
     };
+  }, []);
+
+  // A new page: its name in the title, focus on the content (screen readers hear the change).
+  const first = useRef(true);
+  useEffect(() => {
+    const names: Record<Route["page"], string> = {
+      board: t("navBoard"),
+      inbox: t("navInbox"),
+      stats: t("navStats"),
+      me: t("navMe"),
+      admin: t("navAdmin"),
+      notFound: t("notFound"),
+    };
+    document.title = `${names[route.page]} · ${t("appName")}`;
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    if (route.page !== "board" || !route.machineId) document.getElementById("main")?.focus();
+  }, [route, t]);
+
+  // Push stays registered: a granted permission refreshes the token (FCM rotates them).
+  useEffect(() => {
+    if (pushState(fb) === "on") void refreshPush(fb, api, locale);
   }, []);
 
   // A notification click while the app is open: the service worker asks us to navigate.

@@ -1,5 +1,5 @@
 /**
- * The service worker's decisions, pure so that unit tests can pin them (test/unit/pwa-sw.test.ts):
+ * The service worker's decisions, pure so that unit tests can pin them (test/unit/pwa.test.ts):
  * what a push shows, where a click leads, which files make the offline app shell.
  */
 
@@ -78,6 +78,18 @@ export function shellAssets(html: string): string[] {
     out.add(path);
   }
   return [...out].sort();
+}
+
+/**
+ * Whether a response may be kept for `pathname`: only successful answers, and never an HTML page
+ * for a script, style or icon (a file missing after a deploy is answered with index.html by the
+ * Hosting rewrite; keeping that would break the app for good).
+ */
+export function cacheable(pathname: string, status: number, contentType: string | null): boolean {
+  if (status !== 200) return false;
+  const html = (contentType ?? "").includes("text/html");
+  if (pathname === "/") return html;
+  return !html;
 }
 
 /** How the worker treats a GET to its own origin. */

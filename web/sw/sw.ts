@@ -2,27 +2,36 @@
  * The PWA's service worker (/sw.js): an offline app shell, web push notifications, and the
  * click that opens the machine. Decisions live in logic.ts.
  */
-import { notificationFromPush, shellAssets, strategyFor } from "./logic";
+import { cacheable, notificationFromPush, shellAssets, strategyFor } from "./logic";
 
 declare const self: ServiceWorkerGlobalScope;
 
 const CACHE = "washcall-shell";
+const CONFIG = ["/manifest.webmanifest", "/__/firebase/init.json", "/washcall.json"];
+
+/** index.html, what it names, every chunk of the build (shell-files.json) and the config. */
+async function shellList(): Promise<{ html: Response; files: string[] }> {
+  const html = await fetch("/", { cache: "no-cache" });
+  const named = shellAssets(await html.clone().text());
+  const built = await fetch("/shell-files.json", { cache: "no-cache" })
+    .then((r) => (r.ok ? (r.json() as Promise<string[]>) : []))
+    .catch(() => [] as string[]);
+  // addAll rejects duplicates: one Set of everything.
+  return { html, files: [...new Set([...named, ...built, ...CONFIG])] };
+}
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
+      const { html, files } = await shellList();
       const cache = await caches.open(CACHE);
-      const res = await fetch("/", { cache: "no-cache" });
-      const html = await res.clone().text();
-      await cache.put("/", res);
-      // addAll rejects duplicates: one Set of everything the shell needs.
-      const shell = new Set([
-        ...shellAssets(html),
-        "/manifest.webmanifest",
-        "/__/firebase/init.json",
-        "/washcall.json",
-      ]);
-      await cache.addAll([...shell]);
+      await cache.addAll(files);
+      await cache.put("/", html);
+      // Files of earlier builds: hashed names that no page of this build asks for.
+      const keep = new Set(["/", ...files]);
+      for (const req of await cache.keys()) {
+        if (!keep.has(new URL(req.url).pathname)) await cache.delete(req);
+      }
       await self.skipWaiting();
     })(),
   );
@@ -32,25 +41,30 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(self.clients.claim());
 });
 
-async function networkFirst(request: Request, key: RequestInfo): Promise<Response> {
+async function keep(cache: Cache, key: RequestInfo, path: string, res: Response): Promise<void> {
+  if (cacheable(path, res.status, res.headers.get("content-type")))
+    await cache.put(key, res.clone());
+}
+
+async function networkFirst(request: Request, path: string): Promise<Response> {
   const cache = await caches.open(CACHE);
   try {
     const res = await fetch(request);
-    if (res.ok) await cache.put(key, res.clone());
+    await keep(cache, path === "/" ? "/" : request, path, res);
     return res;
   } catch (err) {
-    const hit = await cache.match(key);
+    const hit = await cache.match(path === "/" ? "/" : request);
     if (hit) return hit;
     throw err;
   }
 }
 
-async function cacheFirst(request: Request): Promise<Response> {
+async function cacheFirst(request: Request, path: string): Promise<Response> {
   const cache = await caches.open(CACHE);
   const hit = await cache.match(request);
   if (hit) return hit;
   const res = await fetch(request);
-  if (res.ok) await cache.put(request, res.clone());
+  await keep(cache, request, path, res);
   return res;
 }
 
@@ -59,10 +73,10 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
   const strategy = strategyFor(url.pathname, req.mode);
-  // Every page of the app is index.html (the router is in the page).
-  if (strategy === "network-first")
-    event.respondWith(networkFirst(req, req.mode === "navigate" ? "/" : req));
-  else if (strategy === "cache-first") event.respondWith(cacheFirst(req));
+  // Every page of the app is index.html (the router is in the page): kept under "/".
+  const path = req.mode === "navigate" ? "/" : url.pathname;
+  if (strategy === "network-first") event.respondWith(networkFirst(req, path));
+  else if (strategy === "cache-first") event.respondWith(cacheFirst(req, path));
 });
 
 self.addEventListener("push", (event) => {

@@ -3,7 +3,7 @@
  * secret shown once, with the firmware lines to copy), rotate a secret, calibration on/off,
  * put a broken machine back in order, read the survey answers. Loaded only for admins.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { useApp } from "../app";
 import type { ResponseOf } from "../api";
 import { useQuery } from "../data";
@@ -54,11 +54,12 @@ export function Admin() {
               <span class="actions">
                 <button
                   type="button"
-                  onClick={() =>
+                  onClick={() => {
+                    if (!window.confirm(t("confirmRotate", { machine: m.name }))) return;
                     void api("POST /admin/rotate_device_secret", { body: { machine_id: m.id } })
                       .then(setSecret)
-                      .catch(fail)
-                  }
+                      .catch(fail);
+                  }}
                 >
                   {t("rotate")}
                 </button>
@@ -230,13 +231,24 @@ function AddDevice(props: {
 function SecretOnce({ secret, onClose }: { secret: Secret; onClose: () => void }) {
   const { t } = useApp();
   const [copied, setCopied] = useState<string | null>(null);
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    ref.current?.scrollIntoView({ block: "start" });
+    ref.current?.focus();
+  }, [secret.secret_key]);
   const copy = (label: string, text: string) =>
     void navigator.clipboard
       ?.writeText(text)
       .then(() => setCopied(label))
       .catch(() => setCopied(null));
   return (
-    <section class="card secret" aria-labelledby="secret-title" data-testid="secret-once">
+    <section
+      ref={ref}
+      tabIndex={-1}
+      class="card secret"
+      aria-labelledby="secret-title"
+      data-testid="secret-once"
+    >
       <h2 id="secret-title">
         #{secret.machine_id} {secret.machine_name}
       </h2>

@@ -54,6 +54,7 @@ export function Board(props: { roomId: string | null; machineId: string | null }
   };
 
   if (rooms.ready && sortedRooms.length === 0) return <p>{t("noRooms")}</p>;
+  if (room.ready && !room.value && roomId) return <p role="alert">{t("roomMissing")}</p>;
 
   return (
     <div class="board">
@@ -95,11 +96,16 @@ export function Board(props: { roomId: string | null; machineId: string | null }
         <QueuePanel
           roomId={roomId}
           reservation={reservation}
+          asOf={load.view?.now ?? null}
+          skewMs={load.skewMs}
+          loadError={load.error}
+          retry={() => void load.refresh()}
           machines={list}
           onChange={afterAction}
           say={setMessage}
         />
       )}
+      <h2 class="sr-only">{t("machines")}</h2>
       <section aria-label={t("machines")} class="machines">
         {!machines.ready && <p role="status">{t("loading")}</p>}
         {list.map((m) => (

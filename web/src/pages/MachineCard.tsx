@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { useApp } from "../app";
 import { ApiError } from "../api";
 import type { Machine, Room } from "../data";
+import { COURSES, type CourseKey, courseLabel } from "../courses";
 import { ago } from "../i18n";
 import { useShell } from "../shell";
 import { Dialog } from "../ui/Dialog";
@@ -94,9 +95,7 @@ export function MachineCard({ machine: m, room, watching, focused, onAction, say
         {watching && <span class="chip watch">{t("watching")}</span>}
       </p>
       {m.course && timing.running && (
-        <p class="meta">
-          {t("course", { name: m.course === "standard" ? t("standardCourse") : m.course })}
-        </p>
+        <p class="meta">{t("course", { name: courseLabel(m.course, t) })}</p>
       )}
       <p class="meta">
         {m.lastSeenAt !== null
@@ -158,8 +157,7 @@ function CourseDialog(props: {
   onDone: (msg: string) => void;
 }) {
   const { api, t } = useApp();
-  const courses = t("courses").split(",");
-  const [course, setCourse] = useState(courses[0] ?? "");
+  const [course, setCourse] = useState<CourseKey>("standard");
   const [error, setError] = useState<string | null>(null);
   return (
     <Dialog title={`${props.machine.name}: ${t("startCourse")}`} onClose={props.onClose}>
@@ -170,7 +168,7 @@ function CourseDialog(props: {
             .then((r) =>
               props.onDone(
                 t("startedCourse", {
-                  name: r.course_name,
+                  name: courseLabel(r.course_name, t),
                   n: r.expected_minutes,
                   low: r.expected_range.low_minutes,
                   high: r.expected_range.high_minutes,
@@ -182,19 +180,14 @@ function CourseDialog(props: {
       >
         <label>
           {t("courseName")}
-          <input
-            list={`courses-${props.machine.id}`}
-            value={course}
-            maxLength={40}
-            required
-            onInput={(e) => setCourse(e.currentTarget.value)}
-          />
+          <select value={course} onChange={(e) => setCourse(e.currentTarget.value as CourseKey)}>
+            {COURSES.map((c) => (
+              <option key={c} value={c}>
+                {courseLabel(c, t)}
+              </option>
+            ))}
+          </select>
         </label>
-        <datalist id={`courses-${props.machine.id}`}>
-          {courses.map((c) => (
-            <option key={c} value={c} />
-          ))}
-        </datalist>
         {error && (
           <p class="error" role="alert">
             {error}

@@ -10,6 +10,11 @@ import type { LoadView } from "./useLoad";
 interface Props {
   roomId: string;
   reservation: LoadView["reservations"][number] | null;
+  /** The server's time of the view (epoch ms), and its clock minus ours. */
+  asOf: number | null;
+  skewMs: number;
+  loadError: string | null;
+  retry: () => void;
   machines: Machine[];
   onChange: () => void;
   say: (message: string) => void;
@@ -20,17 +25,21 @@ function mmss(ms: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-export function QueuePanel({ roomId, reservation: r, machines, onChange, say }: Props) {
-  const { api, t } = useApp();
+export function QueuePanel(props: Props) {
+  const { roomId, reservation: r, machines, onChange, say, skewMs } = props;
+  const { api, t, locale } = useApp();
   const [busy, setBusy] = useState(false);
-  const [now, setNow] = useState(Date.now());
+  // The server's clock: an offer's window is the server's, whatever this phone's clock says.
+  const serverNow = () => Date.now() + skewMs;
+  const [now, setNow] = useState(serverNow);
   const offer = r?.offer ?? null;
 
   useEffect(() => {
     if (!offer) return undefined;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
+    setNow(serverNow());
+    const timer = setInterval(() => setNow(serverNow()), 1000);
     return () => clearInterval(timer);
-  }, [offer?.expires_at]);
+  }, [offer?.expires_at, skewMs]);
 
   async function run(work: () => Promise<unknown>, done?: string) {
     setBusy(true);
@@ -50,12 +59,30 @@ export function QueuePanel({ roomId, reservation: r, machines, onChange, say }: 
     machines.find((m) => m.id === String(offer?.machine_id))?.name ??
     String(offer?.machine_id ?? "");
   return (
-    <section class="card queue" aria-labelledby="queue-title">
+    <section class="card queue" aria-labelledby="queue-title" data-as-of={props.asOf ?? undefined}>
       <h2 id="queue-title">{t("queueTitle")}</h2>
+      {props.loadError && (
+        <p class="error" role="alert">
+          {t("loadFailed")}{" "}
+          <button type="button" onClick={props.retry}>
+            {t("retry")}
+          </button>
+        </p>
+      )}
       {offer && offer.expires_at > now && (
-        <div class="offer" role="alert" data-testid="offer">
-          <p class="offer-title">{t("offerTitle", { machine: offeredName })}</p>
-          <p>{t("offerCountdown", { time: mmss(offer.expires_at - now) })}</p>
+        <div class="offer" data-testid="offer">
+          <p class="offer-title" role="alert">
+            {t("offerTitle", { machine: offeredName })}{" "}
+            <span class="sr-only">
+              {t("offerExpiresAt", {
+                time: new Date(offer.expires_at - skewMs).toLocaleTimeString(locale, {
+                  hour: "2-digit",
+                  minute: "2-digit",
+                }),
+              })}
+            </span>
+          </p>
+          <p aria-hidden="true">{t("offerCountdown", { time: mmss(offer.expires_at - now) })}</p>
           <button
             type="button"
             class="primary"

@@ -1,7 +1,8 @@
 /**
  * `POST /load` for one room: what only the server knows (which machines the user watches, the
- * user's place in the queue and any offer, room subscription). Fetched on open and again
- * whenever a live document says something changed (`version`), never on a timer.
+ * user's place in the queue and any offer, room subscription). Fetched on open, again whenever a
+ * live document says something changed (`version`), and when the resident comes back to the app
+ * (the page becomes visible); never on a timer.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useApp } from "../app";
@@ -9,9 +10,22 @@ import type { ResponseOf } from "../api";
 
 export type LoadView = ResponseOf<"POST /load">;
 
-export function useLoad(roomId: string | null, version: string) {
+export interface Load {
+  /** The server's view of `roomId`, or null until it arrived (never another room's). */
+  view: LoadView | null;
+  error: string | null;
+  /** Server clock minus this device's clock when the view arrived, ms (offers count on it). */
+  skewMs: number;
+  refresh: () => Promise<void>;
+}
+
+export function useLoad(roomId: string | null, version: string): Load {
   const { api } = useApp();
-  const [view, setView] = useState<LoadView | null>(null);
+  const [state, setState] = useState<{
+    room: string | null;
+    view: LoadView | null;
+    skewMs: number;
+  }>({ room: null, view: null, skewMs: 0 });
   const [error, setError] = useState<string | null>(null);
   const seq = useRef(0);
 
@@ -21,7 +35,7 @@ export function useLoad(roomId: string | null, version: string) {
     try {
       const v = await api("POST /load", { body: { room_id: roomId } });
       if (mine === seq.current) {
-        setView(v);
+        setState({ room: roomId, view: v, skewMs: v.now - Date.now() });
         setError(null);
       }
     } catch (err) {
@@ -35,5 +49,18 @@ export function useLoad(roomId: string | null, version: string) {
     return () => clearTimeout(timer);
   }, [refresh, version]);
 
-  return { view, error, refresh };
+  useEffect(() => {
+    const onVisible = () => {
+      if (document.visibilityState === "visible") void refresh();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    return () => document.removeEventListener("visibilitychange", onVisible);
+  }, [refresh]);
+
+  return {
+    view: state.room === roomId ? state.view : null,
+    error,
+    skewMs: state.skewMs,
+    refresh,
+  };
 }

@@ -41,6 +41,11 @@ export function SignIn() {
         setError(t("studentOff"));
         return;
       }
+      // Nobody may claim a student number: the room's admin makes those accounts.
+      if (mode === "up") {
+        setError(t("studentSignUp"));
+        return;
+      }
       email = `${email}@${domain}`;
     }
     setBusy(true);
