@@ -8,7 +8,7 @@ import { createDeviceState } from "../../functions/src/http/deviceState";
 import { deviceBaseUrl, firmwareSnippet } from "../../functions/src/domain/firmwareSnippet";
 import { apiRoutes } from "../../functions/src/http/routes";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
-import { createRecordingTransport } from "../../functions/src/services/fcm";
+import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
 import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
 

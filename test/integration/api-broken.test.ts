@@ -5,11 +5,11 @@ import { type HttpResponse, runHandler } from "../../functions/src/http/adapter"
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
 import { runTick } from "../../functions/src/scheduled/tick";
+import { FCM_ERROR } from "../../functions/src/services/fcm";
 import {
-  FCM_ERROR,
   type RecordingTransport,
   createRecordingTransport,
-} from "../../functions/src/services/fcm";
+} from "../../tools/fcm/recordingTransport";
 import { reportBroken } from "../../functions/src/store/broken";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";

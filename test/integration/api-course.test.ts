@@ -3,7 +3,7 @@ import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { createRecordingTransport } from "../../functions/src/services/fcm";
+import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import { dumpDb, jsonRequest, seedDemoWorld, testDb, postUpdate } from "../support/world";

@@ -3,11 +3,11 @@ import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { FCM_ERROR } from "../../functions/src/services/fcm";
 import {
-  FCM_ERROR,
   type RecordingTransport,
   createRecordingTransport,
-} from "../../functions/src/services/fcm";
+} from "../../tools/fcm/recordingTransport";
 import { clearBroken } from "../../functions/src/store/broken";
 import {
   expireQueueOffers,

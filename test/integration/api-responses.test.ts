@@ -14,7 +14,7 @@ import { apiRoutes } from "../../functions/src/http/routes";
 import {
   type RecordingTransport,
   createRecordingTransport,
-} from "../../functions/src/services/fcm/recordingTransport";
+} from "../../tools/fcm/recordingTransport";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
 import { TEST_MASTER_KEY, jsonRequest, postUpdate, seedDemoWorld, testDb } from "../support/world";

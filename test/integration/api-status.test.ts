@@ -5,7 +5,7 @@ import { type HttpRequest, type HttpResponse, runHandler } from "../../functions
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
-import { createRecordingTransport } from "../../functions/src/services/fcm";
+import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";

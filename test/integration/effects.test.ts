@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { runTick } from "../../functions/src/scheduled/tick";
-import { createRecordingTransport } from "../../functions/src/services/fcm/recordingTransport";
+import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { applyReport } from "../../functions/src/store/applyReport";
 import { setWatch } from "../../functions/src/store/notifications";
 import { postUpdate, seedDemoWorld, testDb } from "../support/world";

@@ -3,12 +3,11 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
+import { FCM_ERROR, type PushTransport } from "../../functions/src/services/fcm";
 import {
-  FCM_ERROR,
-  type PushTransport,
   type RecordingTransport,
   createRecordingTransport,
-} from "../../functions/src/services/fcm";
+} from "../../tools/fcm/recordingTransport";
 import { applyReport } from "../../functions/src/store/applyReport";
 import { settleMachineEffects, settleStaleEffects } from "../../functions/src/store/effects";
 import {

@@ -4,7 +4,7 @@ import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
 import { runTick, tick } from "../../functions/src/scheduled/tick";
-import { createRecordingTransport } from "../../functions/src/services/fcm/recordingTransport";
+import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { createRoom } from "../../functions/src/store/machines";
 import { setWatch } from "../../functions/src/store/notifications";
 import { joinQueue, onMachineFreed, readQueue } from "../../functions/src/store/queue";

@@ -4,7 +4,7 @@
  * Firestore: unit tests never start one (test/support/setup.ts does, for the other suites).
  */
 import "../../functions/src/config";
-import { applyParamDefaults } from "../../functions/src/paramDefaults";
+import { applyParamDefaults } from "../../tools/stack/paramDefaults";
 import { PROJECT_ID } from "./firestore";
 
 process.env.GCLOUD_PROJECT = PROJECT_ID;

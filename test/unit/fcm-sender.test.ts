@@ -26,12 +26,12 @@ import {
   type PushRecipient,
   type SendDeps,
   createFcmTransport,
-  createRecordingTransport,
   machineTopic,
   sendToUsers,
   toFcmMessage,
   webpushTopic,
 } from "../../functions/src/services/fcm";
+import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 
 const NOW = Date.UTC(2026, 10, 22, 3, 0, 0);
 

@@ -1,6 +1,6 @@
 import { defineInt, defineSecret, defineString } from "firebase-functions/params";
 import { describe, expect, it } from "vitest";
-import { applyParamDefaults } from "../../functions/src/paramDefaults";
+import { applyParamDefaults } from "../../tools/stack/paramDefaults";
 
 describe("param defaults outside a deployment", () => {
   it("exports each declared param's default, keeps values already set, and leaves secrets alone", () => {

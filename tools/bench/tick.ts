@@ -13,7 +13,7 @@ import { type App, deleteApp, initializeApp } from "firebase-admin/app";
 import { type Firestore, Timestamp, getFirestore } from "firebase-admin/firestore";
 import path from "node:path";
 import { type TickReport, runTick } from "../../functions/src/scheduled/tick";
-import { createRecordingTransport } from "../../functions/src/services/fcm/recordingTransport";
+import { createRecordingTransport } from "../fcm/recordingTransport";
 import { startFirestore } from "../stack/firestore";
 
 const MIN = 60_000;

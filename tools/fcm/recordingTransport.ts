@@ -3,7 +3,11 @@
  * fail a token, fail a whole call, or throw. Answers are checked in this order: a throw for the
  * call, a failure for the whole call, a failure for the token, success.
  */
-import type { PushMessage, PushResult, PushTransport } from "./transport";
+import type {
+  PushMessage,
+  PushResult,
+  PushTransport,
+} from "../../functions/src/services/fcm/transport";
 
 export interface ScriptedFailure {
   code: string;

@@ -6,10 +6,14 @@
  */
 import { declaredParams } from "firebase-functions/params";
 
-export function applyParamDefaults(env: NodeJS.ProcessEnv = process.env): string[] {
+export function applyParamDefaults(
+  env: NodeJS.ProcessEnv = process.env,
+  /** The params to default: those declared in this module graph unless given (see stack.ts). */
+  params: readonly unknown[] = declaredParams,
+): string[] {
   const applied: string[] = [];
-  for (const param of declaredParams) {
-    const p = param as unknown as { name: string; options?: { default?: unknown } };
+  for (const param of params) {
+    const p = param as { name: string; options?: { default?: unknown } };
     const def = p.options?.default;
     if (env[p.name] !== undefined) continue;
     if (typeof def !== "string" && typeof def !== "number" && typeof def !== "boolean") continue;

@@ -14,6 +14,7 @@ import { type Dispatcher, type DispatcherLog, startDispatcher } from "./dispatch
 import type { FirestoreEmulator } from "../firestore/server";
 import { type LocalFirestore, startFirestore } from "./firestore";
 import { loadDocuments, persistDocuments } from "./persist";
+import { applyParamDefaults } from "./paramDefaults";
 import { seedDemo } from "./seed";
 import { type FunctionsHost, startFunctionsHost } from "./functionsHost";
 import { type LocalHosting, startHosting } from "./hosting";
@@ -103,10 +104,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
     const requireLib = createRequire(path.join(ROOT, "functions", "lib", "index.js"));
     const functions = requireLib("./index.js") as Record<string, unknown>;
-    const { applyParamDefaults } = requireLib(
-      "./paramDefaults.js",
-    ) as typeof import("../../functions/src/paramDefaults");
-    applyParamDefaults();
+    // The params functions/lib declared, from the firebase-functions instance it loaded.
+    const { declaredParams } = requireLib(
+      "firebase-functions/params",
+    ) as typeof import("firebase-functions/params");
+    applyParamDefaults(process.env, declaredParams);
     if (getApps().length === 0) initializeApp({ projectId: PROJECT_ID });
     const db = getFirestore();
     const documentsFile = opts.dataDir ? path.join(opts.dataDir, "firestore.json") : null;

@@ -1,9 +1,7 @@
-/** FCM web push: the transport seam, the real and recording transports, and the sender. */
+/**
+ * FCM web push: the transport seam, the real transport, and the sender. (Tests and the
+ * benchmark record pushes with tools/fcm/recordingTransport.ts.)
+ */
 export * from "./transport";
 export { createFcmTransport } from "./fcmTransport";
-export {
-  type RecordingTransport,
-  type ScriptedFailure,
-  createRecordingTransport,
-} from "./recordingTransport";
 export * from "./sender";

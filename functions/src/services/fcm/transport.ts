@@ -1,7 +1,7 @@
 /**
  * The seam between the sender and whatever delivers pushes: real FCM in production
  * (fcmTransport.ts), the Firestore outbox in the local stack, an in-memory recorder in tests
- * (recordingTransport.ts). A transport sends ONE batch (≤ FCM_MAX_BATCH messages) and answers one
+ * (tools/fcm/recordingTransport.ts). A transport sends ONE batch (≤ FCM_MAX_BATCH messages) and answers one
  * result per message, in order; batching, retries and token clean-up are the sender's job.
  */
 import type { Message } from "firebase-admin/messaging";
