@@ -2,6 +2,29 @@
 // no-floating-promises can see which calls return promises.
 import tseslint from "typescript-eslint";
 
+// The layers of functions/src, lowest first: domain (pure) → security, services → store →
+// http, triggers, scheduled → index. A module imports only from its own layer or lower ones.
+const upward = (...dirs) =>
+  dirs.flatMap((d) => [`../${d}`, `../${d}/*`, `../../${d}`, `../../${d}/*`, `../../../${d}/*`]);
+const layer = (files, forbidden, extra = []) => ({
+  files,
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        patterns: [
+          {
+            group: upward(...forbidden),
+            message: "imports go down the layers only (eslint.config.mjs)",
+          },
+          ...extra,
+        ],
+      },
+    ],
+  },
+});
+const HANDLERS = ["http", "triggers", "scheduled", "index"];
+
 export default tseslint.config(
   {
     ignores: [
@@ -27,6 +50,28 @@ export default tseslint.config(
       "no-console": ["error", { allow: ["warn", "error"] }],
     },
   },
+  layer(
+    ["functions/src/domain/**"],
+    ["store", "services", "security", "config", ...HANDLERS],
+    [
+      {
+        group: [
+          "firebase-admin",
+          "firebase-admin/*",
+          "firebase-functions",
+          "firebase-functions/*",
+          "@google-cloud/*",
+        ],
+        message: "domain/ is pure: no Firebase (clock and ids are parameters)",
+      },
+    ],
+  ),
+  layer(["functions/src/security/**", "functions/src/services/**"], ["store", ...HANDLERS]),
+  layer(["functions/src/store/**"], HANDLERS),
+  layer(
+    ["functions/src/http/**", "functions/src/triggers/**", "functions/src/scheduled/**"],
+    ["index"],
+  ),
   {
     files: ["tools/**", "test/**"],
     rules: { "no-console": "off" },

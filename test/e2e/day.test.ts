@@ -14,8 +14,7 @@
  * the picks of watched cycles are the same on every run; only the interleaving differs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cellField, gridToWeekdayTable, hoursSpanned } from "../../functions/src/domain/congestion";
-import { courseStats } from "../../functions/src/domain/stats";
+import { gridToWeekdayTable } from "../../functions/src/domain/congestion";
 import type { MachineType } from "../../functions/src/domain/status";
 import { tokenId } from "../../functions/src/store/users";
 import type { MachinePlan, TruthCycle } from "../../tools/simulator/model";
@@ -26,6 +25,7 @@ import {
   runSimulation,
 } from "../../tools/simulator/simulator";
 import { type TestUser, signUpUser } from "../support/auth";
+import { expectedCongestion, expectedCourseStats } from "../support/statsOracle";
 import {
   type E2eStack,
   addMachine,
@@ -361,35 +361,31 @@ describe("a day in a 10-machine room", () => {
       .sort((a, b) => a.id.localeCompare(b.id));
     expect(asStored).toEqual(fromTruth);
 
+    // Expected statistics from DESIGN.md's rules (test/support/statsOracle.ts), not the server's code.
     const storedStats = Object.fromEntries(
       [...(await docsOf(e.db.collection("courseStats")))].map(([id, s]) => {
-        const { updatedAt: _updatedAt, ...stats } = s;
+        const { updatedAt: _updatedAt, type: _type, course: _course, ...stats } = s;
         return [id, stats];
       }),
     );
-    const truthStats = Object.fromEntries(
-      (["washer", "dryer"] as const).map((type) => [
-        `${type}-standard`,
-        courseStats(
-          type,
-          "standard",
-          truth.filter((c) => c.type === type),
-        ),
-      ]),
-    );
-    expect(storedStats).toEqual(truthStats);
-
-    const truthCells: Record<string, number> = {};
-    for (const c of truth) {
-      for (const cell of hoursSpanned(c.startedAt, c.finishedAt)) {
-        truthCells[cellField(cell)] = (truthCells[cellField(cell)] ?? 0) + 1;
+    expect(Object.keys(storedStats).sort()).toEqual(["dryer-standard", "washer-standard"]);
+    for (const type of ["washer", "dryer"] as const) {
+      const expected = expectedCourseStats(truth.filter((c) => c.type === type));
+      const stored = storedStats[`${type}-standard`] as Record<string, number | null>;
+      expect(stored.samples, type).toBe(expected?.samples);
+      for (const [field, value] of Object.entries(expected ?? {})) {
+        if (value === null || field === "samples")
+          expect(stored[field], `${type} ${field}`).toBe(value);
+        // One decimal each side: a different order of float operations may round the other way.
+        else expect(stored[field], `${type} ${field}`).toBeCloseTo(value, 0.9);
       }
     }
+
     const congestion = await docsOf(e.db.collection("congestion"));
     expect([...congestion.keys()]).toEqual(["1"]);
-    expect(gridToWeekdayTable([congestion.get("1")!])).toEqual(gridToWeekdayTable([truthCells]));
+    expect(gridToWeekdayTable([congestion.get("1")!])).toEqual(expectedCongestion(truth));
     expect(await callApi(e, carol.user, "GET", "/statistics/congestion?room_id=1")).toEqual(
-      gridToWeekdayTable([truthCells]),
+      expectedCongestion(truth),
     );
 
     const machines = await docsOf(e.db.collection("machines"));

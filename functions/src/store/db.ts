@@ -5,6 +5,7 @@
  */
 import { getApps, initializeApp } from "firebase-admin/app";
 import { type Firestore, Timestamp, getFirestore } from "firebase-admin/firestore";
+import { OUTBOX_COLLECTION } from "../services/fcm/outboxTransport";
 
 let firestore: Firestore | undefined;
 
@@ -43,7 +44,7 @@ export const COL = {
   cycleWatchers: "cycleWatchers",
   /** machineEffects/{machineId}-{reportId}: follow-ups a report owes (announce, queue), PENDING → DONE. */
   machineEffects: "machineEffects",
-  outbox: "outbox",
+  outbox: OUTBOX_COLLECTION,
   /** machineConfigs/{machineId}: the room and out-of-order flag last applied (store/console.ts). */
   machineConfigs: "machineConfigs",
 } as const;

@@ -4,17 +4,15 @@
  * is the token's hash, so a token is stored once per user and can be found without a query.
  * Tokens are never logged.
  */
-import { createHash } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { tokenId } from "../services/fcm/tokenId";
 import { type Locale, resolveLocale } from "../domain/messages";
 import type { PushRecipient, TokenStore } from "../services/fcm/sender";
 import { COL, toMillis } from "./db";
 
 export const TOKENS = "tokens";
 
-export function tokenId(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
-}
+export { tokenId };
 
 export function tokenRef(db: Firestore, uid: string, token: string) {
   return db.collection(COL.users).doc(uid).collection(TOKENS).doc(tokenId(token));

@@ -4,15 +4,17 @@
  * is local-only data, so it keeps the token (and its hash, to match `users/{uid}/tokens/{id}`).
  */
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
-import { COL } from "../../store/db";
-import { tokenId } from "../../store/users";
+import { tokenId } from "./tokenId";
 import type { PushMessage, PushResult, PushTransport } from "./transport";
+
+/** Where the local stack records pushes (store/db.ts COL.outbox names it too). */
+export const OUTBOX_COLLECTION = "outbox";
 
 export function createOutboxTransport(db: Firestore, now: () => number = Date.now): PushTransport {
   return {
     async sendBatch(messages: PushMessage[]): Promise<PushResult[]> {
       const batch = db.batch();
-      const refs = messages.map(() => db.collection(COL.outbox).doc());
+      const refs = messages.map(() => db.collection(OUTBOX_COLLECTION).doc());
       messages.forEach((m, i) => {
         batch.create(refs[i], {
           uid: m.uid,
