@@ -66,6 +66,7 @@ const ROUTES: [string, string, unknown][] = [
   ["POST", "/device_subscribe", { room_id: 1 }],
   ["POST", "/set_fcm_token", { fcm_token: "t" }],
   ["POST", "/logout", { fcm_token: "t" }],
+  ["POST", "/settings", { locale: "en" }],
   ["GET", "/notifications", undefined],
   ["POST", "/notifications/read", { all: true }],
 ];
@@ -302,6 +303,21 @@ describe("inbox", () => {
   });
 });
 
+describe("settings", () => {
+  it("POST /settings keeps the language, and the next notification is written in it", async () => {
+    const u = await signUpUser("settings-en");
+    expect((await post(u, "/device_subscribe", { room_id: 1 })).status).toBe(200);
+    const res = await post(u, "/settings", { locale: "en" });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ message: "ok", locale: "en" });
+    expect((await testDb().doc(`users/${u.uid}`).get()).get("locale")).toBe("en");
+    const [id] = await finishedEvents(1);
+    const entry = await testDb().doc(`users/${u.uid}/notifications/${id}`).get();
+    // The machine keeps its (Korean) name; the wording is English.
+    expect(entry.get("title")).toBe("세탁기 1: wash finished");
+  });
+});
+
 describe("bad bodies", () => {
   const corpus: [string, unknown, string][] = [
     ["/notify_me", {}, "machine_id"],
@@ -326,6 +342,10 @@ describe("bad bodies", () => {
     ["/set_fcm_token", { fcm_token: "t", platform: "symbian" }, "platform"],
     ["/set_fcm_token", { fcm_token: "t", locale: "fr" }, "locale"],
     ["/set_fcm_token", { token: "t" }, "token"],
+    ["/settings", {}, "locale"],
+    ["/settings", { locale: "fr" }, "locale"],
+    ["/settings", { locale: "EN" }, "locale"],
+    ["/settings", { locale: "en", theme: "dark" }, "theme"],
     ["/logout", {}, "fcm_token"],
     ["/logout", { fcm_token: null }, "fcm_token"],
     ["/logout", { fcm_token: "t", all: true }, "all"],

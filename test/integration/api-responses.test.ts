@@ -108,6 +108,7 @@ async function step2() {
   });
   await post("/device_subscribe", bob, { room_id: 1 });
   await post("/set_fcm_token", alice, { fcm_token: "tok-alice-1", locale: "en" });
+  expect(await post("/settings", bob, { locale: "ko" })).toEqual({ message: "ok", locale: "ko" });
   expect(await post("/logout", alice, { fcm_token: "tok-alice-1" })).toEqual({
     message: "ok",
     removed: true,

@@ -77,6 +77,17 @@ export function Shell() {
     if (route.page !== "board" || !route.machineId) document.getElementById("main")?.focus();
   }, [route, t]);
 
+  // The server writes notifications in the page's language: tell it once per user and language.
+  useEffect(() => {
+    if (!user) return;
+    const key = "washcall.localeSaved";
+    const mark = `${user.uid}:${locale}`;
+    if (localStorage.getItem(key) === mark) return;
+    api("POST /settings", { body: { locale } })
+      .then(() => localStorage.setItem(key, mark))
+      .catch((err: unknown) => console.warn("language not saved", err));
+  }, [user?.uid, locale]);
+
   // Push stays registered: a granted permission refreshes the token (FCM rotates them).
   useEffect(() => {
     if (pushState(fb) === "on") void refreshPush(fb, api, locale);

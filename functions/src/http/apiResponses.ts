@@ -43,6 +43,11 @@ export const SetFcmTokenResponseSchema = z.strictObject({
   platform: z.enum(["web", "android", "ios"]),
 });
 
+export const SettingsResponseSchema = z.strictObject({
+  message: z.literal("ok"),
+  locale: z.enum(["ko", "en"]),
+});
+
 export const LogoutResponseSchema = z.strictObject({
   message: z.literal("ok"),
   removed: z.boolean().describe("false when the token was not registered"),

@@ -46,6 +46,9 @@ export const SetFcmTokenBodySchema = z
   })
   .strict();
 
+/** POST /settings: the user's preferences; today the language of their notifications. */
+export const SettingsBodySchema = z.object({ locale: z.enum(LOCALES) }).strict();
+
 /** POST /logout: forgets this device's token. */
 export const LogoutBodySchema = z.object({ fcm_token: FcmTokenSchema }).strict();
 

@@ -57,6 +57,11 @@ export async function saveFcmToken(
   });
 }
 
+/** The language of the user's notifications (`users/{uid}.locale`). */
+export async function saveLocale(db: Firestore, uid: string, locale: Locale): Promise<void> {
+  await db.collection(COL.users).doc(uid).set({ locale }, { merge: true });
+}
+
 /** Removes one token; true when it was there. */
 export async function deleteFcmToken(db: Firestore, uid: string, token: string): Promise<boolean> {
   const ref = tokenRef(db, uid, token);

@@ -8,12 +8,14 @@ import { type InboxItem, useQuery } from "../data";
 import { ago } from "../i18n";
 import { useShell } from "../shell";
 
-const PAGE = 50;
+const PAGE = 30;
 
 export function Inbox() {
   const { api, t, locale, user } = useApp();
   const { data, now, navigate, unread } = useShell();
-  const items = useQuery(user ? data.inbox(user.uid, PAGE) : null, `inbox-${user?.uid}`);
+  // Newest first; "더 보기" widens the listened window by a page.
+  const [max, setMax] = useState(PAGE);
+  const items = useQuery(user ? data.inbox(user.uid, max) : null, `inbox-${user?.uid}-${max}`);
   const [error, setError] = useState<string | null>(null);
 
   const read = (body: { id: string } | { all: true }) =>
@@ -64,6 +66,11 @@ export function Inbox() {
           </li>
         ))}
       </ul>
+      {items.value.length >= max && (
+        <button type="button" onClick={() => setMax(max + PAGE)}>
+          {t("more")}
+        </button>
+      )}
     </div>
   );
 }

@@ -7,6 +7,8 @@
  * - POST /set_fcm_token {fcm_token, platform?, locale?}: adds or refreshes a device token
  *   (platform from the body, else the X-Client-Platform header, else "web").
  * - POST /logout {fcm_token}: forgets that token.
+ * - POST /settings {locale}: the language of the user's notifications ("ko" | "en"), for a user
+ *   without a push token too (the PWA sends it when the language is switched).
  * - GET /notifications?limit=&cursor=: the inbox, newest first.
  * - POST /notifications/read {id} | {all: true}: marks read, keeping unreadCount right.
  */
@@ -19,11 +21,12 @@ import {
   setRoomSubscription,
   setWatch,
 } from "../../store/notifications";
-import { deleteFcmToken, saveFcmToken } from "../../store/users";
+import { deleteFcmToken, saveFcmToken, saveLocale } from "../../store/users";
 import { defineRoute } from "../apiRouter";
 import {
   DeviceSubscribeResponseSchema,
   LogoutResponseSchema,
+  SettingsResponseSchema,
   NotificationsReadResponseSchema,
   NotificationsResponseSchema,
   NotifyMeResponseSchema,
@@ -39,6 +42,7 @@ import {
   PLATFORMS,
   PlatformSchema,
   SetFcmTokenBodySchema,
+  SettingsBodySchema,
 } from "../apiSchemas";
 import { HttpError } from "../errors";
 
@@ -102,6 +106,16 @@ export const notificationRoutes = [
       now: deps.now(),
     });
     return { status: 200, body: { message: "ok", platform: platform ?? "web" } };
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/settings",
+    response: SettingsResponseSchema,
+    auth: "user",
+    body: SettingsBodySchema,
+  }).handle(async ({ deps, user, body }) => {
+    await saveLocale(deps.db, user.uid, body.locale);
+    return { status: 200, body: { message: "ok", locale: body.locale } };
   }),
   defineRoute({
     method: "POST",
