@@ -23,6 +23,8 @@ import {
   where,
 } from "firebase/firestore";
 import { useEffect, useState } from "preact/hooks";
+import type { z } from "zod";
+import type { InboxEntrySchema } from "../../functions/src/http/apiResponses";
 import type { SiteConfig } from "./config";
 
 export type MachineStatus = "WASHING" | "SPINNING" | "DRYING" | "FINISHED" | "OFF";
@@ -52,16 +54,8 @@ export interface Room {
   >;
 }
 
-export interface InboxItem {
-  id: string;
-  title: string;
-  body: string;
-  type: string;
-  machineId: string | null;
-  roomId: string | null;
-  createdAt: number | null;
-  readAt: number | null;
-}
+/** An inbox entry: the same shape as `GET /notifications` answers (one definition, the server's). */
+export type InboxItem = z.output<typeof InboxEntrySchema>;
 
 export interface UserDoc {
   unreadCount: number;

@@ -9,6 +9,7 @@ import { type Machine, useDoc, useQuery } from "../data";
 import { pushState } from "../push";
 import { useShell } from "../shell";
 import { PushPrompt } from "../ui/PushPrompt";
+import { RoomPicker } from "../ui/RoomPicker";
 import { MachineCard } from "./MachineCard";
 import { QueuePanel } from "./QueuePanel";
 import { TipCard } from "./TipCard";
@@ -60,21 +61,11 @@ export function Board(props: { roomId: string | null; machineId: string | null }
     <div class="board">
       <div class="room-bar">
         <h1>{room.value?.name ?? t("room")}</h1>
-        {sortedRooms.length > 1 && (
-          <label class="room-pick">
-            <span class="sr-only">{t("chooseRoom")}</span>
-            <select
-              value={roomId ?? ""}
-              onChange={(e) => navigate(`/rooms/${encodeURIComponent(e.currentTarget.value)}`)}
-            >
-              {sortedRooms.map((r) => (
-                <option key={r.id} value={r.id}>
-                  {r.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        <RoomPicker
+          rooms={sortedRooms}
+          value={roomId}
+          onPick={(id) => navigate(`/rooms/${encodeURIComponent(id)}`)}
+        />
       </div>
       <p class="sr-only" role="status" aria-live="polite">
         {message}

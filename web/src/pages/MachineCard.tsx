@@ -10,7 +10,7 @@ import type { Machine, Room } from "../data";
 import { COURSES, type CourseKey, courseLabel } from "../courses";
 import { ago } from "../i18n";
 import { useShell } from "../shell";
-import { Dialog } from "../ui/Dialog";
+import { FormDialog } from "../ui/FormDialog";
 import { timingOf } from "./timing";
 
 interface Props {
@@ -158,51 +158,35 @@ function CourseDialog(props: {
 }) {
   const { api, t } = useApp();
   const [course, setCourse] = useState<CourseKey>("standard");
-  const [error, setError] = useState<string | null>(null);
   return (
-    <Dialog title={`${props.machine.name}: ${t("startCourse")}`} onClose={props.onClose}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          api("POST /start_course", { body: { machine_id: props.machine.id, course_name: course } })
-            .then((r) =>
-              props.onDone(
-                t("startedCourse", {
-                  name: courseLabel(r.course_name, t),
-                  n: r.expected_minutes,
-                  low: r.expected_range.low_minutes,
-                  high: r.expected_range.high_minutes,
-                }),
-              ),
-            )
-            .catch((err: unknown) => setError((err as Error).message));
-        }}
-      >
-        <label>
-          {t("courseName")}
-          <select value={course} onChange={(e) => setCourse(e.currentTarget.value as CourseKey)}>
-            {COURSES.map((c) => (
-              <option key={c} value={c}>
-                {courseLabel(c, t)}
-              </option>
-            ))}
-          </select>
-        </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="actions">
-          <button type="submit" class="primary">
-            {t("startCourse")}
-          </button>
-          <button type="button" onClick={props.onClose}>
-            {t("cancel")}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={`${props.machine.name}: ${t("startCourse")}`}
+      submitLabel={t("startCourse")}
+      onClose={props.onClose}
+      onDone={props.onDone}
+      submit={async () => {
+        const r = await api("POST /start_course", {
+          body: { machine_id: props.machine.id, course_name: course },
+        });
+        return t("startedCourse", {
+          name: courseLabel(r.course_name, t),
+          n: r.expected_minutes,
+          low: r.expected_range.low_minutes,
+          high: r.expected_range.high_minutes,
+        });
+      }}
+    >
+      <label>
+        {t("courseName")}
+        <select value={course} onChange={(e) => setCourse(e.currentTarget.value as CourseKey)}>
+          {COURSES.map((c) => (
+            <option key={c} value={c}>
+              {courseLabel(c, t)}
+            </option>
+          ))}
+        </select>
+      </label>
+    </FormDialog>
   );
 }
 
@@ -213,47 +197,31 @@ function BrokenDialog(props: {
 }) {
   const { api, t } = useApp();
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<string | null>(null);
   return (
-    <Dialog title={`${props.machine.name}: ${t("reportBroken")}`} onClose={props.onClose}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          api("POST /report_broken", { body: { machine_id: props.machine.id, reason } })
-            .then((r) =>
-              props.onDone(
-                r.counted
-                  ? t("brokenThanks", { n: r.reports, threshold: r.threshold })
-                  : t("brokenNotCounted"),
-              ),
-            )
-            .catch((err: unknown) => setError((err as Error).message));
-        }}
-      >
-        <label>
-          {t("brokenReason")}
-          <textarea
-            required
-            maxLength={200}
-            rows={3}
-            value={reason}
-            onInput={(e) => setReason(e.currentTarget.value)}
-          />
-        </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="actions">
-          <button type="submit" class="primary">
-            {t("send")}
-          </button>
-          <button type="button" onClick={props.onClose}>
-            {t("cancel")}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={`${props.machine.name}: ${t("reportBroken")}`}
+      submitLabel={t("send")}
+      onClose={props.onClose}
+      onDone={props.onDone}
+      submit={async () => {
+        const r = await api("POST /report_broken", {
+          body: { machine_id: props.machine.id, reason },
+        });
+        return r.counted
+          ? t("brokenThanks", { n: r.reports, threshold: r.threshold })
+          : t("brokenNotCounted");
+      }}
+    >
+      <label>
+        {t("brokenReason")}
+        <textarea
+          required
+          maxLength={200}
+          rows={3}
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+      </label>
+    </FormDialog>
   );
 }

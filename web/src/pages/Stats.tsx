@@ -5,6 +5,7 @@
 import { useApp } from "../app";
 import { useDoc, useQuery } from "../data";
 import { useShell } from "../shell";
+import { RoomPicker } from "../ui/RoomPicker";
 
 export function Stats(props: { roomId: string | null }) {
   const { t } = useApp();
@@ -19,21 +20,11 @@ export function Stats(props: { roomId: string | null }) {
     <div class="stats">
       <div class="room-bar">
         <h1>{t("statsTitle")}</h1>
-        {rooms.value.length > 1 && (
-          <label class="room-pick">
-            <span class="sr-only">{t("chooseRoom")}</span>
-            <select
-              value={roomId ?? ""}
-              onChange={(e) => navigate(`/stats?room=${encodeURIComponent(e.currentTarget.value)}`)}
-            >
-              {rooms.value.map((r) => (
-                <option key={r.id} value={r.id}>
-                  {r.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        <RoomPicker
+          rooms={rooms.value}
+          value={roomId}
+          onPick={(id) => navigate(`/stats?room=${encodeURIComponent(id)}`)}
+        />
       </div>
       <p class="hint">{t("statsHint")}</p>
       <div class="heat-wrap">
