@@ -24,6 +24,7 @@ import {
 } from "../config";
 import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from "../domain/presence";
 import { DEFAULT_CLAIM_WINDOW_MINUTES } from "../domain/queue";
+import { DEFAULT_LEFTOVER_MINUTES, DEFAULT_SOON_MINUTES } from "../domain/reminders";
 import { tickKey, tickMinuteMs } from "../domain/tick";
 import { selectTransport } from "../services/fcm/select";
 import type { PushTransport } from "../services/fcm/transport";
@@ -77,8 +78,8 @@ export interface TickReport {
 
 export const DEFAULT_TICK_LIMITS: TickLimits = {
   ...DEFAULT_PRESENCE_LIMITS,
-  soonMinutes: 5,
-  leftoverMinutes: 15,
+  soonMinutes: DEFAULT_SOON_MINUTES,
+  leftoverMinutes: DEFAULT_LEFTOVER_MINUTES,
   leftoverCatchUpMinutes: DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
   claimWindowMinutes: DEFAULT_CLAIM_WINDOW_MINUTES,
 };

@@ -31,7 +31,7 @@ import { FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore"
 import { brokenAdminMessage } from "../domain/messages";
 import { MACHINE_TYPES, type MachineType } from "../domain/status";
 import type { PushTransport } from "../services/fcm/transport";
-import { CLAIM_WINDOW_MINUTES } from "../config";
+import { CLAIM_WINDOW_MINUTES, DEFAULT_BROKEN_REPORT_THRESHOLD } from "../config";
 import { adminUids } from "./admins";
 import { MARKER_TTL_MS } from "./applyReport";
 import { COL, isAlreadyExists, toMillis } from "./db";
@@ -41,10 +41,10 @@ import { type QueueNotify, claimWindowFrom, onMachineFreed, withdrawMachineOffer
 export const BROKEN_REPORTS = "brokenReports";
 export const BROKEN_ARCHIVE = "brokenArchive";
 /**
- * BROKEN_REPORT_THRESHOLD's default (config.ts). Params' defaults are applied by the Firebase CLI
- * at deploy; where the variable is unset (tests, the local stack) `.value()` answers 0.
+ * BROKEN_REPORT_THRESHOLD's default lives in config.ts. Params' defaults are applied by the
+ * Firebase CLI at deploy; where the variable is unset `.value()` answers 0, hence the fallback.
  */
-export const DEFAULT_BROKEN_REPORT_THRESHOLD = 2;
+export { DEFAULT_BROKEN_REPORT_THRESHOLD };
 /** The configured threshold, or the default when unset or not a positive integer. */
 export function brokenThreshold(configured: number): number {
   return Number.isInteger(configured) && configured >= 1

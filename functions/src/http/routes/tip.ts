@@ -19,7 +19,15 @@
  */
 import { randomUUID } from "node:crypto";
 import * as logger from "firebase-functions/logger";
-import { GEMINI_API_KEY, GEMINI_MODEL, KMA_NX, KMA_NY, KMA_SERVICE_KEY } from "../../config";
+import {
+  DEFAULT_GEMINI_MODEL,
+  DEFAULT_KMA_GRID,
+  GEMINI_API_KEY,
+  GEMINI_MODEL,
+  KMA_NX,
+  KMA_NY,
+  KMA_SERVICE_KEY,
+} from "../../config";
 import { isKoreanHoliday } from "../../domain/holidays";
 import { resolveLocale } from "../../domain/messages";
 import {
@@ -98,9 +106,6 @@ declare module "../apiRouter" {
   }
 }
 
-export const DEFAULT_GEMINI_MODEL = "gemini-2.0-flash";
-/** KMA grid of the default site (Seoul, Jongno-gu) when KMA_NX/KMA_NY are unset. */
-export const DEFAULT_KMA_GRID = { nx: 60, ny: 127 } as const;
 export const TIP_LEASE_WAIT_MS = 3_000;
 const LEASE_POLL_MS = 100;
 
