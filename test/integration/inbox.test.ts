@@ -23,8 +23,8 @@ import { joinQueue, readQueue } from "../../functions/src/store/queue";
 import {
   type TickNotification,
   deliverTickNotifications,
-} from "../../functions/src/store/tickInbox";
-import { newCounters } from "../../functions/src/store/tick";
+} from "../../functions/src/scheduled/tick/inbox";
+import { newCounters } from "../../functions/src/scheduled/tick/base";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
 

@@ -37,15 +37,15 @@ import {
   newCounters,
   readRunningMachines,
   tickMarkerRef,
-} from "../store/tick";
-import { type PresenceResult, updatePresence } from "../store/tickPresence";
+} from "./tick/base";
+import { type PresenceResult, updatePresence } from "./tick/presence";
 import {
   DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
   type ReminderLimits,
   type RemindersResult,
   sendReminders,
-} from "../store/tickReminders";
-import { updateRoomTimers } from "../store/tickTimers";
+} from "./tick/reminders";
+import { updateRoomTimers } from "./tick/timers";
 import { type ExpireQueuesReport, claimWindowFrom, expireQueueOffers } from "../store/queue";
 
 export type TickLimits = PresenceLimits &

@@ -2,7 +2,7 @@
  * The one deliverer of user notices: an inbox entry and a push per user and notification id,
  * exactly once, surviving crashes and concurrent runs. Every notice goes through it: FINISHED
  * (notifications.ts), queue offers (queue.ts), broken-machine notices to admins (broken.ts) and
- * the tick's reminders and offline notices (tickInbox.ts).
+ * the tick's reminders and offline notices (scheduled/tick/inbox.ts).
  *
  * Layout:
  * - `users/{uid}/notifications/{notificationId}`: `title, body, type, machineId, roomId,

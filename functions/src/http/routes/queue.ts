@@ -20,7 +20,8 @@ import {
   joinQueue,
   leaveQueue,
 } from "../../store/queue";
-import { idOut, readReservation } from "../../store/status";
+import { idOut } from "../../store/status";
+import { readReservation } from "../views";
 import { COL } from "../../store/db";
 import { defineRoute } from "../apiRouter";
 import { ReserveClaimResponseSchema, ReserveResponseSchema } from "../apiResponses";

@@ -12,7 +12,8 @@
  *   room, or summed over every room without `room_id`.
  */
 import { z } from "zod";
-import { congestionTable, loadView, roomsView } from "../../store/status";
+import { congestionTable } from "../../store/status";
+import { loadView, roomsView } from "../views";
 import type { HttpRequest } from "../adapter";
 import { jsonBody } from "../adapter";
 import { defineRoute } from "../apiRouter";

@@ -1,6 +1,6 @@
 /**
  * The tick's reminders (rules and keys in domain/reminders.ts), delivered as inbox entries and
- * pushes once per user and key (tickInbox.ts).
+ * pushes once per user and key (inbox.ts).
  *
  * - "Finishing in N minutes": for each running machine whose shown timer has 0 < time left ≤ N,
  *   to the machine's current watchers (`machines/{id}/watchers/{uid}`, set by `notify_me`).
@@ -23,14 +23,14 @@ import {
   finishingSoonReminders,
   laundryLeftReminders,
   reminderText,
-} from "../domain/reminders";
-import type { RoomTimers } from "../domain/timers";
-import { MINUTE_MS } from "../domain/time";
-import { COL, toMillis } from "./db";
-import { WATCHERS } from "./notifications";
-import type { TickCounters, TickMachine } from "./tick";
-import { toTickMachine } from "./tick";
-import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./tickInbox";
+} from "../../domain/reminders";
+import type { RoomTimers } from "../../domain/timers";
+import { MINUTE_MS } from "../../domain/time";
+import { COL, toMillis } from "../../store/db";
+import { WATCHERS } from "../../store/notifications";
+import type { TickCounters, TickMachine } from "./base";
+import { toTickMachine } from "./base";
+import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./inbox";
 
 export interface ReminderLimits {
   /** N: "finishing in N minutes". */

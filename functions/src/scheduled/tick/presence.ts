@@ -18,19 +18,19 @@
  */
 import * as logger from "firebase-functions/logger";
 import { Timestamp } from "firebase-admin/firestore";
-import { offlineAdminMessage } from "../domain/messages";
+import { offlineAdminMessage } from "../../domain/messages";
 import {
   type PresenceDecision,
   type PresenceLimits,
   offlineNoticeKey,
   presenceDecision,
-} from "../domain/presence";
-import { relativeTime } from "../domain/relativeTime";
-import { MINUTE_MS } from "../domain/time";
-import { adminUids } from "./admins";
-import { COL } from "./db";
-import { IDLE_STATUSES, type TickMachine, toTickMachine } from "./tick";
-import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./tickInbox";
+} from "../../domain/presence";
+import { relativeTime } from "../../domain/relativeTime";
+import { MINUTE_MS } from "../../domain/time";
+import { adminUids } from "../../store/admins";
+import { COL } from "../../store/db";
+import { IDLE_STATUSES, type TickMachine, toTickMachine } from "./base";
+import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./inbox";
 
 /** How long FCM keeps an offline notice. */
 export const OFFLINE_NOTICE_TTL_SECONDS = 24 * 3600;

@@ -7,10 +7,10 @@
  */
 import * as logger from "firebase-functions/logger";
 import type { Firestore } from "firebase-admin/firestore";
-import type { Locale, MessageText } from "../domain/messages";
-import type { PushTransport } from "../services/fcm/transport";
-import { deliverInbox } from "./inbox";
-import type { TickCounters } from "./tick";
+import type { Locale, MessageText } from "../../domain/messages";
+import type { PushTransport } from "../../services/fcm/transport";
+import { deliverInbox } from "../../store/inbox";
+import type { TickCounters } from "./base";
 
 export interface TickNotifyDeps {
   db: Firestore;

@@ -13,10 +13,10 @@
  * whose `timersAt` is newer than its `now` alone, so timers never move backwards.
  */
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
-import { courseKey } from "../domain/stats";
-import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from "../domain/timers";
-import type { MachineStatus } from "../domain/status";
-import { COL, toMillis } from "./db";
+import { courseKey } from "../../domain/stats";
+import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from "../../domain/timers";
+import type { MachineStatus } from "../../domain/status";
+import { COL, toMillis } from "../../store/db";
 import {
   MAX_BATCH_WRITES,
   type TickCounters,
@@ -24,7 +24,7 @@ import {
   courseStatsId,
   readCourseStats,
   slices,
-} from "./tick";
+} from "./base";
 
 export interface TimersResult {
   /** Rooms whose timers were written. */

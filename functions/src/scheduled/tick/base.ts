@@ -1,7 +1,7 @@
 /**
  * What the scheduled tick reads from Firestore, and how it counts its own reads and writes (the
- * benchmark reports them). The work per concern lives in tickTimers.ts, tickPresence.ts,
- * tickReminders.ts and tickInbox.ts; scheduled/tick.ts runs them in order.
+ * benchmark reports them). The work per concern lives in timers.ts, presence.ts,
+ * reminders.ts and inbox.ts beside this file; scheduled/tick.ts runs them in order.
  *
  * Reads per tick, whatever the number of rooms: one query for the running machines (timers,
  * presence while running and "finishing soon" all use it), one for the rooms whose timers are
@@ -9,10 +9,10 @@
  * presence queries over idle machines that are usually empty.
  */
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
-import type { CourseStats } from "../domain/stats";
-import { type MachineStatus, type MachineType } from "../domain/status";
-import { courseOfMachineDoc, courseStatsId } from "./applyReport";
-import { COL, isAlreadyExists, toMillis } from "./db";
+import type { CourseStats } from "../../domain/stats";
+import { type MachineStatus, type MachineType } from "../../domain/status";
+import { courseOfMachineDoc, courseStatsId } from "../../store/applyReport";
+import { COL, isAlreadyExists, toMillis } from "../../store/db";
 
 export const RUNNING_STATUSES: MachineStatus[] = ["WASHING", "SPINNING", "DRYING"];
 export const IDLE_STATUSES: MachineStatus[] = ["FINISHED", "OFF"];
