@@ -22,6 +22,7 @@ import { kmaBaseTime, kmaCacheKey, parseVilageFcst } from "../../functions/src/s
 import { createRoom } from "../../functions/src/store/machines";
 import {
   TIP_LEASE_MS,
+  acquireTipLease,
   roomStateOf,
   tipCacheKey,
   tipLeaseKey,
@@ -491,7 +492,7 @@ describe("one refresh at a time", () => {
     await writeCachedTip(testDb(), "all", "ko", old, oldAt);
     await testDb()
       .collection(CACHES)
-      .doc(tipLeaseKey("all", "ko", String(oldAt), 0))
+      .doc(tipLeaseKey("all", "ko"))
       .create({ kind: "tip-lease", holder: "other", expireAt: Timestamp.fromMillis(NOW + 20_000) });
     const res = await getTip({ tip: services() });
     expect(res.headers?.["X-Tip-Cache"]).toBe("stale");
@@ -504,7 +505,7 @@ describe("one refresh at a time", () => {
     await firestoreWeatherCache(testDb(), () => NOW).set(KMA_KEY, FIXTURE_WEATHER, 60 * MINUTE_MS);
     await testDb()
       .collection(CACHES)
-      .doc(tipLeaseKey("all", "ko", "none", 0))
+      .doc(tipLeaseKey("all", "ko"))
       .create({ kind: "tip-lease", holder: "other", expireAt: Timestamp.fromMillis(NOW + 20_000) });
     const res = await getTip({ tip: services({ leaseWaitMs: 50 }) });
     expect(res.status).toBe(200);
@@ -516,8 +517,8 @@ describe("one refresh at a time", () => {
     expect((await cacheDoc(tipCacheKey("all", "ko"))).exists).toBe(false);
   });
 
-  it("steps over the expired lease of a holder that died and refreshes", async () => {
-    const dead = tipLeaseKey("all", "ko", "none", 0);
+  it("takes over the expired lease of a holder that died and refreshes", async () => {
+    const dead = tipLeaseKey("all", "ko");
     await testDb()
       .collection(CACHES)
       .doc(dead)
@@ -531,7 +532,30 @@ describe("one refresh at a time", () => {
     expect(res.headers?.["X-Tip-Cache"]).toBe("miss");
     expect(tipOf(res).source).toBe("gemini");
     expect(geminiPrompts).toHaveLength(1);
-    expect((await cacheDoc(tipLeaseKey("all", "ko", "none", 1))).exists).toBe(false);
+    // Taken over, then released by the new holder once its tip was written.
+    expect((await cacheDoc(dead)).exists).toBe(false);
+  });
+});
+
+describe("the refresh lease", () => {
+  const take = (holder: string, now: number) =>
+    acquireTipLease(testDb(), { scope: "all", locale: "ko", version: "none", now, holder });
+
+  it("goes to exactly one of ten requests taking it at once", async () => {
+    const leases = await Promise.all(Array.from({ length: 10 }, (_, i) => take(`h${i}`, NOW)));
+    expect(leases.filter((l) => l !== null)).toHaveLength(1);
+  });
+
+  it("a holder that outlived its lease cannot release its successor's", async () => {
+    const slow = await take("slow", NOW);
+    expect(slow).not.toBeNull();
+    expect(await take("early", NOW + TIP_LEASE_MS - 1)).toBeNull();
+    const next = await take("next", NOW + TIP_LEASE_MS);
+    expect(next).not.toBeNull();
+    await slow?.release();
+    expect((await cacheDoc(tipLeaseKey("all", "ko"))).get("holder")).toBe("next");
+    await next?.release();
+    expect((await cacheDoc(tipLeaseKey("all", "ko"))).exists).toBe(false);
   });
 });
 

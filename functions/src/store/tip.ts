@@ -6,12 +6,10 @@
  * - the tip cache `caches/tip-{scope}-{locale}` (`scope` = room id or "all"):
  *   `{kind: "tip", value: TipResponse, freshUntil, expireAt}`; fresh for 10 minutes, then kept
  *   (stale) for a day so that requests which lose the refresh lease have something to serve;
- * - refresh leases `caches/tip-lease-{scope}-{locale}-{version}-{attempt}`
- *   (`{kind: "tip-lease", holder, takenAt, expireAt}`), taken with create(): one refresh (one
- *   Gemini call) per cached version at a time. `version` is the stale tip's generation time (or
- *   "none"); a holder that died leaves an expired lease, and the next request takes
- *   `attempt + 1`. Only create() decides who holds a lease, so this works on the embedded
- *   Firestore endpoint too, where transactions do not isolate.
+ * - the refresh lease `caches/tip-lease-{scope}-{locale}` (`{kind: "tip-lease", holder,
+ *   version, takenAt, expireAt}`): one refresh (one Gemini call) at a time. It is taken in a
+ *   transaction when absent or expired (a holder that died), and released by its holder only
+ *   (a transaction that deletes it if it still names the holder).
  *
  * Every `caches` document carries `expireAt` (a Timestamp): the field a TTL policy on the
  * `caches` collection should cover.
@@ -22,7 +20,7 @@ import { gridToWeekdayTable } from "../domain/congestion";
 import { isRunning, type MachineStatus } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
 import type { CongestionTable, RoomState, TipLocale, TipResponse } from "../domain/tip";
-import { COL, isAlreadyExists, toMillis } from "./db";
+import { COL, toMillis } from "./db";
 import { CACHES } from "./weatherCache";
 
 /** How long a tip is served without being made again. */
@@ -31,8 +29,6 @@ export const TIP_FRESH_MS = 10 * MINUTE_MS;
 export const TIP_KEEP_MS = DAY_MS;
 /** A refresh lease's lifetime: longer than a KMA plus a Gemini call with their timeouts. */
 export const TIP_LEASE_MS = 30_000;
-/** Expired leases (dead holders) stepped over before giving up on refreshing. */
-export const TIP_LEASE_MAX_ATTEMPTS = 8;
 
 /** "all" for every room, else the room id. */
 export type TipScope = string;
@@ -43,13 +39,8 @@ export function tipCacheKey(scope: TipScope, locale: TipLocale): string {
   return `tip-${scope}-${locale}`;
 }
 
-export function tipLeaseKey(
-  scope: TipScope,
-  locale: TipLocale,
-  version: string,
-  attempt: number,
-): string {
-  return `tip-lease-${scope}-${locale}-${version}-${attempt}`;
+export function tipLeaseKey(scope: TipScope, locale: TipLocale): string {
+  return `tip-lease-${scope}-${locale}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,47 +218,42 @@ export interface TipLease {
 }
 
 /**
- * Takes the lease to refresh the tip of `scope`/`locale` whose cached version is `version`
- * ("none" when nothing is cached), or returns null when someone else holds it. An expired lease
- * (its holder died) is stepped over by creating the next attempt's lease, which again only one
- * request can create.
+ * Takes the lease to refresh the tip of `scope`/`locale` (whose cached version is `version`,
+ * "none" when nothing is cached), or returns null while someone else holds it. Taken in a
+ * transaction when the lease is absent or expired, so exactly one request wins; released by its
+ * holder alone, so a holder that was too slow cannot drop its successor's lease.
  */
 export async function acquireTipLease(
   db: Firestore,
   a: { scope: TipScope; locale: TipLocale; version: string; now: number; holder: string },
 ): Promise<TipLease | null> {
-  for (let attempt = 0; attempt < TIP_LEASE_MAX_ATTEMPTS; attempt++) {
-    const key = tipLeaseKey(a.scope, a.locale, a.version, attempt);
-    const ref = db.collection(CACHES).doc(key);
-    try {
-      await ref.create({
-        kind: "tip-lease",
-        holder: a.holder,
-        takenAt: Timestamp.fromMillis(a.now),
-        expireAt: Timestamp.fromMillis(a.now + TIP_LEASE_MS),
-      });
-      return {
-        key,
-        async release() {
-          try {
-            await ref.delete();
-          } catch (e) {
-            logger.warn("tip lease release failed", { key, error: String(e) });
-          }
-        },
-      };
-    } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
-    }
-    const held = await ref.get();
-    // Released meanwhile: its holder has just written a new tip.
-    if (!held.exists) return null;
-    const expireAt = toMillis(held.get("expireAt"));
-    if (expireAt === null || a.now < expireAt) return null;
-  }
-  logger.warn("tip lease: too many expired leases, not refreshing", {
-    scope: a.scope,
-    locale: a.locale,
+  const key = tipLeaseKey(a.scope, a.locale);
+  const ref = db.collection(CACHES).doc(key);
+  const taken = await db.runTransaction(async (tx) => {
+    const held = await tx.get(ref);
+    const expireAt = held.exists ? toMillis(held.get("expireAt")) : null;
+    if (expireAt !== null && a.now < expireAt) return false;
+    tx.set(ref, {
+      kind: "tip-lease",
+      holder: a.holder,
+      version: a.version,
+      takenAt: Timestamp.fromMillis(a.now),
+      expireAt: Timestamp.fromMillis(a.now + TIP_LEASE_MS),
+    });
+    return true;
   });
-  return null;
+  if (!taken) return null;
+  return {
+    key,
+    async release() {
+      try {
+        await db.runTransaction(async (tx) => {
+          const held = await tx.get(ref);
+          if (held.get("holder") === a.holder) tx.delete(ref);
+        });
+      } catch (e) {
+        logger.warn("tip lease release failed", { key, error: String(e) });
+      }
+    },
+  };
 }
