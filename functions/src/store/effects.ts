@@ -6,8 +6,8 @@
  * effects still PENDING after 2 minutes.
  *
  * One run at a time per effect: before settling an effect a run takes its lease
- * `idempotency/settle-{effectId}-{attempt}` (lease.ts: create() decides, since transactions do not
- * isolate on the embedded endpoint) for {@link SETTLE_LEASE_MS}. A run that cannot take it leaves
+ * `idempotency/lease-settle-{effectId}` (lease.ts, taken in a transaction) for
+ * {@link SETTLE_LEASE_MS}. A run that cannot take it leaves
  * that effect AND the machine's later ones to the holder (effects of one machine are settled in
  * report order: a "started" settled before an earlier "freed" would take the new offer for
  * claimed); the holder looks for effects recorded meanwhile before it stops, and an effect whose
