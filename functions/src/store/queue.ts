@@ -8,11 +8,9 @@
  * - `version` (1, 2, …), `offers` (how many entries hold an offer), `nextExpiresAt` (the earliest
  *   `expiresAt`, or null), `roomId`, `updatedAt`.
  *
- * Concurrency: every change is read → pure function → write in one transaction that also
- * `create()`s the marker `idempotency/queue-{roomId}-v{version+1}`. Two writers that read the
- * same version race for the same marker and one of them fails with ALREADY_EXISTS and starts
- * again from a fresh read. (The embedded Firestore endpoint does not isolate transactions and
- * ignores update-time preconditions; create() is what it does enforce.) When the pure function
+ * Concurrency: every change is read → pure function → write in one transaction (Firestore
+ * retries it on contention; past its retries this file retries with backoff, then gives up with
+ * {@link QueueBusyError}). `version` counts the document's generations. When the pure function
  * changes nothing, nothing is written.
  *
  * Offers are announced to their user once, through the shared deliverer (store/inbox.ts): inbox
@@ -49,15 +47,13 @@ import { MINUTE_MS } from "../domain/time";
 import { type MachineStatus, isRunning } from "../domain/status";
 import { selectTransport } from "../services/fcm/select";
 import type { PushTransport } from "../services/fcm/transport";
-import { COL, isAlreadyExists } from "./db";
+import { COL } from "./db";
 import { type InboxItem, deliverInbox } from "./inbox";
 
 /** `queues/{roomId}`: one document per room. */
 export const QUEUES = "queues";
 /** Inbox `type` of an offer. */
 export const OFFER_NOTIFICATION_TYPE = "queue_offer";
-/** Version markers only need to outlive a race between two writers. */
-const VERSION_MARKER_TTL_MS = 24 * 3600_000;
 /** Fresh reads after a lost race before giving up (with backoff: about 5 s in all). */
 const MAX_ATTEMPTS = 10;
 /** First backoff after a lost race; doubled each time, with jitter, at most 1 s. */
@@ -74,9 +70,8 @@ export class QueueBusyError extends Error {
   }
 }
 
-/** ABORTED (10): real Firestore's contention, once the SDK's own retries are spent. */
-const isContention = (err: unknown) =>
-  isAlreadyExists(err) || (err as { code?: unknown }).code === 10;
+/** ABORTED (10): contention, once the SDK's own transaction retries are spent. */
+const isContention = (err: unknown) => (err as { code?: unknown }).code === 10;
 
 const backoffMs = (attempt: number) =>
   Math.min(1000, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random());
@@ -185,7 +180,7 @@ function queueData(roomId: string, queue: RoomQueue, version: number, now: numbe
 
 /**
  * Reads the room's queue, applies `change` (pure; it may run more than once) and writes the
- * result when it differs from what was read, under the version check described above.
+ * result when it differs from what was read, in one transaction.
  */
 async function mutateQueue<R extends { queue: RoomQueue }>(
   db: Firestore,
@@ -203,12 +198,6 @@ async function mutateQueue<R extends { queue: RoomQueue }>(
         if (result.queue === before) return { ...result, changed: false };
         const stored: unknown = snap.get("version");
         const version = (typeof stored === "number" ? stored : 0) + 1;
-        tx.create(db.collection(COL.idempotency).doc(`queue-${roomId}-v${version}`), {
-          kind: "queue",
-          roomId,
-          createdAt: Timestamp.fromMillis(now),
-          expireAt: Timestamp.fromMillis(now + VERSION_MARKER_TTL_MS),
-        });
         tx.set(ref, queueData(roomId, result.queue, version, now));
         return { ...result, changed: true };
       });
