@@ -13,7 +13,7 @@
  * claimed); the holder looks for effects recorded meanwhile before it stops, and an effect whose
  * holder died is taken over once the lease expires (by a later trigger or the tick). A run that
  * fails releases the lease so a retry need not wait. Each step is idempotent on its own too
- * (deterministic notification ids, queue versions).
+ * (deterministic notification ids; queue changes that change nothing when already applied).
  */
 import * as logger from "firebase-functions/logger";
 import { FieldValue, type Firestore } from "firebase-admin/firestore";

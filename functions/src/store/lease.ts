@@ -8,7 +8,7 @@
  * (store/tip.ts) is the same pattern.
  */
 import * as logger from "firebase-functions/logger";
-import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { randomUUID } from "node:crypto";
 import { DAY_MS } from "../domain/time";
 import { COL, toMillis } from "./db";
@@ -21,6 +21,22 @@ export interface Lease {
   key: string;
   /** Ends the lease now, if this run still holds it (best effort: a lease not released expires). */
   release(now: number): Promise<void>;
+}
+
+/**
+ * Runs a lease-taking transaction; contention that outlasts the SDK's retries (ABORTED) means
+ * another run is taking the lease: not taken, not an error.
+ */
+export async function takeInTransaction(
+  db: Firestore,
+  work: (tx: Transaction) => Promise<boolean>,
+): Promise<boolean> {
+  try {
+    return await db.runTransaction(work);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 10) return false;
+    throw err;
+  }
 }
 
 export function leaseKey(name: string): string {
@@ -39,9 +55,11 @@ export async function acquireLease(
   const key = leaseKey(name);
   const ref = db.collection(COL.idempotency).doc(key);
   const holder = randomUUID();
-  const taken = await db.runTransaction(async (tx) => {
+  const taken = await takeInTransaction(db, async (tx) => {
     const held = await tx.get(ref);
     const until = held.exists ? toMillis(held.get("leaseUntil")) : null;
+    // A retry of this very transaction after a commit that did land: ours already.
+    if (held.get("holder") === holder) return true;
     // Held and not expired: someone else is doing the work.
     if (until !== null && a.now < until) return false;
     tx.set(ref, {

@@ -21,6 +21,7 @@ import { isRunning, type MachineStatus } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
 import type { CongestionTable, RoomState, TipLocale, TipResponse } from "../domain/tip";
 import { COL, toMillis } from "./db";
+import { takeInTransaction } from "./lease";
 import { CACHES } from "./weatherCache";
 
 /** How long a tip is served without being made again. */
@@ -153,7 +154,7 @@ export interface CachedTip {
   tip: TipResponse;
   /** Epoch ms until which the tip is served as is. */
   freshUntil: number;
-  /** Identifies this cached tip (its generation time); leases are taken per version. */
+  /** Identifies this cached tip (its generation time): a request tells a newer one by it. */
   version: string;
 }
 
@@ -229,9 +230,11 @@ export async function acquireTipLease(
 ): Promise<TipLease | null> {
   const key = tipLeaseKey(a.scope, a.locale);
   const ref = db.collection(CACHES).doc(key);
-  const taken = await db.runTransaction(async (tx) => {
+  const taken = await takeInTransaction(db, async (tx) => {
     const held = await tx.get(ref);
     const expireAt = held.exists ? toMillis(held.get("expireAt")) : null;
+    // A retry of this very transaction after a commit that did land: ours already.
+    if (held.get("holder") === a.holder) return true;
     if (expireAt !== null && a.now < expireAt) return false;
     tx.set(ref, {
       kind: "tip-lease",
