@@ -539,7 +539,7 @@ describe("one refresh at a time", () => {
 
 describe("the refresh lease", () => {
   const take = (holder: string, now: number) =>
-    acquireTipLease(testDb(), { scope: "all", locale: "ko", version: "none", now, holder });
+    acquireTipLease(testDb(), { scope: "all", locale: "ko", now, holder });
 
   it("goes to exactly one of ten requests taking it at once", async () => {
     const leases = await Promise.all(Array.from({ length: 10 }, (_, i) => take(`h${i}`, NOW)));

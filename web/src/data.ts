@@ -179,6 +179,10 @@ export function startData(app: FirebaseApp, site: SiteConfig): Data {
   };
 }
 
+/** Decimal ids in numeric order ("2" before "10"), others after by their text. */
+export const byId = (a: { id: string }, b: { id: string }) =>
+  a.id.length - b.id.length || a.id.localeCompare(b.id);
+
 export interface Live<T> {
   value: T;
   /** False until the first snapshot (from the server or the cache) arrived. */

@@ -20,20 +20,22 @@ export function pushState(fb: Firebase): PushState {
   return "default";
 }
 
+/** This browser's FCM token, made for our own service worker (/sw.js). */
+async function currentToken(fb: Firebase, vapidKey: string): Promise<string> {
+  const [{ getMessaging, getToken }, registration] = await Promise.all([
+    import("firebase/messaging"),
+    navigator.serviceWorker.ready,
+  ]);
+  return getToken(getMessaging(fb.app), { vapidKey, serviceWorkerRegistration: registration });
+}
+
 /** Asks for permission (call it from a click), gets the token and registers it. */
 export async function enablePush(fb: Firebase, api: Api, locale: Locale): Promise<PushState> {
   const vapidKey = fb.config.site.vapidKey;
   if (!vapidKey) return "unconfigured";
   const permission = await Notification.requestPermission();
   if (permission !== "granted") return permission === "denied" ? "denied" : "default";
-  const [{ getMessaging, getToken }, registration] = await Promise.all([
-    import("firebase/messaging"),
-    navigator.serviceWorker.ready,
-  ]);
-  const token = await getToken(getMessaging(fb.app), {
-    vapidKey,
-    serviceWorkerRegistration: registration,
-  });
+  const token = await currentToken(fb, vapidKey);
   await api("POST /set_fcm_token", { body: { fcm_token: token, platform: "web", locale } });
   localStorage.setItem(TOKEN_KEY, token);
   return "on";
@@ -44,14 +46,7 @@ export async function refreshPush(fb: Firebase, api: Api, locale: Locale): Promi
   const vapidKey = fb.config.site.vapidKey;
   if (!vapidKey || Notification.permission !== "granted") return;
   try {
-    const [{ getMessaging, getToken }, registration] = await Promise.all([
-      import("firebase/messaging"),
-      navigator.serviceWorker.ready,
-    ]);
-    const token = await getToken(getMessaging(fb.app), {
-      vapidKey,
-      serviceWorkerRegistration: registration,
-    });
+    const token = await currentToken(fb, vapidKey);
     if (token === localStorage.getItem(TOKEN_KEY)) return;
     await api("POST /set_fcm_token", { body: { fcm_token: token, platform: "web", locale } });
     localStorage.setItem(TOKEN_KEY, token);

@@ -5,6 +5,7 @@
  * domain/timers.ts, the averages those of domain/stats.ts.
  */
 import type { Firestore } from "firebase-admin/firestore";
+import type { z } from "zod";
 import {
   type RoomQueue,
   type WaitMachine,
@@ -17,6 +18,7 @@ import { type MachineStatus, isRunning } from "../domain/status";
 import { MINUTE_MS } from "../domain/time";
 import { type MachineTimer, roomTimers } from "../domain/timers";
 import { courseStatsId } from "../store/applyReport";
+import type { ReservationSchema } from "./apiResponses";
 import { COL } from "../store/db";
 import { SUBSCRIBERS } from "../store/notifications";
 import { readQueues } from "../store/queue";
@@ -102,16 +104,8 @@ function waitMachines(
   });
 }
 
-export interface Reservation {
-  room_id: number | string;
-  room_name: string;
-  isreserved: 0 | 1;
-  queue_position: number | null;
-  expected_wait_minutes: number | null;
-  queue_length: number;
-  /** The machine offered to this user, if any (claim before `expires_at`, epoch ms). */
-  offer: { machine_id: number | string; offered_at: number; expires_at: number } | null;
-}
+/** The user's place in one room's queue, as `ReservationSchema` documents it. */
+export type Reservation = z.output<typeof ReservationSchema>;
 
 /** The user's place in one room's queue. */
 export function reservationView(

@@ -23,7 +23,7 @@ import { COL, toMillis } from "./db";
 import { implausibleCycleAdminMessage } from "../domain/messages";
 import { adminUids } from "./admins";
 import { deliverInbox, resendOwedPushes } from "./inbox";
-import { acquireLease } from "./lease";
+import { acquireLease, leaseRef } from "./lease";
 import { type NotifyDeps, notifyFinished } from "./notifications";
 import { onMachineFreed, onMachineStarted } from "./queue";
 
@@ -158,7 +158,8 @@ export async function settleMachineEffects(
     if (effects.length === 0) break;
     for (const effect of effects) {
       seen.add(effect.id);
-      const lease = await acquireLease(db, `settle-${effect.id}`, {
+      const lease = await acquireLease(db, leaseRef(db, `settle-${effect.id}`), {
+        kind: "lease",
         now: deps.notify.now(),
         leaseMs: SETTLE_LEASE_MS,
       });
@@ -173,7 +174,7 @@ export async function settleMachineEffects(
       const ref = db.collection(COL.machineEffects).doc(effect.id);
       // The query may predate another run's settlement of it.
       if ((await ref.get()).get("state") !== "PENDING") {
-        await lease.release(deps.notify.now());
+        await lease.release();
         continue;
       }
       try {
@@ -182,7 +183,7 @@ export async function settleMachineEffects(
       } finally {
         // Released before the next read of PENDING effects: a run that found this one held
         // and left the later ones to us did so before this point, so the re-read sees them.
-        await lease.release(deps.notify.now());
+        await lease.release();
       }
       report.settled.push(effect.id);
     }

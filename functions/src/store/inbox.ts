@@ -38,7 +38,7 @@ import { sendToUsers } from "../services/fcm/sender";
 import { type PushTransport, machineTopic } from "../services/fcm/transport";
 import { MARKER_TTL_MS } from "./applyReport";
 import { COL, isAlreadyExists, toMillis } from "./db";
-import { acquireLease } from "./lease";
+import { acquireLease, leaseRef } from "./lease";
 import { type UserPushProfile, firestoreTokenStore, loadPushProfiles } from "./users";
 
 export const NOTIFICATIONS = "notifications";
@@ -154,10 +154,15 @@ function pushOwed(marker: FirebaseFirestore.DocumentSnapshot, now: number, grace
 
 /** Claims the re-send of one owed push, so concurrent recovering runs send it once. */
 async function claimResend(deps: InboxDeps, notificationId: string, uid: string, now: number) {
-  const lease = await acquireLease(deps.db, `pushretry-${notificationId}-${uid}`, {
-    now,
-    leaseMs: deps.graceMs ?? PUSH_GRACE_MS,
-  });
+  const lease = await acquireLease(
+    deps.db,
+    leaseRef(deps.db, `pushretry-${notificationId}-${uid}`),
+    {
+      kind: "lease",
+      now,
+      leaseMs: deps.graceMs ?? PUSH_GRACE_MS,
+    },
+  );
   count(deps, 1, 1);
   return lease !== null;
 }

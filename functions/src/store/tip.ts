@@ -6,22 +6,19 @@
  * - the tip cache `caches/tip-{scope}-{locale}` (`scope` = room id or "all"):
  *   `{kind: "tip", value: TipResponse, freshUntil, expireAt}`; fresh for 10 minutes, then kept
  *   (stale) for a day so that requests which lose the refresh lease have something to serve;
- * - the refresh lease `caches/tip-lease-{scope}-{locale}` (`{kind: "tip-lease", holder,
- *   version, takenAt, expireAt}`): one refresh (one Gemini call) at a time. It is taken in a
- *   transaction when absent or expired (a holder that died), and released by its holder only
- *   (a transaction that deletes it if it still names the holder).
+ * - the refresh lease `caches/tip-lease-{scope}-{locale}` (store/lease.ts): one refresh (one
+ *   Gemini call) at a time.
  *
  * Every `caches` document carries `expireAt` (a Timestamp): the field a TTL policy on the
  * `caches` collection should cover.
  */
-import * as logger from "firebase-functions/logger";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { gridToWeekdayTable } from "../domain/congestion";
 import { isRunning, type MachineStatus } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
 import type { CongestionTable, RoomState, TipLocale, TipResponse } from "../domain/tip";
 import { COL, toMillis } from "./db";
-import { takeInTransaction } from "./lease";
+import { type Lease, acquireLease } from "./lease";
 import { CACHES } from "./weatherCache";
 
 /** How long a tip is served without being made again. */
@@ -212,51 +209,18 @@ export async function writeCachedTip(
 // ---------------------------------------------------------------------------------------------
 // Refresh lease
 
-export interface TipLease {
-  key: string;
-  /** Deletes the lease (best effort: an undeleted one just expires). */
-  release(): Promise<void>;
-}
-
 /**
- * Takes the lease to refresh the tip of `scope`/`locale` (whose cached version is `version`,
- * "none" when nothing is cached), or returns null while someone else holds it. Taken in a
- * transaction when the lease is absent or expired, so exactly one request wins; released by its
- * holder alone, so a holder that was too slow cannot drop its successor's lease.
+ * Takes the lease to refresh the tip of `scope`/`locale` (store/lease.ts), or returns null while
+ * another request holds it: exactly one Gemini call per refresh.
  */
-export async function acquireTipLease(
+export function acquireTipLease(
   db: Firestore,
-  a: { scope: TipScope; locale: TipLocale; version: string; now: number; holder: string },
-): Promise<TipLease | null> {
-  const key = tipLeaseKey(a.scope, a.locale);
-  const ref = db.collection(CACHES).doc(key);
-  const taken = await takeInTransaction(db, async (tx) => {
-    const held = await tx.get(ref);
-    const expireAt = held.exists ? toMillis(held.get("expireAt")) : null;
-    // A retry of this very transaction after a commit that did land: ours already.
-    if (held.get("holder") === a.holder) return true;
-    if (expireAt !== null && a.now < expireAt) return false;
-    tx.set(ref, {
-      kind: "tip-lease",
-      holder: a.holder,
-      version: a.version,
-      takenAt: Timestamp.fromMillis(a.now),
-      expireAt: Timestamp.fromMillis(a.now + TIP_LEASE_MS),
-    });
-    return true;
+  a: { scope: TipScope; locale: TipLocale; now: number; holder?: string },
+): Promise<Lease | null> {
+  return acquireLease(db, db.collection(CACHES).doc(tipLeaseKey(a.scope, a.locale)), {
+    kind: "tip-lease",
+    now: a.now,
+    leaseMs: TIP_LEASE_MS,
+    ...(a.holder ? { holder: a.holder } : {}),
   });
-  if (!taken) return null;
-  return {
-    key,
-    async release() {
-      try {
-        await db.runTransaction(async (tx) => {
-          const held = await tx.get(ref);
-          if (held.get("holder") === a.holder) tx.delete(ref);
-        });
-      } catch (e) {
-        logger.warn("tip lease release failed", { key, error: String(e) });
-      }
-    },
-  };
 }

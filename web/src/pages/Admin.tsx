@@ -6,12 +6,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useApp } from "../app";
 import type { ResponseOf } from "../api";
-import { useQuery } from "../data";
+import { byId, useQuery } from "../data";
 import { useShell } from "../shell";
 
 type Secret = ResponseOf<"POST /admin/add_device">;
-const byId = (a: { id: string }, b: { id: string }) =>
-  a.id.length - b.id.length || a.id.localeCompare(b.id);
 
 export function Admin() {
   const { api, t } = useApp();

@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useApp } from "../app";
-import { type Machine, useDoc, useQuery } from "../data";
+import { type Machine, byId, useDoc, useQuery } from "../data";
 import { pushState } from "../push";
 import { useShell } from "../shell";
 import { PushPrompt } from "../ui/PushPrompt";
@@ -14,9 +14,6 @@ import { MachineCard } from "./MachineCard";
 import { QueuePanel } from "./QueuePanel";
 import { TipCard } from "./TipCard";
 import { useLoad } from "./useLoad";
-
-const byId = (a: { id: string }, b: { id: string }) =>
-  a.id.length - b.id.length || a.id.localeCompare(b.id);
 
 export function Board(props: { roomId: string | null; machineId: string | null }) {
   const { api, fb, t } = useApp();

@@ -1,4 +1,5 @@
 import { useApp } from "../app";
+import { byId } from "../data";
 
 /** The room `<select>` of the board and the statistics (shown only with several rooms). */
 export function RoomPicker(props: {
@@ -12,7 +13,7 @@ export function RoomPicker(props: {
     <label class="room-pick">
       <span class="sr-only">{t("chooseRoom")}</span>
       <select value={props.value ?? ""} onChange={(e) => props.onPick(e.currentTarget.value)}>
-        {props.rooms.map((r) => (
+        {[...props.rooms].sort(byId).map((r) => (
           <option key={r.id} value={r.id}>
             {r.name}
           </option>

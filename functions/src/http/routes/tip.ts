@@ -17,7 +17,6 @@
  *
  * Config (params) is read per request; tests swap the services through `deps.tip`.
  */
-import { randomUUID } from "node:crypto";
 import * as logger from "firebase-functions/logger";
 import {
   DEFAULT_GEMINI_MODEL,
@@ -258,9 +257,7 @@ async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCa
   const lease = await acquireTipLease(db, {
     scope: ctx.scope,
     locale: ctx.locale,
-    version: cached?.version ?? "none",
     now: ctx.now,
-    holder: randomUUID(),
   });
 
   if (!lease) {
