@@ -2,13 +2,13 @@
  * Every secret and tunable the functions use, declared once, each with a description (the
  * Firebase CLI shows it at deploy) and its default. A default that a domain rule owns is that
  * rule's constant (e.g. the claim window is domain/queue.ts's), so each value is written once.
- * Values are read with `.value()` only inside handlers (never at module load), so deploy-time and
- * emulator values both work. Locally they come from git-ignored `functions/.secret.local` /
+ * Handlers read them once per invocation with {@link readSettings} (never at module load), so
+ * deploy-time and emulator values both work; secrets are read by the handlers that bind them. Locally they come from git-ignored `functions/.secret.local` /
  * `functions/.env.local` or the process environment (the local stack sets them).
  */
 import { defineInt, defineSecret, defineString } from "firebase-functions/params";
-import { DEFAULT_CYCLE_BOUNDS } from "./domain/apply";
-import { DEFAULT_PRESENCE_LIMITS } from "./domain/presence";
+import { type CycleBounds, DEFAULT_CYCLE_BOUNDS } from "./domain/apply";
+import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from "./domain/presence";
 import { DEFAULT_CLAIM_WINDOW_MINUTES } from "./domain/queue";
 import { DEFAULT_LEFTOVER_MINUTES, DEFAULT_SOON_MINUTES } from "./domain/reminders";
 
@@ -98,8 +98,66 @@ export const APP_URL = defineString("APP_URL", {
   default: "https://demo-washcall.web.app",
   description: "The PWA's URL: where notification links point",
 });
-export const PUSH_TRANSPORT = defineString("PUSH_TRANSPORT", {
-  default: "fcm",
-  description:
-    'How pushes leave: "fcm" (Firebase Cloud Messaging) or "outbox" (recorded to the outbox collection: the local stack, where no FCM exists)',
-});
+/** Every non-secret setting of one invocation, with the defaults where a value is unset. */
+export interface Settings {
+  appUrl: string;
+  claimWindowMinutes: number;
+  cycleBounds: CycleBounds;
+  presence: PresenceLimits;
+  reminders: { soonMinutes: number; leftoverMinutes: number };
+  broken: { threshold: number; minAccountAgeHours: number };
+  device: { requestsPerSecond: number; rawDataPerSecond: number };
+  gemini: { model: string };
+  kma: { nx: number; ny: number };
+}
+
+/**
+ * Reads every param once. Call it at the start of a handler, never at module load. Outside a
+ * deploy (a process without the CLI's environment) an unset int param reads 0: the default then
+ * stands in, as it would have been deployed.
+ */
+export function readSettings(): Settings {
+  const int = (p: { value(): number }, fallback: number, min = 1) => {
+    const v = p.value();
+    return Number.isInteger(v) && v >= min ? v : fallback;
+  };
+  const minMinutes = int(CYCLE_MIN_MINUTES, DEFAULT_CYCLE_BOUNDS.washer.minMinutes, 0);
+  return {
+    appUrl: APP_URL.value() || "https://demo-washcall.web.app",
+    claimWindowMinutes: int(CLAIM_WINDOW_MINUTES, DEFAULT_CLAIM_WINDOW_MINUTES),
+    cycleBounds: {
+      washer: {
+        minMinutes,
+        maxMinutes: int(CYCLE_MAX_MINUTES_WASHER, DEFAULT_CYCLE_BOUNDS.washer.maxMinutes),
+      },
+      dryer: {
+        minMinutes,
+        maxMinutes: int(CYCLE_MAX_MINUTES_DRYER, DEFAULT_CYCLE_BOUNDS.dryer.maxMinutes),
+      },
+    },
+    presence: {
+      runningMinutes: int(OFFLINE_RUNNING_MINUTES, DEFAULT_PRESENCE_LIMITS.runningMinutes),
+      idleMinutes: int(OFFLINE_IDLE_MINUTES, DEFAULT_PRESENCE_LIMITS.idleMinutes),
+      reportOnlyMarginMinutes: int(
+        OFFLINE_REPORT_ONLY_MARGIN_MINUTES,
+        DEFAULT_PRESENCE_LIMITS.reportOnlyMarginMinutes,
+        0,
+      ),
+      unknownEndMinutes: DEFAULT_PRESENCE_LIMITS.unknownEndMinutes,
+    },
+    reminders: {
+      soonMinutes: int(REMINDER_LEAD_MINUTES, DEFAULT_SOON_MINUTES),
+      leftoverMinutes: int(LEFTOVER_REMINDER_MINUTES, DEFAULT_LEFTOVER_MINUTES),
+    },
+    broken: {
+      threshold: int(BROKEN_REPORT_THRESHOLD, DEFAULT_BROKEN_REPORT_THRESHOLD),
+      minAccountAgeHours: int(BROKEN_MIN_ACCOUNT_AGE_HOURS, 24, 0),
+    },
+    device: {
+      requestsPerSecond: int(DEVICE_REQUESTS_PER_SECOND, 2),
+      rawDataPerSecond: int(DEVICE_RAW_DATA_PER_SECOND, 3),
+    },
+    gemini: { model: GEMINI_MODEL.value().trim() || DEFAULT_GEMINI_MODEL },
+    kma: { nx: int(KMA_NX, DEFAULT_KMA_GRID.nx), ny: int(KMA_NY, DEFAULT_KMA_GRID.ny) },
+  };
+}

@@ -7,6 +7,7 @@ setGlobalOptions({ region: "asia-northeast3", maxInstances: 10 });
 
 export { device } from "./http/device";
 export { onReportCreated } from "./triggers/onReportCreated";
+export { onPushCreated } from "./triggers/onPushCreated";
 export { onAdminWritten } from "./triggers/onAdminWritten";
 export { onMachineWritten } from "./triggers/onMachineWritten";
 export { onRoomWritten } from "./triggers/onRoomWritten";

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { type LocalAuth, startAuth } from "./auth";
 import { type Dispatcher, type DispatcherLog, startDispatcher } from "./dispatcher";
+import { recordPushesToOutbox } from "./fcmSink";
 import type { FirestoreEmulator } from "../firestore/server";
 import { type LocalFirestore, startFirestore } from "./firestore";
 import { loadDocuments, persistDocuments } from "./persist";
@@ -90,7 +91,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   process.env.GCLOUD_PROJECT = PROJECT_ID;
   process.env.GOOGLE_CLOUD_PROJECT = PROJECT_ID;
   process.env.DEVICE_MASTER_KEY ??= LOCAL_MASTER_KEY;
-  process.env.PUSH_TRANSPORT = "outbox";
   const hostingPort = opts.hostingPort === undefined ? 5000 : opts.hostingPort;
 
   const started: { stop(): unknown }[] = [];
@@ -111,6 +111,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     applyParamDefaults(process.env, declaredParams);
     if (getApps().length === 0) initializeApp({ projectId: PROJECT_ID });
     const db = getFirestore();
+    // FCM: recorded to the outbox through the messaging module functions/lib uses.
+    recordPushesToOutbox(requireLib("firebase-admin/messaging") as never, db);
     const documentsFile = opts.dataDir ? path.join(opts.dataDir, "firestore.json") : null;
     // Before the dispatcher: restored documents are not new events (but see `replay` below).
     const loaded =

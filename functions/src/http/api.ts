@@ -2,7 +2,7 @@
 import { getAuth } from "firebase-admin/auth";
 import { onRequest } from "firebase-functions/v2/https";
 import { DEVICE_MASTER_KEY, GEMINI_API_KEY, KMA_SERVICE_KEY } from "../config";
-import { db } from "../store/db";
+import { startInvocation } from "../invocation";
 import { toExpress } from "./adapter";
 import { createApiHandler } from "./apiHandler";
 
@@ -12,15 +12,16 @@ const version = () => process.env.K_REVISION ?? process.env.WASHCALL_VERSION ?? 
 export const api = onRequest(
   { cors: true, secrets: [DEVICE_MASTER_KEY, GEMINI_API_KEY, KMA_SERVICE_KEY] },
   (req, res) => {
-    const firestore = db(); // initialises the admin app before getAuth()
+    const { db, settings } = startInvocation(); // initialises the admin app before getAuth()
     return toExpress(
       "api",
       createApiHandler({
-        db: firestore,
+        db,
         auth: getAuth(),
         now: Date.now,
         version: version(),
         masterKey: DEVICE_MASTER_KEY.value(),
+        settings,
       }),
     )(req, res);
   },

@@ -9,7 +9,7 @@
 import type { Auth } from "firebase-admin/auth";
 import type { Firestore } from "firebase-admin/firestore";
 import type { z } from "zod";
-import type { PushTransport } from "../services/fcm/transport";
+import { type Settings, readSettings } from "../config";
 import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
 import { NoQuerySchema, parseQuery } from "./routes/common";
@@ -36,13 +36,15 @@ export interface ApiDeps {
   version: string;
   /** DEVICE_MASTER_KEY's value: admin routes encrypt new device secrets with it. */
   masterKey?: string;
-  /** Pushes sent by routes (admin notices); default: PUSH_TRANSPORT's transport and APP_URL. */
-  push?: { transport: PushTransport; appUrl: string };
+  /** The settings; default: read from the params once per request. */
+  settings?: Settings;
 }
 
 export interface RouteContext<A extends AuthLevel, B, Q = Record<string, never>> {
   req: HttpRequest;
   deps: ApiDeps;
+  /** The request's settings, read once. */
+  settings: Settings;
   user: A extends "none" | "optional" ? ApiUser | null : ApiUser;
   body: B;
   /** The parsed query string (empty for routes without a `query` schema). */
@@ -223,6 +225,6 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
     // A route without a query schema takes no query parameters: any is a 400 naming it.
     const query = parseQuery(route.query ?? NoQuerySchema, req);
     const body = route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined;
-    return route.handler({ req, deps, user, body, query });
+    return route.handler({ req, deps, settings: deps.settings ?? readSettings(), user, body, query });
   };
 }

@@ -1,11 +1,7 @@
 /** Registration of the `device` function; the logic is in deviceHandler.ts. */
 import { onRequest } from "firebase-functions/v2/https";
-import {
-  DEVICE_MASTER_KEY,
-  DEVICE_RAW_DATA_PER_SECOND,
-  DEVICE_REQUESTS_PER_SECOND,
-} from "../config";
-import { db } from "../store/db";
+import { DEVICE_MASTER_KEY } from "../config";
+import { startInvocation } from "../invocation";
 import { toExpress } from "./adapter";
 import { createDeviceHandler } from "./deviceHandler";
 import {
@@ -18,17 +14,18 @@ import {
 /** This instance's rate buckets and machine cache, made on the first request (params read then). */
 let state: DeviceState | null = null;
 
-export const device = onRequest({ secrets: [DEVICE_MASTER_KEY] }, (req, res) =>
-  toExpress(
+export const device = onRequest({ secrets: [DEVICE_MASTER_KEY] }, (req, res) => {
+  const { db, settings } = startInvocation();
+  return toExpress(
     "device",
     createDeviceHandler({
-      db: db(),
+      db,
       masterKey: DEVICE_MASTER_KEY.value(),
       now: Date.now,
       state: (state ??= createDeviceState({
-        requests: { ...REQUEST_LIMITS, perSecond: DEVICE_REQUESTS_PER_SECOND.value() },
-        rawData: { ...RAW_DATA_LIMITS, perSecond: DEVICE_RAW_DATA_PER_SECOND.value() },
+        requests: { ...REQUEST_LIMITS, perSecond: settings.device.requestsPerSecond },
+        rawData: { ...RAW_DATA_LIMITS, perSecond: settings.device.rawDataPerSecond },
       })),
     }),
-  )(req, res),
-);
+  )(req, res);
+});

@@ -13,23 +13,11 @@
 import * as logger from "firebase-functions/logger";
 import type { Firestore } from "firebase-admin/firestore";
 import { onSchedule } from "firebase-functions/v2/scheduler";
-import {
-  APP_URL,
-  CLAIM_WINDOW_MINUTES,
-  LEFTOVER_REMINDER_MINUTES,
-  OFFLINE_IDLE_MINUTES,
-  OFFLINE_REPORT_ONLY_MARGIN_MINUTES,
-  OFFLINE_RUNNING_MINUTES,
-  REMINDER_LEAD_MINUTES,
-} from "../config";
-import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from "../domain/presence";
-import { DEFAULT_CLAIM_WINDOW_MINUTES } from "../domain/queue";
-import { DEFAULT_LEFTOVER_MINUTES, DEFAULT_SOON_MINUTES } from "../domain/reminders";
+import type { Settings } from "../config";
+import type { PresenceLimits } from "../domain/presence";
 import { tickKey, tickMinuteMs } from "../domain/tick";
-import { selectTransport } from "../services/fcm/select";
-import type { PushTransport } from "../services/fcm/transport";
-import { db } from "../store/db";
-import { settleStaleEffects } from "../store/effects";
+import { startInvocation } from "../invocation";
+import { type ExpireQueuesReport, expireQueueOffers } from "../store/queue";
 import {
   type TickCounters,
   isAlreadyExists,
@@ -46,7 +34,6 @@ import {
   sendReminders,
 } from "./tick/reminders";
 import { updateRoomTimers } from "./tick/timers";
-import { type ExpireQueuesReport, claimWindowFrom, expireQueueOffers } from "../store/queue";
 
 export type TickLimits = PresenceLimits &
   ReminderLimits & {
@@ -54,14 +41,21 @@ export type TickLimits = PresenceLimits &
     claimWindowMinutes: number;
   };
 
+/** The tick's limits from the invocation's settings. */
+export function tickLimits(settings: Settings): TickLimits {
+  return {
+    ...settings.presence,
+    ...settings.reminders,
+    leftoverCatchUpMinutes: DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
+    claimWindowMinutes: settings.claimWindowMinutes,
+  };
+}
+
 export interface TickDeps {
   db: Firestore;
   /** The schedule time (ISO string or epoch ms); truncated to the minute. */
   now: string | number;
-  limits?: Partial<TickLimits>;
-  transport: PushTransport;
-  appUrl: string;
-  sleep?: (ms: number) => Promise<void>;
+  limits: TickLimits;
 }
 
 export interface TickReport {
@@ -76,18 +70,10 @@ export interface TickReport {
   counters: TickCounters;
 }
 
-export const DEFAULT_TICK_LIMITS: TickLimits = {
-  ...DEFAULT_PRESENCE_LIMITS,
-  soonMinutes: DEFAULT_SOON_MINUTES,
-  leftoverMinutes: DEFAULT_LEFTOVER_MINUTES,
-  leftoverCatchUpMinutes: DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
-  claimWindowMinutes: DEFAULT_CLAIM_WINDOW_MINUTES,
-};
-
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const key = tickKey(deps.now);
   const now = tickMinuteMs(deps.now);
-  const limits: TickLimits = { ...DEFAULT_TICK_LIMITS, ...deps.limits };
+  const { limits } = deps;
   const counters = newCounters();
   const report: TickReport = {
     key,
@@ -106,14 +92,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
 
   const running = await readRunningMachines(deps.db, counters);
   report.runningMachines = running.length;
-  const notifyDeps = {
-    db: deps.db,
-    now,
-    transport: deps.transport,
-    appUrl: deps.appUrl,
-    counters,
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
-  };
+  const ctx = { db: deps.db, now, counters };
 
   const failures: { part: string; error: string }[] = [];
   const part = async <T>(name: string, work: () => Promise<T>): Promise<T | null> => {
@@ -126,29 +105,12 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   };
   const timers = await part("timers", () => updateRoomTimers(deps.db, running, now, counters));
   report.roomsWritten = timers?.roomsWritten ?? 0;
-  report.presence = await part("presence", () => updatePresence(notifyDeps, running, limits));
+  report.presence = await part("presence", () => updatePresence(ctx, running, limits));
   report.queue = await part("queue", () =>
-    expireQueueOffers(deps.db, now, limits.claimWindowMinutes, {
-      transport: deps.transport,
-      appUrl: deps.appUrl,
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    }),
+    expireQueueOffers(deps.db, now, limits.claimWindowMinutes),
   );
   report.reminders = await part("reminders", () =>
-    sendReminders(notifyDeps, running, timers?.timers ?? new Map(), limits),
-  );
-
-  const effects = await part("effects", () =>
-    settleStaleEffects(deps.db, {
-      notify: {
-        db: deps.db,
-        now: () => now,
-        transport: deps.transport,
-        appUrl: deps.appUrl,
-        ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      },
-      claimWindowMinutes: limits.claimWindowMinutes,
-    }),
+    sendReminders(ctx, running, timers?.timers ?? new Map(), limits),
   );
 
   if (failures.length > 0) {
@@ -173,7 +135,6 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     backOnline: report.presence?.backOnline.length ?? 0,
     reminders: report.reminders,
     queueExpired: report.queue?.expired.length ?? 0,
-    staleEffectsSettled: effects?.length ?? 0,
     reads: counters.reads,
     writes: counters.writes,
   });
@@ -183,20 +144,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
 export const tick = onSchedule(
   { schedule: "every 1 minutes", timeZone: "Asia/Seoul", retryCount: 3 },
   async (event) => {
-    const firestore = db();
-    await runTick({
-      db: firestore,
-      now: event.scheduleTime,
-      limits: {
-        runningMinutes: OFFLINE_RUNNING_MINUTES.value(),
-        idleMinutes: OFFLINE_IDLE_MINUTES.value(),
-        reportOnlyMarginMinutes: OFFLINE_REPORT_ONLY_MARGIN_MINUTES.value(),
-        soonMinutes: REMINDER_LEAD_MINUTES.value(),
-        leftoverMinutes: LEFTOVER_REMINDER_MINUTES.value(),
-        claimWindowMinutes: claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
-      },
-      transport: selectTransport(firestore),
-      appUrl: APP_URL.value(),
-    });
+    const inv = startInvocation();
+    await runTick({ db: inv.db, now: event.scheduleTime, limits: tickLimits(inv.settings) });
   },
 );

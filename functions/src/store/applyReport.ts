@@ -1,8 +1,11 @@
 /**
  * Applies one stored device report: reads what the planner needs, asks the pure domain for the
  * plan, and writes machine state, cycles, course averages, congestion and calibration sums in one
- * transaction together with the report's idempotency marker. Delivered any number of times, in
- * any order, the result is that of delivering each report once, in order.
+ * transaction together with the report's idempotency marker, and with what the change brings
+ * about: the finished cycles' notices (store/notifications.ts) and the room queue's move
+ * (store/queue.ts), their inbox entries and push documents included (store/notices.ts).
+ * Delivered any number of times, in any order, the result is that of delivering each report
+ * once, in order; nothing is left owed after the commit.
  */
 import { FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { cellField } from "../domain/congestion";
@@ -14,7 +17,6 @@ import {
 } from "../domain/course";
 import {
   type CycleBounds,
-  DEFAULT_CYCLE_BOUNDS,
   type ReportDecision,
   type ReportPlan,
   type StoredCycle,
@@ -30,6 +32,9 @@ import {
   expectedEnd,
 } from "../domain/stats";
 import { COL, toMillis, toTimestamp } from "./db";
+import { readNotices, writeNotices } from "./notices";
+import { planFinished } from "./notifications";
+import { planMachineTransition } from "./queue";
 
 /** Idempotency markers expire (TTL policy on `expireAt`) after this long. */
 export const MARKER_TTL_MS = 30 * 24 * 3600_000;
@@ -48,6 +53,16 @@ export interface ApplyResult {
   newCycles: StoredCycle[];
   statusBefore: MachineStatus | null;
   statusAfter: MachineStatus | null;
+  /** Notices written (inbox entry + push document each). */
+  notices: number;
+  /** The queue offer this change made, to whom. */
+  offeredTo: string | null;
+}
+
+/** What the rules the trigger applies are configured to. */
+export interface ApplySettings {
+  bounds: CycleBounds;
+  claimWindowMinutes: number;
 }
 
 /**
@@ -71,8 +86,9 @@ export async function applyReport(
   machineId: string,
   reportId: string,
   now: () => number,
-  bounds: CycleBounds = DEFAULT_CYCLE_BOUNDS,
+  settings: ApplySettings,
 ): Promise<ApplyResult> {
+  const { bounds } = settings;
   const machineRef = db.collection(COL.machines).doc(machineId);
   const reportsCol = machineRef.collection(COL.reports);
   const markerRef = db.collection(COL.idempotency).doc(`report-${machineId}-${reportId}`);
@@ -92,7 +108,14 @@ export async function applyReport(
     const statusBefore = (machine.status as MachineStatus | undefined) ?? null;
     const base = { machineId, roomId, type, statusBefore };
     if (marker?.exists) {
-      return { ...base, decision: "duplicate" as const, newCycles: [], statusAfter: statusBefore };
+      return {
+        ...base,
+        decision: "duplicate" as const,
+        newCycles: [],
+        statusAfter: statusBefore,
+        notices: 0,
+        offeredTo: null,
+      };
     }
     const report = toReport(reportSnap);
 
@@ -176,12 +199,42 @@ export async function applyReport(
 
     const course = plan.current?.course ?? DEFAULT_COURSE;
     const stats = await recomputeCourseStats(db, tx, type, plan, course);
-    // The marker goes first: a concurrent delivery of the same report fails on it before any
-    // other write (the embedded endpoint applies the writes before a failing one).
+    const existingIds = new Set(cyclesSnap.docs.map((d) => d.id));
+    const newCycles = plan.upsertCycles.filter((c) => !existingIds.has(c.id));
+    const at = now();
+
+    // What the change brings about, read before the first write.
+    const name: unknown = machine.name;
+    const finished =
+      newCycles.length > 0
+        ? await planFinished(db, tx, {
+            machine: { id: machineId, name: typeof name === "string" ? name : null, type },
+            roomId,
+            cycles: newCycles,
+            now: at,
+          })
+        : null;
+    const transition = transitionOf(statusBefore, plan.state.status);
+    const queue =
+      roomId && transition
+        ? await planMachineTransition(db, tx, {
+            machineId,
+            roomId,
+            transition,
+            outOfOrder: machine.outOfOrder === true,
+            now: at,
+            windowMinutes: settings.claimWindowMinutes,
+          })
+        : null;
+    const notices = await readNotices(db, tx, [
+      ...(finished?.notices ?? []),
+      ...(queue?.notices ?? []),
+    ]);
+
     tx.create(markerRef, {
       kind: "report",
       createdAt: FieldValue.serverTimestamp(),
-      expireAt: Timestamp.fromMillis(now() + MARKER_TTL_MS),
+      expireAt: Timestamp.fromMillis(at + MARKER_TTL_MS),
     });
     writePlan(db, tx, {
       machineId,
@@ -193,51 +246,31 @@ export async function applyReport(
       plan,
       stats,
       reportSnap,
-      now: now(),
+      now: at,
     });
-    const existingIds = new Set(cyclesSnap.docs.map((d) => d.id));
-    const newCycles = plan.upsertCycles.filter((c) => !existingIds.has(c.id));
-    const effect = effectOf(statusBefore, plan.state.status, newCycles);
-    if (effect) {
-      // Owed follow-ups (announcements, queue offers) are recorded with the state change, so a
-      // delivery that dies after this commit leaves them PENDING for the next one to settle.
-      tx.create(db.collection(COL.machineEffects).doc(`${machineId}-${reportId}`), {
-        machineId,
-        roomId,
-        type,
-        reportId,
-        ...effect,
-        state: "PENDING",
-        createdAt: Timestamp.fromMillis(now()),
-        expireAt: Timestamp.fromMillis(now() + MARKER_TTL_MS),
-      });
-    }
-    return { ...base, decision: plan.decision, newCycles, statusAfter: plan.state.status };
+    finished?.write(tx);
+    queue?.write(tx);
+    writeNotices(db, tx, notices, at);
+    const offer = queue?.announce?.[0] ?? null;
+    return {
+      ...base,
+      decision: plan.decision,
+      newCycles,
+      statusAfter: plan.state.status,
+      notices: notices.toWrite.length,
+      offeredTo: offer?.uid ?? null,
+    };
   });
 }
 
-/** What a report owes once applied: cycles to announce, and a machine freed or started. */
-export interface MachineEffect {
-  cycleIds: string[];
-  /** Of those, the ones outside the plausible bounds: admins are told once about each. */
-  implausibleCycleIds: string[];
-  transition: "freed" | "started" | null;
-}
-
-export function effectOf(
+/** A machine freed (running → not) or started (not → running) by a report; else null. */
+export function transitionOf(
   before: MachineStatus | null,
   after: MachineStatus,
-  newCycles: readonly StoredCycle[],
-): MachineEffect | null {
+): "freed" | "started" | null {
   const wasRunning = before !== null && isRunning(before);
   const running = isRunning(after);
-  const transition = wasRunning === running ? null : wasRunning ? "freed" : "started";
-  if (newCycles.length === 0 && transition === null) return null;
-  return {
-    cycleIds: newCycles.map((c) => c.id),
-    implausibleCycleIds: newCycles.filter((c) => c.implausible).map((c) => c.id),
-    transition,
-  };
+  return wasRunning === running ? null : wasRunning ? "freed" : "started";
 }
 
 /** Averages of every course whose set of cycles changed, plus the machine's current course. */

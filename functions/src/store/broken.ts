@@ -12,10 +12,9 @@
  *   distinct users reported the current outage.
  * - `idempotency/broken-{machineId}-{outage}`: the outage reached the threshold (its `since` and
  *   `reason` are the ones written to the machine).
- * - `users/{adminUid}/notifications/broken-{machineId}-{outage}` (`readAt: null, read: false`):
- *   one notice per admin per outage, through the shared deliverer (store/inbox.ts: entry, unread
- *   count and push marker created together), so no retry or concurrent report notifies twice, and
- *   a push cut short by a crash is sent later (by a later report or the tick's owed-push sweep).
+ * - `users/{adminUid}/notifications/broken-{machineId}-{outage}`: one notice per admin per outage
+ *   (store/notices.ts: entry, unread count and push document written together), so no retry or
+ *   concurrent report notifies twice.
  * - `machines/{id}/brokenArchive/{outage}-{uid}`: the reports of a cleared outage.
  *
  * Without isolated transactions the count is the number of report documents of the outage read
@@ -30,13 +29,12 @@ import * as logger from "firebase-functions/logger";
 import { FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
 import { brokenAdminMessage } from "../domain/messages";
 import { MACHINE_TYPES, type MachineType } from "../domain/status";
-import type { PushTransport } from "../services/fcm/transport";
-import { CLAIM_WINDOW_MINUTES, DEFAULT_BROKEN_REPORT_THRESHOLD } from "../config";
+import { DEFAULT_BROKEN_REPORT_THRESHOLD } from "../config";
 import { adminUids } from "./admins";
 import { MARKER_TTL_MS } from "./applyReport";
 import { COL, isAlreadyExists, toMillis } from "./db";
-import { deliverInbox } from "./inbox";
-import { type QueueNotify, claimWindowFrom, onMachineFreed, withdrawMachineOffer } from "./queue";
+import { sendNotices } from "./notices";
+import { onMachineFreed, withdrawMachineOffer } from "./queue";
 
 export const BROKEN_REPORTS = "brokenReports";
 export const BROKEN_ARCHIVE = "brokenArchive";
@@ -59,9 +57,6 @@ const ARCHIVE_CHUNK = 200;
 export interface BrokenDeps {
   db: Firestore;
   now: number;
-  transport: PushTransport;
-  appUrl: string;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface BrokenReportResult {
@@ -247,23 +242,18 @@ async function notifyAdmins(
     return 0;
   }
   const machine = { id: m.machineId, name: m.name, type: m.type };
-  const d = await deliverInbox(
-    {
-      db,
-      now: () => deps.now,
-      transport: deps.transport,
-      appUrl: deps.appUrl,
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    },
+  const d = await sendNotices(
+    db,
     uids.map((uid) => ({
       uid,
-      notificationId: brokenNoticeId(m.machineId, m.outage),
+      id: brokenNoticeId(m.machineId, m.outage),
       type: "machine_broken",
       machineId: m.machineId,
       roomId: m.roomId,
       text: (locale) => brokenAdminMessage(machine, m.reason, locale),
       ttlSeconds: BROKEN_NOTICE_TTL_SECONDS,
     })),
+    deps.now,
   );
   return d.created;
 }
@@ -277,11 +267,6 @@ export interface ClearBrokenResult {
   offeredTo: string | null;
 }
 
-/** How a machine back in order is offered to the queue; defaults follow the config. */
-export interface ClearNotify extends Partial<QueueNotify> {
-  windowMinutes?: number;
-}
-
 /**
  * An admin declares the machine working: `outOfOrder` false, the outage moves on and its
  * reports go to `brokenArchive`. Nothing is written when there is nothing to clear.
@@ -289,8 +274,7 @@ export interface ClearNotify extends Partial<QueueNotify> {
  */
 export async function clearBroken(
   db: Firestore,
-  a: { machineId: string; adminUid: string; now: number },
-  notify: ClearNotify = {},
+  a: { machineId: string; adminUid: string; now: number; windowMinutes: number },
 ): Promise<ClearBrokenResult> {
   const machineRef = db.collection(COL.machines).doc(a.machineId);
   const machine = await machineRef.get();
@@ -301,15 +285,7 @@ export async function clearBroken(
   const offer = async (): Promise<string | null> => {
     const roomId: unknown = machine.get("roomId");
     if (typeof roomId !== "string") return null;
-    const { windowMinutes, ...push } = notify;
-    const r = await onMachineFreed(
-      db,
-      a.machineId,
-      roomId,
-      a.now,
-      windowMinutes ?? claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
-      push,
-    );
+    const r = await onMachineFreed(db, a.machineId, roomId, a.now, a.windowMinutes);
     return r.offer?.uid ?? null;
   };
   // Nothing left to clear; a retry after a clear that died before offering still offers

@@ -33,11 +33,10 @@ import {
 } from "../domain/consoleConfig";
 import { configErrorMessage } from "../domain/messages";
 import { machineSnippet } from "../domain/firmwareSnippet";
-import type { PushTransport } from "../services/fcm/transport";
 import { adminUids } from "./admins";
 import { clearBroken } from "./broken";
 import { COL, isAlreadyExists } from "./db";
-import { deliverInbox } from "./inbox";
+import { sendNotices } from "./notices";
 import { machineDefaults, roomDefaults, secretRecord, secretWarnings } from "./machines";
 import { QUEUES, onMachineFreed, withdrawMachineOffer } from "./queue";
 import {
@@ -60,8 +59,6 @@ export interface ConsoleDeps {
   masterKey: string;
   /** The device function's base URL, for firmware snippets. */
   deviceUrl: string;
-  transport: PushTransport;
-  appUrl: string;
   claimWindowMinutes: number;
 }
 
@@ -83,17 +80,18 @@ async function noticeAdmins(
   editTime: number,
 ): Promise<void> {
   const uids = await adminUids(deps.db);
-  await deliverInbox(
-    { db: deps.db, now: () => deps.now, transport: deps.transport, appUrl: deps.appUrl },
+  await sendNotices(
+    deps.db,
     uids.map((uid) => ({
       uid,
-      notificationId: `config-${what.kind}-${what.id}-${editTime}`,
+      id: `config-${what.kind}-${what.id}-${editTime}`,
       type: "config_error",
       machineId: what.kind === "machine" ? what.id : "",
       roomId: what.roomId,
       text: (locale) => configErrorMessage(what, locale),
       ttlSeconds: CONFIG_NOTICE_TTL_SECONDS,
     })),
+    deps.now,
   );
 }
 
@@ -274,24 +272,18 @@ async function applyMachineConfig(
   }
   if (applied.outOfOrder) {
     // As the admin API's clear_broken: the outage ends and the machine, if idle, is offered.
-    await clearBroken(
-      db,
-      { machineId, adminUid: "console", now },
-      {
-        windowMinutes: deps.claimWindowMinutes,
-        transport: deps.transport,
-        appUrl: deps.appUrl,
-      },
-    );
+    await clearBroken(db, {
+      machineId,
+      adminUid: "console",
+      now,
+      windowMinutes: deps.claimWindowMinutes,
+    });
     return;
   }
   // Moved: idle, it is offered to its new room's queue (no second offer is ever made). Other
   // edits (name, type, calibration; a machine added) change nothing in the queue, as in the API.
   if (moved) {
-    await onMachineFreed(db, machineId, config.roomId, now, deps.claimWindowMinutes, {
-      transport: deps.transport,
-      appUrl: deps.appUrl,
-    });
+    await onMachineFreed(db, machineId, config.roomId, now, deps.claimWindowMinutes);
   }
 }
 
@@ -451,9 +443,7 @@ export async function cleanUpMachine(
   }
   const machine = db.collection(COL.machines).doc(machineId);
   for (const sub of MACHINE_SUBCOLLECTIONS) await db.recursiveDelete(machine.collection(sub));
-  const owed = await db.collection(COL.machineEffects).where("machineId", "==", machineId).get();
   const batch = db.batch();
-  for (const d of owed.docs) batch.delete(d.ref);
   for (const col of [
     COL.deviceSecrets,
     COL.courseChoices,
@@ -464,7 +454,7 @@ export async function cleanUpMachine(
     batch.delete(db.collection(col).doc(machineId));
   }
   await batch.commit();
-  logger.info("deleted machine cleaned up", { machineId, roomId, owedEffects: owed.size });
+  logger.info("deleted machine cleaned up", { machineId, roomId });
 }
 
 // --------------------------------------------------------------------------------- rooms

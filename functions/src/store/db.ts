@@ -5,7 +5,6 @@
  */
 import { getApps, initializeApp } from "firebase-admin/app";
 import { type Firestore, Timestamp, getFirestore } from "firebase-admin/firestore";
-import { OUTBOX_COLLECTION } from "../services/fcm/outboxTransport";
 
 let firestore: Firestore | undefined;
 
@@ -42,9 +41,10 @@ export const COL = {
   users: "users",
   /** cycleWatchers/{cycleId}: who watched a cycle when it finished (for reminders). */
   cycleWatchers: "cycleWatchers",
-  /** machineEffects/{machineId}-{reportId}: follow-ups a report owes (announce, queue), PENDING → DONE. */
-  machineEffects: "machineEffects",
-  outbox: OUTBOX_COLLECTION,
+  /** users/{uid}/notifications/{id}: the inbox (store/notices.ts). */
+  notifications: "notifications",
+  /** pushes/{noticeId}-{uid}: the push outbox, PENDING → PROCESSING → SENT / FAILED (store/pushes.ts). */
+  pushes: "pushes",
   /** machineConfigs/{machineId}: the room and out-of-order flag last applied (store/console.ts). */
   machineConfigs: "machineConfigs",
 } as const;

@@ -1,35 +1,33 @@
 /**
- * Watches, room subscriptions and the in-app inbox, and the FINISHED fan-out.
+ * Watches, room subscriptions, the in-app inbox, and who hears of a finished cycle.
  *
  * Layout (all server-written; clients read only their own `users/{uid}` subtree):
  * - `machines/{machineId}/watchers/{uid}`: one-shot watch (`notify_me`), deleted once announced.
  * - `rooms/{roomId}/subscribers/{uid}`: persistent room subscription (`device_subscribe`).
- * - `users/{uid}/notifications/{id}`: `title, body, type, machineId, roomId, createdAt, readAt`;
- *   `users/{uid}.unreadCount` counts those with `readAt == null`. A boolean `read` mirrors
- *   `readAt != null` for the "all unread" query (the embedded endpoint's `== null` is unreliable).
- * - `cycleWatchers/{cycleId}`: `{machineId, uids: {uid: true}, createdAt}`, who watched the cycle.
- *
- * Exactly once per user per event: entries, counts, push markers and pushes all go through the
- * shared deliverer (store/inbox.ts) with the deterministic id `finished-{cycleId}`.
+ * - `users/{uid}/notifications/{id}` and `users/{uid}.unreadCount`: see store/notices.ts.
+ * - `cycleWatchers/{cycleId}`: `{machineId, uids: {uid: true}, createdAt}`, who watched the cycle
+ *   (the tick's "laundry left" reminder goes to them).
  */
-import * as logger from "firebase-functions/logger";
-import { FieldPath, FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
-import { type MessageMachine, finishedMessage, roomFinishedMessage } from "../domain/messages";
-import type { MachineType } from "../domain/status";
-import type { PushTransport } from "../services/fcm/transport";
-import { COL, isAlreadyExists, toMillis } from "./db";
-import { type InboxItem, NOTIFICATIONS, deliverInbox } from "./inbox";
+import { FieldPath, FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
+import {
+  type MessageMachine,
+  finishedMessage,
+  implausibleCycleAdminMessage,
+  roomFinishedMessage,
+} from "../domain/messages";
+import { ADMINS } from "./admins";
+import { COL, toMillis } from "./db";
+import type { Notice } from "./notices";
 
 export const WATCHERS = "watchers";
 export const SUBSCRIBERS = "subscribers";
-export { NOTIFICATIONS };
 /** How long FCM keeps trying to deliver a FINISHED push. */
 export const FINISHED_TTL_SECONDS = 60 * 60;
-/** Users written concurrently during a fan-out. */
-const FANOUT_CONCURRENCY = 50;
+/** How long FCM keeps an implausible-cycle notice. */
+const IMPLAUSIBLE_NOTICE_TTL_SECONDS = 24 * 3600;
 
 const userRef = (db: Firestore, uid: string) => db.collection(COL.users).doc(uid);
-const inbox = (db: Firestore, uid: string) => userRef(db, uid).collection(NOTIFICATIONS);
+const inbox = (db: Firestore, uid: string) => userRef(db, uid).collection(COL.notifications);
 
 // ---------------------------------------------------------------- watches and subscriptions
 
@@ -175,165 +173,101 @@ export async function markAllRead(
   return { marked };
 }
 
-// ---------------------------------------------------------------- FINISHED fan-out
+// ---------------------------------------------------------------- finished cycles
 
-export interface NotifyDeps {
-  db: Firestore;
-  now: () => number;
-  transport: PushTransport;
-  appUrl: string;
-  sleep?: (ms: number) => Promise<void>;
+/** A cycle the report trigger completed for the first time. */
+export interface FinishedCycle {
+  id: string;
+  implausible: boolean;
+  totalMinutes: number;
 }
 
-export interface FinishedEvent {
-  machineId: string;
-  roomId: string | null;
-  type: MachineType;
-  cycleId: string;
-  /**
-   * When the server applied the FINISHED report (the owed effect's `createdAt`), epoch ms. With
-   * the cycle's `finishedAt` it bounds who counts for this cycle (see {@link notifyFinished}).
-   */
-  appliedAt?: number | null;
+/** Who hears of a machine's finished cycles, and what the report's transaction writes for it. */
+export interface FinishedPlan {
+  notices: Notice[];
+  /** Watches that end now (their owners are served). */
+  watchesCleared: string[];
+  write(tx: Transaction): void;
 }
-
-export interface NotifyReport {
-  /** Users who got a new inbox entry (and push) this time. */
-  notified: number;
-  /** Users an earlier (or concurrent) delivery already served. */
-  alreadyDone: number;
-  /** Of those, users whose push an earlier delivery owed and that was sent now. */
-  recovered: number;
-  /** Watches deleted. */
-  watchesCleared: number;
-  /** Watches and subscriptions made after the cycle finished: not this cycle's, left alone. */
-  lateIgnored: number;
-  pushed: number;
-  pushFailed: number;
-}
-
-const uidsOf = (map: unknown): string[] =>
-  typeof map === "object" && map !== null
-    ? Object.entries(map)
-        .filter(([, on]) => on === true)
-        .map(([uid]) => uid)
-    : [];
 
 /**
- * Announces one finished cycle: every watcher of the machine (then their watch is deleted) and
- * every room subscriber who was not a watcher get one inbox entry and one push (store/inbox.ts).
- * Safe to run any number of times for the same cycle, concurrently too.
- *
- * - Who counts: watches and subscriptions created no later than the cycle's end as the server
- *   knew it: the later of `cycles/{cycleId}.finishedAt` (device clock) and `appliedAt` (when the
- *   report was applied; a device clock running behind, or a report delivered late, must not drop
- *   someone who watched before the server learned of the FINISHED). Later ones are for the next
- *   cycle: not notified, and their watch stays.
- * - The watchers of a cycle are recorded in `cycleWatchers/{cycleId}` (`uids: {uid: true}`)
- *   BEFORE any watch is deleted, and a retry notifies that record ∪ the current watchers, so a
- *   watcher whose watch an earlier run deleted is still served. Watches are deleted only after
- *   the deliverer has finished.
+ * Reads, in the report trigger's transaction, who hears of these cycles: every watcher of the
+ * machine (finished, then their one-shot watch is deleted and recorded in
+ * `cycleWatchers/{cycleId}`), every room subscriber who is not a watcher (room_finished), and
+ * every admin for a cycle outside the plausible bounds (kept out of statistics).
  */
-export async function notifyFinished(deps: NotifyDeps, ev: FinishedEvent): Promise<NotifyReport> {
-  const { db } = deps;
-  const machineRef = db.collection(COL.machines).doc(ev.machineId);
-  const recordRef = db.collection(COL.cycleWatchers).doc(ev.cycleId);
-  const [machineSnap, roomSnap, watchersSnap, subsSnap, cycleSnap, recordSnap] = await Promise.all([
-    machineRef.get(),
-    ev.roomId ? db.collection(COL.rooms).doc(ev.roomId).get() : Promise.resolve(null),
-    machineRef.collection(WATCHERS).get(),
-    ev.roomId
-      ? db.collection(COL.rooms).doc(ev.roomId).collection(SUBSCRIBERS).get()
-      : Promise.resolve(null),
-    db.collection(COL.cycles).doc(ev.cycleId).get(),
-    recordRef.get(),
+export async function planFinished(
+  db: Firestore,
+  tx: Transaction,
+  a: {
+    machine: MessageMachine;
+    roomId: string | null;
+    cycles: readonly FinishedCycle[];
+    now: number;
+  },
+): Promise<FinishedPlan> {
+  const machineRef = db.collection(COL.machines).doc(a.machine.id);
+  const roomRef = a.roomId ? db.collection(COL.rooms).doc(a.roomId) : null;
+  const implausible = a.cycles.filter((c) => c.implausible);
+  const [watchersSnap, subsSnap, roomSnap, adminsSnap] = await Promise.all([
+    tx.get(machineRef.collection(WATCHERS)),
+    roomRef ? tx.get(roomRef.collection(SUBSCRIBERS)) : null,
+    roomRef ? tx.get(roomRef) : null,
+    implausible.length > 0 ? tx.get(db.collection(ADMINS)) : null,
   ]);
-  const machine: MessageMachine = {
-    id: ev.machineId,
-    name: typeof machineSnap.get("name") === "string" ? (machineSnap.get("name") as string) : null,
-    type: ev.type,
-  };
-  const roomName =
-    roomSnap?.exists && typeof roomSnap.get("name") === "string"
-      ? (roomSnap.get("name") as string)
-      : null;
-
-  const known = [toMillis(cycleSnap.get("finishedAt")), ev.appliedAt ?? null].filter(
-    (t): t is number => t !== null,
-  );
-  const cutoff = known.length > 0 ? Math.max(...known) : Number.POSITIVE_INFINITY;
-  const counts = (d: FirebaseFirestore.QueryDocumentSnapshot) => {
-    const createdAt = toMillis(d.get("createdAt"));
-    return createdAt === null || createdAt <= cutoff;
-  };
-  const currentWatches = watchersSnap.docs.filter(counts).map((d) => d.id);
-  const subscribers = (subsSnap?.docs ?? []).filter(counts).map((d) => d.id);
-  const lateIgnored =
-    watchersSnap.size - currentWatches.length + (subsSnap?.size ?? 0) - subscribers.length;
-
-  // 1. The cycle's watchers, recorded before any watch goes (reminders read this record too).
-  const recorded = new Set(uidsOf(recordSnap.get("uids")));
-  const watchers = new Set([...recorded, ...currentWatches]);
-  const watcherMap = Object.fromEntries([...watchers].map((u) => [u, true]));
-  if (!recordSnap.exists) {
-    try {
-      await recordRef.create({
-        machineId: ev.machineId,
-        uids: watcherMap,
-        createdAt: Timestamp.fromMillis(deps.now()),
-      });
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      // A concurrent run recorded first: add whoever it did not see.
-      const theirs = new Set(uidsOf((await recordRef.get()).get("uids")));
-      if (currentWatches.some((u) => !theirs.has(u))) {
-        for (const u of theirs) watchers.add(u);
-        await recordRef.update({ uids: Object.fromEntries([...watchers].map((u) => [u, true])) });
-      }
+  const watchers = watchersSnap.docs.map((d) => d.id);
+  const subscribers = (subsSnap?.docs ?? []).map((d) => d.id).filter((u) => !watchers.includes(u));
+  const name: unknown = roomSnap?.get("name");
+  const roomName = typeof name === "string" ? name : null;
+  const notices: Notice[] = [];
+  for (const cycle of a.cycles) {
+    const base = {
+      id: `finished-${cycle.id}`,
+      machineId: a.machine.id,
+      roomId: a.roomId,
+      extra: { cycleId: cycle.id },
+      pushType: "finished",
+      ttlSeconds: FINISHED_TTL_SECONDS,
+    };
+    for (const uid of watchers) {
+      notices.push({ ...base, uid, type: "finished", text: (l) => finishedMessage(a.machine, l) });
     }
-  } else if (currentWatches.some((u) => !recorded.has(u))) {
-    await recordRef.update({ uids: watcherMap });
+    for (const uid of subscribers) {
+      notices.push({
+        ...base,
+        uid,
+        type: "room_finished",
+        text: (l) => roomFinishedMessage(a.machine, l, roomName),
+      });
+    }
   }
-
-  // 2. Inbox entries and pushes.
-  const notificationId = `finished-${ev.cycleId}`;
-  const item = (uid: string, watcher: boolean): InboxItem => ({
-    uid,
-    notificationId,
-    type: watcher ? "finished" : "room_finished",
-    machineId: ev.machineId,
-    roomId: ev.roomId,
-    text: (locale) =>
-      watcher ? finishedMessage(machine, locale) : roomFinishedMessage(machine, locale, roomName),
-    extra: { cycleId: ev.cycleId },
-    pushType: "finished",
-    ttlSeconds: FINISHED_TTL_SECONDS,
-  });
-  const delivery = await deliverInbox(deps, [
-    ...[...watchers].map((u) => item(u, true)),
-    ...subscribers.filter((u) => !watchers.has(u)).map((u) => item(u, false)),
-  ]);
-
-  // 3. One-shot watches end once their owner is served (now or by an earlier delivery).
-  let watchesCleared = 0;
-  for (let i = 0; i < currentWatches.length; i += FANOUT_CONCURRENCY) {
-    await Promise.all(
-      currentWatches.slice(i, i + FANOUT_CONCURRENCY).map(async (uid) => {
-        await machineRef.collection(WATCHERS).doc(uid).delete();
-        watchesCleared += 1;
-      }),
-    );
+  for (const cycle of implausible) {
+    for (const admin of adminsSnap?.docs ?? []) {
+      notices.push({
+        uid: admin.id,
+        id: `implausible-${cycle.id}`,
+        type: "implausible_cycle",
+        machineId: a.machine.id,
+        roomId: a.roomId,
+        text: (l) => implausibleCycleAdminMessage(a.machine, cycle.totalMinutes, l),
+        extra: { cycleId: cycle.id },
+        ttlSeconds: IMPLAUSIBLE_NOTICE_TTL_SECONDS,
+      });
+    }
   }
-
-  const out: NotifyReport = {
-    notified: delivery.created,
-    alreadyDone: delivery.alreadyDone,
-    recovered: delivery.recovered,
-    watchesCleared,
-    lateIgnored,
-    pushed: delivery.pushed,
-    pushFailed: delivery.pushFailed,
+  return {
+    notices,
+    watchesCleared: watchers,
+    write(tx) {
+      const uids = Object.fromEntries(watchers.map((u) => [u, true]));
+      for (const cycle of a.cycles) {
+        tx.set(db.collection(COL.cycleWatchers).doc(cycle.id), {
+          machineId: a.machine.id,
+          uids,
+          createdAt: Timestamp.fromMillis(a.now),
+        });
+      }
+      for (const uid of watchers) tx.delete(machineRef.collection(WATCHERS).doc(uid));
+    },
   };
-  logger.info("finished announced", { machineId: ev.machineId, cycleId: ev.cycleId, ...out });
-  return out;
 }

@@ -13,21 +13,16 @@
  * {@link QueueBusyError}). `version` counts the document's generations. When the pure function
  * changes nothing, nothing is written.
  *
- * Offers are announced to their user once, through the shared deliverer (store/inbox.ts): inbox
- * entry `users/{uid}/notifications/{id}` with the deterministic id {@link queueOfferId}, unread
- * count and push marker in one batch, then one push. The tick re-checks every running offer
- * ({@link expireQueueOffers}), so an offer whose announcement was cut short (a crash between the
- * queue write and the inbox entry, or between the entry and its push) is announced, or pushed,
- * on a later tick. An offer of a machine that goes out of order is withdrawn
- * ({@link withdrawMachineOffer}, called by store/broken.ts; the tick catches any left).
+ * Every offer is announced in the transaction that makes it: the inbox entry (deterministic id
+ * {@link queueOfferId}) and its push document are written with the queue (store/notices.ts), so
+ * an offer and its notice exist together or not at all. A machine going out of order loses its
+ * offer ({@link withdrawMachineOffer}, called by store/broken.ts; the tick catches any left).
  */
 import * as logger from "firebase-functions/logger";
-import { type Firestore, Timestamp } from "firebase-admin/firestore";
-import { APP_URL } from "../config";
+import { type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { type MessageMachine, offerMessage } from "../domain/messages";
 import {
   type ClaimResult,
-  type ClaimedOffer,
   DEFAULT_CLAIM_WINDOW_MINUTES,
   type ExpiredOffer,
   type QueueEntry,
@@ -45,10 +40,8 @@ import {
 } from "../domain/queue";
 import { MINUTE_MS } from "../domain/time";
 import { type MachineStatus, isRunning } from "../domain/status";
-import { selectTransport } from "../services/fcm/select";
-import type { PushTransport } from "../services/fcm/transport";
 import { COL } from "./db";
-import { type InboxItem, deliverInbox } from "./inbox";
+import { type Notice, readNotices, writeNotices } from "./notices";
 
 /** `queues/{roomId}`: one document per room. */
 export const QUEUES = "queues";
@@ -75,31 +68,6 @@ const isContention = (err: unknown) => (err as { code?: unknown }).code === 10;
 
 const backoffMs = (attempt: number) =>
   Math.min(1000, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random());
-
-/** How offers reach users. Missing parts default to PUSH_TRANSPORT / APP_URL (read at call time). */
-export interface QueueNotify {
-  transport: PushTransport;
-  appUrl: string;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-export interface OfferDelivery {
-  /** Offers announced now (inbox entry + push). */
-  notified: number;
-  /** Offers an earlier call had announced already. */
-  alreadyDone: number;
-  /** Of those, offers whose push the earlier call owed, sent now. */
-  recovered: number;
-  pushed: number;
-  pushFailed: number;
-}
-
-/** The configured claim window, or the default when it is unset or not a positive number. */
-export function claimWindowFrom(configured: number | undefined): number {
-  return typeof configured === "number" && Number.isFinite(configured) && configured > 0
-    ? configured
-    : DEFAULT_CLAIM_WINDOW_MINUTES;
-}
 
 /** Inbox id (and push key) of an offer: one per room, machine and moment it was made. */
 export function queueOfferId(roomId: string, machineId: string, offeredAt: number): string {
@@ -178,28 +146,68 @@ function queueData(roomId: string, queue: RoomQueue, version: number, now: numbe
   };
 }
 
+/** What a queue change answers: the new queue, and the offers it made (announced with it). */
+interface QueueChange {
+  queue: RoomQueue;
+  announce?: readonly UserOffer[];
+}
+
+/** A queue change read in a transaction, to be written by the caller after its other reads. */
+export type PlannedQueueChange<R> = R & {
+  changed: boolean;
+  /** The offers' notices: the caller writes them (store/notices.ts) with the queue. */
+  notices: Notice[];
+  write(tx: Transaction): void;
+};
+
 /**
- * Reads the room's queue, applies `change` (pure; it may run more than once) and writes the
- * result when it differs from what was read, in one transaction.
+ * Reads the room's queue in `tx` and applies `change` (pure; it may run more than once, as
+ * transactions are retried). Nothing is written: the caller calls `write` after its last read.
  */
-async function mutateQueue<R extends { queue: RoomQueue }>(
+export async function planQueueChange<R extends QueueChange>(
+  db: Firestore,
+  tx: Transaction,
+  roomId: string,
+  now: number,
+  change: (queue: RoomQueue) => R,
+): Promise<PlannedQueueChange<R>> {
+  const ref = queueRef(db, roomId);
+  const snap = await tx.get(ref);
+  const before = toRoomQueue(snap.data());
+  const result = change(before);
+  const changed = result.queue !== before;
+  const notices = changed ? await offerNotices(db, tx, roomId, result.announce ?? [], now) : [];
+  const stored: unknown = snap.get("version");
+  const version = (typeof stored === "number" ? stored : 0) + 1;
+  return {
+    ...result,
+    changed,
+    notices,
+    write(t) {
+      if (changed) t.set(ref, queueData(roomId, result.queue, version, now));
+    },
+  };
+}
+
+/**
+ * One queue change in its own transaction, its offers announced in it. Firestore retries the
+ * transaction on contention; past its retries this retries with backoff, then gives up with
+ * {@link QueueBusyError}.
+ */
+async function mutateQueue<R extends QueueChange>(
   db: Firestore,
   roomId: string,
   now: number,
   change: (queue: RoomQueue) => R,
-): Promise<R & { changed: boolean }> {
-  const ref = queueRef(db, roomId);
+): Promise<PlannedQueueChange<R>> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        const before = toRoomQueue(snap.data());
-        const result = change(before);
-        if (result.queue === before) return { ...result, changed: false };
-        const stored: unknown = snap.get("version");
-        const version = (typeof stored === "number" ? stored : 0) + 1;
-        tx.set(ref, queueData(roomId, result.queue, version, now));
-        return { ...result, changed: true };
+        const planned = await planQueueChange(db, tx, roomId, now, change);
+        const notices = await readNotices(db, tx, planned.notices);
+        planned.write(tx);
+        writeNotices(db, tx, notices, now);
+        return planned;
       });
     } catch (err) {
       if (!isContention(err)) throw err;
@@ -248,15 +256,14 @@ export async function leaveQueue(
   roomId: string,
   now: number,
   windowMinutes: number,
-  notify: Partial<QueueNotify> = {},
 ): Promise<LeaveOutcome> {
   const r = await mutateQueue(db, roomId, now, (q) => {
     const left = leave(q, uid);
     if (!left.released) return { ...left, passedTo: null };
     const passed = offerFreedMachine(left.queue, left.released.machineId, now, windowMinutes);
-    return { ...left, queue: passed.queue, passedTo: passed.offer };
+    const passedTo = passed.offer;
+    return { ...left, queue: passed.queue, passedTo, announce: passedTo ? [passedTo] : [] };
   });
-  if (r.passedTo) await announceOffers(db, roomId, [r.passedTo], now, notify);
   return { queue: r.queue, left: r.left, released: r.released, passedTo: r.passedTo };
 }
 
@@ -279,18 +286,39 @@ export async function claimOffer(
 
 // ---------------------------------------------------------------------------------- machines
 
-export interface FreedOutcome {
-  /** The offer made now; null when nobody waits without an offer or it was on offer already. */
-  offer: UserOffer | null;
-  delivery: OfferDelivery;
+/**
+ * A machine of the room changed between running and not running, in the report trigger's
+ * transaction: freed → offered to the first in line without an offer, for `windowMinutes` (not
+ * when out of order, and not a second time while on offer); started → whoever held its offer has
+ * claimed it and leaves the queue.
+ */
+export function planMachineTransition(
+  db: Firestore,
+  tx: Transaction,
+  a: {
+    machineId: string;
+    roomId: string;
+    transition: "freed" | "started";
+    outOfOrder: boolean;
+    now: number;
+    windowMinutes: number;
+  },
+): Promise<PlannedQueueChange<QueueChange>> | null {
+  if (a.transition === "started") {
+    return planQueueChange(db, tx, a.roomId, a.now, (q) =>
+      claimByMachineStart(q, a.machineId, a.now),
+    );
+  }
+  if (a.outOfOrder) return null;
+  return planQueueChange(db, tx, a.roomId, a.now, (q) => {
+    const r = offerFreedMachine(q, a.machineId, a.now, a.windowMinutes);
+    return { queue: r.queue, announce: r.offer ? [r.offer] : [] };
+  });
 }
 
 /**
- * A machine of the room stopped running (report trigger: running → FINISHED/OFF): offer it to
- * the first in line without an offer, for `windowMinutes`, and announce it. A machine already on
- * offer gets no second offer (its running offer is announced if it had not been). An out-of-order
- * machine is offered to nobody, nor is one running again by now (a late or overlapping
- * settlement of an old "freed").
+ * A machine idle again outside the report trigger (back in order, moved to another room): offered
+ * to the first in line as {@link planMachineTransition} would, unless it is out of order or running.
  */
 export async function onMachineFreed(
   db: Firestore,
@@ -298,43 +326,18 @@ export async function onMachineFreed(
   roomId: string,
   now: number,
   windowMinutes: number,
-  notify: Partial<QueueNotify> = {},
-): Promise<FreedOutcome> {
+): Promise<{ offer: UserOffer | null }> {
   const machine = await db.collection(COL.machines).doc(machineId).get();
-  if (machine.get("outOfOrder") === true) {
-    logger.info("freed machine is out of order, not offered", { roomId, machineId });
-    return { offer: null, delivery: emptyDelivery() };
+  if (machine.get("outOfOrder") === true || runningStatus(machine.get("status"))) {
+    logger.info("freed machine not offered", { roomId, machineId, status: machine.get("status") });
+    return { offer: null };
   }
-  // A late settlement (another run, the tick) of a "freed" the machine has moved past.
-  const status: unknown = machine.get("status");
-  if (runningStatus(status)) {
-    logger.info("freed machine is running again, not offered", { roomId, machineId, status });
-    return { offer: null, delivery: emptyDelivery() };
-  }
-  const r = await mutateQueue(db, roomId, now, (q) =>
-    offerFreedMachine(q, machineId, now, windowMinutes),
-  );
-  const toAnnounce = r.offer
-    ? [r.offer]
-    : activeOffers(r.queue).filter((o) => o.machineId === machineId);
-  const delivery = await announceOffers(db, roomId, toAnnounce, now, notify);
+  const r = await mutateQueue(db, roomId, now, (q) => {
+    const x = offerFreedMachine(q, machineId, now, windowMinutes);
+    return { ...x, announce: x.offer ? [x.offer] : [] };
+  });
   if (r.offer) logger.info("queue offer", { roomId, machineId, expiresAt: r.offer.expiresAt });
-  return { offer: r.offer, delivery };
-}
-
-/**
- * A machine of the room started a cycle (report trigger: not running → running): whoever held
- * an offer of it has claimed it and leaves the queue.
- */
-export async function onMachineStarted(
-  db: Firestore,
-  machineId: string,
-  roomId: string,
-  now: number,
-): Promise<{ claimed: ClaimedOffer | null }> {
-  const r = await mutateQueue(db, roomId, now, (q) => claimByMachineStart(q, machineId, now));
-  if (r.claimed) logger.info("queue offer claimed by start", { roomId, machineId });
-  return { claimed: r.claimed };
+  return { offer: r.offer };
 }
 
 /**
@@ -360,7 +363,6 @@ export interface ExpireQueuesReport {
   offers: (UserOffer & { roomId: string })[];
   /** Offers of out-of-order machines taken back (no penalty; the holder keeps their place). */
   withdrawn: (UserOffer & { roomId: string })[];
-  delivery: OfferDelivery;
 }
 
 /** Of these machines: those out of order, and those running. */
@@ -372,10 +374,7 @@ async function machineAvailability(db: Firestore, machineIds: readonly string[])
   const snaps = await db.getAll(...unique.map((id) => db.collection(COL.machines).doc(id)));
   for (const s of snaps) {
     if (s.get("outOfOrder") === true) outOfOrder.add(s.id);
-    const status: unknown = s.get("status");
-    if (runningStatus(status)) {
-      running.add(s.id);
-    }
+    if (runningStatus(s.get("status"))) running.add(s.id);
   }
   return { outOfOrder, running };
 }
@@ -384,148 +383,100 @@ async function machineAvailability(db: Firestore, machineIds: readonly string[])
  * The scheduled tick's part: in every room with running offers, take back offers of machines
  * now out of order (no penalty), expire those with `expiresAt <= now` (first expiry → back of
  * the queue, second → removed; see domain/queue.ts) and offer each expired machine to the next
- * in line, unless it is out of order or running meanwhile, announcing the new offers. Every
- * running offer is checked for its announcement too (reads only when it exists). Idempotent for
- * the same `now`: a second call writes nothing.
+ * in line, unless it is out of order or running meanwhile, announcing the new offers in the same
+ * transaction. Idempotent for the same `now`: a second call writes nothing.
  */
 export async function expireQueueOffers(
   db: Firestore,
   now: number,
   windowMinutes: number = DEFAULT_CLAIM_WINDOW_MINUTES,
-  notify: Partial<QueueNotify> = {},
 ): Promise<ExpireQueuesReport> {
-  const report: ExpireQueuesReport = {
-    roomsWritten: 0,
-    expired: [],
-    offers: [],
-    withdrawn: [],
-    delivery: emptyDelivery(),
-  };
+  const report: ExpireQueuesReport = { roomsWritten: 0, expired: [], offers: [], withdrawn: [] };
   const withOffers = await db.collection(QUEUES).where("offers", ">", 0).get();
   for (const doc of withOffers.docs) {
     const roomId = doc.id;
     const next: unknown = doc.get("nextExpiresAt");
-    let queue = toRoomQueue(doc.data());
-    const offered = activeOffers(queue);
+    const offered = activeOffers(toRoomQueue(doc.data()));
     const { outOfOrder, running } = await machineAvailability(
       db,
       offered.map((o) => o.machineId),
     );
     const due = typeof next !== "number" || next <= now;
-    if (due || offered.some((o) => outOfOrder.has(o.machineId))) {
-      const r = await mutateQueue(db, roomId, now, (q) => {
-        let cur = q;
-        const withdrawn: UserOffer[] = [];
-        for (const o of activeOffers(cur)) {
-          if (!outOfOrder.has(o.machineId)) continue;
-          const w = withdrawOffer(cur, o.machineId);
-          cur = w.queue;
-          if (w.withdrawn) withdrawn.push(w.withdrawn);
-        }
-        const x = expireOffers(cur, now, windowMinutes);
-        let result = x.queue;
-        const offers: UserOffer[] = [];
-        const skipped: string[] = [];
-        for (const o of x.offers) {
-          if (outOfOrder.has(o.machineId) || running.has(o.machineId)) {
-            result = withdrawOffer(result, o.machineId).queue;
-            skipped.push(o.machineId);
-          } else offers.push(o);
-        }
-        return { queue: result, expired: x.expired, offers, withdrawn, skipped };
-      });
-      queue = r.queue;
-      if (r.changed) report.roomsWritten += 1;
-      report.expired.push(...r.expired.map((x) => ({ ...x, roomId })));
-      report.offers.push(...r.offers.map((x) => ({ ...x, roomId })));
-      report.withdrawn.push(...r.withdrawn.map((x) => ({ ...x, roomId })));
-      if (r.expired.length + r.withdrawn.length > 0) {
-        logger.info("queue offers expired", {
-          roomId,
-          expired: r.expired.map((x) => ({ machineId: x.machineId, outcome: x.outcome })),
-          withdrawn: r.withdrawn.map((x) => x.machineId),
-          notPassedOn: r.skipped,
-          passedOn: r.offers.length,
-        });
+    if (!due && !offered.some((o) => outOfOrder.has(o.machineId))) continue;
+    const r = await mutateQueue(db, roomId, now, (q) => {
+      let cur = q;
+      const withdrawn: UserOffer[] = [];
+      for (const o of activeOffers(cur)) {
+        if (!outOfOrder.has(o.machineId)) continue;
+        const w = withdrawOffer(cur, o.machineId);
+        cur = w.queue;
+        if (w.withdrawn) withdrawn.push(w.withdrawn);
       }
+      const x = expireOffers(cur, now, windowMinutes);
+      let result = x.queue;
+      const offers: UserOffer[] = [];
+      const skipped: string[] = [];
+      for (const o of x.offers) {
+        if (outOfOrder.has(o.machineId) || running.has(o.machineId)) {
+          result = withdrawOffer(result, o.machineId).queue;
+          skipped.push(o.machineId);
+        } else offers.push(o);
+      }
+      return { queue: result, expired: x.expired, offers, withdrawn, skipped, announce: offers };
+    });
+    if (r.changed) report.roomsWritten += 1;
+    report.expired.push(...r.expired.map((x) => ({ ...x, roomId })));
+    report.offers.push(...r.offers.map((x) => ({ ...x, roomId })));
+    report.withdrawn.push(...r.withdrawn.map((x) => ({ ...x, roomId })));
+    if (r.expired.length + r.withdrawn.length > 0) {
+      logger.info("queue offers expired", {
+        roomId,
+        expired: r.expired.map((x) => ({ machineId: x.machineId, outcome: x.outcome })),
+        withdrawn: r.withdrawn.map((x) => x.machineId),
+        notPassedOn: r.skipped,
+        passedOn: r.offers.length,
+      });
     }
-    const d = await announceOffers(db, roomId, activeOffers(queue), now, notify);
-    report.delivery.notified += d.notified;
-    report.delivery.alreadyDone += d.alreadyDone;
-    report.delivery.recovered += d.recovered;
-    report.delivery.pushed += d.pushed;
-    report.delivery.pushFailed += d.pushFailed;
   }
   return report;
 }
 
 // ---------------------------------------------------------------------------------- notices
 
-function emptyDelivery(): OfferDelivery {
-  return { notified: 0, alreadyDone: 0, recovered: 0, pushed: 0, pushFailed: 0 };
-}
-
-/**
- * Announces each offer once to its user through the shared deliverer (store/inbox.ts): inbox
- * entry + unread count + push marker, then one push; an entry whose push an earlier call owes
- * (it died before sending) is pushed once its grace period is over.
- */
-export async function announceOffers(
+/** The offers' notices, one per offer: the machine's name is read in `tx`. */
+async function offerNotices(
   db: Firestore,
+  tx: Transaction,
   roomId: string,
   offers: readonly UserOffer[],
   now: number,
-  notify: Partial<QueueNotify> = {},
-): Promise<OfferDelivery> {
-  if (offers.length === 0) return emptyDelivery();
+): Promise<Notice[]> {
+  if (offers.length === 0) return [];
   const machineIds = [...new Set(offers.map((o) => o.machineId))];
-  const machineSnaps = await db.getAll(
-    ...machineIds.map((id) => db.collection(COL.machines).doc(id)),
-  );
+  const snaps = await tx.getAll(...machineIds.map((id) => db.collection(COL.machines).doc(id)));
   const machines = new Map<string, MessageMachine>(
-    machineIds.map((id, i) => {
-      const s = machineSnaps[i];
-      const name: unknown = s?.get("name");
-      return [
-        id,
-        {
-          id,
-          name: typeof name === "string" ? name : null,
-          type: s?.get("type") === "dryer" ? "dryer" : "washer",
-        },
-      ];
+    snaps.map((s) => {
+      const name: unknown = s.get("name");
+      const type = s.get("type") === "dryer" ? "dryer" : "washer";
+      return [s.id, { id: s.id, name: typeof name === "string" ? name : null, type }];
     }),
   );
-  const machineOf = (id: string): MessageMachine => machines.get(id) ?? { id, type: "washer" };
-  const items: InboxItem[] = offers.map((o) => ({
+  return offers.map((o) => ({
     uid: o.uid,
-    notificationId: queueOfferId(roomId, o.machineId, o.offeredAt),
+    id: queueOfferId(roomId, o.machineId, o.offeredAt),
     type: OFFER_NOTIFICATION_TYPE,
     machineId: o.machineId,
     roomId,
     text: (locale) =>
-      offerMessage(machineOf(o.machineId), (o.expiresAt - o.offeredAt) / MINUTE_MS, locale),
+      offerMessage(
+        machines.get(o.machineId) ?? { id: o.machineId, type: "washer" },
+        (o.expiresAt - o.offeredAt) / MINUTE_MS,
+        locale,
+      ),
     extra: {
       offeredAt: Timestamp.fromMillis(o.offeredAt),
       expiresAt: Timestamp.fromMillis(o.expiresAt),
     },
     ttlSeconds: Math.max(60, Math.ceil((o.expiresAt - now) / 1000)),
   }));
-  const d = await deliverInbox(
-    {
-      db,
-      now: () => now,
-      transport: notify.transport ?? selectTransport(db, () => now),
-      appUrl: notify.appUrl ?? APP_URL.value(),
-      ...(notify.sleep ? { sleep: notify.sleep } : {}),
-    },
-    items,
-  );
-  return {
-    notified: d.created,
-    alreadyDone: d.alreadyDone,
-    recovered: d.recovered,
-    pushed: d.pushed,
-    pushFailed: d.pushFailed,
-  };
 }

@@ -4,15 +4,18 @@
  * is the token's hash, so a token is stored once per user and can be found without a query.
  * Tokens are never logged.
  */
+import { createHash } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
-import { tokenId } from "../services/fcm/tokenId";
-import { type Locale, resolveLocale } from "../domain/messages";
-import type { PushRecipient, TokenStore } from "../services/fcm/sender";
+import type { Locale } from "../domain/messages";
+import type { PushToken, TokenStore } from "../services/fcm/sender";
 import { COL, toMillis } from "./db";
 
 export const TOKENS = "tokens";
 
-export { tokenId };
+/** A token's document id: its SHA-256, so that a token never appears in a path or a log. */
+export function tokenId(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
 
 export function tokenRef(db: Firestore, uid: string, token: string) {
   return db.collection(COL.users).doc(uid).collection(TOKENS).doc(tokenId(token));
@@ -81,30 +84,13 @@ export function firestoreTokenStore(db: Firestore): TokenStore {
   };
 }
 
-export interface UserPushProfile extends PushRecipient {
-  locale: Locale;
-}
-
-/** Locale and device tokens of each user (missing users: Korean, no tokens). */
-export async function loadPushProfiles(db: Firestore, uids: string[]): Promise<UserPushProfile[]> {
-  if (uids.length === 0) return [];
-  const users = db.collection(COL.users);
-  const snaps = await db.getAll(...uids.map((uid) => users.doc(uid)));
-  return Promise.all(
-    uids.map(async (uid, i) => {
-      const tokens = await users.doc(uid).collection(TOKENS).get();
-      return {
-        uid,
-        locale: resolveLocale(snaps[i]?.get("locale")),
-        tokens: tokens.docs
-          .map((d) => ({
-            token: d.get("token") as unknown,
-            lastRefreshedAt: toMillis(d.get("lastRefreshedAt")) ?? 0,
-          }))
-          .filter(
-            (t): t is { token: string; lastRefreshedAt: number } => typeof t.token === "string",
-          ),
-      };
-    }),
-  );
+/** The user's device tokens (`users/{uid}/tokens`). */
+export async function loadTokens(db: Firestore, uid: string): Promise<PushToken[]> {
+  const snap = await db.collection(COL.users).doc(uid).collection(TOKENS).get();
+  return snap.docs.flatMap((d) => {
+    const token: unknown = d.get("token");
+    return typeof token === "string"
+      ? [{ token, lastRefreshedAt: toMillis(d.get("lastRefreshedAt")) ?? 0 }]
+      : [];
+  });
 }

@@ -4,24 +4,20 @@
  */
 import type { Change, FirestoreEvent } from "firebase-functions/v2/firestore";
 import type { DocumentSnapshot } from "firebase-admin/firestore";
-import { APP_URL, CLAIM_WINDOW_MINUTES, DEVICE_MASTER_KEY } from "../config";
+import { DEVICE_MASTER_KEY } from "../config";
 import { FUNCTIONS_REGION, deviceBaseUrl } from "../domain/firmwareSnippet";
-import { selectTransport } from "../services/fcm/select";
+import { startInvocation } from "../invocation";
 import type { ConsoleDeps, DocumentVersion } from "../store/console";
-import { db } from "../store/db";
-import { claimWindowFrom } from "../store/queue";
 
 export function consoleDeps(now: number = Date.now()): ConsoleDeps {
-  const firestore = db();
+  const inv = startInvocation(now);
   const project = process.env.GCLOUD_PROJECT ?? process.env.GOOGLE_CLOUD_PROJECT ?? "demo-washcall";
   return {
-    db: firestore,
+    db: inv.db,
     now,
     masterKey: DEVICE_MASTER_KEY.value(),
     deviceUrl: deviceBaseUrl({}, project, FUNCTIONS_REGION),
-    transport: selectTransport(firestore, () => now),
-    appUrl: APP_URL.value(),
-    claimWindowMinutes: claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
+    claimWindowMinutes: inv.settings.claimWindowMinutes,
   };
 }
 

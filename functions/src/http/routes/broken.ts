@@ -8,16 +8,7 @@
  *   are archived.
  */
 import { z } from "zod";
-import {
-  APP_URL,
-  BROKEN_MIN_ACCOUNT_AGE_HOURS,
-  BROKEN_REPORT_THRESHOLD,
-  CLAIM_WINDOW_MINUTES,
-} from "../../config";
-import { selectTransport } from "../../services/fcm/select";
-import type { PushTransport } from "../../services/fcm/transport";
 import { UnknownMachineError, clearBroken, reportBroken } from "../../store/broken";
-import { claimWindowFrom } from "../../store/queue";
 import { type ApiDeps, defineRoute } from "../apiRouter";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
@@ -62,21 +53,6 @@ export const ClearBrokenResponseSchema = z.strictObject({
   archived: z.number().int(),
 });
 
-/** The deps' push transport, else PUSH_TRANSPORT's, created only if a push is sent. */
-export function routePush(deps: ApiDeps): { transport: PushTransport; appUrl: string } {
-  if (deps.push) return deps.push;
-  let transport: PushTransport | undefined;
-  return {
-    transport: {
-      sendBatch: (messages) => {
-        transport ??= selectTransport(deps.db, deps.now);
-        return transport.sendBatch(messages);
-      },
-    },
-    appUrl: APP_URL.value(),
-  };
-}
-
 /** Whether the account was created at least `hours` before `now` (Auth's creation time). */
 async function accountOlderThan(
   deps: ApiDeps,
@@ -107,18 +83,18 @@ export const brokenRoutes = [
     response: ReportBrokenResponseSchema,
     auth: "user",
     body: ReportBrokenBodySchema,
-  }).handle(async ({ deps, user, body }) => {
+  }).handle(async ({ deps, settings, user, body }) => {
     try {
       const now = deps.now();
-      const minAgeHours = BROKEN_MIN_ACCOUNT_AGE_HOURS.value();
+      const minAgeHours = settings.broken.minAccountAgeHours;
       const counts = await accountOlderThan(deps, user.uid, minAgeHours, now);
       const r = await reportBroken(
-        { db: deps.db, now, ...routePush(deps) },
+        { db: deps.db, now },
         {
           machineId: body.machine_id,
           uid: user.uid,
           reason: body.reason,
-          threshold: BROKEN_REPORT_THRESHOLD.value(),
+          threshold: settings.broken.threshold,
           counts,
         },
       );
@@ -150,16 +126,14 @@ export const brokenRoutes = [
     response: ClearBrokenResponseSchema,
     auth: "admin",
     body: ClearBrokenBodySchema,
-  }).handle(async ({ deps, user, body }) => {
+  }).handle(async ({ deps, settings, user, body }) => {
     try {
-      const r = await clearBroken(
-        deps.db,
-        { machineId: body.machine_id, adminUid: user.uid, now: deps.now() },
-        {
-          ...routePush(deps),
-          windowMinutes: claimWindowFrom(CLAIM_WINDOW_MINUTES.value()),
-        },
-      );
+      const r = await clearBroken(deps.db, {
+        machineId: body.machine_id,
+        adminUid: user.uid,
+        now: deps.now(),
+        windowMinutes: settings.claimWindowMinutes,
+      });
       return {
         status: 200,
         body: {

@@ -12,11 +12,9 @@
  * first time the holder goes to the back of the queue, the second time they leave it.
  */
 import { z } from "zod";
-import { CLAIM_WINDOW_MINUTES } from "../../config";
 import {
   QueueBusyError,
   claimOffer,
-  claimWindowFrom,
   joinQueue,
   leaveQueue,
 } from "../../store/queue";
@@ -67,7 +65,7 @@ export const queueRoutes = [
     response: ReserveResponseSchema,
     auth: "user",
     body: ReserveBodySchema,
-  }).handle(async ({ deps, user, body }) => {
+  }).handle(async ({ deps, settings, user, body }) => {
     const room = await roomOr404(deps.db, body.room_id);
     const now = deps.now();
     if (body.isreserved) {
@@ -75,9 +73,8 @@ export const queueRoutes = [
       const view = await readReservation(deps.db, room, user.uid, now, r.queue);
       return { status: 200, body: { message: "ok", joined: r.joined, ...view } };
     }
-    const window = claimWindowFrom(CLAIM_WINDOW_MINUTES.value());
     const r = await orBusy(() =>
-      leaveQueue(deps.db, user.uid, room.roomId, now, window, deps.push),
+      leaveQueue(deps.db, user.uid, room.roomId, now, settings.claimWindowMinutes),
     );
     const view = await readReservation(deps.db, room, user.uid, now, r.queue);
     return { status: 200, body: { message: "ok", left: r.left, ...view } };

@@ -18,15 +18,7 @@
  * Config (params) is read per request; tests swap the services through `deps.tip`.
  */
 import * as logger from "firebase-functions/logger";
-import {
-  DEFAULT_GEMINI_MODEL,
-  DEFAULT_KMA_GRID,
-  GEMINI_API_KEY,
-  GEMINI_MODEL,
-  KMA_NX,
-  KMA_NY,
-  KMA_SERVICE_KEY,
-} from "../../config";
+import { GEMINI_API_KEY, KMA_SERVICE_KEY, type Settings } from "../../config";
 import { isKoreanHoliday } from "../../domain/holidays";
 import { resolveLocale } from "../../domain/messages";
 import {
@@ -109,10 +101,6 @@ export const TIP_LEASE_WAIT_MS = 3_000;
 const LEASE_POLL_MS = 100;
 
 /**
- * The params, read inside the handler. Outside a deployment (tests, the local stack) params
- * without an environment value read as ""/0, so their defaults are applied here too.
- */
-/**
  * A secret bound to a function must exist at deploy time, so a deployment without Gemini or KMA
  * stores the placeholder "none" (Secret Manager refuses empty values): that, or empty, means
  * "not configured".
@@ -122,13 +110,14 @@ export function configuredKey(value: string): string {
   return v.toLowerCase() === "none" ? "" : v;
 }
 
-export function readTipConfig(): TipConfig {
+/** The request's settings and the two secrets (bound to the `api` function), read in the handler. */
+export function readTipConfig(settings: Settings): TipConfig {
   return {
     geminiApiKey: configuredKey(GEMINI_API_KEY.value()),
-    geminiModel: GEMINI_MODEL.value().trim() || DEFAULT_GEMINI_MODEL,
+    geminiModel: settings.gemini.model,
     kmaServiceKey: configuredKey(KMA_SERVICE_KEY.value()),
-    kmaNx: KMA_NX.value() || DEFAULT_KMA_GRID.nx,
-    kmaNy: KMA_NY.value() || DEFAULT_KMA_GRID.ny,
+    kmaNx: settings.kma.nx,
+    kmaNy: settings.kma.ny,
   };
 }
 
@@ -303,7 +292,7 @@ export const tipRoutes = [
     response: TipResponseSchema,
     auth: "user",
     query: TipQuerySchema,
-  }).handle(async ({ req, deps, user, query: q }) => {
+  }).handle(async ({ req, deps, settings, user, query: q }) => {
     const roomId = q.room_id ?? null;
     if (roomId && !(await deps.db.collection(COL.rooms).doc(roomId).get()).exists) {
       throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
@@ -312,7 +301,7 @@ export const tipRoutes = [
     const ctx: TipContext = {
       deps,
       services,
-      config: (services.config ?? readTipConfig)(),
+      config: services.config?.() ?? readTipConfig(settings),
       now: deps.now(),
       roomId,
       scope: tipScope(roomId),

@@ -1,7 +1,7 @@
 /**
  * What the scheduled tick reads from Firestore, and how it counts its own reads and writes (the
  * benchmark reports them). The work per concern lives in timers.ts, presence.ts,
- * reminders.ts and inbox.ts beside this file; scheduled/tick.ts runs them in order.
+ * and reminders.ts beside this file; scheduled/tick.ts runs them in order.
  *
  * Reads per tick, whatever the number of rooms: one query for the running machines (timers,
  * presence while running and "finishing soon" all use it), one for the rooms whose timers are
@@ -23,6 +23,14 @@ export const MAX_BATCH_WRITES = 500;
 export interface TickCounters {
   reads: number;
   writes: number;
+}
+
+/** What every step of one tick works with. */
+export interface TickContext {
+  db: Firestore;
+  /** The schedule time, truncated to the minute. */
+  now: number;
+  counters: TickCounters;
 }
 
 export function newCounters(): TickCounters {

@@ -29,8 +29,8 @@ import { relativeTime } from "../../domain/relativeTime";
 import { MINUTE_MS } from "../../domain/time";
 import { adminUids } from "../../store/admins";
 import { COL } from "../../store/db";
-import { IDLE_STATUSES, type TickMachine, toTickMachine } from "./base";
-import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./inbox";
+import { IDLE_STATUSES, type TickContext, type TickMachine, toTickMachine } from "./base";
+import { type Notice, sendNotices } from "../../store/notices";
 
 /** How long FCM keeps an offline notice. */
 export const OFFLINE_NOTICE_TTL_SECONDS = 24 * 3600;
@@ -42,7 +42,7 @@ export interface PresenceResult {
 }
 
 export async function updatePresence(
-  deps: TickNotifyDeps,
+  deps: TickContext,
   running: readonly TickMachine[],
   limits: PresenceLimits,
 ): Promise<PresenceResult> {
@@ -85,9 +85,9 @@ export async function updatePresence(
   if (goOffline.length > 0) {
     const admins = await adminUids(db);
     counters.reads += Math.max(1, admins.length);
-    const notices: TickNotification[] = goOffline.flatMap((m) =>
+    const notices: Notice[] = goOffline.flatMap((m) =>
       admins.map((uid) => ({
-        key: offlineNoticeKey(m.machineId, m.lastSeenAt),
+        id: offlineNoticeKey(m.machineId, m.lastSeenAt),
         uid,
         type: "machine_offline",
         machineId: m.machineId,
@@ -105,7 +105,7 @@ export async function updatePresence(
         ttlSeconds: OFFLINE_NOTICE_TTL_SECONDS,
       })),
     );
-    noticesCreated = (await deliverTickNotifications(deps, notices)).created;
+    noticesCreated = (await sendNotices(db, notices, now, counters)).created;
   }
 
   const wentOffline: string[] = [];

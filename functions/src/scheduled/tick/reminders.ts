@@ -28,9 +28,9 @@ import type { RoomTimers } from "../../domain/timers";
 import { MINUTE_MS } from "../../domain/time";
 import { COL, toMillis } from "../../store/db";
 import { WATCHERS } from "../../store/notifications";
-import type { TickCounters, TickMachine } from "./base";
+import type { TickContext, TickCounters, TickMachine } from "./base";
 import { toTickMachine } from "./base";
-import { type TickNotification, type TickNotifyDeps, deliverTickNotifications } from "./inbox";
+import { type Notice, sendNotices } from "../../store/notices";
 
 export interface ReminderLimits {
   /** N: "finishing in N minutes". */
@@ -62,9 +62,9 @@ function toNotification(
   r: Reminder,
   m: Pick<TickMachine, "name" | "type" | "roomId">,
   extra: Record<string, string | number | null>,
-): TickNotification {
+): Notice {
   return {
-    key: r.key,
+    id: r.key,
     uid: r.uid,
     type: INBOX_TYPE[r.kind],
     machineId: r.machineId,
@@ -82,11 +82,11 @@ async function watcherUids(db: Firestore, machineId: string, counters: TickCount
 }
 
 export async function finishingSoonNotifications(
-  deps: Pick<TickNotifyDeps, "db" | "now" | "counters">,
+  deps: TickContext,
   running: readonly TickMachine[],
   timers: ReadonlyMap<string, RoomTimers>,
   soonMinutes: number,
-): Promise<TickNotification[]> {
+): Promise<Notice[]> {
   const { db, now, counters } = deps;
   const candidates = running.flatMap((m) => {
     const t = m.roomId === null ? undefined : timers.get(m.roomId)?.[m.machineId];
@@ -119,9 +119,9 @@ export function finishedCycleWatchers(record: FirebaseFirestore.DocumentSnapshot
 }
 
 export async function laundryLeftNotifications(
-  deps: Pick<TickNotifyDeps, "db" | "now" | "counters">,
+  deps: TickContext,
   limits: ReminderLimits,
-): Promise<TickNotification[]> {
+): Promise<Notice[]> {
   const { db, now, counters } = deps;
   const newest = now - limits.leftoverMinutes * MINUTE_MS;
   const oldest = newest - limits.leftoverCatchUpMinutes * MINUTE_MS;
@@ -175,7 +175,7 @@ export async function laundryLeftNotifications(
 }
 
 export async function sendReminders(
-  deps: TickNotifyDeps,
+  deps: TickContext,
   running: readonly TickMachine[],
   timers: ReadonlyMap<string, RoomTimers>,
   limits: ReminderLimits,
@@ -184,6 +184,6 @@ export async function sendReminders(
     finishingSoonNotifications(deps, running, timers, limits.soonMinutes),
     laundryLeftNotifications(deps, limits),
   ]);
-  const delivered = await deliverTickNotifications(deps, [...soon, ...left]);
+  const delivered = await sendNotices(deps.db, [...soon, ...left], deps.now, deps.counters);
   return { finishingSoon: soon.length, laundryLeft: left.length, created: delivered.created };
 }
