@@ -7,10 +7,15 @@ import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
 import { deviceBaseUrl, firmwareSnippet } from "../../functions/src/domain/firmwareSnippet";
 import { apiRoutes } from "../../functions/src/http/routes";
-import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
-import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
-import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import {
+  TEST_MASTER_KEY,
+  applyReportAt,
+  dumpDb,
+  jsonRequest,
+  seedDemoWorld,
+  testDb,
+} from "../support/world";
 
 /** This test's device-function instance memory (rate buckets, machine cache). */
 let deviceState = createDeviceState();
@@ -30,7 +35,6 @@ function deps(over: Partial<ApiDeps> = {}): ApiDeps {
     now: () => clock,
     version: "test",
     masterKey: TEST_MASTER_KEY,
-    push: { transport: createRecordingTransport(), appUrl: "https://app.test" },
     ...over,
   };
 }
@@ -248,11 +252,7 @@ describe("POST /admin/add_device", () => {
         battery: 90,
       });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
-      await handleReportCreated(
-        { params: { machineId: "8", reportId: `${timestamp}-${status}` } },
-        () => clock,
-        { transport: createRecordingTransport(), appUrl: "https://app.test" },
-      );
+      await applyReportAt(clock, 8, `${timestamp}-${status}`);
     }
     const cycles = await testDb().collection("cycles").where("machineId", "==", "8").get();
     expect(cycles.docs.map((d) => d.data())).toEqual([

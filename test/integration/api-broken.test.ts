@@ -4,8 +4,6 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
-import { runTick } from "../../functions/src/scheduled/tick";
-import { FCM_ERROR } from "../../functions/src/services/fcm";
 import {
   type RecordingTransport,
   createRecordingTransport,
@@ -13,7 +11,7 @@ import {
 import { reportBroken } from "../../functions/src/store/broken";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
-import { dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { deliverPushes, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
 
 const NOW = Date.UTC(2026, 10, 16, 3, 0); // 2026-11-16 12:00 KST
 let clock = NOW;
@@ -42,7 +40,6 @@ function deps(over: Partial<ApiDeps> = {}): ApiDeps {
     auth: ageAwareAuth,
     now: () => clock,
     version: "test",
-    push: { transport, appUrl: "https://app.test" },
     ...over,
   };
 }
@@ -77,7 +74,11 @@ const inbox = async (uid: string) =>
   (await testDb().collection(`users/${uid}/notifications`).get()).docs;
 const unread = async (uid: string) =>
   (await testDb().doc(`users/${uid}`).get()).get("unreadCount") as number | undefined;
-const pushesTo = (uid: string) => transport.delivered.filter((m) => m.uid === uid);
+/** Pushes sent to the user once the push trigger has run for every push document. */
+const pushesTo = async (uid: string) => {
+  await deliverPushes(transport, clock);
+  return transport.delivered.filter((m) => m.uid === uid);
+};
 const errorOf = (res: HttpResponse) =>
   (res.body as { error: { code: string; message: string } }).error;
 
@@ -153,7 +154,7 @@ describe("POST /report_broken", () => {
       const entries = await inbox(uid);
       expect(entries.map((d) => d.id)).toEqual(["broken-3-0"]);
       expect(await unread(uid)).toBe(1);
-      expect(pushesTo(uid).map((p) => p.token)).toEqual([`tok-${uid}`]);
+      expect((await pushesTo(uid)).map((p) => p.token)).toEqual([`tok-${uid}`]);
     }
     expect((await inbox("admin-ko"))[0]?.data()).toMatchObject({
       title: "고장 신고",
@@ -164,7 +165,7 @@ describe("POST /report_broken", () => {
       readAt: null,
       read: false,
     });
-    expect(pushesTo("admin-en")[0]).toMatchObject({
+    expect((await pushesTo("admin-en"))[0]).toMatchObject({
       title: "Breakdown reported",
       body: "세탁기 3 (#3) was reported broken: 탈수가 안 돼요",
       topic: "machine-3",
@@ -182,7 +183,7 @@ describe("POST /report_broken", () => {
     // A request that died after notifying but before the flag: the next one completes it.
     await testDb().doc("machines/4").update({ outOfOrder: false });
     const replay = await reportBroken(
-      { db: testDb(), now: clock, transport, appUrl: "https://app.test" },
+      { db: testDb(), now: clock },
       { machineId: "4", uid: users[1].uid, reason: "멈췄어요", threshold: 2, counts: true },
     );
     expect(replay).toMatchObject({ reports: 3, outOfOrder: true, adminsNotified: 0 });
@@ -190,7 +191,7 @@ describe("POST /report_broken", () => {
     for (const uid of admins) {
       expect((await inbox(uid)).length).toBe(1);
       expect(await unread(uid)).toBe(1);
-      expect(pushesTo(uid).length).toBe(1);
+      expect((await pushesTo(uid)).length).toBe(1);
     }
   });
 
@@ -206,7 +207,7 @@ describe("POST /report_broken", () => {
     for (const uid of admins) {
       expect((await inbox(uid)).map((d) => d.id)).toEqual(["broken-2-0"]);
       expect(await unread(uid)).toBe(1);
-      expect(pushesTo(uid).length).toBe(1);
+      expect((await pushesTo(uid)).length).toBe(1);
     }
   });
 
@@ -302,61 +303,6 @@ describe("POST /report_broken", () => {
     expect(
       (await testDb().doc(`machines/1/brokenReports/${a.uid}`).get()).get("reason") as string,
     ).toBe(reason);
-  });
-
-  it("the default push transport (PUSH_TRANSPORT=outbox) records the admin pushes in the outbox", async () => {
-    await addAdmins();
-    const [a, b] = [await signUpUser("o1"), await signUpUser("o2")];
-    const api = createApiHandler(deps({ push: undefined }));
-    for (const u of [a, b]) {
-      clock += 1000;
-      await runHandler(
-        "api",
-        api,
-        jsonRequest("POST", "/report_broken", { machine_id: 6, reason: "꺼져요" }, bearer(u)),
-      );
-    }
-    const outbox = await testDb().collection("outbox").where("uid", "==", "admin-ko").get();
-    expect(outbox.docs.map((d) => d.get("title") as string)).toEqual(["고장 신고"]);
-  });
-});
-
-describe("admin notices cut short", () => {
-  it("a report that died between the admins' inbox entries and their pushes: the flag follows with the next report, the pushes with a tick past the grace period, once", async () => {
-    await addAdmins();
-    const [a, b] = [await signUpUser("c1"), await signUpUser("c2")];
-    await report(a, { machine_id: 4, reason: "문이 안 열려요" });
-    clock += 1000;
-    transport.failCall(transport.calls.length, { code: FCM_ERROR.unavailable });
-    await expect(
-      reportBroken(
-        {
-          db: testDb(),
-          now: clock,
-          transport,
-          appUrl: "https://app.test",
-          sleep: () => Promise.reject(new Error("instance died")),
-        },
-        { machineId: "4", uid: b.uid, reason: "문이 안 열려요", threshold: 2, counts: true },
-      ),
-    ).rejects.toThrow("instance died");
-    expect((await inbox("admin-ko")).map((d) => d.id)).toEqual(["broken-4-0"]);
-    expect((await machine("4")).outOfOrder).not.toBe(true);
-    expect(pushesTo("admin-ko")).toEqual([]);
-
-    // b retries at once: the flag is written, the notices are not repeated (their sender may live).
-    expect((await report(b, { machine_id: 4, reason: "문이 안 열려요" })).body).toMatchObject({
-      out_of_order: true,
-    });
-    expect(pushesTo("admin-ko")).toEqual([]);
-
-    const tickAt = (at: number) =>
-      runTick({ db: testDb(), now: at, transport, appUrl: "https://app.test" });
-    await tickAt(Math.ceil((clock + 3 * 60_000) / 60_000) * 60_000);
-    await tickAt(Math.ceil((clock + 4 * 60_000) / 60_000) * 60_000);
-    expect(pushesTo("admin-ko").map((m) => m.title)).toEqual(["고장 신고"]);
-    expect(pushesTo("admin-en").length).toBe(1);
-    expect(await unread("admin-ko")).toBe(1);
   });
 });
 

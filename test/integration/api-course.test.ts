@@ -3,10 +3,16 @@ import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { dumpDb, jsonRequest, seedDemoWorld, testDb, postUpdate } from "../support/world";
+import {
+  dumpDb,
+  jsonRequest,
+  seedDemoWorld,
+  testDb,
+  postUpdate,
+  invocationAt,
+} from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
@@ -96,9 +102,7 @@ describe("POST /start_course", () => {
     await startCourse(user, { machine_id: 3, course_name: "Quick Wash" });
     clock = NOW;
     const reportId = await postUpdate(clock, 3, "WASHING", START);
-    await handleReportCreated({ params: { machineId: "3", reportId } }, () => clock, {
-      transport: createRecordingTransport(),
-    });
+    await handleReportCreated({ params: { machineId: "3", reportId } }, invocationAt(clock));
     const running = await machine("3");
     expect(running).toMatchObject({ status: "WASHING", course: "quick-wash" });
     expect(JSON.stringify(running)).not.toContain(user.uid);
@@ -114,7 +118,6 @@ describe("POST /start_course", () => {
     clock = (START - 10 * 60) * 1000;
     await startCourse(user, { machine_id: 3, course_name: "Quick Wash" });
     clock = NOW; // the device reports reach the server later
-    const transport = createRecordingTransport();
     for (const [status, ts] of [
       ["WASHING", START],
       ["SPINNING", START + 20 * 60],
@@ -122,9 +125,7 @@ describe("POST /start_course", () => {
     ] as const) {
       clock += 1500;
       const reportId = await postUpdate(clock, 3, status, ts);
-      await handleReportCreated({ params: { machineId: "3", reportId } }, () => clock, {
-        transport,
-      });
+      await handleReportCreated({ params: { machineId: "3", reportId } }, invocationAt(clock));
     }
     const cycle = (
       await testDb()
@@ -200,13 +201,10 @@ describe("POST /start_course", () => {
   });
 
   it("a choice made while the previous user's cycle runs does not relabel that cycle, but files the next one", async () => {
-    const transport = createRecordingTransport();
     const send = async (status: string, ts: number) => {
       clock = Math.max(clock + 1500, ts * 1000 + 1000);
       const reportId = await postUpdate(clock, 4, status, ts);
-      await handleReportCreated({ params: { machineId: "4", reportId } }, () => clock, {
-        transport,
-      });
+      await handleReportCreated({ params: { machineId: "4", reportId } }, invocationAt(clock));
     };
     await send("WASHING", START);
     // 20 minutes into someone else's cycle, the next user picks their course.

@@ -3,8 +3,8 @@ import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { createOutboxTransport } from "../../functions/src/services/fcm/outboxTransport";
-import { notifyFinished } from "../../functions/src/store/notifications";
+import { roomFinishedMessage } from "../../functions/src/domain/messages";
+import { sendNotices } from "../../functions/src/store/notices";
 import { tokenId } from "../../functions/src/store/users";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import { dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
@@ -31,24 +31,33 @@ async function snapshot() {
   return out;
 }
 
-/** `n` FINISHED events in room 1 a minute apart, announced to room subscribers. */
+/** `n` FINISHED notices in room 1 a minute apart, to every room subscriber. */
 async function finishedEvents(n: number) {
-  const deps = {
-    db: testDb(),
-    now: () => clock,
-    transport: createOutboxTransport(testDb()),
-    appUrl: "https://x.test",
-  };
+  const subscribers = (await testDb().collection("rooms/1/subscribers").get()).docs.map(
+    (d) => d.id,
+  );
   const ids: string[] = [];
   for (let i = 1; i <= n; i++) {
     clock += 60_000;
-    await notifyFinished(deps, {
-      machineId: String(((i - 1) % 4) + 1),
-      roomId: "1",
-      type: "washer",
-      cycleId: `c${i}`,
-    });
-    ids.push(`finished-c${i}`);
+    const id = `finished-c${i}`;
+    const machineId = String(((i - 1) % 4) + 1);
+    const name = (await testDb().doc(`machines/${machineId}`).get()).get("name") as string;
+    await sendNotices(
+      testDb(),
+      subscribers.map((uid) => ({
+        uid,
+        id,
+        type: "room_finished",
+        machineId,
+        roomId: "1",
+        text: (locale) =>
+          roomFinishedMessage({ id: machineId, name, type: "washer" }, locale, null),
+        extra: { cycleId: `c${i}` },
+        ttlSeconds: 3600,
+      })),
+      clock,
+    );
+    ids.push(id);
   }
   return ids;
 }

@@ -3,7 +3,6 @@ import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { FCM_ERROR } from "../../functions/src/services/fcm";
 import {
   type RecordingTransport,
   createRecordingTransport,
@@ -11,16 +10,22 @@ import {
 import { clearBroken } from "../../functions/src/store/broken";
 import {
   expireQueueOffers,
-  joinQueue,
   onMachineFreed,
-  onMachineStarted,
   queueOfferId,
   readQueue,
 } from "../../functions/src/store/queue";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { dumpDb, jsonRequest, postUpdate, seedDemoWorld, testDb } from "../support/world";
+import {
+  dumpDb,
+  jsonRequest,
+  postUpdate,
+  seedDemoWorld,
+  testDb,
+  invocationAt,
+  deliverPushes,
+} from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
@@ -36,7 +41,6 @@ const api = () =>
     auth: getAuth(),
     now: () => clock,
     version: "test",
-    push: { transport, appUrl: "https://app.test" },
   });
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -63,9 +67,10 @@ const inboxIds = async (uid: string) =>
 async function report(machineId: number, status: string, timestamp: number) {
   clock += 1500;
   const reportId = await postUpdate(clock, machineId, status, timestamp);
-  await handleReportCreated({ params: { machineId: String(machineId), reportId } }, () => clock, {
-    transport,
-  });
+  await handleReportCreated(
+    { params: { machineId: String(machineId), reportId } },
+    invocationAt(clock),
+  );
 }
 
 /** Machines 2–6 out of order, machine 1 running since `startedMinAgo` (washer default: 50 min). */
@@ -166,7 +171,7 @@ describe("POST /reserve", () => {
     const [a, b] = await users(2);
     await reserve(a, 1, 1);
     await reserve(b, 1, 1);
-    await onMachineFreed(testDb(), "3", "1", clock, WINDOW, { transport, appUrl: "x" });
+    await onMachineFreed(testDb(), "3", "1", clock, WINDOW);
     clock += MIN;
     expect(bodyOf(await reserve(a, 1, 0))).toMatchObject({ left: true });
     expect(await order()).toEqual([{ uid: b.uid, passes: 0, offer: "3" }]);
@@ -240,6 +245,7 @@ describe("fair queue: machine freed → offer → expiry → claim", () => {
       readAt: null,
     });
     expect(entry?.expiresAt.toMillis()).toBe(offeredAt + WINDOW * MIN);
+    await deliverPushes(transport, clock);
     expect(transport.delivered.filter((m) => m.uid === a.uid).map((m) => m.token)).toEqual([
       "tok-a",
     ]);
@@ -259,7 +265,7 @@ describe("fair queue: machine freed → offer → expiry → claim", () => {
     ).toEqual([]);
     const at = offeredAt + WINDOW * MIN;
     clock = at;
-    const expiry = await expireQueueOffers(testDb(), at, WINDOW, { transport, appUrl: "x" });
+    const expiry = await expireQueueOffers(testDb(), at, WINDOW);
     expect(expiry.expired).toEqual([
       expect.objectContaining({ roomId: "1", uid: a.uid, machineId: "1", outcome: "requeued" }),
     ]);
@@ -275,7 +281,7 @@ describe("fair queue: machine freed → offer → expiry → claim", () => {
 
     // The same tick again changes nothing at all.
     const before = await dumpDb();
-    const again = await expireQueueOffers(testDb(), at, WINDOW, { transport, appUrl: "x" });
+    const again = await expireQueueOffers(testDb(), at, WINDOW);
     expect(again).toMatchObject({ roomsWritten: 0, expired: [], offers: [] });
     expect(await dumpDb()).toEqual(before);
 
@@ -292,11 +298,11 @@ describe("fair queue: machine freed → offer → expiry → claim", () => {
     const [a] = await users(1);
     await reserve(a, 1, 1);
     const t0 = clock;
-    await onMachineFreed(testDb(), "2", "1", t0, WINDOW, { transport, appUrl: "x" });
-    const r1 = await expireQueueOffers(testDb(), t0 + WINDOW * MIN, WINDOW, { transport });
+    await onMachineFreed(testDb(), "2", "1", t0, WINDOW);
+    const r1 = await expireQueueOffers(testDb(), t0 + WINDOW * MIN, WINDOW);
     expect(r1.expired.map((x) => x.outcome)).toEqual(["requeued"]);
     expect(await order()).toEqual([{ uid: a.uid, passes: 1, offer: "2" }]);
-    const r2 = await expireQueueOffers(testDb(), t0 + 2 * WINDOW * MIN, WINDOW, { transport });
+    const r2 = await expireQueueOffers(testDb(), t0 + 2 * WINDOW * MIN, WINDOW);
     expect(r2.expired.map((x) => x.outcome)).toEqual(["removed"]);
     expect(await order()).toEqual([]);
     expect((await inboxIds(a.uid)).sort()).toEqual(
@@ -308,40 +314,20 @@ describe("fair queue: machine freed → offer → expiry → claim", () => {
     const [a, b] = await users(2);
     await reserve(a, 1, 1);
     await reserve(b, 1, 1);
-    const first = await onMachineFreed(testDb(), "1", "1", clock, WINDOW, { transport });
+    const first = await onMachineFreed(testDb(), "1", "1", clock, WINDOW);
     expect(first.offer?.uid).toBe(a.uid);
-    expect(first.delivery.notified).toBe(1);
+    expect(await inboxIds(a.uid)).toEqual([queueOfferId("1", "1", clock)]);
     const before = await dumpDb();
-    const second = await onMachineFreed(testDb(), "1", "1", clock + 1000, WINDOW, { transport });
+    const second = await onMachineFreed(testDb(), "1", "1", clock + 1000, WINDOW);
     expect(second.offer).toBeNull();
-    expect(second.delivery).toMatchObject({ notified: 0, alreadyDone: 1 });
     expect(await dumpDb()).toEqual(before);
-  });
-
-  it("the tick announces an offer whose announcement was cut short", async () => {
-    const [a] = await users(1);
-    await joinQueue(testDb(), a.uid, "1", clock);
-    // The queue write of an offer without its notification (as if the trigger died in between).
-    const q = await readQueue(testDb(), "1");
-    const offer = { machineId: "4", offeredAt: clock, expiresAt: clock + WINDOW * MIN };
-    await testDb()
-      .doc("queues/1")
-      .update({
-        entries: q.entries.map((e) => ({ ...e, offer })),
-        offers: 1,
-        nextExpiresAt: offer.expiresAt,
-      });
-    const r = await expireQueueOffers(testDb(), clock + MIN, WINDOW, { transport });
-    expect(r).toMatchObject({ roomsWritten: 0, expired: [] });
-    expect(r.delivery.notified).toBe(1);
-    expect(await inboxIds(a.uid)).toEqual([queueOfferId("1", "4", clock)]);
   });
 
   it("an out-of-order machine is offered to nobody", async () => {
     const [a] = await users(1);
     await reserve(a, 1, 1);
     await testDb().doc("machines/2").update({ outOfOrder: true });
-    const r = await onMachineFreed(testDb(), "2", "1", clock, WINDOW, { transport });
+    const r = await onMachineFreed(testDb(), "2", "1", clock, WINDOW);
     expect(r.offer).toBeNull();
     expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: null }]);
   });
@@ -349,9 +335,10 @@ describe("fair queue: machine freed → offer → expiry → claim", () => {
   it("a machine starting without an offer leaves the queue as it is", async () => {
     const [a] = await users(1);
     await reserve(a, 1, 1);
-    const before = await dumpDb();
-    expect((await onMachineStarted(testDb(), "1", "1", clock)).claimed).toBeNull();
-    expect(await dumpDb()).toEqual(before);
+    const queue = (await testDb().doc("queues/1").get()).data();
+    await report(1, "WASHING", START);
+    expect((await testDb().doc("machines/1").get()).get("status")).toBe("WASHING");
+    expect((await testDb().doc("queues/1").get()).data()).toEqual(queue);
   });
 });
 
@@ -361,7 +348,7 @@ describe("POST /reserve/claim", () => {
     await reserve(a, 1, 1);
     await reserve(b, 1, 1);
     const offeredAt = clock;
-    await onMachineFreed(testDb(), "3", "1", offeredAt, WINDOW, { transport });
+    await onMachineFreed(testDb(), "3", "1", offeredAt, WINDOW);
     clock += 4 * MIN;
     const res = await claimReq(a, { room_id: 1, machine_id: 3 });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -380,7 +367,7 @@ describe("POST /reserve/claim", () => {
   it("machine_id is optional", async () => {
     const [a] = await users(1);
     await reserve(a, 1, 1);
-    await onMachineFreed(testDb(), "5", "1", clock, WINDOW, { transport });
+    await onMachineFreed(testDb(), "5", "1", clock, WINDOW);
     const res = await claimReq(a, { room_id: "1" });
     expect(bodyOf(res)).toMatchObject({ message: "claimed", machine_id: 5 });
   });
@@ -390,7 +377,7 @@ describe("POST /reserve/claim", () => {
     await reserve(a, 1, 1);
     await reserve(b, 1, 1);
     const offeredAt = clock;
-    await onMachineFreed(testDb(), "3", "1", offeredAt, WINDOW, { transport });
+    await onMachineFreed(testDb(), "3", "1", offeredAt, WINDOW);
     const before = await dumpDb();
     const cases: [TestUser, unknown, number, string, RegExp][] = [
       [outsider, { room_id: 1 }, 409, "conflict", /^room_id: you are not in the queue of room 1$/],
@@ -426,7 +413,7 @@ describe("queue offers and machines that cannot be used", () => {
     const [a] = await users(1);
     await reserve(a, 1, 1);
     await testDb().doc("machines/2").update({ status: "WASHING" });
-    const r = await onMachineFreed(testDb(), "2", "1", clock, WINDOW, { transport });
+    const r = await onMachineFreed(testDb(), "2", "1", clock, WINDOW);
     expect(r.offer).toBeNull();
     expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: null }]);
     expect(await inboxIds(a.uid)).toEqual([]);
@@ -436,7 +423,7 @@ describe("queue offers and machines that cannot be used", () => {
     const [a, b, r1, r2] = await users(4);
     await reserve(a, 1, 1);
     await reserve(b, 1, 1);
-    await onMachineFreed(testDb(), "3", "1", clock, WINDOW, { transport });
+    await onMachineFreed(testDb(), "3", "1", clock, WINDOW);
     expect(await order()).toEqual([
       { uid: a.uid, passes: 0, offer: "3" },
       { uid: b.uid, passes: 0, offer: null },
@@ -459,16 +446,17 @@ describe("queue offers and machines that cannot be used", () => {
     ];
     expect(await order()).toEqual(withdrawn);
 
-    const tick = await expireQueueOffers(testDb(), clock + 2 * WINDOW * MIN, WINDOW, { transport });
+    const tick = await expireQueueOffers(testDb(), clock + 2 * WINDOW * MIN, WINDOW);
     expect(tick).toMatchObject({ expired: [], offers: [] });
     expect(await order()).toEqual(withdrawn);
 
     clock += MIN;
-    const cleared = await clearBroken(
-      testDb(),
-      { machineId: "3", adminUid: "admin", now: clock },
-      { transport, appUrl: "x", windowMinutes: WINDOW },
-    );
+    const cleared = await clearBroken(testDb(), {
+      machineId: "3",
+      adminUid: "admin",
+      now: clock,
+      windowMinutes: WINDOW,
+    });
     expect(cleared).toMatchObject({ wasOutOfOrder: true, offeredTo: a.uid });
     expect(await order()).toEqual([
       { uid: a.uid, passes: 0, offer: "3" },
@@ -482,18 +470,20 @@ describe("queue offers and machines that cannot be used", () => {
     // The clear wrote outOfOrder: false, then died before archiving and offering.
     await testDb().doc("machines/3").update({ outOfOrder: false });
     clock += MIN;
-    const retried = await clearBroken(
-      testDb(),
-      { machineId: "3", adminUid: "admin", now: clock },
-      { transport, appUrl: "x", windowMinutes: WINDOW },
-    );
+    const retried = await clearBroken(testDb(), {
+      machineId: "3",
+      adminUid: "admin",
+      now: clock,
+      windowMinutes: WINDOW,
+    });
     expect(retried).toMatchObject({ wasOutOfOrder: false, offeredTo: a.uid });
     expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: "3" }]);
-    const again = await clearBroken(
-      testDb(),
-      { machineId: "3", adminUid: "admin", now: clock + 1000 },
-      { transport, appUrl: "x", windowMinutes: WINDOW },
-    );
+    const again = await clearBroken(testDb(), {
+      machineId: "3",
+      adminUid: "admin",
+      now: clock + 1000,
+      windowMinutes: WINDOW,
+    });
     expect(again.offeredTo).toBeNull(); // no second offer
     expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: "3" }]);
   });
@@ -503,50 +493,23 @@ describe("queue offers and machines that cannot be used", () => {
     await reserve(a, 1, 1);
     await reserve(b, 1, 1);
     const t0 = clock;
-    await onMachineFreed(testDb(), "3", "1", t0, WINDOW, { transport });
+    await onMachineFreed(testDb(), "3", "1", t0, WINDOW);
     await testDb().doc("machines/3").update({ outOfOrder: true });
-    const r = await expireQueueOffers(testDb(), t0 + MIN, WINDOW, { transport });
+    const r = await expireQueueOffers(testDb(), t0 + MIN, WINDOW);
     expect(r.withdrawn.map((x) => [x.uid, x.machineId])).toEqual([[a.uid, "3"]]);
     expect(await order()).toEqual([
       { uid: a.uid, passes: 0, offer: null },
       { uid: b.uid, passes: 0, offer: null },
     ]);
 
-    await onMachineFreed(testDb(), "4", "1", t0 + 2 * MIN, WINDOW, { transport });
+    await onMachineFreed(testDb(), "4", "1", t0 + 2 * MIN, WINDOW);
     await testDb().doc("machines/4").update({ status: "WASHING" });
-    const x = await expireQueueOffers(testDb(), t0 + 2 * MIN + WINDOW * MIN, WINDOW, { transport });
+    const x = await expireQueueOffers(testDb(), t0 + 2 * MIN + WINDOW * MIN, WINDOW);
     expect(x.expired.map((e) => [e.uid, e.outcome])).toEqual([[a.uid, "requeued"]]);
     expect(x.offers).toEqual([]);
     expect(await order()).toEqual([
       { uid: b.uid, passes: 0, offer: null },
       { uid: a.uid, passes: 1, offer: null },
     ]);
-  });
-
-  it("an offer whose push was cut short after its inbox entry is pushed once by a tick past the grace period", async () => {
-    const [a] = await users(1);
-    await saveFcmToken(testDb(), a.uid, { token: "tok-offer", platform: "web", now: clock });
-    await reserve(a, 1, 1);
-    transport.failCall(0, { code: FCM_ERROR.unavailable });
-    const died = () => Promise.reject(new Error("instance died"));
-    await expect(
-      onMachineFreed(testDb(), "2", "1", clock, WINDOW, { transport, sleep: died }),
-    ).rejects.toThrow("instance died");
-    expect(await inboxIds(a.uid)).toEqual([queueOfferId("1", "2", clock)]);
-    const pushes = () => transport.delivered.filter((m) => m.uid === a.uid).length;
-    expect(pushes()).toBe(0);
-
-    const t0 = clock;
-    expect(
-      (await expireQueueOffers(testDb(), t0 + MIN, WINDOW, { transport })).delivery,
-    ).toMatchObject({ recovered: 0, pushed: 0 });
-    expect(
-      (await expireQueueOffers(testDb(), t0 + 2 * MIN, WINDOW, { transport })).delivery,
-    ).toMatchObject({ recovered: 1, pushed: 1 });
-    expect(
-      (await expireQueueOffers(testDb(), t0 + 3 * MIN, WINDOW, { transport })).delivery,
-    ).toMatchObject({ recovered: 0, pushed: 0 });
-    expect(pushes()).toBe(1);
-    expect(await inboxIds(a.uid)).toEqual([queueOfferId("1", "2", t0)]);
   });
 });

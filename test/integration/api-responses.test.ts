@@ -11,18 +11,20 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { apiRoutes } from "../../functions/src/http/routes";
-import {
-  type RecordingTransport,
-  createRecordingTransport,
-} from "../../tools/fcm/recordingTransport";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
-import { TEST_MASTER_KEY, jsonRequest, postUpdate, seedDemoWorld, testDb } from "../support/world";
+import {
+  TEST_MASTER_KEY,
+  jsonRequest,
+  postUpdate,
+  seedDemoWorld,
+  testDb,
+  invocationAt,
+} from "../support/world";
 
 // Monday 2026-11-16 09:50 KST.
 const START_S = Date.UTC(2026, 10, 16, 0, 50) / 1000;
 let clock = START_S * 1000;
-let transport: RecordingTransport;
 let alice: TestUser;
 let bob: TestUser;
 let admin: TestUser;
@@ -35,7 +37,6 @@ const api = () =>
     now: () => clock,
     version: "test",
     masterKey: TEST_MASTER_KEY,
-    push: { transport, appUrl: "https://app.test" },
   });
 
 function routeOf(method: string, path: string) {
@@ -70,9 +71,10 @@ const get = (path: string, user: TestUser | null, query: Record<string, string> 
 async function report(machineId: number, status: string, atS: number) {
   clock = atS * 1000 + 1500;
   const reportId = await postUpdate(clock, machineId, status, atS);
-  await handleReportCreated({ params: { machineId: String(machineId), reportId } }, () => clock, {
-    transport,
-  });
+  await handleReportCreated(
+    { params: { machineId: String(machineId), reportId } },
+    invocationAt(clock),
+  );
 }
 
 beforeAll(async () => {
@@ -84,7 +86,6 @@ beforeAll(async () => {
 });
 
 async function setUpWorld() {
-  transport = createRecordingTransport();
   await seedDemoWorld();
   // Machines 2–6 out of order, so the queue has to wait for machine 1.
   for (const id of ["2", "3", "4", "5", "6"])

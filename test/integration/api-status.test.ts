@@ -5,7 +5,6 @@ import { type HttpRequest, type HttpResponse, runHandler } from "../../functions
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
-import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
@@ -16,6 +15,7 @@ import {
   seedDemoWorld,
   testDb,
   postUpdate,
+  invocationAt,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
@@ -285,10 +285,7 @@ describe("POST /load", () => {
     expect(res.status).toBe(200);
     await handleReportCreated(
       { params: { machineId: "3", reportId: `${ts}-WASHING` } },
-      () => clock,
-      {
-        transport: createRecordingTransport(),
-      },
+      invocationAt(clock),
     );
     const load = await post("/load", { room_id: "1" }, bearer(user));
     expect(bodyOf(load).machines[2]).toMatchObject({
@@ -391,9 +388,7 @@ describe("GET /statistics/congestion", () => {
     ] as const) {
       clock += 1500;
       const reportId = await postUpdate(clock, 2, status, ts);
-      await handleReportCreated({ params: { machineId: "2", reportId } }, () => clock, {
-        transport: createRecordingTransport(),
-      });
+      await handleReportCreated({ params: { machineId: "2", reportId } }, invocationAt(clock));
     }
     const grid = bodyOf(await get("/statistics/congestion", { room_id: "1" }, bearer(user)));
     // Monday 09:50–10:30 KST

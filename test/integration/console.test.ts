@@ -317,16 +317,12 @@ describe("machines edited in the console", () => {
     const bob = await signUpUser("bob");
     await db.doc(`machines/4/watchers/${bob.uid}`).set({ uid: bob.uid });
     await db.doc("cycles/4-100").set({ machineId: "4", totalMinutes: 40 });
-    await db
-      .doc("machineEffects/4-100-FINISHED")
-      .set({ machineId: "4", state: "PENDING", reportId: "100-FINISHED" });
     await joinQueue(db, bob.uid, "1", NOW);
     await onMachineFreed(db, "4", "1", NOW, 5);
     const deleted = await consoleEdit(db.doc("machines/4"), { machineId: "4" }, (r) => r.delete());
     for (let i = 0; i < 3; i++) expect(await handleMachineWritten(deleted, NOW)).toBe("deleted");
     expect((await db.collection("machines/4/watchers").get()).size).toBe(0);
     expect((await db.doc("deviceSecrets/4").get()).exists).toBe(false);
-    expect((await db.doc("machineEffects/4-100-FINISHED").get()).exists).toBe(false);
     expect((await readQueue(db, "1")).entries.map((e) => e.offer?.machineId ?? null)).toEqual([
       null,
     ]);

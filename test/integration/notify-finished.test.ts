@@ -3,19 +3,27 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { FCM_ERROR } from "../../functions/src/services/fcm";
-import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
-import { createOutboxTransport } from "../../functions/src/services/fcm/outboxTransport";
-import { applyReport } from "../../functions/src/store/applyReport";
-import { settleMachineEffects } from "../../functions/src/store/effects";
-import { notifyFinished } from "../../functions/src/store/notifications";
 import { tokenId } from "../../functions/src/store/users";
-import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
+import { handlePushCreated } from "../../functions/src/triggers/onPushCreated";
+import {
+  type RecordingTransport,
+  createRecordingTransport,
+} from "../../tools/fcm/recordingTransport";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { jsonRequest, postUpdate, seedDemoWorld, testDb } from "../support/world";
+import {
+  applyReportAt,
+  deliverPushes,
+  invocationAt,
+  jsonRequest,
+  postUpdate,
+  seedDemoWorld,
+  testDb,
+} from "../support/world";
 
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
 const NOW = (START + 48 * 3600) * 1000;
 let clock = NOW;
+let transport: RecordingTransport;
 
 const api = () =>
   createApiHandler({ db: testDb(), auth: getAuth(), now: () => clock, version: "test" });
@@ -30,12 +38,11 @@ async function post(machineId: number, status: string, timestamp: number) {
   return postUpdate(clock, machineId, status, timestamp);
 }
 
-/** A full cycle on the machine (washer: WASHING → SPINNING → FINISHED; dryer: DRYING → FINISHED), every report delivered `times` times. */
-async function runCycle(
-  machineId: number,
-  times = 1,
-  opts: Parameters<typeof handleReportCreated>[2] = {},
-) {
+/**
+ * A full cycle on the machine (washer: WASHING → SPINNING → FINISHED; dryer: DRYING → FINISHED),
+ * every report delivered `times` times, then the push trigger for every push written.
+ */
+async function runCycle(machineId: number, times = 1, offset = 0) {
   const steps: [string, number][] =
     machineId >= 5
       ? [
@@ -48,32 +55,25 @@ async function runCycle(
           ["FINISHED", START + 40 * 60],
         ];
   const ids: string[] = [];
-  for (const [status, ts] of steps) ids.push(await post(machineId, status, ts));
+  for (const [status, ts] of steps) ids.push(await post(machineId, status, ts + offset));
   for (let i = 0; i < times; i++) {
-    for (const id of ids) {
-      await handleReportCreated(
-        { params: { machineId: String(machineId), reportId: id } },
-        () => clock,
-        opts,
-      );
-    }
+    for (const id of ids) await applyReportAt(clock, machineId, id);
   }
-  return `${machineId}-${START + 40 * 60}`;
+  await deliverPushes(transport, clock);
+  return `${machineId}-${START + 40 * 60 + offset}`;
 }
 
 const inbox = async (uid: string) =>
   (await testDb().collection(`users/${uid}/notifications`).get()).docs;
 const unread = async (uid: string) =>
   (await testDb().doc(`users/${uid}`).get()).get("unreadCount") as number | undefined;
-const outboxFor = async (uid: string) =>
-  (await testDb().collection("outbox").where("uid", "==", uid).get()).docs.map(
-    (d) => d.data() as { token: string; title: string; body: string },
-  );
+const outboxFor = async (uid: string) => transport.delivered.filter((m) => m.uid === uid);
 const watchers = async (machineId: string) =>
   (await testDb().collection(`machines/${machineId}/watchers`).get()).size;
 
 beforeEach(async () => {
   clock = NOW;
+  transport = createRecordingTransport();
   await seedDemoWorld();
 });
 
@@ -103,36 +103,35 @@ describe("FINISHED notifications", () => {
       title: "세탁 완료!",
       topic: "machine-2",
       link: expect.stringMatching(/\/rooms\/1\/machines\/2$/),
-      ttlSeconds: expect.any(Number),
-      tokenHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      ttlSeconds: 3600,
     });
     expect(await watchers("2")).toBe(0);
   });
 
-  it("replaying the fan-out itself for the same cycle never doubles an entry, a count or a push", async () => {
+  it("a FINISHED delivered three times, then the push trigger delivered three times, still makes one entry, one count and one push", async () => {
     const a = await signUpUser("replay");
     await call(a, "/notify_me", { machine_id: 2, isusing: 1 });
     await call(a, "/set_fcm_token", { fcm_token: "tok-replay" });
-    const deps = {
-      db: testDb(),
-      now: () => clock,
-      transport: createOutboxTransport(testDb()),
-      appUrl: "https://x.test",
-    };
-    const ev = { machineId: "2", roomId: "1", type: "washer" as const, cycleId: "2-123" };
-    const first = await notifyFinished(deps, ev);
-    expect(first).toMatchObject({ notified: 1, pushed: 1, watchesCleared: 1 });
-    // The watch is gone now, but the user also subscribed to the room meanwhile: still no second one.
+    const cycleId = await runCycle(2, 3);
+    // The watch is gone now, but the user also subscribes to the room: no second notice.
     await call(a, "/device_subscribe", { room_id: 1 });
-    for (let i = 0; i < 3; i++)
-      expect(await notifyFinished(deps, ev)).toMatchObject({
-        notified: 0,
-        alreadyDone: 1,
-        pushed: 0,
-      });
+    const finished = await post(2, "FINISHED", START + 40 * 60);
+    await applyReportAt(clock, 2, finished);
+    const pushId = `finished-${cycleId}-${a.uid}`;
+    const again = await Promise.all(
+      [0, 1, 2].map(() =>
+        handlePushCreated({ params: { pushId } }, invocationAt(clock), transport),
+      ),
+    );
+    expect(again.map((r) => r.outcome)).toEqual(["skipped", "skipped", "skipped"]);
     expect((await inbox(a.uid)).length).toBe(1);
     expect(await unread(a.uid)).toBe(1);
     expect((await outboxFor(a.uid)).length).toBe(1);
+    expect((await testDb().doc(`pushes/${pushId}`).get()).data()).toMatchObject({
+      state: "SENT",
+      attempts: 1,
+      sent: 1,
+    });
   });
 
   it("a room subscriber who also watches gets one watcher notification, a mere subscriber gets the room wording in their locale", async () => {
@@ -192,11 +191,9 @@ describe("FINISHED notifications", () => {
     await call(a, "/notify_me", { machine_id: 2, isusing: 1 });
     await call(a, "/set_fcm_token", { fcm_token: "tok-dead" });
     await call(a, "/set_fcm_token", { fcm_token: "tok-alive" });
-    const transport = createRecordingTransport().failToken("tok-dead", {
-      code: FCM_ERROR.tokenNotRegistered,
-    });
+    transport.failToken("tok-dead", { code: FCM_ERROR.tokenNotRegistered });
 
-    await runCycle(2, 1, { transport, sleep: () => Promise.resolve() });
+    await runCycle(2, 1);
 
     expect(transport.delivered.map((m) => m.token)).toEqual(["tok-alive"]);
     const tokens = (await testDb().collection(`users/${a.uid}/tokens`).get()).docs.map((d) => d.id);
@@ -204,37 +201,19 @@ describe("FINISHED notifications", () => {
     expect((await inbox(a.uid)).length).toBe(1);
   });
 
-  it("a watch or subscription made after the FINISHED was applied is not this cycle's: no notice, and the watch stays for the next cycle", async () => {
+  it("a watch or subscription made after the FINISHED was applied is not this cycle's: a redelivery adds no notice, and the watch stays for the next cycle", async () => {
     const early = await signUpUser("early");
     await call(early, "/notify_me", { machine_id: 2, isusing: 1 });
     const late = await signUpUser("late");
     const lateSub = await signUpUser("late-sub");
-    const steps: [string, number][] = [
-      ["WASHING", START],
-      ["SPINNING", START + 30 * 60],
-      ["FINISHED", START + 40 * 60],
-    ];
-    // Applied (the machine shows FINISHED), not yet settled.
-    for (const [status, ts] of steps) {
-      const id = await post(2, status, ts);
-      await applyReport(testDb(), "2", id, () => clock);
-    }
+    const cycleId = await runCycle(2);
     clock += 5000;
     await call(late, "/notify_me", { machine_id: 2, isusing: 1 });
     await call(lateSub, "/device_subscribe", { room_id: 1 });
-    const settle = () =>
-      settleMachineEffects(testDb(), "2", {
-        notify: {
-          db: testDb(),
-          now: () => clock,
-          transport: createOutboxTransport(testDb()),
-          appUrl: "https://x.test",
-        },
-        claimWindowMinutes: 10,
-      });
-    await settle();
+    // Every report of the cycle delivered again.
+    for (const id of (await testDb().collection("machines/2/reports").get()).docs.map((d) => d.id))
+      await applyReportAt(clock, 2, id);
 
-    const cycleId = `2-${START + 40 * 60}`;
     expect((await inbox(early.uid)).map((d) => d.id)).toEqual([`finished-${cycleId}`]);
     expect(await inbox(late.uid)).toEqual([]);
     expect(await inbox(lateSub.uid)).toEqual([]);
@@ -245,36 +224,11 @@ describe("FINISHED notifications", () => {
     });
 
     // The next cycle is theirs.
-    for (const [status, ts] of steps) {
-      const id = await post(2, status, ts + 3 * 3600);
-      await applyReport(testDb(), "2", id, () => clock);
-    }
-    await settle();
-    expect((await inbox(late.uid)).map((d) => d.id)).toEqual([
-      `finished-2-${START + 40 * 60 + 3 * 3600}`,
-    ]);
+    const next = await runCycle(2, 1, 3 * 3600);
+    expect((await inbox(late.uid)).map((d) => d.id)).toEqual([`finished-${next}`]);
     expect((await inbox(lateSub.uid)).map((d) => d.get("type") as string)).toEqual([
       "room_finished",
     ]);
     expect((await inbox(early.uid)).length).toBe(1);
-  });
-
-  it("a retry still serves a watcher of the cycle whose watch an earlier run already deleted", async () => {
-    const a = await signUpUser("recorded");
-    await call(a, "/set_fcm_token", { fcm_token: "tok-recorded" });
-    // An earlier run recorded the cycle's watchers and deleted the watch, then died before a's entry.
-    await testDb()
-      .doc("cycleWatchers/2-555")
-      .set({ machineId: "2", uids: { [a.uid]: true } });
-    const deps = {
-      db: testDb(),
-      now: () => clock,
-      transport: createOutboxTransport(testDb()),
-      appUrl: "https://x.test",
-    };
-    const ev = { machineId: "2", roomId: "1", type: "washer" as const, cycleId: "2-555" };
-    expect(await notifyFinished(deps, ev)).toMatchObject({ notified: 1, pushed: 1 });
-    expect((await inbox(a.uid)).map((d) => d.get("type") as string)).toEqual(["finished"]);
-    expect((await outboxFor(a.uid)).length).toBe(1);
   });
 });

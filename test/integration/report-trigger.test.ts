@@ -1,8 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { applyReport } from "../../functions/src/store/applyReport";
 import { setWatch } from "../../functions/src/store/notifications";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
-import { dumpDb, postUpdate, seedDemoWorld, testDb } from "../support/world";
+import { dumpDb, postUpdate, seedDemoWorld, testDb, invocationAt } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST: the cycle spans the 09:00 and 10:00 KST hours.
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
@@ -15,7 +14,7 @@ async function post(machineId: number, status: string, timestamp: number, extra:
 }
 
 const deliver = (machineId: string, reportId: string) =>
-  handleReportCreated({ params: { machineId, reportId } }, () => clock);
+  handleReportCreated({ params: { machineId, reportId } }, invocationAt(clock));
 
 const magnitudes = { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.2, spin_max_magnitude: 2.2 };
 
@@ -140,7 +139,8 @@ describe("report trigger", () => {
       "congestion",
       "machineCalibration",
       "idempotency",
-      "machineEffects",
+      "pushes",
+      "queues",
     ]) {
       for (const d of (await testDb().collection(col).get()).docs) await d.ref.delete();
     }
@@ -191,24 +191,24 @@ describe("report trigger", () => {
     expect(o.congestion).toEqual({});
   });
 
-  it("a delivery that died after applying FINISHED leaves its announcement owed; the next delivery settles it once", async () => {
+  it("the FINISHED's transaction writes the watcher's entry and push with the state change; three more deliveries add nothing", async () => {
     await setWatch(testDb(), "watcher-1", "1", true, NOW);
     await deliver("1", await post(1, "WASHING", START));
     await deliver("1", await post(1, "SPINNING", START + 30 * 60));
     const finished = await post(1, "FINISHED", START + 40 * 60);
-    // The FINISHED delivery commits its transaction, then dies before announcing.
-    await applyReport(testDb(), "1", finished, () => clock);
+    expect(await deliver("1", finished)).toMatchObject({ decision: "apply", notices: 1 });
     const cycleId = `1-${START + 2400}`;
     const entry = testDb().doc(`users/watcher-1/notifications/finished-${cycleId}`);
-    expect((await entry.get()).exists).toBe(false);
-    expect((await testDb().doc(`machineEffects/1-${finished}`).get()).get("state")).toBe("PENDING");
+    expect((await entry.get()).exists).toBe(true);
+    expect((await testDb().doc(`pushes/finished-${cycleId}-watcher-1`).get()).get("state")).toBe(
+      "PENDING",
+    );
+    expect((await testDb().doc("machines/1/watchers/watcher-1").get()).exists).toBe(false);
 
     // At-least-once: the event is delivered again (three times).
     for (let i = 0; i < 3; i++) expect((await deliver("1", finished))?.decision).toBe("duplicate");
-    expect((await entry.get()).exists).toBe(true);
     expect((await testDb().doc("users/watcher-1").get()).get("unreadCount")).toBe(1);
-    expect((await testDb().doc(`machineEffects/1-${finished}`).get()).get("state")).toBe("DONE");
-    expect((await testDb().doc("machines/1/watchers/watcher-1").get()).exists).toBe(false);
+    expect((await testDb().collection("pushes").get()).size).toBe(1);
   });
 
   it("a flood of EXT_VIBE reports inside a cycle loses neither its start nor its end", async () => {
@@ -256,7 +256,7 @@ describe("report trigger", () => {
       finishes.push(start + 40 * 60);
     }
     await batch.commit();
-    for (const f of finishes) await applyReport(testDb(), "1", `${f}-FINISHED`, () => clock);
+    for (const f of finishes) await deliver("1", `${f}-FINISHED`);
     const before = (await testDb().collection("cycles").get()).docs.map((d) => [d.id, d.data()]);
     expect(before).toHaveLength(30);
     const congestionBefore = (await testDb().doc("congestion/1").get()).data();
@@ -307,7 +307,7 @@ describe("report trigger", () => {
 
   it("rethrows any other failure, so the delivery is retried", async () => {
     await expect(
-      handleReportCreated({ params: { machineId: "1", reportId: "" } }, () => clock),
+      handleReportCreated({ params: { machineId: "1", reportId: "" } }, invocationAt(clock)),
     ).rejects.toThrow();
   });
 });

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
-import { runTick, tick } from "../../functions/src/scheduled/tick";
+import { type TickLimits, runTick, tick, tickLimits } from "../../functions/src/scheduled/tick";
 import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { createRoom } from "../../functions/src/store/machines";
 import { setWatch } from "../../functions/src/store/notifications";
@@ -17,6 +17,9 @@ import {
   seedDemoWorld,
   testDb,
   TEST_MASTER_KEY,
+  deliverPushes,
+  invocationAt,
+  testSettings,
 } from "../support/world";
 
 /** This test's device-function instance memory (rate buckets, machine cache). */
@@ -42,7 +45,10 @@ async function report(machineId: number, status: string, at: number) {
       ? { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.2, spin_max_magnitude: 2.2 }
       : {};
   const reportId = await postUpdate(clock, machineId, status, Math.floor(at / 1000), magnitudes);
-  await handleReportCreated({ params: { machineId: String(machineId), reportId } }, () => clock);
+  await handleReportCreated(
+    { params: { machineId: String(machineId), reportId } },
+    invocationAt(clock),
+  );
 }
 
 async function heartbeat(machineId: number, at: number) {
@@ -60,8 +66,16 @@ async function heartbeat(machineId: number, at: number) {
 }
 
 let transport = createRecordingTransport();
-const runAt = (at: number, limits = {}) =>
-  runTick({ db: testDb(), now: at, transport, appUrl: "https://app.test", limits });
+/** The tick at `at`, then the push trigger for every push it wrote. */
+async function runAt(at: number | string, limits: Partial<TickLimits> = {}) {
+  const r = await runTick({
+    db: testDb(),
+    now: at,
+    limits: { ...tickLimits(testSettings()), ...limits },
+  });
+  await deliverPushes(transport, typeof at === "number" ? at : Date.parse(at));
+  return r;
+}
 
 const doc = async (path: string) => (await testDb().doc(path).get()).data();
 interface InboxDoc {
@@ -292,6 +306,7 @@ describe("tick: reminders", () => {
     expect((await doc("users/u1"))?.unreadCount).toBe(3); // soon, finished, leftover
     expect(transport.delivered.map((m) => m.data?.type)).toEqual([
       "finishing_soon",
+      "finished",
       "laundry_left",
     ]);
   });
@@ -310,10 +325,7 @@ describe("tick: queue offers", () => {
   it("passes an offer nobody claimed within the window on to the next in line, once", async () => {
     await joinQueue(testDb(), "u1", "1", T0);
     await joinQueue(testDb(), "u2", "1", T0 + 1000);
-    await onMachineFreed(testDb(), "3", "1", T0 + MIN, 10, {
-      transport,
-      appUrl: "https://app.test",
-    });
+    await onMachineFreed(testDb(), "3", "1", T0 + MIN, 10);
 
     await runAt(T0 + 10 * MIN);
     let q = await readQueue(testDb(), "1");
@@ -365,12 +377,7 @@ describe("tick: idempotent per schedule time", () => {
     ]);
     const sent = transport.delivered.length;
 
-    const again = await runTick({
-      db: testDb(),
-      now: new Date(at + 30_000).toISOString(), // same minute, another delivery
-      transport,
-      appUrl: "https://app.test",
-    });
+    const again = await runAt(new Date(at + 30_000).toISOString()); // same minute, another delivery
     expect(again.skipped).toBe(true);
     expect(again.counters.writes).toBe(0);
     expect(await snapshot(users)).toEqual(before);

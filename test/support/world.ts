@@ -8,6 +8,11 @@ import { getApps, initializeApp } from "firebase-admin/app";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
+import { type Settings, readSettings } from "../../functions/src/config";
+import type { Invocation } from "../../functions/src/invocation";
+import type { PushTransport } from "../../functions/src/services/fcm/transport";
+import { handlePushCreated } from "../../functions/src/triggers/onPushCreated";
+import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { seedDemo } from "../../tools/stack/seed";
 import { PROJECT_ID, dumpEmbedded } from "./firestore";
 
@@ -95,4 +100,43 @@ export async function postUpdate(
   );
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return `${timestamp}-${status}`;
+}
+
+/** The settings every entry point would read here: the params' deployed defaults (test/support/env.ts). */
+export function testSettings(over: Partial<Settings> = {}): Settings {
+  return { ...readSettings(), ...over };
+}
+
+/** An invocation of any entry point at `now` on the test database. */
+export function invocationAt(now: number, settings: Partial<Settings> = {}): Invocation {
+  return { db: testDb(), now, settings: testSettings(settings) };
+}
+
+/** The report trigger's delivery of one stored report at `now`. */
+export function applyReportAt(now: number, machineId: string | number, reportId: string) {
+  return handleReportCreated(
+    { params: { machineId: String(machineId), reportId } },
+    invocationAt(now),
+  );
+}
+
+/**
+ * The push trigger's delivery of every push document still PENDING (as onPushCreated runs for
+ * each created one), through `transport`, with the app at https://app.test; returns the outcomes
+ * by push id.
+ */
+export async function deliverPushes(transport: PushTransport, now: number = Date.now()) {
+  const pending = await testDb().collection("pushes").where("state", "==", "PENDING").get();
+  const out = new Map<string, Awaited<ReturnType<typeof handlePushCreated>>>();
+  for (const d of pending.docs) {
+    out.set(
+      d.id,
+      await handlePushCreated(
+        { params: { pushId: d.id } },
+        invocationAt(now, { appUrl: "https://app.test" }),
+        transport,
+      ),
+    );
+  }
+  return out;
 }

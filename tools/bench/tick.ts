@@ -12,8 +12,8 @@
 import { type App, deleteApp, initializeApp } from "firebase-admin/app";
 import { type Firestore, Timestamp, getFirestore } from "firebase-admin/firestore";
 import path from "node:path";
-import { type TickReport, runTick } from "../../functions/src/scheduled/tick";
-import { createRecordingTransport } from "../fcm/recordingTransport";
+import { readSettings } from "../../functions/src/config";
+import { type TickReport, runTick, tickLimits } from "../../functions/src/scheduled/tick";
 import { startFirestore } from "../stack/firestore";
 
 const MIN = 60_000;
@@ -84,8 +84,7 @@ async function timed(db: Firestore, at: number): Promise<TickFigures> {
   const r: TickReport = await runTick({
     db,
     now: at,
-    transport: createRecordingTransport(),
-    appUrl: "https://bench.invalid",
+    limits: tickLimits(readSettings()),
   });
   return {
     elapsedMs: Math.round(Number(process.hrtime.bigint() - t) / 1e5) / 10,

@@ -225,6 +225,13 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
     // A route without a query schema takes no query parameters: any is a 400 naming it.
     const query = parseQuery(route.query ?? NoQuerySchema, req);
     const body = route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined;
-    return route.handler({ req, deps, settings: deps.settings ?? readSettings(), user, body, query });
+    return route.handler({
+      req,
+      deps,
+      settings: deps.settings ?? readSettings(),
+      user,
+      body,
+      query,
+    });
   };
 }

@@ -8,7 +8,13 @@
  * - `cycleWatchers/{cycleId}`: `{machineId, uids: {uid: true}, createdAt}`, who watched the cycle
  *   (the tick's "laundry left" reminder goes to them).
  */
-import { FieldPath, FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
+import {
+  FieldPath,
+  FieldValue,
+  type Firestore,
+  Timestamp,
+  type Transaction,
+} from "firebase-admin/firestore";
 import {
   type MessageMachine,
   finishedMessage,

@@ -63,7 +63,7 @@ export async function sendPush(deps: PushDeps, pushId: string): Promise<PushOutc
   const { step, data } = taken;
   if (step.kind === "skip") return { outcome: "skipped", reason: step.reason };
   if (step.kind === "fail") {
-    logger.warn("push not sent", { pushId, uid: data.uid, error: step.error });
+    logger.warn("push not sent", { pushId, error: step.error });
     return { outcome: "skipped", reason: step.error };
   }
 

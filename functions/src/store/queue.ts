@@ -328,8 +328,9 @@ export async function onMachineFreed(
   windowMinutes: number,
 ): Promise<{ offer: UserOffer | null }> {
   const machine = await db.collection(COL.machines).doc(machineId).get();
-  if (machine.get("outOfOrder") === true || runningStatus(machine.get("status"))) {
-    logger.info("freed machine not offered", { roomId, machineId, status: machine.get("status") });
+  const status: unknown = machine.get("status");
+  if (machine.get("outOfOrder") === true || runningStatus(status)) {
+    logger.info("freed machine not offered", { roomId, machineId, status });
     return { offer: null };
   }
   const r = await mutateQueue(db, roomId, now, (q) => {

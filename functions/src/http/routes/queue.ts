@@ -12,12 +12,7 @@
  * first time the holder goes to the back of the queue, the second time they leave it.
  */
 import { z } from "zod";
-import {
-  QueueBusyError,
-  claimOffer,
-  joinQueue,
-  leaveQueue,
-} from "../../store/queue";
+import { QueueBusyError, claimOffer, joinQueue, leaveQueue } from "../../store/queue";
 import { idOut } from "../../store/status";
 import { readReservation } from "../views";
 import { COL } from "../../store/db";
