@@ -60,6 +60,7 @@ describe("the deploy artifact", () => {
       api: "httpsTrigger",
       tick: "scheduleTrigger",
       onReportCreated: "eventTrigger",
+      onPushCreated: "eventTrigger",
       onAdminWritten: "eventTrigger",
       onMachineWritten: "eventTrigger",
       onRoomWritten: "eventTrigger",
