@@ -2,8 +2,9 @@
 // no-floating-promises can see which calls return promises.
 import tseslint from "typescript-eslint";
 
-// The layers of functions/src, lowest first: domain (pure) → security, services → store →
-// http, triggers, scheduled → index. A module imports only from its own layer or lower ones.
+// The layers of functions/src, lowest first: domain (pure) → data (references and converters),
+// security, services → store (use cases) → http, triggers, scheduled → index. A module imports
+// only from its own layer or lower ones.
 const upward = (...dirs) =>
   dirs.flatMap((d) => [`../${d}`, `../${d}/*`, `../../${d}`, `../../${d}/*`, `../../../${d}/*`]);
 const layer = (files, forbidden, extra = []) => ({
@@ -52,7 +53,7 @@ export default tseslint.config(
   },
   layer(
     ["functions/src/domain/**"],
-    ["store", "services", "security", "config", ...HANDLERS],
+    ["data", "store", "services", "security", "config", ...HANDLERS],
     [
       {
         group: [
@@ -66,7 +67,10 @@ export default tseslint.config(
       },
     ],
   ),
-  layer(["functions/src/security/**", "functions/src/services/**"], ["store", ...HANDLERS]),
+  layer(
+    ["functions/src/data/**", "functions/src/security/**", "functions/src/services/**"],
+    ["store", "config", ...HANDLERS],
+  ),
   layer(["functions/src/store/**"], HANDLERS),
   layer(
     ["functions/src/http/**", "functions/src/triggers/**", "functions/src/scheduled/**"],

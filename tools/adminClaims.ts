@@ -5,18 +5,19 @@
  */
 import type { Auth } from "firebase-admin/auth";
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
-import { ADMINS, syncAdminClaim } from "../functions/src/store/admins";
+import { refs } from "../functions/src/data/refs";
+import { syncAdminClaim } from "../functions/src/store/admins";
 
 export async function grantAdmin(auth: Auth, db: Firestore, email: string): Promise<string> {
   const user = await auth.getUserByEmail(email);
-  await db.collection(ADMINS).doc(user.uid).set({ email, grantedAt: FieldValue.serverTimestamp() });
+  await refs(db).admin(user.uid).set({ email, grantedAt: FieldValue.serverTimestamp() });
   await syncAdminClaim(auth, user.uid, true);
   return user.uid;
 }
 
 export async function revokeAdmin(auth: Auth, db: Firestore, email: string): Promise<string> {
   const user = await auth.getUserByEmail(email);
-  await db.collection(ADMINS).doc(user.uid).delete();
+  await refs(db).admin(user.uid).delete();
   await syncAdminClaim(auth, user.uid, false);
   return user.uid;
 }

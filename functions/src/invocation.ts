@@ -4,7 +4,7 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { type Settings, readSettings } from "./config";
-import { db } from "./store/db";
+import { db } from "./data/db";
 
 export interface Invocation {
   db: Firestore;

@@ -17,7 +17,8 @@ export const DEVICE_STATUSES = [
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 
 /** What `machines/{id}.status` holds. EXT_VIBE never becomes a machine status. */
-export type MachineStatus = "WASHING" | "SPINNING" | "DRYING" | "FINISHED" | "OFF";
+export const MACHINE_STATUSES = ["WASHING", "SPINNING", "DRYING", "FINISHED", "OFF"] as const;
+export type MachineStatus = (typeof MACHINE_STATUSES)[number];
 
 /** A dryer's drum turning is DRYING whatever the firmware calls it. */
 export function normalizeStatus(type: MachineType, status: DeviceStatus): DeviceStatus {

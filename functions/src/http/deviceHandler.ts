@@ -25,7 +25,7 @@ import { type CalibrationSums, thresholds } from "../domain/calibration";
 import { reportId } from "../domain/cycle";
 import { type MachineType, isBoundary, normalizeStatus } from "../domain/status";
 import { type EncryptedSecret, decryptSecret, secretsEqual } from "../security/deviceSecret";
-import { COL, isAlreadyExists, toMillis } from "../store/db";
+import { isAlreadyExists, toMillis } from "../data/db";
 import { type HttpRequest, type HttpResponse, jsonBody, requireMethod } from "./adapter";
 import {
   DeviceUpdateBodySchema,
@@ -44,6 +44,7 @@ import {
   rememberMachine,
 } from "./deviceState";
 import { HttpError, parseOrThrow } from "./errors";
+import { refs } from "../data/refs";
 
 export interface DeviceDeps {
   db: Firestore;
@@ -109,10 +110,9 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
   spendRequest(deps, machine.id, nowMs);
 
   const status = normalizeStatus(machine.type, body.status);
-  const reportRef = deps.db
-    .collection(COL.machines)
-    .doc(machine.id)
-    .collection(COL.reports)
+  const reportRef = refs(deps.db)
+    .reports(machine.id)
+    .withConverter(null)
     .doc(reportId(body.timestamp, status));
   const ok = okBody(calibration);
   const magnitudes =
@@ -143,7 +143,7 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
   const claimed = body.machine_type;
   if (claimed !== undefined && claimed !== machine.type && machine.reportedType !== claimed) {
     // Recorded once per claimed type, for admins; the registered type stays in charge.
-    batch.update(deps.db.collection(COL.machines).doc(machine.id), {
+    batch.update(refs(deps.db).machine(machine.id), {
       reportedType: { type: claimed, firstAt: Timestamp.fromMillis(nowMs) },
     });
   }
@@ -163,9 +163,8 @@ async function heartbeat(deps: DeviceDeps, req: HttpRequest): Promise<HttpRespon
   refuseIfFlooding(deps, body.machine_id, nowMs);
   const { machine } = await authenticateFresh(deps, req, body.machine_id, body.secret_key);
   spendRequest(deps, machine.id, nowMs);
-  await deps.db
-    .collection(COL.machines)
-    .doc(machine.id)
+  await refs(deps.db)
+    .machine(machine.id)
     .update({
       lastSeenAt: Timestamp.fromMillis(nowMs),
       pingAt: Timestamp.fromMillis(nowMs),
@@ -256,10 +255,8 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
           deltas: { x: body.deltaX, y: body.deltaY, z: body.deltaZ },
         };
   try {
-    await deps.db
-      .collection(COL.machines)
-      .doc(body.machine_id)
-      .collection(COL.rawData)
+    await refs(deps.db)
+      .rawData(body.machine_id)
       .doc(String(body.timestamp))
       .create({ ...doc, receivedAt: Timestamp.fromMillis(nowMs) });
   } catch (err) {
@@ -281,9 +278,9 @@ async function cachedMachine(
 ): Promise<CachedMachine> {
   let m = freshMachine(deps.state, machineId, nowMs);
   if (!m || (needSecret && m.exists && m.secret === undefined)) {
-    const machineRef = deps.db.collection(COL.machines).doc(machineId);
+    const machineRef = refs(deps.db).machine(machineId).withConverter(null);
     const [snap, secretSnap] = needSecret
-      ? await deps.db.getAll(machineRef, deps.db.collection(COL.deviceSecrets).doc(machineId))
+      ? await deps.db.getAll(machineRef, refs(deps.db).deviceSecret(machineId))
       : [await machineRef.get(), undefined];
     const d = snap?.data() ?? {};
     m = {
@@ -310,9 +307,8 @@ async function keepAlive(
 ): Promise<void> {
   if (m.online && m.pingAt !== null && nowMs - m.pingAt < LIVENESS_WRITE_MS) return;
   try {
-    await deps.db
-      .collection(COL.machines)
-      .doc(machineId)
+    await refs(deps.db)
+      .machine(machineId)
       .update({
         lastSeenAt: Timestamp.fromMillis(nowMs),
         pingAt: Timestamp.fromMillis(nowMs),
@@ -403,9 +399,9 @@ async function authenticateFresh(
 }> {
   await refuseGuessWhileLocked(deps, req, machineId, secretKey);
   const [machineSnap, secretSnap, calibSnap] = await deps.db.getAll(
-    deps.db.collection(COL.machines).doc(machineId),
-    deps.db.collection(COL.deviceSecrets).doc(machineId),
-    deps.db.collection(COL.machineCalibration).doc(machineId),
+    refs(deps.db).machine(machineId).withConverter(null),
+    refs(deps.db).deviceSecret(machineId),
+    refs(deps.db).machineCalibration(machineId),
   );
   if (!machineSnap?.exists)
     throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
@@ -518,7 +514,7 @@ async function verifyDeviceToken(
   }
   if (sub !== machineId && DECIMAL_ID.test(sub) && !opts.offline) {
     // A genuine token of another machine is a 403; a forged one stays a 401.
-    const other = await deps.db.collection(COL.deviceSecrets).doc(sub).get();
+    const other = await refs(deps.db).deviceSecret(sub).get();
     const otherSecret = plainSecret(deps, sub, encryptedSecretOf(other));
     if (otherSecret && (await verifies(token, otherSecret, sub, deps.now()))) {
       throw new HttpError(

@@ -17,10 +17,8 @@ import { type CourseStats, DEFAULT_MINUTES, courseKey } from "../domain/stats";
 import { type MachineStatus, isRunning } from "../domain/status";
 import { MINUTE_MS } from "../domain/time";
 import { type MachineTimer, roomTimers } from "../domain/timers";
-import { courseStatsId } from "../store/applyReport";
+import { courseStatsId } from "../data/model";
 import type { ReservationSchema } from "./apiResponses";
-import { COL } from "../store/db";
-import { SUBSCRIBERS } from "../store/notifications";
 import { readQueues } from "../store/queue";
 import {
   type MachineDoc,
@@ -33,6 +31,7 @@ import {
   readStats,
   watchedBy,
 } from "../store/status";
+import { refs } from "../data/refs";
 
 export interface MachineTiming {
   /** Minutes left (rounded up, never negative); null when idle. */
@@ -197,10 +196,7 @@ export async function roomsView(db: Firestore, uid: string) {
 /** Which of `roomIds` the user subscribed to (rooms/{id}/subscribers/{uid}), in one read. */
 async function subscribedRooms(db: Firestore, uid: string, roomIds: readonly string[]) {
   if (roomIds.length === 0) return [];
-  const refs = roomIds.map((id) =>
-    db.collection(COL.rooms).doc(id).collection(SUBSCRIBERS).doc(uid),
-  );
-  const snaps = await db.getAll(...refs);
+  const snaps = await db.getAll(...roomIds.map((id) => refs(db).subscribers(id).doc(uid)));
   return roomIds.filter((_, i) => snaps[i]?.exists === true);
 }
 

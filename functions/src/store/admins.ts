@@ -7,8 +7,7 @@
  */
 import type { Auth } from "firebase-admin/auth";
 import type { Firestore } from "firebase-admin/firestore";
-
-export const ADMINS = "admins";
+import { refs } from "../data/refs";
 
 /**
  * Makes the user's `admin` claim `admin` (other claims kept). Idempotent: nothing is written
@@ -36,6 +35,6 @@ export async function syncAdminClaim(
 
 /** The uids of every admin, for notices (offline machines, broken reports). */
 export async function adminUids(db: Firestore): Promise<string[]> {
-  const snap = await db.collection(ADMINS).get();
+  const snap = await refs(db).admins.get();
   return snap.docs.map((d) => d.id);
 }

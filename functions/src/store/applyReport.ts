@@ -9,12 +9,7 @@
  */
 import { FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { cellField } from "../domain/congestion";
-import {
-  type CourseChoice,
-  type ResolvedCourse,
-  earliestStartFor,
-  effectiveCourse,
-} from "../domain/course";
+import { type ResolvedCourse, earliestStartFor } from "../domain/course";
 import {
   type CycleBounds,
   type ReportDecision,
@@ -22,7 +17,6 @@ import {
   type StoredCycle,
   planReport,
 } from "../domain/apply";
-import type { DeviceReport, Magnitudes } from "../domain/cycle";
 import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
 import {
   COURSE_WINDOW,
@@ -31,10 +25,12 @@ import {
   courseStats,
   expectedEnd,
 } from "../domain/stats";
-import { COL, toMillis, toTimestamp } from "./db";
+import { toMillis, toTimestamp } from "../data/db";
+import { toCourseChoice } from "../data/model";
 import { readNotices, writeNotices } from "./notices";
 import { planFinished } from "./notifications";
 import { planMachineTransition } from "./queue";
+import { refs } from "../data/refs";
 
 /** Idempotency markers expire (TTL policy on `expireAt`) after this long. */
 export const MARKER_TTL_MS = 30 * 24 * 3600_000;
@@ -89,17 +85,18 @@ export async function applyReport(
   settings: ApplySettings,
 ): Promise<ApplyResult> {
   const { bounds } = settings;
-  const machineRef = db.collection(COL.machines).doc(machineId);
-  const reportsCol = machineRef.collection(COL.reports);
-  const markerRef = db.collection(COL.idempotency).doc(`report-${machineId}-${reportId}`);
+  // The machine's stored fold (newestReportTs, courseChoice…), as written: this is its writer.
+  const machineRef = refs(db).machine(machineId).withConverter(null);
+  const reportsCol = refs(db).reports(machineId);
+  const markerRef = refs(db).idempotency(`report-${machineId}-${reportId}`);
 
   return db.runTransaction(async (tx) => {
-    const [marker, machineSnap, reportSnap] = await tx.getAll(
-      markerRef,
-      machineRef,
-      reportsCol.doc(reportId),
-    );
-    if (!machineSnap?.exists || !reportSnap?.exists) {
+    const [[marker, machineSnap], reportSnap] = await Promise.all([
+      tx.getAll(markerRef, machineRef),
+      tx.get(reportsCol.doc(reportId)),
+    ]);
+    const report = reportSnap.data();
+    if (!machineSnap?.exists || !report) {
       throw new MissingReportError(machineId, reportId, !machineSnap?.exists);
     }
     const machine = machineSnap.data() ?? {};
@@ -117,7 +114,6 @@ export async function applyReport(
         offeredTo: null,
       };
     }
-    const report = toReport(reportSnap);
 
     const boundarySnap = await tx.get(
       reportsCol
@@ -126,7 +122,7 @@ export async function applyReport(
         .orderBy("timestamp", "desc")
         .limit(1),
     );
-    const boundary = boundarySnap.empty ? null : toReport(boundarySnap.docs[0]);
+    const boundary = boundarySnap.docs[0]?.data() ?? null;
     // Newest first, so a flood of reports (EXT_VIBE spam) loses its oldest, not the newest.
     // Both ends of the window: its start (the cycle's WASHING) and its newest reports. A flood
     // of reports (EXT_VIBE spam) beyond 2 × HALF_WINDOW loses only the ones in the middle.
@@ -138,7 +134,7 @@ export async function applyReport(
       await tx.get(windowBase.orderBy("timestamp", "desc").limit(HALF_WINDOW)),
     ];
     const windowDocs = new Map(
-      [...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, toReport(d)]),
+      [...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, d.data()]),
     );
     // Both ends full and not meeting: there may be reports between them that were not read.
     const cut =
@@ -147,27 +143,25 @@ export async function applyReport(
       windowDocs.size === 2 * HALF_WINDOW;
     const gap = cut
       ? {
-          from: toReport(oldestSnap.docs[oldestSnap.size - 1]),
-          to: toReport(newestSnap.docs[newestSnap.size - 1]),
+          from: oldestSnap.docs[oldestSnap.size - 1].data(),
+          to: newestSnap.docs[newestSnap.size - 1].data(),
         }
       : null;
     const cyclesSnap = await tx.get(
-      db
-        .collection(COL.cycles)
-        .where("machineId", "==", machineId)
+      refs(db)
+        .cycles.where("machineId", "==", machineId)
         .where("finishedAt", ">", Timestamp.fromMillis((boundary?.timestamp ?? 0) * 1000)),
     );
-    // Who chose the course, and who started the running cycle: server-only (see COL.courseChoices).
+    // Who chose the course, and who started the running cycle: server-only (data/refs.ts courseChoice).
     const who =
       // Read only when a choice exists: a starter only ever comes from one.
-      machine.courseChoice ? await tx.get(db.collection(COL.courseChoices).doc(machineId)) : null;
+      machine.courseChoice ? await tx.get(refs(db).courseChoice(machineId)) : null;
     const whoData = who?.data() ?? {};
     const choice = toCourseChoice(machine.courseChoice, whoData);
     const firstAfterChoice = choice
       ? await tx.get(
-          db
-            .collection(COL.cycles)
-            .where("machineId", "==", machineId)
+          refs(db)
+            .cycles.where("machineId", "==", machineId)
             .where("startedAt", ">=", Timestamp.fromMillis(earliestStartFor(choice)))
             .orderBy("startedAt")
             .limit(1),
@@ -193,7 +187,7 @@ export async function applyReport(
         spinStartedAt: toMillis(machine.spinStartedAt),
         newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
       },
-      existingCycles: cyclesSnap.docs.map(toStoredCycle),
+      existingCycles: cyclesSnap.docs.map((d) => d.data()),
       bounds,
     });
 
@@ -284,30 +278,23 @@ async function recomputeCourseStats(
   const result = new Map<string, CourseStats | null>();
   for (const course of plan.touchedCourses) {
     const snap = await tx.get(
-      db
-        .collection(COL.cycles)
-        .where("type", "==", type)
+      refs(db)
+        .cycles.where("type", "==", type)
         .where("course", "==", course)
         .orderBy("finishedAt", "desc")
         .limit(COURSE_WINDOW),
     );
-    const byId = new Map(snap.docs.map((d) => [d.id, toStoredCycle(d)]));
+    const byId = new Map<string, StoredCycle>(snap.docs.map((d) => [d.id, d.data()]));
     plan.deleteCycleIds.forEach((id) => byId.delete(id));
     plan.upsertCycles.filter((c) => c.course === course).forEach((c) => byId.set(c.id, c));
     const counted = [...byId.values()].filter((c) => !c.implausible);
     result.set(course, courseStats(type, course, counted));
   }
   if (!result.has(currentCourse)) {
-    const snap = await tx.get(
-      db.collection(COL.courseStats).doc(courseStatsId(type, currentCourse)),
-    );
-    result.set(currentCourse, snap.exists ? (snap.data() as CourseStats) : null);
+    const snap = await tx.get(refs(db).courseStats(type, currentCourse));
+    result.set(currentCourse, snap.data() ?? null);
   }
   return result;
-}
-
-export function courseStatsId(type: MachineType, course: string): string {
-  return `${type}-${course}`;
 }
 
 function writePlan(
@@ -332,7 +319,7 @@ function writePlan(
   const end = expectedEnd(a.type, state, a.stats.get(a.course) ?? null);
   const receivedAt = toMillis(a.reportSnap.get("receivedAt")) ?? a.now;
   const lastSeen = Math.max(toMillis(a.machine.lastSeenAt) ?? 0, receivedAt);
-  tx.update(db.collection(COL.machines).doc(a.machineId), {
+  tx.update(refs(db).machine(a.machineId), {
     status: state.status,
     cycleStartedAt: toTimestamp(state.cycleStartedAt),
     spinStartedAt: toTimestamp(state.spinStartedAt),
@@ -360,32 +347,16 @@ function writePlan(
   const knownBy = typeof a.who.startedBy === "string" ? a.who.startedBy : null;
   if (startedBy !== knownBy || startedByCycleAt !== toMillis(a.who.startedByCycleAt)) {
     tx.set(
-      db.collection(COL.courseChoices).doc(a.machineId),
+      refs(db).courseChoice(a.machineId),
       { startedBy, startedByCycleAt: toTimestamp(startedByCycleAt) },
       { merge: true },
     );
   }
-  for (const c of plan.upsertCycles) {
-    tx.set(db.collection(COL.cycles).doc(c.id), {
-      machineId: c.machineId,
-      roomId: a.roomId,
-      type: c.type,
-      course: c.course,
-      startedBy: c.startedBy,
-      startedAt: Timestamp.fromMillis(c.startedAt),
-      spinStartedAt: toTimestamp(c.spinStartedAt),
-      finishedAt: Timestamp.fromMillis(c.finishedAt),
-      washMinutes: c.washMinutes,
-      spinMinutes: c.spinMinutes,
-      totalMinutes: c.totalMinutes,
-      implausible: c.implausible,
-      magnitudes: c.magnitudes,
-    });
-  }
-  for (const id of plan.deleteCycleIds) tx.delete(db.collection(COL.cycles).doc(id));
+  for (const c of plan.upsertCycles) tx.set(refs(db).cycle(c.id), { ...c, roomId: a.roomId });
+  for (const id of plan.deleteCycleIds) tx.delete(refs(db).cycle(id));
   for (const course of plan.touchedCourses) {
     const stats = a.stats.get(course) ?? null;
-    const ref = db.collection(COL.courseStats).doc(courseStatsId(a.type, course));
+    const ref = refs(db).courseStats(a.type, course).withConverter(null);
     if (stats) tx.set(ref, { ...stats, updatedAt: FieldValue.serverTimestamp() });
     else tx.delete(ref);
   }
@@ -393,7 +364,7 @@ function writePlan(
     const cells: Record<string, FieldValue> = {};
     for (const [cell, n] of plan.congestion) cells[cellField(cell)] = FieldValue.increment(n);
     tx.set(
-      db.collection(COL.congestion).doc(a.roomId),
+      refs(db).congestion(a.roomId),
       { roomId: a.roomId, ...cells, updatedAt: FieldValue.serverTimestamp() },
       { merge: true },
     );
@@ -401,7 +372,7 @@ function writePlan(
   if (plan.calibration.samples !== 0) {
     const c = plan.calibration;
     tx.set(
-      db.collection(COL.machineCalibration).doc(a.machineId),
+      refs(db).machineCalibration(a.machineId),
       {
         samples: FieldValue.increment(c.samples),
         washAvgSum: FieldValue.increment(c.washAvgSum),
@@ -413,49 +384,10 @@ function writePlan(
   }
 }
 
-/** `machines/{id}.courseChoice`, written by start_course. */
 /** A machine document written before the chooser's uid moved to courseChoices/{id}. */
 function hasLegacyChooser(machine: FirebaseFirestore.DocumentData): boolean {
   const c = machine.courseChoice as unknown;
   return typeof c === "object" && c !== null && "uid" in c;
-}
-
-/**
- * The machine's course choice; the chooser's uid comes from the server-only
- * `courseChoices/{machineId}` (`who`) when it belongs to this choice (same `setAt`).
- */
-export function toCourseChoice(
-  value: unknown,
-  who: FirebaseFirestore.DocumentData = {},
-): CourseChoice | null {
-  if (typeof value !== "object" || value === null) return null;
-  const v = value as Record<string, unknown>;
-  const setAt = toMillis(v.setAt);
-  if (typeof v.course !== "string" || setAt === null) return null;
-  const uid = typeof who.uid === "string" && toMillis(who.setAt) === setAt ? who.uid : "";
-  return {
-    course: v.course,
-    courseName: typeof v.courseName === "string" ? v.courseName : v.course,
-    setAt,
-    uid,
-  };
-}
-
-/** The course a machine document's running cycle is shown and timed with (domain/course.ts). */
-export function courseOfMachineDoc(d: FirebaseFirestore.DocumentData): {
-  course: string | null;
-  courseName: string | null;
-} {
-  const resolved = effectiveCourse({
-    course: typeof d.course === "string" && d.course !== "" ? d.course : null,
-    courseName: typeof d.courseName === "string" ? d.courseName : null,
-    cycleStartedAt: toMillis(d.cycleStartedAt),
-    courseChoice: toCourseChoice(d.courseChoice),
-    choiceSeenAt: toMillis(d.courseChoiceSeenAt),
-  });
-  // null stands for the default course, as everywhere the machine document is read.
-  if (!resolved || resolved.course === DEFAULT_COURSE) return { course: null, courseName: null };
-  return resolved;
 }
 
 /** The running cycle's course as the trigger resolved it on an earlier delivery. */
@@ -472,34 +404,5 @@ function previousCourseOf(
     course: d.course,
     courseName: typeof d.courseName === "string" ? d.courseName : null,
     startedBy: sameCycle && typeof who.startedBy === "string" ? who.startedBy : null,
-  };
-}
-
-export function toReport(doc: FirebaseFirestore.DocumentSnapshot): DeviceReport {
-  const d = doc.data() ?? {};
-  return {
-    id: doc.id,
-    status: d.status as DeviceReport["status"],
-    timestamp: d.timestamp as number,
-    magnitudes: (d.magnitudes as Magnitudes | null | undefined) ?? null,
-  };
-}
-
-function toStoredCycle(doc: FirebaseFirestore.DocumentSnapshot): StoredCycle {
-  const d = doc.data() ?? {};
-  return {
-    id: doc.id,
-    machineId: d.machineId as string,
-    type: d.type as MachineType,
-    course: d.course as string,
-    startedBy: typeof d.startedBy === "string" ? d.startedBy : null,
-    startedAt: toMillis(d.startedAt) ?? 0,
-    spinStartedAt: toMillis(d.spinStartedAt),
-    finishedAt: toMillis(d.finishedAt) ?? 0,
-    washMinutes: (d.washMinutes as number | null) ?? null,
-    spinMinutes: (d.spinMinutes as number | null) ?? null,
-    totalMinutes: d.totalMinutes as number,
-    implausible: d.implausible === true,
-    magnitudes: (d.magnitudes as Magnitudes | null | undefined) ?? null,
   };
 }

@@ -32,12 +32,11 @@ import { MACHINE_TYPES, type MachineType } from "../domain/status";
 import { DEFAULT_BROKEN_REPORT_THRESHOLD } from "../config";
 import { adminUids } from "./admins";
 import { MARKER_TTL_MS } from "./applyReport";
-import { COL, isAlreadyExists, toMillis } from "./db";
+import { isAlreadyExists, toMillis } from "../data/db";
 import { sendNotices } from "./notices";
 import { onMachineFreed, withdrawMachineOffer } from "./queue";
+import { refs } from "../data/refs";
 
-export const BROKEN_REPORTS = "brokenReports";
-export const BROKEN_ARCHIVE = "brokenArchive";
 /**
  * BROKEN_REPORT_THRESHOLD's default lives in config.ts. Params' defaults are applied by the
  * Firebase CLI at deploy; where the variable is unset `.value()` answers 0, hence the fallback.
@@ -111,14 +110,14 @@ export async function reportBroken(
   a: { machineId: string; uid: string; reason: string; threshold: number; counts: boolean },
 ): Promise<BrokenReportResult> {
   const { db } = deps;
-  const machineRef = db.collection(COL.machines).doc(a.machineId);
+  const machineRef = refs(db).machine(a.machineId);
   const machine = await machineRef.get();
   if (!machine.exists) throw new UnknownMachineError(a.machineId);
   const outage = outageOf(machine);
   const threshold = brokenThreshold(a.threshold);
 
   // 1. This user's report (once per outage).
-  const reportRef = machineRef.collection(BROKEN_REPORTS).doc(a.uid);
+  const reportRef = refs(db).brokenReports(a.machineId).doc(a.uid);
   const report = {
     uid: a.uid,
     reason: a.reason,
@@ -142,8 +141,8 @@ export async function reportBroken(
   }
 
   // 2. Count after the write: the reports of this outage that count.
-  const outageReports = await machineRef
-    .collection(BROKEN_REPORTS)
+  const outageReports = await refs(db)
+    .brokenReports(a.machineId)
     .where("outage", "==", outage)
     .get();
   const reports = outageReports.docs.filter((d) => d.get("counts") !== false).length;
@@ -160,7 +159,7 @@ export async function reportBroken(
   }
 
   // 3. Threshold reached: the marker fixes the outage's since/reason; first writer wins.
-  const markerRef = db.collection(COL.idempotency).doc(`broken-${a.machineId}-${outage}`);
+  const markerRef = refs(db).idempotency(`broken-${a.machineId}-${outage}`);
   const marker = {
     kind: "broken",
     machineId: a.machineId,
@@ -276,12 +275,12 @@ export async function clearBroken(
   db: Firestore,
   a: { machineId: string; adminUid: string; now: number; windowMinutes: number },
 ): Promise<ClearBrokenResult> {
-  const machineRef = db.collection(COL.machines).doc(a.machineId);
+  const machineRef = refs(db).machine(a.machineId);
   const machine = await machineRef.get();
   if (!machine.exists) throw new UnknownMachineError(a.machineId);
   const outage = outageOf(machine);
   const wasOutOfOrder = machine.get("outOfOrder") === true;
-  const pending = await machineRef.collection(BROKEN_REPORTS).get();
+  const pending = await refs(db).brokenReports(a.machineId).get();
   const offer = async (): Promise<string | null> => {
     const roomId: unknown = machine.get("roomId");
     if (typeof roomId !== "string") return null;
@@ -303,7 +302,7 @@ export async function clearBroken(
   });
 
   // 2. Archive every report of an earlier outage (one filed after step 1 stays).
-  const old = (await machineRef.collection(BROKEN_REPORTS).get()).docs.filter(
+  const old = (await refs(db).brokenReports(a.machineId).get()).docs.filter(
     (d) => d.get("outage") !== outage + 1,
   );
   const clearedAt = Timestamp.fromMillis(a.now);
@@ -312,7 +311,9 @@ export async function clearBroken(
     for (const d of old.slice(i, i + ARCHIVE_CHUNK)) {
       const data = d.data();
       batch.set(
-        machineRef.collection(BROKEN_ARCHIVE).doc(`${String(data.outage ?? outage)}-${d.id}`),
+        refs(db)
+          .brokenArchive(a.machineId)
+          .doc(`${String(data.outage ?? outage)}-${d.id}`),
         { ...data, clearedAt, clearedBy: a.adminUid },
       );
       batch.delete(d.ref);

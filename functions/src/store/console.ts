@@ -35,23 +35,22 @@ import { configErrorMessage } from "../domain/messages";
 import { machineSnippet } from "../domain/firmwareSnippet";
 import { adminUids } from "./admins";
 import { clearBroken } from "./broken";
-import { COL, isAlreadyExists } from "./db";
+import { isAlreadyExists } from "../data/db";
 import { sendNotices } from "./notices";
 import { machineDefaults, roomDefaults, secretRecord, secretWarnings } from "./machines";
-import { QUEUES, onMachineFreed, withdrawMachineOffer } from "./queue";
+import { onMachineFreed, withdrawMachineOffer } from "./queue";
 import {
   CHOSEN_SECRET_CHARS,
   CHOSEN_SECRET_CHARS_REASON,
   CHOSEN_SECRET_MAX_LENGTH,
   generateDeviceSecret,
 } from "../security/deviceSecret";
+import { refs } from "../data/refs";
 
 /** provisioning/{machineId}: a new or rotated device secret, for console users, for a day. */
-export const PROVISIONING = "provisioning";
 export const PROVISIONING_TTL_MS = 24 * 3600_000;
 const CONFIG_NOTICE_TTL_SECONDS = 24 * 3600;
 /** Subcollections of a machine that go with it (cycles and statistics are elsewhere and stay). */
-const MACHINE_SUBCOLLECTIONS = ["watchers", "reports", "rawData", "brokenReports", "brokenArchive"];
 
 export interface ConsoleDeps {
   db: Firestore;
@@ -116,7 +115,6 @@ function revertOf(before: Data | null, fields: readonly string[], valid: (d: Dat
  * exactly once. createMachine and provisioning write it; a machine without one (made before it
  * existed) starts from the event's valid `before`.
  */
-const MACHINE_CONFIGS = COL.machineConfigs;
 
 interface Applied {
   roomId: string;
@@ -147,7 +145,7 @@ export async function onMachineWritten(
   after: DocumentVersion | null,
 ): Promise<ConsoleOutcome> {
   const { db } = deps;
-  const ref = db.collection(COL.machines).doc(machineId);
+  const ref = refs(db).machine(machineId).withConverter(null);
   if (!after) {
     if (!before) return "unchanged";
     // Re-created since (a late delivery of the delete): the new machine is not cleaned away.
@@ -167,7 +165,7 @@ export async function onMachineWritten(
   if (!DECIMAL_ID.test(machineId)) {
     problems.push({ field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" });
   }
-  if (config && !(await db.collection(COL.rooms).doc(config.roomId).get()).exists) {
+  if (config && !(await refs(db).room(config.roomId).get()).exists) {
     problems.push({ field: "roomId", reason: `no room ${config.roomId}` });
   }
   if (problems.length > 0) {
@@ -207,11 +205,8 @@ export async function onMachineWritten(
       configError: FieldValue.delete(),
     });
   }
-  const appliedRef = db.collection(MACHINE_CONFIGS).doc(machineId);
-  const [secretDoc, appliedDoc] = await db.getAll(
-    db.collection(COL.deviceSecrets).doc(machineId),
-    appliedRef,
-  );
+  const appliedRef = refs(db).machineConfig(machineId);
+  const [secretDoc, appliedDoc] = await db.getAll(refs(db).deviceSecret(machineId), appliedRef);
   if (!secretDoc.exists) {
     await provisionMachine(deps, machineId, data, valid.type, valid.name, valid.roomId);
     return "provisioned";
@@ -249,15 +244,14 @@ async function applyMachineConfig(
   if (moved) {
     // Its offer and its timer leave the old room (the tick shows it in the new one).
     await withdrawMachineOffer(db, machineId, applied.roomId, now);
-    await db
-      .collection(COL.rooms)
-      .doc(applied.roomId)
+    await refs(db)
+      .room(applied.roomId)
       .update({ [`timers.${machineId}`]: FieldValue.delete() })
       .catch((err: unknown) => {
         if ((err as { code?: number }).code !== 5) throw err; // the old room is gone
       });
   }
-  const machine = deps.db.collection(COL.machines).doc(machineId);
+  const machine = refs(deps.db).machine(machineId).withConverter(null);
   if (config.outOfOrder) {
     // As a broken report that reached the threshold: since/reason, and the offer taken back.
     const snap = await machine.get();
@@ -307,7 +301,7 @@ async function provisionMachine(
   roomId: string,
 ): Promise<void> {
   const { db } = deps;
-  const provisioningRef = db.collection(PROVISIONING).doc(machineId);
+  const provisioningRef = refs(db).provisioning(machineId);
   const chosenValue: unknown = (await provisioningRef.get()).get("chosen_secret");
   const chosenProblem = chosenSecretProblem(chosenValue);
   const chosen = chosenProblem === null ? (chosenValue as string) : undefined;
@@ -320,13 +314,9 @@ async function provisionMachine(
     Object.entries(machineDefaults()).filter(([k]) => !(k in data)),
   );
   const batch = db.batch();
-  batch.create(
-    db.collection(COL.deviceSecrets).doc(machineId),
-    secretRecord(secret, deps.masterKey, machineId),
-  );
-  if (Object.keys(defaults).length > 0)
-    batch.update(db.collection(COL.machines).doc(machineId), defaults);
-  batch.set(db.collection(MACHINE_CONFIGS).doc(machineId), {
+  batch.create(refs(db).deviceSecret(machineId), secretRecord(secret, deps.masterKey, machineId));
+  if (Object.keys(defaults).length > 0) batch.update(refs(db).machine(machineId), defaults);
+  batch.set(refs(db).machineConfig(machineId), {
     roomId,
     outOfOrder: data.outOfOrder === true,
   });
@@ -377,8 +367,8 @@ export async function onProvisioningWritten(
   if (!after || (after.data.rotate !== true && typeof chosen !== "string")) return "unchanged";
   const { db } = deps;
   const [machine, secretDoc] = await db.getAll(
-    db.collection(COL.machines).doc(machineId),
-    db.collection(COL.deviceSecrets).doc(machineId),
+    refs(db).machine(machineId).withConverter(null),
+    refs(db).deviceSecret(machineId),
   );
   // A secret chosen before the machine exists waits for the machine's creation.
   if (!machine.exists || !secretDoc.exists) return "waiting";
@@ -402,12 +392,9 @@ export async function onProvisioningWritten(
   );
   // One batch: the new secret, the request consumed and the secret shown, or none of them (a
   // newer write to the request wins; its own event rotates).
-  const ref = db.collection(PROVISIONING).doc(machineId);
+  const ref = refs(db).provisioning(machineId);
   const batch = db.batch();
-  batch.set(
-    db.collection(COL.deviceSecrets).doc(machineId),
-    secretRecord(secret, deps.masterKey, machineId),
-  );
+  batch.set(refs(db).deviceSecret(machineId), secretRecord(secret, deps.masterKey, machineId));
   batch.update(
     ref,
     { ...shown, rotate: FieldValue.delete(), chosen_secret: FieldValue.delete() },
@@ -433,25 +420,26 @@ export async function cleanUpMachine(
   const { db, now } = deps;
   if (roomId) {
     await withdrawMachineOffer(db, machineId, roomId, now);
-    await db
-      .collection(COL.rooms)
-      .doc(roomId)
+    await refs(db)
+      .room(roomId)
       .update({ [`timers.${machineId}`]: FieldValue.delete() })
       .catch((err: unknown) => {
         if ((err as { code?: number }).code !== 5) throw err;
       });
   }
-  const machine = db.collection(COL.machines).doc(machineId);
-  for (const sub of MACHINE_SUBCOLLECTIONS) await db.recursiveDelete(machine.collection(sub));
+  const r = refs(db);
+  for (const sub of [r.watchers, r.reports, r.rawData, r.brokenReports, r.brokenArchive]) {
+    await db.recursiveDelete(sub(machineId));
+  }
   const batch = db.batch();
-  for (const col of [
-    COL.deviceSecrets,
-    COL.courseChoices,
-    COL.machineCalibration,
-    COL.machineConfigs,
-    PROVISIONING,
+  for (const doc of [
+    r.deviceSecret,
+    r.courseChoice,
+    r.machineCalibration,
+    r.machineConfig,
+    r.provisioning,
   ]) {
-    batch.delete(db.collection(col).doc(machineId));
+    batch.delete(doc(machineId));
   }
   await batch.commit();
   logger.info("deleted machine cleaned up", { machineId, roomId });
@@ -467,7 +455,7 @@ export async function onRoomWritten(
   after: DocumentVersion | null,
 ): Promise<ConsoleOutcome> {
   const { db } = deps;
-  const ref = db.collection(COL.rooms).doc(roomId);
+  const ref = refs(db).room(roomId).withConverter(null);
   if (!after) {
     if (!before) return "unchanged";
     if ((await ref.get()).exists) return "superseded"; // re-created since
@@ -515,9 +503,9 @@ export async function cleanUpRoom(
   deletedVersion: number,
 ): Promise<void> {
   const { db } = deps;
-  await db.recursiveDelete(db.collection(COL.rooms).doc(roomId).collection("subscribers"));
-  await db.collection(QUEUES).doc(roomId).delete();
-  const machines = await db.collection(COL.machines).where("roomId", "==", roomId).get();
+  await db.recursiveDelete(refs(db).subscribers(roomId));
+  await refs(db).queue(roomId).delete();
+  const machines = await refs(db).machines.where("roomId", "==", roomId).get();
   const problems = [{ field: "roomId", reason: `room ${roomId} was deleted` }];
   for (const m of machines.docs) {
     await m.ref.update({ configError: configError(problems, deps.now) });

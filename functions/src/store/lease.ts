@@ -15,7 +15,8 @@ import {
   type Transaction,
 } from "firebase-admin/firestore";
 import { randomUUID } from "node:crypto";
-import { COL, toMillis } from "./db";
+import { toMillis } from "../data/db";
+import { refs } from "../data/refs";
 
 export interface Lease {
   /** The lease document's id. */
@@ -26,7 +27,7 @@ export interface Lease {
 
 /** The work lease `name`'s document. */
 export function leaseRef(db: Firestore, name: string): DocumentReference {
-  return db.collection(COL.idempotency).doc(`lease-${name}`);
+  return refs(db).idempotency(`lease-${name}`);
 }
 
 /**

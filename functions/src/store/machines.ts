@@ -10,7 +10,7 @@ import {
   secretFingerprint,
   weakSecretReasons,
 } from "../security/deviceSecret";
-import { COL } from "./db";
+import { refs } from "../data/refs";
 
 export interface NewMachine {
   machineId: string;
@@ -27,9 +27,9 @@ export function roomDefaults() {
 }
 
 export async function createRoom(db: Firestore, roomId: string, name: string): Promise<void> {
-  await db
-    .collection(COL.rooms)
-    .doc(roomId)
+  await refs(db)
+    .room(roomId)
+    .withConverter(null)
     .create({ name, ...roomDefaults() });
 }
 
@@ -60,17 +60,14 @@ export async function createMachine(
 ): Promise<{ secret: string }> {
   const secret = m.secret ?? generateDeviceSecret();
   const batch = db.batch();
-  batch.create(db.collection(COL.machines).doc(m.machineId), {
+  batch.create(refs(db).machine(m.machineId).withConverter(null), {
     roomId: m.roomId,
     name: m.name,
     type: m.type,
     ...machineDefaults(),
   });
-  batch.create(
-    db.collection(COL.deviceSecrets).doc(m.machineId),
-    secretRecord(secret, masterKey, m.machineId),
-  );
-  batch.set(db.collection(COL.machineConfigs).doc(m.machineId), {
+  batch.create(refs(db).deviceSecret(m.machineId), secretRecord(secret, masterKey, m.machineId));
+  batch.set(refs(db).machineConfig(m.machineId), {
     roomId: m.roomId,
     outOfOrder: false,
   });
@@ -98,9 +95,8 @@ export async function rotateDeviceSecret(
   chosen?: string,
 ): Promise<{ secret: string }> {
   const secret = chosen ?? generateDeviceSecret();
-  await db
-    .collection(COL.deviceSecrets)
-    .doc(machineId)
+  await refs(db)
+    .deviceSecret(machineId)
     .set(secretRecord(secret, masterKey, machineId));
   return { secret };
 }
@@ -112,9 +108,8 @@ export async function machinesUsingSecret(
   masterKey: string,
   except: string,
 ): Promise<string[]> {
-  const snap = await db
-    .collection(COL.deviceSecrets)
-    .where("fingerprint", "==", secretFingerprint(secret, masterKey))
+  const snap = await refs(db)
+    .deviceSecrets.where("fingerprint", "==", secretFingerprint(secret, masterKey))
     .limit(20)
     .get();
   return snap.docs.map((d) => d.id).filter((id) => id !== except);

@@ -14,7 +14,7 @@
  */
 import { FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { type Locale, type MessageText, resolveLocale } from "../domain/messages";
-import { COL } from "./db";
+import { refs } from "../data/refs";
 
 /** One notice for one user. */
 export interface Notice {
@@ -46,11 +46,11 @@ export interface NoticePlan {
 export const PUSH_RETENTION_MS = 30 * 24 * 3600_000;
 
 export function inboxRef(db: Firestore, uid: string, id: string) {
-  return db.collection(COL.users).doc(uid).collection(COL.notifications).doc(id);
+  return refs(db).notifications(uid).withConverter(null).doc(id);
 }
 
 export function pushRef(db: Firestore, noticeId: string, uid: string) {
-  return db.collection(COL.pushes).doc(`${noticeId}-${uid}`);
+  return refs(db).pushes.doc(`${noticeId}-${uid}`);
 }
 
 /** The reads: each user's language and whether the entry exists. Call before any write. */
@@ -63,7 +63,7 @@ export async function readNotices(
   if (unique.length === 0) return { toWrite: [], alreadyDone: 0 };
   const uids = [...new Set(unique.map((n) => n.uid))];
   const snaps = await tx.getAll(
-    ...uids.map((uid) => db.collection(COL.users).doc(uid)),
+    ...uids.map((uid) => refs(db).user(uid)),
     ...unique.map((n) => inboxRef(db, n.uid, n.id)),
   );
   const locales = new Map(uids.map((uid, i) => [uid, resolveLocale(snaps[i]?.get("locale"))]));
@@ -106,11 +106,7 @@ export function writeNotices(db: Firestore, tx: Transaction, plan: NoticePlan, n
     unread.set(n.uid, (unread.get(n.uid) ?? 0) + 1);
   }
   for (const [uid, n] of unread) {
-    tx.set(
-      db.collection(COL.users).doc(uid),
-      { unreadCount: FieldValue.increment(n) },
-      { merge: true },
-    );
+    tx.set(refs(db).user(uid), { unreadCount: FieldValue.increment(n) }, { merge: true });
   }
 }
 

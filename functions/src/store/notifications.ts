@@ -12,6 +12,8 @@ import {
   FieldPath,
   FieldValue,
   type Firestore,
+  type Query,
+  type QueryDocumentSnapshot,
   Timestamp,
   type Transaction,
 } from "firebase-admin/firestore";
@@ -21,19 +23,17 @@ import {
   implausibleCycleAdminMessage,
   roomFinishedMessage,
 } from "../domain/messages";
-import { ADMINS } from "./admins";
-import { COL, toMillis } from "./db";
 import type { Notice } from "./notices";
+import type { InboxEntry } from "../data/model";
+import { refs } from "../data/refs";
 
-export const WATCHERS = "watchers";
-export const SUBSCRIBERS = "subscribers";
 /** How long FCM keeps trying to deliver a FINISHED push. */
 export const FINISHED_TTL_SECONDS = 60 * 60;
 /** How long FCM keeps an implausible-cycle notice. */
 const IMPLAUSIBLE_NOTICE_TTL_SECONDS = 24 * 3600;
 
-const userRef = (db: Firestore, uid: string) => db.collection(COL.users).doc(uid);
-const inbox = (db: Firestore, uid: string) => userRef(db, uid).collection(COL.notifications);
+const userRef = (db: Firestore, uid: string) => refs(db).user(uid);
+const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
 // ---------------------------------------------------------------- watches and subscriptions
 
@@ -45,7 +45,7 @@ export async function setWatch(
   on: boolean,
   now: number,
 ) {
-  const ref = db.collection(COL.machines).doc(machineId).collection(WATCHERS).doc(uid);
+  const ref = refs(db).watchers(machineId).doc(uid);
   if (on) await ref.set({ uid, createdAt: Timestamp.fromMillis(now) });
   else await ref.delete();
 }
@@ -58,37 +58,14 @@ export async function setRoomSubscription(
   on: boolean,
   now: number,
 ) {
-  const ref = db.collection(COL.rooms).doc(roomId).collection(SUBSCRIBERS).doc(uid);
+  const ref = refs(db).subscribers(roomId).doc(uid);
   if (on) await ref.set({ uid, createdAt: Timestamp.fromMillis(now) });
   else await ref.delete();
 }
 
 // ---------------------------------------------------------------- inbox
 
-export interface InboxEntry {
-  id: string;
-  title: string;
-  body: string;
-  type: string;
-  machineId: string | null;
-  roomId: string | null;
-  createdAt: number | null;
-  readAt: number | null;
-}
-
-function toEntry(d: FirebaseFirestore.DocumentSnapshot): InboxEntry {
-  const x = d.data() ?? {};
-  return {
-    id: d.id,
-    title: String(x.title ?? ""),
-    body: String(x.body ?? ""),
-    type: String(x.type ?? ""),
-    machineId: typeof x.machineId === "string" ? x.machineId : null,
-    roomId: typeof x.roomId === "string" ? x.roomId : null,
-    createdAt: toMillis(x.createdAt),
-    readAt: toMillis(x.readAt),
-  };
-}
+export type { InboxEntry };
 
 export class UnknownCursorError extends Error {}
 
@@ -100,9 +77,9 @@ export async function listNotifications(
   cursor?: string,
 ): Promise<{ entries: InboxEntry[]; nextCursor: string | null; unreadCount: number }> {
   // Cursors as range filters (not startAfter): exact under ties and the same on both endpoints.
-  const newestFirst = (q: FirebaseFirestore.Query) =>
+  const newestFirst = (q: Query<InboxEntry>) =>
     q.orderBy("createdAt", "desc").orderBy(FieldPath.documentId(), "desc");
-  const found: FirebaseFirestore.QueryDocumentSnapshot[] = [];
+  const found: QueryDocumentSnapshot<InboxEntry>[] = [];
   if (cursor === undefined) {
     found.push(
       ...(
@@ -128,7 +105,7 @@ export async function listNotifications(
   const user = await userRef(db, uid).get();
   const docs = found.slice(0, limit);
   return {
-    entries: docs.map(toEntry),
+    entries: docs.map((d) => d.data()),
     nextCursor: found.length > limit ? (docs[docs.length - 1]?.id ?? null) : null,
     unreadCount: Math.max(0, Number(user.get("unreadCount") ?? 0)),
   };
@@ -212,14 +189,13 @@ export async function planFinished(
     now: number;
   },
 ): Promise<FinishedPlan> {
-  const machineRef = db.collection(COL.machines).doc(a.machine.id);
-  const roomRef = a.roomId ? db.collection(COL.rooms).doc(a.roomId) : null;
+  const roomRef = a.roomId ? refs(db).room(a.roomId) : null;
   const implausible = a.cycles.filter((c) => c.implausible);
   const [watchersSnap, subsSnap, roomSnap, adminsSnap] = await Promise.all([
-    tx.get(machineRef.collection(WATCHERS)),
-    roomRef ? tx.get(roomRef.collection(SUBSCRIBERS)) : null,
+    tx.get(refs(db).watchers(a.machine.id)),
+    a.roomId ? tx.get(refs(db).subscribers(a.roomId)) : null,
     roomRef ? tx.get(roomRef) : null,
-    implausible.length > 0 ? tx.get(db.collection(ADMINS)) : null,
+    implausible.length > 0 ? tx.get(refs(db).admins) : null,
   ]);
   const watchers = watchersSnap.docs.map((d) => d.id);
   const subscribers = (subsSnap?.docs ?? []).map((d) => d.id).filter((u) => !watchers.includes(u));
@@ -267,13 +243,13 @@ export async function planFinished(
     write(tx) {
       const uids = Object.fromEntries(watchers.map((u) => [u, true]));
       for (const cycle of a.cycles) {
-        tx.set(db.collection(COL.cycleWatchers).doc(cycle.id), {
+        tx.set(refs(db).cycleWatchers(cycle.id), {
           machineId: a.machine.id,
           uids,
           createdAt: Timestamp.fromMillis(a.now),
         });
       }
-      for (const uid of watchers) tx.delete(machineRef.collection(WATCHERS).doc(uid));
+      for (const uid of watchers) tx.delete(refs(db).watchers(a.machine.id).doc(uid));
     },
   };
 }

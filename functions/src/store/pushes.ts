@@ -13,8 +13,9 @@ import { notificationLink } from "../domain/messages";
 import { type PushStep, nextPushStep } from "../domain/pushState";
 import { sendToUsers } from "../services/fcm/sender";
 import { type PushTransport, machineTopic } from "../services/fcm/transport";
-import { COL, toMillis } from "./db";
+import { toMillis } from "../data/db";
 import { firestoreTokenStore, loadTokens } from "./users";
+import { refs } from "../data/refs";
 
 export interface PushDeps {
   db: Firestore;
@@ -33,7 +34,7 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export async function sendPush(deps: PushDeps, pushId: string): Promise<PushOutcome> {
   const { db } = deps;
-  const ref = db.collection(COL.pushes).doc(pushId);
+  const ref = refs(db).pushes.doc(pushId);
   const taken = await db.runTransaction(async (tx) => {
     const snap = await tx.get(ref);
     if (!snap.exists) return null;

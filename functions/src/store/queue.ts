@@ -25,8 +25,6 @@ import {
   type ClaimResult,
   DEFAULT_CLAIM_WINDOW_MINUTES,
   type ExpiredOffer,
-  type QueueEntry,
-  type QueueOffer,
   type RoomQueue,
   type UserOffer,
   activeOffers,
@@ -40,11 +38,10 @@ import {
 } from "../domain/queue";
 import { MINUTE_MS } from "../domain/time";
 import { type MachineStatus, isRunning } from "../domain/status";
-import { COL } from "./db";
 import { type Notice, readNotices, writeNotices } from "./notices";
+import { toRoomQueue } from "../data/model";
+import { getAll, refs } from "../data/refs";
 
-/** `queues/{roomId}`: one document per room. */
-export const QUEUES = "queues";
 /** Inbox `type` of an offer. */
 export const OFFER_NOTIFICATION_TYPE = "queue_offer";
 /** Fresh reads after a lost race before giving up (with backoff: about 5 s in all). */
@@ -74,45 +71,12 @@ export function queueOfferId(roomId: string, machineId: string, offeredAt: numbe
   return `offer-${roomId}-${machineId}-${offeredAt}`;
 }
 
-const queueRef = (db: Firestore, roomId: string) => db.collection(QUEUES).doc(roomId);
+const queueRef = (db: Firestore, roomId: string) => refs(db).queue(roomId);
 /** A stored `machines/{id}.status` that is mid-cycle. */
 const runningStatus = (status: unknown) =>
   typeof status === "string" && isRunning(status as MachineStatus);
 
 // ---------------------------------------------------------------------------------- reading
-
-function toOffer(x: unknown): QueueOffer | null {
-  if (typeof x !== "object" || x === null) return null;
-  const o = x as Record<string, unknown>;
-  if (
-    typeof o.machineId !== "string" ||
-    typeof o.offeredAt !== "number" ||
-    typeof o.expiresAt !== "number"
-  ) {
-    return null;
-  }
-  return { machineId: o.machineId, offeredAt: o.offeredAt, expiresAt: o.expiresAt };
-}
-
-function toEntry(x: unknown): QueueEntry | null {
-  if (typeof x !== "object" || x === null) return null;
-  const e = x as Record<string, unknown>;
-  if (typeof e.uid !== "string" || typeof e.joinedAt !== "number") return null;
-  const passes = typeof e.passes === "number" ? e.passes : 0;
-  const offer = toOffer(e.offer);
-  return offer
-    ? { uid: e.uid, joinedAt: e.joinedAt, passes, offer }
-    : { uid: e.uid, joinedAt: e.joinedAt, passes };
-}
-
-/** A stored queue document as the domain's RoomQueue (missing → empty). */
-export function toRoomQueue(data: FirebaseFirestore.DocumentData | undefined): RoomQueue {
-  const raw: unknown = data?.entries;
-  const entries = Array.isArray(raw)
-    ? raw.map(toEntry).filter((e): e is QueueEntry => e !== null)
-    : [];
-  return { entries };
-}
 
 /** The room's queue (empty when nobody ever queued there). */
 export async function readQueue(db: Firestore, roomId: string): Promise<RoomQueue> {
@@ -327,7 +291,7 @@ export async function onMachineFreed(
   now: number,
   windowMinutes: number,
 ): Promise<{ offer: UserOffer | null }> {
-  const machine = await db.collection(COL.machines).doc(machineId).get();
+  const machine = await refs(db).machine(machineId).get();
   const status: unknown = machine.get("status");
   if (machine.get("outOfOrder") === true || runningStatus(status)) {
     logger.info("freed machine not offered", { roomId, machineId, status });
@@ -372,10 +336,13 @@ async function machineAvailability(db: Firestore, machineIds: readonly string[])
   const running = new Set<string>();
   const unique = [...new Set(machineIds)];
   if (unique.length === 0) return { outOfOrder, running };
-  const snaps = await db.getAll(...unique.map((id) => db.collection(COL.machines).doc(id)));
-  for (const s of snaps) {
-    if (s.get("outOfOrder") === true) outOfOrder.add(s.id);
-    if (runningStatus(s.get("status"))) running.add(s.id);
+  for (const s of await getAll(
+    db,
+    unique.map((id) => refs(db).machine(id)),
+  )) {
+    const m = s.data();
+    if (m?.outOfOrder) outOfOrder.add(s.id);
+    if (m && isRunning(m.status)) running.add(s.id);
   }
   return { outOfOrder, running };
 }
@@ -393,7 +360,7 @@ export async function expireQueueOffers(
   windowMinutes: number = DEFAULT_CLAIM_WINDOW_MINUTES,
 ): Promise<ExpireQueuesReport> {
   const report: ExpireQueuesReport = { roomsWritten: 0, expired: [], offers: [], withdrawn: [] };
-  const withOffers = await db.collection(QUEUES).where("offers", ">", 0).get();
+  const withOffers = await refs(db).queues.where("offers", ">", 0).get();
   for (const doc of withOffers.docs) {
     const roomId = doc.id;
     const next: unknown = doc.get("nextExpiresAt");
@@ -454,7 +421,7 @@ async function offerNotices(
 ): Promise<Notice[]> {
   if (offers.length === 0) return [];
   const machineIds = [...new Set(offers.map((o) => o.machineId))];
-  const snaps = await tx.getAll(...machineIds.map((id) => db.collection(COL.machines).doc(id)));
+  const snaps = await tx.getAll(...machineIds.map((id) => refs(db).machine(id)));
   const machines = new Map<string, MessageMachine>(
     snaps.map((s) => {
       const name: unknown = s.get("name");

@@ -9,32 +9,12 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { type WeekdayTable, gridToWeekdayTable } from "../domain/congestion";
 import { type CourseStats, courseKey } from "../domain/stats";
-import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
-import { courseOfMachineDoc, courseStatsId } from "./applyReport";
-import { COL, toMillis } from "./db";
-import { WATCHERS } from "./notifications";
+import { type MachineType, isRunning } from "../domain/status";
+import { type Machine, type Room, courseStatsId } from "../data/model";
+import { refs } from "../data/refs";
 
-export interface RoomDoc {
-  roomId: string;
-  name: string;
-}
-
-export interface MachineDoc {
-  machineId: string;
-  roomId: string | null;
-  name: string;
-  type: MachineType;
-  status: MachineStatus;
-  /** Course key (see courseKey) of the running cycle; null = the default course. */
-  course: string | null;
-  /** The name the user gave with `/start_course`, shown while `course` is its key. */
-  courseName: string | null;
-  cycleStartedAt: number | null;
-  spinStartedAt: number | null;
-  expectedEndAt: number | null;
-  online: boolean;
-  outOfOrder: boolean;
-}
+export type RoomDoc = Room;
+export type MachineDoc = Machine;
 
 export type Availability = "free" | "busy" | "offline" | "out_of_order";
 
@@ -64,48 +44,20 @@ export function displayCourse(m: Pick<MachineDoc, "course" | "courseName">): str
   return m.course;
 }
 
-const STATUSES: readonly MachineStatus[] = ["WASHING", "SPINNING", "DRYING", "FINISHED", "OFF"];
-
-export function toMachineDoc(doc: FirebaseFirestore.DocumentSnapshot): MachineDoc {
-  const d = doc.data() ?? {};
-  const status = STATUSES.includes(d.status as MachineStatus) ? (d.status as MachineStatus) : "OFF";
-  return {
-    machineId: doc.id,
-    roomId: typeof d.roomId === "string" ? d.roomId : null,
-    name: typeof d.name === "string" ? d.name : doc.id,
-    type: d.type === "dryer" ? "dryer" : "washer",
-    status,
-    ...courseOfMachineDoc(d),
-    cycleStartedAt: toMillis(d.cycleStartedAt),
-    spinStartedAt: toMillis(d.spinStartedAt),
-    expectedEndAt: toMillis(d.expectedEndAt),
-    online: d.online === true,
-    outOfOrder: d.outOfOrder === true,
-  };
+export async function readRooms(db: Firestore): Promise<Room[]> {
+  const snap = await refs(db).rooms.get();
+  return snap.docs.map((d) => d.data()).sort((a, b) => compareIds(a.roomId, b.roomId));
 }
 
-export async function readRooms(db: Firestore): Promise<RoomDoc[]> {
-  const snap = await db.collection(COL.rooms).get();
-  return snap.docs
-    .map((d) => ({
-      roomId: d.id,
-      name: typeof d.get("name") === "string" ? (d.get("name") as string) : d.id,
-    }))
-    .sort((a, b) => compareIds(a.roomId, b.roomId));
-}
-
-export async function readRoom(db: Firestore, roomId: string): Promise<RoomDoc | null> {
-  const snap = await db.collection(COL.rooms).doc(roomId).get();
-  if (!snap.exists) return null;
-  const name: unknown = snap.get("name");
-  return { roomId, name: typeof name === "string" ? name : roomId };
+export async function readRoom(db: Firestore, roomId: string): Promise<Room | null> {
+  return (await refs(db).room(roomId).get()).data() ?? null;
 }
 
 /** Machines of one room, or of every room; by id. */
-export async function readMachines(db: Firestore, roomId?: string): Promise<MachineDoc[]> {
-  const col = db.collection(COL.machines);
+export async function readMachines(db: Firestore, roomId?: string): Promise<Machine[]> {
+  const col = refs(db).machines;
   const snap = await (roomId === undefined ? col : col.where("roomId", "==", roomId)).get();
-  return snap.docs.map(toMachineDoc).sort((a, b) => compareIds(a.machineId, b.machineId));
+  return snap.docs.map((d) => d.data()).sort((a, b) => compareIds(a.machineId, b.machineId));
 }
 
 /** Course averages by `courseStatsId`, for the given (type, course key) pairs. */
@@ -113,12 +65,11 @@ export async function readStats(
   db: Firestore,
   keys: readonly { type: MachineType; course: string }[],
 ): Promise<Map<string, CourseStats>> {
-  const ids = [...new Set(keys.map((k) => courseStatsId(k.type, k.course)))];
-  const out = new Map<string, CourseStats>();
-  if (ids.length === 0) return out;
-  const snaps = await db.getAll(...ids.map((id) => db.collection(COL.courseStats).doc(id)));
-  for (const s of snaps) if (s.exists) out.set(s.id, s.data() as CourseStats);
-  return out;
+  const unique = new Map(keys.map((k) => [courseStatsId(k.type, k.course), k]));
+  const snaps = await Promise.all(
+    [...unique.values()].map((k) => refs(db).courseStats(k.type, k.course).get()),
+  );
+  return new Map(snaps.flatMap((s) => (s.exists ? [[s.id, s.data() as CourseStats]] : [])));
 }
 
 /** Which of these machines the user watches (`machines/{id}/watchers/{uid}` exists). */
@@ -128,16 +79,13 @@ export async function watchedBy(
   machineIds: readonly string[],
 ): Promise<Set<string>> {
   if (machineIds.length === 0) return new Set();
-  const refs = machineIds.map((id) =>
-    db.collection(COL.machines).doc(id).collection(WATCHERS).doc(uid),
-  );
-  const snaps = await db.getAll(...refs);
+  const snaps = await db.getAll(...machineIds.map((id) => refs(db).watchers(id).doc(uid)));
   return new Set(machineIds.filter((_, i) => snaps[i]?.exists));
 }
 
 /** `{"월":[24], …, "일":[24]}` of one room, or summed over every room. */
 export async function congestionTable(db: Firestore, roomId?: string): Promise<WeekdayTable> {
-  const col = db.collection(COL.congestion);
+  const col = refs(db).congestions;
   if (roomId !== undefined) {
     const snap = await col.doc(roomId).get();
     return gridToWeekdayTable(snap.exists ? [snap.data() ?? {}] : []);

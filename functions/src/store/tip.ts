@@ -17,9 +17,9 @@ import { gridToWeekdayTable } from "../domain/congestion";
 import { isRunning, type MachineStatus } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
 import type { CongestionTable, RoomState, TipLocale, TipResponse } from "../domain/tip";
-import { COL, toMillis } from "./db";
+import { toMillis } from "../data/db";
 import { type Lease, acquireLease } from "./lease";
-import { CACHES } from "./weatherCache";
+import { refs } from "../data/refs";
 
 /** How long a tip is served without being made again. */
 export const TIP_FRESH_MS = 10 * MINUTE_MS;
@@ -104,30 +104,23 @@ export async function loadTipInputs(
 ): Promise<TipInputs> {
   const [roomDocs, machineDocs, congestionDocs] = await Promise.all([
     roomId
-      ? db
-          .collection(COL.rooms)
-          .doc(roomId)
+      ? refs(db)
+          .room(roomId)
           .get()
           .then((s) => (s.exists ? [s] : []))
-      : db
-          .collection(COL.rooms)
-          .get()
+      : refs(db)
+          .rooms.get()
           .then((q) => q.docs),
-    (roomId
-      ? db.collection(COL.machines).where("roomId", "==", roomId)
-      : db.collection(COL.machines)
-    )
+    (roomId ? refs(db).machines.where("roomId", "==", roomId) : refs(db).machines)
       .get()
       .then((q) => q.docs.map((d) => tipMachine(d.data()))),
     roomId
-      ? db
-          .collection(COL.congestion)
-          .doc(roomId)
+      ? refs(db)
+          .congestion(roomId)
           .get()
           .then((s) => (s.exists ? [s.data() ?? {}] : []))
-      : db
-          .collection(COL.congestion)
-          .get()
+      : refs(db)
+          .congestions.get()
           .then((q) => q.docs.map((d) => d.data())),
   ]);
   const rooms: RoomState[] = [];
@@ -172,7 +165,7 @@ export async function readCachedTip(
   locale: TipLocale,
   now: number,
 ): Promise<CachedTip | null> {
-  const snap = await db.collection(CACHES).doc(tipCacheKey(scope, locale)).get();
+  const snap = await refs(db).cache(tipCacheKey(scope, locale)).get();
   if (!snap.exists) return null;
   const value: unknown = snap.get("value");
   const freshUntil = toMillis(snap.get("freshUntil"));
@@ -195,9 +188,8 @@ export async function writeCachedTip(
   tip: TipResponse,
   now: number,
 ): Promise<void> {
-  await db
-    .collection(CACHES)
-    .doc(tipCacheKey(scope, locale))
+  await refs(db)
+    .cache(tipCacheKey(scope, locale))
     .set({
       kind: "tip",
       value: tip,
@@ -217,7 +209,7 @@ export function acquireTipLease(
   db: Firestore,
   a: { scope: TipScope; locale: TipLocale; now: number; holder?: string },
 ): Promise<Lease | null> {
-  return acquireLease(db, db.collection(CACHES).doc(tipLeaseKey(a.scope, a.locale)), {
+  return acquireLease(db, refs(db).cache(tipLeaseKey(a.scope, a.locale)), {
     kind: "tip-lease",
     now: a.now,
     leaseMs: TIP_LEASE_MS,

@@ -8,9 +8,8 @@ import { createHash } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { Locale } from "../domain/messages";
 import type { PushToken, TokenStore } from "../services/fcm/sender";
-import { COL, toMillis } from "./db";
-
-export const TOKENS = "tokens";
+import { toMillis } from "../data/db";
+import { refs } from "../data/refs";
 
 /** A token's document id: its SHA-256, so that a token never appears in a path or a log. */
 export function tokenId(token: string): string {
@@ -18,7 +17,7 @@ export function tokenId(token: string): string {
 }
 
 export function tokenRef(db: Firestore, uid: string, token: string) {
-  return db.collection(COL.users).doc(uid).collection(TOKENS).doc(tokenId(token));
+  return refs(db).tokens(uid).doc(tokenId(token));
 }
 
 /**
@@ -41,10 +40,8 @@ export async function saveFcmToken(
   // One transaction: parallel registrations of one user cannot both keep a full set of others.
   return db.runTransaction(async (tx) => {
     const existing = await tx.get(
-      db
-        .collection(COL.users)
-        .doc(uid)
-        .collection(TOKENS)
+      refs(db)
+        .tokens(uid)
         .orderBy("lastRefreshedAt", "desc")
         .limit(MAX_TOKENS_PER_USER + 20),
     );
@@ -55,14 +52,14 @@ export async function saveFcmToken(
       lastRefreshedAt: Timestamp.fromMillis(a.now),
     });
     for (const d of evict) tx.delete(d.ref);
-    if (a.locale) tx.set(db.collection(COL.users).doc(uid), { locale: a.locale }, { merge: true });
+    if (a.locale) tx.set(refs(db).user(uid), { locale: a.locale }, { merge: true });
     return evict.length;
   });
 }
 
 /** The language of the user's notifications (`users/{uid}.locale`). */
 export async function saveLocale(db: Firestore, uid: string, locale: Locale): Promise<void> {
-  await db.collection(COL.users).doc(uid).set({ locale }, { merge: true });
+  await refs(db).user(uid).set({ locale }, { merge: true });
 }
 
 /** Removes one token; true when it was there. */
@@ -86,7 +83,7 @@ export function firestoreTokenStore(db: Firestore): TokenStore {
 
 /** The user's device tokens (`users/{uid}/tokens`). */
 export async function loadTokens(db: Firestore, uid: string): Promise<PushToken[]> {
-  const snap = await db.collection(COL.users).doc(uid).collection(TOKENS).get();
+  const snap = await refs(db).tokens(uid).get();
   return snap.docs.flatMap((d) => {
     const token: unknown = d.get("token");
     return typeof token === "string"

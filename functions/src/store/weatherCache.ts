@@ -7,7 +7,8 @@
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { Weather } from "../domain/weather";
 import type { WeatherCache } from "../services/kma";
-import { toMillis } from "./db";
+import { toMillis } from "../data/db";
+import { refs } from "../data/refs";
 
 /** Server-only cache documents: forecasts, tips and the tip refresh leases. */
 export const CACHES = "caches";
@@ -25,7 +26,7 @@ function isWeather(value: unknown): value is Weather {
 
 /** A {@link WeatherCache} on `caches/{key}`, with the clock passed in. */
 export function firestoreWeatherCache(db: Firestore, now: () => number): WeatherCache {
-  const ref = (key: string) => db.collection(CACHES).doc(key);
+  const ref = (key: string) => refs(db).cache(key);
   return {
     async get(key: string): Promise<Weather | null> {
       const snap = await ref(key).get();

@@ -5,15 +5,16 @@
 import * as logger from "firebase-functions/logger";
 import { getAuth } from "firebase-admin/auth";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
-import { ADMINS, syncAdminClaim } from "../store/admins";
-import { db } from "../store/db";
+import { refs } from "../data/refs";
+import { syncAdminClaim } from "../store/admins";
+import { db } from "../data/db";
 import type { WriteEvent } from "./consoleDeps";
 
 export async function handleAdminWritten(event: WriteEvent<{ uid: string }>) {
   const { uid } = event.params;
   // The document as it is now, not as the event saw it: a create delivered after the delete
   // must not grant the claim back.
-  const isAdmin = (await db().collection(ADMINS).doc(uid).get()).exists;
+  const isAdmin = (await refs(db()).admin(uid).get()).exists;
   const outcome = await syncAdminClaim(getAuth(), uid, isAdmin);
   logger.info("admin claim synced", { uid, outcome });
   return outcome;

@@ -21,7 +21,7 @@ import {
   CHOSEN_SECRET_CHARS_REASON,
   CHOSEN_SECRET_MAX_LENGTH,
 } from "../../security/deviceSecret";
-import { COL, isAlreadyExists } from "../../store/db";
+import { isAlreadyExists } from "../../data/db";
 import {
   createMachine,
   createRoom,
@@ -35,6 +35,7 @@ import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
 import { deviceBaseUrl, machineSnippet } from "../../domain/firmwareSnippet";
 import { OneLineSchema } from "./broken";
+import { refs } from "../../data/refs";
 
 export const AddRoomBodySchema = z
   .object({ room_name: OneLineSchema(100).describe("Display name, 1–100 characters.") })
@@ -114,14 +115,14 @@ function projectId(): string {
 }
 
 async function machineOr404(db: Firestore, machineId: string) {
-  const snap = await db.collection(COL.machines).doc(machineId).get();
+  const snap = await refs(db).machine(machineId).get();
   if (!snap.exists) throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
   return snap;
 }
 
 /** The room id after the largest decimal id in use; a taken id (a concurrent call) → the next. */
 async function addRoom(db: Firestore, name: string): Promise<string> {
-  const rooms = await db.collection(COL.rooms).get();
+  const rooms = await refs(db).rooms.get();
   let candidate =
     rooms.docs.reduce((max, d) => (DECIMAL_ID.test(d.id) ? Math.max(max, Number(d.id)) : max), 0) +
     1;
@@ -177,7 +178,7 @@ export const adminRoutes = [
     body: AddDeviceBodySchema,
   }).handle(async ({ req, deps, user, body }) => {
     const key = masterKey(deps);
-    const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
+    const room = await refs(deps.db).room(body.room_id).get();
     if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
     const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
     let secret: string;
@@ -257,7 +258,7 @@ export const adminRoutes = [
     body: CalibrationBodySchema,
   }).handle(async ({ deps, user, body }) => {
     await machineOr404(deps.db, body.machine_id);
-    await deps.db.collection(COL.machines).doc(body.machine_id).update({ calibration: body.on });
+    await refs(deps.db).machine(body.machine_id).update({ calibration: body.on });
     logger.info("calibration switched", {
       machineId: body.machine_id,
       on: body.on,

@@ -16,14 +16,14 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import { DEFAULT_MINUTES, courseKey } from "../../domain/stats";
-import { courseStatsId } from "../../store/applyReport";
-import { COL } from "../../store/db";
+import { courseStatsId } from "../../data/model";
 import { setWatch } from "../../store/notifications";
-import { idOut, readStats, toMachineDoc } from "../../store/status";
+import { idOut, readStats } from "../../store/status";
 import { defineRoute } from "../apiRouter";
 import { StartCourseResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
+import { refs } from "../../data/refs";
 
 export const COURSE_NAME_MAX = 40;
 
@@ -47,11 +47,10 @@ export const courseRoutes = [
     auth: "user",
     body: StartCourseBodySchema,
   }).handle(async ({ deps, user, body }) => {
-    const ref = deps.db.collection(COL.machines).doc(body.machine_id);
-    const snap = await ref.get();
-    if (!snap.exists)
+    const ref = refs(deps.db).machine(body.machine_id);
+    const machine = (await ref.get()).data();
+    if (!machine)
       throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
-    const machine = toMachineDoc(snap);
     if (machine.outOfOrder) {
       throw new HttpError(
         409,
@@ -74,7 +73,7 @@ export const courseRoutes = [
       },
     });
     batch.set(
-      deps.db.collection(COL.courseChoices).doc(body.machine_id),
+      refs(deps.db).courseChoice(body.machine_id),
       { uid: user.uid, setAt: Timestamp.fromMillis(now) },
       { merge: true },
     );

@@ -7,10 +7,10 @@
  * - With a valid non-admin token: the same as without one. An invalid token is a 401 (auth
  *   "optional"), so a client that meant to authenticate learns that it did not.
  */
-import { COL } from "../../store/db";
 import { defineRoute } from "../apiRouter";
 import { HealthResponseSchema } from "../apiResponses";
 import { HttpError } from "../errors";
+import { refs } from "../../data/refs";
 
 export const healthRoutes = [
   defineRoute({
@@ -21,7 +21,7 @@ export const healthRoutes = [
   }).handle(async ({ deps, user }) => {
     const started = deps.now();
     try {
-      await deps.db.collection(COL.rooms).limit(1).get();
+      await refs(deps.db).rooms.limit(1).get();
     } catch {
       throw new HttpError(503, "unavailable", "Firestore is not reachable");
     }

@@ -12,7 +12,6 @@
  * - GET /notifications?limit=&cursor=: the inbox, newest first.
  * - POST /notifications/read {id} | {all: true}: marks read, keeping unreadCount right.
  */
-import { COL } from "../../store/db";
 import {
   UnknownCursorError,
   listNotifications,
@@ -45,6 +44,7 @@ import {
   SettingsBodySchema,
 } from "../apiSchemas";
 import { HttpError } from "../errors";
+import { refs } from "../../data/refs";
 
 export const notificationRoutes = [
   defineRoute({
@@ -54,7 +54,7 @@ export const notificationRoutes = [
     auth: "user",
     body: NotifyMeBodySchema,
   }).handle(async ({ deps, user, body }) => {
-    const machine = await deps.db.collection(COL.machines).doc(body.machine_id).get();
+    const machine = await refs(deps.db).machine(body.machine_id).get();
     if (!machine.exists)
       throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
     await setWatch(deps.db, user.uid, body.machine_id, body.isusing, deps.now());
@@ -70,7 +70,7 @@ export const notificationRoutes = [
     auth: "user",
     body: DeviceSubscribeBodySchema,
   }).handle(async ({ deps, user, body }) => {
-    const room = await deps.db.collection(COL.rooms).doc(body.room_id).get();
+    const room = await refs(deps.db).room(body.room_id).get();
     if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
     const on = body.isusing ?? true;
     await setRoomSubscription(deps.db, user.uid, body.room_id, on, deps.now());

@@ -15,13 +15,13 @@ import { z } from "zod";
 import { QueueBusyError, claimOffer, joinQueue, leaveQueue } from "../../store/queue";
 import { idOut } from "../../store/status";
 import { readReservation } from "../views";
-import { COL } from "../../store/db";
 import { defineRoute } from "../apiRouter";
 import { ReserveClaimResponseSchema, ReserveResponseSchema } from "../apiResponses";
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
 import { roomOr404 } from "./common";
+import { refs } from "../../data/refs";
 
 /** POST /reserve: isreserved 1 = join the room's queue, 0 = leave it. */
 export const ReserveBodySchema = z.object({ room_id: IdSchema, isreserved: OnOffSchema }).strict();
@@ -83,7 +83,7 @@ export const queueRoutes = [
   }).handle(async ({ deps, user, body }) => {
     const room = await roomOr404(deps.db, body.room_id);
     if (body.machine_id !== undefined) {
-      const m = await deps.db.collection(COL.machines).doc(body.machine_id).get();
+      const m = await refs(deps.db).machine(body.machine_id).get();
       if (!m.exists)
         throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
     }

@@ -10,8 +10,8 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import { kstParts } from "../../domain/time";
-import { COL } from "../../store/db";
 import { defineRoute } from "../apiRouter";
+import { refs } from "../../data/refs";
 
 export const SurveyBodySchema = z
   .object({
@@ -71,9 +71,8 @@ export const surveyRoutes = [
   }).handle(async ({ deps, user, body }) => {
     const now = deps.now();
     const suggestion = body.suggestion ? body.suggestion : null;
-    await deps.db
-      .collection(COL.surveys)
-      .doc(`${user.uid}_${dayKey(now)}`)
+    await refs(deps.db)
+      .surveys.doc(`${user.uid}_${dayKey(now)}`)
       .set({
         uid: user.uid,
         satisfaction: body.satisfaction,
@@ -92,9 +91,8 @@ export const surveyRoutes = [
     auth: "admin",
     query: SurveysQuerySchema,
   }).handle(async ({ deps, query: q }) => {
-    const snap = await deps.db
-      .collection(COL.surveys)
-      .orderBy("createdAt", "desc")
+    const snap = await refs(deps.db)
+      .surveys.orderBy("createdAt", "desc")
       .limit(q.limit === undefined ? 50 : Number(q.limit))
       .get();
     const surveys = snap.docs.map((d) => ({

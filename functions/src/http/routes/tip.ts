@@ -45,7 +45,6 @@ import {
   type KmaClient,
   type KmaClientOptions,
 } from "../../services/kma";
-import { COL } from "../../store/db";
 import {
   acquireTipLease,
   loadTipInputs,
@@ -60,6 +59,7 @@ import { type ApiDeps, defineRoute } from "../apiRouter";
 import { TipResponseSchema } from "../apiResponses";
 import { HttpError } from "../errors";
 import { RoomQuerySchema } from "./common";
+import { refs } from "../../data/refs";
 
 /** What GET /tip needs to know; read from the params on every request by default. */
 export interface TipConfig {
@@ -144,7 +144,7 @@ async function tipLocale(
   if (acceptLanguage && /(^|,)\s*(ko|en)\b/i.test(acceptLanguage)) {
     return localeFromAcceptLanguage(acceptLanguage);
   }
-  const user = await deps.db.collection(COL.users).doc(uid).get();
+  const user = await refs(deps.db).user(uid).get();
   return resolveLocale(user.get("locale"));
 }
 
@@ -294,7 +294,7 @@ export const tipRoutes = [
     query: TipQuerySchema,
   }).handle(async ({ req, deps, settings, user, query: q }) => {
     const roomId = q.room_id ?? null;
-    if (roomId && !(await deps.db.collection(COL.rooms).doc(roomId).get()).exists) {
+    if (roomId && !(await refs(deps.db).room(roomId).get()).exists) {
       throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
     }
     const services = deps.tip ?? {};

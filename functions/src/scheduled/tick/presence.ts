@@ -28,9 +28,9 @@ import {
 import { relativeTime } from "../../domain/relativeTime";
 import { MINUTE_MS } from "../../domain/time";
 import { adminUids } from "../../store/admins";
-import { COL } from "../../store/db";
-import { IDLE_STATUSES, type TickContext, type TickMachine, toTickMachine } from "./base";
+import { IDLE_STATUSES, type TickContext, type TickMachine } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
+import { refs } from "../../data/refs";
 
 /** How long FCM keeps an offline notice. */
 export const OFFLINE_NOTICE_TTL_SECONDS = 24 * 3600;
@@ -48,7 +48,7 @@ export async function updatePresence(
 ): Promise<PresenceResult> {
   const { db, now, counters } = deps;
   const idleCutoff = Timestamp.fromMillis(now - limits.idleMinutes * MINUTE_MS);
-  const machines = db.collection(COL.machines);
+  const machines = refs(db).machines;
   const [silentIdle, offlineIdle] = await Promise.all([
     machines
       .where("online", "==", true)
@@ -66,8 +66,8 @@ export async function updatePresence(
   const byDecision = new Map<PresenceDecision, TickMachine[]>();
   for (const m of [
     ...running,
-    ...silentIdle.docs.map(toTickMachine),
-    ...offlineIdle.docs.map(toTickMachine),
+    ...silentIdle.docs.map((d) => d.data()),
+    ...offlineIdle.docs.map((d) => d.data()),
   ]) {
     // A report-only board is judged against the late end of its cycle (domain/presence.ts).
     const d = presenceDecision(

@@ -26,11 +26,10 @@ import {
 } from "../../domain/reminders";
 import type { RoomTimers } from "../../domain/timers";
 import { MINUTE_MS } from "../../domain/time";
-import { COL, toMillis } from "../../store/db";
-import { WATCHERS } from "../../store/notifications";
+import { toMillis } from "../../data/db";
 import type { TickContext, TickCounters, TickMachine } from "./base";
-import { toTickMachine } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
+import { getAll, refs } from "../../data/refs";
 
 export interface ReminderLimits {
   /** N: "finishing in N minutes". */
@@ -76,7 +75,7 @@ function toNotification(
 }
 
 async function watcherUids(db: Firestore, machineId: string, counters: TickCounters) {
-  const snap = await db.collection(COL.machines).doc(machineId).collection(WATCHERS).get();
+  const snap = await refs(db).watchers(machineId).get();
   counters.reads += Math.max(1, snap.size);
   return snap.docs.map((d) => d.id);
 }
@@ -125,9 +124,8 @@ export async function laundryLeftNotifications(
   const { db, now, counters } = deps;
   const newest = now - limits.leftoverMinutes * MINUTE_MS;
   const oldest = newest - limits.leftoverCatchUpMinutes * MINUTE_MS;
-  const cyclesSnap = await db
-    .collection(COL.cycles)
-    .where("finishedAt", ">", Timestamp.fromMillis(oldest))
+  const cyclesSnap = await refs(db)
+    .cycles.where("finishedAt", ">", Timestamp.fromMillis(oldest))
     .where("finishedAt", "<=", Timestamp.fromMillis(newest))
     .get();
   counters.reads += Math.max(1, cyclesSnap.size);
@@ -140,16 +138,18 @@ export async function laundryLeftNotifications(
     startedBy: d.get("startedBy") as unknown,
   }));
   const machineIds = [...new Set(cycles.map((c) => c.machineId))];
-  const machineSnaps = await db.getAll(
-    ...machineIds.map((id) => db.collection(COL.machines).doc(id)),
+  const machineSnaps = await getAll(
+    db,
+    machineIds.map((id) => refs(db).machine(id)),
   );
-  const recordSnaps = await db.getAll(
-    ...cycles.map((c) => db.collection(COL.cycleWatchers).doc(c.id)),
-  );
+  const recordSnaps = await db.getAll(...cycles.map((c) => refs(db).cycleWatchers(c.id)));
   counters.reads += machineSnaps.length + recordSnaps.length;
   const record = new Map(recordSnaps.filter((s) => s.exists).map((s) => [s.id, s]));
   const machines = new Map(
-    machineSnaps.filter((s) => s.exists).map((s) => [s.id, toTickMachine(s)]),
+    machineSnaps.flatMap((s) => {
+      const m = s.data();
+      return m ? [[s.id, m] as const] : [];
+    }),
   );
 
   return cycles.flatMap((c) => {

@@ -16,15 +16,11 @@ import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { courseKey } from "../../domain/stats";
 import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from "../../domain/timers";
 import type { MachineStatus } from "../../domain/status";
-import { COL, toMillis } from "../../store/db";
-import {
-  MAX_BATCH_WRITES,
-  type TickCounters,
-  type TickMachine,
-  courseStatsId,
-  readCourseStats,
-  slices,
-} from "./base";
+import { toMillis } from "../../data/db";
+import { MAX_BATCH_WRITES, type TickCounters, type TickMachine, slices } from "./base";
+import { courseStatsId } from "../../data/model";
+import { refs } from "../../data/refs";
+import { readStats } from "../../store/status";
 
 export interface TimersResult {
   /** Rooms whose timers were written. */
@@ -80,16 +76,15 @@ export async function updateRoomTimers(
   }
 
   const [activeSnap, stats] = await Promise.all([
-    db.collection(COL.rooms).where("timersActive", "==", true).get(),
-    readCourseStats(
+    refs(db).rooms.where("timersActive", "==", true).get(),
+    readStats(
       db,
       running
         .filter((m) => m.cycleStartedAt !== null)
-        .map((m) => courseStatsId(m.type, courseKey(m.course))),
-      counters,
+        .map((m) => ({ type: m.type, course: courseKey(m.course) })),
     ),
   ]);
-  counters.reads += Math.max(1, activeSnap.size);
+  counters.reads += Math.max(1, activeSnap.size) + stats.size;
   const stored = new Map<string, { timers: unknown; timersAt: number | null }>();
   for (const d of activeSnap.docs) {
     stored.set(d.id, { timers: d.get("timers"), timersAt: toMillis(d.get("timersAt")) });
@@ -120,7 +115,7 @@ export async function updateRoomTimers(
         timersActive: Object.keys(w.timers).length > 0,
       });
       const batch = db.batch();
-      for (const w of slice) batch.update(db.collection(COL.rooms).doc(w.roomId), fields(w));
+      for (const w of slice) batch.update(refs(db).room(w.roomId), fields(w));
       try {
         await batch.commit();
         counters.writes += slice.length;
@@ -128,9 +123,8 @@ export async function updateRoomTimers(
         if ((err as { code?: number }).code !== 5) throw err;
         // A room of the slice is gone: the others one by one.
         for (const w of slice) {
-          await db
-            .collection(COL.rooms)
-            .doc(w.roomId)
+          await refs(db)
+            .room(w.roomId)
             .update(fields(w))
             .then(() => (counters.writes += 1))
             .catch((e: unknown) => {

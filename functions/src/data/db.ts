@@ -1,0 +1,32 @@
+/**
+ * The Firestore handle and the value helpers every reader shares (the layout is data/refs.ts).
+ * The admin app is created on first use (not at module load) so cold starts stay cheap and tests
+ * can set the emulator host first. With FIRESTORE_EMULATOR_HOST set, firebase-admin talks to it.
+ */
+import { getApps, initializeApp } from "firebase-admin/app";
+import { type Firestore, Timestamp, getFirestore } from "firebase-admin/firestore";
+
+let firestore: Firestore | undefined;
+
+export function db(): Firestore {
+  if (!firestore) {
+    if (getApps().length === 0) initializeApp();
+    firestore = getFirestore();
+  }
+  return firestore;
+}
+
+export function toTimestamp(ms: number | null): Timestamp | null {
+  return ms === null ? null : Timestamp.fromMillis(ms);
+}
+
+export function toMillis(value: unknown): number | null {
+  if (value instanceof Timestamp) return value.toMillis();
+  if (typeof value === "number") return value;
+  return null;
+}
+
+/** Firestore's ALREADY_EXISTS (gRPC code 6): a `create()` of a document that exists. */
+export function isAlreadyExists(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
+}

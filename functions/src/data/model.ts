@@ -1,0 +1,240 @@
+/**
+ * The documents as the code reads them: one `FirestoreDataConverter` per collection, decoding a
+ * stored document (Timestamps, missing fields, old shapes) into a plain typed object once, here.
+ * Every reader goes through these (data/refs.ts hands out the converted references); nothing
+ * else decodes `snap.data()` by hand. Converters for collections written whole (cycles) encode
+ * too; documents written field by field (machines: `update()`) are read-only here, and their
+ * `toFirestore` refuses, so a write cannot silently go through the wrong shape.
+ */
+import {
+  type DocumentData,
+  type FirestoreDataConverter,
+  type QueryDocumentSnapshot,
+  Timestamp,
+} from "firebase-admin/firestore";
+import type { StoredCycle } from "../domain/apply";
+import { type CourseChoice, effectiveCourse } from "../domain/course";
+import type { DeviceReport, Magnitudes } from "../domain/cycle";
+import type { QueueEntry, QueueOffer, RoomQueue } from "../domain/queue";
+import { type CourseStats, DEFAULT_COURSE } from "../domain/stats";
+import { MACHINE_STATUSES, type MachineStatus, type MachineType } from "../domain/status";
+import { toMillis, toTimestamp } from "./db";
+
+type Data = DocumentData;
+
+/** A converter for documents the code only reads. */
+function reader<T>(decode: (id: string, d: Data, snap: QueryDocumentSnapshot) => T) {
+  const converter: FirestoreDataConverter<T> = {
+    toFirestore() {
+      throw new Error("read-only converter: write this collection with untyped references");
+    },
+    fromFirestore: (snap) => decode(snap.id, snap.data(), snap),
+  };
+  return converter;
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+
+// ------------------------------------------------------------------------------ machines
+
+export interface Machine {
+  machineId: string;
+  roomId: string | null;
+  /** The machine's name, its id when unnamed. */
+  name: string;
+  type: MachineType;
+  status: MachineStatus;
+  /** Course key of the running cycle as shown and timed (domain/course.ts); null: the default. */
+  course: string | null;
+  /** The name the user gave with `/start_course`, shown while `course` is its key. */
+  courseName: string | null;
+  cycleStartedAt: number | null;
+  spinStartedAt: number | null;
+  expectedEndAt: number | null;
+  /** The high end of the expected-end range. */
+  expectedEndHigh: number | null;
+  /** The last device traffic of any kind. */
+  lastSeenAt: number | null;
+  /** The last liveness traffic (heartbeat, raw_data). */
+  pingAt: number | null;
+  online: boolean;
+  outOfOrder: boolean;
+  /** The document's update time: the precondition of writes that answer what was read. */
+  updateTime: Timestamp | null;
+}
+
+export const machineConverter = reader<Machine>((id, d, snap) => {
+  const status = MACHINE_STATUSES.includes(d.status as MachineStatus)
+    ? (d.status as MachineStatus)
+    : "OFF";
+  return {
+    machineId: id,
+    roomId: str(d.roomId),
+    name: str(d.name) ?? id,
+    type: d.type === "dryer" ? "dryer" : "washer",
+    status,
+    ...courseOfMachineDoc(d),
+    cycleStartedAt: toMillis(d.cycleStartedAt),
+    spinStartedAt: toMillis(d.spinStartedAt),
+    expectedEndAt: toMillis(d.expectedEndAt),
+    expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null)?.high),
+    lastSeenAt: toMillis(d.lastSeenAt),
+    pingAt: toMillis(d.pingAt),
+    online: d.online === true,
+    outOfOrder: d.outOfOrder === true,
+    updateTime: snap.updateTime ?? null,
+  };
+});
+
+/**
+ * `machines/{id}.courseChoice`, written by start_course; the chooser's uid comes from the
+ * server-only `courseChoices/{machineId}` (`who`) when it belongs to this choice (same `setAt`).
+ */
+export function toCourseChoice(value: unknown, who: Data = {}): CourseChoice | null {
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const setAt = toMillis(v.setAt);
+  if (typeof v.course !== "string" || setAt === null) return null;
+  const uid = typeof who.uid === "string" && toMillis(who.setAt) === setAt ? who.uid : "";
+  return { course: v.course, courseName: str(v.courseName) ?? v.course, setAt, uid };
+}
+
+/** The course a machine document's running cycle is shown and timed with (domain/course.ts). */
+function courseOfMachineDoc(d: Data): { course: string | null; courseName: string | null } {
+  const resolved = effectiveCourse({
+    course: typeof d.course === "string" && d.course !== "" ? d.course : null,
+    courseName: str(d.courseName),
+    cycleStartedAt: toMillis(d.cycleStartedAt),
+    courseChoice: toCourseChoice(d.courseChoice),
+    choiceSeenAt: toMillis(d.courseChoiceSeenAt),
+  });
+  // null stands for the default course, as everywhere the machine document is read.
+  if (!resolved || resolved.course === DEFAULT_COURSE) return { course: null, courseName: null };
+  return resolved;
+}
+
+// ------------------------------------------------------------------------------ rooms
+
+export interface Room {
+  roomId: string;
+  /** The room's name, its id when unnamed. */
+  name: string;
+}
+
+export const roomConverter = reader<Room>((id, d) => ({ roomId: id, name: str(d.name) ?? id }));
+
+// ------------------------------------------------------------------------------ reports, cycles
+
+export const reportConverter = reader<DeviceReport>((id, d) => ({
+  id,
+  status: d.status as DeviceReport["status"],
+  timestamp: d.timestamp as number,
+  magnitudes: (d.magnitudes as Magnitudes | null | undefined) ?? null,
+}));
+
+/** `cycles/{id}`: a StoredCycle and the room it ran in, written whole by the report trigger. */
+export type CycleDoc = StoredCycle & { roomId?: string | null };
+
+export const cycleConverter: FirestoreDataConverter<CycleDoc> = {
+  toFirestore: (c) => ({
+    machineId: c.machineId,
+    roomId: c.roomId ?? null,
+    type: c.type,
+    course: c.course,
+    startedBy: c.startedBy,
+    startedAt: Timestamp.fromMillis(c.startedAt as number),
+    spinStartedAt: toTimestamp((c.spinStartedAt as number | null) ?? null),
+    finishedAt: Timestamp.fromMillis(c.finishedAt as number),
+    washMinutes: c.washMinutes,
+    spinMinutes: c.spinMinutes,
+    totalMinutes: c.totalMinutes,
+    implausible: c.implausible,
+    magnitudes: c.magnitudes,
+  }),
+  fromFirestore: (snap) => {
+    const d = snap.data();
+    return {
+      id: snap.id,
+      machineId: d.machineId as string,
+      roomId: str(d.roomId),
+      type: d.type as MachineType,
+      course: d.course as string,
+      startedBy: str(d.startedBy),
+      startedAt: toMillis(d.startedAt) ?? 0,
+      spinStartedAt: toMillis(d.spinStartedAt),
+      finishedAt: toMillis(d.finishedAt) ?? 0,
+      washMinutes: num(d.washMinutes),
+      spinMinutes: num(d.spinMinutes),
+      totalMinutes: d.totalMinutes as number,
+      implausible: d.implausible === true,
+      magnitudes: (d.magnitudes as Magnitudes | null | undefined) ?? null,
+    };
+  },
+};
+
+/** The id of a course's statistics document (and its key in maps of them). */
+export function courseStatsId(type: MachineType, course: string): string {
+  return `${type}-${course}`;
+}
+
+/** `courseStats/{type}-{course}`: written whole from domain/stats.ts's courseStats(). */
+export const courseStatsConverter = reader<CourseStats>((_id, d) => ({
+  type: d.type === "dryer" ? "dryer" : "washer",
+  course: String(d.course),
+  samples: Number(d.samples ?? 0),
+  avgTotalMinutes: Number(d.avgTotalMinutes),
+  avgWashMinutes: num(d.avgWashMinutes),
+  avgSpinMinutes: num(d.avgSpinMinutes),
+  lowMinutes: Number(d.lowMinutes),
+  highMinutes: Number(d.highMinutes),
+}));
+
+// ------------------------------------------------------------------------------ queues
+
+function toOffer(x: unknown): QueueOffer | null {
+  const o = (x ?? {}) as Record<string, unknown>;
+  const [machineId, offeredAt, expiresAt] = [str(o.machineId), num(o.offeredAt), num(o.expiresAt)];
+  return machineId !== null && offeredAt !== null && expiresAt !== null
+    ? { machineId, offeredAt, expiresAt }
+    : null;
+}
+
+function toEntry(x: unknown): QueueEntry | null {
+  const e = (x ?? {}) as Record<string, unknown>;
+  const [uid, joinedAt] = [str(e.uid), num(e.joinedAt)];
+  if (uid === null || joinedAt === null) return null;
+  const offer = toOffer(e.offer);
+  return { uid, joinedAt, passes: num(e.passes) ?? 0, ...(offer ? { offer } : {}) };
+}
+
+/** A stored `queues/{roomId}` document (missing → empty) as the domain's RoomQueue. */
+export function toRoomQueue(data: Data | undefined): RoomQueue {
+  const raw: unknown = data?.entries;
+  const entries = Array.isArray(raw) ? raw.map(toEntry) : [];
+  return { entries: entries.filter((e): e is QueueEntry => e !== null) };
+}
+
+// ------------------------------------------------------------------------------ inbox
+
+export interface InboxEntry {
+  id: string;
+  title: string;
+  body: string;
+  type: string;
+  machineId: string | null;
+  roomId: string | null;
+  createdAt: number | null;
+  readAt: number | null;
+}
+
+export const inboxEntryConverter = reader<InboxEntry>((id, d) => ({
+  id,
+  title: String(d.title ?? ""),
+  body: String(d.body ?? ""),
+  type: String(d.type ?? ""),
+  machineId: str(d.machineId),
+  roomId: str(d.roomId),
+  createdAt: toMillis(d.createdAt),
+  readAt: toMillis(d.readAt),
+}));

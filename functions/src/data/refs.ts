@@ -1,0 +1,90 @@
+/**
+ * Every collection and document the functions touch, in one place: the layout of the database.
+ * References of collections with a converter (data/model.ts) are typed: reading them gives the
+ * decoded object. Write whole documents of a read-only collection through `.withConverter(null)`.
+ * Clients may read only rooms, machines, congestion and their own users/{uid} (firestore.rules).
+ */
+import type { DocumentReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import type { MachineType } from "../domain/status";
+import {
+  courseStatsConverter,
+  courseStatsId,
+  cycleConverter,
+  inboxEntryConverter,
+  machineConverter,
+  reportConverter,
+  roomConverter,
+} from "./model";
+
+export function refs(db: Firestore) {
+  const col = (path: string) => db.collection(path);
+  const machines = col("machines").withConverter(machineConverter);
+  const rooms = col("rooms").withConverter(roomConverter);
+  const users = col("users");
+  return {
+    machines,
+    machine: (id: string) => machines.doc(id),
+    /** machines/{id}/reports: the append-only device log, id `{timestamp}-{status}`. */
+    reports: (machineId: string) =>
+      machines.doc(machineId).collection("reports").withConverter(reportConverter),
+    /** machines/{id}/rawData: 1 Hz samples while calibration is on. */
+    rawData: (machineId: string) => machines.doc(machineId).collection("rawData"),
+    /** machines/{id}/watchers/{uid}: one-shot watches (`notify_me`). */
+    watchers: (machineId: string) => machines.doc(machineId).collection("watchers"),
+    /** machines/{id}/brokenReports/{uid}: one report per user per outage (store/broken.ts). */
+    brokenReports: (machineId: string) => machines.doc(machineId).collection("brokenReports"),
+    brokenArchive: (machineId: string) => machines.doc(machineId).collection("brokenArchive"),
+    rooms,
+    room: (id: string) => rooms.doc(id),
+    /** rooms/{id}/subscribers/{uid}: persistent room subscriptions (`device_subscribe`). */
+    subscribers: (roomId: string) => rooms.doc(roomId).collection("subscribers"),
+    cycles: col("cycles").withConverter(cycleConverter),
+    cycle: (id: string) => col("cycles").withConverter(cycleConverter).doc(id),
+    courseStats: (type: MachineType, course: string) =>
+      col("courseStats").withConverter(courseStatsConverter).doc(courseStatsId(type, course)),
+    congestions: col("congestion"),
+    congestion: (roomId: string) => col("congestion").doc(roomId),
+    machineCalibration: (machineId: string) => col("machineCalibration").doc(machineId),
+    deviceSecrets: col("deviceSecrets"),
+    deviceSecret: (machineId: string) => col("deviceSecrets").doc(machineId),
+    /** courseChoices/{machineId}: who chose the course and who started the running cycle. */
+    courseChoice: (machineId: string) => col("courseChoices").doc(machineId),
+    /** machineConfigs/{machineId}: the room and out-of-order flag last applied (console). */
+    machineConfig: (machineId: string) => col("machineConfigs").doc(machineId),
+    /** provisioning/{machineId}: a console-made machine's secret, shown once (console). */
+    provisioning: (machineId: string) => col("provisioning").doc(machineId),
+    /** queues/{roomId}: the room's fair queue (store/queue.ts). */
+    queues: col("queues"),
+    queue: (roomId: string) => col("queues").doc(roomId),
+    users,
+    user: (uid: string) => users.doc(uid),
+    tokens: (uid: string) => users.doc(uid).collection("tokens"),
+    notifications: (uid: string) =>
+      users.doc(uid).collection("notifications").withConverter(inboxEntryConverter),
+    /** pushes/{noticeId}-{uid}: the push outbox (store/notices.ts, store/pushes.ts). */
+    pushes: col("pushes"),
+    /** cycleWatchers/{cycleId}: who watched a cycle when it finished (reminders). */
+    cycleWatchers: (cycleId: string) => col("cycleWatchers").doc(cycleId),
+    admins: col("admins"),
+    admin: (uid: string) => col("admins").doc(uid),
+    /** surveys/{uid}_{yyyymmdd}: satisfaction answers, one per user and KST day. */
+    surveys: col("surveys"),
+    /** idempotency/{id}: markers (report applied, tick minute done) and work leases. */
+    idempotency: (id: string) => col("idempotency").doc(id),
+    /** caches/{id}: the tip and the weather. */
+    caches: col("caches"),
+    cache: (id: string) => col("caches").doc(id),
+  };
+}
+
+export type Refs = ReturnType<typeof refs>;
+
+/** `db.getAll` (one round trip), keeping the references' converted type; [] for no references. */
+export async function getAll<T>(
+  db: Firestore,
+  docs: readonly DocumentReference<T>[],
+): Promise<DocumentSnapshot<T>[]> {
+  if (docs.length === 0) return [];
+  const untyped = docs as unknown as DocumentReference[];
+  return (await db.getAll(...untyped)) as unknown as DocumentSnapshot<T>[];
+}
