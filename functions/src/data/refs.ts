@@ -34,6 +34,9 @@ export function refs(db: Firestore) {
     /** machines/{id}/brokenReports/{uid}: one report per user per outage (store/broken.ts). */
     brokenReports: (machineId: string) => machines.doc(machineId).collection("brokenReports"),
     brokenArchive: (machineId: string) => machines.doc(machineId).collection("brokenArchive"),
+    /** brokenOutages/{machineId}-{outage}: the outage's tally of reporters (store/broken.ts). */
+    brokenOutage: (machineId: string, outage: number) =>
+      col("brokenOutages").doc(`${machineId}-${outage}`),
     rooms,
     room: (id: string) => rooms.doc(id),
     /** rooms/{id}/subscribers/{uid}: persistent room subscriptions (`device_subscribe`). */

@@ -36,9 +36,8 @@ export function congestionDelta(
 }
 
 /**
- * Stored shape: one top-level number field per cell, `w{weekday}h{hour}` (e.g. `w0h09`), so a
- * cell can be bumped with a plain increment. (Nested map paths would read better, but the
- * embedded Firestore endpoint cannot apply increments below the top level.)
+ * Stored shape: one top-level number field per cell, `w{weekday}h{hour}` (e.g. `w0h09`), bumped
+ * with a plain increment; clients read the document as it is.
  */
 export function cellField(cell: CellKey): string {
   const [d = "0", h = "0"] = cell.split(".");

@@ -126,8 +126,7 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
         }
       : null;
 
-  // The report's create() is the batch's first write: a repeat fails there, before anything else
-  // is applied (the embedded local endpoint keeps a failed batch's earlier writes).
+  // A repeat fails on the report's create(), and the batch then writes nothing.
   const batch = deps.db.batch();
   batch.create(reportRef, {
     machineId: machine.id,

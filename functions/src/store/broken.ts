@@ -10,31 +10,24 @@
  *   so the reports of a cleared outage never count towards the next one.
  * - `machines/{id}.outOfOrder`, `outOfOrderSince`, `outOfOrderReason`: set once `threshold`
  *   distinct users reported the current outage.
- * - `idempotency/broken-{machineId}-{outage}`: the outage reached the threshold (its `since` and
- *   `reason` are the ones written to the machine).
- * - `users/{adminUid}/notifications/broken-{machineId}-{outage}`: one notice per admin per outage
- *   (store/notices.ts: entry, unread count and push document written together), so no retry or
- *   concurrent report notifies twice.
+ * - `brokenOutages/{machineId}-{outage}`: the outage's tally, `reporters: {uid: counts}`.
+ * - `users/{adminUid}/notifications/broken-{machineId}-{outage}`: one notice per admin per outage.
  * - `machines/{id}/brokenArchive/{outage}-{uid}`: the reports of a cleared outage.
  *
- * Without isolated transactions the count is the number of report documents of the outage read
- * AFTER this user's `create()`: of two concurrent reporters at least the second sees both. The
- * notices go out BEFORE the flag is written, so a request that dies in between is completed by
- * the next report (the flag is still off, the notices exist already and are not repeated).
- *
- * The queue: once flagged, the machine's offer (if any) is withdrawn without penalty; cleared
- * and idle, it is offered to the head of the queue (store/queue.ts).
+ * A report is one transaction: it reads the machine and the outage's tally (one document, not a
+ * query over the reports, so concurrent reporters contend on it and are serialised), writes the
+ * user's report and the tally, and the report that reaches the threshold also flags the machine,
+ * withdraws its queue offer (no penalty) and writes every admin's notice (store/notices.ts), in
+ * the same commit. Cleared and idle, the machine is offered to the head of the queue.
  */
 import * as logger from "firebase-functions/logger";
-import { FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
-import { brokenAdminMessage } from "../domain/messages";
-import { MACHINE_TYPES, type MachineType } from "../domain/status";
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type MessageMachine, brokenAdminMessage } from "../domain/messages";
 import { DEFAULT_BROKEN_REPORT_THRESHOLD } from "../config";
-import { adminUids } from "./admins";
-import { MARKER_TTL_MS } from "./applyReport";
-import { isAlreadyExists, toMillis } from "../data/db";
-import { sendNotices } from "./notices";
-import { onMachineFreed, withdrawMachineOffer } from "./queue";
+import { withdrawOffer } from "../domain/queue";
+import { toMillis } from "../data/db";
+import { readNotices, writeNotices } from "./notices";
+import { onMachineFreed, planQueueChange } from "./queue";
 import { refs } from "../data/refs";
 
 /**
@@ -73,24 +66,6 @@ export interface BrokenReportResult {
 
 export class UnknownMachineError extends Error {}
 
-/** The machine's queue offer, if any, is taken back (no penalty: its holder keeps their place). */
-async function withdrawOffers(
-  db: Firestore,
-  machineId: string,
-  roomId: string | null,
-  now: number,
-) {
-  if (!roomId) return;
-  const { withdrawn } = await withdrawMachineOffer(db, machineId, roomId, now);
-  if (withdrawn) {
-    logger.info("queue offer of an out-of-order machine withdrawn", {
-      machineId,
-      roomId,
-      uid: withdrawn.uid,
-    });
-  }
-}
-
 function outageOf(machine: FirebaseFirestore.DocumentSnapshot): number {
   const v = machine.get("brokenOutage") as unknown;
   return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : 0;
@@ -109,152 +84,99 @@ export async function reportBroken(
   deps: BrokenDeps,
   a: { machineId: string; uid: string; reason: string; threshold: number; counts: boolean },
 ): Promise<BrokenReportResult> {
-  const { db } = deps;
-  const machineRef = refs(db).machine(a.machineId);
-  const machine = await machineRef.get();
-  if (!machine.exists) throw new UnknownMachineError(a.machineId);
-  const outage = outageOf(machine);
+  const { db, now } = deps;
   const threshold = brokenThreshold(a.threshold);
-
-  // 1. This user's report (once per outage).
+  const machineRef = refs(db).machine(a.machineId).withConverter(null);
   const reportRef = refs(db).brokenReports(a.machineId).doc(a.uid);
-  const report = {
-    uid: a.uid,
-    reason: a.reason,
-    outage,
-    counts: a.counts,
-    createdAt: Timestamp.fromMillis(deps.now),
-  };
-  let alreadyReported = false;
-  try {
-    await reportRef.create(report);
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
-    const existing = await reportRef.get();
-    if (existing.get("outage") === outage) {
-      alreadyReported = true;
-      // Reported while the account was too new, again now that it counts: it counts from now.
-      if (a.counts && existing.get("counts") === false) await reportRef.update({ counts: true });
-    }
-    // A leftover of a cleared outage (a report that raced the clear): it becomes this one's.
-    else await reportRef.set(report);
-  }
+  const result = await db.runTransaction(async (tx) => {
+    const machine = await tx.get(machineRef);
+    if (!machine.exists) throw new UnknownMachineError(a.machineId);
+    const outage = outageOf(machine);
+    const tallyRef = refs(db).brokenOutage(a.machineId, outage);
+    const [mine, tally] = await tx.getAll(reportRef, tallyRef);
+    const alreadyReported = mine?.get("outage") === outage;
+    const reporters = { ...(tally?.get("reporters") as Record<string, boolean> | undefined) };
+    // Reported while the account was too new, again now that it counts: it counts from now.
+    const counts = a.counts || (alreadyReported && mine?.get("counts") !== false);
+    reporters[a.uid] = counts;
+    const reports = Object.values(reporters).filter(Boolean).length;
+    const wasOutOfOrder = machine.get("outOfOrder") === true;
+    const flag = reports >= threshold && !wasOutOfOrder;
 
-  // 2. Count after the write: the reports of this outage that count.
-  const outageReports = await refs(db)
-    .brokenReports(a.machineId)
-    .where("outage", "==", outage)
-    .get();
-  const reports = outageReports.docs.filter((d) => d.get("counts") !== false).length;
-  const counted = a.counts;
-  if (reports < threshold) {
+    // Reads of the flag's consequences, before any write.
+    const roomId: unknown = machine.get("roomId");
+    const name: unknown = machine.get("name");
+    const m: MessageMachine = {
+      id: a.machineId,
+      name: typeof name === "string" ? name : null,
+      type: machine.get("type") === "dryer" ? "dryer" : "washer",
+    };
+    const admins = flag ? (await tx.get(refs(db).admins)).docs.map((d) => d.id) : [];
+    const queue =
+      flag && typeof roomId === "string"
+        ? await planQueueChange(db, tx, roomId, now, (q) => withdrawOffer(q, a.machineId))
+        : null;
+    const notices = await readNotices(
+      db,
+      tx,
+      admins.map((uid) => ({
+        uid,
+        id: brokenNoticeId(a.machineId, outage),
+        type: "machine_broken",
+        machineId: a.machineId,
+        roomId: typeof roomId === "string" ? roomId : null,
+        text: (locale) => brokenAdminMessage(m, a.reason, locale),
+        ttlSeconds: BROKEN_NOTICE_TTL_SECONDS,
+      })),
+    );
+
+    if (!alreadyReported) {
+      // New, or a leftover of a cleared outage (a report that raced the clear) becoming this one's.
+      tx.set(reportRef, {
+        uid: a.uid,
+        reason: a.reason,
+        outage,
+        counts,
+        createdAt: Timestamp.fromMillis(now),
+      });
+    } else if (counts && mine?.get("counts") === false) {
+      tx.update(reportRef, { counts: true });
+    }
+    tx.set(tallyRef, { machineId: a.machineId, outage, reporters });
+    if (flag) {
+      tx.update(machineRef, {
+        outOfOrder: true,
+        outOfOrderSince: Timestamp.fromMillis(now),
+        outOfOrderReason: a.reason,
+      });
+      queue?.write(tx);
+      writeNotices(db, tx, notices, now);
+    }
     return {
       reports,
-      counted,
+      counted: a.counts,
       threshold,
-      outOfOrder: machine.get("outOfOrder") === true,
+      outOfOrder: wasOutOfOrder || flag,
       alreadyReported,
-      adminsNotified: 0,
+      adminsNotified: notices.toWrite.length,
+      outage,
+      withdrawn: queue?.withdrawn ?? null,
+      flag,
     };
-  }
-
-  // 3. Threshold reached: the marker fixes the outage's since/reason; first writer wins.
-  const markerRef = refs(db).idempotency(`broken-${a.machineId}-${outage}`);
-  const marker = {
-    kind: "broken",
-    machineId: a.machineId,
-    outage,
-    since: Timestamp.fromMillis(deps.now),
-    reason: a.reason,
-    createdAt: FieldValue.serverTimestamp(),
-    expireAt: Timestamp.fromMillis(deps.now + MARKER_TTL_MS),
-  };
-  let since = marker.since;
-  let reason = marker.reason;
-  try {
-    await markerRef.create(marker);
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
-    const existing = await markerRef.get();
-    since = (existing.get("since") as Timestamp | undefined) ?? since;
-    reason = typeof existing.get("reason") === "string" ? (existing.get("reason") as string) : "";
-  }
-
-  // 4. Already flagged for this outage, or cleared meanwhile: nothing more to do.
-  const fresh = await machineRef.get();
-  if (outageOf(fresh) !== outage) {
-    return { reports, counted, threshold, outOfOrder: false, alreadyReported, adminsNotified: 0 };
-  }
-  const roomId = typeof fresh.get("roomId") === "string" ? (fresh.get("roomId") as string) : null;
-  if (fresh.get("outOfOrder") === true) {
-    // A request that died after the flag may have left the machine's queue offer behind.
-    await withdrawOffers(db, a.machineId, roomId, deps.now);
-    return { reports, counted, threshold, outOfOrder: true, alreadyReported, adminsNotified: 0 };
-  }
-
-  // 5. Notices first, then the flag (see the header).
-  const typeValue = fresh.get("type") as unknown;
-  const type: MachineType = MACHINE_TYPES.includes(typeValue as MachineType)
-    ? (typeValue as MachineType)
-    : "washer";
-  const adminsNotified = await notifyAdmins(deps, {
-    machineId: a.machineId,
-    roomId,
-    name: typeof fresh.get("name") === "string" ? (fresh.get("name") as string) : null,
-    type,
-    outage,
-    reason,
   });
-  await machineRef.update({
-    outOfOrder: true,
-    outOfOrderSince: since,
-    outOfOrderReason: reason,
-  });
-  // After the flag, so a machine freed meanwhile is not offered again (onMachineFreed checks it).
-  await withdrawOffers(db, a.machineId, roomId, deps.now);
-  logger.info("machine out of order", {
-    machineId: a.machineId,
-    outage,
-    reports,
-    threshold,
-    adminsNotified,
-  });
-  return { reports, counted, threshold, outOfOrder: true, alreadyReported, adminsNotified };
-}
-
-/** One inbox entry + push per admin for the outage (store/inbox.ts); admins served earlier are skipped. */
-async function notifyAdmins(
-  deps: BrokenDeps,
-  m: {
-    machineId: string;
-    roomId: string | null;
-    name: string | null;
-    type: MachineType;
-    outage: number;
-    reason: string;
-  },
-): Promise<number> {
-  const { db } = deps;
-  const uids = await adminUids(db);
-  if (uids.length === 0) {
-    logger.warn("no admin to notify of a broken machine", { machineId: m.machineId });
-    return 0;
+  const { outage, withdrawn, flag, ...out } = result;
+  if (flag) {
+    logger.info("machine out of order", {
+      machineId: a.machineId,
+      outage,
+      reports: out.reports,
+      threshold,
+      adminsNotified: out.adminsNotified,
+      offerWithdrawnFrom: withdrawn?.uid ?? null,
+    });
+    if (out.adminsNotified === 0) logger.warn("no admin to notify of a broken machine", a);
   }
-  const machine = { id: m.machineId, name: m.name, type: m.type };
-  const d = await sendNotices(
-    db,
-    uids.map((uid) => ({
-      uid,
-      id: brokenNoticeId(m.machineId, m.outage),
-      type: "machine_broken",
-      machineId: m.machineId,
-      roomId: m.roomId,
-      text: (locale) => brokenAdminMessage(machine, m.reason, locale),
-      ttlSeconds: BROKEN_NOTICE_TTL_SECONDS,
-    })),
-    deps.now,
-  );
-  return d.created;
+  return out;
 }
 
 export interface ClearBrokenResult {

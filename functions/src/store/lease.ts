@@ -4,8 +4,7 @@
  * the future) nobody else gets the work; a holder that died leaves an expired lease that the next
  * run takes over. Releasing deletes it, by the holder only, so a holder that outlived its lease
  * cannot end its successor's. `expireAt` is also the field the collections' TTL policies delete
- * by. Used for effect settling and owed-push resends (`idempotency/lease-{name}`) and the tip's
- * one Gemini call per refresh (`caches/tip-lease-{scope}-{locale}`).
+ * by. The tip takes one per refresh (`caches/tip-lease-{scope}-{locale}`): one Gemini call.
  */
 import * as logger from "firebase-functions/logger";
 import {
@@ -23,11 +22,6 @@ export interface Lease {
   key: string;
   /** Ends the lease now, if this run still holds it (best effort: a lease not released expires). */
   release(): Promise<void>;
-}
-
-/** The work lease `name`'s document. */
-export function leaseRef(db: Firestore, name: string): DocumentReference {
-  return refs(db).idempotency(`lease-${name}`);
 }
 
 /**
