@@ -15,7 +15,6 @@ import {
 } from "firebase-admin/firestore";
 import { randomUUID } from "node:crypto";
 import { toMillis } from "../data/db";
-import { refs } from "../data/refs";
 
 export interface Lease {
   /** The lease document's id. */
