@@ -15,7 +15,7 @@
  *
  * Every response body is a sequence of `<length>\n<json>` chunks, the length counted in UTF-16
  * code units (the client slices responseText); non-ASCII is escaped so bytes and units agree.
- * Messages are proto3 JSON. See docs/ARCHITECTURE.md ("The local Firestore") for sources.
+ * Messages are proto3 JSON. See docs/DECISIONS.md ("The local Firestore") for sources.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
