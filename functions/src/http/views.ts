@@ -17,12 +17,10 @@ import { type CourseStats, DEFAULT_MINUTES, courseKey } from "../domain/stats";
 import { type MachineStatus, isRunning } from "../domain/status";
 import { MINUTE_MS } from "../domain/time";
 import { type MachineTimer, roomTimers } from "../domain/timers";
-import { courseStatsId } from "../data/model";
+import { type Machine, type Room, courseStatsId } from "../data/model";
 import type { ReservationSchema } from "./apiResponses";
 import { readQueues } from "../store/queue";
 import {
-  type MachineDoc,
-  type RoomDoc,
   availability,
   displayCourse,
   idOut,
@@ -49,7 +47,7 @@ export interface MachineTiming {
 
 /** Timer, average and elapsed time of one machine at `now`, from its course's averages. */
 export function machineTiming(
-  m: MachineDoc,
+  m: Machine,
   stats: ReadonlyMap<string, CourseStats>,
   now: number,
 ): MachineTiming {
@@ -81,12 +79,12 @@ export function machineTiming(
   };
 }
 
-function statsKeys(machines: readonly MachineDoc[]) {
+function statsKeys(machines: readonly Machine[]) {
   return machines.map((m) => ({ type: m.type, course: courseKey(m.course) }));
 }
 
 function waitMachines(
-  machines: readonly MachineDoc[],
+  machines: readonly Machine[],
   timing: ReadonlyMap<string, MachineTiming>,
 ): WaitMachine[] {
   return machines.map((m) => {
@@ -108,10 +106,10 @@ export type Reservation = z.output<typeof ReservationSchema>;
 
 /** The user's place in one room's queue. */
 export function reservationView(
-  room: RoomDoc,
+  room: Room,
   queue: RoomQueue,
   uid: string,
-  machines: readonly MachineDoc[],
+  machines: readonly Machine[],
   timing: ReadonlyMap<string, MachineTiming>,
   now: number,
 ): Reservation {
@@ -138,7 +136,7 @@ export function reservationView(
 /** The user's reservation in one room, read fresh (for `POST /reserve` answers). */
 export async function readReservation(
   db: Firestore,
-  room: RoomDoc,
+  room: Room,
   uid: string,
   now: number,
   queue?: RoomQueue,
@@ -158,7 +156,7 @@ interface Counts {
   out_of_order: number;
 }
 
-function counts(machines: readonly MachineDoc[]): Counts {
+function counts(machines: readonly Machine[]): Counts {
   const c: Counts = { total: 0, free: 0, busy: 0, offline: 0, out_of_order: 0 };
   for (const m of machines) {
     c.total += 1;
@@ -206,7 +204,7 @@ async function subscribedRooms(db: Firestore, uid: string, roomIds: readonly str
  * `expected_wait_minutes` are those of the requested room, or without one of the first room
  * (by id) where the user is queued.
  */
-export async function loadView(db: Firestore, uid: string, room: RoomDoc | null, now: number) {
+export async function loadView(db: Firestore, uid: string, room: Room | null, now: number) {
   const [rooms, machines] = await Promise.all([
     room ? Promise.resolve([room]) : readRooms(db),
     readMachines(db, room?.roomId),

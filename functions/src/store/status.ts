@@ -13,9 +13,6 @@ import { type MachineType, isRunning } from "../domain/status";
 import { type Machine, type Room, courseStatsId } from "../data/model";
 import { refs } from "../data/refs";
 
-export type RoomDoc = Room;
-export type MachineDoc = Machine;
-
 export type Availability = "free" | "busy" | "offline" | "out_of_order";
 
 /** Numeric document ids leave as the seed's integers, anything else as the string. */
@@ -31,14 +28,14 @@ export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function availability(m: MachineDoc): Availability {
+export function availability(m: Machine): Availability {
   if (m.outOfOrder) return "out_of_order";
   if (isRunning(m.status)) return "busy";
   return m.online ? "free" : "offline";
 }
 
 /** The course name to show: the user's name while the stored key is still its key. */
-export function displayCourse(m: Pick<MachineDoc, "course" | "courseName">): string | null {
+export function displayCourse(m: Pick<Machine, "course" | "courseName">): string | null {
   if (m.course === null) return null;
   if (m.courseName !== null && courseKey(m.courseName) === m.course) return m.courseName;
   return m.course;

@@ -37,14 +37,11 @@ export function newCounters(): TickCounters {
   return { reads: 0, writes: 0 };
 }
 
-/** A machine document as the tick sees it: the decoded machine (data/model.ts). */
-export type TickMachine = Machine;
-
 /** Every machine in the middle of a cycle. */
 export async function readRunningMachines(
   db: Firestore,
   counters: TickCounters,
-): Promise<TickMachine[]> {
+): Promise<Machine[]> {
   const snap = await refs(db).machines.where("status", "in", RUNNING_STATUSES).get();
   counters.reads += Math.max(1, snap.size);
   return snap.docs.map((d) => d.data());

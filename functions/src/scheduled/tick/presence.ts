@@ -28,7 +28,8 @@ import {
 import { relativeTime } from "../../domain/relativeTime";
 import { MINUTE_MS } from "../../domain/time";
 import { adminUids } from "../../store/admins";
-import { IDLE_STATUSES, type TickContext, type TickMachine } from "./base";
+import type { Machine } from "../../data/model";
+import { IDLE_STATUSES, type TickContext } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
 import { refs } from "../../data/refs";
 
@@ -43,7 +44,7 @@ export interface PresenceResult {
 
 export async function updatePresence(
   deps: TickContext,
-  running: readonly TickMachine[],
+  running: readonly Machine[],
   limits: PresenceLimits,
 ): Promise<PresenceResult> {
   const { db, now, counters } = deps;
@@ -63,7 +64,7 @@ export async function updatePresence(
   ]);
   counters.reads += Math.max(1, silentIdle.size) + Math.max(1, offlineIdle.size);
 
-  const byDecision = new Map<PresenceDecision, TickMachine[]>();
+  const byDecision = new Map<PresenceDecision, Machine[]>();
   for (const m of [
     ...running,
     ...silentIdle.docs.map((d) => d.data()),

@@ -27,7 +27,8 @@ import {
 import type { RoomTimers } from "../../domain/timers";
 import { MINUTE_MS } from "../../domain/time";
 import { toMillis } from "../../data/db";
-import type { TickContext, TickCounters, TickMachine } from "./base";
+import type { Machine } from "../../data/model";
+import type { TickContext, TickCounters } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
 import { getAll, refs } from "../../data/refs";
 
@@ -59,7 +60,7 @@ const INBOX_TYPE: Record<ReminderKind, string> = {
 
 function toNotification(
   r: Reminder,
-  m: Pick<TickMachine, "name" | "type" | "roomId">,
+  m: Pick<Machine, "name" | "type" | "roomId">,
   extra: Record<string, string | number | null>,
 ): Notice {
   return {
@@ -82,7 +83,7 @@ async function watcherUids(db: Firestore, machineId: string, counters: TickCount
 
 export async function finishingSoonNotifications(
   deps: TickContext,
-  running: readonly TickMachine[],
+  running: readonly Machine[],
   timers: ReadonlyMap<string, RoomTimers>,
   soonMinutes: number,
 ): Promise<Notice[]> {
@@ -176,7 +177,7 @@ export async function laundryLeftNotifications(
 
 export async function sendReminders(
   deps: TickContext,
-  running: readonly TickMachine[],
+  running: readonly Machine[],
   timers: ReadonlyMap<string, RoomTimers>,
   limits: ReminderLimits,
 ): Promise<RemindersResult> {

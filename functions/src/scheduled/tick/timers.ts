@@ -17,7 +17,8 @@ import { courseKey } from "../../domain/stats";
 import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from "../../domain/timers";
 import type { MachineStatus } from "../../domain/status";
 import { toMillis } from "../../data/db";
-import { MAX_BATCH_WRITES, type TickCounters, type TickMachine, slices } from "./base";
+import type { Machine } from "../../data/model";
+import { MAX_BATCH_WRITES, type TickCounters, slices } from "./base";
 import { courseStatsId } from "../../data/model";
 import { refs } from "../../data/refs";
 import { readStats } from "../../store/status";
@@ -63,11 +64,11 @@ export function timersForStore(timers: RoomTimers): Record<string, unknown> {
 
 export async function updateRoomTimers(
   db: Firestore,
-  running: readonly TickMachine[],
+  running: readonly Machine[],
   now: number,
   counters: TickCounters,
 ): Promise<TimersResult> {
-  const byRoom = new Map<string, TickMachine[]>();
+  const byRoom = new Map<string, Machine[]>();
   for (const m of running) {
     if (m.roomId === null) continue;
     const list = byRoom.get(m.roomId) ?? [];
@@ -90,7 +91,7 @@ export async function updateRoomTimers(
     stored.set(d.id, { timers: d.get("timers"), timersAt: toMillis(d.get("timersAt")) });
   }
 
-  const statsFor = (type: TickMachine["type"], course: string) =>
+  const statsFor = (type: Machine["type"], course: string) =>
     stats.get(courseStatsId(type, course)) ?? null;
   const timers = new Map<string, RoomTimers>();
   const writes: { roomId: string; timers: RoomTimers }[] = [];
