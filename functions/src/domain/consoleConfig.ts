@@ -16,7 +16,6 @@ export const MACHINE_CONFIG_FIELDS = [
   "outOfOrder",
   "calibration",
 ] as const;
-export type MachineConfigField = (typeof MACHINE_CONFIG_FIELDS)[number];
 export const ROOM_CONFIG_FIELDS = ["name"] as const;
 
 export interface MachineConfig {
@@ -82,15 +81,11 @@ export function checkRoomConfig(data: Record<string, unknown>): ConfigProblem[] 
   return name ? [{ field: "name", reason: name }] : [];
 }
 
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** The configuration fields whose values differ between two versions of a document. */
 export function changedFields(
   fields: readonly string[],
   before: Record<string, unknown> | null,
   after: Record<string, unknown> | null,
 ): string[] {
-  return fields.filter((f) => !same(before?.[f], after?.[f]));
+  return fields.filter((f) => JSON.stringify(before?.[f]) !== JSON.stringify(after?.[f]));
 }

@@ -1,7 +1,7 @@
 /**
  * Edits made in the Firebase console, with the same consequences as the admin API: the console
  * triggers (triggers/on*Written.ts) call these, and these call the use cases the API calls
- * (createMachine's defaults and secret record, secretWarnings, clearBroken, the queue).
+ * (store/machines.ts's defaults and secrets, clearBroken, the queue).
  *
  * Rules (docs/ADMIN.md is the how-to):
  * - A configuration edit (domain/consoleConfig.ts) that is invalid is REVERTED to the value
@@ -21,36 +21,45 @@
  * - A deleted machine or room is cleaned up; cycles and statistics stay.
  */
 import * as logger from "firebase-functions/logger";
-import { FieldValue, type Firestore, Timestamp } from "firebase-admin/firestore";
+import {
+  type DocumentReference,
+  FieldValue,
+  type Firestore,
+  Timestamp,
+} from "firebase-admin/firestore";
 import {
   type ConfigProblem,
   DECIMAL_ID,
   MACHINE_CONFIG_FIELDS,
+  type MachineConfig,
   ROOM_CONFIG_FIELDS,
   changedFields,
   checkMachineConfig,
   checkRoomConfig,
 } from "../domain/consoleConfig";
 import { configErrorMessage } from "../domain/messages";
-import { machineSnippet } from "../domain/firmwareSnippet";
-import { adminUids } from "./admins";
-import { clearBroken } from "./broken";
 import { isAlreadyExists } from "../data/db";
-import { sendNotices } from "./notices";
-import { machineDefaults, roomDefaults, secretRecord, secretWarnings } from "./machines";
-import { onMachineFreed, withdrawMachineOffer } from "./queue";
+import { refs } from "../data/refs";
 import {
   CHOSEN_SECRET_CHARS,
   CHOSEN_SECRET_CHARS_REASON,
   CHOSEN_SECRET_MAX_LENGTH,
-  generateDeviceSecret,
 } from "../security/deviceSecret";
-import { refs } from "../data/refs";
+import { adminUids } from "./admins";
+import { clearBroken } from "./broken";
+import {
+  type MachineDescription,
+  machineDefaults,
+  newSecret,
+  roomDefaults,
+  secretRecord,
+} from "./machines";
+import { sendNotices } from "./notices";
+import { onMachineFreed, withdrawMachineOffer } from "./queue";
 
 /** provisioning/{machineId}: a new or rotated device secret, for console users, for a day. */
-export const PROVISIONING_TTL_MS = 24 * 3600_000;
+const PROVISIONING_TTL_MS = 24 * 3600_000;
 const CONFIG_NOTICE_TTL_SECONDS = 24 * 3600;
-/** Subcollections of a machine that go with it (cycles and statistics are elsewhere and stay). */
 
 export interface ConsoleDeps {
   db: Firestore;
@@ -72,12 +81,59 @@ export interface DocumentVersion {
 export type ConsoleOutcome =
   "unchanged" | "applied" | "provisioned" | "reverted" | "flagged" | "superseded" | "deleted";
 
-/** Tells every admin, once per edit (the notice id carries the edit's update time). */
-async function noticeAdmins(
+// ------------------------------------------------------------- machines and rooms alike
+
+/** What differs between the kinds of configuration document, for {@link refuse}. */
+const KINDS = {
+  machine: {
+    fields: MACHINE_CONFIG_FIELDS,
+    valid: (d: Data) => checkMachineConfig(d).config !== null,
+  },
+  room: { fields: ROOM_CONFIG_FIELDS, valid: (d: Data) => checkRoomConfig(d).length === 0 },
+};
+
+interface Refusal {
+  kind: keyof typeof KINDS;
+  id: string;
+  roomId: string | null;
+  problems: ConfigProblem[];
+}
+
+/**
+ * An invalid edit, refused: the admins are told first (a crash after the revert must not lose
+ * the notice; its id, from the edit's update time, is the same on retry), then the whole edit is
+ * reverted to the valid version before it, not only its invalid fields (its valid half was never
+ * applied); with no valid version before it, the document is flagged. Nothing is written once the
+ * edit no longer stands (a board's liveness write in between does not count).
+ */
+async function refuse(
   deps: ConsoleDeps,
-  what: { kind: "machine" | "room"; id: string; roomId: string | null; problems: ConfigProblem[] },
-  editTime: number,
-): Promise<void> {
+  what: Refusal,
+  ref: DocumentReference,
+  before: DocumentVersion | null,
+  after: DocumentVersion,
+): Promise<"reverted" | "flagged" | "superseded"> {
+  const { fields, valid } = KINDS[what.kind];
+  const revert: Data = {};
+  if (before && valid(before.data)) {
+    for (const f of changedFields(fields, before.data, after.data)) {
+      revert[f] = before.data[f] ?? FieldValue.delete();
+    }
+  }
+  await noticeAdmins(deps, what, after.updateTime);
+  const update = { ...revert, configError: configError(what.problems, deps.now) };
+  if (!(await answerIfStill(deps.db, ref, fields, after.data, update))) return "superseded";
+  const reverted = Object.keys(revert).length > 0;
+  logger.warn(`console edit of a ${what.kind} refused`, {
+    [`${what.kind}Id`]: what.id,
+    fields: what.problems.map((p) => p.field),
+    reverted,
+  });
+  return reverted ? "reverted" : "flagged";
+}
+
+/** Tells every admin, once per edit (the notice id carries the edit's update time). */
+async function noticeAdmins(deps: ConsoleDeps, what: Refusal, editTime: number): Promise<void> {
   const uids = await adminUids(deps.db);
   await sendNotices(
     deps.db,
@@ -98,12 +154,40 @@ function configError(problems: ConfigProblem[], now: number) {
   return { problems, at: Timestamp.fromMillis(now) };
 }
 
-/** `fields` back to their values before the edit, when those were valid; else nothing (flagged). */
-function revertOf(before: Data | null, fields: readonly string[], valid: (d: Data) => boolean) {
-  const out: Data = {};
-  if (!before || !valid(before)) return out;
-  for (const f of fields) out[f] = before[f] ?? FieldValue.delete();
-  return out;
+/** Writes `update` if the document's configuration is still `config` (a transaction). */
+async function answerIfStill(
+  db: Firestore,
+  ref: DocumentReference,
+  fields: readonly string[],
+  config: Data,
+  update: Data,
+): Promise<boolean> {
+  return db.runTransaction(async (tx) => {
+    const snap = await tx.get(ref);
+    if (!snap.exists || changedFields(fields, snap.data() ?? {}, config).length > 0) return false;
+    tx.update(ref, update);
+    return true;
+  });
+}
+
+/**
+ * Whether a valid edit clears an earlier refusal (`configError` in `data`): not when this write
+ * is the refusal itself (it set or changed configError).
+ */
+function clearsRefusal(data: Data, before: DocumentVersion | null, after: DocumentVersion) {
+  const ownAnswer =
+    before !== null && changedFields(["configError"], before.data, after.data).length > 0;
+  return data.configError !== undefined && !ownAnswer;
+}
+
+/** A deleted document cleaned up, unless it was re-created since (a late delivery of the delete). */
+async function deleted(
+  ref: DocumentReference,
+  cleanUp: () => Promise<void>,
+): Promise<"deleted" | "superseded"> {
+  if ((await ref.get()).exists) return "superseded";
+  await cleanUp();
+  return "deleted";
 }
 
 // ------------------------------------------------------------------------------ machines
@@ -115,30 +199,15 @@ function revertOf(before: Data | null, fields: readonly string[], valid: (d: Dat
  * exactly once. createMachine and provisioning write it; a machine without one (made before it
  * existed) starts from the event's valid `before`.
  */
+type Applied = Pick<MachineConfig, "roomId" | "outOfOrder">;
 
-interface Applied {
-  roomId: string;
-  outOfOrder: boolean;
-}
-
-/** Writes `update` if the document's configuration is still `config` (a transaction). */
-async function answerIfStill(
-  deps: ConsoleDeps,
-  ref: FirebaseFirestore.DocumentReference,
-  fields: readonly string[],
-  config: Data,
-  update: Data,
-): Promise<boolean> {
-  return deps.db.runTransaction(async (tx) => {
-    const snap = await tx.get(ref);
-    if (!snap.exists || changedFields(fields, snap.data() ?? {}, config).length > 0) return false;
-    tx.update(ref, update);
-    return true;
-  });
+/** The document's room id, when it is one (anything else names no room). */
+function roomOf(d: Data): string | null {
+  return typeof d.roomId === "string" && DECIMAL_ID.test(d.roomId) ? d.roomId : null;
 }
 
 /** machines/{id} written in the console (or by anything else: only configuration matters). */
-export async function onMachineWritten(
+export async function applyMachineEdit(
   deps: ConsoleDeps,
   machineId: string,
   before: DocumentVersion | null,
@@ -148,19 +217,18 @@ export async function onMachineWritten(
   const ref = refs(db).machine(machineId).withConverter(null);
   if (!after) {
     if (!before) return "unchanged";
-    // Re-created since (a late delivery of the delete): the new machine is not cleaned away.
-    if ((await ref.get()).exists) return "superseded";
-    await cleanUpMachine(deps, machineId, roomOf(before.data));
-    return "deleted";
+    return deleted(ref, () => cleanUpMachine(deps, machineId, roomOf(before.data)));
   }
   // Most machine writes are the report trigger's state: no configuration changed, no read.
-  const changed = changedFields(MACHINE_CONFIG_FIELDS, before?.data ?? null, after.data);
-  if (before && changed.length === 0) return "unchanged";
-
-  // Decided on the document as it is now; this event answers only for its own edit.
-  const now = await ref.get();
-  const data = now.data();
-  if (!data) return "superseded";
+  if (before && changedFields(MACHINE_CONFIG_FIELDS, before.data, after.data).length === 0) {
+    return "unchanged";
+  }
+  // Decided on the document as it is now; this event answers only for its own edit: edited
+  // again since (a late or repeated delivery), the newer edit's event acts.
+  const data = (await ref.get()).data();
+  if (!data || changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) {
+    return "superseded";
+  }
   const { config, problems } = checkMachineConfig(data);
   if (!DECIMAL_ID.test(machineId)) {
     problems.push({ field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" });
@@ -168,68 +236,27 @@ export async function onMachineWritten(
   if (config && !(await refs(db).room(config.roomId).get()).exists) {
     problems.push({ field: "roomId", reason: `no room ${config.roomId}` });
   }
-  if (problems.length > 0) {
-    if (changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) return "superseded";
-    // The whole edit goes back, not only its invalid fields (its valid half was never applied).
-    const revert = revertOf(
-      before?.data ?? null,
-      changed,
-      (d) => checkMachineConfig(d).config !== null,
-    );
-    const reverted = Object.keys(revert).length > 0;
-    // Admins first: a crash after the revert must not lose the notice (same id on retry).
-    await noticeAdmins(
-      deps,
-      { kind: "machine", id: machineId, roomId: roomOf(after.data), problems },
-      after.updateTime,
-    );
-    const wrote = await answerIfStill(deps, ref, MACHINE_CONFIG_FIELDS, after.data, {
-      ...revert,
-      configError: configError(problems, deps.now),
-    });
-    if (!wrote) return "superseded";
-    logger.warn("console edit of a machine refused", {
-      machineId,
-      fields: problems.map((p) => p.field),
-      reverted,
-    });
-    return reverted ? "reverted" : "flagged";
+  if (!config || problems.length > 0) {
+    const what = { kind: "machine" as const, id: machineId, roomId: roomOf(data), problems };
+    return refuse(deps, what, ref, before, after);
   }
-  const valid = config!;
-  // Edited again since this event (a late or repeated delivery): the newer edit's event acts.
-  if (changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) return "superseded";
-  // A valid edit clears an earlier refusal; the refusal's own write (it sets configError, and
-  // this event is it) does not.
-  if (data.configError !== undefined && !ownAnswer(before, after)) {
-    await answerIfStill(deps, ref, MACHINE_CONFIG_FIELDS, data, {
-      configError: FieldValue.delete(),
-    });
+  if (clearsRefusal(data, before, after)) {
+    await answerIfStill(db, ref, MACHINE_CONFIG_FIELDS, data, { configError: FieldValue.delete() });
   }
   const appliedRef = refs(db).machineConfig(machineId);
   const [secretDoc, appliedDoc] = await db.getAll(refs(db).deviceSecret(machineId), appliedRef);
   if (!secretDoc.exists) {
-    await provisionMachine(deps, machineId, data, valid.type, valid.name, valid.roomId);
+    await provisionMachine(deps, machineId, data, config);
     return "provisioned";
   }
   const stored = appliedDoc.data();
-  const fromBefore = before ? checkMachineConfig(before.data).config : null;
   const applied: Applied =
     typeof stored?.roomId === "string"
       ? { roomId: stored.roomId, outOfOrder: stored.outOfOrder === true }
-      : (fromBefore ?? valid);
-  await applyMachineConfig(deps, machineId, applied, valid);
-  await appliedRef.set({ roomId: valid.roomId, outOfOrder: valid.outOfOrder });
+      : ((before ? checkMachineConfig(before.data).config : null) ?? config);
+  await applyMachineConfig(deps, machineId, applied, config);
+  await appliedRef.set({ roomId: config.roomId, outOfOrder: config.outOfOrder });
   return "applied";
-}
-
-/** Whether this write is a trigger's answer (it set or changed `configError`). */
-function ownAnswer(before: DocumentVersion | null, after: DocumentVersion): boolean {
-  return before !== null && changedFields(["configError"], before.data, after.data).length > 0;
-}
-
-/** The document's room id, when it is one (anything else names no room). */
-function roomOf(d: Data): string | null {
-  return typeof d.roomId === "string" && DECIMAL_ID.test(d.roomId) ? d.roomId : null;
 }
 
 /** From the consequences last brought about to what the configuration says now (idempotent). */
@@ -241,30 +268,19 @@ async function applyMachineConfig(
 ): Promise<void> {
   const { db, now } = deps;
   const moved = applied.roomId !== config.roomId;
-  if (moved) {
-    // Its offer and its timer leave the old room (the tick shows it in the new one).
-    await withdrawMachineOffer(db, machineId, applied.roomId, now);
-    await refs(db)
-      .room(applied.roomId)
-      .update({ [`timers.${machineId}`]: FieldValue.delete() })
-      .catch((err: unknown) => {
-        if ((err as { code?: number }).code !== 5) throw err; // the old room is gone
-      });
-  }
-  const machine = refs(deps.db).machine(machineId).withConverter(null);
+  // Its offer and its timer leave the old room (the tick shows it in the new one).
+  if (moved) await leaveRoom(deps, machineId, applied.roomId);
   if (config.outOfOrder) {
     // As a broken report that reached the threshold: since/reason, and the offer taken back.
-    const snap = await machine.get();
-    if (snap.get("outOfOrderSince") == null) {
+    const machine = refs(db).machine(machineId);
+    if ((await machine.get()).get("outOfOrderSince") == null) {
       await machine.update({
         outOfOrderSince: Timestamp.fromMillis(now),
         outOfOrderReason: "set by an admin",
       });
     }
     await withdrawMachineOffer(db, machineId, config.roomId, now);
-    return;
-  }
-  if (applied.outOfOrder) {
+  } else if (applied.outOfOrder) {
     // As the admin API's clear_broken: the outage ends and the machine, if idle, is offered.
     await clearBroken(db, {
       machineId,
@@ -272,23 +288,22 @@ async function applyMachineConfig(
       now,
       windowMinutes: deps.claimWindowMinutes,
     });
-    return;
-  }
-  // Moved: idle, it is offered to its new room's queue (no second offer is ever made). Other
-  // edits (name, type, calibration; a machine added) change nothing in the queue, as in the API.
-  if (moved) {
+  } else if (moved) {
+    // Idle, it is offered to its new room's queue (no second offer is ever made). Other edits
+    // (name, type, calibration; a machine added) change nothing in the queue, as in the API.
     await onMachineFreed(db, machineId, config.roomId, now, deps.claimWindowMinutes);
   }
 }
 
-/** Why an admin's own secret cannot be used (as the API's secret_key rule), or null. */
-function chosenSecretProblem(v: unknown): string | null {
-  if (typeof v !== "string" || v.length === 0) return "must be non-empty text";
-  if (v.length > CHOSEN_SECRET_MAX_LENGTH) {
-    return `must be at most ${CHOSEN_SECRET_MAX_LENGTH} characters`;
-  }
-  if (!CHOSEN_SECRET_CHARS.test(v)) return CHOSEN_SECRET_CHARS_REASON;
-  return null;
+/** The machine's queue offer and its timer taken out of a room it left (or that is gone). */
+async function leaveRoom(deps: ConsoleDeps, machineId: string, roomId: string): Promise<void> {
+  await withdrawMachineOffer(deps.db, machineId, roomId, deps.now);
+  await refs(deps.db)
+    .room(roomId)
+    .update({ [`timers.${machineId}`]: FieldValue.delete() })
+    .catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 5) throw err; // NOT_FOUND: the room is gone
+    });
 }
 
 /** A machine document made in the console: defaults filled in, its secret made and shown. */
@@ -296,34 +311,23 @@ async function provisionMachine(
   deps: ConsoleDeps,
   machineId: string,
   data: Data,
-  type: "washer" | "dryer",
-  name: string,
-  roomId: string,
+  config: MachineConfig,
 ): Promise<void> {
   const { db } = deps;
-  const provisioningRef = refs(db).provisioning(machineId);
-  const chosenValue: unknown = (await provisioningRef.get()).get("chosen_secret");
-  const chosenProblem = chosenSecretProblem(chosenValue);
-  const chosen = chosenProblem === null ? (chosenValue as string) : undefined;
-  const warnings = await secretWarnings(db, chosen, deps.masterKey, machineId);
-  if (chosenValue !== undefined && chosenProblem) {
-    warnings.push(`chosen_secret: ignored, a secret was generated: ${chosenProblem}`);
-  }
-  const secret = chosen ?? generateDeviceSecret();
+  const r = refs(db);
+  const choice = chosenSecret((await r.provisioning(machineId).get()).get("chosen_secret"));
+  const shown = await shownSecret(deps, { machineId, ...config }, choice);
   const defaults = Object.fromEntries(
     Object.entries(machineDefaults()).filter(([k]) => !(k in data)),
   );
   const batch = db.batch();
-  batch.create(refs(db).deviceSecret(machineId), secretRecord(secret, deps.masterKey, machineId));
-  if (Object.keys(defaults).length > 0) batch.update(refs(db).machine(machineId), defaults);
-  batch.set(refs(db).machineConfig(machineId), {
-    roomId,
-    outOfOrder: data.outOfOrder === true,
-  });
-  batch.set(
-    provisioningRef,
-    shownSecret(deps, { machineId, type, name, roomId }, secret, warnings),
+  batch.create(
+    r.deviceSecret(machineId),
+    secretRecord(shown.secret_key, deps.masterKey, machineId),
   );
+  if (Object.keys(defaults).length > 0) batch.update(r.machine(machineId), defaults);
+  batch.set(r.machineConfig(machineId), { roomId: config.roomId, outOfOrder: config.outOfOrder });
+  batch.set(r.provisioning(machineId), shown);
   try {
     await batch.commit();
   } catch (err) {
@@ -332,22 +336,33 @@ async function provisionMachine(
   }
   logger.info("machine provisioned from the console", {
     machineId,
-    roomId,
-    chosenSecret: chosen !== undefined,
-    warnings: warnings.length,
+    roomId: config.roomId,
+    chosenSecret: choice.chosen !== undefined,
+    warnings: shown.warnings.length,
   });
 }
 
-function shownSecret(
+/** An admin's own secret from `chosen_secret`, or why it cannot be used (the API's rule). */
+function chosenSecret(v: unknown): { chosen?: string; problem?: string } {
+  if (v === undefined) return {};
+  if (typeof v !== "string" || v.length === 0) return { problem: "must be non-empty text" };
+  if (v.length > CHOSEN_SECRET_MAX_LENGTH) {
+    return { problem: `must be at most ${CHOSEN_SECRET_MAX_LENGTH} characters` };
+  }
+  if (!CHOSEN_SECRET_CHARS.test(v)) return { problem: CHOSEN_SECRET_CHARS_REASON };
+  return { chosen: v };
+}
+
+/** provisioning/{machineId} showing a new secret: the chosen one, or a generated one and why. */
+async function shownSecret(
   deps: ConsoleDeps,
-  m: { machineId: string; type: "washer" | "dryer"; name: string; roomId: string | null },
-  secret: string,
-  warnings: string[],
+  m: MachineDescription,
+  { chosen, problem }: ReturnType<typeof chosenSecret>,
 ) {
+  const shown = await newSecret(deps.db, deps.masterKey, deps.deviceUrl, m, chosen);
+  if (problem) shown.warnings.push(`chosen_secret: ignored, a secret was generated: ${problem}`);
   return {
-    secret_key: secret,
-    firmware_snippet: machineSnippet(deps.deviceUrl, m, secret),
-    warnings,
+    ...shown,
     createdAt: Timestamp.fromMillis(deps.now),
     expireAt: Timestamp.fromMillis(deps.now + PROVISIONING_TTL_MS),
   };
@@ -358,45 +373,34 @@ function shownSecret(
  * rotates its secret (as the API's rotate_device_secret) and shows the new one there. The
  * trigger's own write carries neither, so it does nothing.
  */
-export async function onProvisioningWritten(
+export async function applyProvisioningEdit(
   deps: ConsoleDeps,
   machineId: string,
+  _before: DocumentVersion | null,
   after: DocumentVersion | null,
 ): Promise<"unchanged" | "rotated" | "waiting" | "superseded"> {
   const chosen = after?.data.chosen_secret;
   if (!after || (after.data.rotate !== true && typeof chosen !== "string")) return "unchanged";
   const { db } = deps;
-  const [machine, secretDoc] = await db.getAll(
-    refs(db).machine(machineId).withConverter(null),
-    refs(db).deviceSecret(machineId),
-  );
+  const r = refs(db);
+  const [machine, secretDoc] = await Promise.all([
+    r.machine(machineId).get(),
+    r.deviceSecret(machineId).get(),
+  ]);
+  const m = machine.data();
   // A secret chosen before the machine exists waits for the machine's creation.
-  if (!machine.exists || !secretDoc.exists) return "waiting";
-  const problem = typeof chosen === "string" ? chosenSecretProblem(chosen) : null;
-  const chosenSecret = typeof chosen === "string" && problem === null ? chosen : undefined;
-  const warnings = await secretWarnings(db, chosenSecret, deps.masterKey, machineId);
-  if (problem) warnings.push(`chosen_secret: ignored, a secret was generated: ${problem}`);
-  const secret = chosenSecret ?? generateDeviceSecret();
-  const type = machine.get("type") === "dryer" ? "dryer" : "washer";
-  const name: unknown = machine.get("name");
-  const shown = shownSecret(
+  if (!m || !secretDoc.exists) return "waiting";
+  const shown = await shownSecret(
     deps,
-    {
-      machineId,
-      type,
-      name: typeof name === "string" ? name : "",
-      roomId: roomOf(machine.data() ?? {}),
-    },
-    secret,
-    warnings,
+    m,
+    chosenSecret(typeof chosen === "string" ? chosen : undefined),
   );
   // One batch: the new secret, the request consumed and the secret shown, or none of them (a
   // newer write to the request wins; its own event rotates).
-  const ref = refs(db).provisioning(machineId);
   const batch = db.batch();
-  batch.set(refs(db).deviceSecret(machineId), secretRecord(secret, deps.masterKey, machineId));
+  batch.set(r.deviceSecret(machineId), secretRecord(shown.secret_key, deps.masterKey, machineId));
   batch.update(
-    ref,
+    r.provisioning(machineId),
     { ...shown, rotate: FieldValue.delete(), chosen_secret: FieldValue.delete() },
     { lastUpdateTime: Timestamp.fromMillis(after.updateTime) },
   );
@@ -404,30 +408,26 @@ export async function onProvisioningWritten(
     await batch.commit();
   } catch (err) {
     const code = (err as { code?: number }).code;
-    if (code === 9 || code === 5) return "superseded";
+    if (code === 9 || code === 5) return "superseded"; // FAILED_PRECONDITION, NOT_FOUND
     throw err;
   }
-  logger.info("device secret rotated from the console", { machineId, warnings: warnings.length });
+  logger.info("device secret rotated from the console", {
+    machineId,
+    warnings: shown.warnings.length,
+  });
   return "rotated";
 }
 
 /** What a deleted machine leaves behind, removed; its cycles and statistics stay. */
-export async function cleanUpMachine(
+async function cleanUpMachine(
   deps: ConsoleDeps,
   machineId: string,
   roomId: string | null,
 ): Promise<void> {
-  const { db, now } = deps;
-  if (roomId) {
-    await withdrawMachineOffer(db, machineId, roomId, now);
-    await refs(db)
-      .room(roomId)
-      .update({ [`timers.${machineId}`]: FieldValue.delete() })
-      .catch((err: unknown) => {
-        if ((err as { code?: number }).code !== 5) throw err;
-      });
-  }
+  const { db } = deps;
   const r = refs(db);
+  if (roomId) await leaveRoom(deps, machineId, roomId);
+  // The console's "delete document" leaves subcollections behind.
   for (const sub of [r.watchers, r.reports, r.rawData, r.brokenReports, r.brokenArchive]) {
     await db.recursiveDelete(sub(machineId));
   }
@@ -448,47 +448,30 @@ export async function cleanUpMachine(
 // --------------------------------------------------------------------------------- rooms
 
 /** rooms/{id} written: a new room gets its defaults; a bad name is reverted; a deleted room is cleaned up. */
-export async function onRoomWritten(
+export async function applyRoomEdit(
   deps: ConsoleDeps,
   roomId: string,
   before: DocumentVersion | null,
   after: DocumentVersion | null,
 ): Promise<ConsoleOutcome> {
-  const { db } = deps;
-  const ref = refs(db).room(roomId).withConverter(null);
+  const ref = refs(deps.db).room(roomId).withConverter(null);
   if (!after) {
     if (!before) return "unchanged";
-    if ((await ref.get()).exists) return "superseded"; // re-created since
-    await cleanUpRoom(deps, roomId, before.updateTime);
-    return "deleted";
+    return deleted(ref, () => cleanUpRoom(deps, roomId, before.updateTime));
   }
-  const changed = changedFields(ROOM_CONFIG_FIELDS, before?.data ?? null, after.data);
   const missingDefaults = !("timers" in after.data);
   // A new document is always checked (a room without a name is one too).
+  const changed = changedFields(ROOM_CONFIG_FIELDS, before?.data ?? null, after.data);
   if (before && changed.length === 0 && !missingDefaults) return "unchanged";
   const problems = checkRoomConfig(after.data);
   if (problems.length > 0) {
-    const revert = revertOf(
-      before?.data ?? null,
-      problems.map((p) => p.field),
-      (d) => checkRoomConfig(d).length === 0,
-    );
-    await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, after.updateTime);
-    const wrote = await answerIfStill(deps, ref, ROOM_CONFIG_FIELDS, after.data, {
-      ...revert,
-      configError: configError(problems, deps.now),
-    });
-    if (!wrote) return "superseded";
-    return Object.keys(revert).length > 0 ? "reverted" : "flagged";
+    return refuse(deps, { kind: "room", id: roomId, roomId, problems }, ref, before, after);
   }
-  const update: Data = {};
-  if (missingDefaults) Object.assign(update, roomDefaults());
-  if (after.data.configError !== undefined && !ownAnswer(before, after)) {
-    update.configError = FieldValue.delete();
-  }
+  const update: Data = missingDefaults ? roomDefaults() : {};
+  if (clearsRefusal(after.data, before, after)) update.configError = FieldValue.delete();
   if (
     Object.keys(update).length > 0 &&
-    !(await answerIfStill(deps, ref, ROOM_CONFIG_FIELDS, after.data, update))
+    !(await answerIfStill(deps.db, ref, ROOM_CONFIG_FIELDS, after.data, update))
   ) {
     return "superseded";
   }
@@ -496,7 +479,7 @@ export async function onRoomWritten(
 }
 
 /** A deleted room's queue and subscriptions removed; its machines flagged (they need a room). */
-export async function cleanUpRoom(
+async function cleanUpRoom(
   deps: ConsoleDeps,
   roomId: string,
   /** The deleted version's update time: the notice's id, the same on every delivery. */

@@ -1,16 +1,19 @@
 /**
- * Creating rooms and machines (admin API, demo seed, tests) and rotating device secrets.
- * The secret is returned to the caller once and stored only encrypted.
+ * Creating rooms and machines and making their device secrets: the admin API, the console
+ * triggers (store/console.ts), the demo seed and tests. A secret is shown to the admin once and
+ * stored only encrypted.
  */
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
+import { deviceBaseUrl, machineSnippet } from "../domain/firmwareSnippet";
 import type { MachineType } from "../domain/status";
+import type { Machine } from "../data/model";
+import { refs } from "../data/refs";
 import {
   encryptSecret,
   generateDeviceSecret,
   secretFingerprint,
   weakSecretReasons,
 } from "../security/deviceSecret";
-import { refs } from "../data/refs";
 
 export interface NewMachine {
   machineId: string;
@@ -67,10 +70,7 @@ export async function createMachine(
     ...machineDefaults(),
   });
   batch.create(refs(db).deviceSecret(m.machineId), secretRecord(secret, masterKey, m.machineId));
-  batch.set(refs(db).machineConfig(m.machineId), {
-    roomId: m.roomId,
-    outOfOrder: false,
-  });
+  batch.set(refs(db).machineConfig(m.machineId), { roomId: m.roomId, outOfOrder: false });
   await batch.commit();
   return { secret };
 }
@@ -84,51 +84,62 @@ export function secretRecord(secret: string, masterKey: string, machineId: strin
   };
 }
 
-/**
- * Replaces a machine's secret with `chosen` or a generated one; the old one stops working at
- * once (within a minute for raw_data, which a device instance caches).
- */
-export async function rotateDeviceSecret(
-  db: Firestore,
-  machineId: string,
-  masterKey: string,
-  chosen?: string,
-): Promise<{ secret: string }> {
-  const secret = chosen ?? generateDeviceSecret();
-  await refs(db)
-    .deviceSecret(machineId)
-    .set(secretRecord(secret, masterKey, machineId));
-  return { secret };
+/** A machine as a secret's firmware snippet and the admin API's answer describe it. */
+export type MachineDescription = Pick<Machine, "machineId" | "roomId" | "name" | "type">;
+
+/** A new device secret as an admin is shown it, once: the API's answer, provisioning/{id}. */
+export interface ShownSecret {
+  secret_key: string;
+  /** The lines to paste into WashCall_Main.ino. */
+  firmware_snippet: string;
+  /** Why a chosen secret is weak or another machine's too; empty for a generated one. */
+  warnings: string[];
 }
 
-/** Other machines whose stored secret is `secret` (records made before fingerprints are not found). */
-export async function machinesUsingSecret(
+/**
+ * A machine's next device secret: `chosen` (the one its firmware already has; a weak or reused
+ * one is accepted, with the reasons in `warnings`) or a generated one. The caller stores it with
+ * {@link secretRecord}; the old one stops working at once (within a minute for raw_data, which a
+ * device instance caches).
+ */
+export async function newSecret(
   db: Firestore,
-  secret: string,
   masterKey: string,
-  except: string,
+  deviceUrl: string,
+  m: MachineDescription,
+  chosen: string | undefined,
+): Promise<ShownSecret> {
+  const secret = chosen ?? generateDeviceSecret();
+  return {
+    secret_key: secret,
+    firmware_snippet: machineSnippet(deviceUrl, m, secret),
+    warnings: chosen === undefined ? [] : await secretWarnings(db, chosen, masterKey, m.machineId),
+  };
+}
+
+/** Why `chosen` is weak, or whose it already is (records made before fingerprints are not found). */
+async function secretWarnings(
+  db: Firestore,
+  chosen: string,
+  masterKey: string,
+  machineId: string,
 ): Promise<string[]> {
-  const snap = await refs(db)
-    .deviceSecrets.where("fingerprint", "==", secretFingerprint(secret, masterKey))
+  const warnings = weakSecretReasons(chosen).map((r) => `secret_key: weak secret: ${r}`);
+  const sameSecret = await refs(db)
+    .deviceSecrets.where("fingerprint", "==", secretFingerprint(chosen, masterKey))
     .limit(20)
     .get();
-  return snap.docs.map((d) => d.id).filter((id) => id !== except);
-}
-
-/** Reasons to warn about an admin-chosen secret: weak, or already another machine's. */
-export async function secretWarnings(
-  db: Firestore,
-  chosen: string | undefined,
-  key: string,
-  machineId: string,
-): Promise<string[]> {
-  if (chosen === undefined) return [];
-  const warnings = weakSecretReasons(chosen).map((r) => `secret_key: weak secret: ${r}`);
-  const others = await machinesUsingSecret(db, chosen, key, machineId);
+  const others = sameSecret.docs.map((d) => d.id).filter((id) => id !== machineId);
   if (others.length > 0) {
     warnings.push(
       `secret_key: also the secret of machine${others.length > 1 ? "s" : ""} ${others.join(", ")}; a board that knows it can report as any of them`,
     );
   }
   return warnings;
+}
+
+/** The device function's base URL for firmware snippets, as a request's headers show it. */
+export function deviceUrl(headers: Record<string, string | undefined> = {}): string {
+  const project = process.env.GCLOUD_PROJECT ?? process.env.GOOGLE_CLOUD_PROJECT ?? "demo-washcall";
+  return deviceBaseUrl(headers, project);
 }

@@ -15,27 +15,30 @@
 import * as logger from "firebase-functions/logger";
 import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
-import { MACHINE_TYPES, type MachineType } from "../../domain/status";
+import { DECIMAL_ID } from "../../domain/consoleConfig";
+import { MACHINE_TYPES } from "../../domain/status";
 import {
   CHOSEN_SECRET_CHARS,
   CHOSEN_SECRET_CHARS_REASON,
   CHOSEN_SECRET_MAX_LENGTH,
 } from "../../security/deviceSecret";
 import { isAlreadyExists } from "../../data/db";
+import type { Machine } from "../../data/model";
+import { refs } from "../../data/refs";
 import {
+  type MachineDescription,
+  type ShownSecret,
   createMachine,
   createRoom,
-  rotateDeviceSecret,
-  secretWarnings,
+  deviceUrl,
+  newSecret,
+  secretRecord,
 } from "../../store/machines";
-import type { HttpRequest } from "../adapter";
 import { type ApiDeps, defineRoute } from "../apiRouter";
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
-import { deviceBaseUrl, machineSnippet } from "../../domain/firmwareSnippet";
 import { OneLineSchema } from "./broken";
-import { refs } from "../../data/refs";
 
 export const AddRoomBodySchema = z
   .object({ room_name: OneLineSchema(100).describe("Display name, 1–100 characters.") })
@@ -101,7 +104,6 @@ export const CalibrationResponseSchema = z.strictObject({
 
 /** Rooms a concurrent add_room may take before this one gives up. */
 const ADD_ROOM_ATTEMPTS = 50;
-const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
 
 function masterKey(deps: ApiDeps): string {
   if (!deps.masterKey) {
@@ -110,14 +112,10 @@ function masterKey(deps: ApiDeps): string {
   return deps.masterKey;
 }
 
-function projectId(): string {
-  return process.env.GCLOUD_PROJECT ?? process.env.GOOGLE_CLOUD_PROJECT ?? "demo-washcall";
-}
-
-async function machineOr404(db: Firestore, machineId: string) {
-  const snap = await refs(db).machine(machineId).get();
-  if (!snap.exists) throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
-  return snap;
+async function machineOr404(db: Firestore, machineId: string): Promise<Machine> {
+  const machine = (await refs(db).machine(machineId).get()).data();
+  if (!machine) throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
+  return machine;
 }
 
 /** The room id after the largest decimal id in use; a taken id (a concurrent call) → the next. */
@@ -137,12 +135,7 @@ async function addRoom(db: Firestore, name: string): Promise<string> {
   throw new HttpError(409, "conflict", "room_name: too many rooms added at once; try again");
 }
 
-function secretResponse(
-  req: HttpRequest,
-  m: { machineId: string; roomId: string | null; name: string; type: MachineType },
-  secret: string,
-  warnings: string[],
-) {
+function secretResponse(m: MachineDescription, shown: ShownSecret) {
   return {
     status: 200,
     headers: { "Cache-Control": "no-store" },
@@ -151,9 +144,7 @@ function secretResponse(
       room_id: m.roomId === null ? null : Number(m.roomId),
       machine_name: m.name,
       machine_type: m.type,
-      secret_key: secret,
-      firmware_snippet: machineSnippet(deviceBaseUrl(req.headers, projectId()), m, secret),
-      warnings,
+      ...shown,
     },
   };
 }
@@ -180,20 +171,15 @@ export const adminRoutes = [
     const key = masterKey(deps);
     const room = await refs(deps.db).room(body.room_id).get();
     if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
-    const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
-    let secret: string;
+    const machine = {
+      machineId: body.machine_id,
+      roomId: body.room_id,
+      name: body.machine_name,
+      type: body.machine_type,
+    };
+    const shown = await newSecret(deps.db, key, deviceUrl(req.headers), machine, body.secret_key);
     try {
-      ({ secret } = await createMachine(
-        deps.db,
-        {
-          machineId: body.machine_id,
-          roomId: body.room_id,
-          name: body.machine_name,
-          type: body.machine_type,
-          ...(body.secret_key === undefined ? {} : { secret: body.secret_key }),
-        },
-        key,
-      ));
+      await createMachine(deps.db, { ...machine, secret: shown.secret_key }, key);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       throw new HttpError(409, "conflict", `machine_id: machine ${body.machine_id} already exists`);
@@ -203,20 +189,10 @@ export const adminRoutes = [
       roomId: body.room_id,
       type: body.machine_type,
       chosenSecret: body.secret_key !== undefined,
-      warnings: warnings.length,
+      warnings: shown.warnings.length,
       by: user.uid,
     });
-    return secretResponse(
-      req,
-      {
-        machineId: body.machine_id,
-        roomId: body.room_id,
-        name: body.machine_name,
-        type: body.machine_type,
-      },
-      secret,
-      warnings,
-    );
+    return secretResponse(machine, shown);
   }),
   defineRoute({
     method: "POST",
@@ -227,28 +203,17 @@ export const adminRoutes = [
   }).handle(async ({ req, deps, user, body }) => {
     const key = masterKey(deps);
     const machine = await machineOr404(deps.db, body.machine_id);
-    const warnings = await secretWarnings(deps.db, body.secret_key, key, body.machine_id);
-    const { secret } = await rotateDeviceSecret(deps.db, body.machine_id, key, body.secret_key);
+    const shown = await newSecret(deps.db, key, deviceUrl(req.headers), machine, body.secret_key);
+    await refs(deps.db)
+      .deviceSecret(body.machine_id)
+      .set(secretRecord(shown.secret_key, key, body.machine_id));
     logger.info("device secret rotated", {
       machineId: body.machine_id,
       chosenSecret: body.secret_key !== undefined,
-      warnings: warnings.length,
+      warnings: shown.warnings.length,
       by: user.uid,
     });
-    const type = machine.get("type") as unknown;
-    const roomId = machine.get("roomId") as unknown;
-    const name = machine.get("name") as unknown;
-    return secretResponse(
-      req,
-      {
-        machineId: body.machine_id,
-        roomId: typeof roomId === "string" ? roomId : null,
-        name: typeof name === "string" ? name : "",
-        type: type === "dryer" ? "dryer" : "washer",
-      },
-      secret,
-      warnings,
-    );
+    return secretResponse(machine, shown);
   }),
   defineRoute({
     method: "POST",
