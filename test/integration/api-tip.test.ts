@@ -18,7 +18,8 @@ import { cellField } from "../../functions/src/domain/congestion";
 import { MINUTE_MS } from "../../functions/src/domain/time";
 import { type RoomState, type TipResponse, statisticsTip } from "../../functions/src/domain/tip";
 import type { Weather } from "../../functions/src/domain/weather";
-import { kmaBaseTime, kmaCacheKey, parseVilageFcst } from "../../functions/src/services/kma";
+import { kmaBaseTime, kmaCacheKey } from "../../functions/src/services/kma/client";
+import { parseVilageFcst } from "../../functions/src/services/kma/parse";
 import { createRoom } from "../../functions/src/store/machines";
 import {
   TIP_LEASE_MS,

@@ -6,12 +6,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KOREAN_WEEKDAYS } from "../../functions/src/domain/time";
 import type { RoomState } from "../../functions/src/domain/tip";
 import type { Weather } from "../../functions/src/domain/weather";
-import {
-  GeminiError,
-  buildTipPrompt,
-  createGeminiClient,
-  sanitizeTip,
-} from "../../functions/src/services/gemini";
+import { GeminiError, createGeminiClient } from "../../functions/src/services/gemini/client";
+import { buildTipPrompt } from "../../functions/src/services/gemini/prompt";
+import { sanitizeTip } from "../../functions/src/services/gemini/sanitize";
 
 /** Epoch ms of a KST wall-clock time. */
 const kst = (y: number, mo: number, d: number, h: number, mi = 0) =>
@@ -273,7 +270,7 @@ describe("Gemini client against a local stub", () => {
 describe("loading", () => {
   it("does not load @google/generative-ai until the first suggestion", () => {
     const repo = join(__dirname, "../..");
-    const script = `require("./functions/src/services/gemini");
+    const script = `require("./functions/src/services/gemini/client");
       const loaded = Object.keys(require.cache).filter((k) => k.includes("generative-ai"));
       process.stdout.write(JSON.stringify(loaded));`;
     const out = execFileSync(process.execPath, ["--require", "tsx/cjs", "-e", script], {

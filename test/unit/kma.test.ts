@@ -9,15 +9,13 @@ import {
   KMA_CACHE_TTL_MS,
   KMA_SLOT_HOURS,
   KMA_STALE_CACHE_TTL_MS,
-  KmaError,
   createKmaClient,
   kmaBaseTime,
   kmaCacheKey,
-  parseKmaItems,
-  parseVilageFcst,
   previousSlot,
   type WeatherCache,
-} from "../../functions/src/services/kma";
+} from "../../functions/src/services/kma/client";
+import { KmaError, parseKmaItems, parseVilageFcst } from "../../functions/src/services/kma/parse";
 
 const fixture = (name: string) => readFileSync(join(__dirname, "../fixtures/kma", name), "utf8");
 const XML = fixture("vilage-fcst-20251114-2300.xml");

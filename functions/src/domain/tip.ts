@@ -4,16 +4,14 @@
  * key, on any Gemini or KMA failure, and (honestly saying so) before enough statistics exist.
  * Pure.
  */
+import type { Locale } from "./messages";
 import { KOREAN_WEEKDAYS, kstParts, HOUR_MS } from "./time";
 import type { Weather } from "./weather";
-
-export type TipLocale = "ko" | "en";
-export type TipSource = "gemini" | "statistics";
 
 /** `GET /tip` response body. */
 export interface TipResponse {
   tip: string;
-  source: TipSource;
+  source: "gemini" | "statistics";
   /** The forecast the tip was made with, null without a key or when KMA failed. */
   weather: Weather | null;
   /** When the tip was made, ISO 8601. */
@@ -48,19 +46,18 @@ export interface TipInput {
   now: number;
   rooms: readonly RoomState[];
   grid: CongestionTable;
-  locale: TipLocale;
-  /** Defaults to {@link MIN_STATISTICS_TOTAL}. */
-  minStatisticsTotal?: number;
+  locale: Locale;
 }
 
-function count(grid: CongestionTable, weekday: number, hour: number): number {
+/** The grid's count for a weekday (0 = Monday) and KST hour; 0 where it holds no number. */
+export function gridCount(grid: CongestionTable, weekday: number, hour: number): number {
   const v = grid[KOREAN_WEEKDAYS[weekday]]?.[hour];
   return typeof v === "number" && Number.isFinite(v) ? v : 0;
 }
 
 export function gridTotal(grid: CongestionTable): number {
   let total = 0;
-  for (let d = 0; d < 7; d++) for (let h = 0; h < 24; h++) total += count(grid, d, h);
+  for (let d = 0; d < 7; d++) for (let h = 0; h < 24; h++) total += gridCount(grid, d, h);
   return total;
 }
 
@@ -77,18 +74,14 @@ const isActive = (hour: number) => hour >= ACTIVE_HOURS.first && hour <= ACTIVE_
 /** Mean count over the active hours of a weekday. */
 function activeMean(grid: CongestionTable, weekday: number): number {
   let sum = 0;
-  let n = 0;
-  for (let h = ACTIVE_HOURS.first; h <= ACTIVE_HOURS.last; h++) {
-    sum += count(grid, weekday, h);
-    n += 1;
-  }
-  return sum / n;
+  for (let h = ACTIVE_HOURS.first; h <= ACTIVE_HOURS.last; h++) sum += gridCount(grid, weekday, h);
+  return sum / (ACTIVE_HOURS.last - ACTIVE_HOURS.first + 1);
 }
 
 /** The current KST hour is at or below its weekday's typical (mean active-hour) use. */
 export function isQuietHour(grid: CongestionTable, now: number): boolean {
   const p = kstParts(now);
-  return count(grid, p.weekday, p.hour) <= activeMean(grid, p.weekday);
+  return gridCount(grid, p.weekday, p.hour) <= activeMean(grid, p.weekday);
 }
 
 export interface QuietHour {
@@ -107,17 +100,12 @@ export interface QuietHour {
  */
 export function quietestUpcomingHour(grid: CongestionTable, now: number): QuietHour | null {
   const today = kstParts(now);
-  const slots: { hour: number; weekday: number; count: number; tomorrow: boolean }[] = [];
+  const slots: Omit<QuietHour, "staysQuiet">[] = [];
   for (let i = 1; i <= LOOKAHEAD_HOURS; i++) {
     const p = kstParts(now + i * HOUR_MS);
     if (!isActive(p.hour)) continue;
-    const tomorrow = p.day !== today.day;
-    slots.push({
-      hour: p.hour,
-      weekday: p.weekday,
-      count: count(grid, p.weekday, p.hour),
-      tomorrow,
-    });
+    const count = gridCount(grid, p.weekday, p.hour);
+    slots.push({ hour: p.hour, weekday: p.weekday, count, tomorrow: p.day !== today.day });
   }
   if (slots.length === 0) return null;
   let best = 0;
@@ -150,7 +138,7 @@ function totals(rooms: readonly RoomState[]): {
 const machinesEn = (n: number) => (n === 1 ? "1 machine is" : `${n} machines are`);
 const hhmm = (h: number) => `${String(h).padStart(2, "0")}:00`;
 
-function quietPhrase(q: QuietHour, locale: TipLocale): string {
+function quietPhrase(q: QuietHour, locale: Locale): string {
   if (locale === "ko") {
     const when = `${q.tomorrow ? "내일 " : ""}${q.hour}시${q.staysQuiet ? " 이후가" : "쯤이"}`;
     return `보통 ${when} 가장 한산해요`;
@@ -159,7 +147,7 @@ function quietPhrase(q: QuietHour, locale: TipLocale): string {
   return `it's usually quietest ${when}`;
 }
 
-function allBusyPhrase(wait: number | null, locale: TipLocale, capital = true): string {
+function allBusyPhrase(wait: number | null, locale: Locale, capital = true): string {
   if (locale === "ko") {
     return wait === null
       ? "지금은 모두 사용 중이에요"
@@ -177,7 +165,7 @@ export function statisticsTip(input: TipInput): string {
   const ko = locale === "ko";
   const state = totals(rooms);
 
-  if (!hasEnoughStatistics(grid, input.minStatisticsTotal ?? MIN_STATISTICS_TOTAL)) {
+  if (!hasEnoughStatistics(grid)) {
     if (!state.known) {
       return ko
         ? "아직 이용 통계가 부족해 한산한 시간을 알려드리기 어려워요."
@@ -215,7 +203,7 @@ export function statisticsTip(input: TipInput): string {
 /** A tip in the `GET /tip` response shape (use it for Gemini's sentence too). */
 export function tipResponse(
   tip: string,
-  source: TipSource,
+  source: TipResponse["source"],
   context: { now: number; weather?: Weather | null; roomId?: string | null },
 ): TipResponse {
   return {
@@ -238,9 +226,9 @@ export function fallbackTip(
  * "en" when the Accept-Language header prefers English over Korean, else "ko" (the default:
  * the residents are in Korea).
  */
-export function localeFromAcceptLanguage(header: string | null | undefined): TipLocale {
+export function localeFromAcceptLanguage(header: string | null | undefined): Locale {
   if (!header) return "ko";
-  let best: { locale: TipLocale; q: number } | null = null;
+  let best: { locale: Locale; q: number } | null = null;
   for (const part of header.split(",")) {
     const [tag, ...params] = part.trim().toLowerCase().split(";");
     const lang = tag.trim().split("-")[0];

@@ -1,7 +1,7 @@
 /**
  * The weather the best-time tip may use: one forecast hour of the KMA short-term forecast
- * (단기예보, getVilageFcst), with KMA's codes turned into readable values. Pure: types, the
- * code → value tables and the text that describes a forecast in Korean or English.
+ * (단기예보, getVilageFcst), with KMA's codes turned into readable values (services/kma/parse.ts
+ * decodes them), and the English text that describes it in the Gemini prompt. Pure.
  */
 
 /** SKY: 1 맑음, 3 구름많음, 4 흐림. */
@@ -42,77 +42,38 @@ export interface Weather {
   sky: Sky | null;
 }
 
-export const SKY_BY_CODE: Readonly<Record<string, Sky>> = {
-  "1": "clear",
-  "3": "mostly_cloudy",
-  "4": "overcast",
+const SKY_TEXT: Readonly<Record<Sky, string>> = {
+  clear: "clear",
+  mostly_cloudy: "mostly cloudy",
+  overcast: "overcast",
 };
 
-export const PRECIPITATION_TYPE_BY_CODE: Readonly<Record<string, PrecipitationType>> = {
-  "0": "none",
-  "1": "rain",
-  "2": "rain_snow",
-  "3": "snow",
-  "4": "shower",
-  "5": "drizzle",
-  "6": "drizzle_snow",
-  "7": "snow_flurry",
+const PRECIPITATION_TYPE_TEXT: Readonly<Record<PrecipitationType, string>> = {
+  none: "no precipitation",
+  rain: "rain",
+  rain_snow: "rain and snow",
+  snow: "snow",
+  shower: "showers",
+  drizzle: "drizzle",
+  drizzle_snow: "drizzle and snow flurries",
+  snow_flurry: "snow flurries",
 };
 
-export type WeatherLocale = "ko" | "en";
-
-export const SKY_TEXT: Readonly<Record<Sky, Record<WeatherLocale, string>>> = {
-  clear: { ko: "맑음", en: "clear" },
-  mostly_cloudy: { ko: "구름많음", en: "mostly cloudy" },
-  overcast: { ko: "흐림", en: "overcast" },
-};
-
-export const PRECIPITATION_TYPE_TEXT: Readonly<
-  Record<PrecipitationType, Record<WeatherLocale, string>>
-> = {
-  none: { ko: "강수 없음", en: "no precipitation" },
-  rain: { ko: "비", en: "rain" },
-  rain_snow: { ko: "비/눈", en: "rain and snow" },
-  snow: { ko: "눈", en: "snow" },
-  shower: { ko: "소나기", en: "showers" },
-  drizzle: { ko: "빗방울", en: "drizzle" },
-  drizzle_snow: { ko: "빗방울/눈날림", en: "drizzle and snow flurries" },
-  snow_flurry: { ko: "눈날림", en: "snow flurries" },
-};
-
-/** KMA's PCP text → mm ("강수없음" → 0); null when it is not a recognisable amount. */
-export function parsePrecipitationAmount(text: string): number | null {
-  const t = text.trim();
-  if (t === "" || t === "강수없음" || t === "-" || t === "0") return 0;
-  const num = /(\d+(?:\.\d+)?)/.exec(t);
-  if (!num) return null;
-  const value = Number(num[1]);
-  if (!Number.isFinite(value)) return null;
-  return t.includes("미만") ? value / 2 : value;
-}
-
-/** "맑음, 12°C, 강수확률 20%, 강수 없음, 습도 55%" / "clear, 12°C, 20% chance of precipitation, …". */
-export function describeWeather(weather: Weather, locale: WeatherLocale): string {
+/** "clear, 12°C, 20% chance of precipitation, no precipitation, humidity 55%". */
+export function describeWeather(weather: Weather): string {
   const parts: string[] = [];
-  if (weather.sky) parts.push(SKY_TEXT[weather.sky][locale]);
+  if (weather.sky) parts.push(SKY_TEXT[weather.sky]);
   if (weather.temperatureC !== null) parts.push(`${weather.temperatureC}°C`);
   if (weather.precipitationProbability !== null) {
-    parts.push(
-      locale === "ko"
-        ? `강수확률 ${weather.precipitationProbability}%`
-        : `${weather.precipitationProbability}% chance of precipitation`,
-    );
+    parts.push(`${weather.precipitationProbability}% chance of precipitation`);
   }
   if (weather.precipitationType) {
-    const kind = PRECIPITATION_TYPE_TEXT[weather.precipitationType][locale];
     const amount =
       weather.precipitationType !== "none" && weather.precipitationText
         ? ` ${weather.precipitationText}`
         : "";
-    parts.push(kind + amount);
+    parts.push(PRECIPITATION_TYPE_TEXT[weather.precipitationType] + amount);
   }
-  if (weather.humidity !== null) {
-    parts.push(locale === "ko" ? `습도 ${weather.humidity}%` : `humidity ${weather.humidity}%`);
-  }
+  if (weather.humidity !== null) parts.push(`humidity ${weather.humidity}%`);
   return parts.join(", ");
 }

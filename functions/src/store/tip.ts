@@ -6,53 +6,42 @@
  * - the tip cache `caches/tip-{scope}-{locale}` (`scope` = room id or "all"):
  *   `{kind: "tip", value: TipResponse, freshUntil, expireAt}`; fresh for 10 minutes, then kept
  *   (stale) for a day so that requests which lose the refresh lease have something to serve;
- * - the refresh lease `caches/tip-lease-{scope}-{locale}` (store/lease.ts): one refresh (one
- *   Gemini call) at a time.
+ * - the refresh lease `caches/tip-lease-{scope}-{locale}`: one refresh (one Gemini call) at a
+ *   time.
  *
  * Every `caches` document carries `expireAt` (a Timestamp): the field a TTL policy on the
  * `caches` collection should cover.
  */
+import { randomUUID } from "node:crypto";
+import * as logger from "firebase-functions/logger";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
-import { gridToWeekdayTable } from "../domain/congestion";
-import { isRunning, type MachineStatus } from "../domain/status";
+import type { Locale } from "../domain/messages";
+import { isRunning } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
-import type { CongestionTable, RoomState, TipLocale, TipResponse } from "../domain/tip";
+import type { CongestionTable, RoomState, TipResponse } from "../domain/tip";
 import { toMillis } from "../data/db";
-import { type Lease, acquireLease } from "./lease";
+import type { Machine } from "../data/model";
 import { refs } from "../data/refs";
+import { congestionTable, readMachines, readRoom, readRooms } from "./status";
 
 /** How long a tip is served without being made again. */
-export const TIP_FRESH_MS = 10 * MINUTE_MS;
+const TIP_FRESH_MS = 10 * MINUTE_MS;
 /** How long a stale tip stays around for requests that lose the refresh lease. */
-export const TIP_KEEP_MS = DAY_MS;
+const TIP_KEEP_MS = DAY_MS;
 /** A refresh lease's lifetime: longer than a KMA plus a Gemini call with their timeouts. */
 export const TIP_LEASE_MS = 30_000;
 
-/** "all" for every room, else the room id. */
-export type TipScope = string;
-
-export const tipScope = (roomId: string | null): TipScope => roomId ?? "all";
-
-export function tipCacheKey(scope: TipScope, locale: TipLocale): string {
+/** `scope`: the room id, or "all" for every room. */
+export function tipCacheKey(scope: string, locale: Locale): string {
   return `tip-${scope}-${locale}`;
 }
 
-export function tipLeaseKey(scope: TipScope, locale: TipLocale): string {
+export function tipLeaseKey(scope: string, locale: Locale): string {
   return `tip-lease-${scope}-${locale}`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
-
-/** The fields of `machines/{id}` the tip looks at. */
-export interface TipMachine {
-  roomId: string;
-  status: MachineStatus;
-  online: boolean;
-  outOfOrder: boolean;
-  /** Epoch ms, null when unknown. */
-  expectedEndAt: number | null;
-}
 
 /**
  * A room as the tip sees it, or null when none of its machines is online and in order (no live
@@ -63,7 +52,7 @@ export interface TipMachine {
 export function roomStateOf(
   roomId: string,
   name: string,
-  machines: readonly TipMachine[],
+  machines: readonly Pick<Machine, "status" | "online" | "outOfOrder" | "expectedEndAt">[],
   now: number,
 ): RoomState | null {
   const live = machines.filter((m) => m.online && !m.outOfOrder);
@@ -80,16 +69,6 @@ export function roomStateOf(
   return { roomId, name, free, busy: running.length, expectedWaitMinutes };
 }
 
-function tipMachine(data: FirebaseFirestore.DocumentData): TipMachine {
-  return {
-    roomId: typeof data.roomId === "string" ? data.roomId : String(data.roomId ?? ""),
-    status: (typeof data.status === "string" ? data.status : "OFF") as MachineStatus,
-    online: data.online === true,
-    outOfOrder: data.outOfOrder === true,
-    expectedEndAt: toMillis(data.expectedEndAt),
-  };
-}
-
 export interface TipInputs {
   /** Rooms with live machine data only. */
   rooms: RoomState[];
@@ -102,39 +81,18 @@ export async function loadTipInputs(
   roomId: string | null,
   now: number,
 ): Promise<TipInputs> {
-  const [roomDocs, machineDocs, congestionDocs] = await Promise.all([
-    roomId
-      ? refs(db)
-          .room(roomId)
-          .get()
-          .then((s) => (s.exists ? [s] : []))
-      : refs(db)
-          .rooms.get()
-          .then((q) => q.docs),
-    (roomId ? refs(db).machines.where("roomId", "==", roomId) : refs(db).machines)
-      .get()
-      .then((q) => q.docs.map((d) => tipMachine(d.data()))),
-    roomId
-      ? refs(db)
-          .congestion(roomId)
-          .get()
-          .then((s) => (s.exists ? [s.data() ?? {}] : []))
-      : refs(db)
-          .congestions.get()
-          .then((q) => q.docs.map((d) => d.data())),
+  const [rooms, machines, grid] = await Promise.all([
+    roomId ? readRoom(db, roomId).then((r) => (r ? [r] : [])) : readRooms(db),
+    readMachines(db, roomId ?? undefined),
+    congestionTable(db, roomId ?? undefined),
   ]);
-  const rooms: RoomState[] = [];
-  for (const room of [...roomDocs].sort((a, b) => a.id.localeCompare(b.id, "en"))) {
-    const name: unknown = room.get("name");
-    const state = roomStateOf(
-      room.id,
-      typeof name === "string" ? name : room.id,
-      machineDocs.filter((m) => m.roomId === room.id),
-      now,
-    );
-    if (state) rooms.push(state);
-  }
-  return { rooms, grid: gridToWeekdayTable(congestionDocs) };
+  return {
+    rooms: rooms.flatMap((room) => {
+      const own = machines.filter((m) => m.roomId === room.roomId);
+      return roomStateOf(room.roomId, room.name, own, now) ?? [];
+    }),
+    grid,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,8 +102,6 @@ export interface CachedTip {
   tip: TipResponse;
   /** Epoch ms until which the tip is served as is. */
   freshUntil: number;
-  /** Identifies this cached tip (its generation time): a request tells a newer one by it. */
-  version: string;
 }
 
 function isTipResponse(value: unknown): value is TipResponse {
@@ -161,30 +117,27 @@ function isTipResponse(value: unknown): value is TipResponse {
 /** The cached tip, fresh or stale; null when there is none (or it is past keeping). */
 export async function readCachedTip(
   db: Firestore,
-  scope: TipScope,
-  locale: TipLocale,
+  scope: string,
+  locale: Locale,
   now: number,
 ): Promise<CachedTip | null> {
   const snap = await refs(db).cache(tipCacheKey(scope, locale)).get();
-  if (!snap.exists) return null;
   const value: unknown = snap.get("value");
   const freshUntil = toMillis(snap.get("freshUntil"));
   const expireAt = toMillis(snap.get("expireAt"));
   if (!isTipResponse(value) || freshUntil === null || (expireAt !== null && now >= expireAt)) {
     return null;
   }
-  const tip: TipResponse = {
-    ...value,
-    weather: value.weather ?? null,
-    roomId: value.roomId ?? null,
+  return {
+    tip: { ...value, weather: value.weather ?? null, roomId: value.roomId ?? null },
+    freshUntil,
   };
-  return { tip, freshUntil, version: String(Date.parse(value.generatedAt)) };
 }
 
 export async function writeCachedTip(
   db: Firestore,
-  scope: TipScope,
-  locale: TipLocale,
+  scope: string,
+  locale: Locale,
   tip: TipResponse,
   now: number,
 ): Promise<void> {
@@ -202,17 +155,53 @@ export async function writeCachedTip(
 // Refresh lease
 
 /**
- * Takes the lease to refresh the tip of `scope`/`locale` (store/lease.ts), or returns null while
- * another request holds it: exactly one Gemini call per refresh.
+ * Takes the lease to refresh the tip of `scope`/`locale` for {@link TIP_LEASE_MS}, or returns
+ * null while another request holds it: exactly one Gemini call per refresh. The lease is one
+ * document (`{kind, name, holder, takenAt, expireAt}`) taken in a transaction when absent or
+ * expired, so a holder that died leaves an expired lease that the next request takes over.
+ * Releasing deletes it, by the holder only, so a holder that outlived its lease cannot end its
+ * successor's. Other Firestore errors are thrown.
  */
-export function acquireTipLease(
+export async function acquireTipLease(
   db: Firestore,
-  a: { scope: TipScope; locale: TipLocale; now: number; holder?: string },
-): Promise<Lease | null> {
-  return acquireLease(db, refs(db).cache(tipLeaseKey(a.scope, a.locale)), {
-    kind: "tip-lease",
-    now: a.now,
-    leaseMs: TIP_LEASE_MS,
-    ...(a.holder ? { holder: a.holder } : {}),
-  });
+  a: { scope: string; locale: Locale; now: number; holder?: string },
+): Promise<{ release(): Promise<void> } | null> {
+  const ref = refs(db).cache(tipLeaseKey(a.scope, a.locale));
+  const holder = a.holder ?? randomUUID();
+  let taken: boolean;
+  try {
+    taken = await db.runTransaction(async (tx) => {
+      const held = await tx.get(ref);
+      // A retry of this very transaction after a commit that did land: ours already.
+      if (held.get("holder") === holder) return true;
+      const until = toMillis(held.get("expireAt"));
+      if (until !== null && a.now < until) return false;
+      tx.set(ref, {
+        kind: "tip-lease",
+        name: ref.id,
+        holder,
+        takenAt: Timestamp.fromMillis(a.now),
+        expireAt: Timestamp.fromMillis(a.now + TIP_LEASE_MS),
+      });
+      return true;
+    });
+  } catch (err) {
+    // Contention that outlasts the SDK's retries (ABORTED): another request is taking the lease.
+    if ((err as { code?: unknown }).code !== 10) throw err;
+    taken = false;
+  }
+  if (!taken) return null;
+  return {
+    /** Ends the lease now if this request still holds it (best effort: a lease not released expires). */
+    async release() {
+      try {
+        await db.runTransaction(async (tx) => {
+          const held = await tx.get(ref);
+          if (held.get("holder") === holder) tx.delete(ref);
+        });
+      } catch (err) {
+        logger.warn("lease release failed", { key: ref.id, error: String(err) });
+      }
+    },
+  };
 }

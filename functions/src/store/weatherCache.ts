@@ -6,7 +6,7 @@
  */
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { Weather } from "../domain/weather";
-import type { WeatherCache } from "../services/kma";
+import type { WeatherCache } from "../services/kma/client";
 import { toMillis } from "../data/db";
 import { refs } from "../data/refs";
 
@@ -26,24 +26,24 @@ function isWeather(value: unknown): value is Weather {
 
 /** A {@link WeatherCache} on `caches/{key}`, with the clock passed in. */
 export function firestoreWeatherCache(db: Firestore, now: () => number): WeatherCache {
-  const ref = (key: string) => refs(db).cache(key);
   return {
-    async get(key: string): Promise<Weather | null> {
-      const snap = await ref(key).get();
-      if (!snap.exists) return null;
+    async get(key) {
+      const snap = await refs(db).cache(key).get();
       const expireAt = toMillis(snap.get("expireAt"));
       if (expireAt === null || now() >= expireAt) return null;
       const value: unknown = snap.get("value");
       return isWeather(value) ? value : null;
     },
-    async set(key: string, value: Weather, ttlMs: number): Promise<void> {
+    async set(key, value, ttlMs) {
       const at = now();
-      await ref(key).set({
-        kind: "weather",
-        value,
-        storedAt: Timestamp.fromMillis(at),
-        expireAt: Timestamp.fromMillis(at + ttlMs),
-      });
+      await refs(db)
+        .cache(key)
+        .set({
+          kind: "weather",
+          value,
+          storedAt: Timestamp.fromMillis(at),
+          expireAt: Timestamp.fromMillis(at + ttlMs),
+        });
     },
   };
 }

@@ -15,51 +15,37 @@
  *   `miss` (made now), `stale` (a refresh was under way elsewhere), `waited` (got the tip another
  *   request made), `busy` (statistics tip made without Gemini while another request refreshes).
  *
- * Config (params) is read per request; tests swap the services through `deps.tip`.
+ * Config (params) is read per request; tests point the services at local stubs through
+ * `deps.tip`.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as logger from "firebase-functions/logger";
 import { GEMINI_API_KEY, KMA_SERVICE_KEY, type Settings } from "../../config";
-import { isKoreanHoliday } from "../../domain/holidays";
-import { resolveLocale } from "../../domain/messages";
+import { type Locale, resolveLocale } from "../../domain/messages";
 import {
   fallbackTip,
   hasEnoughStatistics,
   localeFromAcceptLanguage,
   tipResponse,
-  type TipLocale,
   type TipResponse,
 } from "../../domain/tip";
 import type { Weather } from "../../domain/weather";
-import {
-  buildTipPrompt,
-  createGeminiClient,
-  GeminiError,
-  type GeminiClient,
-  type GeminiClientOptions,
-} from "../../services/gemini";
-import {
-  createKmaClient,
-  kmaBaseTime,
-  kmaCacheKey,
-  KmaError,
-  type KmaClient,
-  type KmaClientOptions,
-} from "../../services/kma";
+import { GeminiError, createGeminiClient } from "../../services/gemini/client";
+import { buildTipPrompt } from "../../services/gemini/prompt";
+import { createKmaClient } from "../../services/kma/client";
+import { KmaError } from "../../services/kma/parse";
 import {
   acquireTipLease,
   loadTipInputs,
   readCachedTip,
-  tipScope,
   writeCachedTip,
   type TipInputs,
-  type TipScope,
 } from "../../store/tip";
 import { firestoreWeatherCache } from "../../store/weatherCache";
+import { refs } from "../../data/refs";
 import { type ApiDeps, defineRoute } from "../apiRouter";
 import { TipResponseSchema } from "../apiResponses";
-import { HttpError } from "../errors";
-import { RoomQuerySchema } from "./common";
-import { refs } from "../../data/refs";
+import { RoomQuerySchema, roomOr404 } from "./common";
 
 /** What GET /tip needs to know; read from the params on every request by default. */
 export interface TipConfig {
@@ -74,12 +60,8 @@ export interface TipConfig {
 
 /** GET /tip's replaceable parts (tests point them at local stubs); every field optional. */
 export interface TipServices {
-  /** Default: {@link readTipConfig}. */
+  /** Default: the params ({@link readTipConfig}). */
   config?: () => TipConfig;
-  /** Default: createKmaClient. */
-  createKma?: (options: KmaClientOptions) => KmaClient;
-  /** Default: createGeminiClient. */
-  createGemini?: (options: GeminiClientOptions) => GeminiClient;
   /** KMA getVilageFcst URL; default the data.go.kr one. */
   kmaBaseUrl?: string;
   /** Gemini API origin; default the SDK's. */
@@ -97,7 +79,7 @@ declare module "../apiRouter" {
   }
 }
 
-export const TIP_LEASE_WAIT_MS = 3_000;
+const LEASE_WAIT_MS = 3_000;
 const LEASE_POLL_MS = 100;
 
 /**
@@ -111,7 +93,7 @@ export function configuredKey(value: string): string {
 }
 
 /** The request's settings and the two secrets (bound to the `api` function), read in the handler. */
-export function readTipConfig(settings: Settings): TipConfig {
+function readTipConfig(settings: Settings): TipConfig {
   return {
     geminiApiKey: configuredKey(GEMINI_API_KEY.value()),
     geminiModel: settings.gemini.model,
@@ -121,8 +103,6 @@ export function readTipConfig(settings: Settings): TipConfig {
   };
 }
 
-export const TipQuerySchema = RoomQuerySchema;
-
 type TipCacheState = "hit" | "miss" | "stale" | "waited" | "busy";
 
 interface TipContext {
@@ -131,8 +111,9 @@ interface TipContext {
   config: TipConfig;
   now: number;
   roomId: string | null;
-  scope: TipScope;
-  locale: TipLocale;
+  /** The room id, or "all". */
+  scope: string;
+  locale: Locale;
 }
 
 /** Accept-Language when it names ko or en, else the user's stored locale, else ko. */
@@ -140,7 +121,7 @@ async function tipLocale(
   deps: ApiDeps,
   uid: string,
   acceptLanguage: string | undefined,
-): Promise<TipLocale> {
+): Promise<Locale> {
   if (acceptLanguage && /(^|,)\s*(ko|en)\b/i.test(acceptLanguage)) {
     return localeFromAcceptLanguage(acceptLanguage);
   }
@@ -148,26 +129,24 @@ async function tipLocale(
   return resolveLocale(user.get("locale"));
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function kmaClient(ctx: TipContext): KmaClient {
-  const { config, services } = ctx;
-  const create = services.createKma ?? createKmaClient;
-  return create({
+/**
+ * The forecast, or null without a KMA key or on any KMA failure. `cachedOnly`: from the
+ * Firestore cache, never a KMA call (for requests that do not hold the refresh lease).
+ */
+async function weatherFor(ctx: TipContext, { cachedOnly = false } = {}): Promise<Weather | null> {
+  const { config, services, deps } = ctx;
+  if (!config.kmaServiceKey) return null;
+  const kma = createKmaClient({
     serviceKey: config.kmaServiceKey,
     nx: config.kmaNx,
     ny: config.kmaNy,
-    cache: firestoreWeatherCache(ctx.deps.db, ctx.deps.now),
-    ...(services.kmaBaseUrl ? { baseUrl: services.kmaBaseUrl } : {}),
-    ...(services.kmaTimeoutMs !== undefined ? { timeoutMs: services.kmaTimeoutMs } : {}),
+    cache: firestoreWeatherCache(deps.db, deps.now),
+    baseUrl: services.kmaBaseUrl,
+    timeoutMs: services.kmaTimeoutMs,
   });
-}
-
-/** The forecast (cached or fetched), or null without a key or on any KMA failure. */
-async function currentWeather(ctx: TipContext): Promise<Weather | null> {
-  if (!ctx.config.kmaServiceKey) return null;
+  if (cachedOnly) return kma.getCachedForecast(ctx.now);
   try {
-    return await kmaClient(ctx).getForecast(ctx.now);
+    return await kma.getForecast(ctx.now);
   } catch (e) {
     logger.warn("kma failed, tip without weather", {
       code: e instanceof KmaError ? e.code : "unknown",
@@ -177,54 +156,28 @@ async function currentWeather(ctx: TipContext): Promise<Weather | null> {
   }
 }
 
-/** The cached forecast only (no KMA call): for requests that do not hold the lease. */
-async function cachedWeather(ctx: TipContext): Promise<Weather | null> {
-  if (!ctx.config.kmaServiceKey) return null;
-  const key = kmaCacheKey(kmaBaseTime(ctx.now), ctx.config.kmaNx, ctx.config.kmaNy);
-  try {
-    return await firestoreWeatherCache(ctx.deps.db, ctx.deps.now).get(key);
-  } catch (e) {
-    logger.warn("kma cache read failed", { key, error: String(e) });
-    return null;
-  }
-}
-
 function statisticsTipFor(ctx: TipContext, inputs: TipInputs, weather: Weather | null) {
-  return fallbackTip({
-    now: ctx.now,
-    rooms: inputs.rooms,
-    grid: inputs.grid,
-    locale: ctx.locale,
-    weather,
-    roomId: ctx.roomId,
-  });
+  const { now, locale, roomId } = ctx;
+  return fallbackTip({ now, locale, roomId, weather, rooms: inputs.rooms, grid: inputs.grid });
 }
 
 /** Makes a tip: Gemini when configured and the statistics suffice, else (or on error) statistics. */
 async function makeTip(ctx: TipContext): Promise<TipResponse> {
   const [inputs, weather] = await Promise.all([
     loadTipInputs(ctx.deps.db, ctx.roomId, ctx.now),
-    currentWeather(ctx),
+    weatherFor(ctx),
   ]);
   const { config, services } = ctx;
   if (!config.geminiApiKey || !hasEnoughStatistics(inputs.grid)) {
     return statisticsTipFor(ctx, inputs, weather);
   }
-  const create = services.createGemini ?? createGeminiClient;
-  const gemini = create({
+  const gemini = createGeminiClient({
     apiKey: config.geminiApiKey,
     model: config.geminiModel,
-    ...(services.geminiBaseUrl ? { baseUrl: services.geminiBaseUrl } : {}),
-    ...(services.geminiTimeoutMs !== undefined ? { timeoutMs: services.geminiTimeoutMs } : {}),
+    baseUrl: services.geminiBaseUrl,
+    timeoutMs: services.geminiTimeoutMs,
   });
-  const prompt = buildTipPrompt({
-    now: ctx.now,
-    locale: ctx.locale,
-    weather,
-    rooms: inputs.rooms,
-    grid: inputs.grid,
-    holiday: isKoreanHoliday(ctx.now),
-  });
+  const prompt = buildTipPrompt({ now: ctx.now, locale: ctx.locale, weather, ...inputs });
   try {
     const sentence = await gemini.suggest(prompt);
     return tipResponse(sentence, "gemini", { now: ctx.now, weather, roomId: ctx.roomId });
@@ -240,38 +193,35 @@ async function makeTip(ctx: TipContext): Promise<TipResponse> {
 
 async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCacheState }> {
   const { db } = ctx.deps;
-  const cached = await readCachedTip(db, ctx.scope, ctx.locale, ctx.now);
+  const readCache = () => readCachedTip(db, ctx.scope, ctx.locale, ctx.now);
+  const cached = await readCache();
   if (cached && ctx.now < cached.freshUntil) return { tip: cached.tip, cache: "hit" };
 
-  const lease = await acquireTipLease(db, {
-    scope: ctx.scope,
-    locale: ctx.locale,
-    now: ctx.now,
-  });
-
+  const lease = await acquireTipLease(db, { scope: ctx.scope, locale: ctx.locale, now: ctx.now });
   if (!lease) {
     // Someone else is remaking it: never a second Gemini call.
-    const latest = (await readCachedTip(db, ctx.scope, ctx.locale, ctx.now)) ?? cached;
+    const latest = (await readCache()) ?? cached;
     if (latest) {
-      const fresh = ctx.now < latest.freshUntil && latest.version !== cached?.version;
+      const fresh =
+        ctx.now < latest.freshUntil && latest.tip.generatedAt !== cached?.tip.generatedAt;
       return { tip: latest.tip, cache: fresh ? "waited" : "stale" };
     }
-    const waitMs = ctx.services.leaseWaitMs ?? TIP_LEASE_WAIT_MS;
+    const waitMs = ctx.services.leaseWaitMs ?? LEASE_WAIT_MS;
     for (let waited = 0; waited < waitMs; waited += LEASE_POLL_MS) {
       await sleep(Math.min(LEASE_POLL_MS, waitMs - waited));
-      const made = await readCachedTip(db, ctx.scope, ctx.locale, ctx.now);
+      const made = await readCache();
       if (made) return { tip: made.tip, cache: "waited" };
     }
     const [inputs, weather] = await Promise.all([
       loadTipInputs(db, ctx.roomId, ctx.now),
-      cachedWeather(ctx),
+      weatherFor(ctx, { cachedOnly: true }),
     ]);
     return { tip: statisticsTipFor(ctx, inputs, weather), cache: "busy" };
   }
 
   try {
     // The previous holder may have finished between our read and our lease.
-    const again = await readCachedTip(db, ctx.scope, ctx.locale, ctx.now);
+    const again = await readCache();
     if (again && ctx.now < again.freshUntil) return { tip: again.tip, cache: "hit" };
     const tip = await makeTip(ctx);
     try {
@@ -291,12 +241,10 @@ export const tipRoutes = [
     path: "/tip",
     response: TipResponseSchema,
     auth: "user",
-    query: TipQuerySchema,
-  }).handle(async ({ req, deps, settings, user, query: q }) => {
-    const roomId = q.room_id ?? null;
-    if (roomId && !(await refs(deps.db).room(roomId).get()).exists) {
-      throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
-    }
+    query: RoomQuerySchema,
+  }).handle(async ({ req, deps, settings, user, query }) => {
+    const roomId = query.room_id ?? null;
+    if (roomId) await roomOr404(deps.db, roomId);
     const services = deps.tip ?? {};
     const ctx: TipContext = {
       deps,
@@ -304,7 +252,7 @@ export const tipRoutes = [
       config: services.config?.() ?? readTipConfig(settings),
       now: deps.now(),
       roomId,
-      scope: tipScope(roomId),
+      scope: roomId ?? "all",
       locale: await tipLocale(deps, user.uid, req.headers["accept-language"]),
     };
     const { tip, cache } = await getTip(ctx);

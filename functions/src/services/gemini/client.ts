@@ -2,14 +2,32 @@
  * Gemini client for the best-time tip, on @google/generative-ai. The SDK is imported lazily on
  * the first call so that loading the functions (every cold start, every deploy analysis) does
  * not pay for it. Answers come back sanitised to one short sentence; every failure is a
- * {@link GeminiError}.
+ * {@link GeminiError}, and every one of them means "use the statistics tip".
  */
-import { GeminiError } from "./errors";
 import { TIP_MAX_LENGTH, sanitizeTip } from "./sanitize";
 
-export const GEMINI_DEFAULT_TIMEOUT_MS = 8_000;
-export const GEMINI_DEFAULT_MAX_OUTPUT_TOKENS = 256;
-export const GEMINI_DEFAULT_TEMPERATURE = 0.4;
+export type GeminiErrorCode =
+  /** No answer within the client's timeout. */
+  | "timeout"
+  /** A non-2xx answer (400 bad request, 401/403 key, 429 quota, 5xx …); `status` says which. */
+  | "http"
+  /** The request never got an answer (DNS, connection refused, reset). */
+  | "network"
+  /** The prompt or the answer was blocked by the safety filters. */
+  | "blocked"
+  /** An answer with no usable sentence after sanitising, or a body that is not the API's JSON. */
+  | "malformed";
+
+export class GeminiError extends Error {
+  constructor(
+    readonly code: GeminiErrorCode,
+    message: string,
+    readonly status: number | null = null,
+  ) {
+    super(message);
+    this.name = "GeminiError";
+  }
+}
 
 export interface GeminiClientOptions {
   apiKey: string;
@@ -24,24 +42,15 @@ export interface GeminiClientOptions {
   maxLength?: number;
 }
 
-export interface GeminiClient {
-  /** One sanitised sentence answering `prompt`; throws {@link GeminiError}. */
-  suggest(prompt: string): Promise<string>;
-}
-
 type Sdk = typeof import("@google/generative-ai");
 let sdk: Promise<Sdk> | null = null;
 const loadSdk = (): Promise<Sdk> => (sdk ??= import("@google/generative-ai"));
 
 /** Any failure of a generateContent call as a GeminiError (messages never carry the key). */
 function toGeminiError(e: unknown, lib: Sdk, timeoutMs: number): GeminiError {
-  if (e instanceof GeminiError) return e;
   const name = e instanceof Error ? e.name : "";
-  if (
-    e instanceof lib.GoogleGenerativeAIAbortError ||
-    name === "AbortError" ||
-    name === "TimeoutError"
-  ) {
+  // A timeout while the body is read is a bare AbortError: the SDK wraps only the fetch's.
+  if (e instanceof lib.GoogleGenerativeAIAbortError || name === "AbortError") {
     return new GeminiError("timeout", `Gemini did not answer within ${timeoutMs} ms`);
   }
   if (e instanceof lib.GoogleGenerativeAIFetchError) {
@@ -50,43 +59,40 @@ function toGeminiError(e: unknown, lib: Sdk, timeoutMs: number): GeminiError {
   if (e instanceof lib.GoogleGenerativeAIResponseError) {
     return new GeminiError("blocked", "Gemini blocked the prompt or the answer");
   }
-  if (e instanceof SyntaxError) {
-    return new GeminiError("malformed", "Gemini answered with a body that is not JSON");
-  }
   if (e instanceof lib.GoogleGenerativeAIError) {
     return new GeminiError("network", "Gemini could not be reached");
   }
+  // A body that is not JSON (SyntaxError), or not the API's shape.
   return new GeminiError("malformed", `Gemini answer could not be read (${name || "error"})`);
 }
 
-export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
-  const timeoutMs = options.timeoutMs ?? GEMINI_DEFAULT_TIMEOUT_MS;
-  const maxLength = options.maxLength ?? TIP_MAX_LENGTH;
-
+export function createGeminiClient(options: GeminiClientOptions) {
+  const timeoutMs = options.timeoutMs ?? 8_000;
   return {
+    /** One sanitised sentence answering `prompt`; throws {@link GeminiError}. */
     async suggest(prompt: string): Promise<string> {
       const lib = await loadSdk();
       const model = new lib.GoogleGenerativeAI(options.apiKey).getGenerativeModel(
         {
           model: options.model,
           generationConfig: {
-            maxOutputTokens: options.maxOutputTokens ?? GEMINI_DEFAULT_MAX_OUTPUT_TOKENS,
-            temperature: options.temperature ?? GEMINI_DEFAULT_TEMPERATURE,
+            maxOutputTokens: options.maxOutputTokens ?? 256,
+            temperature: options.temperature ?? 0.4,
             candidateCount: 1,
           },
         },
-        { timeout: timeoutMs, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) },
+        { timeout: timeoutMs, baseUrl: options.baseUrl },
       );
       let raw: string;
       try {
-        const result = await model.generateContent(prompt);
-        raw = result.response.text();
+        raw = (await model.generateContent(prompt)).response.text();
       } catch (e) {
         throw toGeminiError(e, lib, timeoutMs);
       }
-      const tip = sanitizeTip(raw, maxLength);
-      if (tip === null)
+      const tip = sanitizeTip(raw, options.maxLength ?? TIP_MAX_LENGTH);
+      if (tip === null) {
         throw new GeminiError("malformed", "Gemini answered without a usable sentence");
+      }
       return tip;
     },
   };

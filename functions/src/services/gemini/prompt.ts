@@ -5,12 +5,13 @@
  */
 import { isKoreanHoliday } from "../../domain/holidays";
 import { KOREAN_WEEKDAYS, kstParts } from "../../domain/time";
-import type { CongestionTable, RoomState, TipLocale } from "../../domain/tip";
+import type { Locale } from "../../domain/messages";
+import { type CongestionTable, type RoomState, gridCount } from "../../domain/tip";
 import { describeWeather, type Weather } from "../../domain/weather";
 
 export interface TipPromptInput {
   now: number;
-  locale: TipLocale;
+  locale: Locale;
   weather: Weather | null;
   rooms: readonly RoomState[];
   grid: CongestionTable;
@@ -19,7 +20,7 @@ export interface TipPromptInput {
 }
 
 /** The longest answer the prompt asks for, in characters. */
-export const PROMPT_MAX_CHARS: Readonly<Record<TipLocale, number>> = { ko: 60, en: 100 };
+const PROMPT_MAX_CHARS: Readonly<Record<Locale, number>> = { ko: 60, en: 100 };
 
 const WEEKDAYS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -45,10 +46,9 @@ function roomLine(room: RoomState): string {
 
 function gridLines(grid: CongestionTable, today: number): string[] {
   return KOREAN_WEEKDAYS.map((name, d) => {
-    const row = Array.from({ length: 24 }, (_, h) => {
-      const v = grid[name]?.[h];
-      return typeof v === "number" && Number.isFinite(v) ? Math.max(0, Math.round(v)) : 0;
-    });
+    const row = Array.from({ length: 24 }, (_, h) =>
+      Math.max(0, Math.round(gridCount(grid, d, h))),
+    );
     return `${WEEKDAYS_EN[d]} (${name})${d === today ? " [today]" : ""}: ${row.join(" ")}`;
   });
 }
@@ -68,7 +68,7 @@ export function buildTipPrompt(input: TipPromptInput): string {
       ? `Today is a Korean public holiday (${holiday}): usage may look more like a weekend.`
       : "Today is not a public holiday.",
     input.weather
-      ? `Weather forecast for ${kstParts(Date.parse(input.weather.forecastAt)).hour}:00: ${describeWeather(input.weather, "en")}.`
+      ? `Weather forecast for ${kstParts(Date.parse(input.weather.forecastAt)).hour}:00: ${describeWeather(input.weather)}.`
       : "Weather: unknown.",
     "",
     "Laundry rooms right now:",

@@ -4,21 +4,66 @@
  * {@link WeatherCache} (Firestore in production) for an hour, with a timeout on every request.
  */
 import * as logger from "firebase-functions/logger";
-import { HOUR_MS, MINUTE_MS } from "../../domain/time";
+import { HOUR_MS, MINUTE_MS, kstHourStart, kstParts } from "../../domain/time";
 import type { Weather } from "../../domain/weather";
-import { kmaBaseTime, previousSlot, type KmaSlot } from "./baseTime";
-import { KmaError } from "./errors";
-import { kmaErrorInBody, parseVilageFcst, type KmaDataType } from "./parse";
+import { KmaError, kmaErrorInBody, parseVilageFcst, type KmaDataType } from "./parse";
 
-export const KMA_DEFAULT_BASE_URL =
+const KMA_DEFAULT_BASE_URL =
   "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0/getVilageFcst";
-export const KMA_DEFAULT_TIMEOUT_MS = 5_000;
 /** Rows asked for: a run lists ~12 categories per hour, so 300 rows cover the next day. */
-export const KMA_DEFAULT_ROWS = 300;
+const KMA_ROWS = 300;
 /** How long a forecast stays cached. */
 export const KMA_CACHE_TTL_MS = HOUR_MS;
 /** How long a forecast from the previous run (the newest one was not out yet) stays cached. */
 export const KMA_STALE_CACHE_TTL_MS = 10 * MINUTE_MS;
+
+// ---------------------------------------------------------------------------------------------
+// Which run to ask for
+
+/**
+ * Runs start at 02, 05, 08, 11, 14, 17, 20 and 23 KST and are published about ten minutes after
+ * the hour, so the newest usable run is the last slot at least {@link KMA_PUBLISH_DELAY_MINUTES}
+ * old; before 02:10 KST that is 23:00 of the previous day.
+ */
+export const KMA_SLOT_HOURS = [2, 5, 8, 11, 14, 17, 20, 23] as const;
+const KMA_PUBLISH_DELAY_MINUTES = 10;
+
+export interface KmaSlot {
+  /** `YYYYMMDD` (KST). */
+  baseDate: string;
+  /** `HHmm` (KST), e.g. "0200", "2300". */
+  baseTime: string;
+  /** The slot's start, epoch ms. */
+  at: number;
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** The slot that starts at `at` (a KST hour in {@link KMA_SLOT_HOURS}). */
+function slotAt(at: number): KmaSlot {
+  const p = kstParts(at);
+  return { baseDate: `${p.year}${pad(p.month)}${pad(p.day)}`, baseTime: `${pad(p.hour)}00`, at };
+}
+
+/** The newest forecast run published at `now` (epoch ms). */
+export function kmaBaseTime(now: number): KmaSlot {
+  const usable = now - KMA_PUBLISH_DELAY_MINUTES * MINUTE_MS;
+  // Slot hours are 2 mod 3: step back (hour + 1) mod 3 hours from the usable hour's start.
+  return slotAt(kstHourStart(usable) - ((kstParts(usable).hour + 1) % 3) * HOUR_MS);
+}
+
+/** The run before `slot` (three hours earlier). */
+export function previousSlot(slot: KmaSlot): KmaSlot {
+  return slotAt(slot.at - 3 * HOUR_MS);
+}
+
+/** Cache key of a forecast run at a grid cell; safe as a Firestore document id. */
+export function kmaCacheKey(slot: KmaSlot, nx: number, ny: number): string {
+  return `kma_${slot.baseDate}_${slot.baseTime}_${nx}_${ny}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
 
 /** Where forecasts are cached; values older than their TTL must read as null. */
 export interface WeatherCache {
@@ -31,24 +76,12 @@ export interface KmaClientOptions {
   serviceKey: string;
   nx: number;
   ny: number;
+  /** Default: the data.go.kr getVilageFcst URL. */
   baseUrl?: string;
   timeoutMs?: number;
-  /** Defaults to the global fetch. */
-  fetch?: typeof fetch;
   cache?: WeatherCache;
   /** Response format asked for; XML by default. */
   dataType?: KmaDataType;
-  numOfRows?: number;
-}
-
-export interface KmaClient {
-  /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
-  getForecast(now: number): Promise<Weather>;
-}
-
-/** Cache key of a forecast run at a grid cell; safe as a Firestore document id. */
-export function kmaCacheKey(slot: KmaSlot, nx: number, ny: number): string {
-  return `kma_${slot.baseDate}_${slot.baseTime}_${nx}_${ny}`;
 }
 
 /** The key as data.go.kr expects it before URL encoding (the "Encoding" key is decoded once). */
@@ -62,66 +95,62 @@ function decodedKey(serviceKey: string): string {
   }
 }
 
-export function createKmaClient(options: KmaClientOptions): KmaClient {
-  const baseUrl = options.baseUrl ?? KMA_DEFAULT_BASE_URL;
-  const timeoutMs = options.timeoutMs ?? KMA_DEFAULT_TIMEOUT_MS;
-  const fetchFn = options.fetch ?? fetch;
-  const dataType = options.dataType ?? "XML";
-  const numOfRows = options.numOfRows ?? KMA_DEFAULT_ROWS;
+export function createKmaClient(options: KmaClientOptions) {
   const { nx, ny, cache } = options;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const dataType = options.dataType ?? "XML";
   const inflight = new Map<string, Promise<Weather>>();
 
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
-    const url = new URL(baseUrl);
-    url.searchParams.set("serviceKey", decodedKey(options.serviceKey));
-    url.searchParams.set("pageNo", "1");
-    url.searchParams.set("numOfRows", String(numOfRows));
-    url.searchParams.set("dataType", dataType);
-    url.searchParams.set("base_date", slot.baseDate);
-    url.searchParams.set("base_time", slot.baseTime);
-    url.searchParams.set("nx", String(nx));
-    url.searchParams.set("ny", String(ny));
-
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    // Messages never include the URL: it carries the service key.
-    const failure = (e: unknown) =>
-      controller.signal.aborted
+    const url = new URL(options.baseUrl || KMA_DEFAULT_BASE_URL);
+    const params = {
+      serviceKey: decodedKey(options.serviceKey),
+      pageNo: "1",
+      numOfRows: String(KMA_ROWS),
+      dataType,
+      base_date: slot.baseDate,
+      base_time: slot.baseTime,
+      nx: String(nx),
+      ny: String(ny),
+    };
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    const signal = AbortSignal.timeout(timeoutMs);
+    let response: Response;
+    let body: string;
+    try {
+      response = await fetch(url, {
+        signal,
+        headers: { accept: dataType === "JSON" ? "application/json" : "application/xml" },
+      });
+      body = await response.text();
+    } catch (e) {
+      // Messages never include the URL: it carries the service key.
+      throw signal.aborted
         ? new KmaError("timeout", `KMA did not answer within ${timeoutMs} ms`)
         : new KmaError("http", `KMA request failed (${e instanceof Error ? e.name : "error"})`);
+    }
+    if (!response.ok) {
+      throw (
+        kmaErrorInBody(body) ??
+        new KmaError("http", `KMA answered HTTP ${response.status}`, null, response.status)
+      );
+    }
+    return parseVilageFcst(body, now);
+  }
+
+  /** The cached forecast of `key`; null when there is none or the cache cannot be read. */
+  async function cached(key: string): Promise<Weather | null> {
     try {
-      let response: Response;
-      let body: string;
-      try {
-        response = await fetchFn(url, {
-          signal: controller.signal,
-          headers: { accept: dataType === "JSON" ? "application/json" : "application/xml" },
-        });
-        body = await response.text();
-      } catch (e) {
-        throw failure(e);
-      }
-      if (!response.ok) {
-        throw (
-          kmaErrorInBody(body) ??
-          new KmaError("http", `KMA answered HTTP ${response.status}`, null, response.status)
-        );
-      }
-      return parseVilageFcst(body, now);
-    } finally {
-      clearTimeout(timer);
+      return (await cache?.get(key)) ?? null;
+    } catch (e) {
+      logger.warn("kma cache read failed", { key, error: String(e) });
+      return null;
     }
   }
 
   async function load(key: string, slot: KmaSlot, now: number): Promise<Weather> {
-    if (cache) {
-      try {
-        const hit = await cache.get(key);
-        if (hit) return hit;
-      } catch (e) {
-        logger.warn("kma cache read failed", { key, error: String(e) });
-      }
-    }
+    const hit = await cached(key);
+    if (hit) return hit;
     let weather: Weather;
     let ttlMs = KMA_CACHE_TTL_MS;
     try {
@@ -137,17 +166,16 @@ export function createKmaClient(options: KmaClientOptions): KmaClient {
       weather = await fetchRun(previous, now);
       ttlMs = KMA_STALE_CACHE_TTL_MS;
     }
-    if (cache) {
-      try {
-        await cache.set(key, weather, ttlMs);
-      } catch (e) {
-        logger.warn("kma cache write failed", { key, error: String(e) });
-      }
+    try {
+      await cache?.set(key, weather, ttlMs);
+    } catch (e) {
+      logger.warn("kma cache write failed", { key, error: String(e) });
     }
     return weather;
   }
 
   return {
+    /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
     getForecast(now: number): Promise<Weather> {
       const slot = kmaBaseTime(now);
       const key = kmaCacheKey(slot, nx, ny);
@@ -157,6 +185,10 @@ export function createKmaClient(options: KmaClientOptions): KmaClient {
       const promise = load(key, slot, now).finally(() => inflight.delete(key));
       inflight.set(key, promise);
       return promise;
+    },
+    /** The cached forecast for `now` only, never a KMA call; null when there is none. */
+    getCachedForecast(now: number): Promise<Weather | null> {
+      return cached(kmaCacheKey(kmaBaseTime(now), nx, ny));
     },
   };
 }

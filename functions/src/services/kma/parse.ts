@@ -1,17 +1,79 @@
 /**
  * Reading a getVilageFcst (단기예보) response, XML (the default) or JSON, and picking the forecast
- * hour nearest to now. Gateway errors (`<OpenAPI_ServiceResponse>`, always XML) and result codes
- * other than "00" become {@link KmaError}s. Pure.
+ * hour nearest to now. The data.go.kr gateway (`<OpenAPI_ServiceResponse>`, always XML, with a
+ * `returnReasonCode`) and the service itself (`resultCode`) report errors in the body, usually
+ * with HTTP 200: those, timeouts, HTTP errors and unreadable bodies are {@link KmaError}s. Pure.
  */
 import { XMLParser } from "fast-xml-parser";
 import { HOUR_MS } from "../../domain/time";
-import {
-  PRECIPITATION_TYPE_BY_CODE,
-  SKY_BY_CODE,
-  parsePrecipitationAmount,
-  type Weather,
-} from "../../domain/weather";
-import { KmaError, kmaErrorFromResultCode } from "./errors";
+import type { PrecipitationType, Sky, Weather } from "../../domain/weather";
+
+export type KmaErrorCode =
+  /** 03 NODATA_ERROR: the run is not published (yet) or has nothing for the grid. */
+  | "no_data"
+  /** 10 INVALID_REQUEST_PARAMETER_ERROR, 11 NO_MANDATORY_REQUEST_PARAMETERS_ERROR. */
+  | "invalid_params"
+  /** 22 LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR (daily quota). */
+  | "request_limit"
+  /** 30 SERVICE_KEY_IS_NOT_REGISTERED_ERROR. */
+  | "unregistered_key"
+  /** 31 DEADLINE_HAS_EXPIRED_ERROR. */
+  | "expired_key"
+  /** 32 UNREGISTERED_IP_ERROR. */
+  | "unregistered_ip"
+  /** 20 SERVICE_ACCESS_DENIED, 21 TEMPORARILY_DISABLE_THE_SERVICEKEY, 33 UNSIGNED_CALL. */
+  | "access_denied"
+  /** 01 APPLICATION, 02 DB, 04 HTTP, 05 SERVICETIME_OUT, 12 NO_OPENAPI_SERVICE, 99 UNKNOWN … */
+  | "service_error"
+  /** No answer within the client's timeout. */
+  | "timeout"
+  /** A non-2xx status without a readable KMA error in the body, or a network failure. */
+  | "http"
+  /** A body that is neither a KMA response nor a KMA error. */
+  | "bad_response";
+
+const CODE_BY_RESULT_CODE: Readonly<Record<string, KmaErrorCode>> = {
+  "03": "no_data",
+  "10": "invalid_params",
+  "11": "invalid_params",
+  "20": "access_denied",
+  "21": "access_denied",
+  "22": "request_limit",
+  "30": "unregistered_key",
+  "31": "expired_key",
+  "32": "unregistered_ip",
+  "33": "access_denied",
+};
+
+export class KmaError extends Error {
+  constructor(
+    readonly code: KmaErrorCode,
+    message: string,
+    /** KMA's resultCode, when the failure came with one. */
+    readonly resultCode: string | null = null,
+    /** HTTP status, when the failure came with a non-2xx one. */
+    readonly status: number | null = null,
+  ) {
+    super(message);
+    this.name = "KmaError";
+  }
+
+  /** Worth trying again later (not a configuration problem such as a bad key). */
+  get transient(): boolean {
+    return (
+      this.code === "no_data" ||
+      this.code === "service_error" ||
+      this.code === "timeout" ||
+      (this.code === "http" && (this.status === null || this.status >= 500))
+    );
+  }
+}
+
+/** The error for a KMA resultCode other than "00"; `message` is KMA's. */
+function resultCodeError(resultCode: string, message: string): KmaError {
+  const code = CODE_BY_RESULT_CODE[resultCode] ?? "service_error";
+  return new KmaError(code, `KMA ${resultCode}: ${message || code}`, resultCode);
+}
 
 export type KmaDataType = "XML" | "JSON";
 
@@ -39,67 +101,57 @@ const isObject = (v: unknown): v is Json =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const text = (v: unknown): string =>
   typeof v === "string" ? v.trim() : typeof v === "number" ? String(v) : "";
-
-function normaliseCode(code: string): string {
-  return /^\d$/.test(code) ? `0${code}` : code;
-}
+const objectOrEmpty = (v: unknown): Json => (isObject(v) ? v : {});
+/** A result code as text, "3" read as "03". */
+const codeText = (v: unknown): string => text(v).replace(/^(\d)$/, "0$1");
 
 function parseBody(body: string): Json {
   const trimmed = body.replace(/^\uFEFF/, "").trim();
-  if (trimmed.startsWith("<")) {
-    try {
-      const doc: unknown = xml.parse(trimmed);
-      if (isObject(doc)) return doc;
-    } catch {
-      // fall through
-    }
-  } else if (trimmed.startsWith("{")) {
-    try {
-      const doc: unknown = JSON.parse(trimmed);
-      if (isObject(doc)) return doc;
-    } catch {
-      // fall through
-    }
+  let doc: unknown = null;
+  try {
+    if (trimmed.startsWith("<")) doc = xml.parse(trimmed);
+    else if (trimmed.startsWith("{")) doc = JSON.parse(trimmed);
+  } catch {
+    // neither after all
   }
+  if (isObject(doc)) return doc;
   throw new KmaError("bad_response", "KMA answered with a body that is neither XML nor JSON");
+}
+
+/** The error a parsed body reports (gateway or result code), or null. */
+function errorIn(doc: Json): KmaError | null {
+  if (isObject(doc.OpenAPI_ServiceResponse)) {
+    const header = objectOrEmpty(doc.OpenAPI_ServiceResponse.cmmMsgHeader);
+    const code = codeText(header.returnReasonCode);
+    const msg = text(header.returnAuthMsg) || text(header.errMsg);
+    return code
+      ? resultCodeError(code, msg)
+      : new KmaError("service_error", msg || "KMA gateway error");
+  }
+  const header = objectOrEmpty(objectOrEmpty(doc.response).header);
+  const code = codeText(header.resultCode);
+  return code && code !== "00" ? resultCodeError(code, text(header.resultMsg)) : null;
 }
 
 /** The KmaError a body carries, if it is a KMA or gateway error; null otherwise. */
 export function kmaErrorInBody(body: string): KmaError | null {
-  let doc: Json;
   try {
-    doc = parseBody(body);
+    return errorIn(parseBody(body));
   } catch {
     return null;
   }
-  const gateway = doc.OpenAPI_ServiceResponse;
-  if (isObject(gateway)) {
-    const header = isObject(gateway.cmmMsgHeader) ? gateway.cmmMsgHeader : {};
-    const code = normaliseCode(text(header.returnReasonCode));
-    const msg = text(header.returnAuthMsg) || text(header.errMsg);
-    return code
-      ? kmaErrorFromResultCode(code, msg)
-      : new KmaError("service_error", msg || "KMA gateway error");
-  }
-  const response = doc.response;
-  if (isObject(response) && isObject(response.header)) {
-    const code = normaliseCode(text(response.header.resultCode));
-    if (code && code !== "00") return kmaErrorFromResultCode(code, text(response.header.resultMsg));
-  }
-  return null;
 }
 
 /** Every forecast row of a getVilageFcst body; throws KmaError for error bodies. */
 export function parseKmaItems(body: string): KmaItem[] {
-  const error = kmaErrorInBody(body);
-  if (error) throw error;
   const doc = parseBody(body);
-  const response = isObject(doc.response) ? doc.response : null;
-  if (!response || !isObject(response.header)) {
+  const error = errorIn(doc);
+  if (error) throw error;
+  const response = objectOrEmpty(doc.response);
+  if (!isObject(response.header)) {
     throw new KmaError("bad_response", "KMA answered without a response header");
   }
-  const bodyNode = isObject(response.body) ? response.body : null;
-  const items = bodyNode && isObject(bodyNode.items) ? bodyNode.items.item : undefined;
+  const items = objectOrEmpty(objectOrEmpty(response.body).items).item;
   const rows: unknown[] = Array.isArray(items) ? items : isObject(items) ? [items] : [];
   return rows.filter(isObject).map((r) => ({
     baseDate: text(r.baseDate),
@@ -114,14 +166,40 @@ export function parseKmaItems(body: string): KmaItem[] {
 }
 
 /** `YYYYMMDD` + `HHmm` in KST → epoch ms; NaN when malformed. */
-export function kstDateTimeToEpoch(date: string, time: string): number {
+function kstDateTimeToEpoch(date: string, time: string): number {
   const d = /^(\d{4})(\d{2})(\d{2})$/.exec(date);
   const t = /^(\d{2})(\d{2})$/.exec(time);
   if (!d || !t) return NaN;
   return Date.UTC(+d[1], +d[2] - 1, +d[3], +t[1], +t[2]) - 9 * HOUR_MS;
 }
 
-const WANTED = new Set(["TMP", "POP", "PTY", "PCP", "REH", "SKY"]);
+const SKY_BY_CODE: Readonly<Record<string, Sky>> = {
+  "1": "clear",
+  "3": "mostly_cloudy",
+  "4": "overcast",
+};
+
+const PRECIPITATION_TYPE_BY_CODE: Readonly<Record<string, PrecipitationType>> = {
+  "0": "none",
+  "1": "rain",
+  "2": "rain_snow",
+  "3": "snow",
+  "4": "shower",
+  "5": "drizzle",
+  "6": "drizzle_snow",
+  "7": "snow_flurry",
+};
+
+/** KMA's PCP text → mm ("강수없음" → 0); null when it is not a recognisable amount. */
+function parsePrecipitationAmount(text: string): number | null {
+  const t = text.trim();
+  if (t === "" || t === "강수없음" || t === "-" || t === "0") return 0;
+  const num = /(\d+(?:\.\d+)?)/.exec(t);
+  if (!num) return null;
+  const value = Number(num[1]);
+  if (!Number.isFinite(value)) return null;
+  return t.includes("미만") ? value / 2 : value;
+}
 
 function numberOrNull(value: string | undefined): number | null {
   if (value === undefined || value === "") return null;
@@ -130,11 +208,13 @@ function numberOrNull(value: string | undefined): number | null {
   return Number.isFinite(n) && n > -900 && n < 900 ? n : null;
 }
 
+const WANTED = new Set(["TMP", "POP", "PTY", "PCP", "REH", "SKY"]);
+
 /**
  * The forecast for the hour nearest to `now` (the later hour on a tie) among the rows that carry
  * the wanted categories. Throws KmaError("no_data") when there is none.
  */
-export function pickWeather(items: readonly KmaItem[], now: number): Weather {
+function pickWeather(items: readonly KmaItem[], now: number): Weather {
   const hours = new Map<number, Map<string, KmaItem>>();
   for (const item of items) {
     if (!WANTED.has(item.category)) continue;
@@ -144,25 +224,17 @@ export function pickWeather(items: readonly KmaItem[], now: number): Weather {
     byCategory.set(item.category, item);
     hours.set(at, byCategory);
   }
-  let best: number | null = null;
-  for (const at of hours.keys()) {
-    if (
-      best === null ||
-      Math.abs(at - now) < Math.abs(best - now) ||
-      (Math.abs(at - now) === Math.abs(best - now) && at > best)
-    ) {
-      best = at;
-    }
-  }
-  if (best === null) throw new KmaError("no_data", "KMA returned no usable forecast rows");
-  const row = hours.get(best) ?? new Map<string, KmaItem>();
+  const distance = (at: number) => Math.abs(at - now);
+  const [best] = [...hours].sort(([a], [b]) => distance(a) - distance(b) || b - a);
+  if (!best) throw new KmaError("no_data", "KMA returned no usable forecast rows");
+  const [at, row] = best;
   const value = (category: string) => row.get(category)?.fcstValue;
   const any = [...row.values()][0];
   const pcp = value("PCP");
   const sky = value("SKY");
   const pty = value("PTY");
   return {
-    forecastAt: new Date(best).toISOString(),
+    forecastAt: new Date(at).toISOString(),
     baseDate: any.baseDate,
     baseTime: any.baseTime,
     nx: any.nx,
