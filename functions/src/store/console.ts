@@ -38,7 +38,7 @@ import {
   checkRoomConfig,
 } from "../domain/consoleConfig";
 import { configErrorMessage } from "../domain/messages";
-import { isAlreadyExists } from "../data/db";
+import { isAlreadyExists, isNotFound } from "../data/db";
 import { refs } from "../data/refs";
 import {
   CHOSEN_SECRET_CHARS,
@@ -302,7 +302,7 @@ async function leaveRoom(deps: ConsoleDeps, machineId: string, roomId: string): 
     .room(roomId)
     .update({ [`timers.${machineId}`]: FieldValue.delete() })
     .catch((err: unknown) => {
-      if ((err as { code?: number }).code !== 5) throw err; // NOT_FOUND: the room is gone
+      if (!isNotFound(err)) throw err; // the room is gone
     });
 }
 

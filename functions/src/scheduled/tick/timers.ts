@@ -16,7 +16,7 @@ import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { courseKey } from "../../domain/stats";
 import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from "../../domain/timers";
 import type { MachineStatus } from "../../domain/status";
-import { toMillis } from "../../data/db";
+import { isNotFound, toMillis } from "../../data/db";
 import type { Machine } from "../../data/model";
 import { MAX_BATCH_WRITES, type TickCounters, slices } from "./base";
 import { courseStatsId } from "../../data/model";
@@ -121,7 +121,7 @@ export async function updateRoomTimers(
         await batch.commit();
         counters.writes += slice.length;
       } catch (err) {
-        if ((err as { code?: number }).code !== 5) throw err;
+        if (!isNotFound(err)) throw err;
         // A room of the slice is gone: the others one by one.
         for (const w of slice) {
           await refs(db)
@@ -129,7 +129,7 @@ export async function updateRoomTimers(
             .update(fields(w))
             .then(() => (counters.writes += 1))
             .catch((e: unknown) => {
-              if ((e as { code?: number }).code !== 5) throw e;
+              if (!isNotFound(e)) throw e;
             });
         }
       }
