@@ -4,12 +4,7 @@ import { DEVICE_MASTER_KEY } from "../config";
 import { startInvocation } from "../invocation";
 import { toExpress } from "./adapter";
 import { createDeviceHandler } from "./deviceHandler";
-import {
-  type DeviceState,
-  RAW_DATA_LIMITS,
-  REQUEST_LIMITS,
-  createDeviceState,
-} from "./deviceState";
+import { type DeviceState, createDeviceState } from "./deviceState";
 
 /** This instance's rate buckets and machine cache, made on the first request (params read then). */
 let state: DeviceState | null = null;
@@ -22,10 +17,7 @@ export const device = onRequest({ secrets: [DEVICE_MASTER_KEY] }, (req, res) => 
       db,
       masterKey: DEVICE_MASTER_KEY.value(),
       now: Date.now,
-      state: (state ??= createDeviceState({
-        requests: { ...REQUEST_LIMITS, perSecond: settings.device.requestsPerSecond },
-        rawData: { ...RAW_DATA_LIMITS, perSecond: settings.device.rawDataPerSecond },
-      })),
+      state: (state ??= createDeviceState(settings.device)),
     }),
   )(req, res);
 });

@@ -16,16 +16,20 @@
  *   id, and either `exp` at most 1 h after `iat`, or no `exp` and an `iat` at most 1 h old.
  *
  * Order of checks on every path: method (405) → size (413) → JSON and schema (400) → machine (404)
- * → secret or token (401/403) → rate (429) → write. Nothing is written before the last step, and
- * that step is one atomic batch whose first write is the one that can fail.
+ * → secret or token (401/403) → rate (429) → write. Nothing is written before the last step; a
+ * report's write is one atomic batch whose first write (the report's create()) is the one that can
+ * fail.
  */
 import * as logger from "firebase-functions/logger";
-import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type DocumentSnapshot, type Firestore, Timestamp } from "firebase-admin/firestore";
+import type { z } from "zod";
 import { type CalibrationSums, thresholds } from "../domain/calibration";
 import { reportId } from "../domain/cycle";
+import type { TokenBuckets } from "../domain/rateLimit";
 import { type MachineType, isBoundary, normalizeStatus } from "../domain/status";
 import { type EncryptedSecret, decryptSecret, secretsEqual } from "../security/deviceSecret";
-import { isAlreadyExists, toMillis } from "../data/db";
+import { isAlreadyExists, isNotFound, toMillis } from "../data/db";
+import { refs } from "../data/refs";
 import { type HttpRequest, type HttpResponse, jsonBody, requireMethod } from "./adapter";
 import {
   DeviceUpdateBodySchema,
@@ -41,10 +45,8 @@ import {
   LIVENESS_WRITE_MS,
   freshMachine,
   rememberEntry,
-  rememberMachine,
 } from "./deviceState";
 import { HttpError, parseOrThrow } from "./errors";
-import { refs } from "../data/refs";
 
 export interface DeviceDeps {
   db: Firestore;
@@ -55,18 +57,18 @@ export interface DeviceDeps {
   state: DeviceState;
 }
 
+/** What every device body carries (deviceSchemas.ts). */
+interface DeviceBody {
+  machine_id: string;
+  secret_key?: string | undefined;
+  timestamp?: number;
+}
+
 /** Longest lifetime a device JWT may have, and the oldest `iat` of a token without `exp`. */
 const MAX_TOKEN_LIFETIME_S = 3600;
 /** A compact JWS: three base64url parts, the header starting `{"` (`eyJ`). */
 const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
-
-interface MachineRecord {
-  id: string;
-  type: MachineType;
-  /** The type the firmware last claimed when it differed from the registered one. */
-  reportedType: string | null;
-}
 
 export function createDeviceHandler(deps: DeviceDeps) {
   return async (req: HttpRequest): Promise<HttpResponse> => {
@@ -89,63 +91,52 @@ export function createDeviceHandler(deps: DeviceDeps) {
   };
 }
 
-function checkClock(timestamp: number, nowMs: number): void {
-  if (timestamp > nowMs / 1000 + MAX_CLOCK_SKEW_SECONDS) {
-    throw new HttpError(400, "invalid_body", "timestamp: is more than 5 minutes in the future");
-  }
-}
-
 async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse> {
-  requireMethod(req, "POST");
-  const body = parseOrThrow(UpdateBodySchema, jsonBody(req));
-  const nowMs = deps.now();
-  checkClock(body.timestamp, nowMs);
-  refuseIfFlooding(deps, body.machine_id, nowMs);
-  const { machine, calibration, auth } = await authenticateFresh(
+  const { body, nowMs, machine, calibration, auth } = await authenticated(
     deps,
     req,
-    body.machine_id,
-    body.secret_key,
+    UpdateBodySchema,
   );
-  spendRequest(deps, machine.id, nowMs);
-
-  const status = normalizeStatus(machine.type, body.status);
-  const reportRef = refs(deps.db)
-    .reports(machine.id)
-    .withConverter(null)
-    .doc(reportId(body.timestamp, status));
-  const ok = okBody(calibration);
-  const magnitudes =
-    body.wash_avg_magnitude !== undefined &&
-    body.wash_max_magnitude !== undefined &&
-    body.spin_max_magnitude !== undefined
-      ? {
-          washAvg: body.wash_avg_magnitude,
-          washMax: body.wash_max_magnitude,
-          spinMax: body.spin_max_magnitude,
-        }
-      : null;
-
+  const type: MachineType = machine.get("type") === "dryer" ? "dryer" : "washer";
+  const status = normalizeStatus(type, body.status);
+  const {
+    wash_avg_magnitude: washAvg,
+    wash_max_magnitude: washMax,
+    spin_max_magnitude: spinMax,
+  } = body;
+  const r = refs(deps.db);
   // A repeat fails on the report's create(), and the batch then writes nothing.
   const batch = deps.db.batch();
-  batch.create(reportRef, {
-    machineId: machine.id,
-    status,
-    deviceStatus: body.status,
-    boundary: isBoundary(status),
-    timestamp: body.timestamp,
-    battery: body.battery ?? null,
-    magnitudes,
-    receivedAt: Timestamp.fromMillis(nowMs),
-    auth,
-  });
+  batch.create(
+    r.reports(body.machine_id).withConverter(null).doc(reportId(body.timestamp, status)),
+    {
+      machineId: body.machine_id,
+      status,
+      deviceStatus: body.status,
+      boundary: isBoundary(status),
+      timestamp: body.timestamp,
+      battery: body.battery ?? null,
+      magnitudes:
+        washAvg !== undefined && washMax !== undefined && spinMax !== undefined
+          ? { washAvg, washMax, spinMax }
+          : null,
+      receivedAt: Timestamp.fromMillis(nowMs),
+      auth,
+    },
+  );
   const claimed = body.machine_type;
-  if (claimed !== undefined && claimed !== machine.type && machine.reportedType !== claimed) {
+  if (claimed !== undefined && claimed !== type && machine.get("reportedType.type") !== claimed) {
     // Recorded once per claimed type, for admins; the registered type stays in charge.
-    batch.update(refs(deps.db).machine(machine.id), {
+    batch.update(r.machine(body.machine_id), {
       reportedType: { type: claimed, firstAt: Timestamp.fromMillis(nowMs) },
     });
   }
+  const t = thresholds(calibration);
+  const ok = {
+    message: "received",
+    NewWashThreshold: t?.wash ?? null,
+    NewSpinThreshold: t?.spin ?? null,
+  };
   try {
     await batch.commit();
   } catch (err) {
@@ -156,46 +147,33 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
 }
 
 async function heartbeat(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse> {
-  requireMethod(req, "POST");
-  const body = parseOrThrow(HeartbeatBodySchema, jsonBody(req));
-  const nowMs = deps.now();
-  refuseIfFlooding(deps, body.machine_id, nowMs);
-  const { machine } = await authenticateFresh(deps, req, body.machine_id, body.secret_key);
-  spendRequest(deps, machine.id, nowMs);
+  const { body, nowMs } = await authenticated(deps, req, HeartbeatBodySchema);
+  const machineId = body.machine_id;
   await refs(deps.db)
-    .machine(machine.id)
+    .machine(machineId)
     .update({
-      lastSeenAt: Timestamp.fromMillis(nowMs),
-      pingAt: Timestamp.fromMillis(nowMs),
-      online: true,
+      ...alive(nowMs),
       battery: body.battery,
       ...(body.rssi !== undefined ? { rssi: body.rssi } : {}),
       ...(body.firmware !== undefined ? { firmware: body.firmware } : {}),
     });
-  const cached = deps.state.machines.get(machine.id);
-  if (cached) rememberMachine(deps.state, machine.id, { ...cached, online: true, pingAt: nowMs });
+  // raw_data's cached copy learns of the ping, so it writes none of its own for a while.
+  const cached = deps.state.machines.get(machineId);
+  if (cached) {
+    rememberEntry(deps.state.machines, machineId, { ...cached, online: true, pingAt: nowMs });
+  }
   return { status: 200, body: { message: "ok" } };
 }
 
 /** `POST /device_update` (the seed's route): the board's calibration thresholds, 404 before any. */
 async function deviceUpdate(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse> {
-  requireMethod(req, "POST");
-  const body = parseOrThrow(DeviceUpdateBodySchema, jsonBody(req));
-  const nowMs = deps.now();
-  refuseIfFlooding(deps, body.machine_id, nowMs);
-  const { machine, calibration } = await authenticateFresh(
-    deps,
-    req,
-    body.machine_id,
-    body.secret_key,
-  );
-  spendRequest(deps, machine.id, nowMs);
+  const { body, calibration } = await authenticated(deps, req, DeviceUpdateBodySchema);
   const t = thresholds(calibration);
   if (!t) {
     throw new HttpError(
       404,
       "not_found",
-      `machine_id: no thresholds for machine ${machine.id} yet; they follow its first FINISHED report with magnitudes`,
+      `machine_id: no thresholds for machine ${body.machine_id} yet; they follow its first FINISHED report with magnitudes`,
     );
   }
   return { status: 200, body: { NewWashThreshold: t.wash, NewSpinThreshold: t.spin } };
@@ -207,62 +185,97 @@ async function deviceUpdate(deps: DeviceDeps, req: HttpRequest): Promise<HttpRes
  * write of a timestamp wins.
  */
 async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse> {
-  requireMethod(req, "POST");
-  const raw = jsonBody(req);
-  const isBatch = typeof raw === "object" && raw !== null && "samples" in raw;
-  const body = isBatch
-    ? parseOrThrow(RawDataBatchBodySchema, raw)
-    : parseOrThrow(RawDataSampleBodySchema, raw);
-  const nowMs = deps.now();
-  checkClock(body.timestamp, nowMs);
-
+  const { body, nowMs } = parseBody(deps, req, (raw) =>
+    typeof raw === "object" && raw !== null && "samples" in raw
+      ? RawDataBatchBodySchema
+      : RawDataSampleBodySchema,
+  );
+  const machineId = body.machine_id;
   const withCredentials = body.secret_key !== undefined || req.headers.authorization !== undefined;
-  if (withCredentials) await refuseGuessWhileLocked(deps, req, body.machine_id, body.secret_key);
-  const machine = await cachedMachine(deps, body.machine_id, nowMs, withCredentials);
+  if (withCredentials) await refuseGuessWhileLocked(deps, req, body);
+  const machine = await cachedMachine(deps, machineId, nowMs, withCredentials);
+  // Offline: a token of another machine is a plain 401 here, never a read of its secret.
   if (withCredentials) {
-    const enc = machine.secret ?? null;
-    // Offline: a token of another machine is a plain 401 here, never a read of its secret.
-    await countingFailures(deps, body.machine_id, enc, () =>
-      checkCredentials(deps, req, body.machine_id, body.secret_key, enc, { offline: true }),
-    );
+    await authenticate(deps, req, body, machine.secret ?? null, { offline: true });
   }
   // Unsigned samples have a bucket of their own: a stranger's stream cannot starve the board's.
-  const buckets = withCredentials ? deps.state.rawData : deps.state.rawDataUnsigned;
-  const bucket = buckets.take(body.machine_id, nowMs);
-  if (!bucket.allowed) throw rateLimited(body.machine_id, bucket.retryAfterSeconds);
-  await keepAlive(deps, body.machine_id, machine, nowMs);
+  spend(withCredentials ? deps.state.rawData : deps.state.rawDataUnsigned, machineId, nowMs);
+  await keepAlive(deps, machineId, machine, nowMs);
 
-  if (!withCredentials) {
-    return {
-      status: 200,
-      body: { message: "received", stored: false, reason: "no secret: a sign of life only" },
-    };
-  }
-  if (!machine.calibrationOn) {
-    return {
-      status: 200,
-      body: { message: "received", stored: false, reason: "calibration is off" },
-    };
-  }
+  const notStored = (reason: string) => ({
+    status: 200,
+    body: { message: "received", stored: false, reason },
+  });
+  if (!withCredentials) return notStored("no secret: a sign of life only");
+  if (!machine.calibrationOn) return notStored("calibration is off");
   const samples = "samples" in body ? body.samples : [body.magnitude];
-  const doc =
-    "samples" in body
-      ? { timestamp: body.timestamp, samples }
-      : {
-          timestamp: body.timestamp,
-          samples,
-          deltas: { x: body.deltaX, y: body.deltaY, z: body.deltaZ },
-        };
   try {
     await refs(deps.db)
-      .rawData(body.machine_id)
+      .rawData(machineId)
       .doc(String(body.timestamp))
-      .create({ ...doc, receivedAt: Timestamp.fromMillis(nowMs) });
+      .create({
+        timestamp: body.timestamp,
+        samples,
+        ...("samples" in body
+          ? {}
+          : { deltas: { x: body.deltaX, y: body.deltaY, z: body.deltaZ } }),
+        receivedAt: Timestamp.fromMillis(nowMs),
+      });
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
     return { status: 200, body: { message: "received", stored: false, duplicate: true } };
   }
   return { status: 200, body: { message: "received", stored: true, samples: samples.length } };
+}
+
+/**
+ * Method (405), size and JSON (413/400), the schema `schemaFor` picks (400), and a device clock
+ * at most {@link MAX_CLOCK_SKEW_SECONDS} ahead (400).
+ */
+function parseBody<S extends z.ZodType<DeviceBody>>(
+  deps: DeviceDeps,
+  req: HttpRequest,
+  schemaFor: (raw: unknown) => S,
+): { body: S["_zod"]["output"]; nowMs: number } {
+  requireMethod(req, "POST");
+  const raw = jsonBody(req);
+  const body = parseOrThrow(schemaFor(raw), raw) as S["_zod"]["output"];
+  const nowMs = deps.now();
+  if (body.timestamp !== undefined && body.timestamp > nowMs / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+    throw new HttpError(400, "invalid_body", "timestamp: is more than 5 minutes in the future");
+  }
+  return { body, nowMs };
+}
+
+/**
+ * The path /update, /heartbeat and /device_update share: the body, then the machine (404) and
+ * its credentials (401/403), reading machine, secret and calibration afresh, then one request of
+ * the machine's allowance (429).
+ */
+async function authenticated<S extends z.ZodType<DeviceBody>>(
+  deps: DeviceDeps,
+  req: HttpRequest,
+  schema: S,
+) {
+  const { body, nowMs } = parseBody(deps, req, () => schema);
+  const machineId = body.machine_id;
+  const { requests } = deps.state;
+  // An authenticated flood that has run the bucket dry is refused before any read (take() on an
+  // empty bucket spends nothing). Only authenticated requests spend: a stranger cannot starve a
+  // board.
+  if (!requests.peek(machineId, nowMs)) spend(requests, machineId, nowMs);
+  await refuseGuessWhileLocked(deps, req, body);
+  const r = refs(deps.db);
+  const [machineSnap, secretSnap, calibSnap] = await deps.db.getAll(
+    r.machine(machineId).withConverter(null),
+    r.deviceSecret(machineId),
+    r.machineCalibration(machineId),
+  );
+  if (!machineSnap.exists) throw noMachine(machineId);
+  const auth = await authenticate(deps, req, body, encryptedSecretOf(secretSnap));
+  spend(requests, machineId, nowMs);
+  const calibration = calibSnap.exists ? (calibSnap.data() as CalibrationSums) : null;
+  return { body, nowMs, auth, machine: machineSnap, calibration };
 }
 
 /**
@@ -281,19 +294,18 @@ async function cachedMachine(
     const [snap, secretSnap] = needSecret
       ? await deps.db.getAll(machineRef, refs(deps.db).deviceSecret(machineId))
       : [await machineRef.get(), undefined];
-    const d = snap?.data() ?? {};
+    const d = snap.data() ?? {};
     m = {
-      exists: snap?.exists === true,
-      type: d.type === "dryer" ? "dryer" : "washer",
+      exists: snap.exists,
       calibrationOn: d.calibration === true,
       online: d.online === true,
       pingAt: toMillis(d.pingAt),
       ...(secretSnap ? { secret: encryptedSecretOf(secretSnap) } : {}),
       readAt: nowMs,
     };
-    rememberMachine(deps.state, machineId, m);
+    rememberEntry(deps.state.machines, machineId, m);
   }
-  if (!m.exists) throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
+  if (!m.exists) throw noMachine(machineId);
   return m;
 }
 
@@ -306,41 +318,20 @@ async function keepAlive(
 ): Promise<void> {
   if (m.online && m.pingAt !== null && nowMs - m.pingAt < LIVENESS_WRITE_MS) return;
   try {
-    await refs(deps.db)
-      .machine(machineId)
-      .update({
-        lastSeenAt: Timestamp.fromMillis(nowMs),
-        pingAt: Timestamp.fromMillis(nowMs),
-        online: true,
-      });
+    await refs(deps.db).machine(machineId).update(alive(nowMs));
   } catch (err) {
     // NOT_FOUND: deleted since it was cached.
-    if ((err as { code?: unknown }).code !== 5) throw err;
+    if (!isNotFound(err)) throw err;
     deps.state.machines.delete(machineId);
-    throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
+    throw noMachine(machineId);
   }
-  rememberMachine(deps.state, machineId, { ...m, online: true, pingAt: nowMs });
+  rememberEntry(deps.state.machines, machineId, { ...m, online: true, pingAt: nowMs });
 }
 
-/**
- * Counts a failed authentication (401/403) against the machine, remembering its secret record so
- * that, once the failures run out, guesses can be refused without reading Firestore.
- */
-async function countingFailures<T>(
-  deps: DeviceDeps,
-  machineId: string,
-  enc: EncryptedSecret | null,
-  check: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await check();
-  } catch (err) {
-    if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
-      deps.state.authFailures.take(machineId, deps.now());
-      rememberEntry(deps.state.failedSecrets, machineId, enc);
-    }
-    throw err;
-  }
+/** The fields liveness traffic (heartbeat, raw_data) sets on the machine. */
+function alive(nowMs: number) {
+  const at = Timestamp.fromMillis(nowMs);
+  return { lastSeenAt: at, pingAt: at, online: true };
 }
 
 /**
@@ -351,78 +342,50 @@ async function countingFailures<T>(
 async function refuseGuessWhileLocked(
   deps: DeviceDeps,
   req: HttpRequest,
-  machineId: string,
-  secretKey: string | undefined,
+  body: DeviceBody,
 ): Promise<void> {
+  const machineId = body.machine_id;
   const nowMs = deps.now();
   if (deps.state.authFailures.peek(machineId, nowMs)) return;
   const enc = deps.state.failedSecrets.get(machineId);
   if (enc === undefined) return;
   try {
-    await checkCredentials(deps, req, machineId, secretKey, enc, { offline: true });
+    await checkCredentials(deps, req, body, enc, { offline: true });
   } catch (err) {
     if (!(err instanceof HttpError) || err.status >= 500) throw err;
-    const retry = deps.state.authFailures.take(machineId, nowMs).retryAfterSeconds;
-    throw new HttpError(
-      429,
-      "rate_limited",
-      `too many failed authentications for machine ${machineId}; retry in ${retry} s`,
-      { "Retry-After": String(retry) },
+    throw rateLimited(
+      `too many failed authentications for machine ${machineId}`,
+      deps.state.authFailures.take(machineId, nowMs).retryAfterSeconds,
     );
   }
 }
 
-/** 429 before any read when an authenticated flood from this machine has run its bucket dry. */
-function refuseIfFlooding(deps: DeviceDeps, machineId: string, nowMs: number): void {
-  if (!deps.state.requests.peek(machineId, nowMs)) {
-    throw rateLimited(machineId, deps.state.requests.take(machineId, nowMs).retryAfterSeconds);
+/**
+ * {@link checkCredentials}, counting a failure (401/403) against the machine and remembering its
+ * secret record, so that once the failures run out guesses can be refused without reading
+ * Firestore.
+ */
+async function authenticate(
+  deps: DeviceDeps,
+  req: HttpRequest,
+  body: DeviceBody,
+  enc: EncryptedSecret | null,
+  opts: { offline?: boolean } = {},
+): Promise<"secret" | "jwt"> {
+  try {
+    return await checkCredentials(deps, req, body, enc, opts);
+  } catch (err) {
+    if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
+      deps.state.authFailures.take(body.machine_id, deps.now());
+      rememberEntry(deps.state.failedSecrets, body.machine_id, enc);
+    }
+    throw err;
   }
 }
 
-/** Spends one request of the machine's burst allowance (after authentication: only the device can). */
-function spendRequest(deps: DeviceDeps, machineId: string, nowMs: number): void {
-  const r = deps.state.requests.take(machineId, nowMs);
-  if (!r.allowed) throw rateLimited(machineId, r.retryAfterSeconds);
-}
-
-/** Machine (404), then credentials (401/403), reading machine, secret and calibration afresh. */
-async function authenticateFresh(
-  deps: DeviceDeps,
-  req: HttpRequest,
-  machineId: string,
-  secretKey: string | undefined,
-): Promise<{
-  machine: MachineRecord;
-  calibration: CalibrationSums | null;
-  auth: "secret" | "jwt";
-}> {
-  await refuseGuessWhileLocked(deps, req, machineId, secretKey);
-  const [machineSnap, secretSnap, calibSnap] = await deps.db.getAll(
-    refs(deps.db).machine(machineId).withConverter(null),
-    refs(deps.db).deviceSecret(machineId),
-    refs(deps.db).machineCalibration(machineId),
-  );
-  if (!machineSnap?.exists)
-    throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
-  const data = machineSnap.data() ?? {};
-  const reported = (data.reportedType as { type?: unknown } | undefined)?.type;
-  const machine: MachineRecord = {
-    id: machineId,
-    type: data.type === "dryer" ? "dryer" : "washer",
-    reportedType: typeof reported === "string" ? reported : null,
-  };
-  const enc = secretSnap ? encryptedSecretOf(secretSnap) : null;
-  const auth = await countingFailures(deps, machineId, enc, () =>
-    checkCredentials(deps, req, machineId, secretKey, enc),
-  );
-  const calib = calibSnap?.exists ? (calibSnap.data() as CalibrationSums) : null;
-  return { machine, calibration: calib, auth };
-}
-
-function encryptedSecretOf(snap: FirebaseFirestore.DocumentSnapshot): EncryptedSecret | null {
-  if (!snap.exists) return null;
-  const d = snap.data() ?? {};
-  return typeof d.ciphertext === "string" && typeof d.iv === "string" && typeof d.tag === "string"
+function encryptedSecretOf(snap: DocumentSnapshot): EncryptedSecret | null {
+  const d = snap.data();
+  return typeof d?.ciphertext === "string" && typeof d.iv === "string" && typeof d.tag === "string"
     ? { ciphertext: d.ciphertext, iv: d.iv, tag: d.tag }
     : null;
 }
@@ -456,8 +419,7 @@ function plainSecret(deps: DeviceDeps, machineId: string, enc: EncryptedSecret |
 async function checkCredentials(
   deps: DeviceDeps,
   req: HttpRequest,
-  machineId: string,
-  secretKey: string | undefined,
+  { machine_id: machineId, secret_key: secretKey }: DeviceBody,
   enc: EncryptedSecret | null,
   /** offline: never read Firestore (a token of another machine is then simply a 401). */
   opts: { offline?: boolean } = {},
@@ -465,29 +427,21 @@ async function checkCredentials(
   const secret = plainSecret(deps, machineId, enc);
   const authz = req.headers.authorization;
   if (authz === undefined && secretKey === undefined) {
-    throw new HttpError(
-      401,
-      "unauthenticated",
-      "missing secret_key or Authorization: Bearer token",
-    );
+    throw unauthenticated("missing secret_key or Authorization: Bearer token");
   }
   let mode: "secret" | "jwt" = "secret";
   if (authz !== undefined) {
     const token = /^Bearer\s+(\S+)$/i.exec(authz)?.[1];
-    if (!token) throw new HttpError(401, "unauthenticated", "Authorization must be 'Bearer <JWT>'");
+    if (!token) throw unauthenticated("Authorization must be 'Bearer <JWT>'");
     await verifyDeviceToken(deps, token, machineId, secret, opts);
     mode = "jwt";
   }
-  if (secretKey !== undefined) {
-    const matches = secret !== null && secretsEqual(secretKey, secret);
-    if (!matches) {
-      // The fork firmware puts its device JWT in secret_key.
-      if (!JWT_SHAPE.test(secretKey)) {
-        throw new HttpError(401, "unauthenticated", "secret_key is not this machine's secret");
-      }
-      await verifyDeviceToken(deps, secretKey, machineId, secret, opts);
-      mode = "jwt";
-    }
+  if (secretKey !== undefined && !(secret !== null && secretsEqual(secretKey, secret))) {
+    // The fork firmware puts its device JWT in secret_key.
+    if (!JWT_SHAPE.test(secretKey))
+      throw unauthenticated("secret_key is not this machine's secret");
+    await verifyDeviceToken(deps, secretKey, machineId, secret, opts);
+    mode = "jwt";
   }
   return mode;
 }
@@ -497,24 +451,22 @@ async function verifyDeviceToken(
   token: string,
   machineId: string,
   secret: string | null,
-  opts: { offline?: boolean } = {},
+  opts: { offline?: boolean },
 ): Promise<void> {
   // jose is loaded on first use: only newer firmware sends tokens, and cold starts stay short.
   const { decodeJwt } = await import("jose");
-  let claims: Record<string, unknown>;
+  let sub: unknown;
   try {
-    claims = decodeJwt(token);
+    sub = decodeJwt(token).sub;
   } catch {
-    throw new HttpError(401, "unauthenticated", "Bearer token is not a JWT");
+    throw unauthenticated("Bearer token is not a JWT");
   }
-  const sub = claims.sub;
-  if (typeof sub !== "string") {
-    throw new HttpError(401, "unauthenticated", "token sub must be the machine id as a string");
-  }
+  if (typeof sub !== "string")
+    throw unauthenticated("token sub must be the machine id as a string");
   if (sub !== machineId && DECIMAL_ID.test(sub) && !opts.offline) {
     // A genuine token of another machine is a 403; a forged one stays a 401.
-    const other = await refs(deps.db).deviceSecret(sub).get();
-    const otherSecret = plainSecret(deps, sub, encryptedSecretOf(other));
+    const other = encryptedSecretOf(await refs(deps.db).deviceSecret(sub).get());
+    const otherSecret = plainSecret(deps, sub, other);
     if (otherSecret && (await verifies(token, otherSecret, sub, deps.now()))) {
       throw new HttpError(
         403,
@@ -522,11 +474,10 @@ async function verifyDeviceToken(
         `token was issued for machine ${sub}, not ${machineId}`,
       );
     }
-    throw new HttpError(401, "unauthenticated", "Bearer token signature or claims are invalid");
+  } else if (secret && (await verifies(token, secret, machineId, deps.now()))) {
+    return;
   }
-  if (!secret || !(await verifies(token, secret, machineId, deps.now()))) {
-    throw new HttpError(401, "unauthenticated", "Bearer token signature or claims are invalid");
-  }
+  throw unauthenticated("Bearer token signature or claims are invalid");
 }
 
 /**
@@ -534,7 +485,7 @@ async function verifyDeviceToken(
  * at most 1 h after its `iat` (or now); without `exp`, an `iat` at most 1 h old and not more than
  * the allowed clock skew in the future.
  */
-export async function verifies(
+async function verifies(
   token: string,
   secret: string,
   expectedSub: string,
@@ -563,20 +514,27 @@ export async function verifies(
   }
 }
 
-function okBody(calibration: CalibrationSums | null) {
-  const t = thresholds(calibration);
-  return {
-    message: "received",
-    NewWashThreshold: t?.wash ?? null,
-    NewSpinThreshold: t?.spin ?? null,
-  };
+/** Spends one request of the machine's allowance in `buckets`, or refuses with 429. */
+function spend(buckets: TokenBuckets, machineId: string, nowMs: number): void {
+  const { allowed, retryAfterSeconds } = buckets.take(machineId, nowMs);
+  if (!allowed) {
+    throw rateLimited(
+      `machine ${machineId} is sending faster than a device does`,
+      retryAfterSeconds,
+    );
+  }
 }
 
-function rateLimited(machineId: string, retryAfterSeconds: number): HttpError {
-  return new HttpError(
-    429,
-    "rate_limited",
-    `machine ${machineId} is sending faster than a device does; retry in ${retryAfterSeconds} s`,
-    { "Retry-After": String(retryAfterSeconds) },
-  );
+function rateLimited(reason: string, retryAfterSeconds: number): HttpError {
+  return new HttpError(429, "rate_limited", `${reason}; retry in ${retryAfterSeconds} s`, {
+    "Retry-After": String(retryAfterSeconds),
+  });
+}
+
+function unauthenticated(message: string): HttpError {
+  return new HttpError(401, "unauthenticated", message);
+}
+
+function noMachine(machineId: string): HttpError {
+  return new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
 }

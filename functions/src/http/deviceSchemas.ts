@@ -6,7 +6,7 @@ import { z } from "zod";
 import { DEVICE_STATUSES, MACHINE_TYPES } from "../domain/status";
 
 /** 2020-01-01T00:00:00Z: a device clock before this has not synced NTP. */
-export const MIN_DEVICE_TIMESTAMP = 1577836800;
+const MIN_DEVICE_TIMESTAMP = 1577836800;
 export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
 
 /** The seed's integer ids; the same digits as a string are accepted too. Output: the string. */
@@ -17,8 +17,15 @@ export const IdSchema = z
   ])
   .transform((v) => String(v));
 
-/** The device secret, or (fork firmware) the device JWT carried in the same field. */
-const SecretKey = z.string().min(1).max(2048);
+/**
+ * The fields every device body starts with: the machine and its secret, or (fork firmware) the
+ * device JWT carried in the same field (optional: a Bearer token may stand in for it).
+ */
+const DeviceFields = {
+  machine_id: IdSchema,
+  secret_key: z.string().min(1).max(2048).optional(),
+};
+const Battery = z.number().min(0).max(100);
 const Magnitude = z.number().finite().min(0).max(1000);
 const DeviceTimestamp = z
   .number()
@@ -29,8 +36,7 @@ const AxisDelta = z.number().finite().min(-1000).max(1000);
 
 export const UpdateBodySchema = z
   .object({
-    machine_id: IdSchema,
-    secret_key: SecretKey.optional(),
+    ...DeviceFields,
     status: z.enum(DEVICE_STATUSES),
     /**
      * Advisory: WashCall_Main hard-codes "washer" on every board. The registered type wins; a
@@ -38,7 +44,7 @@ export const UpdateBodySchema = z
      */
     machine_type: z.enum(MACHINE_TYPES).optional(),
     timestamp: DeviceTimestamp,
-    battery: z.number().min(0).max(100).optional(),
+    battery: Battery.optional(),
     wash_avg_magnitude: Magnitude.optional(),
     wash_max_magnitude: Magnitude.optional(),
     spin_max_magnitude: Magnitude.optional(),
@@ -48,38 +54,30 @@ export const UpdateBodySchema = z
     const given = [b.wash_avg_magnitude, b.wash_max_magnitude, b.spin_max_magnitude].filter(
       (m) => m !== undefined,
     ).length;
-    if (given > 0 && b.status !== "FINISHED") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["wash_avg_magnitude"],
-        message: "magnitudes are sent only with status FINISHED",
-      });
-    } else if (given > 0 && given < 3) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["wash_avg_magnitude"],
-        message: "wash_avg_magnitude, wash_max_magnitude and spin_max_magnitude come together",
-      });
-    }
+    if (given === 0 || (given === 3 && b.status === "FINISHED")) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["wash_avg_magnitude"],
+      message:
+        b.status !== "FINISHED"
+          ? "magnitudes are sent only with status FINISHED"
+          : "wash_avg_magnitude, wash_max_magnitude and spin_max_magnitude come together",
+    });
   });
-export type UpdateBody = z.output<typeof UpdateBodySchema>;
 
 export const HeartbeatBodySchema = z
   .object({
-    machine_id: IdSchema,
-    secret_key: SecretKey.optional(),
-    battery: z.number().min(0).max(100),
+    ...DeviceFields,
+    battery: Battery,
     rssi: z.number().int().min(-150).max(0).optional(),
     firmware: z.string().min(1).max(64).optional(),
   })
   .strict();
-export type HeartbeatBody = z.output<typeof HeartbeatBodySchema>;
 
 /** A batch of 1 Hz magnitudes (boards that buffer), starting at `timestamp`. */
 export const RawDataBatchBodySchema = z
   .object({
-    machine_id: IdSchema,
-    secret_key: SecretKey.optional(),
+    ...DeviceFields,
     /** Device time (Unix s) of the first sample. */
     timestamp: DeviceTimestamp,
     /** Vibration magnitudes at 1 Hz. */
@@ -93,8 +91,7 @@ export const RawDataBatchBodySchema = z
  */
 export const RawDataSampleBodySchema = z
   .object({
-    machine_id: IdSchema,
-    secret_key: SecretKey.optional(),
+    ...DeviceFields,
     timestamp: DeviceTimestamp,
     magnitude: Magnitude,
     deltaX: AxisDelta,
@@ -103,14 +100,11 @@ export const RawDataSampleBodySchema = z
   })
   .strict();
 
-/** Either shape; a body with `samples` is a batch, any other a single sample. */
+/** Either shape (for the docs); the handler parses a body with `samples` as a batch. */
 export const RawDataBodySchema = z.union([RawDataSampleBodySchema, RawDataBatchBodySchema]);
-export type RawDataBody = z.output<typeof RawDataBodySchema>;
 
 /** `POST …/device/device_update` (the seed's route): the board asks for its thresholds. */
-export const DeviceUpdateBodySchema = z
-  .object({ machine_id: IdSchema, secret_key: SecretKey.optional() })
-  .strict();
+export const DeviceUpdateBodySchema = z.object(DeviceFields).strict();
 
 export const ThresholdsSchema = z.object({
   NewWashThreshold: z.number(),

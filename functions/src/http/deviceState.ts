@@ -15,11 +15,10 @@
  * fresh state per test with {@link createDeviceState}.
  */
 import type { EncryptedSecret } from "../security/deviceSecret";
-import type { MachineType } from "../domain/status";
 import { type BucketLimits, TokenBuckets } from "../domain/rateLimit";
 
 /** How long a cached machine document is trusted (raw_data only; reports always read afresh). */
-export const MACHINE_CACHE_TTL_MS = 60_000;
+const MACHINE_CACHE_TTL_MS = 60_000;
 /** A liveness write (lastSeenAt, pingAt) is made at most this often per machine and instance. */
 export const LIVENESS_WRITE_MS = 5 * 60_000;
 
@@ -27,23 +26,22 @@ export const LIVENESS_WRITE_MS = 5 * 60_000;
  * Reports, heartbeats and threshold requests of one machine. The sustained rate is the param
  * DEVICE_REQUESTS_PER_SECOND (config.ts; this default is the same).
  */
-export const REQUEST_LIMITS: BucketLimits = { burst: 20, perSecond: 2 };
+const REQUEST_LIMITS: BucketLimits = { burst: 20, perSecond: 2 };
 /**
  * raw_data of one machine: a 1 Hz stream with room for catch-up after a Wi-Fi hiccup. The
  * sustained rate is the param DEVICE_RAW_DATA_PER_SECOND (config.ts).
  */
-export const RAW_DATA_LIMITS: BucketLimits = { burst: 30, perSecond: 3 };
+const RAW_DATA_LIMITS: BucketLimits = { burst: 30, perSecond: 3 };
 
 /**
  * Failed authentications per machine: 10 at once, then one every 6 seconds. Past that, a guess is
  * checked against the secret record this instance already holds and refused with 429 without a
  * Firestore read; the right secret still gets through (a stranger cannot lock a board out).
  */
-export const AUTH_FAILURE_LIMITS: BucketLimits = { burst: 10, perSecond: 1 / 6 };
+const AUTH_FAILURE_LIMITS: BucketLimits = { burst: 10, perSecond: 1 / 6 };
 
 export interface CachedMachine {
   exists: boolean;
-  type: MachineType;
   calibrationOn: boolean;
   online: boolean;
   /** Epoch ms of the last liveness traffic written (heartbeat, raw_data), or null. */
@@ -68,13 +66,16 @@ export interface DeviceState {
   undecryptable: Set<string>;
 }
 
-export function createDeviceState(
-  limits: { requests?: BucketLimits; rawData?: BucketLimits } = {},
-): DeviceState {
+/** The sustained rates are the params (config.ts); the defaults are the limits above. */
+export function createDeviceState({
+  requestsPerSecond = REQUEST_LIMITS.perSecond,
+  rawDataPerSecond = RAW_DATA_LIMITS.perSecond,
+}: { requestsPerSecond?: number; rawDataPerSecond?: number } = {}): DeviceState {
+  const rawData: BucketLimits = { ...RAW_DATA_LIMITS, perSecond: rawDataPerSecond };
   return {
-    requests: new TokenBuckets(limits.requests ?? REQUEST_LIMITS),
-    rawData: new TokenBuckets(limits.rawData ?? RAW_DATA_LIMITS),
-    rawDataUnsigned: new TokenBuckets(limits.rawData ?? RAW_DATA_LIMITS),
+    requests: new TokenBuckets({ ...REQUEST_LIMITS, perSecond: requestsPerSecond }),
+    rawData: new TokenBuckets(rawData),
+    rawDataUnsigned: new TokenBuckets(rawData),
     authFailures: new TokenBuckets(AUTH_FAILURE_LIMITS),
     failedSecrets: new Map(),
     machines: new Map(),
@@ -104,8 +105,4 @@ export function rememberEntry<V>(map: Map<string, V>, key: string, value: V): vo
     const oldest = map.keys().next().value;
     if (oldest !== undefined) map.delete(oldest);
   }
-}
-
-export function rememberMachine(state: DeviceState, machineId: string, m: CachedMachine): void {
-  rememberEntry(state.machines, machineId, m);
 }
