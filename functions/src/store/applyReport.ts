@@ -7,7 +7,14 @@
  * Delivered any number of times, in any order, the result is that of delivering each report
  * once, in order; nothing is left owed after the commit.
  */
-import { FieldValue, type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
+import {
+  FieldValue,
+  type Firestore,
+  Timestamp,
+  type Transaction,
+  type DocumentData,
+  type DocumentSnapshot,
+} from "firebase-admin/firestore";
 import { cellField } from "../domain/congestion";
 import { type ResolvedCourse, earliestStartFor } from "../domain/course";
 import {
@@ -305,12 +312,12 @@ function writePlan(
     roomId: string | null;
     type: MachineType;
     course: string;
-    machine: FirebaseFirestore.DocumentData;
+    machine: DocumentData;
     /** courseChoices/{machineId}, as read. */
-    who: FirebaseFirestore.DocumentData;
+    who: DocumentData;
     plan: ReportPlan;
     stats: Map<string, CourseStats | null>;
-    reportSnap: FirebaseFirestore.DocumentSnapshot;
+    reportSnap: DocumentSnapshot;
     now: number;
   },
 ): void {
@@ -385,15 +392,15 @@ function writePlan(
 }
 
 /** A machine document written before the chooser's uid moved to courseChoices/{id}. */
-function hasLegacyChooser(machine: FirebaseFirestore.DocumentData): boolean {
+function hasLegacyChooser(machine: DocumentData): boolean {
   const c = machine.courseChoice as unknown;
   return typeof c === "object" && c !== null && "uid" in c;
 }
 
 /** The running cycle's course as the trigger resolved it on an earlier delivery. */
 function previousCourseOf(
-  d: FirebaseFirestore.DocumentData,
-  who: FirebaseFirestore.DocumentData,
+  d: DocumentData,
+  who: DocumentData,
 ): (ResolvedCourse & { cycleStartedAt: number }) | null {
   const cycleStartedAt = toMillis(d.cycleStartedAt);
   if (cycleStartedAt === null || typeof d.course !== "string") return null;

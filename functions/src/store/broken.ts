@@ -21,7 +21,7 @@
  * the same commit. Cleared and idle, the machine is offered to the head of the queue.
  */
 import * as logger from "firebase-functions/logger";
-import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type Firestore, Timestamp, type DocumentSnapshot } from "firebase-admin/firestore";
 import { type MessageMachine, brokenAdminMessage } from "../domain/messages";
 import { DEFAULT_BROKEN_REPORT_THRESHOLD } from "../config";
 import { withdrawOffer } from "../domain/queue";
@@ -66,7 +66,7 @@ export interface BrokenReportResult {
 
 export class UnknownMachineError extends Error {}
 
-function outageOf(machine: FirebaseFirestore.DocumentSnapshot): number {
+function outageOf(machine: DocumentSnapshot): number {
   const v = machine.get("brokenOutage") as unknown;
   return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : 0;
 }

@@ -1,4 +1,5 @@
 /** Small helpers the route files share. */
+import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import { readRoom } from "../../store/status";
 import type { HttpRequest } from "../adapter";
@@ -24,7 +25,7 @@ export function parseQuery<S extends z.ZodType>(schema: S, req: HttpRequest): z.
 export const NoQuerySchema = z.object({}).strict();
 
 /** The room, or a 404 naming `room_id`. */
-export async function roomOr404(db: FirebaseFirestore.Firestore, roomId: string) {
+export async function roomOr404(db: Firestore, roomId: string) {
   const room = await readRoom(db, roomId);
   if (!room) throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
   return room;

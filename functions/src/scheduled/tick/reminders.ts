@@ -16,7 +16,7 @@
  *   The catch-up (default 5 min) lets a tick that ran late, or a FINISHED report delivered late,
  *   still remind; the domain gives up M + 60 min after FINISHED.
  */
-import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type Firestore, Timestamp, type DocumentSnapshot } from "firebase-admin/firestore";
 import {
   type Reminder,
   type ReminderKind,
@@ -110,7 +110,7 @@ export async function finishingSoonNotifications(
 }
 
 /** Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (uid → true). */
-export function finishedCycleWatchers(record: FirebaseFirestore.DocumentSnapshot | undefined) {
+export function finishedCycleWatchers(record: DocumentSnapshot | undefined) {
   const recorded = record?.get("uids") as unknown;
   if (typeof recorded !== "object" || recorded === null) return [];
   return Object.entries(recorded)
