@@ -110,6 +110,9 @@ export function writeNotices(db: Firestore, tx: Transaction, plan: NoticePlan, n
   }
 }
 
+/** Notices per transaction in {@link sendNotices} (three writes each, well inside 10 MiB). */
+const CHUNK = 200;
+
 /** Notices outside any other work: one transaction per {@link CHUNK} notices. */
 export async function sendNotices(
   db: Firestore,
@@ -120,15 +123,15 @@ export async function sendNotices(
 ): Promise<{ created: number; alreadyDone: number }> {
   const out = { created: 0, alreadyDone: 0 };
   for (let i = 0; i < notices.length; i += CHUNK) {
+    const slice = notices.slice(i, i + CHUNK);
     const plan = await db.runTransaction(async (tx) => {
-      const p = await readNotices(db, tx, notices.slice(i, i + CHUNK));
+      const p = await readNotices(db, tx, slice);
       writeNotices(db, tx, p, now);
       return p;
     });
     out.created += plan.toWrite.length;
     out.alreadyDone += plan.alreadyDone;
     if (counters) {
-      const slice = notices.slice(i, i + CHUNK);
       counters.reads += new Set(slice.map((n) => n.uid)).size + slice.length;
       counters.writes +=
         2 * plan.toWrite.length + new Set(plan.toWrite.map((w) => w.notice.uid)).size;
@@ -136,6 +139,3 @@ export async function sendNotices(
   }
   return out;
 }
-
-/** Notices per transaction in {@link sendNotices} (three writes each, well inside 10 MiB). */
-const CHUNK = 200;
