@@ -78,7 +78,9 @@ async function launchChromium(): Promise<{ port: number; stop: () => Promise<voi
       `--user-data-dir=${userDir}`,
       "about:blank",
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    // Its own process group: stop() ends Chromium's helper processes too, which otherwise keep
+    // writing to the profile directory while it is being removed.
+    { stdio: ["ignore", "ignore", "pipe"], detached: true },
   );
   const port = await new Promise<number>((resolve, reject) => {
     let err = "";
@@ -93,7 +95,7 @@ async function launchChromium(): Promise<{ port: number; stop: () => Promise<voi
     port,
     stop: async () => {
       const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGKILL");
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
       await exited;
       rmSync(userDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },

@@ -238,3 +238,39 @@ export const inboxEntryConverter = reader<InboxEntry>((id, d) => ({
   createdAt: toMillis(d.createdAt),
   readAt: toMillis(d.readAt),
 }));
+
+// ------------------------------------------------------------------------------ pushes
+
+/** `pushes/{noticeId}-{uid}`: one push of the outbox (store/notices.ts writes, store/pushes.ts sends). */
+export interface PushDoc {
+  uid: string;
+  notificationId: string;
+  title: string;
+  body: string;
+  /** The push's `data.type`. */
+  type: string;
+  machineId: string;
+  roomId: string | null;
+  state: string;
+  createdAt: number;
+  /** The end of its time to live: FCM would not deliver it later. */
+  expiresAt: number;
+  leaseExpireAt: number | null;
+}
+
+export const pushConverter = reader<PushDoc>((_id, d) => {
+  const createdAt = toMillis(d.createdAt) ?? 0;
+  return {
+    uid: String(d.uid ?? ""),
+    notificationId: String(d.notificationId ?? ""),
+    title: String(d.title ?? ""),
+    body: String(d.body ?? ""),
+    type: String(d.type ?? ""),
+    machineId: String(d.machineId ?? ""),
+    roomId: str(d.roomId),
+    state: String(d.state ?? ""),
+    createdAt,
+    expiresAt: createdAt + Number(d.ttlSeconds ?? 0) * 1000,
+    leaseExpireAt: toMillis(d.leaseExpireAt),
+  };
+});

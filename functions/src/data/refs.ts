@@ -12,6 +12,7 @@ import {
   cycleConverter,
   inboxEntryConverter,
   machineConverter,
+  pushConverter,
   reportConverter,
   roomConverter,
 } from "./model";
@@ -66,6 +67,7 @@ export function refs(db: Firestore) {
       users.doc(uid).collection("notifications").withConverter(inboxEntryConverter),
     /** pushes/{noticeId}-{uid}: the push outbox (store/notices.ts, store/pushes.ts). */
     pushes: col("pushes"),
+    push: (id: string) => col("pushes").withConverter(pushConverter).doc(id),
     /** cycleWatchers/{cycleId}: who watched a cycle when it finished (reminders). */
     cycleWatchers: (cycleId: string) => col("cycleWatchers").doc(cycleId),
     admins: col("admins"),

@@ -13,7 +13,6 @@ import { notificationLink } from "../domain/messages";
 import { type PushStep, nextPushStep } from "../domain/pushState";
 import { sendToUsers } from "../services/fcm/sender";
 import { type PushTransport, machineTopic } from "../services/fcm/transport";
-import { toMillis } from "../data/db";
 import { firestoreTokenStore, loadTokens } from "./users";
 import { refs } from "../data/refs";
 
@@ -34,21 +33,12 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export async function sendPush(deps: PushDeps, pushId: string): Promise<PushOutcome> {
   const { db } = deps;
-  const ref = refs(db).pushes.doc(pushId);
+  const ref = refs(db).push(pushId);
   const taken = await db.runTransaction(async (tx) => {
-    const snap = await tx.get(ref);
-    if (!snap.exists) return null;
+    const push = (await tx.get(ref)).data();
+    if (!push) return null;
     const now = deps.now();
-    const ttlSeconds = Number(snap.get("ttlSeconds") ?? 0);
-    const createdAt = toMillis(snap.get("createdAt")) ?? now;
-    const step: PushStep = nextPushStep(
-      {
-        state: snap.get("state"),
-        leaseExpireAt: toMillis(snap.get("leaseExpireAt")),
-        expiresAt: createdAt + ttlSeconds * 1000,
-      },
-      now,
-    );
+    const step: PushStep = nextPushStep(push, now);
     if (step.kind === "send") {
       tx.update(ref, {
         state: "PROCESSING",
@@ -58,38 +48,32 @@ export async function sendPush(deps: PushDeps, pushId: string): Promise<PushOutc
     } else if (step.kind === "fail") {
       tx.update(ref, { state: "FAILED", error: step.error, doneAt: Timestamp.fromMillis(now) });
     }
-    return { step, data: snap.data() ?? {}, secondsLeft: ttlSeconds - (now - createdAt) / 1000 };
+    return { step, push, secondsLeft: (push.expiresAt - now) / 1000 };
   });
   if (!taken) return { outcome: "missing" };
-  const { step, data } = taken;
+  const { step, push } = taken;
   if (step.kind === "skip") return { outcome: "skipped", reason: step.reason };
   if (step.kind === "fail") {
     logger.warn("push not sent", { pushId, error: step.error });
     return { outcome: "skipped", reason: step.error };
   }
 
-  const uid = String(data.uid);
   let tokens;
   try {
-    tokens = await loadTokens(db, uid);
+    tokens = await loadTokens(db, push.uid);
   } catch (err) {
     // Nothing went out: give the push back for the trigger's retry.
     await ref.update({ state: "PENDING", leaseExpireAt: FieldValue.delete() });
     throw err;
   }
-  const roomId = typeof data.roomId === "string" ? data.roomId : "";
-  const machineId = String(data.machineId ?? "");
+  const { machineId } = push;
+  const roomId = push.roomId ?? "";
   const report = await sendToUsers(
-    [{ uid, tokens }],
+    [{ uid: push.uid, tokens }],
     {
-      title: String(data.title ?? ""),
-      body: String(data.body ?? ""),
-      data: {
-        notificationId: String(data.notificationId ?? ""),
-        machineId,
-        roomId,
-        type: String(data.type ?? ""),
-      },
+      title: push.title,
+      body: push.body,
+      data: { notificationId: push.notificationId, machineId, roomId, type: push.type },
       link: notificationLink(deps.appUrl, roomId, machineId || undefined),
       topic: machineTopic(machineId),
       ttlSeconds: Math.max(1, Math.floor(taken.secondsLeft)),
