@@ -83,8 +83,8 @@ export interface JoinResult {
 }
 
 export function join(queue: RoomQueue, uid: string, now: number): JoinResult {
-  const existing = indexOf(queue, uid);
-  if (existing >= 0) return { queue, position: existing + 1, joined: false };
+  const i = indexOf(queue, uid);
+  if (i >= 0) return { queue, position: i + 1, joined: false };
   const entries = [...queue.entries, { uid, joinedAt: stampAfter(queue.entries, now), passes: 0 }];
   return { queue: { ...queue, entries }, position: entries.length, joined: true };
 }
@@ -103,12 +103,7 @@ export interface LeaveResult {
 export function leave(queue: RoomQueue, uid: string): LeaveResult {
   const i = indexOf(queue, uid);
   if (i < 0) return { queue, left: false, released: null };
-  const entry = queue.entries[i];
-  return {
-    queue: { ...queue, entries: queue.entries.filter((_, j) => j !== i) },
-    left: true,
-    released: entry.offer ? { uid, ...entry.offer } : null,
-  };
+  return { queue: removeAt(queue, i), left: true, released: offerOf(queue.entries[i]) };
 }
 
 /** 1-based place in line, or null when the user is not queued. */
@@ -124,7 +119,7 @@ export function entryOf(queue: RoomQueue, uid: string): QueueEntry | null {
 
 /** Every running offer, in queue order. */
 export function activeOffers(queue: RoomQueue): UserOffer[] {
-  return queue.entries.flatMap((e) => (e.offer ? [{ uid: e.uid, ...e.offer }] : []));
+  return queue.entries.flatMap((e) => offerOf(e) ?? []);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,12 +201,11 @@ export function offerFreedMachine(
   windowMinutes: number,
 ): OfferResult {
   const windowMs = windowToMs(windowMinutes);
-  if (queue.entries.some((e) => e.offer?.machineId === machineId)) return { queue, offer: null };
   const i = queue.entries.findIndex((e) => !e.offer);
-  if (i < 0) return { queue, offer: null };
+  if (i < 0 || holderOf(queue, machineId)) return { queue, offer: null };
   const offer: QueueOffer = { machineId, offeredAt: now, expiresAt: now + windowMs };
-  const entries = queue.entries.map((e, j) => (j === i ? { ...e, offer } : e));
-  return { queue: { ...queue, entries }, offer: { uid: queue.entries[i].uid, ...offer } };
+  const { uid } = queue.entries[i];
+  return { queue: replaceAt(queue, i, { ...queue.entries[i], offer }), offer: { uid, ...offer } };
 }
 
 /**
@@ -225,13 +219,12 @@ export function offerFreeMachines(
   windowMinutes: number,
 ): { queue: RoomQueue; offers: UserOffer[] } {
   const offers: UserOffer[] = [];
-  let q = queue;
   for (const id of machineIds) {
-    const r = offerFreedMachine(q, id, now, windowMinutes);
-    q = r.queue;
+    const r = offerFreedMachine(queue, id, now, windowMinutes);
+    queue = r.queue;
     if (r.offer) offers.push(r.offer);
   }
-  return { queue: q, offers };
+  return { queue, offers };
 }
 
 export type ClaimResult =
@@ -265,11 +258,7 @@ export function claim(
     return { ok: false, queue, reason: "otherMachine" };
   }
   if (now >= offer.expiresAt) return { ok: false, queue, reason: "expired" };
-  return {
-    ok: true,
-    queue: { ...queue, entries: queue.entries.filter((_, j) => j !== i) },
-    claimed: { uid, ...offer, claimedAt: now },
-  };
+  return { ok: true, queue: removeAt(queue, i), claimed: { uid, ...offer, claimedAt: now } };
 }
 
 /**
@@ -282,13 +271,9 @@ export function claimByMachineStart(
   machineId: string,
   now: number,
 ): { queue: RoomQueue; claimed: ClaimedOffer | null } {
-  const i = queue.entries.findIndex((e) => e.offer?.machineId === machineId);
-  if (i < 0) return { queue, claimed: null };
-  const e = queue.entries[i];
-  return {
-    queue: { ...queue, entries: queue.entries.filter((_, j) => j !== i) },
-    claimed: { uid: e.uid, ...e.offer!, claimedAt: now },
-  };
+  const h = holderOf(queue, machineId);
+  if (!h) return { queue, claimed: null };
+  return { queue: removeAt(queue, h.i), claimed: { ...h.offer, claimedAt: now } };
 }
 
 /**
@@ -299,11 +284,10 @@ export function withdrawOffer(
   queue: RoomQueue,
   machineId: string,
 ): { queue: RoomQueue; withdrawn: UserOffer | null } {
-  const i = queue.entries.findIndex((e) => e.offer?.machineId === machineId);
-  if (i < 0) return { queue, withdrawn: null };
-  const e = queue.entries[i];
-  const entries = queue.entries.map((x, j) => (j === i ? withoutOffer(x) : x));
-  return { queue: { ...queue, entries }, withdrawn: { uid: e.uid, ...e.offer! } };
+  const h = holderOf(queue, machineId);
+  if (!h) return { queue, withdrawn: null };
+  const { uid, joinedAt, passes } = queue.entries[h.i];
+  return { queue: replaceAt(queue, h.i, { uid, joinedAt, passes }), withdrawn: h.offer };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,30 +307,22 @@ export interface ExpireResult {
  * to the first entry without an offer. Idempotent for a given `now`.
  */
 export function expireOffers(queue: RoomQueue, now: number, windowMinutes: number): ExpireResult {
-  windowToMs(windowMinutes);
-  const expiredIdx = queue.entries.flatMap((e, i) =>
-    e.offer && now >= e.offer.expiresAt ? [i] : [],
-  );
-  if (expiredIdx.length === 0) return { queue, expired: [], offers: [] };
+  windowToMs(windowMinutes); // a bad window is refused even when nothing is due
+  const isDue = (e: QueueEntry) => e.offer !== undefined && now >= e.offer.expiresAt;
+  const due = queue.entries.filter(isDue);
+  if (due.length === 0) return { queue, expired: [], offers: [] };
 
-  const expiredSet = new Set(expiredIdx);
-  const staying = queue.entries.filter((_, i) => !expiredSet.has(i));
+  const entries = queue.entries.filter((e) => !isDue(e));
   const expired: ExpiredOffer[] = [];
-  const entries: QueueEntry[] = [...staying];
-  for (const i of expiredIdx) {
-    const e = queue.entries[i];
+  for (const e of due) {
     const removed = e.passes >= MAX_PASSES;
     expired.push({ uid: e.uid, ...e.offer!, outcome: removed ? "removed" : "requeued" });
     if (!removed) {
       entries.push({ uid: e.uid, joinedAt: stampAfter(entries, now), passes: e.passes + 1 });
     }
   }
-  const passed = offerFreeMachines(
-    { ...queue, entries },
-    expired.map((x) => x.machineId),
-    now,
-    windowMinutes,
-  );
+  const machineIds = expired.map((x) => x.machineId);
+  const passed = offerFreeMachines({ ...queue, entries }, machineIds, now, windowMinutes);
   return { queue: passed.queue, expired, offers: passed.offers };
 }
 
@@ -356,8 +332,23 @@ function indexOf(queue: RoomQueue, uid: string): number {
   return queue.entries.findIndex((e) => e.uid === uid);
 }
 
-function withoutOffer(e: QueueEntry): QueueEntry {
-  return { uid: e.uid, joinedAt: e.joinedAt, passes: e.passes };
+function offerOf(e: QueueEntry): UserOffer | null {
+  return e.offer ? { uid: e.uid, ...e.offer } : null;
+}
+
+/** The entry holding the machine's offer (its index and offer), or null. */
+function holderOf(queue: RoomQueue, machineId: string): { i: number; offer: UserOffer } | null {
+  const i = queue.entries.findIndex((e) => e.offer?.machineId === machineId);
+  const offer = i < 0 ? null : offerOf(queue.entries[i]);
+  return offer ? { i, offer } : null;
+}
+
+function removeAt(queue: RoomQueue, i: number): RoomQueue {
+  return { ...queue, entries: queue.entries.filter((_, j) => j !== i) };
+}
+
+function replaceAt(queue: RoomQueue, i: number, entry: QueueEntry): RoomQueue {
+  return { ...queue, entries: queue.entries.map((e, j) => (j === i ? entry : e)) };
 }
 
 /** `now`, but never before the last entry's stamp, so stamps follow queue order. */

@@ -13,18 +13,20 @@
  * {@link QueueBusyError}). `version` counts the document's generations. When the pure function
  * changes nothing, nothing is written.
  *
- * Every offer is announced in the transaction that makes it: the inbox entry (deterministic id
- * {@link queueOfferId}) and its push document are written with the queue (store/notices.ts), so
- * an offer and its notice exist together or not at all. A machine going out of order loses its
- * offer ({@link withdrawMachineOffer}, called by store/broken.ts; the tick catches any left).
+ * Every offer is announced in the transaction that makes it: {@link planQueueChange} finds the
+ * offers a change made and writes, with the queue, the inbox entry (deterministic id
+ * {@link queueOfferId}) and push document of each (store/notices.ts), so an offer and its notice
+ * exist together or not at all. A machine going out of order loses its offer
+ * ({@link withdrawMachineOffer}, called by store/broken.ts; the tick catches any left).
  */
 import * as logger from "firebase-functions/logger";
 import { type Firestore, Timestamp, type Transaction } from "firebase-admin/firestore";
 import { type MessageMachine, offerMessage } from "../domain/messages";
 import {
   type ClaimResult,
-  DEFAULT_CLAIM_WINDOW_MINUTES,
   type ExpiredOffer,
+  type JoinResult,
+  type LeaveResult,
   type RoomQueue,
   type UserOffer,
   activeOffers,
@@ -37,13 +39,13 @@ import {
   withdrawOffer,
 } from "../domain/queue";
 import { MINUTE_MS } from "../domain/time";
-import { type MachineStatus, isRunning } from "../domain/status";
+import { isRunning } from "../domain/status";
 import { type Notice, readNotices, writeNotices } from "./notices";
 import { toRoomQueue } from "../data/model";
 import { getAll, refs } from "../data/refs";
 
 /** Inbox `type` of an offer. */
-export const OFFER_NOTIFICATION_TYPE = "queue_offer";
+const OFFER_NOTIFICATION_TYPE = "queue_offer";
 /** Fresh reads after a lost race before giving up (with backoff: about 5 s in all). */
 const MAX_ATTEMPTS = 10;
 /** First backoff after a lost race; doubled each time, with jitter, at most 1 s. */
@@ -71,16 +73,11 @@ export function queueOfferId(roomId: string, machineId: string, offeredAt: numbe
   return `offer-${roomId}-${machineId}-${offeredAt}`;
 }
 
-const queueRef = (db: Firestore, roomId: string) => refs(db).queue(roomId);
-/** A stored `machines/{id}.status` that is mid-cycle. */
-const runningStatus = (status: unknown) =>
-  typeof status === "string" && isRunning(status as MachineStatus);
-
 // ---------------------------------------------------------------------------------- reading
 
 /** The room's queue (empty when nobody ever queued there). */
 export async function readQueue(db: Firestore, roomId: string): Promise<RoomQueue> {
-  return toRoomQueue((await queueRef(db, roomId).get()).data());
+  return toRoomQueue((await refs(db).queue(roomId).get()).data());
 }
 
 /** Several rooms' queues at once, by room id. */
@@ -89,11 +86,8 @@ export async function readQueues(
   roomIds: readonly string[],
 ): Promise<Map<string, RoomQueue>> {
   const unique = [...new Set(roomIds)];
-  const out = new Map<string, RoomQueue>();
-  if (unique.length === 0) return out;
-  const snaps = await db.getAll(...unique.map((id) => queueRef(db, id)));
-  unique.forEach((id, i) => out.set(id, toRoomQueue(snaps[i]?.data())));
-  return out;
+  const snaps = await getAll(db, unique.map(refs(db).queue));
+  return new Map(unique.map((id, i) => [id, toRoomQueue(snaps[i]?.data())]));
 }
 
 // ---------------------------------------------------------------------------------- writing
@@ -102,7 +96,7 @@ function queueData(roomId: string, queue: RoomQueue, version: number, now: numbe
   const offers = activeOffers(queue);
   return {
     roomId,
-    entries: queue.entries.map((e) => ({ ...e })),
+    entries: queue.entries,
     version,
     offers: offers.length,
     nextExpiresAt: offers.length > 0 ? Math.min(...offers.map((o) => o.expiresAt)) : null,
@@ -110,16 +104,19 @@ function queueData(roomId: string, queue: RoomQueue, version: number, now: numbe
   };
 }
 
-/** What a queue change answers: the new queue, and the offers it made (announced with it). */
-interface QueueChange {
-  queue: RoomQueue;
-  announce?: readonly UserOffer[];
+/** The offers `after` holds that `before` did not: the ones the change made. */
+function offersMade(before: RoomQueue, after: RoomQueue): UserOffer[] {
+  const key = (o: UserOffer) => `${o.uid}/${o.machineId}/${o.offeredAt}`;
+  const held = new Set(activeOffers(before).map(key));
+  return activeOffers(after).filter((o) => !held.has(key(o)));
 }
 
 /** A queue change read in a transaction, to be written by the caller after its other reads. */
-export type PlannedQueueChange<R> = R & {
+export type PlannedQueueChange<R extends { queue: RoomQueue }> = R & {
   changed: boolean;
-  /** The offers' notices: the caller writes them (store/notices.ts) with the queue. */
+  /** The offers the change made, in queue order. */
+  announce: UserOffer[];
+  /** Their notices: the caller writes them (store/notices.ts) with the queue. */
   notices: Notice[];
   write(tx: Transaction): void;
 };
@@ -128,24 +125,26 @@ export type PlannedQueueChange<R> = R & {
  * Reads the room's queue in `tx` and applies `change` (pure; it may run more than once, as
  * transactions are retried). Nothing is written: the caller calls `write` after its last read.
  */
-export async function planQueueChange<R extends QueueChange>(
+export async function planQueueChange<R extends { queue: RoomQueue }>(
   db: Firestore,
   tx: Transaction,
   roomId: string,
   now: number,
   change: (queue: RoomQueue) => R,
 ): Promise<PlannedQueueChange<R>> {
-  const ref = queueRef(db, roomId);
+  const ref = refs(db).queue(roomId);
   const snap = await tx.get(ref);
   const before = toRoomQueue(snap.data());
   const result = change(before);
   const changed = result.queue !== before;
-  const notices = changed ? await offerNotices(db, tx, roomId, result.announce ?? [], now) : [];
+  const announce = offersMade(before, result.queue);
+  const notices = await offerNotices(db, tx, roomId, announce, now);
   const stored: unknown = snap.get("version");
   const version = (typeof stored === "number" ? stored : 0) + 1;
   return {
     ...result,
     changed,
+    announce,
     notices,
     write(t) {
       if (changed) t.set(ref, queueData(roomId, result.queue, version, now));
@@ -158,7 +157,7 @@ export async function planQueueChange<R extends QueueChange>(
  * transaction on contention; past its retries this retries with backoff, then gives up with
  * {@link QueueBusyError}.
  */
-async function mutateQueue<R extends QueueChange>(
+async function mutateQueue<R extends { queue: RoomQueue }>(
   db: Firestore,
   roomId: string,
   now: number,
@@ -184,32 +183,19 @@ async function mutateQueue<R extends QueueChange>(
 
 // ---------------------------------------------------------------------------------- users
 
-export interface JoinOutcome {
-  queue: RoomQueue;
-  /** 1-based place in line. */
-  position: number;
-  /** False when the user already held a place (nothing changed). */
-  joined: boolean;
-}
-
 /** Puts the user at the back of the room's queue (a no-op reporting the same place if queued). */
 export async function joinQueue(
   db: Firestore,
   uid: string,
   roomId: string,
   now: number,
-): Promise<JoinOutcome> {
+): Promise<JoinResult> {
   const r = await mutateQueue(db, roomId, now, (q) => join(q, uid, now));
   return { queue: r.queue, position: r.position, joined: r.joined };
 }
 
-export interface LeaveOutcome {
-  queue: RoomQueue;
-  /** False when the user was not in line (nothing changed). */
-  left: boolean;
-  /** The offer the user gave up, if any. */
-  released: UserOffer | null;
-  /** That machine, offered to the next in line (and announced to them). */
+export interface LeaveOutcome extends LeaveResult {
+  /** The machine the user gave up, offered to the next in line (and announced to them). */
   passedTo: UserOffer | null;
 }
 
@@ -225,8 +211,7 @@ export async function leaveQueue(
     const left = leave(q, uid);
     if (!left.released) return { ...left, passedTo: null };
     const passed = offerFreedMachine(left.queue, left.released.machineId, now, windowMinutes);
-    const passedTo = passed.offer;
-    return { ...left, queue: passed.queue, passedTo, announce: passedTo ? [passedTo] : [] };
+    return { ...left, queue: passed.queue, passedTo: passed.offer };
   });
   return { queue: r.queue, left: r.left, released: r.released, passedTo: r.passedTo };
 }
@@ -267,17 +252,13 @@ export function planMachineTransition(
     now: number;
     windowMinutes: number;
   },
-): Promise<PlannedQueueChange<QueueChange>> | null {
-  if (a.transition === "started") {
-    return planQueueChange(db, tx, a.roomId, a.now, (q) =>
-      claimByMachineStart(q, a.machineId, a.now),
-    );
-  }
-  if (a.outOfOrder) return null;
-  return planQueueChange(db, tx, a.roomId, a.now, (q) => {
-    const r = offerFreedMachine(q, a.machineId, a.now, a.windowMinutes);
-    return { queue: r.queue, announce: r.offer ? [r.offer] : [] };
-  });
+): Promise<PlannedQueueChange<{ queue: RoomQueue }>> | null {
+  if (a.transition === "freed" && a.outOfOrder) return null;
+  return planQueueChange(db, tx, a.roomId, a.now, (q) =>
+    a.transition === "started"
+      ? claimByMachineStart(q, a.machineId, a.now)
+      : offerFreedMachine(q, a.machineId, a.now, a.windowMinutes),
+  );
 }
 
 /**
@@ -291,18 +272,16 @@ export async function onMachineFreed(
   now: number,
   windowMinutes: number,
 ): Promise<{ offer: UserOffer | null }> {
-  const machine = await refs(db).machine(machineId).get();
-  const status: unknown = machine.get("status");
-  if (machine.get("outOfOrder") === true || runningStatus(status)) {
-    logger.info("freed machine not offered", { roomId, machineId, status });
+  const machine = (await refs(db).machine(machineId).get()).data();
+  if (machine && (machine.outOfOrder || isRunning(machine.status))) {
+    logger.info("freed machine not offered", { roomId, machineId, status: machine.status });
     return { offer: null };
   }
-  const r = await mutateQueue(db, roomId, now, (q) => {
-    const x = offerFreedMachine(q, machineId, now, windowMinutes);
-    return { ...x, announce: x.offer ? [x.offer] : [] };
-  });
-  if (r.offer) logger.info("queue offer", { roomId, machineId, expiresAt: r.offer.expiresAt });
-  return { offer: r.offer };
+  const { offer } = await mutateQueue(db, roomId, now, (q) =>
+    offerFreedMachine(q, machineId, now, windowMinutes),
+  );
+  if (offer) logger.info("queue offer", { roomId, machineId, expiresAt: offer.expiresAt });
+  return { offer };
 }
 
 /**
@@ -334,17 +313,19 @@ export interface ExpireQueuesReport {
 async function machineAvailability(db: Firestore, machineIds: readonly string[]) {
   const outOfOrder = new Set<string>();
   const running = new Set<string>();
-  const unique = [...new Set(machineIds)];
-  if (unique.length === 0) return { outOfOrder, running };
-  for (const s of await getAll(
-    db,
-    unique.map((id) => refs(db).machine(id)),
-  )) {
+  for (const s of await getAll(db, [...new Set(machineIds)].map(refs(db).machine))) {
     const m = s.data();
     if (m?.outOfOrder) outOfOrder.add(s.id);
     if (m && isRunning(m.status)) running.add(s.id);
   }
   return { outOfOrder, running };
+}
+
+/** Takes back ({@link withdrawOffer}) the offers of the machines `which` picks, in queue order. */
+function withdrawOffers(queue: RoomQueue, which: (machineId: string) => boolean) {
+  const withdrawn = activeOffers(queue).filter((o) => which(o.machineId));
+  for (const o of withdrawn) queue = withdrawOffer(queue, o.machineId).queue;
+  return { queue, withdrawn };
 }
 
 /**
@@ -357,45 +338,37 @@ async function machineAvailability(db: Firestore, machineIds: readonly string[])
 export async function expireQueueOffers(
   db: Firestore,
   now: number,
-  windowMinutes: number = DEFAULT_CLAIM_WINDOW_MINUTES,
+  windowMinutes: number,
 ): Promise<ExpireQueuesReport> {
   const report: ExpireQueuesReport = { roomsWritten: 0, expired: [], offers: [], withdrawn: [] };
   const withOffers = await refs(db).queues.where("offers", ">", 0).get();
   for (const doc of withOffers.docs) {
     const roomId = doc.id;
+    const offered = activeOffers(toRoomQueue(doc.data())).map((o) => o.machineId);
+    const { outOfOrder, running } = await machineAvailability(db, offered);
     const next: unknown = doc.get("nextExpiresAt");
-    const offered = activeOffers(toRoomQueue(doc.data()));
-    const { outOfOrder, running } = await machineAvailability(
-      db,
-      offered.map((o) => o.machineId),
-    );
     const due = typeof next !== "number" || next <= now;
-    if (!due && !offered.some((o) => outOfOrder.has(o.machineId))) continue;
+    if (!due && !offered.some((id) => outOfOrder.has(id))) continue;
     const r = await mutateQueue(db, roomId, now, (q) => {
-      let cur = q;
-      const withdrawn: UserOffer[] = [];
-      for (const o of activeOffers(cur)) {
-        if (!outOfOrder.has(o.machineId)) continue;
-        const w = withdrawOffer(cur, o.machineId);
-        cur = w.queue;
-        if (w.withdrawn) withdrawn.push(w.withdrawn);
-      }
-      const x = expireOffers(cur, now, windowMinutes);
-      let result = x.queue;
-      const offers: UserOffer[] = [];
-      const skipped: string[] = [];
-      for (const o of x.offers) {
-        if (outOfOrder.has(o.machineId) || running.has(o.machineId)) {
-          result = withdrawOffer(result, o.machineId).queue;
-          skipped.push(o.machineId);
-        } else offers.push(o);
-      }
-      return { queue: result, expired: x.expired, offers, withdrawn, skipped, announce: offers };
+      const taken = withdrawOffers(q, (id) => outOfOrder.has(id));
+      const x = expireOffers(taken.queue, now, windowMinutes);
+      // An expired machine passed on is taken back again if it cannot serve the next in line.
+      const skipped = x.offers
+        .map((o) => o.machineId)
+        .filter((id) => outOfOrder.has(id) || running.has(id));
+      return {
+        queue: withdrawOffers(x.queue, (id) => skipped.includes(id)).queue,
+        expired: x.expired,
+        offers: x.offers.filter((o) => !skipped.includes(o.machineId)),
+        withdrawn: taken.withdrawn,
+        skipped,
+      };
     });
+    const inRoom = <T>(xs: readonly T[]) => xs.map((x) => ({ ...x, roomId }));
     if (r.changed) report.roomsWritten += 1;
-    report.expired.push(...r.expired.map((x) => ({ ...x, roomId })));
-    report.offers.push(...r.offers.map((x) => ({ ...x, roomId })));
-    report.withdrawn.push(...r.withdrawn.map((x) => ({ ...x, roomId })));
+    report.expired.push(...inRoom(r.expired));
+    report.offers.push(...inRoom(r.offers));
+    report.withdrawn.push(...inRoom(r.withdrawn));
     if (r.expired.length + r.withdrawn.length > 0) {
       logger.info("queue offers expired", {
         roomId,
@@ -422,6 +395,8 @@ async function offerNotices(
   if (offers.length === 0) return [];
   const machineIds = [...new Set(offers.map((o) => o.machineId))];
   const snaps = await tx.getAll(...machineIds.map((id) => refs(db).machine(id)));
+  // The stored name, not the converter's (which falls back to the id): an unnamed machine is
+  // called "세탁기 3" / "Washer 3" by offerMessage.
   const machines = new Map<string, MessageMachine>(
     snaps.map((s) => {
       const name: unknown = s.get("name");
