@@ -5,6 +5,7 @@
 import { type CalibrationSums, calibrationDelta } from "./calibration";
 import {
   type CourseChoice,
+  type PreviousCourse,
   type ResolvedCourse,
   firstEligibleStart,
   resolveCourse,
@@ -62,19 +63,12 @@ export const DEFAULT_CYCLE_BOUNDS: CycleBounds = {
   dryer: { minMinutes: 5, maxMinutes: 300 },
 };
 
-export function isPlausible(
+function isPlausible(
   c: Pick<CompletedCycle, "type" | "totalMinutes">,
   bounds: CycleBounds,
 ): boolean {
   const b = bounds[c.type];
   return c.totalMinutes >= b.minMinutes && c.totalMinutes <= b.maxMinutes;
-}
-
-/** The course of the cycle running after the report, resolved from the choice. */
-export interface CurrentCourse {
-  course: string;
-  courseName: string | null;
-  startedBy: string | null;
 }
 
 export interface PlanInput {
@@ -85,7 +79,7 @@ export interface PlanInput {
   /** Start of the first stored cycle that started at or after the choice's earliest start. */
   firstStoredStartAfterChoice: number | null;
   /** The running cycle's course as the trigger resolved it before, keyed by its start. */
-  previousCourse: (ResolvedCourse & { cycleStartedAt: number }) | null;
+  previousCourse: PreviousCourse | null;
   report: DeviceReport;
   alreadyApplied: boolean;
   newestReportTs: number | null;
@@ -118,7 +112,7 @@ export interface ReportPlan {
   /** Cycle ids to delete (a late report showed they were not what we thought). */
   deleteCycleIds: string[];
   /** The running cycle's course after the report (null when nothing runs). */
-  current: CurrentCourse | null;
+  current: ResolvedCourse | null;
   /** Per course key: did the set of its cycles change (so its averages need recomputing)? */
   touchedCourses: string[];
   congestion: Map<CellKey, number>;
@@ -143,16 +137,15 @@ function visibility(input: PlanInput): {
   incremental: boolean;
 } {
   const gap = input.gap;
-  if (!gap) return { sees: () => true, seesState: true, incremental: false };
+  const everything = { sees: () => true, seesState: true, incremental: false };
+  if (!gap) return everything;
   if (compareReports(input.report, gap.to) >= 0) {
     // Newer than everything stored: the stored state is the fold of every earlier report,
     // the unread middle included (its SPINNING, say), so the report is applied to it.
     const newest = input.stored.newestReportTs;
-    if (newest !== null && input.report.timestamp > newest) {
-      const at = input.report.timestamp * 1000;
-      return { sees: (c) => c.finishedAt >= at, seesState: true, incremental: true };
-    }
-    return { sees: () => true, seesState: true, incremental: false };
+    if (newest === null || input.report.timestamp <= newest) return everything;
+    const at = input.report.timestamp * 1000;
+    return { sees: (c) => c.finishedAt >= at, seesState: true, incremental: true };
   }
   const resumeAt = input.window
     .filter((r) => isBoundary(r.status) && compareReports(r, gap.to) >= 0)
@@ -167,38 +160,32 @@ function visibility(input: PlanInput): {
 }
 
 export function planReport(input: PlanInput): ReportPlan {
-  const decision = decideReport(input.report, input.alreadyApplied, input.newestReportTs);
+  const { machineId, type, report, boundary } = input;
+  const decision = decideReport(report, input.alreadyApplied, input.newestReportTs);
   const { sees, seesState, incremental } = visibility(input);
-  const after = input.window.filter(
-    (r) => !input.boundary || compareReports(r, input.boundary) > 0,
-  );
-  const initial: CycleState = input.boundary
+  const initial: CycleState = boundary
     ? {
         ...IDLE_STATE,
-        status: input.boundary.status === "OFF" ? "OFF" : "FINISHED",
-        newestReportTs: input.boundary.timestamp,
+        status: boundary.status === "OFF" ? "OFF" : "FINISHED",
+        newestReportTs: boundary.timestamp,
       }
     : IDLE_STATE;
+  const after = input.window.filter((r) => !boundary || compareReports(r, boundary) > 0);
   const fold = incremental
-    ? foldReports(input.machineId, input.type, input.stored, [input.report])
-    : foldReports(input.machineId, input.type, initial, [...after, input.report]);
-  const folded = {
-    state: seesState
-      ? fold.state
-      : {
-          ...input.stored,
-          newestReportTs: Math.max(
-            input.stored.newestReportTs ?? input.report.timestamp,
-            input.report.timestamp,
-          ),
-        },
-    cycles: fold.cycles.filter(sees),
-  };
+    ? foldReports(machineId, type, input.stored, [report])
+    : foldReports(machineId, type, initial, [...after, report]);
+  const state: CycleState = seesState
+    ? fold.state
+    : {
+        ...input.stored,
+        newestReportTs: Math.max(input.stored.newestReportTs ?? report.timestamp, report.timestamp),
+      };
+  const cycles = fold.cycles.filter(sees);
   const visibleExisting = input.existingCycles.filter(sees);
 
-  const running = folded.state.cycleStartedAt;
+  const running = state.cycleStartedAt;
   const first = firstEligibleStart(input.choice, [
-    ...folded.cycles.map((c) => c.startedAt),
+    ...cycles.map((c) => c.startedAt),
     ...(running !== null ? [running] : []),
     ...(input.firstStoredStartAfterChoice !== null ? [input.firstStoredStartAfterChoice] : []),
   ]);
@@ -208,9 +195,7 @@ export function planReport(input: PlanInput): ReportPlan {
   const existing = new Map(visibleExisting.map((c) => [c.id, c]));
   const upsertCycles: StoredCycle[] = [];
   const removed: StoredCycle[] = [];
-  const seen = new Set<string>();
-  for (const c of folded.cycles) {
-    seen.add(c.id);
+  for (const c of cycles) {
     const old = existing.get(c.id);
     const chosen = courseFor(c.startedAt);
     const next: StoredCycle = {
@@ -225,23 +210,25 @@ export function planReport(input: PlanInput): ReportPlan {
       removed.push(old);
     }
   }
-  const deleted = visibleExisting.filter((c) => !seen.has(c.id));
+  const foldedIds = new Set(cycles.map((c) => c.id));
+  const deleted = visibleExisting.filter((c) => !foldedIds.has(c.id));
   removed.push(...deleted);
 
   const touched = new Set([...upsertCycles, ...removed].map((c) => c.course));
   // Statistics count only plausible cycles, each as it was counted when written.
-  const counted = (cs: readonly StoredCycle[]) => cs.filter((c) => !c.implausible);
+  const countedRemoved = removed.filter((c) => !c.implausible);
+  const countedAdded = upsertCycles.filter((c) => !c.implausible);
   return {
     decision,
-    state: folded.state,
+    state,
     upsertCycles,
     deleteCycleIds: deleted.map((c) => c.id),
     current: running === null ? null : courseFor(running),
     touchedCourses: [...touched].sort(),
-    congestion: congestionDelta(counted(removed), counted(upsertCycles)),
+    congestion: congestionDelta(countedRemoved, countedAdded),
     calibration: calibrationDelta(
-      counted(removed).map((c) => c.magnitudes),
-      counted(upsertCycles).map((c) => c.magnitudes),
+      countedRemoved.map((c) => c.magnitudes),
+      countedAdded.map((c) => c.magnitudes),
     ),
   };
 }

@@ -55,14 +55,5 @@ export function gridToWeekdayTable(docs: readonly Record<string, unknown>[]): We
         return sum + (typeof v === "number" ? v : 0);
       }, 0),
     );
-  const [월, 화, 수, 목, 금, 토, 일] = KOREAN_WEEKDAYS.map((_, d) => hours(d)) as [
-    number[],
-    number[],
-    number[],
-    number[],
-    number[],
-    number[],
-    number[],
-  ];
-  return { 월, 화, 수, 목, 금, 토, 일 };
+  return Object.fromEntries(KOREAN_WEEKDAYS.map((day, d) => [day, hours(d)])) as WeekdayTable;
 }

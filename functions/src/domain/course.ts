@@ -13,8 +13,8 @@
 import { DEFAULT_COURSE } from "./stats";
 import { MINUTE_MS } from "./time";
 
-export const COURSE_GRACE_MS = 15 * MINUTE_MS;
-export const COURSE_LEAD_MS = 90 * MINUTE_MS;
+const COURSE_GRACE_MS = 15 * MINUTE_MS;
+const COURSE_LEAD_MS = 90 * MINUTE_MS;
 
 export interface CourseChoice {
   /** courseKey() of the chosen course. */
@@ -32,7 +32,10 @@ export interface ResolvedCourse {
   startedBy: string | null;
 }
 
-export const DEFAULT_RESOLUTION: ResolvedCourse = {
+/** What the trigger resolved for the running cycle on an earlier delivery, keyed by its start. */
+export type PreviousCourse = ResolvedCourse & { cycleStartedAt: number };
+
+const DEFAULT_RESOLUTION: ResolvedCourse = {
   course: DEFAULT_COURSE,
   courseName: null,
   startedBy: null,
@@ -70,29 +73,28 @@ export function courseOfCycle(
   cycleStartedAt: number,
   firstStart: number | null,
 ): ResolvedCourse {
-  return choice && choiceApplies(choice, cycleStartedAt, firstStart)
-    ? { course: choice.course, courseName: choice.courseName, startedBy: choice.uid }
-    : DEFAULT_RESOLUTION;
+  if (!choice || !choiceApplies(choice, cycleStartedAt, firstStart)) return DEFAULT_RESOLUTION;
+  return { course: choice.course, courseName: choice.courseName, startedBy: choice.uid };
 }
 
 /**
  * The course of a cycle: from the current choice when it belongs to the cycle, else what the
- * trigger resolved earlier for the same cycle (`previous`, keyed by its start), else default.
+ * trigger resolved earlier for the same cycle (`previous`), else default.
  */
 export function resolveCourse(
   choice: CourseChoice | null,
   cycleStartedAt: number,
   firstStart: number | null,
-  previous: (ResolvedCourse & { cycleStartedAt: number }) | null,
+  previous: PreviousCourse | null,
 ): ResolvedCourse {
   const fromChoice = courseOfCycle(choice, cycleStartedAt, firstStart);
-  if (fromChoice.startedBy !== null) return fromChoice;
-  if (previous && previous.cycleStartedAt === cycleStartedAt && previous.startedBy !== null) {
-    return {
-      course: previous.course,
-      courseName: previous.courseName,
-      startedBy: previous.startedBy,
-    };
+  if (
+    fromChoice.startedBy === null &&
+    previous?.cycleStartedAt === cycleStartedAt &&
+    previous.startedBy !== null
+  ) {
+    const { course, courseName, startedBy } = previous;
+    return { course, courseName, startedBy };
   }
   return fromChoice;
 }

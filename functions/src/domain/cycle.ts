@@ -45,7 +45,7 @@ export function compareReports(a: DeviceReport, b: DeviceReport): number {
 }
 
 /** Sorted and with repeats removed: the canonical order every fold uses. */
-export function canonicalOrder(reports: readonly DeviceReport[]): DeviceReport[] {
+function canonicalOrder(reports: readonly DeviceReport[]): DeviceReport[] {
   const byId = new Map<string, DeviceReport>();
   for (const r of reports) byId.set(r.id, r);
   return [...byId.values()].sort(compareReports);
@@ -130,7 +130,7 @@ export function foldReports(
         break;
       case "FINISHED":
         if (running && state.cycleStartedAt !== null) {
-          cycles.push(completeCycle(machineId, type, state, r));
+          cycles.push(completeCycle(machineId, type, state.cycleStartedAt, state.spinStartedAt, r));
         }
         state = { ...state, status: "FINISHED", cycleStartedAt: null, spinStartedAt: null };
         break;
@@ -148,16 +148,17 @@ export function foldReports(
 function completeCycle(
   machineId: string,
   type: MachineType,
-  state: CycleState,
+  startedAt: number,
+  spinAt: number | null,
   finish: DeviceReport,
 ): CompletedCycle {
-  const startedAt = state.cycleStartedAt ?? finish.timestamp * 1000;
   const finishedAt = finish.timestamp * 1000;
-  const spinStartedAt = type === "washer" ? state.spinStartedAt : null;
   const totalMinutes = minutesBetween(startedAt, finishedAt);
+  const washer = type === "washer";
+  const spinStartedAt = washer ? spinAt : null;
   let washMinutes: number | null = null;
   let spinMinutes: number | null = null;
-  if (type === "washer") {
+  if (washer) {
     washMinutes = spinStartedAt === null ? totalMinutes : minutesBetween(startedAt, spinStartedAt);
     spinMinutes = spinStartedAt === null ? 0 : minutesBetween(spinStartedAt, finishedAt);
   }

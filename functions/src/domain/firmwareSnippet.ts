@@ -6,7 +6,7 @@
 import type { MachineType } from "./status";
 
 /** Where every function of this project runs (functions/src/index.ts). */
-export const FUNCTIONS_REGION = "asia-northeast3";
+const FUNCTIONS_REGION = "asia-northeast3";
 
 const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)(:\d{1,5})?$/i;
 const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
@@ -45,24 +45,18 @@ export interface FirmwareConfig {
 
 /** A C string literal: quotes, backslashes and control characters escaped. */
 function cString(value: string): string {
-  let out = "";
-  for (const ch of value) {
-    const code = ch.codePointAt(0) ?? 0;
-    if (ch === '"' || ch === "\\") out += `\\${ch}`;
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else out += ch;
-  }
-  return `"${out}"`;
+  const escaped = value.replace(/["\\]|[\x00-\x1f\x7f]/g, (ch) =>
+    ch === '"' || ch === "\\" ? `\\${ch}` : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return `"${escaped}"`;
 }
 
 /** Text for a `//` comment: one line, no control characters. */
 function commentText(value: string): string {
-  let out = "";
-  for (const ch of value) {
-    const code = ch.codePointAt(0) ?? 0;
-    out += code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029 ? " " : ch;
-  }
-  return out.replace(/ {2,}/g, " ").trim();
+  return value
+    .replace(/[\x00-\x1f\x7f\u2028\u2029]/g, " ")
+    .replace(/ {2,}/g, " ")
+    .trim();
 }
 
 /**

@@ -31,15 +31,19 @@ export interface MessageText {
   body: string;
 }
 
-function machineName(machine: MessageMachine, locale: Locale): string {
-  const name = machine.name?.trim();
-  if (name) return name;
-  if (locale === "en") return `${machine.type === "dryer" ? "Dryer" : "Washer"} ${machine.id}`;
-  return `${machine.type === "dryer" ? "건조기" : "세탁기"} ${machine.id}`;
+/** What a machine of each type is called. */
+export const TYPE_WORD: Record<Locale, Record<MachineType, string>> = {
+  ko: { washer: "세탁기", dryer: "건조기" },
+  en: { washer: "Washer", dryer: "Dryer" },
+};
+
+/** An English count: "1 minute", "2 minutes". */
+export function countEn(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? "" : "s"}`;
 }
 
-function minutesEn(n: number): string {
-  return n === 1 ? "1 minute" : `${n} minutes`;
+function machineName(machine: MessageMachine, locale: Locale): string {
+  return machine.name?.trim() || `${TYPE_WORD[locale][machine.type]} ${machine.id}`;
 }
 
 /** To a watcher (`notify_me`) of the machine that just finished. */
@@ -101,7 +105,7 @@ export function offerMessage(
   return locale === "en"
     ? {
         title: "Your turn!",
-        body: `${name} is free for you. Start it within ${minutesEn(minutes)} or it passes to the next person in line.`,
+        body: `${name} is free for you. Start it within ${countEn(minutes, "minute")} or it passes to the next person in line.`,
       }
     : {
         title: "내 차례예요!",

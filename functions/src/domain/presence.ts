@@ -73,11 +73,8 @@ export function silenceLimitMs(
 export function sendsLiveness(
   machine: Pick<PresenceMachine, "pingAt" | "cycleStartedAt">,
 ): boolean {
-  const ping = machine.pingAt ?? null;
-  if (ping === null) return false;
-  return machine.cycleStartedAt === null || machine.cycleStartedAt === undefined
-    ? true
-    : ping >= machine.cycleStartedAt;
+  const { pingAt = null, cycleStartedAt = null } = machine;
+  return pingAt !== null && (cycleStartedAt === null || pingAt >= cycleStartedAt);
 }
 
 /**

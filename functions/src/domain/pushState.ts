@@ -8,10 +8,10 @@
  * is not sent again: its sender died at an unknown point, possibly after FCM accepted it, and our
  * own recovery must never push twice. It becomes FAILED (`lease-expired`).
  */
-export type PushState = "PENDING" | "PROCESSING" | "SENT" | "FAILED";
+import { MINUTE_MS } from "./time";
 
 /** Longer than one send with the sender's retries (at most ~45 s) and shorter than a retry storm. */
-export const PUSH_LEASE_MS = 2 * 60_000;
+const PUSH_LEASE_MS = 2 * MINUTE_MS;
 
 export type PushStep =
   | { kind: "send"; leaseExpireAt: number }

@@ -43,36 +43,22 @@ export class TokenBuckets {
   /** Spends one token of `key` at `nowMs` if there is one. */
   take(key: string, nowMs: number): TakeResult {
     const b = this.refilled(key, nowMs);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      this.remember(key, b);
-      return { allowed: true, retryAfterSeconds: 0 };
-    }
+    const allowed = b.tokens >= 1;
+    if (allowed) b.tokens -= 1;
     this.remember(key, b);
-    return {
-      allowed: false,
-      retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.limits.perSecond)),
-    };
+    const wait = Math.max(1, Math.ceil((1 - b.tokens) / this.limits.perSecond));
+    return { allowed, retryAfterSeconds: allowed ? 0 : wait };
   }
 
   /** Whether `key` has a token left at `nowMs`, without spending it. */
   peek(key: string, nowMs: number): boolean {
-    const existing = this.buckets.get(key);
-    if (!existing) return true;
-    return this.refill(existing, nowMs).tokens >= 1;
+    return this.refilled(key, nowMs).tokens >= 1;
   }
 
-  get size(): number {
-    return this.buckets.size;
-  }
-
+  /** The bucket of `key` as it stands at `nowMs` (a new key's is full); not stored. */
   private refilled(key: string, nowMs: number): Bucket {
-    const existing = this.buckets.get(key);
-    if (!existing) return { tokens: this.limits.burst, at: nowMs };
-    return this.refill(existing, nowMs);
-  }
-
-  private refill(b: Bucket, nowMs: number): Bucket {
+    const b = this.buckets.get(key);
+    if (!b) return { tokens: this.limits.burst, at: nowMs };
     // A clock that stepped backwards earns nothing (and takes nothing away).
     const elapsed = Math.max(0, nowMs - b.at) / 1000;
     return {

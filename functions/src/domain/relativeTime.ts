@@ -5,11 +5,14 @@
  * Whole units, rounded down (59 s is 방금 전, 119 s is 1분 전). A time in the future (a device
  * clock slightly ahead) reads as "just now".
  */
+import { DEFAULT_LOCALE, type Locale, countEn } from "./messages";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "./time";
 
-export type Locale = "ko" | "en";
-
-export function relativeTime(thenMs: number, nowMs: number, locale: Locale = "ko"): string {
+export function relativeTime(
+  thenMs: number,
+  nowMs: number,
+  locale: Locale = DEFAULT_LOCALE,
+): string {
   const ago = nowMs - thenMs;
   if (!(ago >= MINUTE_MS)) return locale === "ko" ? "방금 전" : "just now";
   if (ago < HOUR_MS) return phrase(Math.floor(ago / MINUTE_MS), "분", "minute", locale);
@@ -18,6 +21,5 @@ export function relativeTime(thenMs: number, nowMs: number, locale: Locale = "ko
 }
 
 function phrase(n: number, ko: string, en: string, locale: Locale): string {
-  if (locale === "ko") return `${n}${ko} 전`;
-  return `${n} ${en}${n === 1 ? "" : "s"} ago`;
+  return locale === "ko" ? `${n}${ko} 전` : `${countEn(n, en)} ago`;
 }

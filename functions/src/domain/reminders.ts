@@ -14,13 +14,13 @@
  * the caller writes each reminder with create-if-absent under its key (or passes the keys already
  * sent as `sent`), which makes a repeated tick send nothing new. Korean first, English by locale.
  */
-import type { Locale } from "./relativeTime";
+import { DEFAULT_LOCALE, type Locale, TYPE_WORD, countEn } from "./messages";
 import { type MachineStatus, type MachineType, isRunning } from "./status";
-import { MINUTE_MS } from "./time";
+import { MINUTE_MS, minutesUntil } from "./time";
 
 export const DEFAULT_SOON_MINUTES = 5;
 export const DEFAULT_LEFTOVER_MINUTES = 15;
-export const DEFAULT_LEFTOVER_MAX_LATE_MINUTES = 60;
+const DEFAULT_LEFTOVER_MAX_LATE_MINUTES = 60;
 
 export type ReminderKind = "finishingSoon" | "laundryLeft";
 
@@ -71,13 +71,12 @@ export function finishingSoonReminders(input: FinishingSoonInput): Reminder[] {
   if (machine.cycleStartedAt === null || machine.expectedEndAt === null) return [];
   const leftMs = machine.expectedEndAt - now;
   if (!(leftMs > 0 && leftMs <= n * MINUTE_MS)) return [];
-  const minutes = Math.ceil(leftMs / MINUTE_MS);
-  return build(input.subscribers, input.sent, (uid) => ({
-    key: `soon-${machine.machineId}-${machine.cycleStartedAt}-${uid}`,
-    kind: "finishingSoon",
-    machine,
-    minutes,
-  }));
+  return build(
+    input.subscribers,
+    input.sent,
+    { kind: "finishingSoon", machine, minutes: minutesUntil(now, machine.expectedEndAt) },
+    (uid) => `soon-${machine.machineId}-${machine.cycleStartedAt}-${uid}`,
+  );
 }
 
 export interface LaundryLeftInput {
@@ -106,13 +105,12 @@ export function laundryLeftReminders(input: LaundryLeftInput): Reminder[] {
   if (machine.cycleStartedAt !== null && machine.cycleStartedAt > machine.finishedAt) return [];
   const sinceMs = now - machine.finishedAt;
   if (sinceMs < m * MINUTE_MS || sinceMs >= (m + late) * MINUTE_MS) return [];
-  const minutes = Math.floor(sinceMs / MINUTE_MS);
-  return build(input.recipients, input.sent, (uid) => ({
-    key: `leftover-${machine.machineId}-${machine.finishedAt}-${uid}`,
-    kind: "laundryLeft",
-    machine,
-    minutes,
-  }));
+  return build(
+    input.recipients,
+    input.sent,
+    { kind: "laundryLeft", machine, minutes: Math.floor(sinceMs / MINUTE_MS) },
+    (uid) => `leftover-${machine.machineId}-${machine.finishedAt}-${uid}`,
+  );
 }
 
 /** Title and body of a reminder, in the user's language. */
@@ -120,7 +118,7 @@ export function reminderText(
   kind: ReminderKind,
   machine: Pick<ReminderMachine, "name" | "type">,
   minutes: number,
-  locale: Locale = "ko",
+  locale: Locale = DEFAULT_LOCALE,
 ): { title: string; body: string } {
   const label = machineLabel(machine, locale);
   const washer = machine.type === "washer";
@@ -140,7 +138,7 @@ export function reminderText(
           body: `${label} 건조가 ${minutes}분 전에 끝났어요. 옷이 아직 안에 있어요`,
         };
   }
-  const mins = `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const mins = countEn(minutes, "minute");
   if (kind === "finishingSoon") {
     return washer
       ? { title: "Wash almost done", body: `${label} finishes washing in ${mins}` }
@@ -157,45 +155,38 @@ export function reminderText(
       };
 }
 
-const TYPE_WORD: Record<Locale, Record<MachineType, string>> = {
-  ko: { washer: "세탁기", dryer: "건조기" },
-  en: { washer: "Washer", dryer: "Dryer" },
-};
-
 /**
  * The machine's name as the text shows it: a leading type word ("세탁기 3", "Dryer 5") is put in
  * the reader's language, a bare number gets one ("3" → "세탁기 3"), any other name is kept.
  */
 export function machineLabel(
   machine: Pick<ReminderMachine, "name" | "type">,
-  locale: Locale = "ko",
+  locale: Locale = DEFAULT_LOCALE,
 ): string {
   const word = TYPE_WORD[locale][machine.type];
   const name = machine.name.trim();
   const typed = /^(세탁기|건조기|washer|dryer)\s*(.*)$/i.exec(name);
-  if (typed) return typed[2] ? `${word} ${typed[2]}` : word;
-  if (name === "" || /^\d+$/.test(name)) return name ? `${word} ${name}` : word;
-  return name;
+  const rest = typed ? typed[2] : /^\d*$/.test(name) ? name : null;
+  if (rest === null) return name;
+  return rest ? `${word} ${rest}` : word;
 }
 
+/** One reminder per recipient (the first entry of a repeated uid), minus the keys already sent. */
 function build(
   recipients: readonly ReminderRecipient[],
   sent: ReadonlySet<string> | undefined,
-  make: (uid: string) => {
-    key: string;
-    kind: ReminderKind;
-    machine: ReminderMachine;
-    minutes: number;
-  },
+  what: { kind: ReminderKind; machine: ReminderMachine; minutes: number },
+  keyOf: (uid: string) => string,
 ): Reminder[] {
+  const { kind, machine, minutes } = what;
   const seen = new Set<string>();
   const out: Reminder[] = [];
   for (const r of recipients) {
     if (seen.has(r.uid)) continue;
     seen.add(r.uid);
-    const { key, kind, machine, minutes } = make(r.uid);
+    const key = keyOf(r.uid);
     if (sent?.has(key)) continue;
-    const locale = r.locale ?? "ko";
+    const locale = r.locale ?? DEFAULT_LOCALE;
     out.push({
       key,
       kind,

@@ -10,8 +10,8 @@ import type { CycleState } from "./cycle";
 import type { MachineType } from "./status";
 import { MINUTE_MS } from "./time";
 
-export const MIN_SAMPLES_FOR_FILTER = 3;
-export const OUTLIER_TOLERANCE = 0.5;
+const MIN_SAMPLES_FOR_FILTER = 3;
+const OUTLIER_TOLERANCE = 0.5;
 /** How many of the most recent cycles of a course feed its averages. */
 export const COURSE_WINDOW = 50;
 export const DEFAULT_COURSE = "standard";
@@ -68,12 +68,8 @@ export function courseStats(
   const ordered = [...samples].sort((a, b) => a.finishedAt - b.finishedAt).slice(-COURSE_WINDOW);
   const total = filteredMean(ordered.map((s) => s.totalMinutes));
   if (!total) return null;
-  const wash = filteredMean(
-    ordered.flatMap((s) => (s.washMinutes === null ? [] : [s.washMinutes])),
-  );
-  const spin = filteredMean(
-    ordered.flatMap((s) => (s.spinMinutes === null ? [] : [s.spinMinutes])),
-  );
+  const wash = filteredMean(measured(ordered.map((s) => s.washMinutes)));
+  const spin = filteredMean(measured(ordered.map((s) => s.spinMinutes)));
   const spread = Math.max(total.stddev, total.mean * 0.1);
   return {
     type,
@@ -105,29 +101,26 @@ export interface ExpectedEnd {
  */
 export function expectedEnd(
   type: MachineType,
-  state: CycleState,
+  state: Pick<CycleState, "status" | "cycleStartedAt" | "spinStartedAt">,
   stats: CourseStats | null,
 ): ExpectedEnd | null {
-  if (state.cycleStartedAt === null) return null;
-  const total = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[type].total;
-  const low = stats?.lowMinutes ?? total * 0.8;
-  const high = stats?.highMinutes ?? total * 1.2;
   const start = state.cycleStartedAt;
-  const byTotal: ExpectedEnd = {
-    expectedEndAt: start + total * MINUTE_MS,
-    low: start + low * MINUTE_MS,
-    high: start + high * MINUTE_MS,
-  };
-  const spinAvg = stats?.avgSpinMinutes ?? DEFAULT_MINUTES[type].spin;
-  if (state.status === "SPINNING" && state.spinStartedAt !== null && spinAvg !== null) {
-    const end = state.spinStartedAt + spinAvg * MINUTE_MS;
+  if (start === null) return null;
+  const spin = stats?.avgSpinMinutes ?? DEFAULT_MINUTES[type].spin;
+  if (state.status === "SPINNING" && state.spinStartedAt !== null && spin !== null) {
+    const end = state.spinStartedAt + spin * MINUTE_MS;
     return {
       expectedEndAt: end,
-      low: Math.min(end, state.spinStartedAt + spinAvg * 0.8 * MINUTE_MS),
-      high: end + spinAvg * 0.2 * MINUTE_MS,
+      low: Math.min(end, state.spinStartedAt + spin * 0.8 * MINUTE_MS),
+      high: end + spin * 0.2 * MINUTE_MS,
     };
   }
-  return byTotal;
+  const total = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[type].total;
+  return {
+    expectedEndAt: start + total * MINUTE_MS,
+    low: start + (stats?.lowMinutes ?? total * 0.8) * MINUTE_MS,
+    high: start + (stats?.highMinutes ?? total * 1.2) * MINUTE_MS,
+  };
 }
 
 /** Firestore-safe key of a course name. */
@@ -137,6 +130,10 @@ export function courseKey(course: string | null | undefined): string {
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, "-");
   return k.replace(/^-+|-+$/g, "") || DEFAULT_COURSE;
+}
+
+function measured(values: readonly (number | null)[]): number[] {
+  return values.filter((x): x is number => x !== null);
 }
 
 function round1(x: number): number {

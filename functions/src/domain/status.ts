@@ -35,20 +35,17 @@ export function isRunning(status: MachineStatus): boolean {
  * Order of statuses that share one device timestamp, so that a fold over reports sorted by
  * (timestamp, rank) is deterministic whatever order they were delivered in.
  */
+const STATUS_RANK: Record<DeviceStatus, number> = {
+  WASHING: 0,
+  DRYING: 0,
+  SPINNING: 1,
+  EXT_VIBE: 2,
+  FINISHED: 3,
+  OFF: 4,
+};
+
 export function statusRank(status: DeviceStatus): number {
-  switch (status) {
-    case "WASHING":
-    case "DRYING":
-      return 0;
-    case "SPINNING":
-      return 1;
-    case "EXT_VIBE":
-      return 2;
-    case "FINISHED":
-      return 3;
-    case "OFF":
-      return 4;
-  }
+  return STATUS_RANK[status];
 }
 
 /** FINISHED and OFF end whatever cycle was running: they are the boundaries of the fold. */

@@ -40,3 +40,8 @@ export function kstHourStart(epochMs: number): number {
 export function minutesBetween(fromMs: number, toMs: number): number {
   return Math.max(0, Math.round((toMs - fromMs) / MINUTE_MS));
 }
+
+/** Whole minutes from `nowMs` until `endMs`, rounded up (30 s left is 1), never negative. */
+export function minutesUntil(nowMs: number, endMs: number): number {
+  return Math.max(0, Math.ceil((endMs - nowMs) / MINUTE_MS));
+}

@@ -8,10 +8,9 @@
  * {@link timersChanged} tells the tick to write only when a value differs from what is stored, so
  * an idle room that is already empty costs no write at all.
  */
-import type { CourseStats } from "./stats";
-import { courseKey, expectedEnd } from "./stats";
+import { type CourseStats, courseKey, expectedEnd } from "./stats";
 import { type MachineStatus, type MachineType, isRunning } from "./status";
-import { MINUTE_MS } from "./time";
+import { minutesUntil } from "./time";
 
 /** A machine document, as far as its timer needs it. */
 export interface TimerMachine {
@@ -53,7 +52,7 @@ export function roomTimers(
     if (estimate === null) continue;
     // Whole milliseconds: averages with decimals must not make float noise look like a change.
     const end = Math.round(estimate);
-    const remainingMinutes = Math.max(0, Math.ceil((end - now) / MINUTE_MS));
+    const remainingMinutes = minutesUntil(now, end);
     timers[m.machineId] = {
       status: m.status,
       remainingMinutes,
@@ -64,6 +63,8 @@ export function roomTimers(
   return timers;
 }
 
+const TIMER_FIELDS = ["status", "remainingMinutes", "expectedEndAt", "finishing"] as const;
+
 /**
  * Whether `next` differs from what is stored (`prev`; missing counts as empty), by value: the
  * same machines with the same status, minutes, end and finishing flag is no change.
@@ -73,37 +74,14 @@ export function timersChanged(
   next: RoomTimers,
 ): boolean {
   const before = prev ?? {};
-  const prevIds = Object.keys(before);
-  const nextIds = Object.keys(next);
-  if (prevIds.length !== nextIds.length) return true;
-  for (const id of nextIds) {
+  if (Object.keys(before).length !== Object.keys(next).length) return true;
+  return Object.entries(next).some(([id, b]) => {
     const a = before[id];
-    const b = next[id];
-    if (
-      !a ||
-      a.status !== b.status ||
-      a.remainingMinutes !== b.remainingMinutes ||
-      a.expectedEndAt !== b.expectedEndAt ||
-      a.finishing !== b.finishing
-    ) {
-      return true;
-    }
-  }
-  return false;
+    return !a || TIMER_FIELDS.some((f) => a[f] !== b[f]);
+  });
 }
 
 function expectedEndOf(m: TimerMachine, statsFor: StatsLookup): number | null {
   if (m.cycleStartedAt === null) return m.expectedEndAt ?? null;
-  const stats = statsFor(m.type, courseKey(m.course));
-  const end = expectedEnd(
-    m.type,
-    {
-      status: m.status,
-      cycleStartedAt: m.cycleStartedAt,
-      spinStartedAt: m.spinStartedAt,
-      newestReportTs: null,
-    },
-    stats,
-  );
-  return end?.expectedEndAt ?? null;
+  return expectedEnd(m.type, m, statsFor(m.type, courseKey(m.course)))?.expectedEndAt ?? null;
 }
