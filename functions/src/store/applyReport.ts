@@ -16,7 +16,7 @@ import {
   type DocumentSnapshot,
 } from "firebase-admin/firestore";
 import { cellField } from "../domain/congestion";
-import { type ResolvedCourse, earliestStartFor } from "../domain/course";
+import { type PreviousCourse, earliestStartFor } from "../domain/course";
 import {
   type CycleBounds,
   type ReportDecision,
@@ -401,7 +401,7 @@ function hasLegacyChooser(machine: DocumentData): boolean {
 function previousCourseOf(
   d: DocumentData,
   who: DocumentData,
-): (ResolvedCourse & { cycleStartedAt: number }) | null {
+): PreviousCourse | null {
   const cycleStartedAt = toMillis(d.cycleStartedAt);
   if (cycleStartedAt === null || typeof d.course !== "string") return null;
   // `startedBy` is kept for the cycle it was resolved for.
