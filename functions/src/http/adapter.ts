@@ -28,7 +28,7 @@ export interface HttpResponse {
 export type Handler = (req: HttpRequest) => Promise<HttpResponse>;
 
 /** Largest body either function accepts. */
-export const MAX_BODY_BYTES = 8 * 1024;
+const MAX_BODY_BYTES = 8 * 1024;
 
 export function fromExpress(req: Request): HttpRequest {
   const headers: Record<string, string | undefined> = {};
@@ -82,7 +82,7 @@ export async function runHandler(
     if (err instanceof HttpError) {
       if (err.status >= 500)
         logger.error("request failed", { fn: name, path: req.path, code: err.code });
-      return { status: err.status, body: err.toBody(), headers: err.headers };
+      return err.toResponse();
     }
     logger.error("unhandled error", {
       fn: name,

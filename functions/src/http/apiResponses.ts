@@ -6,15 +6,23 @@
  * field the schema does not list fails that test, so the documentation cannot drift.
  */
 import { z } from "zod";
-import { MACHINE_TYPES } from "../domain/status";
+import { LOCALES } from "../domain/messages";
+import { MACHINE_STATUSES, MACHINE_TYPES } from "../domain/status";
+import { PLATFORMS } from "./apiSchemas";
 
 /** Ids go out as the seed's integers when they are decimal, else as the document id. */
-export const IdOutSchema = z.union([z.number().int(), z.string()]);
+const IdOutSchema = z.union([z.number().int(), z.string()]);
 const OnOff = z.union([z.literal(0), z.literal(1)]);
 const EpochMs = z.number().int().describe("Epoch milliseconds");
-const MachineStatusSchema = z.enum(["WASHING", "SPINNING", "DRYING", "FINISHED", "OFF"]);
 
-export const OkMessageSchema = z.strictObject({ message: z.literal("ok") });
+/** Machines by availability, in a room or in the `POST /load` answer. */
+const AvailabilityCounts = {
+  total: z.number().int(),
+  free: z.number().int(),
+  busy: z.number().int(),
+  offline: z.number().int(),
+  out_of_order: z.number().int(),
+};
 
 export const HealthResponseSchema = z.union([
   z.strictObject({ status: z.literal("ok") }),
@@ -40,12 +48,12 @@ export const DeviceSubscribeResponseSchema = z.strictObject({
 
 export const SetFcmTokenResponseSchema = z.strictObject({
   message: z.literal("ok"),
-  platform: z.enum(["web", "android", "ios"]),
+  platform: z.enum(PLATFORMS),
 });
 
 export const SettingsResponseSchema = z.strictObject({
   message: z.literal("ok"),
-  locale: z.enum(["ko", "en"]),
+  locale: z.enum(LOCALES),
 });
 
 export const LogoutResponseSchema = z.strictObject({
@@ -115,11 +123,7 @@ export const RoomsResponseSchema = z.strictObject({
     z.strictObject({
       room_id: IdOutSchema,
       room_name: z.string(),
-      total: z.number().int(),
-      free: z.number().int(),
-      busy: z.number().int(),
-      offline: z.number().int(),
-      out_of_order: z.number().int(),
+      ...AvailabilityCounts,
       washers_free: z.number().int(),
       dryers_free: z.number().int(),
       queue_length: z.number().int(),
@@ -129,13 +133,13 @@ export const RoomsResponseSchema = z.strictObject({
   ),
 });
 
-export const MachineListItemSchema = z.strictObject({
+const MachineListItemSchema = z.strictObject({
   machine_id: IdOutSchema,
   machine_name: z.string(),
   room_id: IdOutSchema,
   room_name: z.string().nullable(),
   machine_type: z.enum(MACHINE_TYPES),
-  status: MachineStatusSchema,
+  status: z.enum(MACHINE_STATUSES),
   availability: z.enum(["free", "busy", "offline", "out_of_order"]),
   course_name: z.string().nullable(),
   timer: z.number().int().nullable().describe("Minutes left; null when idle"),
@@ -158,11 +162,7 @@ export const LoadResponseSchema = z.strictObject({
   queue_position: z.number().int().nullable(),
   expected_wait_minutes: z.number().int().nullable(),
   status_context: z.strictObject({
-    total: z.number().int(),
-    free: z.number().int(),
-    busy: z.number().int(),
-    offline: z.number().int(),
-    out_of_order: z.number().int(),
+    ...AvailabilityCounts,
     washing: z.number().int(),
     spinning: z.number().int(),
     drying: z.number().int(),

@@ -1,30 +1,29 @@
 /**
- * The `api` function's router: a table of routes, each `{method, path, auth, body?, handler}`.
+ * The `api` function's router: a table of routes, each
+ * `{method, path, auth, body?, query?, response, handler}`.
  * Checks run in one fixed order for every request:
  *   unknown path 404 → method 405 (with Allow) → auth 401 (missing/bad Firebase ID token) /
- *   403 (route needs the `admin: true` custom claim) → body 400 (JSON via jsonBody: 413 over
- *   8 KB; zod `.strict()` via parseOrThrow) → the route's handler.
+ *   403 (route needs the `admin: true` custom claim) → query 400 → body 400 (JSON via jsonBody:
+ *   413 over 8 KB; zod `.strict()` via parseOrThrow) → the route's handler.
  * A route file exports an array made with `defineRoute`; routes/index.ts concatenates them.
  */
-import type { Auth } from "firebase-admin/auth";
+import type { Auth, DecodedIdToken } from "firebase-admin/auth";
 import type { Firestore } from "firebase-admin/firestore";
-import type { z } from "zod";
+import { z } from "zod";
 import { type Settings, readSettings } from "../config";
 import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
-import { NoQuerySchema, parseQuery } from "./routes/common";
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /**
  * "none": anyone; "optional": anyone, and a token if one is sent must be valid (the route sees the
  * user or null); "user": a valid Firebase ID token; "admin": that plus the `admin: true` claim.
  */
 export type AuthLevel = "none" | "optional" | "user" | "admin";
 
-export interface ApiUser {
+interface ApiUser {
   uid: string;
   admin: boolean;
-  email: string | null;
 }
 
 export interface ApiDeps {
@@ -40,7 +39,7 @@ export interface ApiDeps {
   settings?: Settings;
 }
 
-export interface RouteContext<A extends AuthLevel, B, Q = Record<string, never>> {
+interface RouteContext<A extends AuthLevel, B, Q = Record<string, never>> {
   req: HttpRequest;
   deps: ApiDeps;
   /** The request's settings, read once. */
@@ -55,13 +54,13 @@ type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
 type QueryOf<Q> = Q extends z.ZodType ? z.output<Q> : Record<string, never>;
 
 /** What a handler answers: the 200 body must be what the route's `response` schema describes. */
-export interface RouteResult<B> {
+interface RouteResult<B> {
   status: number;
   body: B;
   headers?: Record<string, string>;
 }
 
-export interface RouteSpec<
+interface RouteSpec<
   M extends HttpMethod,
   P extends string,
   A extends AuthLevel,
@@ -88,7 +87,7 @@ export interface RouteSpec<
 }
 
 /** A route's request and response types, as a client sees them (inputs in, outputs out). */
-export interface RouteTypes {
+interface RouteTypes {
   body: unknown;
   query: unknown;
   response: unknown;
@@ -144,56 +143,55 @@ export type ContractOf<R extends ApiRoute> = {
   [K in R as NonNullable<K["types"]>["key"]]: Omit<NonNullable<K["types"]>, "key">;
 };
 
-export function normalizePath(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
-  return trimmed === "" ? "/" : trimmed;
-}
-
-/** The bearer token of `Authorization: Bearer <token>`, or a 401. */
-function bearerToken(req: HttpRequest): string {
-  const header = req.headers.authorization;
-  if (header === undefined || header.trim() === "") {
+/**
+ * The query string parsed with a `.strict()` schema: 400 invalid_query naming a parameter that
+ * is unknown (even `__proto__`), malformed, or given more than once.
+ */
+function parseQuery(schema: z.ZodType, req: HttpRequest): unknown {
+  if (req.repeatedQuery && req.repeatedQuery.length > 0) {
     throw new HttpError(
-      401,
-      "unauthenticated",
-      "missing Authorization: Bearer <Firebase ID token>",
+      400,
+      "invalid_query",
+      `${req.repeatedQuery.join(", ")}: given more than once; give each query parameter once`,
     );
   }
-  const token = /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1];
-  if (!token)
-    throw new HttpError(
-      401,
-      "unauthenticated",
-      "Authorization must be 'Bearer <Firebase ID token>'",
-    );
-  return token;
+  const pairs = Object.entries(req.query).filter((e): e is [string, string] => e[1] !== undefined);
+  return parseOrThrow(schema, Object.fromEntries(pairs), "invalid_query");
 }
 
+/** What a route without a `query` schema accepts: no parameter at all. */
+const NoQuerySchema = z.object({}).strict();
+
+/** The user of a request at `level`: 401 for a missing or bad token, 403 for a non-admin. */
 async function authenticate(
   deps: ApiDeps,
   req: HttpRequest,
   level: AuthLevel,
 ): Promise<ApiUser | null> {
   if (level === "none") return null;
-  if (level === "optional" && !req.headers.authorization?.trim()) return null;
-  const token = bearerToken(req);
-  let decoded: Awaited<ReturnType<Auth["verifyIdToken"]>>;
+  const unauthenticated = (message: string) => new HttpError(401, "unauthenticated", message);
+  const header = req.headers.authorization?.trim() ?? "";
+  if (header === "") {
+    if (level === "optional") return null;
+    throw unauthenticated("missing Authorization: Bearer <Firebase ID token>");
+  }
+  const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  if (!token) throw unauthenticated("Authorization must be 'Bearer <Firebase ID token>'");
+  let decoded: DecodedIdToken;
   try {
     decoded = await deps.auth.verifyIdToken(token);
   } catch {
     // The reason (expired, wrong project, bad signature) is the client's to fix; never log the token.
-    throw new HttpError(401, "unauthenticated", "the ID token is invalid or expired");
+    throw unauthenticated("the ID token is invalid or expired");
   }
-  const user: ApiUser = {
-    uid: decoded.uid,
-    admin: decoded.admin === true,
-    email: typeof decoded.email === "string" ? decoded.email : null,
-  };
-  if (level === "admin" && !user.admin) {
+  const admin = decoded.admin === true;
+  if (level === "admin" && !admin) {
     throw new HttpError(403, "forbidden", "this route is for admins only");
   }
-  return user;
+  return { uid: decoded.uid, admin };
 }
+
+const normalizePath = (path: string) => path.replace(/\/+$/, "") || "/";
 
 export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handler {
   const byPath = new Map<string, ApiRoute[]>();
@@ -202,8 +200,7 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
     const list = byPath.get(path) ?? [];
     if (list.some((x) => x.method === r.method))
       throw new Error(`duplicate route ${r.method} ${path}`);
-    list.push(r);
-    byPath.set(path, list);
+    byPath.set(path, [...list, r]);
   }
   return async (req: HttpRequest): Promise<HttpResponse> => {
     const path = normalizePath(req.path);
@@ -216,22 +213,17 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
         405,
         "method_not_allowed",
         `${req.method} is not allowed on ${path}; use ${allow}`,
-        {
-          Allow: allow,
-        },
+        { Allow: allow },
       );
     }
     const user = await authenticate(deps, req, route.auth);
-    // A route without a query schema takes no query parameters: any is a 400 naming it.
-    const query = parseQuery(route.query ?? NoQuerySchema, req);
-    const body = route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined;
     return route.handler({
       req,
       deps,
-      settings: deps.settings ?? readSettings(),
       user,
-      body,
-      query,
+      query: parseQuery(route.query ?? NoQuerySchema, req),
+      body: route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined,
+      settings: deps.settings ?? readSettings(),
     });
   };
 }

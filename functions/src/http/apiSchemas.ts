@@ -1,6 +1,8 @@
 /**
- * Request bodies and queries of the `api` function. Bodies are `.strict()`: an unknown field is
- * a 400 naming it. Ids are the seed's integers or the same digits as strings (IdSchema).
+ * Request bodies and queries of the notification routes, and the on/off flag other routes share
+ * (the other route files declare theirs beside their handlers). Bodies are `.strict()`: an
+ * unknown field is a 400 naming it. Ids are the seed's integers or the same digits as strings
+ * (IdSchema).
  */
 import { z } from "zod";
 import { LOCALES } from "../domain/messages";
@@ -12,7 +14,7 @@ export const OnOffSchema = z
   .transform((v) => v === 1 || v === true);
 
 /** An FCM registration token: opaque, no whitespace. Never logged. */
-export const FcmTokenSchema = z
+const FcmTokenSchema = z
   .string()
   .min(1, "must not be empty")
   .max(4096)
@@ -75,7 +77,7 @@ export const NotificationsReadBodySchema = z
   });
 
 export const NOTIFICATIONS_DEFAULT_LIMIT = 20;
-export const NOTIFICATIONS_MAX_LIMIT = 100;
+const NOTIFICATIONS_MAX_LIMIT = 100;
 
 /** GET /notifications?limit=&cursor= (cursor: the `next_cursor` of the previous page). */
 export const NotificationsQuerySchema = z

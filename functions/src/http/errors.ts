@@ -4,7 +4,7 @@
  */
 import type { z } from "zod";
 
-export type ErrorCode =
+type ErrorCode =
   | "invalid_json"
   | "invalid_body"
   | "invalid_query"
@@ -29,17 +29,17 @@ export class HttpError extends Error {
     this.name = "HttpError";
   }
 
-  toBody(): { error: { code: ErrorCode; message: string } } {
-    return { error: { code: this.code, message: this.message } };
-  }
-
   toResponse(): { status: number; body: unknown; headers: Record<string, string> } {
-    return { status: this.status, body: this.toBody(), headers: this.headers };
+    return {
+      status: this.status,
+      body: { error: { code: this.code, message: this.message } },
+      headers: this.headers,
+    };
   }
 }
 
 /** "timestamp: must be at least 1577836800; status: must be one of …" — names every field. */
-export function formatZodError(error: z.ZodError): string {
+function formatZodError(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
       const path = issue.path.map(String).join(".");

@@ -398,10 +398,7 @@ function hasLegacyChooser(machine: DocumentData): boolean {
 }
 
 /** The running cycle's course as the trigger resolved it on an earlier delivery. */
-function previousCourseOf(
-  d: DocumentData,
-  who: DocumentData,
-): PreviousCourse | null {
+function previousCourseOf(d: DocumentData, who: DocumentData): PreviousCourse | null {
   const cycleStartedAt = toMillis(d.cycleStartedAt);
   if (cycleStartedAt === null || typeof d.course !== "string") return null;
   // `startedBy` is kept for the cycle it was resolved for.

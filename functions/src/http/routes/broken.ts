@@ -2,8 +2,9 @@
  * Broken machines.
  *
  * - POST /report_broken {machine_id, reason} (user): one report per user per outage; repeating
- *   it is not an error. After BROKEN_MIN_ACCOUNT_AGE_HOURS, BROKEN_REPORT_THRESHOLD distinct reporters (default 2) the machine
- *   is `outOfOrder` and every admin gets one notice (inbox + push).
+ *   it is not an error. Once BROKEN_REPORT_THRESHOLD (default 2) distinct users whose accounts
+ *   are at least BROKEN_MIN_ACCOUNT_AGE_HOURS old reported it, the machine is `outOfOrder` and
+ *   every admin gets one notice (inbox + push).
  * - POST /admin/clear_broken {machine_id} (admin): the machine works again; the outage's reports
  *   are archived.
  */
@@ -11,7 +12,7 @@ import { z } from "zod";
 import { UnknownMachineError, clearBroken, reportBroken } from "../../store/broken";
 import { type ApiDeps, defineRoute } from "../apiRouter";
 import { IdSchema } from "../deviceSchemas";
-import { HttpError } from "../errors";
+import { noMachine } from "./common";
 
 /** One line of text: no control characters. */
 export const OneLineSchema = (max: number) =>
@@ -23,7 +24,7 @@ export const OneLineSchema = (max: number) =>
     .regex(/^[^\p{Cc}\u2028\u2029]*$/u, "must be one line of text");
 
 /** POST /report_broken: what is wrong, in the user's words (1–200 characters). */
-export const ReportBrokenBodySchema = z
+const ReportBrokenBodySchema = z
   .object({
     machine_id: IdSchema,
     reason: OneLineSchema(200).describe("What is wrong, 1–200 characters."),
@@ -31,9 +32,9 @@ export const ReportBrokenBodySchema = z
   .strict();
 
 /** POST /admin/clear_broken. */
-export const ClearBrokenBodySchema = z.object({ machine_id: IdSchema }).strict();
+const ClearBrokenBodySchema = z.object({ machine_id: IdSchema }).strict();
 
-export const ReportBrokenResponseSchema = z.strictObject({
+const ReportBrokenResponseSchema = z.strictObject({
   message: z.literal("ok"),
   machine_id: z.number().int(),
   /** Distinct users whose reports of the current outage count. */
@@ -46,7 +47,7 @@ export const ReportBrokenResponseSchema = z.strictObject({
   note: z.string().optional(),
 });
 
-export const ClearBrokenResponseSchema = z.strictObject({
+const ClearBrokenResponseSchema = z.strictObject({
   message: z.literal("ok"),
   machine_id: z.number().int(),
   was_out_of_order: z.boolean(),
@@ -72,9 +73,12 @@ async function accountOlderThan(
   return Number.isFinite(created) && now - created >= hours * 3600_000;
 }
 
-function unknownMachine(machineId: string): HttpError {
-  return new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
-}
+/** The store's UnknownMachineError as the 404 naming `machine_id`. */
+const orNoMachine =
+  (machineId: string) =>
+  (err: unknown): never => {
+    throw err instanceof UnknownMachineError ? noMachine(machineId) : err;
+  };
 
 export const brokenRoutes = [
   defineRoute({
@@ -84,41 +88,36 @@ export const brokenRoutes = [
     auth: "user",
     body: ReportBrokenBodySchema,
   }).handle(async ({ deps, settings, user, body }) => {
-    try {
-      const now = deps.now();
-      const minAgeHours = settings.broken.minAccountAgeHours;
-      const counts = await accountOlderThan(deps, user.uid, minAgeHours, now);
-      const r = await reportBroken(
-        { db: deps.db, now },
-        {
-          machineId: body.machine_id,
-          uid: user.uid,
-          reason: body.reason,
-          threshold: settings.broken.threshold,
-          counts,
-        },
-      );
-      return {
-        status: 200,
-        body: {
-          message: "ok",
-          machine_id: Number(body.machine_id),
-          reports: r.reports,
-          threshold: r.threshold,
-          out_of_order: r.outOfOrder,
-          already_reported: r.alreadyReported,
-          counted: r.counted,
-          ...(r.counted
-            ? {}
-            : {
-                note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
-              }),
-        },
-      };
-    } catch (err) {
-      if (err instanceof UnknownMachineError) throw unknownMachine(body.machine_id);
-      throw err;
-    }
+    const now = deps.now();
+    const minAgeHours = settings.broken.minAccountAgeHours;
+    const counts = await accountOlderThan(deps, user.uid, minAgeHours, now);
+    const r = await reportBroken(
+      { db: deps.db, now },
+      {
+        machineId: body.machine_id,
+        uid: user.uid,
+        reason: body.reason,
+        threshold: settings.broken.threshold,
+        counts,
+      },
+    ).catch(orNoMachine(body.machine_id));
+    return {
+      status: 200,
+      body: {
+        message: "ok",
+        machine_id: Number(body.machine_id),
+        reports: r.reports,
+        threshold: r.threshold,
+        out_of_order: r.outOfOrder,
+        already_reported: r.alreadyReported,
+        counted: r.counted,
+        ...(r.counted
+          ? {}
+          : {
+              note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
+            }),
+      },
+    };
   }),
   defineRoute({
     method: "POST",
@@ -127,25 +126,20 @@ export const brokenRoutes = [
     auth: "admin",
     body: ClearBrokenBodySchema,
   }).handle(async ({ deps, settings, user, body }) => {
-    try {
-      const r = await clearBroken(deps.db, {
-        machineId: body.machine_id,
-        adminUid: user.uid,
-        now: deps.now(),
-        windowMinutes: settings.claimWindowMinutes,
-      });
-      return {
-        status: 200,
-        body: {
-          message: "ok",
-          machine_id: Number(body.machine_id),
-          was_out_of_order: r.wasOutOfOrder,
-          archived: r.archived,
-        },
-      };
-    } catch (err) {
-      if (err instanceof UnknownMachineError) throw unknownMachine(body.machine_id);
-      throw err;
-    }
+    const r = await clearBroken(deps.db, {
+      machineId: body.machine_id,
+      adminUid: user.uid,
+      now: deps.now(),
+      windowMinutes: settings.claimWindowMinutes,
+    }).catch(orNoMachine(body.machine_id));
+    return {
+      status: 200,
+      body: {
+        message: "ok",
+        machine_id: Number(body.machine_id),
+        was_out_of_order: r.wasOutOfOrder,
+        archived: r.archived,
+      },
+    };
   }),
 ];

@@ -1,32 +1,23 @@
-/** Small helpers the route files share. */
+/** What the route files share: the lookups that answer 404 naming the id at fault. */
 import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
-import { readRoom } from "../../store/status";
-import type { HttpRequest } from "../adapter";
-import { HttpError, parseOrThrow } from "../errors";
+import type { Machine, Room } from "../../data/model";
+import { refs } from "../../data/refs";
+import { HttpError } from "../errors";
 
-/**
- * The query string parsed with a `.strict()` schema: 400 invalid_query naming a parameter that
- * is unknown (even `__proto__`), malformed, or given more than once.
- */
-export function parseQuery<S extends z.ZodType>(schema: S, req: HttpRequest): z.output<S> {
-  if (req.repeatedQuery && req.repeatedQuery.length > 0) {
-    throw new HttpError(
-      400,
-      "invalid_query",
-      `${req.repeatedQuery.join(", ")}: given more than once; give each query parameter once`,
-    );
-  }
-  const pairs = Object.entries(req.query).filter((e): e is [string, string] => e[1] !== undefined);
-  return parseOrThrow(schema, Object.fromEntries(pairs), "invalid_query");
+export const noMachine = (machineId: string) =>
+  new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
+
+/** The machine, or a 404 naming `machine_id`. */
+export async function machineOr404(db: Firestore, machineId: string): Promise<Machine> {
+  const machine = (await refs(db).machine(machineId).get()).data();
+  if (!machine) throw noMachine(machineId);
+  return machine;
 }
 
-/** A query that takes no parameters: any parameter is a 400 naming it. */
-export const NoQuerySchema = z.object({}).strict();
-
 /** The room, or a 404 naming `room_id`. */
-export async function roomOr404(db: Firestore, roomId: string) {
-  const room = await readRoom(db, roomId);
+export async function roomOr404(db: Firestore, roomId: string): Promise<Room> {
+  const room = (await refs(db).room(roomId).get()).data();
   if (!room) throw new HttpError(404, "not_found", `room_id: no room ${roomId}`);
   return room;
 }

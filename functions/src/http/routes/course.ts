@@ -16,18 +16,18 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import { DEFAULT_MINUTES, courseKey } from "../../domain/stats";
-import { courseStatsId } from "../../data/model";
 import { setWatch } from "../../store/notifications";
-import { idOut, readStats } from "../../store/status";
+import { idOut } from "../../store/status";
 import { defineRoute } from "../apiRouter";
 import { StartCourseResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
 import { refs } from "../../data/refs";
+import { machineOr404 } from "./common";
 
-export const COURSE_NAME_MAX = 40;
+const COURSE_NAME_MAX = 40;
 
-export const StartCourseBodySchema = z
+const StartCourseBodySchema = z
   .object({
     machine_id: IdSchema,
     course_name: z
@@ -47,10 +47,7 @@ export const courseRoutes = [
     auth: "user",
     body: StartCourseBodySchema,
   }).handle(async ({ deps, user, body }) => {
-    const ref = refs(deps.db).machine(body.machine_id);
-    const machine = (await ref.get()).data();
-    if (!machine)
-      throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
+    const machine = await machineOr404(deps.db, body.machine_id);
     if (machine.outOfOrder) {
       throw new HttpError(
         409,
@@ -58,26 +55,19 @@ export const courseRoutes = [
         `machine_id: machine ${body.machine_id} is out of order`,
       );
     }
+    const r = refs(deps.db);
     const key = courseKey(body.course_name);
-    const stats = (await readStats(deps.db, [{ type: machine.type, course: key }])).get(
-      courseStatsId(machine.type, key),
-    );
+    const stats = (await r.courseStats(machine.type, key).get()).data();
     const now = deps.now();
+    const setAt = Timestamp.fromMillis(now);
     // The choice on the machine (residents read it); who made it, server-only.
-    const batch = deps.db.batch();
-    batch.update(ref, {
-      courseChoice: {
-        course: key,
-        courseName: body.course_name,
-        setAt: Timestamp.fromMillis(now),
-      },
-    });
-    batch.set(
-      refs(deps.db).courseChoice(body.machine_id),
-      { uid: user.uid, setAt: Timestamp.fromMillis(now) },
-      { merge: true },
-    );
-    await batch.commit();
+    await deps.db
+      .batch()
+      .update(r.machine(body.machine_id), {
+        courseChoice: { course: key, courseName: body.course_name, setAt },
+      })
+      .set(r.courseChoice(body.machine_id), { uid: user.uid, setAt }, { merge: true })
+      .commit();
     await setWatch(deps.db, user.uid, body.machine_id, true, now);
     const expected = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[machine.type].total;
     return {
@@ -92,7 +82,6 @@ export const courseRoutes = [
           low_minutes: Math.round(stats?.lowMinutes ?? expected * 0.8),
           high_minutes: Math.round(stats?.highMinutes ?? expected * 1.2),
         },
-        /** Finished cycles behind the estimate (0: the machine type's default). */
         samples: stats?.samples ?? 0,
         isusing: 1,
       },

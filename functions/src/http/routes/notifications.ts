@@ -21,6 +21,7 @@ import {
   setWatch,
 } from "../../store/notifications";
 import { deleteFcmToken, saveFcmToken, saveLocale } from "../../store/users";
+import type { HttpRequest } from "../adapter";
 import { defineRoute } from "../apiRouter";
 import {
   DeviceSubscribeResponseSchema,
@@ -39,12 +40,28 @@ import {
   NotificationsReadBodySchema,
   NotifyMeBodySchema,
   PLATFORMS,
+  type Platform,
   PlatformSchema,
   SetFcmTokenBodySchema,
   SettingsBodySchema,
 } from "../apiSchemas";
 import { HttpError } from "../errors";
-import { refs } from "../../data/refs";
+import { machineOr404, roomOr404 } from "./common";
+
+/** The X-Client-Platform header, when sent: one of PLATFORMS, else a 400. */
+function platformHeader(req: HttpRequest): Platform | undefined {
+  const header = req.headers["x-client-platform"]?.trim().toLowerCase();
+  if (header === undefined) return undefined;
+  const parsed = PlatformSchema.safeParse(header);
+  if (!parsed.success) {
+    throw new HttpError(
+      400,
+      "invalid_body",
+      `platform: X-Client-Platform must be one of ${PLATFORMS.join(", ")}`,
+    );
+  }
+  return parsed.data;
+}
 
 export const notificationRoutes = [
   defineRoute({
@@ -54,9 +71,7 @@ export const notificationRoutes = [
     auth: "user",
     body: NotifyMeBodySchema,
   }).handle(async ({ deps, user, body }) => {
-    const machine = await refs(deps.db).machine(body.machine_id).get();
-    if (!machine.exists)
-      throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
+    await machineOr404(deps.db, body.machine_id);
     await setWatch(deps.db, user.uid, body.machine_id, body.isusing, deps.now());
     return {
       status: 200,
@@ -70,8 +85,7 @@ export const notificationRoutes = [
     auth: "user",
     body: DeviceSubscribeBodySchema,
   }).handle(async ({ deps, user, body }) => {
-    const room = await refs(deps.db).room(body.room_id).get();
-    if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
+    await roomOr404(deps.db, body.room_id);
     const on = body.isusing ?? true;
     await setRoomSubscription(deps.db, user.uid, body.room_id, on, deps.now());
     return {
@@ -86,26 +100,14 @@ export const notificationRoutes = [
     auth: "user",
     body: SetFcmTokenBodySchema,
   }).handle(async ({ req, deps, user, body }) => {
-    let platform = body.platform;
-    const header = req.headers["x-client-platform"]?.trim().toLowerCase();
-    if (platform === undefined && header !== undefined) {
-      const parsed = PlatformSchema.safeParse(header);
-      if (!parsed.success) {
-        throw new HttpError(
-          400,
-          "invalid_body",
-          `platform: X-Client-Platform must be one of ${PLATFORMS.join(", ")}`,
-        );
-      }
-      platform = parsed.data;
-    }
+    const platform = body.platform ?? platformHeader(req) ?? "web";
     await saveFcmToken(deps.db, user.uid, {
       token: body.fcm_token,
-      platform: platform ?? "web",
-      ...(body.locale ? { locale: body.locale } : {}),
+      platform,
+      locale: body.locale,
       now: deps.now(),
     });
-    return { status: 200, body: { message: "ok", platform: platform ?? "web" } };
+    return { status: 200, body: { message: "ok", platform } };
   }),
   defineRoute({
     method: "POST",
@@ -134,27 +136,23 @@ export const notificationRoutes = [
     auth: "user",
     query: NotificationsQuerySchema,
   }).handle(async ({ deps, user, query: q }) => {
-    try {
-      const page = await listNotifications(
-        deps.db,
-        user.uid,
-        q.limit ?? NOTIFICATIONS_DEFAULT_LIMIT,
-        q.cursor,
-      );
-      return {
-        status: 200,
-        body: {
-          notifications: page.entries,
-          next_cursor: page.nextCursor,
-          unread_count: page.unreadCount,
-        },
-      };
-    } catch (err) {
-      if (err instanceof UnknownCursorError) {
-        throw new HttpError(400, "invalid_query", "cursor: is not a notification of yours");
-      }
-      throw err;
-    }
+    const page = await listNotifications(
+      deps.db,
+      user.uid,
+      q.limit ?? NOTIFICATIONS_DEFAULT_LIMIT,
+      q.cursor,
+    ).catch((err: unknown) => {
+      if (!(err instanceof UnknownCursorError)) throw err;
+      throw new HttpError(400, "invalid_query", "cursor: is not a notification of yours");
+    });
+    return {
+      status: 200,
+      body: {
+        notifications: page.entries,
+        next_cursor: page.nextCursor,
+        unread_count: page.unreadCount,
+      },
+    };
   }),
   defineRoute({
     method: "POST",

@@ -20,14 +20,13 @@ import { ReserveClaimResponseSchema, ReserveResponseSchema } from "../apiRespons
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
-import { roomOr404 } from "./common";
-import { refs } from "../../data/refs";
+import { machineOr404, roomOr404 } from "./common";
 
 /** POST /reserve: isreserved 1 = join the room's queue, 0 = leave it. */
-export const ReserveBodySchema = z.object({ room_id: IdSchema, isreserved: OnOffSchema }).strict();
+const ReserveBodySchema = z.object({ room_id: IdSchema, isreserved: OnOffSchema }).strict();
 
 /** POST /reserve/claim: claim the offered machine (`machine_id` optional, must match). */
-export const ReserveClaimBodySchema = z
+const ReserveClaimBodySchema = z
   .object({ room_id: IdSchema, machine_id: IdSchema.optional() })
   .strict();
 
@@ -39,18 +38,14 @@ const CLAIM_REFUSED: Record<"notQueued" | "noOffer" | "otherMachine" | "expired"
 };
 
 /** A queue change that lost every race in a burst: 409 with a retry hint, never a 500. */
-async function orBusy<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (!(err instanceof QueueBusyError)) throw err;
-    throw new HttpError(
-      409,
-      "conflict",
-      `room_id: the queue of room ${err.roomId} is changing too fast; retry in a second`,
-      { "Retry-After": "1" },
-    );
-  }
+function queueBusy(err: unknown): never {
+  if (!(err instanceof QueueBusyError)) throw err;
+  throw new HttpError(
+    409,
+    "conflict",
+    `room_id: the queue of room ${err.roomId} is changing too fast; retry in a second`,
+    { "Retry-After": "1" },
+  );
 }
 
 export const queueRoutes = [
@@ -64,13 +59,17 @@ export const queueRoutes = [
     const room = await roomOr404(deps.db, body.room_id);
     const now = deps.now();
     if (body.isreserved) {
-      const r = await orBusy(() => joinQueue(deps.db, user.uid, room.roomId, now));
+      const r = await joinQueue(deps.db, user.uid, room.roomId, now).catch(queueBusy);
       const view = await readReservation(deps.db, room, user.uid, now, r.queue);
       return { status: 200, body: { message: "ok", joined: r.joined, ...view } };
     }
-    const r = await orBusy(() =>
-      leaveQueue(deps.db, user.uid, room.roomId, now, settings.claimWindowMinutes),
-    );
+    const r = await leaveQueue(
+      deps.db,
+      user.uid,
+      room.roomId,
+      now,
+      settings.claimWindowMinutes,
+    ).catch(queueBusy);
     const view = await readReservation(deps.db, room, user.uid, now, r.queue);
     return { status: 200, body: { message: "ok", left: r.left, ...view } };
   }),
@@ -82,13 +81,9 @@ export const queueRoutes = [
     body: ReserveClaimBodySchema,
   }).handle(async ({ deps, user, body }) => {
     const room = await roomOr404(deps.db, body.room_id);
-    if (body.machine_id !== undefined) {
-      const m = await refs(deps.db).machine(body.machine_id).get();
-      if (!m.exists)
-        throw new HttpError(404, "not_found", `machine_id: no machine ${body.machine_id}`);
-    }
-    const r = await orBusy(() =>
-      claimOffer(deps.db, user.uid, room.roomId, body.machine_id, deps.now()),
+    if (body.machine_id !== undefined) await machineOr404(deps.db, body.machine_id);
+    const r = await claimOffer(deps.db, user.uid, room.roomId, body.machine_id, deps.now()).catch(
+      queueBusy,
     );
     if (!r.ok) {
       const message = CLAIM_REFUSED[r.reason]

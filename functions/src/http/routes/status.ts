@@ -14,8 +14,7 @@
 import { z } from "zod";
 import { congestionTable } from "../../store/status";
 import { loadView, roomsView } from "../views";
-import type { HttpRequest } from "../adapter";
-import { jsonBody } from "../adapter";
+import { type HttpRequest, jsonBody } from "../adapter";
 import { defineRoute } from "../apiRouter";
 import { CongestionResponseSchema, LoadResponseSchema, RoomsResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
@@ -24,9 +23,6 @@ import { roomOr404, RoomQuerySchema } from "./common";
 
 /** POST /load: `room_id` (optional) limits the answer to one room. The whole body is optional. */
 export const LoadBodySchema = z.object({ room_id: IdSchema.optional() }).strict();
-
-/** GET /statistics/congestion?room_id= (optional: every room summed). */
-export const CongestionQuerySchema = RoomQuerySchema;
 
 /** The JSON body when there is one; an absent or empty body is `{}`. */
 function optionalJsonBody(req: HttpRequest): unknown {
@@ -41,9 +37,10 @@ export const statusRoutes = [
     path: "/rooms",
     response: RoomsResponseSchema,
     auth: "user",
-  }).handle(async ({ deps, user }) => {
-    return { status: 200, body: await roomsView(deps.db, user.uid) };
-  }),
+  }).handle(async ({ deps, user }) => ({
+    status: 200,
+    body: await roomsView(deps.db, user.uid),
+  })),
   defineRoute({
     method: "POST",
     path: "/load",
@@ -60,7 +57,7 @@ export const statusRoutes = [
     path: "/statistics/congestion",
     response: CongestionResponseSchema,
     auth: "user",
-    query: CongestionQuerySchema,
+    query: RoomQuerySchema,
   }).handle(async ({ deps, query: q }) => {
     if (q.room_id !== undefined) await roomOr404(deps.db, q.room_id);
     return { status: 200, body: await congestionTable(deps.db, q.room_id) };

@@ -13,7 +13,7 @@ import { kstParts } from "../../domain/time";
 import { defineRoute } from "../apiRouter";
 import { refs } from "../../data/refs";
 
-export const SurveyBodySchema = z
+const SurveyBodySchema = z
   .object({
     satisfaction: z
       .number()
@@ -30,12 +30,12 @@ export const SurveyBodySchema = z
   })
   .strict();
 
-export const SurveyResponseSchema = z.strictObject({
+const SurveyResponseSchema = z.strictObject({
   message: z.literal("survey received"),
   satisfaction: z.number().int(),
 });
 
-export const SurveysQuerySchema = z
+const SurveysQuerySchema = z
   .object({
     limit: z
       .string()
@@ -45,7 +45,7 @@ export const SurveysQuerySchema = z
   })
   .strict();
 
-export const SurveysResponseSchema = z.strictObject({
+const SurveysResponseSchema = z.strictObject({
   surveys: z.array(
     z.object({
       satisfaction: z.number().int(),
@@ -70,13 +70,12 @@ export const surveyRoutes = [
     body: SurveyBodySchema,
   }).handle(async ({ deps, user, body }) => {
     const now = deps.now();
-    const suggestion = body.suggestion ? body.suggestion : null;
     await refs(deps.db)
       .surveys.doc(`${user.uid}_${dayKey(now)}`)
       .set({
         uid: user.uid,
         satisfaction: body.satisfaction,
-        suggestion,
+        suggestion: body.suggestion || null,
         createdAt: Timestamp.fromMillis(now),
       });
     return {
