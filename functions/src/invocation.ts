@@ -1,6 +1,6 @@
 /**
- * What every entry point hands the code below it: the database, the invocation's clock and the
- * settings, read once (config.ts). Tests build one with their own database, clock and settings.
+ * What every entry point hands the code below it: the database, the clock and the settings, read
+ * once (config.ts). Tests build one with their own database, a fixed clock and settings.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { type Settings, readSettings } from "./config";
@@ -8,11 +8,14 @@ import { db } from "./data/db";
 
 export interface Invocation {
   db: Firestore;
-  /** The invocation's time (the event's, or the request's arrival), epoch ms. */
-  now: number;
+  /**
+   * The time, epoch ms. A clock, not the invocation's start: a transaction retried later stamps
+   * what it writes (an offer's `offeredAt`) with the time it actually ran.
+   */
+  now: () => number;
   settings: Settings;
 }
 
-export function startInvocation(now: number = Date.now()): Invocation {
+export function startInvocation(now: () => number = Date.now): Invocation {
   return { db: db(), now, settings: readSettings() };
 }

@@ -109,7 +109,7 @@ export function testSettings(over: Partial<Settings> = {}): Settings {
 
 /** An invocation of any entry point at `now` on the test database. */
 export function invocationAt(now: number, settings: Partial<Settings> = {}): Invocation {
-  return { db: testDb(), now, settings: testSettings(settings) };
+  return { db: testDb(), now: () => now, settings: testSettings(settings) };
 }
 
 /** The report trigger's delivery of one stored report at `now`. */

@@ -17,7 +17,7 @@ export type WriteEvent<P extends Record<string, string>> = FirestoreEvent<
 >;
 
 function consoleDeps(now: number): ConsoleDeps {
-  const inv = startInvocation(now);
+  const inv = startInvocation(() => now);
   return {
     db: inv.db,
     now,

@@ -18,7 +18,7 @@ export async function handlePushCreated(
 ) {
   const { pushId } = event.params;
   const result = await sendPush(
-    { db: inv.db, now: () => inv.now, transport, appUrl: inv.settings.appUrl },
+    { db: inv.db, now: inv.now, transport, appUrl: inv.settings.appUrl },
     pushId,
   );
   if (result.outcome === "missing") logger.warn("push document is gone", { pushId });

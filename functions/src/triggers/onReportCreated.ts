@@ -15,7 +15,7 @@ export interface ReportCreatedEvent {
 export async function handleReportCreated(event: ReportCreatedEvent, inv: Invocation) {
   const { machineId, reportId } = event.params;
   try {
-    const result = await applyReport(inv.db, machineId, reportId, () => inv.now, {
+    const result = await applyReport(inv.db, machineId, reportId, inv.now, {
       bounds: inv.settings.cycleBounds,
       claimWindowMinutes: inv.settings.claimWindowMinutes,
     });
