@@ -11,7 +11,7 @@ import { type WeekdayTable, gridToWeekdayTable } from "../domain/congestion";
 import { type CourseStats, courseKey } from "../domain/stats";
 import { type MachineType, isRunning } from "../domain/status";
 import { type Machine, type Room, courseStatsId } from "../data/model";
-import { refs } from "../data/refs";
+import { getAll, refs } from "../data/refs";
 
 export type Availability = "free" | "busy" | "offline" | "out_of_order";
 
@@ -63,10 +63,17 @@ export async function readStats(
   keys: readonly { type: MachineType; course: string }[],
 ): Promise<Map<string, CourseStats>> {
   const unique = new Map(keys.map((k) => [courseStatsId(k.type, k.course), k]));
-  const snaps = await Promise.all(
-    [...unique.values()].map((k) => refs(db).courseStats(k.type, k.course).get()),
+  // One round trip for all of them (getAll), not one per course.
+  const snaps = await getAll(
+    db,
+    [...unique.values()].map((k) => refs(db).courseStats(k.type, k.course)),
   );
-  return new Map(snaps.flatMap((s) => (s.exists ? [[s.id, s.data() as CourseStats]] : [])));
+  return new Map(
+    snaps.flatMap((s) => {
+      const d = s.data();
+      return d ? [[s.id, d] as const] : [];
+    }),
+  );
 }
 
 /** Which of these machines the user watches (`machines/{id}/watchers/{uid}` exists). */
