@@ -8,8 +8,8 @@
  *   cycle, its averages and `machines/{id}.course` under it; every other cycle runs "standard".
  * - Subscribes the user one-shot to the machine (the `notify_me` watch: told once when it
  *   finishes).
- * - Answers the expected minutes of that course on this machine type from
- *   `courseStats/{type}-{courseKey}`, or the type's default (DEFAULT_MINUTES) without statistics.
+ * - Answers the expected minutes of that course on this machine type in its room (the room's
+ *   statistics, else the fleet's), or the type's default (DEFAULT_MINUTES) without statistics.
  *
  * 404 for an unknown machine, 409 when the machine is out of order.
  */
@@ -17,7 +17,7 @@ import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import { DEFAULT_MINUTES, courseKey } from "../../domain/stats";
 import { setWatch } from "../../store/notifications";
-import { idOut } from "../../store/status";
+import { idOut, readCourseFigures } from "../../store/status";
 import { defineRoute } from "../apiRouter";
 import { StartCourseResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
@@ -57,7 +57,7 @@ export const courseRoutes = [
     }
     const r = refs(deps.db);
     const key = courseKey(body.course_name);
-    const stats = (await r.courseStats(machine.type, key).get()).data();
+    const stats = await readCourseFigures(deps.db, machine.roomId, machine.type, key);
     const now = deps.now();
     const setAt = Timestamp.fromMillis(now);
     // The choice on the machine (residents read it); who made it, server-only.
