@@ -12,6 +12,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from "node:crypto";
+import { z } from "zod";
 
 export interface EncryptedSecret {
   ciphertext: string;
@@ -80,17 +81,17 @@ export function secretFingerprint(plain: string, masterKey: string): string {
 /** Secrets known to ship in public firmware and examples: accepted, but never quietly. */
 const PUBLISHED_SECRETS = new Set(["secret_key_123", "secret", "password", "12345678", "changeme"]);
 
-/**
- * Why an admin-chosen secret is weak (empty when it is not): short, few distinct characters, or
- * published in firmware source. Weak secrets are accepted (a fleet's firmware may already carry
- * one) with these reasons shown to the admin.
- */
-/** An admin-chosen secret goes into the firmware's C string: 1–256 printable ASCII characters. */
-export const CHOSEN_SECRET_MAX_LENGTH = 256;
-export const CHOSEN_SECRET_CHARS = /^[\x20-\x7e]+$/;
-export const CHOSEN_SECRET_CHARS_REASON =
-  "must be printable ASCII (it goes into the firmware's C string)";
+/** An admin-chosen secret (admin API and console) goes into the firmware's C string literal. */
+export const ChosenSecretSchema = z
+  .string()
+  .min(1, "must not be empty")
+  .max(256, "must be at most 256 characters")
+  .regex(/^[\x20-\x7e]+$/, "must be printable ASCII (it goes into the firmware's C string)");
 
+/**
+ * Why an admin-chosen secret is weak (empty when it is not). Weak secrets are accepted (a fleet's
+ * firmware may already carry one) with these reasons shown to the admin.
+ */
 export function weakSecretReasons(plain: string): string[] {
   const reasons: string[] = [];
   if (PUBLISHED_SECRETS.has(plain.toLowerCase()) || /^demo-secret-\d+$/.test(plain)) {
