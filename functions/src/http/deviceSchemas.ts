@@ -3,6 +3,7 @@
  * unknown field is a 400 naming it. These schemas also generate docs/openapi.json.
  */
 import { z } from "zod";
+import { DECIMAL_ID } from "../domain/consoleConfig";
 import { DEVICE_STATUSES, MACHINE_TYPES } from "../domain/status";
 
 /** 2020-01-01T00:00:00Z: a device clock before this has not synced NTP. */
@@ -13,7 +14,7 @@ export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
 export const IdSchema = z
   .union([
     z.number().int().positive().max(999_999_999),
-    z.string().regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer"),
+    z.string().regex(DECIMAL_ID, "must be a positive integer"),
   ])
   .transform((v) => String(v));
 
