@@ -147,7 +147,7 @@ function clearsRefusal(data: Data, before: DocumentVersion | null, after: Docume
   return data.configError !== undefined && !ownAnswer;
 }
 
-/** A deleted document cleaned up, unless it was re-created since (a late delivery of the delete). */
+/** A deleted document cleaned up, unless it was re-created since (a late delete event). */
 async function deleted(
   ref: DocumentReference,
   cleanUp: () => Promise<void>,
@@ -406,7 +406,7 @@ async function cleanUpMachine(
 
 // --------------------------------------------------------------------------------- rooms
 
-/** rooms/{id} written: a new room gets its defaults; a bad name is reverted; a deleted room is cleaned up. */
+/** rooms/{id} written: defaults for a new room, a bad name reverted, a deleted room cleaned up. */
 export async function applyRoomEdit(
   deps: ConsoleDeps,
   roomId: string,
