@@ -36,6 +36,7 @@ import {
   rememberEntry,
 } from "./deviceState";
 import { HttpError, parseOrThrow } from "./errors";
+import { noMachine } from "./routes/common";
 
 export interface DeviceDeps {
   db: Firestore;
@@ -511,8 +512,4 @@ function rateLimited(reason: string, retryAfterSeconds: number): HttpError {
 
 function unauthenticated(message: string): HttpError {
   return new HttpError(401, "unauthenticated", message);
-}
-
-function noMachine(machineId: string): HttpError {
-  return new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
 }
