@@ -18,10 +18,7 @@ export const IdSchema = z
   ])
   .transform((v) => String(v));
 
-/**
- * The fields every device body starts with: the machine and its secret, or (fork firmware) the
- * device JWT carried in the same field (optional: a Bearer token may stand in for it).
- */
+/** Every body's machine and secret (or the fork firmware's JWT; a Bearer token may stand in). */
 const DeviceFields = {
   machine_id: IdSchema,
   secret_key: z.string().min(1).max(2048).optional(),
@@ -39,10 +36,7 @@ export const UpdateBodySchema = z
   .object({
     ...DeviceFields,
     status: z.enum(DEVICE_STATUSES),
-    /**
-     * Advisory: WashCall_Main hard-codes "washer" on every board. The registered type wins; a
-     * mismatch is recorded once on the machine (`reportedType`) for admins, never an error.
-     */
+    /** Advisory (WashCall_Main sends "washer" on every board): the registered type wins. */
     machine_type: z.enum(MACHINE_TYPES).optional(),
     timestamp: DeviceTimestamp,
     battery: Battery.optional(),
@@ -86,10 +80,7 @@ export const RawDataBatchBodySchema = z
   })
   .strict();
 
-/**
- * One sample a second, as WashCall_Main sends it (`Connectivity::sendRawData`): no secret.
- * Without a secret it is only a sign of life; with one (or a device JWT) it may be stored.
- */
+/** One sample a second, as WashCall_Main sends it (`Connectivity::sendRawData`): no secret. */
 export const RawDataSampleBodySchema = z
   .object({
     ...DeviceFields,
