@@ -2,8 +2,9 @@
  * Edits made in the Firebase console get the admin API's consequences, through the same use cases
  * (docs/DECISIONS.md "The Firebase console as the admin UI"; the how-to is docs/ADMIN.md). An
  * invalid edit is reverted to the version before it (a new document is flagged) with
- * `configError` and a notice to every admin; a new machine is provisioned, a deleted one or room
- * cleaned up. Consequences are state-based: a redelivered or late event changes nothing more.
+ * `configError` and a notice to every admin; a new machine is provisioned; a deleted machine or
+ * room is cleaned up. Consequences are state-based, so a redelivered or late event changes nothing
+ * more, and the triggers' own writes (not configuration, or a value already applied) do nothing.
  */
 import * as logger from "firebase-functions/logger";
 import { type DocumentReference, FieldValue, Timestamp } from "firebase-admin/firestore";
