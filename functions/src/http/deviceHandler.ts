@@ -376,7 +376,7 @@ function encryptedSecretOf(snap: DocumentSnapshot): EncryptedSecret | null {
 function plainSecret(deps: DeviceDeps, machineId: string, enc: EncryptedSecret | null) {
   if (!enc) return null;
   try {
-    return decryptSecret(enc, deps.masterKey, `machine:${machineId}`);
+    return decryptSecret(enc, deps.masterKey, machineId);
   } catch {
     if (!deps.state.undecryptable.has(machineId)) {
       deps.state.undecryptable.add(machineId);

@@ -25,11 +25,13 @@ function keyFrom(masterKey: string): Buffer {
   return createHash("sha256").update(masterKey, "utf8").digest();
 }
 
-/** `aad` binds the ciphertext to one machine: a copied record does not decrypt for another. */
-export function encryptSecret(plain: string, masterKey: string, aad: string): EncryptedSecret {
+/** The machine id is authenticated data: a record copied to another machine does not decrypt. */
+const aad = (machineId: string) => Buffer.from(`machine:${machineId}`, "utf8");
+
+export function encryptSecret(plain: string, masterKey: string, machineId: string) {
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", keyFrom(masterKey), iv);
-  cipher.setAAD(Buffer.from(aad, "utf8"));
+  cipher.setAAD(aad(machineId));
   const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
   return {
     ciphertext: ciphertext.toString("base64"),
@@ -38,13 +40,13 @@ export function encryptSecret(plain: string, masterKey: string, aad: string): En
   };
 }
 
-export function decryptSecret(enc: EncryptedSecret, masterKey: string, aad: string): string {
+export function decryptSecret(enc: EncryptedSecret, masterKey: string, machineId: string) {
   const decipher = createDecipheriv(
     "aes-256-gcm",
     keyFrom(masterKey),
     Buffer.from(enc.iv, "base64"),
   );
-  decipher.setAAD(Buffer.from(aad, "utf8"));
+  decipher.setAAD(aad(machineId));
   decipher.setAuthTag(Buffer.from(enc.tag, "base64"));
   return Buffer.concat([
     decipher.update(Buffer.from(enc.ciphertext, "base64")),

@@ -77,7 +77,7 @@ export async function createMachine(
 /** The stored form of a device secret: encrypted, plus its keyed fingerprint (reuse checks). */
 export function secretRecord(secret: string, masterKey: string, machineId: string) {
   return {
-    ...encryptSecret(secret, masterKey, `machine:${machineId}`),
+    ...encryptSecret(secret, masterKey, machineId),
     fingerprint: secretFingerprint(secret, masterKey),
     rotatedAt: FieldValue.serverTimestamp(),
   };
