@@ -28,7 +28,7 @@ import { HttpError } from "../errors";
 import { OneLineSchema } from "./broken";
 import { machineOr404, roomOr404 } from "./common";
 
-export const AddRoomBodySchema = z
+const AddRoomBodySchema = z
   .object({ room_name: OneLineSchema(100).describe("Display name, 1–100 characters.") })
   .strict();
 
@@ -36,7 +36,7 @@ const ChosenSecret = ChosenSecretSchema.describe(
   "The secret the board's firmware already has (optional; generated when absent). Weak or reused secrets are accepted with a warning.",
 );
 
-export const AddDeviceBodySchema = z
+const AddDeviceBodySchema = z
   .object({
     room_id: IdSchema,
     machine_id: IdSchema,
@@ -46,23 +46,23 @@ export const AddDeviceBodySchema = z
   })
   .strict();
 
-export const RotateDeviceSecretBodySchema = z
+const RotateDeviceSecretBodySchema = z
   .object({ machine_id: IdSchema, secret_key: ChosenSecret.optional() })
   .strict();
 
-export const CalibrationBodySchema = z
+const CalibrationBodySchema = z
   .object({
     machine_id: IdSchema,
     on: OnOffSchema.describe("1 (or true) keeps /raw_data samples; 0 (or false) stops."),
   })
   .strict();
 
-export const AddRoomResponseSchema = z.strictObject({
+const AddRoomResponseSchema = z.strictObject({
   room_id: z.number().int(),
   room_name: z.string(),
 });
 
-export const DeviceSecretResponseSchema = z.strictObject({
+const DeviceSecretResponseSchema = z.strictObject({
   machine_id: z.number().int(),
   room_id: z.number().int().nullable(),
   machine_name: z.string(),
@@ -78,7 +78,7 @@ export const DeviceSecretResponseSchema = z.strictObject({
     .describe("Why an admin-chosen secret is weak or reused; empty when it is not."),
 });
 
-export const CalibrationResponseSchema = z.strictObject({
+const CalibrationResponseSchema = z.strictObject({
   message: z.literal("ok"),
   machine_id: z.number().int(),
   on: z.union([z.literal(0), z.literal(1)]),
