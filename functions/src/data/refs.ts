@@ -54,7 +54,6 @@ export function refs(db: Firestore) {
       col("courseStats").withConverter(courseStatsConverter).doc(courseStatsId(type, course)),
     congestions: col("congestion"),
     congestion: (roomId: string) => col("congestion").doc(roomId),
-    machineCalibration: (machineId: string) => col("machineCalibration").doc(machineId),
     deviceSecrets: col("deviceSecrets"),
     deviceSecret: (machineId: string) => col("deviceSecrets").doc(machineId),
     /** courseChoices/{machineId}: who chose the course and who started the running cycle. */

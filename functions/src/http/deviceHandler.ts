@@ -248,15 +248,15 @@ async function authenticated<S extends z.ZodType<DeviceBody>>(
   if (!requests.peek(machineId, nowMs)) spend(requests, machineId, nowMs);
   await refuseGuessWhileLocked(deps, req, body);
   const r = refs(deps.db);
-  const [machineSnap, secretSnap, calibSnap] = await deps.db.getAll(
+  const [machineSnap, secretSnap] = await deps.db.getAll(
     r.machine(machineId).withConverter(null),
     r.deviceSecret(machineId),
-    r.machineCalibration(machineId),
   );
   if (!machineSnap.exists) throw noMachine(machineId);
   const auth = await authenticate(deps, req, body, encryptedSecretOf(secretSnap));
   spend(requests, machineId, nowMs);
-  const calibration = calibSnap.exists ? (calibSnap.data() as CalibrationSums) : null;
+  // Summed by the report trigger from FINISHED magnitudes (store/applyReport.ts).
+  const calibration = (machineSnap.get("calibrationSums") as CalibrationSums | undefined) ?? null;
   return { body, nowMs, auth, machine: machineSnap, calibration };
 }
 

@@ -411,6 +411,15 @@ function writePlan(
     ...(hasLegacyChooser(a.machine) ? { "courseChoice.uid": FieldValue.delete() } : {}),
     // The choice this resolution considered: /load and the tick trust it until a newer one.
     courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
+    // The calibration samples' sums (the device function answers thresholds from them).
+    ...(plan.calibration.samples !== 0
+      ? Object.fromEntries(
+          Object.entries(plan.calibration).map(([k, v]) => [
+            `calibrationSums.${k}`,
+            FieldValue.increment(v),
+          ]),
+        )
+      : {}),
     updatedAt: FieldValue.serverTimestamp(),
   });
   // Who started the running cycle (reminders go to them), kept server-only; written on change.
@@ -433,19 +442,6 @@ function writePlan(
     tx.set(
       refs(db).congestion(a.roomId),
       { roomId: a.roomId, ...cells, updatedAt: FieldValue.serverTimestamp() },
-      { merge: true },
-    );
-  }
-  if (plan.calibration.samples !== 0) {
-    const c = plan.calibration;
-    tx.set(
-      refs(db).machineCalibration(a.machineId),
-      {
-        samples: FieldValue.increment(c.samples),
-        washAvgSum: FieldValue.increment(c.washAvgSum),
-        washMaxSum: FieldValue.increment(c.washMaxSum),
-        spinMaxSum: FieldValue.increment(c.spinMaxSum),
-      },
       { merge: true },
     );
   }

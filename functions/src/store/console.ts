@@ -392,13 +392,7 @@ async function cleanUpMachine(
     await db.recursiveDelete(sub(machineId));
   }
   const batch = db.batch();
-  for (const doc of [
-    r.deviceSecret,
-    r.courseChoice,
-    r.machineCalibration,
-    r.machineConfig,
-    r.provisioning,
-  ]) {
+  for (const doc of [r.deviceSecret, r.courseChoice, r.machineConfig, r.provisioning]) {
     batch.delete(doc(machineId));
   }
   await batch.commit();
