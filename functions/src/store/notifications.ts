@@ -9,6 +9,7 @@
  *   (the tick's "laundry left" reminder goes to them).
  */
 import {
+  type DocumentReference,
   FieldPath,
   FieldValue,
   type Firestore,
@@ -27,45 +28,33 @@ import type { Notice } from "./notices";
 import type { InboxEntry } from "../data/model";
 import { refs } from "../data/refs";
 
-/** How long FCM keeps trying to deliver a FINISHED push. */
-export const FINISHED_TTL_SECONDS = 60 * 60;
-/** How long FCM keeps an implausible-cycle notice. */
+/** How long FCM keeps trying to deliver a FINISHED push, and an implausible-cycle notice. */
+const FINISHED_TTL_SECONDS = 60 * 60;
 const IMPLAUSIBLE_NOTICE_TTL_SECONDS = 24 * 3600;
 
 const userRef = (db: Firestore, uid: string) => refs(db).user(uid);
 const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
-// ---------------------------------------------------------------- watches and subscriptions
-
-/** Turns the user's one-shot watch of the machine on or off. */
-export async function setWatch(
-  db: Firestore,
-  uid: string,
-  machineId: string,
-  on: boolean,
-  now: number,
-) {
-  const ref = refs(db).watchers(machineId).doc(uid);
+async function setMembership(ref: DocumentReference, uid: string, on: boolean, now: number) {
   if (on) await ref.set({ uid, createdAt: Timestamp.fromMillis(now) });
   else await ref.delete();
 }
 
+/** Turns the user's one-shot watch of the machine on or off. */
+export function setWatch(db: Firestore, uid: string, machineId: string, on: boolean, now: number) {
+  return setMembership(refs(db).watchers(machineId).doc(uid), uid, on, now);
+}
+
 /** Turns the user's subscription to every FINISHED in the room on or off. */
-export async function setRoomSubscription(
+export function setRoomSubscription(
   db: Firestore,
   uid: string,
   roomId: string,
   on: boolean,
   now: number,
 ) {
-  const ref = refs(db).subscribers(roomId).doc(uid);
-  if (on) await ref.set({ uid, createdAt: Timestamp.fromMillis(now) });
-  else await ref.delete();
+  return setMembership(refs(db).subscribers(roomId).doc(uid), uid, on, now);
 }
-
-// ---------------------------------------------------------------- inbox
-
-export type { InboxEntry };
 
 export class UnknownCursorError extends Error {}
 
@@ -79,22 +68,20 @@ export async function listNotifications(
   // Cursors as range filters (not startAfter): exact under ties and the same on both endpoints.
   const newestFirst = (q: Query<InboxEntry>) =>
     q.orderBy("createdAt", "desc").orderBy(FieldPath.documentId(), "desc");
-  const found: QueryDocumentSnapshot<InboxEntry>[] = [];
+  let found: QueryDocumentSnapshot<InboxEntry>[];
   if (cursor === undefined) {
-    found.push(
-      ...(
-        await newestFirst(inbox(db, uid))
-          .limit(limit + 1)
-          .get()
-      ).docs,
-    );
+    found = (
+      await newestFirst(inbox(db, uid))
+        .limit(limit + 1)
+        .get()
+    ).docs;
   } else {
     const at = await inbox(db, uid).doc(cursor).get();
     if (!at.exists) throw new UnknownCursorError(cursor);
     const createdAt: unknown = at.get("createdAt");
     // Entries created the same instant as the cursor and after it in id order, then older ones.
     const ties = await inbox(db, uid).where("createdAt", "==", createdAt).get();
-    found.push(...ties.docs.filter((d) => d.id < at.id).sort((a, b) => (a.id < b.id ? 1 : -1)));
+    found = ties.docs.filter((d) => d.id < at.id).sort((a, b) => (a.id < b.id ? 1 : -1));
     if (found.length <= limit) {
       const older = await newestFirst(inbox(db, uid).where("createdAt", "<", createdAt))
         .limit(limit + 1 - found.length)
@@ -111,6 +98,24 @@ export async function listNotifications(
   };
 }
 
+/** Marks these unread entries read and takes them off the user's unread count. */
+function markIn(
+  db: Firestore,
+  tx: Transaction,
+  uid: string,
+  entries: DocumentReference[],
+  now: number,
+) {
+  for (const ref of entries) tx.update(ref, { readAt: Timestamp.fromMillis(now), read: true });
+  if (entries.length > 0) {
+    tx.set(
+      userRef(db, uid),
+      { unreadCount: FieldValue.increment(-entries.length) },
+      { merge: true },
+    );
+  }
+}
+
 /** Marks one of the user's notifications read; null when the user has no such notification. */
 export async function markRead(
   db: Firestore,
@@ -123,13 +128,12 @@ export async function markRead(
     const snap = await tx.get(ref);
     if (!snap.exists) return null;
     if (snap.get("readAt") != null) return { marked: 0 };
-    tx.update(ref, { readAt: Timestamp.fromMillis(now), read: true });
-    tx.set(userRef(db, uid), { unreadCount: FieldValue.increment(-1) }, { merge: true });
+    markIn(db, tx, uid, [ref], now);
     return { marked: 1 };
   });
 }
 
-/** Marks every unread notification of the user read, 400 at a time. */
+/** Marks every unread notification of the user read, 400 per transaction. */
 export async function markAllRead(
   db: Firestore,
   uid: string,
@@ -139,37 +143,30 @@ export async function markAllRead(
   for (;;) {
     const n = await db.runTransaction(async (tx) => {
       const unread = await tx.get(inbox(db, uid).where("read", "==", false).limit(400));
-      for (const d of unread.docs)
-        tx.update(d.ref, { readAt: Timestamp.fromMillis(now), read: true });
-      if (unread.size > 0) {
-        tx.set(
-          userRef(db, uid),
-          { unreadCount: FieldValue.increment(-unread.size) },
-          { merge: true },
-        );
-      }
+      markIn(
+        db,
+        tx,
+        uid,
+        unread.docs.map((d) => d.ref),
+        now,
+      );
       return unread.size;
     });
     marked += n;
-    if (n < 400) break;
+    if (n < 400) return { marked };
   }
-  return { marked };
 }
 
-// ---------------------------------------------------------------- finished cycles
-
 /** A cycle the report trigger completed for the first time. */
-export interface FinishedCycle {
+interface FinishedCycle {
   id: string;
   implausible: boolean;
   totalMinutes: number;
 }
 
 /** Who hears of a machine's finished cycles, and what the report's transaction writes for it. */
-export interface FinishedPlan {
+interface FinishedPlan {
   notices: Notice[];
-  /** Watches that end now (their owners are served). */
-  watchesCleared: string[];
   write(tx: Transaction): void;
 }
 
@@ -189,12 +186,11 @@ export async function planFinished(
     now: number;
   },
 ): Promise<FinishedPlan> {
-  const roomRef = a.roomId ? refs(db).room(a.roomId) : null;
   const implausible = a.cycles.filter((c) => c.implausible);
   const [watchersSnap, subsSnap, roomSnap, adminsSnap] = await Promise.all([
     tx.get(refs(db).watchers(a.machine.id)),
     a.roomId ? tx.get(refs(db).subscribers(a.roomId)) : null,
-    roomRef ? tx.get(roomRef) : null,
+    a.roomId ? tx.get(refs(db).room(a.roomId)) : null,
     implausible.length > 0 ? tx.get(refs(db).admins) : null,
   ]);
   const watchers = watchersSnap.docs.map((d) => d.id);
@@ -239,7 +235,6 @@ export async function planFinished(
   }
   return {
     notices,
-    watchesCleared: watchers,
     write(tx) {
       const uids = Object.fromEntries(watchers.map((u) => [u, true]));
       for (const cycle of a.cycles) {
