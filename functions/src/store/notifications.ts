@@ -68,27 +68,18 @@ export async function listNotifications(
   // Cursors as range filters (not startAfter): exact under ties and the same on both endpoints.
   const newestFirst = (q: Query<InboxEntry>) =>
     q.orderBy("createdAt", "desc").orderBy(FieldPath.documentId(), "desc");
-  let found: QueryDocumentSnapshot<InboxEntry>[];
-  if (cursor === undefined) {
-    found = (
-      await newestFirst(inbox(db, uid))
-        .limit(limit + 1)
-        .get()
-    ).docs;
-  } else {
+  let found: QueryDocumentSnapshot<InboxEntry>[] = [];
+  let rest = newestFirst(inbox(db, uid));
+  if (cursor !== undefined) {
     const at = await inbox(db, uid).doc(cursor).get();
     if (!at.exists) throw new UnknownCursorError(cursor);
     const createdAt: unknown = at.get("createdAt");
     // Entries created the same instant as the cursor and after it in id order, then older ones.
     const ties = await inbox(db, uid).where("createdAt", "==", createdAt).get();
     found = ties.docs.filter((d) => d.id < at.id).sort((a, b) => (a.id < b.id ? 1 : -1));
-    if (found.length <= limit) {
-      const older = await newestFirst(inbox(db, uid).where("createdAt", "<", createdAt))
-        .limit(limit + 1 - found.length)
-        .get();
-      found.push(...older.docs);
-    }
+    rest = newestFirst(inbox(db, uid).where("createdAt", "<", createdAt));
   }
+  if (found.length <= limit) found.push(...(await rest.limit(limit + 1 - found.length).get()).docs);
   const user = await userRef(db, uid).get();
   const docs = found.slice(0, limit);
   return {
@@ -98,22 +89,11 @@ export async function listNotifications(
   };
 }
 
-/** Marks these unread entries read and takes them off the user's unread count. */
-function markIn(
-  db: Firestore,
-  tx: Transaction,
-  uid: string,
-  entries: DocumentReference[],
-  now: number,
-) {
-  for (const ref of entries) tx.update(ref, { readAt: Timestamp.fromMillis(now), read: true });
-  if (entries.length > 0) {
-    tx.set(
-      userRef(db, uid),
-      { unreadCount: FieldValue.increment(-entries.length) },
-      { merge: true },
-    );
-  }
+/** Marks these unread entries of the user read, keeping `unreadCount` right. */
+function markIn(tx: Transaction, user: DocumentReference, docs: DocumentReference[], at: number) {
+  for (const ref of docs) tx.update(ref, { readAt: Timestamp.fromMillis(at), read: true });
+  const unreadCount = FieldValue.increment(-docs.length);
+  if (docs.length > 0) tx.set(user, { unreadCount }, { merge: true });
 }
 
 /** Marks one of the user's notifications read; null when the user has no such notification. */
@@ -128,7 +108,7 @@ export async function markRead(
     const snap = await tx.get(ref);
     if (!snap.exists) return null;
     if (snap.get("readAt") != null) return { marked: 0 };
-    markIn(db, tx, uid, [ref], now);
+    markIn(tx, userRef(db, uid), [ref], now);
     return { marked: 1 };
   });
 }
@@ -143,13 +123,8 @@ export async function markAllRead(
   for (;;) {
     const n = await db.runTransaction(async (tx) => {
       const unread = await tx.get(inbox(db, uid).where("read", "==", false).limit(400));
-      markIn(
-        db,
-        tx,
-        uid,
-        unread.docs.map((d) => d.ref),
-        now,
-      );
+      const entries = unread.docs.map((d) => d.ref);
+      markIn(tx, userRef(db, uid), entries, now);
       return unread.size;
     });
     marked += n;
