@@ -1,16 +1,9 @@
 /**
- * What `GET /tip` reads and keeps in Firestore:
- *
- * - its inputs: each room's free/busy machines and expected wait (from `machines`), and the
- *   congestion grid (`congestion/{roomId}`, summed over the rooms asked about);
- * - the tip cache `caches/tip-{scope}-{locale}` (`scope` = room id or "all"):
- *   `{kind: "tip", value: TipResponse, freshUntil, expireAt}`; fresh for 10 minutes, then kept
- *   (stale) for a day so that requests which lose the refresh lease have something to serve;
- * - the refresh lease `caches/tip-lease-{scope}-{locale}`: one refresh (one Gemini call) at a
- *   time.
- *
- * Every `caches` document carries `expireAt` (a Timestamp): the field a TTL policy on the
- * `caches` collection should cover.
+ * What `GET /tip` reads and keeps: its inputs (each room's machines and the congestion grid), the
+ * tip cache `caches/tip-{scope}-{locale}` (`scope`: a room id or "all"; fresh for 10 minutes,
+ * then kept stale for a day for the requests that lose the refresh lease) and the lease
+ * `caches/tip-lease-{scope}-{locale}` (one Gemini call per refresh). Every `caches` document
+ * carries `expireAt`, the field of the collection's TTL policy.
  */
 import { randomUUID } from "node:crypto";
 import * as logger from "firebase-functions/logger";
@@ -39,9 +32,6 @@ export function tipCacheKey(scope: string, locale: Locale): string {
 export function tipLeaseKey(scope: string, locale: Locale): string {
   return `tip-lease-${scope}-${locale}`;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Inputs
 
 /**
  * A room as the tip sees it, or null when none of its machines is online and in order (no live
@@ -94,9 +84,6 @@ export async function loadTipInputs(
     grid,
   };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Tip cache
 
 export interface CachedTip {
   tip: TipResponse;
@@ -151,16 +138,11 @@ export async function writeCachedTip(
     });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Refresh lease
-
 /**
- * Takes the lease to refresh the tip of `scope`/`locale` for {@link TIP_LEASE_MS}, or returns
- * null while another request holds it: exactly one Gemini call per refresh. The lease is one
- * document (`{kind, name, holder, takenAt, expireAt}`) taken in a transaction when absent or
- * expired, so a holder that died leaves an expired lease that the next request takes over.
- * Releasing deletes it, by the holder only, so a holder that outlived its lease cannot end its
- * successor's. Other Firestore errors are thrown.
+ * Takes the lease to refresh the tip of `scope`/`locale` for {@link TIP_LEASE_MS}, or null while
+ * another request holds it. Taken in a transaction when absent or expired (a dead holder's
+ * expires); released by its holder only, so a holder that outlived its lease cannot end its
+ * successor's.
  */
 export async function acquireTipLease(
   db: Firestore,

@@ -1,16 +1,6 @@
 /**
- * Notification routes: watches, room subscriptions, device tokens and the inbox.
- *
- * - POST /notify_me {machine_id, isusing}: 1 = watch the machine's next FINISHED once, 0 = stop.
- * - POST /device_subscribe {room_id, isusing?}: every FINISHED in the room; isusing 0 unsubscribes
- *   (default 1).
- * - POST /set_fcm_token {fcm_token, platform?, locale?}: adds or refreshes a device token
- *   (platform from the body, else the X-Client-Platform header, else "web").
- * - POST /logout {fcm_token}: forgets that token.
- * - POST /settings {locale}: the language of the user's notifications ("ko" | "en"), for a user
- *   without a push token too (the PWA sends it when the language is switched).
- * - GET /notifications?limit=&cursor=: the inbox, newest first.
- * - POST /notifications/read {id} | {all: true}: marks read, keeping unreadCount right.
+ * Notification routes: watches (`/notify_me`), room subscriptions (`/device_subscribe`), device
+ * tokens (`/set_fcm_token`, `/logout`), the notification language (`/settings`) and the inbox.
  */
 import {
   UnknownCursorError,
