@@ -14,7 +14,7 @@ import { refs } from "../data/refs";
 /** One notice for one user. */
 export interface Notice {
   uid: string;
-  /** Deterministic (`finished-{cycleId}`, an offer's, a reminder's key): the inbox id and the push's key. */
+  /** The inbox id and the push's key, deterministic: `finished-{cycleId}`, an offer's, … */
   id: string;
   /** Inbox `type` (`finished`, `room_finished`, `queue_offer`, …). */
   type: string;
@@ -98,7 +98,7 @@ export function writeNotices(db: Firestore, tx: Transaction, plan: NoticePlan, n
   }
 }
 
-/** Notices outside any other work, {@link CHUNK} per transaction; `counters` add up the tick's operations. */
+/** Notices outside any other work, {@link CHUNK} per transaction; `counters`: the tick's. */
 export async function sendNotices(
   db: Firestore,
   notices: readonly Notice[],

@@ -24,12 +24,13 @@ import { createKmaClient } from "../../services/kma/client";
 import { KmaError } from "../../services/kma/parse";
 import {
   acquireTipLease,
+  firestoreWeatherCache,
   loadTipInputs,
   readCachedTip,
   writeCachedTip,
   type TipInputs,
 } from "../../store/tip";
-import { firestoreWeatherCache } from "../../store/weatherCache";
+
 import { refs } from "../../data/refs";
 import { type ApiDeps, defineRoute } from "../apiRouter";
 import { TipResponseSchema } from "../apiResponses";

@@ -89,7 +89,7 @@ export function toFcmMessage(msg: PushMessage): Message {
   };
 }
 
-/** The production transport: one `messaging.sendEach` (HTTP v1 over one HTTP/2 session) per batch. */
+/** The production transport: one `messaging.sendEach` (HTTP/2, one request a message) per batch. */
 export function createFcmTransport(messaging: Messaging): PushTransport {
   return {
     async sendBatch(messages) {
