@@ -34,8 +34,6 @@ export interface SendReport {
   failed: number;
   /** Tokens FCM called unregistered or invalid: the caller removes them from the user. */
   deadTokens: string[];
-  /** Transport calls, retries included. */
-  batches: number;
 }
 
 /** A batch whose transport call threw (network, session, credentials): retried like a 5xx. */
@@ -77,7 +75,7 @@ export async function sendToUser(
     random = Math.random,
   }: { sleep?: (ms: number) => Promise<unknown>; random?: () => number } = {},
 ): Promise<SendReport> {
-  const report: SendReport = { sent: 0, failed: 0, deadTokens: [], batches: 0 };
+  const report: SendReport = { sent: 0, failed: 0, deadTokens: [] };
   const failuresByCode: Record<string, number> = {};
   let pending: PushMessage[] = tokens.map((token) => ({ ...payload, uid, token }));
   for (let round = 0; pending.length > 0; round++) {
@@ -85,7 +83,6 @@ export async function sendToUser(
     let retryAfterMs = 0;
     for (let i = 0; i < pending.length; i += FCM_MAX_BATCH) {
       const batch = pending.slice(i, i + FCM_MAX_BATCH);
-      report.batches += 1;
       let results: PushResult[];
       try {
         results = await transport.sendBatch(batch);
