@@ -2,6 +2,7 @@
  * Notification routes: watches (`/notify_me`), room subscriptions (`/device_subscribe`), device
  * tokens (`/set_fcm_token`, `/logout`), the notification language (`/settings`) and the inbox.
  */
+import { z } from "zod";
 import {
   UnknownCursorError,
   listNotifications,
@@ -11,7 +12,6 @@ import {
   setWatch,
 } from "../../store/notifications";
 import { deleteFcmToken, saveFcmToken, saveLocale } from "../../store/users";
-import type { HttpRequest } from "../adapter";
 import { defineRoute } from "../apiRouter";
 import {
   DeviceSubscribeResponseSchema,
@@ -30,28 +30,18 @@ import {
   NotificationsReadBodySchema,
   NotifyMeBodySchema,
   PLATFORMS,
-  type Platform,
-  PlatformSchema,
   SetFcmTokenBodySchema,
   SettingsBodySchema,
 } from "../apiSchemas";
-import { HttpError } from "../errors";
+import { HttpError, parseOrThrow } from "../errors";
 import { machineOr404, roomOr404 } from "./common";
 
-/** The X-Client-Platform header, when sent: one of PLATFORMS, else a 400. */
-function platformHeader(req: HttpRequest): Platform | undefined {
-  const header = req.headers["x-client-platform"]?.trim().toLowerCase();
-  if (header === undefined) return undefined;
-  const parsed = PlatformSchema.safeParse(header);
-  if (!parsed.success) {
-    throw new HttpError(
-      400,
-      "invalid_body",
-      `platform: X-Client-Platform must be one of ${PLATFORMS.join(", ")}`,
-    );
-  }
-  return parsed.data;
-}
+/** The X-Client-Platform header, when sent (the body's `platform` wins). */
+const PlatformHeaderSchema = z.object({
+  platform: z
+    .enum(PLATFORMS, `X-Client-Platform must be one of ${PLATFORMS.join(", ")}`)
+    .optional(),
+});
 
 export const notificationRoutes = [
   defineRoute({
@@ -90,7 +80,9 @@ export const notificationRoutes = [
     auth: "user",
     body: SetFcmTokenBodySchema,
   }).handle(async ({ req, deps, user, body }) => {
-    const platform = body.platform ?? platformHeader(req) ?? "web";
+    const header = req.headers["x-client-platform"]?.trim().toLowerCase();
+    const platform =
+      body.platform ?? parseOrThrow(PlatformHeaderSchema, { platform: header }).platform ?? "web";
     await saveFcmToken(deps.db, user.uid, {
       token: body.fcm_token,
       platform,
