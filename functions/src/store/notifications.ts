@@ -1,12 +1,7 @@
 /**
- * Watches, room subscriptions, the in-app inbox, and who hears of a finished cycle.
- *
- * Layout (all server-written; clients read only their own `users/{uid}` subtree):
- * - `machines/{machineId}/watchers/{uid}`: one-shot watch (`notify_me`), deleted once announced.
- * - `rooms/{roomId}/subscribers/{uid}`: persistent room subscription (`device_subscribe`).
- * - `users/{uid}/notifications/{id}` and `users/{uid}.unreadCount`: see store/notices.ts.
- * - `cycleWatchers/{cycleId}`: `{machineId, uids: {uid: true}, createdAt}`, who watched the cycle
- *   (the tick's "laundry left" reminder goes to them).
+ * Watches (`machines/{id}/watchers/{uid}`, one-shot), room subscriptions
+ * (`rooms/{id}/subscribers/{uid}`), the in-app inbox (written by store/notices.ts), and who hears
+ * of a finished cycle (`cycleWatchers/{cycleId}` keeps who watched it, for the tick's reminder).
  */
 import {
   type DocumentReference,
