@@ -157,14 +157,16 @@ export async function planFinished(
   },
 ): Promise<FinishedPlan> {
   const implausible = a.cycles.filter((c) => c.implausible);
-  const [watchersSnap, subsSnap, roomSnap, adminsSnap] = await Promise.all([
+  const [watchersSnap, subsSnap, adminsSnap] = await Promise.all([
     tx.get(refs(db).watchers(a.machine.id)),
     a.roomId ? tx.get(refs(db).subscribers(a.roomId)) : null,
-    a.roomId ? tx.get(refs(db).room(a.roomId)) : null,
     implausible.length > 0 ? tx.get(refs(db).admins) : null,
   ]);
   const watchers = watchersSnap.docs.map((d) => d.id);
   const subscribers = (subsSnap?.docs ?? []).map((d) => d.id).filter((u) => !watchers.includes(u));
+  // The room's name is in the subscribers' message only: read when someone will get one.
+  const roomSnap =
+    a.roomId && subscribers.length > 0 ? await tx.get(refs(db).room(a.roomId)) : null;
   const name: unknown = roomSnap?.get("name");
   const roomName = typeof name === "string" ? name : null;
   const notices: Notice[] = [];
@@ -207,7 +209,8 @@ export async function planFinished(
     notices,
     write(tx) {
       const uids = Object.fromEntries(watchers.map((u) => [u, true]));
-      for (const cycle of a.cycles) {
+      // Nobody watched: no record (the reminder reads a missing one as nobody).
+      for (const cycle of watchers.length > 0 ? a.cycles : []) {
         tx.set(refs(db).cycleWatchers(cycle.id), {
           machineId: a.machine.id,
           uids,
