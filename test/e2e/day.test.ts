@@ -362,7 +362,7 @@ describe("a day in a 10-machine room", () => {
     expect(asStored).toEqual(fromTruth);
 
     // Expected statistics from DESIGN.md's rules (test/support/statsOracle.ts), not the server's code.
-    const roomCourses = (await e.db.doc("roomStats/1").get()).get("courses") as Record<
+    const roomCourses = (await e.db.doc("congestion/1").get()).get("courses") as Record<
       string,
       { stats: Record<string, unknown> }
     >;

@@ -258,7 +258,7 @@ describe("POST /admin/add_device", () => {
     expect(cycles.docs.map((d) => d.data())).toEqual([
       expect.objectContaining({ machineId: "8", roomId: "1", totalMinutes: 42 }),
     ]);
-    const stats = (await testDb().doc("roomStats/1").get()).get("courses.washer-standard.stats");
+    const stats = (await testDb().doc("congestion/1").get()).get("courses.washer-standard.stats");
     expect(stats).toMatchObject({ type: "washer", samples: 1, avgTotalMinutes: 42 });
     expect((await testDb().doc("machines/8").get()).get("status")).toBe("FINISHED");
   });

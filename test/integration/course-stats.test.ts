@@ -32,7 +32,7 @@ async function cycle(machineId: number, start: number, totalMinutes: number, spi
 }
 
 const roomFigures = async (roomId: string): Promise<unknown> =>
-  (await testDb().doc(`roomStats/${roomId}`).get()).get("courses.washer-standard.stats");
+  (await testDb().doc(`congestion/${roomId}`).get()).get("courses.washer-standard.stats");
 
 beforeEach(async () => {
   clock = (DAY0 + 30 * 86_400) * 1000;
@@ -63,6 +63,15 @@ describe("course statistics per room", () => {
     // Room 2 knows only its own 60-minute cycle (no fleet figures exist yet).
     expect(await roomFigures("2")).toMatchObject({ samples: 1, avgTotalMinutes: 60 });
     expect((await testDb().collection("courseStats").get()).size).toBe(0);
+    // The room's statistics document is the one residents read for congestion too.
+    expect((await testDb().doc("congestion/1").get()).data()).toMatchObject({
+      w0h09: 1,
+      w0h10: 1,
+      w0h11: 1,
+      w0h12: 1,
+      w0h13: 1,
+      w0h14: 1,
+    });
   });
 
   it("the daily roll-up sums the rooms into the fleet's figures, and a new room starts from them", async () => {

@@ -210,35 +210,32 @@ export interface RoomCourse {
 }
 
 /**
- * `roomStats/{roomId}`: the room's course statistics, `courses` keyed by `courseStatsId`.
- * Written whole by the report trigger (store/applyReport.ts); server-only.
+ * The course statistics of `congestion/{roomId}` (its `courses` map, keyed by `courseStatsId`;
+ * the same document's cells are the congestion grid). Written by the report trigger.
  */
 export interface RoomStats {
   roomId: string;
   courses: Record<string, RoomCourse>;
 }
 
-export const roomStatsConverter: FirestoreDataConverter<RoomStats> = {
-  toFirestore: (r: RoomStats) => ({ roomId: r.roomId, courses: r.courses }),
-  fromFirestore(snap) {
-    const courses = (snap.get("courses") ?? {}) as Record<string, Data>;
-    const histogram = (h: unknown): Histogram => (h ?? {}) as Histogram;
-    return {
-      roomId: snap.id,
-      courses: Object.fromEntries(
-        Object.entries(courses).map(([key, c]) => {
-          const h = (c.histograms ?? EMPTY_HISTOGRAMS) as Data;
-          const histograms = {
-            total: histogram(h.total),
-            wash: histogram(h.wash),
-            spin: histogram(h.spin),
-          };
-          return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
-        }),
-      ),
-    };
-  },
-};
+export const roomStatsConverter = reader<RoomStats>((id, d) => {
+  const courses = (d.courses ?? {}) as Record<string, Data>;
+  const histogram = (h: unknown): Histogram => (h ?? {}) as Histogram;
+  return {
+    roomId: id,
+    courses: Object.fromEntries(
+      Object.entries(courses).map(([key, c]) => {
+        const h = (c.histograms ?? EMPTY_HISTOGRAMS) as Data;
+        const histograms = {
+          total: histogram(h.total),
+          wash: histogram(h.wash),
+          spin: histogram(h.spin),
+        };
+        return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
+      }),
+    ),
+  };
+});
 
 // ------------------------------------------------------------------------------ queues
 

@@ -45,13 +45,17 @@ export function refs(db: Firestore) {
     subscribers: (roomId: string) => rooms.doc(roomId).collection("subscribers"),
     cycles: col("cycles").withConverter(cycleConverter),
     cycle: (id: string) => col("cycles").withConverter(cycleConverter).doc(id),
-    /** roomStats/{roomId}: the room's course statistics (domain/stats.ts). */
-    roomStatsAll: col("roomStats").withConverter(roomStatsConverter),
-    roomStats: (roomId: string) => col("roomStats").withConverter(roomStatsConverter).doc(roomId),
+    /** congestion/{roomId} read as the room's course statistics (`courses`, domain/stats.ts). */
+    roomStatsAll: col("congestion").withConverter(roomStatsConverter),
+    roomStats: (roomId: string) => col("congestion").withConverter(roomStatsConverter).doc(roomId),
     /** courseStats/{type}-{course}: the fleet's course figures, a new room's prior. */
     courseStatsAll: col("courseStats").withConverter(courseStatsConverter),
     courseStats: (type: MachineType, course: string) =>
       col("courseStats").withConverter(courseStatsConverter).doc(courseStatsId(type, course)),
+    /**
+     * congestion/{roomId}: the room's statistics, readable by residents: `w{weekday}h{hh}` cycle
+     * counts and `courses` (each course's histograms and figures, written whole).
+     */
     congestions: col("congestion"),
     congestion: (roomId: string) => col("congestion").doc(roomId),
     deviceSecrets: col("deviceSecrets"),

@@ -21,6 +21,7 @@ import {
   type DocumentData,
   type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
+import type { CalibrationSums } from "../domain/calibration";
 import { cellField } from "../domain/congestion";
 import { type PreviousCourse, earliestStartFor } from "../domain/course";
 import {
@@ -289,8 +290,8 @@ export function transitionOf(
 }
 
 interface PlannedStats {
-  /** The room's statistics to write (a course's set of cycles changed), else null. */
-  room: RoomStats | null;
+  /** The room's courses to write (a course's set of cycles changed), else null. */
+  room: { courses: RoomStats["courses"]; exists: boolean } | null;
   /** The figures of the course the machine runs (its expected end), null: the defaults. */
   current: CourseStats | null;
 }
@@ -298,8 +299,9 @@ interface PlannedStats {
 /**
  * The room's course statistics after the plan: each changed course's histograms updated by the
  * cycles the plan adds and takes back (domain/stats.ts), and its figures recomputed, blended with
- * the fleet's while the room has few cycles of it. One read of `roomStats/{roomId}` when a course
- * changed or the machine starts running; the fleet's document only while that prior counts.
+ * the fleet's while the room has few cycles of it. One read of the room's statistics document
+ * (`congestion/{roomId}`) when a course changed or the machine starts running; the fleet's
+ * document only while that prior counts.
  * A machine without a room counts nowhere and is timed by the fleet's figures.
  */
 async function planStats(
@@ -322,13 +324,8 @@ async function planStats(
   const carried = carriedEstimate(a.machine, plan, a.course, type);
   if (!changed && carried) return { room: null, current: carried };
 
-  const room: RoomStats = (a.roomId
-    ? (await tx.get(refs(db).roomStats(a.roomId))).data()
-    : undefined) ?? {
-    roomId: a.roomId ?? "",
-    courses: {},
-  };
-  const courses = { ...room.courses };
+  const snap = a.roomId ? await tx.get(refs(db).roomStats(a.roomId)) : null;
+  const courses = { ...snap?.data()?.courses };
   /** The fleet's figures of a course, read only while the room's own do not carry the weight. */
   const prior = async (course: string, h: CourseHistograms) =>
     (filteredMean(h.total)?.kept ?? 0) >= PRIOR_SAMPLES
@@ -348,7 +345,7 @@ async function planStats(
     ? null
     : (mine?.stats ??
       courseStats(type, a.course, EMPTY_HISTOGRAMS, await prior(a.course, EMPTY_HISTOGRAMS)));
-  return { room: changed ? { roomId: a.roomId ?? "", courses } : null, current };
+  return { room: changed ? { courses, exists: snap?.exists === true } : null, current };
 }
 
 /** The figures the running cycle was timed with, when the same cycle still runs the same course. */
@@ -412,14 +409,7 @@ function writePlan(
     // The choice this resolution considered: /load and the tick trust it until a newer one.
     courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
     // The calibration samples' sums (the device function answers thresholds from them).
-    ...(plan.calibration.samples !== 0
-      ? Object.fromEntries(
-          Object.entries(plan.calibration).map(([k, v]) => [
-            `calibrationSums.${k}`,
-            FieldValue.increment(v),
-          ]),
-        )
-      : {}),
+    ...(plan.calibration.samples !== 0 ? calibrationIncrements(plan.calibration) : {}),
     updatedAt: FieldValue.serverTimestamp(),
   });
   // Who started the running cycle (reminders go to them), kept server-only; written on change.
@@ -435,16 +425,30 @@ function writePlan(
   }
   for (const c of plan.upsertCycles) tx.set(refs(db).cycle(c.id), { ...c, roomId: a.roomId });
   for (const id of plan.deleteCycleIds) tx.delete(refs(db).cycle(id));
-  if (a.stats.room) tx.set(refs(db).roomStats(a.stats.room.roomId), a.stats.room);
-  if (a.roomId && plan.congestion.size > 0) {
+  // The room's statistics, one write: congestion cells and the changed courses' histograms.
+  if (a.roomId && (a.stats.room || plan.congestion.size > 0)) {
     const cells: Record<string, FieldValue> = {};
     for (const [cell, n] of plan.congestion) cells[cellField(cell)] = FieldValue.increment(n);
-    tx.set(
-      refs(db).congestion(a.roomId),
-      { roomId: a.roomId, ...cells, updatedAt: FieldValue.serverTimestamp() },
-      { merge: true },
-    );
+    const fields = {
+      roomId: a.roomId,
+      ...cells,
+      // update() replaces the whole map, so buckets that emptied are gone too.
+      ...(a.stats.room ? { courses: a.stats.room.courses } : {}),
+      updatedAt: FieldValue.serverTimestamp(),
+    };
+    const ref = refs(db).congestion(a.roomId);
+    if (a.stats.room?.exists) tx.update(ref, fields);
+    else tx.set(ref, fields, { merge: true });
   }
+}
+
+function calibrationIncrements(c: CalibrationSums) {
+  return {
+    "calibrationSums.samples": FieldValue.increment(c.samples),
+    "calibrationSums.washAvgSum": FieldValue.increment(c.washAvgSum),
+    "calibrationSums.washMaxSum": FieldValue.increment(c.washMaxSum),
+    "calibrationSums.spinMaxSum": FieldValue.increment(c.spinMaxSum),
+  };
 }
 
 /** A machine document written before the chooser's uid moved to courseChoices/{id}. */
