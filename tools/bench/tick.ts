@@ -4,7 +4,7 @@
  * of that minute. Reports elapsed ms and the reads/writes the tick issued (its own counters: a
  * query that returns nothing counts one read). Nothing is asserted.
  *
- *   npx tsx tools/bench/tick.ts [rooms] [machinesPerRoom]
+ *   npx tsx tools/bench/tick.ts [rooms] [machinesPerRoom] [share running, default 1]
  *
  * `benchTick()` is what the benchmark runner calls. Data goes to a project of its own
  * (`demo-washcall-bench-tick-<run>`), so a shared emulator's demo data is never touched.
@@ -22,6 +22,8 @@ const BENCH_PROJECT = "demo-washcall-bench-tick";
 export interface BenchTickOptions {
   rooms: number;
   machinesPerRoom: number;
+  /** Share of the machines running (the rest idle, FINISHED); 1 when absent. */
+  running?: number;
   /** Use this Firestore instead of starting one (its data is added to, not cleared). */
   db?: Firestore;
 }
@@ -37,6 +39,7 @@ export interface TickFigures {
 export interface BenchTickResult {
   rooms: number;
   machines: number;
+  runningMachines: number;
   seedMs: number;
   /** The first tick: every room's timers appear. */
   first: TickFigures;
@@ -46,8 +49,11 @@ export interface BenchTickResult {
   repeat: TickFigures;
 }
 
-async function seed(db: Firestore, rooms: number, perRoom: number, start: number) {
+async function seed(db: Firestore, rooms: number, perRoom: number, running: number, start: number) {
   const docs: { path: string; data: Record<string, unknown> }[] = [];
+  // Every (1 / running)-th machine runs, so running machines spread over the rooms.
+  const every = Math.max(1, Math.round(1 / running));
+  let runningMachines = 0;
   for (let r = 1; r <= rooms; r++) {
     docs.push({ path: `rooms/${r}`, data: { name: `Room ${r}`, timers: {}, timersAt: null } });
     for (let i = 1; i <= perRoom; i++) {
@@ -55,6 +61,25 @@ async function seed(db: Firestore, rooms: number, perRoom: number, start: number
       const dryer = i > perRoom * 0.7;
       // Spread starts over 40 minutes so rooms hold a mix of remaining times.
       const startedAt = start - ((r * 7 + i * 3) % 40) * MIN;
+      if ((Number(id) - 1) % every !== 0) {
+        docs.push({
+          path: `machines/${id}`,
+          data: {
+            roomId: String(r),
+            name: `${dryer ? "건조기" : "세탁기"} ${id}`,
+            type: dryer ? "dryer" : "washer",
+            status: "FINISHED",
+            course: null,
+            cycleStartedAt: null,
+            spinStartedAt: null,
+            expectedEndAt: null,
+            lastSeenAt: Timestamp.fromMillis(start),
+            online: true,
+          },
+        });
+        continue;
+      }
+      runningMachines += 1;
       docs.push({
         path: `machines/${id}`,
         data: {
@@ -77,6 +102,7 @@ async function seed(db: Firestore, rooms: number, perRoom: number, start: number
     for (const d of docs.slice(i, i + 500)) batch.set(db.doc(d.path), d.data);
     await batch.commit();
   }
+  return runningMachines;
 }
 
 async function timed(db: Firestore, at: number): Promise<TickFigures> {
@@ -111,7 +137,13 @@ export async function benchTick(opts: BenchTickOptions): Promise<BenchTickResult
     // A fixed minute, so repeated runs compare like with like.
     const start = Date.UTC(2026, 10, 16, 1, 0);
     const t = process.hrtime.bigint();
-    await seed(db, opts.rooms, opts.machinesPerRoom, start);
+    const runningMachines = await seed(
+      db,
+      opts.rooms,
+      opts.machinesPerRoom,
+      opts.running ?? 1,
+      start,
+    );
     const seedMs = Math.round(Number(process.hrtime.bigint() - t) / 1e6);
     const first = await timed(db, start + MIN);
     const nextMinute = await timed(db, start + 2 * MIN);
@@ -119,6 +151,7 @@ export async function benchTick(opts: BenchTickOptions): Promise<BenchTickResult
     return {
       rooms: opts.rooms,
       machines: opts.rooms * opts.machinesPerRoom,
+      runningMachines,
       seedMs,
       first,
       nextMinute,
@@ -133,7 +166,8 @@ export async function benchTick(opts: BenchTickOptions): Promise<BenchTickResult
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(__filename)) {
   const rooms = Number(process.argv[2] ?? 200);
   const machinesPerRoom = Number(process.argv[3] ?? 10);
-  benchTick({ rooms, machinesPerRoom })
+  const running = Number(process.argv[4] ?? 1);
+  benchTick({ rooms, machinesPerRoom, running })
     .then((r) => {
       console.log(JSON.stringify(r, null, 2));
       process.exit(0);
