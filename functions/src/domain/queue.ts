@@ -55,14 +55,12 @@ export interface ExpiredOffer extends UserOffer {
 
 export const EMPTY_QUEUE: RoomQueue = { entries: [] };
 
-export interface JoinResult {
-  queue: RoomQueue;
-  position: number;
-  /** False when the user already held a place (nothing changed). */
-  joined: boolean;
-}
-
-export function join(queue: RoomQueue, uid: string, now: number): JoinResult {
+/** `joined` is false when the user already held a place (nothing changed). */
+export function join(
+  queue: RoomQueue,
+  uid: string,
+  now: number,
+): { queue: RoomQueue; position: number; joined: boolean } {
   const i = indexOf(queue, uid);
   if (i >= 0) return { queue, position: i + 1, joined: false };
   const entries = [...queue.entries, { uid, joinedAt: stampAfter(queue.entries, now), passes: 0 }];
