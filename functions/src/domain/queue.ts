@@ -176,7 +176,7 @@ export function offerFreeMachines(
   return { queue, offers };
 }
 
-export type ClaimResult =
+type ClaimResult =
   | { ok: true; queue: RoomQueue; claimed: ClaimedOffer }
   | { ok: false; queue: RoomQueue; reason: "notQueued" | "noOffer" | "otherMachine" | "expired" };
 

@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { congestionTable } from "../../store/status";
 import { loadView, roomsView } from "../views";
-import { type HttpRequest, jsonBody } from "../adapter";
+import { jsonBody } from "../adapter";
 import { defineRoute } from "../apiRouter";
 import { CongestionResponseSchema, LoadResponseSchema, RoomsResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
@@ -18,13 +18,6 @@ import { parseOrThrow } from "../errors";
 import { roomOr404, RoomQuerySchema } from "./common";
 
 export const LoadBodySchema = z.object({ room_id: IdSchema.optional() }).strict();
-
-/** The JSON body when there is one; an absent or empty body is `{}`. */
-function optionalJsonBody(req: HttpRequest): unknown {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if ((req.rawBody === undefined || req.rawBody.length === 0) && !(declared > 0)) return {};
-  return jsonBody(req);
-}
 
 export const statusRoutes = [
   defineRoute({
@@ -41,9 +34,11 @@ export const statusRoutes = [
     path: "/load",
     response: LoadResponseSchema,
     auth: "user",
-    // No `body` on the route: the body is optional.
+    // No `body` on the route: an absent or empty body is `{}`.
   }).handle(async ({ req, deps, user }) => {
-    const body = parseOrThrow(LoadBodySchema, optionalJsonBody(req));
+    const declared = Number(req.headers["content-length"] ?? "0");
+    const hasBody = (req.rawBody?.length ?? 0) > 0 || declared > 0;
+    const body = parseOrThrow(LoadBodySchema, hasBody ? jsonBody(req) : {});
     const room = body.room_id === undefined ? null : await roomOr404(deps.db, body.room_id);
     return { status: 200, body: await loadView(deps.db, user.uid, room, deps.now()) };
   }),
