@@ -14,3 +14,4 @@ export { onRoomWritten } from "./triggers/onRoomWritten";
 export { onProvisioningWritten } from "./triggers/onProvisioningWritten";
 export { api } from "./http/api";
 export { tick } from "./scheduled/tick";
+export { rollupStats } from "./scheduled/rollupStats";

@@ -59,6 +59,7 @@ describe("the deploy artifact", () => {
       device: "httpsTrigger",
       api: "httpsTrigger",
       tick: "scheduleTrigger",
+      rollupStats: "scheduleTrigger",
       onReportCreated: "eventTrigger",
       onPushCreated: "eventTrigger",
       onAdminWritten: "eventTrigger",

@@ -81,7 +81,7 @@ async function statistics() {
     machine1: state("1"),
     machine2: state("2"),
     cycles: Object.fromEntries(await docsOf(e.db.collection("cycles"))),
-    courseStats: Object.fromEntries(await docsOf(e.db.collection("courseStats"))),
+    roomStats: Object.fromEntries(await docsOf(e.db.collection("roomStats"))),
     congestion: Object.fromEntries(await docsOf(e.db.collection("congestion"))),
   };
 }
@@ -118,7 +118,7 @@ async function expectReadmeCycle(machineId: string, cyclesInRoom: number) {
   expect(cycle?.spinStartedAt.toMillis()).toBe((T + 1800) * 1000);
   expect(cycle?.finishedAt.toMillis()).toBe((T + 2400) * 1000);
 
-  const stats = (await e.db.collection("courseStats").doc("washer-standard").get()).data();
+  const stats = (await e.db.doc("roomStats/1").get()).get("courses.washer-standard.stats");
   expect(stats).toMatchObject({
     type: "washer",
     course: "standard",

@@ -304,7 +304,7 @@ describe("WashCall_Main boards and the seed PWA against the local stack", () => 
       200,
     );
     expect(e.deliveryErrors).toEqual([]);
-  });
+  }, 120_000); // two boards replayed minute by minute: ~25 s alone, more beside a second suite
 
   it("keeps a board that sends no raw samples online through a silent wash, until 30 minutes past its expected end", async () => {
     const now = Date.now();

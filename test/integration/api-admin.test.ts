@@ -258,7 +258,7 @@ describe("POST /admin/add_device", () => {
     expect(cycles.docs.map((d) => d.data())).toEqual([
       expect.objectContaining({ machineId: "8", roomId: "1", totalMinutes: 42 }),
     ]);
-    const stats = (await testDb().doc("courseStats/washer-standard").get()).data();
+    const stats = (await testDb().doc("roomStats/1").get()).get("courses.washer-standard.stats");
     expect(stats).toMatchObject({ type: "washer", samples: 1, avgTotalMinutes: 42 });
     expect((await testDb().doc("machines/8").get()).get("status")).toBe("FINISHED");
   });
@@ -496,14 +496,11 @@ describe("firmware snippet", () => {
   });
 
   it("escapes C string literals and keeps the comment on one line", () => {
-    const text = firmwareSnippet({
-      deviceUrl: "https://x.test/device/",
-      machineId: "12",
-      secret: 'a"b\\c',
-      machineType: "dryer",
-      machineName: "A동\n#define EVIL 1",
-      roomId: "3",
-    });
+    const text = firmwareSnippet(
+      "https://x.test/device/",
+      { machineId: "12", type: "dryer", name: "A동\n#define EVIL 1", roomId: "3" },
+      'a"b\\c',
+    );
     expect(text.split("\n")).toEqual([
       "// WashCall_Main.ino: replace these definitions (machine 12, A동 #define EVIL 1, room 3, dryer).",
       "// Keep SECRET_KEY private; it is shown only once (rotate it if it leaks).",

@@ -3,15 +3,14 @@ import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import {
+  applyReportAt,
   dumpDb,
   jsonRequest,
   seedDemoWorld,
   testDb,
   postUpdate,
-  invocationAt,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
@@ -102,7 +101,7 @@ describe("POST /start_course", () => {
     await startCourse(user, { machine_id: 3, course_name: "Quick Wash" });
     clock = NOW;
     const reportId = await postUpdate(clock, 3, "WASHING", START);
-    await handleReportCreated({ params: { machineId: "3", reportId } }, invocationAt(clock));
+    await applyReportAt(clock, "3", reportId);
     const running = await machine("3");
     expect(running).toMatchObject({ status: "WASHING", course: "quick-wash" });
     expect(JSON.stringify(running)).not.toContain(user.uid);
@@ -125,7 +124,7 @@ describe("POST /start_course", () => {
     ] as const) {
       clock += 1500;
       const reportId = await postUpdate(clock, 3, status, ts);
-      await handleReportCreated({ params: { machineId: "3", reportId } }, invocationAt(clock));
+      await applyReportAt(clock, "3", reportId);
     }
     const cycle = (
       await testDb()
@@ -204,7 +203,7 @@ describe("POST /start_course", () => {
     const send = async (status: string, ts: number) => {
       clock = Math.max(clock + 1500, ts * 1000 + 1000);
       const reportId = await postUpdate(clock, 4, status, ts);
-      await handleReportCreated({ params: { machineId: "4", reportId } }, invocationAt(clock));
+      await applyReportAt(clock, "4", reportId);
     };
     await send("WASHING", START);
     // 20 minutes into someone else's cycle, the next user picks their course.

@@ -15,15 +15,14 @@ import {
   readQueue,
 } from "../../functions/src/store/queue";
 import { saveFcmToken } from "../../functions/src/store/users";
-import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import {
+  applyReportAt,
   dumpDb,
   jsonRequest,
   postUpdate,
   seedDemoWorld,
   testDb,
-  invocationAt,
   deliverPushes,
 } from "../support/world";
 
@@ -67,10 +66,7 @@ const inboxIds = async (uid: string) =>
 async function report(machineId: number, status: string, timestamp: number) {
   clock += 1500;
   const reportId = await postUpdate(clock, machineId, status, timestamp);
-  await handleReportCreated(
-    { params: { machineId: String(machineId), reportId } },
-    invocationAt(clock),
-  );
+  await applyReportAt(clock, String(machineId), reportId);
 }
 
 /** Machines 2–6 out of order, machine 1 running since `startedMinAgo` (washer default: 50 min). */

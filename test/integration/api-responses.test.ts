@@ -11,15 +11,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { apiRoutes } from "../../functions/src/http/routes";
-import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
 import {
+  applyReportAt,
   TEST_MASTER_KEY,
   jsonRequest,
   postUpdate,
   seedDemoWorld,
   testDb,
-  invocationAt,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST.
@@ -71,10 +70,7 @@ const get = (path: string, user: TestUser | null, query: Record<string, string> 
 async function report(machineId: number, status: string, atS: number) {
   clock = atS * 1000 + 1500;
   const reportId = await postUpdate(clock, machineId, status, atS);
-  await handleReportCreated(
-    { params: { machineId: String(machineId), reportId } },
-    invocationAt(clock),
-  );
+  await applyReportAt(clock, String(machineId), reportId);
 }
 
 beforeAll(async () => {

@@ -6,16 +6,15 @@ import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
-import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import {
+  applyReportAt,
   TEST_MASTER_KEY,
   dumpDb,
   jsonRequest,
   seedDemoWorld,
   testDb,
   postUpdate,
-  invocationAt,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
@@ -283,10 +282,7 @@ describe("POST /load", () => {
       }),
     );
     expect(res.status).toBe(200);
-    await handleReportCreated(
-      { params: { machineId: "3", reportId: `${ts}-WASHING` } },
-      invocationAt(clock),
-    );
+    await applyReportAt(clock, "3", `${ts}-WASHING`);
     const load = await post("/load", { room_id: "1" }, bearer(user));
     expect(bodyOf(load).machines[2]).toMatchObject({
       machine_id: 3,
@@ -388,7 +384,7 @@ describe("GET /statistics/congestion", () => {
     ] as const) {
       clock += 1500;
       const reportId = await postUpdate(clock, 2, status, ts);
-      await handleReportCreated({ params: { machineId: "2", reportId } }, invocationAt(clock));
+      await applyReportAt(clock, "2", reportId);
     }
     const grid = bodyOf(await get("/statistics/congestion", { room_id: "1" }, bearer(user)));
     // Monday 09:50–10:30 KST

@@ -22,14 +22,15 @@ import { kmaBaseTime, kmaCacheKey } from "../../functions/src/services/kma/clien
 import { parseVilageFcst } from "../../functions/src/services/kma/parse";
 import { createRoom } from "../../functions/src/store/machines";
 import {
+  CACHES,
   TIP_LEASE_MS,
   acquireTipLease,
+  firestoreWeatherCache,
   roomStateOf,
   tipCacheKey,
   tipLeaseKey,
   writeCachedTip,
 } from "../../functions/src/store/tip";
-import { CACHES, firestoreWeatherCache } from "../../functions/src/store/weatherCache";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import { dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
 

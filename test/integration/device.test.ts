@@ -215,8 +215,10 @@ describe("device /update", () => {
 
   it("returns the calibration thresholds once FINISHED magnitudes are known", async () => {
     await testDb()
-      .doc("machineCalibration/1")
-      .set({ samples: 2, washAvgSum: 1.0, washMaxSum: 2.6, spinMaxSum: 4.4 });
+      .doc("machines/1")
+      .update({
+        calibrationSums: { samples: 2, washAvgSum: 1.0, washMaxSum: 2.6, spinMaxSum: 4.4 },
+      });
     const res = await call(jsonRequest("POST", "/update", valid));
     expect(res.body).toMatchObject({ NewWashThreshold: 0.35, NewSpinThreshold: 1.75 });
   });
@@ -366,8 +368,10 @@ describe("device: the WashCall_Main firmware as it really is", () => {
     expect(before.status).toBe(404);
     expect(before.body).toMatchObject({ error: { code: "not_found" } });
     await testDb()
-      .doc("machineCalibration/1")
-      .set({ samples: 2, washAvgSum: 1.0, washMaxSum: 2.6, spinMaxSum: 4.4 });
+      .doc("machines/1")
+      .update({
+        calibrationSums: { samples: 2, washAvgSum: 1.0, washMaxSum: 2.6, spinMaxSum: 4.4 },
+      });
     const after = await ask();
     expect(after).toMatchObject({
       status: 200,

@@ -2,7 +2,7 @@ import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { FCM_ERROR } from "../../functions/src/services/fcm";
+import { FCM_ERROR } from "../../functions/src/services/fcm/transport";
 import { tokenId } from "../../functions/src/store/users";
 import { handlePushCreated } from "../../functions/src/triggers/onPushCreated";
 import {

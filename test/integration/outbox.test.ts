@@ -5,7 +5,8 @@
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
-import { FCM_ERROR } from "../../functions/src/services/fcm";
+import { DAY_MS } from "../../functions/src/domain/time";
+import { FCM_ERROR } from "../../functions/src/services/fcm/transport";
 import { joinQueue } from "../../functions/src/store/queue";
 import { type Notice, sendNotices } from "../../functions/src/store/notices";
 import { saveFcmToken } from "../../functions/src/store/users";
@@ -50,6 +51,8 @@ async function withTokens(uid: string, ...tokens: string[]) {
   for (const token of tokens)
     await saveFcmToken(testDb(), uid, { token, platform: "web", now: NOW });
 }
+const refreshedDaysAgo = (uid: string, token: string, days: number) =>
+  saveFcmToken(testDb(), uid, { token, platform: "web", now: NOW - days * DAY_MS });
 
 beforeEach(async () => {
   transport = createRecordingTransport();
@@ -161,6 +164,14 @@ describe("the push trigger", () => {
     expect(transport.delivered.map((m) => [m.token, m.ttlSeconds])).toEqual([["tok-ok", 500]]);
     const tokens = await testDb().collection("users/u1/tokens").get();
     expect(tokens.docs.map((d) => d.get("token") as string)).toEqual(["tok-ok"]);
+  });
+
+  it("does not send to a token last refreshed more than 60 days ago", async () => {
+    await refreshedDaysAgo("u1", "tok-fresh", 59);
+    await refreshedDaysAgo("u1", "tok-stale", 61);
+    await sendNotices(testDb(), [notice("u1")], NOW);
+    expect(await deliver("notice-1-u1")).toEqual({ outcome: "sent", sent: 1, failed: 0 });
+    expect(transport.calls.flat().map((m) => m.token)).toEqual(["tok-fresh"]);
   });
 });
 

@@ -1,7 +1,15 @@
+import { FieldValue, type Firestore, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { setWatch } from "../../functions/src/store/notifications";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
-import { dumpDb, postUpdate, seedDemoWorld, testDb, invocationAt } from "../support/world";
+import {
+  applyReportAt,
+  dumpDb,
+  invocationAt,
+  postUpdate,
+  seedDemoWorld,
+  testDb,
+} from "../support/world";
 
 // Monday 2026-11-16 09:50 KST: the cycle spans the 09:00 and 10:00 KST hours.
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
@@ -13,8 +21,7 @@ async function post(machineId: number, status: string, timestamp: number, extra:
   return postUpdate(clock, machineId, status, timestamp, extra);
 }
 
-const deliver = (machineId: string, reportId: string) =>
-  handleReportCreated({ params: { machineId, reportId } }, invocationAt(clock));
+const deliver = (machineId: string, reportId: string) => applyReportAt(clock, machineId, reportId);
 
 const magnitudes = { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.2, spin_max_magnitude: 2.2 };
 
@@ -34,12 +41,9 @@ async function outcome() {
     const { ...c } = d.data();
     return { id: d.id, ...c };
   });
-  const stats = (await db.collection("courseStats").get()).docs.map((d) => {
-    const { updatedAt: _u, ...s } = d.data();
-    return { id: d.id, ...s };
-  });
+  const stats = (await db.doc("roomStats/1").get()).get("courses") ?? {};
   const { updatedAt: _c, ...congestion } = (await db.doc("congestion/1").get()).data() ?? {};
-  const calibration = (await db.doc("machineCalibration/1").get()).data() ?? null;
+  const calibration: unknown = m.calibrationSums ?? null;
   return {
     machine: {
       status: m.status,
@@ -91,15 +95,24 @@ describe("report trigger", () => {
       spinMinutes: 10,
       totalMinutes: 40,
     });
-    expect(o.stats).toEqual([
-      expect.objectContaining({
-        id: "washer-standard",
-        samples: 1,
-        avgTotalMinutes: 40,
-        avgWashMinutes: 30,
-        avgSpinMinutes: 10,
-      }),
-    ]);
+    // The room's statistics: one 40-minute cycle in the 40-minute bucket (2,400 s, 2,400² s²).
+    expect(o.stats).toEqual({
+      "washer-standard": {
+        histograms: {
+          total: { 40: [1, 2400, 5_760_000] },
+          wash: { 30: [1, 1800, 3_240_000] },
+          spin: { 10: [1, 600, 360_000] },
+        },
+        stats: expect.objectContaining({
+          type: "washer",
+          course: "standard",
+          samples: 1,
+          avgTotalMinutes: 40,
+          avgWashMinutes: 30,
+          avgSpinMinutes: 10,
+        }),
+      },
+    });
     // Monday (0): 09:50–10:30 KST spans the 9 and 10 o'clock hours.
     expect(o.congestion).toEqual({ roomId: "1", w0h09: 1, w0h10: 1 });
     expect(o.calibration).toEqual({
@@ -133,18 +146,16 @@ describe("report trigger", () => {
     for (const i of [...order].reverse()) await deliver("1", ids[i]); // and again, repeated
     const shuffled = await outcome();
 
-    for (const col of [
-      "cycles",
-      "courseStats",
-      "congestion",
-      "machineCalibration",
-      "idempotency",
-      "pushes",
-      "queues",
-    ]) {
+    for (const col of ["cycles", "roomStats", "congestion", "pushes", "queues"]) {
       for (const d of (await testDb().collection(col).get()).docs) await d.ref.delete();
     }
-    await testDb().doc("machines/1").update({ status: "OFF", newestReportTs: null });
+    await testDb().doc("machines/1").update({
+      status: "OFF",
+      newestReportTs: null,
+      recentReports: [],
+      courseEstimate: null,
+      calibrationSums: FieldValue.delete(),
+    });
     for (const id of ids) await deliver("1", id);
     expect(shuffled).toEqual(await outcome());
     expect(shuffled.cycles[0]).toMatchObject({
@@ -174,7 +185,7 @@ describe("report trigger", () => {
       await deliver("1", await post(1, "FINISHED", t + total * 60));
       t += 3 * 3600;
     }
-    const stats = (await testDb().doc("courseStats/washer-standard").get()).data();
+    const stats = (await testDb().doc("roomStats/1").get()).get("courses.washer-standard.stats");
     expect(stats).toMatchObject({ samples: 5, avgTotalMinutes: 40 });
   });
 
@@ -239,7 +250,7 @@ describe("report trigger", () => {
     const t0 = START - 40 * 3600;
     const batch = testDb().batch();
     const finishes: number[] = [];
-    const report = (status: string, at: number) =>
+    const report = (status: string, at: number) => {
       batch.set(testDb().doc(`machines/1/reports/${at}-${status}`), {
         machineId: "1",
         status,
@@ -247,16 +258,20 @@ describe("report trigger", () => {
         timestamp: at,
         magnitudes: null,
       });
+      return `${at}-${status}`;
+    };
+    const ids: string[] = [];
     for (let c = 0; c < 30; c++) {
       const start = t0 + c * 3600;
-      report("WASHING", start);
-      for (let v = 1; v <= 16; v++) report("EXT_VIBE", start + v * 60);
-      report("SPINNING", start + 30 * 60);
-      report("FINISHED", start + 40 * 60);
+      ids.push(report("WASHING", start));
+      for (let v = 1; v <= 16; v++) ids.push(report("EXT_VIBE", start + v * 60));
+      ids.push(report("SPINNING", start + 30 * 60));
+      ids.push(report("FINISHED", start + 40 * 60));
       finishes.push(start + 40 * 60);
     }
     await batch.commit();
-    for (const f of finishes) await deliver("1", `${f}-FINISHED`);
+    // Every report's event, in order, as the trigger would have had them.
+    for (const id of ids) await deliver("1", id);
     const before = (await testDb().collection("cycles").get()).docs.map((d) => [d.id, d.data()]);
     expect(before).toHaveLength(30);
     const congestionBefore = (await testDb().doc("congestion/1").get()).data();
@@ -288,7 +303,7 @@ describe("report trigger", () => {
     expect(o.cycles).toHaveLength(1);
     expect(o.cycles[0]).toMatchObject({ implausible: true });
     expect(o.congestion).toEqual({});
-    expect(o.stats).toEqual([]);
+    expect(o.stats).toEqual({});
     expect(o.calibration).toBeNull();
     const notices = await testDb().collection("users/admin-1/notifications").get();
     expect(notices.docs.map((d) => [d.id, d.get("type") as unknown])).toEqual([
@@ -306,8 +321,32 @@ describe("report trigger", () => {
   });
 
   it("rethrows any other failure, so the delivery is retried", async () => {
+    const [washing] = await postCycle(1);
+    const data = (await testDb()
+      .doc(`machines/1/reports/${washing}`)
+      .get()) as QueryDocumentSnapshot;
+    // A Firestore that fails every call (an outage): the delivery must fail, not be acknowledged.
+    const down = new Proxy({} as Firestore, {
+      get: () => () => {
+        throw new Error("14 UNAVAILABLE: Firestore is down");
+      },
+    });
     await expect(
-      handleReportCreated({ params: { machineId: "1", reportId: "" } }, invocationAt(clock)),
-    ).rejects.toThrow();
+      handleReportCreated(
+        { params: { machineId: "1", reportId: washing }, data },
+        { ...invocationAt(clock), db: down },
+      ),
+    ).rejects.toThrow("UNAVAILABLE");
+  });
+
+  it("acknowledges an event that carries no document (logged, nothing written)", async () => {
+    const before = await dumpDb();
+    await expect(
+      handleReportCreated(
+        { params: { machineId: "1", reportId: "1-WASHING" } },
+        invocationAt(clock),
+      ),
+    ).resolves.toBeNull();
+    expect(await dumpDb()).toEqual(before);
   });
 });

@@ -9,8 +9,8 @@ import { createRoom } from "../../functions/src/store/machines";
 import { setWatch } from "../../functions/src/store/notifications";
 import { joinQueue, onMachineFreed, readQueue } from "../../functions/src/store/queue";
 import { saveFcmToken } from "../../functions/src/store/users";
-import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import {
+  applyReportAt,
   dumpDb,
   jsonRequest,
   postUpdate,
@@ -18,7 +18,6 @@ import {
   testDb,
   TEST_MASTER_KEY,
   deliverPushes,
-  invocationAt,
   testSettings,
 } from "../support/world";
 
@@ -45,10 +44,7 @@ async function report(machineId: number, status: string, at: number) {
       ? { wash_avg_magnitude: 0.4, wash_max_magnitude: 1.2, spin_max_magnitude: 2.2 }
       : {};
   const reportId = await postUpdate(clock, machineId, status, Math.floor(at / 1000), magnitudes);
-  await handleReportCreated(
-    { params: { machineId: String(machineId), reportId } },
-    invocationAt(clock),
-  );
+  await applyReportAt(clock, String(machineId), reportId);
 }
 
 async function heartbeat(machineId: number, at: number) {

@@ -2,10 +2,12 @@
  * Expected statistics written from DESIGN.md's rules, independently of the server's code (no
  * import from functions/src): the e2e day compares what the server stored with these.
  *
- * - Course averages: of a course's last 50 finished cycles, in finishing order, a running mean
- *   that skips a sample more than ±50 % away from the mean of the samples kept so far, once at
- *   least 3 are kept; the range is mean ± the kept samples' standard deviation, at least ±10 %
- *   of the mean, not below 0. One decimal.
+ * - Course averages (per room, over all its plausible cycles of the course; docs/DECISIONS.md
+ *   "Course statistics"): each sample in whole seconds; once there are at least 3 samples, a
+ *   sample whose whole minute is more than ±50 % away from the median sample's whole minute (the
+ *   lower median) is skipped; the mean of the rest; the range is mean ± the kept samples'
+ *   standard deviation, at least ±10 % of the mean, not below 0. One decimal. (No prior: the
+ *   day's room is the fleet's only room, so there are no fleet figures to blend with.)
  * - Congestion: +1 in every Asia/Seoul (UTC+9, no DST) weekday × hour a cycle spanned, from the
  *   hour it started in up to the one it finished in (an end exactly on the hour does not count
  *   that hour); weekdays Monday (월) first.
@@ -23,13 +25,11 @@ export interface OracleCycle {
 }
 
 function keptSamples(values: number[]): number[] {
-  const kept: number[] = [];
-  for (const x of values) {
-    const mean = kept.reduce((a, b) => a + b, 0) / kept.length;
-    if (kept.length >= 3 && Math.abs(x - mean) > 0.5 * mean) continue;
-    kept.push(x);
-  }
-  return kept;
+  if (values.length < 3) return values;
+  const minute = (x: number) => Math.floor(Math.round(x * 60) / 60);
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = minute(sorted[Math.ceil(sorted.length / 2) - 1]);
+  return values.filter((x) => Math.abs(minute(x) - median) <= 0.5 * median);
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -45,7 +45,7 @@ export interface OracleStats {
 }
 
 export function expectedCourseStats(cycles: readonly OracleCycle[]): OracleStats | null {
-  const last = [...cycles].sort((a, b) => a.finishedAt - b.finishedAt).slice(-50);
+  const last = [...cycles];
   if (last.length === 0) return null;
   const totals = keptSamples(last.map((c) => c.totalMinutes));
   const wash = keptSamples(last.flatMap((c) => (c.washMinutes === null ? [] : [c.washMinutes])));

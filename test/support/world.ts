@@ -2,7 +2,7 @@
  * Helpers that build a small world for integration tests: the admin Firestore, the demo room
  * and machines, and direct calls into the handlers.
  */
-import { getFirestore } from "firebase-admin/firestore";
+import { type QueryDocumentSnapshot, getFirestore } from "firebase-admin/firestore";
 import { expect } from "vitest";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
@@ -112,12 +112,12 @@ export function invocationAt(now: number, settings: Partial<Settings> = {}): Inv
   return { db: testDb(), now: () => now, settings: testSettings(settings) };
 }
 
-/** The report trigger's delivery of one stored report at `now`. */
-export function applyReportAt(now: number, machineId: string | number, reportId: string) {
-  return handleReportCreated(
-    { params: { machineId: String(machineId), reportId } },
-    invocationAt(now),
-  );
+/** The report trigger's delivery of `machines/{machineId}/reports/{reportId}`, as Eventarc makes it. */
+export async function applyReportAt(now: number, machineId: string | number, reportId: string) {
+  const params = { machineId: String(machineId), reportId };
+  const snap = await testDb().doc(`machines/${params.machineId}/reports/${reportId}`).get();
+  if (!snap.exists) throw new Error(`no report machines/${params.machineId}/reports/${reportId}`);
+  return handleReportCreated({ params, data: snap as QueryDocumentSnapshot }, invocationAt(now));
 }
 
 /**

@@ -21,7 +21,15 @@ import {
   reportId,
 } from "../../functions/src/domain/cycle";
 import { type DeviceStatus, normalizeStatus } from "../../functions/src/domain/status";
-import { courseStats, expectedEnd, filteredMean } from "../../functions/src/domain/stats";
+import {
+  type CourseHistograms,
+  EMPTY_HISTOGRAMS,
+  addSample,
+  courseStats,
+  expectedEnd,
+  filteredMean,
+  histogramsOf,
+} from "../../functions/src/domain/stats";
 
 const T0 = Date.UTC(2026, 10, 16, 0, 50) / 1000; // Monday 09:50 KST
 const r = (
@@ -128,33 +136,74 @@ describe("report decision", () => {
 });
 
 describe("statistics", () => {
-  it("drops samples more than 50 % off the running mean once there are three", () => {
-    expect(filteredMean([40, 42, 38, 120, 40])?.mean).toBe(40);
-    expect(filteredMean([40, 120])?.mean).toBe(80); // too few samples to judge
-    expect(filteredMean([])).toBeNull();
+  const minutes = (...totals: number[]) =>
+    histogramsOf(totals.map((t) => ({ totalMinutes: t, washMinutes: null, spinMinutes: null })))
+      .total;
+
+  it("drops samples more than 50 % off the median once there are three, in any order", () => {
+    expect(filteredMean(minutes(40, 42, 38, 120, 40))).toMatchObject({ mean: 40, kept: 4 });
+    expect(filteredMean(minutes(120, 40, 40, 42, 38))).toMatchObject({ mean: 40, kept: 4 });
+    // Median 90: 40 is 50 minutes off, more than 45.
+    expect(filteredMean(minutes(40, 90, 95))).toMatchObject({ mean: 92.5, kept: 2 });
+    expect(filteredMean(minutes(40, 120))?.mean).toBe(80); // too few samples to judge
+    expect(filteredMean({})).toBeNull();
   });
 
-  it("course averages are computed over cycles in the order they finished", () => {
-    const samples = [
-      { finishedAt: 3, totalMinutes: 40, washMinutes: 30, spinMinutes: 10 },
-      { finishedAt: 1, totalMinutes: 44, washMinutes: 33, spinMinutes: 11 },
-      { finishedAt: 2, totalMinutes: 42, washMinutes: 32, spinMinutes: 10 },
-    ];
-    const s = courseStats("washer", "standard", samples);
+  it("course averages of wash, spin and total, with a range around the total", () => {
+    const s = courseStats(
+      "washer",
+      "standard",
+      histogramsOf([
+        { totalMinutes: 40, washMinutes: 30, spinMinutes: 10 },
+        { totalMinutes: 44, washMinutes: 33, spinMinutes: 11 },
+        { totalMinutes: 42, washMinutes: 32, spinMinutes: 10 },
+      ]),
+    );
     expect(s).toMatchObject({
       samples: 3,
       avgTotalMinutes: 42,
       avgWashMinutes: 31.7,
       avgSpinMinutes: 10.3,
+      // Standard deviation 2 is under 10 % of 42: the range is ±4.2.
+      lowMinutes: 37.8,
+      highMinutes: 46.2,
     });
-    expect(s!.lowMinutes).toBeLessThan(42);
-    expect(s!.highMinutes).toBeGreaterThan(42);
+  });
+
+  it("taking a cycle back undoes adding it exactly, whatever came between", () => {
+    const a = { totalMinutes: 41.5, washMinutes: 30.25, spinMinutes: 11.25 };
+    const b = { totalMinutes: 39, washMinutes: 29, spinMinutes: 10 };
+    const withA = addSample(addSample(EMPTY_HISTOGRAMS, a, 1), b, 1);
+    expect(addSample(withA, a, -1)).toEqual(histogramsOf([b]));
+    expect(addSample(histogramsOf([b]), b, -1)).toEqual(EMPTY_HISTOGRAMS);
+  });
+
+  it("a room with few cycles leans on the fleet's figures, a fifth less with each cycle it keeps", () => {
+    const fleet = courseStats(
+      "washer",
+      "standard",
+      histogramsOf([{ totalMinutes: 50, washMinutes: 40, spinMinutes: 10 }]),
+    );
+    const own = (n: number) =>
+      histogramsOf(
+        Array.from({ length: n }, () => ({ totalMinutes: 40, washMinutes: 30, spinMinutes: 10 })),
+      );
+    expect(courseStats("washer", "standard", EMPTY_HISTOGRAMS, fleet)).toMatchObject({
+      samples: 0,
+      avgTotalMinutes: 50,
+    });
+    expect(courseStats("washer", "standard", own(1), fleet)?.avgTotalMinutes).toBe(48);
+    expect(courseStats("washer", "standard", own(4), fleet)?.avgTotalMinutes).toBe(42);
+    expect(courseStats("washer", "standard", own(5), fleet)?.avgTotalMinutes).toBe(40);
+    expect(courseStats("washer", "standard", EMPTY_HISTOGRAMS, null)).toBeNull();
   });
 
   it("expected end is start + mean total with a range, and spin start + mean spin while spinning", () => {
-    const stats = courseStats("washer", "standard", [
-      { finishedAt: 1, totalMinutes: 40, washMinutes: 30, spinMinutes: 10 },
-    ]);
+    const stats = courseStats(
+      "washer",
+      "standard",
+      histogramsOf([{ totalMinutes: 40, washMinutes: 30, spinMinutes: 10 }]),
+    );
     const washing = expectedEnd(
       "washer",
       { ...IDLE_STATE, status: "WASHING", cycleStartedAt: 0 },
@@ -216,9 +265,12 @@ describe("congestion", () => {
  */
 class MemoryStore {
   reports = new Map<string, DeviceReport>();
-  applied = new Set<string>();
+  /** The machine document's `recentReports`. */
+  recent: string[] = [];
   cycles = new Map<string, StoredCycle>();
   congestion = new Map<string, number>();
+  /** The room's statistics, updated by each plan as the trigger does (never rebuilt). */
+  histograms: CourseHistograms = EMPTY_HISTOGRAMS;
   status = IDLE_STATE;
 
   constructor(private readonly halfWindow = Number.POSITIVE_INFINITY) {}
@@ -229,18 +281,24 @@ class MemoryStore {
 
   deliver(id: string) {
     const report = this.reports.get(id)!;
+    if (this.recent.includes(id)) return;
+    const newest = this.status.newestReportTs;
+    const inOrder = newest === null || report.timestamp > newest;
     const all = [...this.reports.values()];
-    const boundary =
-      all
-        .filter((b) => isBoundaryBefore(b, report) && b.timestamp < report.timestamp)
-        .sort(compareReports)
-        .pop() ?? null;
-    const full = (boundary ? all.filter((x) => x.timestamp >= boundary.timestamp) : all).sort(
-      compareReports,
-    );
+    const boundary = inOrder
+      ? null
+      : (all
+          .filter((b) => isBoundaryBefore(b, report) && b.timestamp < report.timestamp)
+          .sort(compareReports)
+          .pop() ?? null);
+    const full = inOrder
+      ? []
+      : (boundary ? all.filter((x) => x.timestamp >= boundary.timestamp) : all).sort(
+          compareReports,
+        );
     const cut = full.length > 2 * this.halfWindow;
     const oldest = cut ? full.slice(0, this.halfWindow) : full;
-    const newest = cut ? full.slice(-this.halfWindow) : [];
+    const newestEnd = cut ? full.slice(-this.halfWindow) : [];
     const plan = planReport({
       machineId: "1",
       type: "washer",
@@ -248,23 +306,25 @@ class MemoryStore {
       firstStoredStartAfterChoice: null,
       previousCourse: null,
       report,
-      alreadyApplied: this.applied.has(id),
-      newestReportTs: this.status.newestReportTs,
+      alreadyApplied: false,
+      newestReportTs: newest,
+      inOrder,
       boundary,
-      window: [...oldest, ...newest],
-      gap: cut ? { from: oldest[oldest.length - 1], to: newest[0] } : null,
+      window: [...oldest, ...newestEnd],
+      gap: cut ? { from: oldest[oldest.length - 1], to: newestEnd[0] } : null,
       stored: this.status,
       bounds: DEFAULT_CYCLE_BOUNDS,
-      existingCycles: [...this.cycles.values()].filter(
-        (c) => c.finishedAt > (boundary?.timestamp ?? 0) * 1000,
-      ),
+      existingCycles: inOrder
+        ? []
+        : [...this.cycles.values()].filter((c) => c.finishedAt > (boundary?.timestamp ?? 0) * 1000),
     });
-    if (plan.decision === "duplicate") return;
-    this.applied.add(id);
+    this.recent = [...this.recent, id].slice(-12);
     this.status = plan.state;
     plan.deleteCycleIds.forEach((c) => this.cycles.delete(c));
     plan.upsertCycles.forEach((c) => this.cycles.set(c.id, c));
     for (const [k, v] of plan.congestion) this.congestion.set(k, (this.congestion.get(k) ?? 0) + v);
+    for (const c of plan.counted.removed) this.histograms = addSample(this.histograms, c, -1);
+    for (const c of plan.counted.added) this.histograms = addSample(this.histograms, c, 1);
   }
 
   outcome() {
@@ -272,11 +332,8 @@ class MemoryStore {
     return {
       state: this.status,
       cycles,
-      stats: courseStats(
-        "washer",
-        "standard",
-        cycles.filter((c) => !c.implausible),
-      ),
+      histograms: this.histograms,
+      stats: courseStats("washer", "standard", this.histograms),
       congestion: [...this.congestion].filter(([, v]) => v !== 0).sort(),
     };
   }
@@ -313,6 +370,7 @@ const freshInput = (
   report,
   alreadyApplied: false,
   newestReportTs: null,
+  inOrder: false,
   boundary: null,
   window,
   gap: null,
@@ -509,6 +567,9 @@ describe("property: delivery order and repetition do not matter", () => {
           for (const i of repeats) messy.deliver(arrival[i % arrival.length].id);
 
           expect(messy.outcome()).toEqual(inOrder.outcome());
+          // The statistics kept update by update are those of the stored set of cycles.
+          const counted = [...messy.cycles.values()].filter((c) => !c.implausible);
+          expect(messy.histograms).toEqual(histogramsOf(counted));
         },
       ),
       { numRuns: 400 },

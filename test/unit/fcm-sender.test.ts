@@ -18,64 +18,44 @@ vi.mock("firebase-functions/logger", () => {
   };
 });
 
-import { DAY_MS } from "../../functions/src/domain/time";
+import {
+  RETRY,
+  type PushPayload,
+  type SendReport,
+  sendToUser,
+} from "../../functions/src/services/fcm/sender";
 import {
   FCM_ERROR,
   type PushMessage,
-  type PushPayload,
-  type PushRecipient,
-  type SendDeps,
   createFcmTransport,
-  machineTopic,
-  sendToUsers,
   toFcmMessage,
   webpushTopic,
-} from "../../functions/src/services/fcm";
+} from "../../functions/src/services/fcm/transport";
 import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
-
-const NOW = Date.UTC(2026, 10, 22, 3, 0, 0);
 
 const PAYLOAD: PushPayload = {
   title: "세탁 완료!",
   body: "세탁기 3의 세탁이 끝났어요. 빨래를 꺼내 주세요.",
   data: { type: "finished", machineId: "3" },
   link: "https://washcall.example/rooms/1",
-  topic: machineTopic("3"),
+  topic: "machine-3",
   ttlSeconds: 3600,
 };
 
-function recipient(uid: string, tokens: string[], refreshedDaysAgo = 1): PushRecipient {
-  return {
-    uid,
-    tokens: tokens.map((token) => ({ token, lastRefreshedAt: NOW - refreshedDaysAgo * DAY_MS })),
-  };
-}
+const manyTokens = (n: number) => Array.from({ length: n }, (_, i) => `token-${i}`);
 
-function manyRecipients(n: number): PushRecipient[] {
-  return Array.from({ length: n }, (_, i) => recipient(`user-${i}`, [`token-${i}`]));
-}
-
-function setup(overrides: Partial<SendDeps> = {}) {
+function setup(random = () => 0.5) {
   const transport = createRecordingTransport();
   const sleeps: number[] = [];
-  const deleted: { uid: string; tokens: string[] }[] = [];
-  const deps: SendDeps = {
-    transport,
-    now: () => NOW,
-    sleep: (ms) => {
-      sleeps.push(ms);
-      return Promise.resolve();
-    },
-    tokenStore: {
-      deleteTokens: (uid, tokens) => {
-        deleted.push({ uid, tokens: [...tokens].sort() });
+  const send = (tokens: string[], uid = "alice"): Promise<SendReport> =>
+    sendToUser(transport, uid, tokens, PAYLOAD, {
+      sleep: (ms) => {
+        sleeps.push(ms);
         return Promise.resolve();
       },
-    },
-    random: () => 0.5,
-    ...overrides,
-  };
-  return { transport, sleeps, deleted, deps };
+      random,
+    });
+  return { transport, sleeps, send };
 }
 
 const tokensOf = (batch: PushMessage[]) => batch.map((m) => m.token);
@@ -84,128 +64,83 @@ beforeEach(() => {
   logs.calls.length = 0;
 });
 
-describe("sendToUsers: batching", () => {
-  it("sends 600 users' tokens in exactly two batches of 500 and 100", async () => {
-    const { transport, deps } = setup();
-    const report = await sendToUsers(manyRecipients(600), PAYLOAD, deps);
+describe("sendToUser: batching", () => {
+  it("sends 600 tokens in exactly two batches of 500 and 100", async () => {
+    const { transport, send } = setup();
+    const report = await send(manyTokens(600));
 
     expect(transport.calls.map((c) => c.length)).toEqual([500, 100]);
     expect(new Set(transport.calls.flat().map((m) => m.token)).size).toBe(600);
-    expect(report).toEqual({ sent: 600, failed: 0, deletedTokens: 0, skippedStale: 0, batches: 2 });
+    expect(report).toEqual({ sent: 600, failed: 0, deadTokens: [] });
   });
 
-  it("sends every device of a user, and a token shared by two users only once", async () => {
-    const { transport, deps } = setup();
-    const report = await sendToUsers(
-      [recipient("alice", ["phone-a", "laptop-a"]), recipient("bob", ["phone-b", "phone-a"])],
-      PAYLOAD,
-      deps,
+  it("sends every device of the user once, addressed to the user", async () => {
+    const { transport, send } = setup();
+    const report = await send(["phone-a", "laptop-a"]);
+
+    expect(tokensOf(transport.delivered).sort()).toEqual(["laptop-a", "phone-a"]);
+    expect(transport.delivered.every((m) => m.uid === "alice" && m.title === PAYLOAD.title)).toBe(
+      true,
     );
-
-    expect(tokensOf(transport.delivered).sort()).toEqual(["laptop-a", "phone-a", "phone-b"]);
-    expect(report.sent).toBe(3);
+    expect(report.sent).toBe(2);
   });
 
-  it("builds each user's payload from the recipient when given a function", async () => {
-    const { transport, deps } = setup();
-    const users = [
-      { ...recipient("ko-user", ["t-ko"]), locale: "ko" },
-      { ...recipient("en-user", ["t-en"]), locale: "en" },
-    ];
-    await sendToUsers(
-      users,
-      (r) => ({ ...PAYLOAD, title: r.locale === "en" ? "Wash finished!" : "세탁 완료!" }),
-      deps,
-    );
-
-    const titles = Object.fromEntries(transport.delivered.map((m) => [m.uid, m.title]));
-    expect(titles).toEqual({ "ko-user": "세탁 완료!", "en-user": "Wash finished!" });
-  });
-
-  it("sends nothing and makes no call when nobody has a token", async () => {
-    const { transport, deps } = setup();
-    const report = await sendToUsers([recipient("alice", [])], PAYLOAD, deps);
+  it("sends nothing and makes no call when the user has no token", async () => {
+    const { transport, send } = setup();
+    const report = await send([]);
     expect(transport.calls).toHaveLength(0);
-    expect(report).toEqual({ sent: 0, failed: 0, deletedTokens: 0, skippedStale: 0, batches: 0 });
+    expect(report).toEqual({ sent: 0, failed: 0, deadTokens: [] });
   });
 
-  it("keeps every batch within 500 and accounts for every fresh token", async () => {
+  it("keeps every batch within 500 and accounts for every token", async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 400 }),
-        async (counts) => {
-          const { transport, deps } = setup();
-          const users = counts.map((n, u) =>
-            recipient(
-              `u${u}`,
-              Array.from({ length: n }, (_, k) => `t${u}-${k}`),
-            ),
-          );
-          const total = counts.reduce((a, b) => a + b, 0);
-          const report = await sendToUsers(users, PAYLOAD, deps);
-          expect(transport.calls.every((c) => c.length >= 1 && c.length <= 500)).toBe(true);
-          expect(transport.calls).toHaveLength(Math.ceil(total / 500));
-          expect(report.sent + report.failed).toBe(total);
-        },
-      ),
+      fc.asyncProperty(fc.integer({ min: 0, max: 1600 }), async (total) => {
+        const { transport, send } = setup();
+        const report = await send(manyTokens(total));
+        expect(transport.calls.every((c) => c.length >= 1 && c.length <= 500)).toBe(true);
+        expect(transport.calls).toHaveLength(Math.ceil(total / 500));
+        expect(report.sent + report.failed).toBe(total);
+      }),
       { numRuns: 30 },
     );
   });
 });
 
-describe("sendToUsers: stale tokens", () => {
-  it("does not send to a token last refreshed more than 60 days ago", async () => {
-    const { transport, deps } = setup();
-    const report = await sendToUsers(
-      [recipient("alice", ["fresh"], 59), recipient("bob", ["stale"], 61)],
-      PAYLOAD,
-      deps,
-    );
-
-    expect(tokensOf(transport.calls.flat())).toEqual(["fresh"]);
-    expect(report.skippedStale).toBe(1);
-    expect(report.sent).toBe(1);
-  });
-});
-
-describe("sendToUsers: retries", () => {
+describe("sendToUser: retries", () => {
   it("retries a batch FCM throttled (429) and ends with everything sent", async () => {
-    const { transport, sleeps, deps } = setup();
+    const { transport, sleeps, send } = setup();
     transport.failCall(0, { code: FCM_ERROR.rateExceeded, httpStatus: 429 });
 
-    const report = await sendToUsers(manyRecipients(3), PAYLOAD, deps);
+    const report = await send(manyTokens(3));
 
     expect(transport.calls.map(tokensOf)).toEqual([
       ["token-0", "token-1", "token-2"],
       ["token-0", "token-1", "token-2"],
     ]);
     expect(sleeps).toHaveLength(1);
-    expect(report).toMatchObject({ sent: 3, failed: 0, batches: 2 });
+    expect(report).toMatchObject({ sent: 3, failed: 0 });
   });
 
   it("waits longer before each retry round, never more than maxDelayMs", async () => {
-    const { transport, sleeps, deps } = setup({ baseDelayMs: 500, maxDelayMs: 8000 });
+    const { transport, sleeps, send } = setup();
     for (const call of [0, 1, 2, 3])
       transport.failCall(call, { code: FCM_ERROR.tooManyRequests, httpStatus: 429 });
 
-    const report = await sendToUsers(manyRecipients(2), PAYLOAD, deps);
+    const report = await send(manyTokens(2));
 
     expect(report.sent).toBe(2);
     expect(sleeps).toHaveLength(4);
     for (let i = 1; i < sleeps.length; i++) expect(sleeps[i]).toBeGreaterThan(sleeps[i - 1]);
-    expect(sleeps.every((ms) => ms >= 250 && ms <= 8000)).toBe(true);
+    expect(sleeps.every((ms) => ms >= 250 && ms <= RETRY.maxDelayMs)).toBe(true);
   });
 
   it("keeps jittered delays within [d/2, d] of the capped exponential", async () => {
     for (const r of [0, 0.999]) {
-      const { transport, sleeps, deps } = setup({
-        baseDelayMs: 1000,
-        maxDelayMs: 3000,
-        random: () => r,
-      });
+      const { transport, sleeps, send } = setup(() => r);
       transport.failToken("token-0", { code: FCM_ERROR.unavailable, httpStatus: 503 });
-      await sendToUsers(manyRecipients(1), PAYLOAD, deps);
-      const ceilings = [1000, 2000, 3000, 3000];
+      await send(manyTokens(1));
+      const ceilings = [500, 1000, 2000, 4000];
+      expect(sleeps).toHaveLength(RETRY.maxRetries);
       sleeps.forEach((ms, i) => {
         expect(ms).toBeGreaterThanOrEqual(ceilings[i] / 2);
         expect(ms).toBeLessThanOrEqual(ceilings[i]);
@@ -214,46 +149,50 @@ describe("sendToUsers: retries", () => {
   });
 
   it("retries only the messages that failed with a server error, up to maxRetries, then counts them failed", async () => {
-    const { transport, sleeps, deps } = setup({ maxRetries: 4 });
+    const { transport, sleeps, send } = setup();
     transport.failToken("token-1", { code: FCM_ERROR.internal, httpStatus: 500 });
 
-    const report = await sendToUsers(manyRecipients(3), PAYLOAD, deps);
+    const report = await send(manyTokens(3));
 
     expect(transport.calls).toHaveLength(5);
     expect(transport.calls.slice(1).map(tokensOf)).toEqual(Array(4).fill(["token-1"]));
     expect(sleeps).toHaveLength(4);
-    expect(report).toEqual({ sent: 2, failed: 1, deletedTokens: 0, skippedStale: 0, batches: 5 });
+    expect(report).toEqual({ sent: 2, failed: 1, deadTokens: [] });
   });
 
   it("waits at least the Retry-After the server asked for", async () => {
-    const { transport, sleeps, deps } = setup();
+    const { transport, sleeps, send } = setup();
     transport.failToken(
       "token-0",
       { code: FCM_ERROR.tooManyRequests, httpStatus: 429, retryAfterMs: 20_000 },
       1,
     );
 
-    const report = await sendToUsers(manyRecipients(1), PAYLOAD, deps);
+    const report = await send(manyTokens(1));
 
     expect(sleeps).toEqual([20_000]);
     expect(report.sent).toBe(1);
   });
 
   it("gives up on a message whose Retry-After exceeds maxRetryAfterMs instead of sending early", async () => {
-    const { transport, sleeps, deps } = setup({ maxRetryAfterMs: 30_000 });
-    transport.failToken("token-0", { code: FCM_ERROR.tooManyRequests, retryAfterMs: 120_000 });
+    const { transport, sleeps, send } = setup();
+    transport.failToken("token-0", {
+      code: FCM_ERROR.tooManyRequests,
+      retryAfterMs: RETRY.maxRetryAfterMs * 4,
+    });
 
-    const report = await sendToUsers(manyRecipients(2), PAYLOAD, deps);
+    const report = await send(manyTokens(2));
 
     expect(sleeps).toEqual([]);
-    expect(report).toMatchObject({ sent: 1, failed: 1, batches: 1 });
+    expect(transport.calls).toHaveLength(1);
+    expect(report).toMatchObject({ sent: 1, failed: 1 });
   });
 
   it("does not retry a bad-payload error", async () => {
-    const { transport, sleeps, deps } = setup();
+    const { transport, sleeps, send } = setup();
     transport.failToken("token-0", { code: FCM_ERROR.invalidArgument, httpStatus: 400 });
 
-    const report = await sendToUsers(manyRecipients(1), PAYLOAD, deps);
+    const report = await send(manyTokens(1));
 
     expect(transport.calls).toHaveLength(1);
     expect(sleeps).toEqual([]);
@@ -261,128 +200,62 @@ describe("sendToUsers: retries", () => {
   });
 });
 
-describe("sendToUsers: dead tokens", () => {
-  it("deletes tokens FCM calls unregistered or invalid and keeps those of a bad payload", async () => {
-    const { transport, deleted, deps } = setup();
+describe("sendToUser: dead tokens", () => {
+  it("reports the tokens FCM calls unregistered or invalid, not those of a bad payload", async () => {
+    const { transport, send } = setup();
     transport
       .failToken("gone", { code: FCM_ERROR.tokenNotRegistered, httpStatus: 404 })
       .failToken("garbled", { code: FCM_ERROR.invalidToken, httpStatus: 400 })
       .failToken("bad-payload", { code: FCM_ERROR.invalidArgument, httpStatus: 400 });
 
-    const report = await sendToUsers(
-      [recipient("alice", ["gone", "ok-a"]), recipient("bob", ["garbled", "bad-payload", "ok-b"])],
-      PAYLOAD,
-      deps,
-    );
+    const report = await send(["gone", "ok-a", "garbled", "bad-payload", "ok-b"]);
 
-    expect(deleted).toEqual([
-      { uid: "alice", tokens: ["gone"] },
-      { uid: "bob", tokens: ["garbled"] },
-    ]);
     expect(transport.calls).toHaveLength(1);
-    expect(report).toEqual({ sent: 2, failed: 3, deletedTokens: 2, skippedStale: 0, batches: 1 });
-  });
-
-  it("removes a dead token from every user it was registered to", async () => {
-    const { transport, deleted, deps } = setup();
-    transport.failToken("shared", { code: FCM_ERROR.tokenNotRegistered });
-
-    await sendToUsers(
-      [recipient("alice", ["shared"]), recipient("bob", ["shared"])],
-      PAYLOAD,
-      deps,
-    );
-
-    expect(deleted).toEqual([
-      { uid: "alice", tokens: ["shared"] },
-      { uid: "bob", tokens: ["shared"] },
-    ]);
-  });
-
-  it("still cleans up the other users when deleting one user's tokens fails", async () => {
-    const { transport, deleted, deps } = setup();
-    transport
-      .failToken("a", { code: FCM_ERROR.tokenNotRegistered })
-      .failToken("b", { code: FCM_ERROR.invalidToken });
-    deps.tokenStore = {
-      deleteTokens: (uid, tokens) => {
-        if (uid === "alice") return Promise.reject(new Error("firestore down"));
-        deleted.push({ uid, tokens });
-        return Promise.resolve();
-      },
-    };
-
-    const report = await sendToUsers(
-      [recipient("alice", ["a"]), recipient("bob", ["b"])],
-      PAYLOAD,
-      deps,
-    );
-
-    expect(deleted).toEqual([{ uid: "bob", tokens: ["b"] }]);
-    expect(report.deletedTokens).toBe(1);
+    expect({ ...report, deadTokens: report.deadTokens.sort() }).toEqual({
+      sent: 2,
+      failed: 3,
+      deadTokens: ["garbled", "gone"],
+    });
   });
 });
 
-describe("sendToUsers: isolation", () => {
-  it("sends the other batches when one user's batch keeps throwing", async () => {
-    const { transport, deps } = setup({ maxRetries: 2 });
+describe("sendToUser: isolation", () => {
+  it("sends the other batches when one batch keeps throwing", async () => {
+    const { transport, send } = setup();
     transport.throwWhen(
-      (batch) => batch.some((m) => m.uid === "user-7"),
+      (batch) => batch.some((m) => m.token === "token-7"),
       new Error("socket hang up"),
     );
 
-    const report = await sendToUsers(manyRecipients(600), PAYLOAD, deps);
+    const report = await send(manyTokens(600));
 
-    const deliveredUids = new Set(transport.delivered.map((m) => m.uid));
-    expect(deliveredUids.size).toBe(100);
-    expect(deliveredUids.has("user-599")).toBe(true);
+    const delivered = new Set(tokensOf(transport.delivered));
+    expect(delivered.size).toBe(100);
+    expect(delivered.has("token-599")).toBe(true);
     expect(report).toMatchObject({ sent: 100, failed: 500 });
   });
 
   it("retries a batch that threw once, like a server error", async () => {
-    const { transport, sleeps, deps } = setup();
+    const { transport, sleeps, send } = setup();
     transport.throwOnCall(0);
 
-    const report = await sendToUsers(manyRecipients(600), PAYLOAD, deps);
+    const report = await send(manyTokens(600));
 
     expect(transport.calls.map((c) => c.length)).toEqual([500, 100, 500]);
     expect(sleeps).toHaveLength(1);
-    expect(report).toMatchObject({ sent: 600, failed: 0, batches: 3 });
-  });
-
-  it("counts a user whose payload cannot be built as failed and sends the rest", async () => {
-    const { transport, deps } = setup();
-    const report = await sendToUsers(
-      [recipient("alice", ["a1", "a2"]), recipient("bob", ["b1"])],
-      (r) => {
-        if (r.uid === "alice") throw new Error("no machine name");
-        return PAYLOAD;
-      },
-      deps,
-    );
-    expect(tokensOf(transport.delivered)).toEqual(["b1"]);
-    expect(report).toMatchObject({ sent: 1, failed: 2 });
+    expect(report).toMatchObject({ sent: 600, failed: 0 });
   });
 
   it("never writes a token to the logs, even in failures", async () => {
-    const { transport, deps } = setup({ maxRetries: 1 });
+    const { transport, send } = setup();
     transport
+      .throwOnCall(0, new Error("request for secret-token-throws failed"))
       .failToken("secret-token-gone", { code: FCM_ERROR.tokenNotRegistered })
-      .failToken("secret-token-busy", { code: FCM_ERROR.unavailable })
-      .throwWhen(
-        (batch) => batch.some((m) => m.token === "secret-token-throws"),
-        new Error("request for secret-token-throws failed"),
-      );
+      .failToken("secret-token-busy", { code: FCM_ERROR.unavailable });
 
-    await sendToUsers(
-      [
-        recipient("alice", ["secret-token-gone", "secret-token-busy"]),
-        recipient("bob", ["secret-token-throws"]),
-      ],
-      PAYLOAD,
-      { ...deps, batchSize: 1 },
-    );
+    const report = await send(["secret-token-gone", "secret-token-busy", "secret-token-throws"]);
 
+    expect(report).toMatchObject({ sent: 1, failed: 2, deadTokens: ["secret-token-gone"] });
     expect(logs.calls.length).toBeGreaterThan(0);
     const logged = JSON.stringify(logs.calls);
     expect(logged).not.toMatch(/secret-token/);
@@ -423,7 +296,7 @@ describe("toFcmMessage", () => {
     );
     const long = "machine-" + "x".repeat(40);
     expect(webpushTopic(long + "1")).not.toBe(webpushTopic(long + "2"));
-    expect(machineTopic("room 1/외부")).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
+    expect(webpushTopic("machine-room 1/외부")).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
   });
 });
 

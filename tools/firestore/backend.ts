@@ -154,7 +154,7 @@ export class Backend {
     const out: Record<string, unknown>[] = [];
     if (req.newTransaction && tx) out.push({ transaction: tx.id });
     for (const name of names) {
-      this.store.metrics.reads += 1;
+      this.store.count("reads", name, 1);
       const doc = this.store.get(name);
       out.push(doc ? { found: masked(doc, req.mask), readTime } : { missing: name, readTime });
     }
@@ -165,7 +165,7 @@ export class Backend {
     const name = validateDocumentName(req.name);
     const tx = this.readTransaction(req);
     if (tx) await this.locks.lock(tx, name);
-    this.store.metrics.reads += 1;
+    this.store.count("reads", name, 1);
     const doc = this.store.get(name);
     if (!doc) throw new RpcError("NOT_FOUND", `Document "${name}" not found`);
     return masked(doc, req.mask);
@@ -191,7 +191,7 @@ export class Backend {
       throw new RpcError("INVALID_ARGUMENT", "structured_query is required");
     const tx = this.readTransaction(req);
     const docs = await this.queryIn(tx, req.parent, req.structuredQuery);
-    this.store.metrics.reads += Math.max(1, docs.length);
+    this.store.count("reads", queryPath(req.parent, req.structuredQuery), Math.max(1, docs.length));
     const readTime = toTimestamp(this.store.readTime());
     const transaction = req.newTransaction && tx ? { transaction: tx.id } : {};
     if (docs.length === 0) return [{ readTime, done: true, ...transaction }];
@@ -219,7 +219,11 @@ export class Backend {
     const docs = (await this.queryIn(tx, req.parent, agg.structuredQuery)).filter((d) =>
       required.every((path) => getField(d.fields, path) !== undefined),
     );
-    this.store.metrics.reads += Math.max(1, Math.ceil(docs.length / 1000));
+    this.store.count(
+      "reads",
+      queryPath(req.parent, agg.structuredQuery),
+      Math.max(1, Math.ceil(docs.length / 1000)),
+    );
     const fields: Record<string, Value> = {};
     for (const [i, a] of (agg.aggregations ?? []).entries()) {
       fields[a.alias || `field_${i + 1}`] = this.aggregate(a, docs);
@@ -359,12 +363,17 @@ export class Backend {
       const documents = slice.map((name) => {
         const doc = this.store.get(name);
         if (!doc) return { name };
-        this.store.metrics.reads += 1;
+        this.store.count("reads", name, 1);
         return masked(doc, req.mask);
       });
       return { documents, nextPageToken: next };
     });
   }
+}
+
+/** `parent/collection` of a query, for the operation log. */
+function queryPath(parent: string, query: StructuredQuery): string {
+  return `${parent}/${query.from?.map((f) => f.collectionId).join(",") ?? ""}`;
 }
 
 function page<R>(

@@ -183,7 +183,7 @@ export class ListenSession {
     this.send({ targetChange: { targetChangeType: "ADD", targetIds: [id] } });
 
     const docs = this.current(state);
-    if (docs.length === 0) this.store.metrics.reads += 1; // an empty result still costs a read
+    if (docs.length === 0) this.store.count("reads", `listen:${id}`, 1); // an empty result still costs a read
     const since = resumeTime(this.store, target);
     const changed = since === null ? null : this.store.changedSince(since);
     const delta = changed !== null && !(state.query && isWindowed(state.query.structuredQuery));
@@ -290,7 +290,7 @@ export class ListenSession {
   }
 
   private sendDocument(doc: StoredDocument, targetIds: number[], removedTargetIds: number[]): void {
-    this.store.metrics.reads += 1;
+    this.store.count("reads", doc.name, 1);
     this.send({ documentChange: { document: wireDocument(doc), targetIds, removedTargetIds } });
   }
 

@@ -98,6 +98,8 @@ export class DocumentStore {
   /** Random per instance, carried in resume tokens so tokens of an earlier run are recognised. */
   readonly epoch = randomBytes(4);
   readonly metrics: Metrics = { reads: 0, writes: 0, deletes: 0 };
+  /** Told of every billed operation with the document or query it was for (the benchmark's breakdown). */
+  onOperation: ((op: keyof Metrics, path: string, n: number) => void) | null = null;
   private readonly docs = new Map<string, StoredDocument>();
   private readonly byCollection = new Map<string, Map<string, StoredDocument>>();
   private readonly listeners = new Set<(commit: CommitRecord) => void>();
@@ -105,6 +107,12 @@ export class DocumentStore {
   private lastTime = 0;
   private lastRead = 0;
   private oldestLogged = 0;
+
+  /** Bills `n` operations of one kind. */
+  count(op: keyof Metrics, path: string, n: number): void {
+    this.metrics[op] += n;
+    this.onOperation?.(op, path, n);
+  }
 
   /**
    * A commit time strictly after every earlier commit time and every read time handed out, in
@@ -212,8 +220,8 @@ export class DocumentStore {
       });
     }
     for (const write of writes) {
-      if (write.delete) this.metrics.deletes += 1;
-      else if (!write.verify) this.metrics.writes += 1;
+      if (write.delete) this.count("deletes", writtenName(write), 1);
+      else if (!write.verify) this.count("writes", writtenName(write), 1);
     }
     const changes: DocumentChange[] = [];
     for (const [name, after] of staged) {

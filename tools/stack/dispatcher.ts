@@ -12,7 +12,9 @@
  *   each watched group and waits until the listener has seen it (listeners deliver in commit order).
  * Documents there before the dispatcher started are not events, as in production. Delivery is
  * at-least-once like production: a failed delivery of a function registered with `retry: true`
- * is retried with backoff. Events of one trigger are delivered one at a time, in commit order.
+ * is retried with backoff. Events of one trigger for one parent (one machine's reports, say) are
+ * delivered one at a time, in commit order; different parents, and documents of a top-level
+ * collection, in parallel, as Cloud Functions scales out (see {@link orderingKey}).
  */
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import type { StoredDocument } from "../firestore/query";
@@ -79,7 +81,12 @@ export function startDispatcher(
   const inFlight = new Set<Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
   const triggers: string[] = [];
-  const schedules: { name: string; fn: TriggerFunction; everyMinutes: number }[] = [];
+  const schedules: {
+    name: string;
+    fn: TriggerFunction;
+    schedule: string;
+    due: (at: Date) => boolean;
+  }[] = [];
   const maxAttempts = opts.maxAttempts ?? 5;
 
   const enqueue = (key: string, work: () => Promise<void>) => {
@@ -120,7 +127,7 @@ export function startDispatcher(
             : kind === "deleted"
               ? w.before
               : { before: w.before ?? missing(), after: w.after ?? missing() };
-        enqueue(name, () =>
+        enqueue(orderingKey(name, w.path), () =>
           deliver(
             name,
             fn,
@@ -151,7 +158,12 @@ export function startDispatcher(
     }
     const schedule = fn?.__endpoint?.scheduleTrigger;
     if (schedule) {
-      schedules.push({ name, fn, everyMinutes: everyMinutes(schedule.schedule) });
+      schedules.push({
+        name,
+        fn,
+        schedule: schedule.schedule,
+        due: dueAt(schedule.schedule, schedule.timeZone ?? "UTC"),
+      });
     }
   }
 
@@ -174,7 +186,7 @@ export function startDispatcher(
 
   async function runSchedulesAt(at: Date) {
     for (const s of schedules) {
-      if (at.getUTCMinutes() % s.everyMinutes !== 0) continue;
+      if (!s.due(at)) continue;
       await deliver(
         s.name,
         s.fn,
@@ -199,7 +211,7 @@ export function startDispatcher(
 
   return {
     triggers,
-    schedules: schedules.map((s) => `${s.name} every ${s.everyMinutes} min`),
+    schedules: schedules.map((s) => `${s.name} (${s.schedule})`),
     ready: Promise.all(listening).then(() => undefined),
     async idle() {
       await Promise.all(barriers.map((b) => b()));
@@ -346,13 +358,46 @@ function firestoreEvent(
     data,
   };
 }
-/** "every 1 minutes", "every 5 minutes" or a cron with a "*" or "*\/N" minute field. */
-export function everyMinutes(schedule: string): number {
+/**
+ * Which events of a trigger wait for each other: those under the same parent document
+ * (`machines/1/reports/…` → `onReportCreated machines/1`), and each top-level document with
+ * itself only (`pushes/p1` → `onPushCreated pushes/p1`).
+ */
+export function orderingKey(trigger: string, path: string): string {
+  const segments = path.split("/");
+  const scope = segments.length > 2 ? segments.slice(0, -2) : segments;
+  return `${trigger} ${scope.join("/")}`;
+}
+
+/**
+ * When a schedule is due: "every N minutes", or a cron whose minute field is "*", "*\/N" or a
+ * number and whose hour field is "*" or a number (in the schedule's time zone); the day fields
+ * must be "*".
+ */
+export function dueAt(schedule: string, timeZone: string): (at: Date) => boolean {
   const every = /^every (\d+) minutes?$/.exec(schedule.trim());
-  if (every) return Number(every[1]);
-  const minute = schedule.trim().split(/\s+/)[0] ?? "";
-  if (minute === "*") return 1;
-  const step = /^\*\/(\d+)$/.exec(minute);
-  if (step) return Number(step[1]);
-  throw new Error(`schedule "${schedule}" is not supported by the local dispatcher`);
+  if (every) return (at) => at.getUTCMinutes() % Number(every[1]) === 0;
+  const [minute = "", hour = "", ...days] = schedule.trim().split(/\s+/);
+  const field = (f: string): ((x: number) => boolean) | null => {
+    if (f === "*") return () => true;
+    const step = /^\*\/(\d+)$/.exec(f);
+    if (step) return (x) => x % Number(step[1]) === 0;
+    return /^\d+$/.test(f) ? (x) => x === Number(f) : null;
+  };
+  const m = field(minute);
+  const h = field(hour);
+  if (!m || !h || days.length !== 3 || days.some((d) => d !== "*")) {
+    throw new Error(`schedule "${schedule}" is not supported by the local dispatcher`);
+  }
+  const clock = new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    hour: "numeric",
+    minute: "numeric",
+    hourCycle: "h23",
+  });
+  return (at) => {
+    const parts = clock.formatToParts(at);
+    const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    return m(part("minute")) && h(part("hour"));
+  };
 }

@@ -6,9 +6,9 @@
  * local-only data, so it keeps the token, its hash (the `users/{uid}/tokens/{id}` id) and the
  * owner's uid (looked up from the token, as FCM itself knows no users).
  */
-import { createHash } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { BatchResponse, Message, Messaging } from "firebase-admin/messaging";
+import { tokenId } from "../../functions/src/store/users";
 
 export const OUTBOX = "outbox";
 
@@ -31,7 +31,7 @@ export function recordPushesToOutbox(messaging: MessagingModule, db: Firestore):
       batch.create(refs[i], {
         uid: await ownerOf(db, token),
         token,
-        tokenHash: createHash("sha256").update(token, "utf8").digest("hex"),
+        tokenHash: tokenId(token),
         title: webpush.notification?.title ?? "",
         body: webpush.notification?.body ?? "",
         data,

@@ -16,7 +16,13 @@ import type { StoredCycle } from "../domain/apply";
 import { type CourseChoice, effectiveCourse } from "../domain/course";
 import type { DeviceReport, Magnitudes } from "../domain/cycle";
 import type { QueueEntry, QueueOffer, RoomQueue } from "../domain/queue";
-import { type CourseStats, DEFAULT_COURSE } from "../domain/stats";
+import {
+  type CourseHistograms,
+  type CourseStats,
+  DEFAULT_COURSE,
+  EMPTY_HISTOGRAMS,
+  type Histogram,
+} from "../domain/stats";
 import { MACHINE_STATUSES, type MachineStatus, type MachineType } from "../domain/status";
 import { toMillis, toTimestamp } from "./db";
 
@@ -54,6 +60,8 @@ export interface Machine {
   expectedEndAt: number | null;
   /** The high end of the expected-end range. */
   expectedEndHigh: number | null;
+  /** The course figures the running cycle is timed with (store/applyReport.ts); null when idle. */
+  estimate: CourseStats | null;
   /** The last device traffic of any kind. */
   lastSeenAt: number | null;
   /** The last liveness traffic (heartbeat, raw_data). */
@@ -79,6 +87,7 @@ export const machineConverter = reader<Machine>((id, d, snap) => {
     spinStartedAt: toMillis(d.spinStartedAt),
     expectedEndAt: toMillis(d.expectedEndAt),
     expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null)?.high),
+    estimate: d.courseEstimate ? decodeCourseStats(d.courseEstimate as Data) : null,
     lastSeenAt: toMillis(d.lastSeenAt),
     pingAt: toMillis(d.pingAt),
     online: d.online === true,
@@ -178,17 +187,58 @@ export function courseStatsId(type: MachineType, course: string): string {
   return `${type}-${course}`;
 }
 
-/** `courseStats/{type}-{course}`: written whole from domain/stats.ts's courseStats(). */
-export const courseStatsConverter = reader<CourseStats>((_id, d) => ({
-  type: d.type === "dryer" ? "dryer" : "washer",
-  course: String(d.course),
-  samples: Number(d.samples ?? 0),
-  avgTotalMinutes: Number(d.avgTotalMinutes),
-  avgWashMinutes: num(d.avgWashMinutes),
-  avgSpinMinutes: num(d.avgSpinMinutes),
-  lowMinutes: Number(d.lowMinutes),
-  highMinutes: Number(d.highMinutes),
-}));
+/** `courseStats/{type}-{course}`: the fleet's figures, the prior of a new room (roll-up). */
+export const courseStatsConverter = reader<CourseStats>((_id, d) => decodeCourseStats(d));
+
+function decodeCourseStats(d: Data): CourseStats {
+  return {
+    type: d.type === "dryer" ? "dryer" : "washer",
+    course: String(d.course),
+    samples: Number(d.samples ?? 0),
+    avgTotalMinutes: Number(d.avgTotalMinutes),
+    avgWashMinutes: num(d.avgWashMinutes),
+    avgSpinMinutes: num(d.avgSpinMinutes),
+    lowMinutes: Number(d.lowMinutes),
+    highMinutes: Number(d.highMinutes),
+  };
+}
+
+/** One course of a room: what was measured and the figures derived from it (with the prior). */
+export interface RoomCourse {
+  histograms: CourseHistograms;
+  stats: CourseStats | null;
+}
+
+/**
+ * `roomStats/{roomId}`: the room's course statistics, `courses` keyed by `courseStatsId`.
+ * Written whole by the report trigger (store/applyReport.ts); server-only.
+ */
+export interface RoomStats {
+  roomId: string;
+  courses: Record<string, RoomCourse>;
+}
+
+export const roomStatsConverter: FirestoreDataConverter<RoomStats> = {
+  toFirestore: (r: RoomStats) => ({ roomId: r.roomId, courses: r.courses }),
+  fromFirestore(snap) {
+    const courses = (snap.get("courses") ?? {}) as Record<string, Data>;
+    const histogram = (h: unknown): Histogram => (h ?? {}) as Histogram;
+    return {
+      roomId: snap.id,
+      courses: Object.fromEntries(
+        Object.entries(courses).map(([key, c]) => {
+          const h = (c.histograms ?? EMPTY_HISTOGRAMS) as Data;
+          const histograms = {
+            total: histogram(h.total),
+            wash: histogram(h.wash),
+            spin: histogram(h.spin),
+          };
+          return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
+        }),
+      ),
+    };
+  },
+};
 
 // ------------------------------------------------------------------------------ queues
 

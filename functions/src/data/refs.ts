@@ -15,6 +15,7 @@ import {
   pushConverter,
   reportConverter,
   roomConverter,
+  roomStatsConverter,
 } from "./model";
 
 export function refs(db: Firestore) {
@@ -44,11 +45,15 @@ export function refs(db: Firestore) {
     subscribers: (roomId: string) => rooms.doc(roomId).collection("subscribers"),
     cycles: col("cycles").withConverter(cycleConverter),
     cycle: (id: string) => col("cycles").withConverter(cycleConverter).doc(id),
+    /** roomStats/{roomId}: the room's course statistics (domain/stats.ts). */
+    roomStatsAll: col("roomStats").withConverter(roomStatsConverter),
+    roomStats: (roomId: string) => col("roomStats").withConverter(roomStatsConverter).doc(roomId),
+    /** courseStats/{type}-{course}: the fleet's course figures, a new room's prior. */
+    courseStatsAll: col("courseStats").withConverter(courseStatsConverter),
     courseStats: (type: MachineType, course: string) =>
       col("courseStats").withConverter(courseStatsConverter).doc(courseStatsId(type, course)),
     congestions: col("congestion"),
     congestion: (roomId: string) => col("congestion").doc(roomId),
-    machineCalibration: (machineId: string) => col("machineCalibration").doc(machineId),
     deviceSecrets: col("deviceSecrets"),
     deviceSecret: (machineId: string) => col("deviceSecrets").doc(machineId),
     /** courseChoices/{machineId}: who chose the course and who started the running cycle. */

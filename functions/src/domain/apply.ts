@@ -83,6 +83,11 @@ export interface PlanInput {
   report: DeviceReport;
   alreadyApplied: boolean;
   newestReportTs: number | null;
+  /**
+   * The report is newer than every report applied so far: it is folded onto `stored`, and
+   * `boundary`, `window`, `gap` and `existingCycles` are not read (empty).
+   */
+  inOrder: boolean;
   /** Newest stored boundary (FINISHED/OFF) sorting before the report, or null if none. */
   boundary: DeviceReport | null;
   /**
@@ -113,8 +118,8 @@ export interface ReportPlan {
   deleteCycleIds: string[];
   /** The running cycle's course after the report (null when nothing runs). */
   current: ResolvedCourse | null;
-  /** Per course key: did the set of its cycles change (so its averages need recomputing)? */
-  touchedCourses: string[];
+  /** The plausible cycles the plan adds and takes back: what statistics count (each as stored). */
+  counted: { added: StoredCycle[]; removed: StoredCycle[] };
   congestion: Map<CellKey, number>;
   calibration: CalibrationSums;
 }
@@ -137,6 +142,7 @@ function visibility(input: PlanInput): {
   incremental: boolean;
 } {
   const gap = input.gap;
+  if (input.inOrder) return { sees: () => true, seesState: true, incremental: true };
   const everything = { sees: () => true, seesState: true, incremental: false };
   if (!gap) return everything;
   if (compareReports(input.report, gap.to) >= 0) {
@@ -214,7 +220,6 @@ export function planReport(input: PlanInput): ReportPlan {
   const deleted = visibleExisting.filter((c) => !foldedIds.has(c.id));
   removed.push(...deleted);
 
-  const touched = new Set([...upsertCycles, ...removed].map((c) => c.course));
   // Statistics count only plausible cycles, each as it was counted when written.
   const countedRemoved = removed.filter((c) => !c.implausible);
   const countedAdded = upsertCycles.filter((c) => !c.implausible);
@@ -224,7 +229,7 @@ export function planReport(input: PlanInput): ReportPlan {
     upsertCycles,
     deleteCycleIds: deleted.map((c) => c.id),
     current: running === null ? null : courseFor(running),
-    touchedCourses: [...touched].sort(),
+    counted: { added: countedAdded, removed: countedRemoved },
     congestion: congestionDelta(countedRemoved, countedAdded),
     calibration: calibrationDelta(
       countedRemoved.map((c) => c.magnitudes),

@@ -1,13 +1,9 @@
 /**
- * The configuration fields admins may edit in the Firebase console, and what a valid value is.
- * Pure: the console triggers (store/console.ts) decide what to do with a problem.
- *
- * - machines/{id}: `name` (one line, 1–100 characters), `roomId` (a room id: a positive decimal
- *   integer as a string; the room must exist, which the caller checks), `type` ("washer" |
- *   "dryer"), `outOfOrder` and `calibration` (booleans; missing = false).
- * - rooms/{id}: `name` (one line, 1–100 characters).
+ * The configuration fields admins may edit in the Firebase console, and what a valid value is
+ * (docs/ADMIN.md). Pure: the console triggers (store/console.ts) decide what to do with a problem.
  */
-import { MACHINE_TYPES, type MachineType } from "./status";
+import { z } from "zod";
+import { MACHINE_TYPES } from "./status";
 
 export const MACHINE_CONFIG_FIELDS = [
   "name",
@@ -18,67 +14,58 @@ export const MACHINE_CONFIG_FIELDS = [
 ] as const;
 export const ROOM_CONFIG_FIELDS = ["name"] as const;
 
-export interface MachineConfig {
-  name: string;
-  roomId: string;
-  type: MachineType;
-  outOfOrder: boolean;
-  calibration: boolean;
-}
+/** Room and machine ids: positive integers as text (a machine's is the board's MACHINE_ID). */
+export const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
+
+const Name = z
+  .string({ error: "must be text" })
+  .trim()
+  .min(1, "must not be empty")
+  .max(100, "must be at most 100 characters")
+  .regex(/^[^\p{Cc}\u2028\u2029]*$/u, "must be one line of text");
+const Flag = z.boolean({ error: "must be true or false" }).default(false);
+const ROOM_ID = 'must be a room id as text, e.g. "1"';
+
+const MachineConfigSchema = z.object({
+  name: Name,
+  roomId: z.string({ error: ROOM_ID }).regex(DECIMAL_ID, ROOM_ID),
+  type: z.enum(MACHINE_TYPES, { error: `must be one of ${MACHINE_TYPES.join(", ")}` }),
+  outOfOrder: Flag,
+  calibration: Flag,
+});
+const RoomConfigSchema = z.object({ name: Name });
+
+export type MachineConfig = z.output<typeof MachineConfigSchema>;
 
 export interface ConfigProblem {
   field: string;
   reason: string;
 }
 
-/** Room and machine ids: positive integers as text (a machine's is the board's MACHINE_ID). */
-export const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
-const ONE_LINE = /^[^\p{Cc}\u2028\u2029]*$/u;
-
-function nameProblem(v: unknown): string | null {
-  if (typeof v !== "string") return "must be text";
-  const t = v.trim();
-  if (t.length === 0) return "must not be empty";
-  if (t.length > 100) return "must be at most 100 characters";
-  if (!ONE_LINE.test(t)) return "must be one line of text";
-  return null;
+/** The first problem of each field at fault, in the schema's field order. */
+function problemsOf(error: z.ZodError): ConfigProblem[] {
+  const problems = new Map<string, string>();
+  for (const issue of error.issues) {
+    const field = String(issue.path[0]);
+    if (!problems.has(field)) problems.set(field, issue.message);
+  }
+  return [...problems].map(([field, reason]) => ({ field, reason }));
 }
 
-/** The machine's configuration, or what is wrong with it (field by field). */
+/** The machine's configuration (name trimmed, flags false when missing), or what is wrong. */
 export function checkMachineConfig(data: Record<string, unknown>): {
   config: MachineConfig | null;
   problems: ConfigProblem[];
 } {
-  const problems: ConfigProblem[] = [];
-  const name = nameProblem(data.name);
-  if (name) problems.push({ field: "name", reason: name });
-  if (typeof data.roomId !== "string" || !DECIMAL_ID.test(data.roomId)) {
-    problems.push({ field: "roomId", reason: 'must be a room id as text, e.g. "1"' });
-  }
-  if (!MACHINE_TYPES.includes(data.type as MachineType)) {
-    problems.push({ field: "type", reason: `must be one of ${MACHINE_TYPES.join(", ")}` });
-  }
-  for (const field of ["outOfOrder", "calibration"] as const) {
-    if (data[field] !== undefined && typeof data[field] !== "boolean") {
-      problems.push({ field, reason: "must be true or false" });
-    }
-  }
-  if (problems.length > 0) return { config: null, problems };
-  return {
-    config: {
-      name: (data.name as string).trim(),
-      roomId: data.roomId as string,
-      type: data.type as MachineType,
-      outOfOrder: data.outOfOrder === true,
-      calibration: data.calibration === true,
-    },
-    problems,
-  };
+  const parsed = MachineConfigSchema.safeParse(data);
+  return parsed.success
+    ? { config: parsed.data, problems: [] }
+    : { config: null, problems: problemsOf(parsed.error) };
 }
 
 export function checkRoomConfig(data: Record<string, unknown>): ConfigProblem[] {
-  const name = nameProblem(data.name);
-  return name ? [{ field: "name", reason: name }] : [];
+  const parsed = RoomConfigSchema.safeParse(data);
+  return parsed.success ? [] : problemsOf(parsed.error);
 }
 
 /** The configuration fields whose values differ between two versions of a document. */

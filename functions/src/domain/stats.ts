@@ -1,10 +1,18 @@
 /**
- * Course averages per machine type and the expected end of a running cycle. Pure.
+ * Course statistics of a room, per machine type and course, and the expected end of a running
+ * cycle. Pure.
  *
- * Averages are a running mean over the cycles in the order they finished; once there are
- * {@link MIN_SAMPLES_FOR_FILTER} samples, a sample more than ±50 % away from the current mean is
- * dropped as an outlier (a door left open, a sensor that missed FINISHED). Recomputed from the
- * stored cycles, so the result depends on the set of cycles only, never on delivery order.
+ * A course's durations are kept as histograms (one per measure: total, wash, spin) of whole
+ * minutes, each bucket holding [samples, Σ seconds, Σ seconds²] as integers. Adding a finished
+ * cycle or taking a deleted one back is one exact update, so the statistics are a function of the
+ * set of cycles whatever the order of the updates, and a finished cycle costs one document read,
+ * not a re-read of the history (docs/DECISIONS.md "Course statistics").
+ *
+ * The averages drop outliers (a door left open, a sensor that missed FINISHED): once there are
+ * {@link MIN_SAMPLES_FOR_FILTER} samples, a sample whose minute is more than ±50 % away from the
+ * median sample's minute is left out. A room with few cycles of a course borrows the fleet's
+ * figures (the prior): each of its first {@link PRIOR_SAMPLES} kept cycles moves a share of the
+ * weight to its own.
  */
 import type { CycleState } from "./cycle";
 import type { MachineType } from "./status";
@@ -12,45 +20,109 @@ import { MINUTE_MS } from "./time";
 
 const MIN_SAMPLES_FOR_FILTER = 3;
 const OUTLIER_TOLERANCE = 0.5;
-/** How many of the most recent cycles of a course feed its averages. */
-export const COURSE_WINDOW = 50;
+/** Kept cycles after which a room's own figures carry the whole weight. */
+export const PRIOR_SAMPLES = 5;
 export const DEFAULT_COURSE = "standard";
 
-export interface FilteredMean {
-  mean: number;
-  /** Samples kept after the outlier filter. */
-  kept: number;
-  /** Standard deviation of the kept samples. */
-  stddev: number;
+/** Whole minutes of duration → [samples, Σ seconds, Σ seconds²]. */
+export type Histogram = Record<string, [number, number, number]>;
+
+/** What a room (or the fleet) has measured of one course. */
+export interface CourseHistograms {
+  total: Histogram;
+  wash: Histogram;
+  spin: Histogram;
 }
 
-/** Running mean that drops outliers, over `values` in the given (chronological) order. */
-export function filteredMean(values: readonly number[]): FilteredMean | null {
-  let n = 0;
-  let mean = 0;
-  let m2 = 0;
-  for (const x of values) {
-    if (n >= MIN_SAMPLES_FOR_FILTER && Math.abs(x - mean) > OUTLIER_TOLERANCE * mean) continue;
-    n += 1;
-    const d = x - mean;
-    mean += d / n;
-    m2 += d * (x - mean);
-  }
-  if (n === 0) return null;
-  return { mean, kept: n, stddev: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0 };
-}
+export const EMPTY_HISTOGRAMS: CourseHistograms = { total: {}, wash: {}, spin: {} };
 
 export interface CourseSample {
-  finishedAt: number;
   washMinutes: number | null;
   spinMinutes: number | null;
   totalMinutes: number;
 }
 
+/** The histograms with one cycle added (`sign` 1) or taken back (`sign` -1). */
+export function addSample(h: CourseHistograms, c: CourseSample, sign: 1 | -1): CourseHistograms {
+  return {
+    total: addTo(h.total, c.totalMinutes, sign),
+    wash: addTo(h.wash, c.washMinutes, sign),
+    spin: addTo(h.spin, c.spinMinutes, sign),
+  };
+}
+
+/** The sum of several rooms' histograms (the fleet's). */
+export function mergeHistograms(all: readonly CourseHistograms[]): CourseHistograms {
+  const merge = (hs: Histogram[]): Histogram => {
+    const out: Histogram = {};
+    for (const h of hs) {
+      for (const [k, [n, s, q]] of Object.entries(h)) {
+        const [n0, s0, q0] = out[k] ?? [0, 0, 0];
+        out[k] = [n0 + n, s0 + s, q0 + q];
+      }
+    }
+    return out;
+  };
+  return {
+    total: merge(all.map((h) => h.total)),
+    wash: merge(all.map((h) => h.wash)),
+    spin: merge(all.map((h) => h.spin)),
+  };
+}
+
+function addTo(h: Histogram, minutes: number | null, sign: 1 | -1): Histogram {
+  if (minutes === null) return h;
+  const seconds = Math.round(minutes * 60);
+  const key = String(Math.floor(seconds / 60));
+  const [n, s, q] = h[key] ?? [0, 0, 0];
+  const next: [number, number, number] = [n + sign, s + sign * seconds, q + sign * seconds ** 2];
+  const out = { ...h };
+  if (next[0] <= 0) delete out[key];
+  else out[key] = next;
+  return out;
+}
+
+export interface FilteredMean {
+  /** Minutes. */
+  mean: number;
+  /** Samples kept after the outlier filter. */
+  kept: number;
+  /** Standard deviation of the kept samples, minutes. */
+  stddev: number;
+}
+
+/** Mean and spread of a histogram's samples, outliers (±50 % off the median) left out. */
+export function filteredMean(h: Histogram): FilteredMean | null {
+  const buckets = Object.entries(h)
+    .map(([k, v]) => [Number(k), ...v] as const)
+    .sort((a, b) => a[0] - b[0]);
+  const samples = buckets.reduce((a, b) => a + b[1], 0);
+  if (samples === 0) return null;
+  let median = 0;
+  for (let seen = 0, i = 0; seen < Math.ceil(samples / 2); i++) {
+    seen += buckets[i][1];
+    median = buckets[i][0];
+  }
+  const keep = (minute: number) =>
+    samples < MIN_SAMPLES_FOR_FILTER || Math.abs(minute - median) <= OUTLIER_TOLERANCE * median;
+  let n = 0;
+  let sum = 0;
+  let sq = 0;
+  for (const [minute, bn, bs, bq] of buckets) {
+    if (!keep(minute)) continue;
+    n += bn;
+    sum += bs;
+    sq += bq;
+  }
+  const mean = sum / n;
+  const variance = n > 1 ? Math.max(0, (sq - (sum * sum) / n) / (n - 1)) : 0;
+  return { mean: mean / 60, kept: n, stddev: Math.sqrt(variance) / 60 };
+}
+
 export interface CourseStats {
   type: MachineType;
   course: string;
-  /** Cycles considered (before the outlier filter). */
+  /** Cycles measured (before the outlier filter). */
   samples: number;
   avgTotalMinutes: number;
   avgWashMinutes: number | null;
@@ -60,27 +132,49 @@ export interface CourseStats {
   highMinutes: number;
 }
 
+/**
+ * A course's figures from what was measured, blended with the prior (the fleet's figures) while
+ * fewer than {@link PRIOR_SAMPLES} cycles are kept. Null when neither has anything.
+ */
 export function courseStats(
   type: MachineType,
   course: string,
-  samples: readonly CourseSample[],
+  h: CourseHistograms,
+  prior: CourseStats | null = null,
 ): CourseStats | null {
-  const ordered = [...samples].sort((a, b) => a.finishedAt - b.finishedAt).slice(-COURSE_WINDOW);
-  const total = filteredMean(ordered.map((s) => s.totalMinutes));
-  if (!total) return null;
-  const wash = filteredMean(measured(ordered.map((s) => s.washMinutes)));
-  const spin = filteredMean(measured(ordered.map((s) => s.spinMinutes)));
+  const total = filteredMean(h.total);
+  const samples = Object.values(h.total).reduce((a, [n]) => a + n, 0);
+  if (!total) return prior && { ...prior, type, course, samples: 0 };
+  const wash = filteredMean(h.wash);
+  const spin = filteredMean(h.spin);
   const spread = Math.max(total.stddev, total.mean * 0.1);
+  const own = {
+    avgTotalMinutes: total.mean,
+    avgWashMinutes: wash?.mean ?? null,
+    avgSpinMinutes: spin?.mean ?? null,
+    lowMinutes: Math.max(0, total.mean - spread),
+    highMinutes: total.mean + spread,
+  };
+  const w = prior ? Math.min(1, total.kept / PRIOR_SAMPLES) : 1;
+  const blend = (mine: number, theirs: number | null) =>
+    theirs === null ? mine : w * mine + (1 - w) * theirs;
+  const blendOrNull = (mine: number | null, theirs: number | null) =>
+    mine === null ? theirs : blend(mine, theirs);
   return {
     type,
     course,
-    samples: ordered.length,
-    avgTotalMinutes: round1(total.mean),
-    avgWashMinutes: wash ? round1(wash.mean) : null,
-    avgSpinMinutes: spin ? round1(spin.mean) : null,
-    lowMinutes: round1(Math.max(0, total.mean - spread)),
-    highMinutes: round1(total.mean + spread),
+    samples,
+    avgTotalMinutes: round1(blend(own.avgTotalMinutes, prior?.avgTotalMinutes ?? null)),
+    avgWashMinutes: round1OrNull(blendOrNull(own.avgWashMinutes, prior?.avgWashMinutes ?? null)),
+    avgSpinMinutes: round1OrNull(blendOrNull(own.avgSpinMinutes, prior?.avgSpinMinutes ?? null)),
+    lowMinutes: round1(blend(own.lowMinutes, prior?.lowMinutes ?? null)),
+    highMinutes: round1(blend(own.highMinutes, prior?.highMinutes ?? null)),
   };
+}
+
+/** Histograms of a set of cycles, built from scratch (the fleet roll-up, tests). */
+export function histogramsOf(samples: readonly CourseSample[]): CourseHistograms {
+  return samples.reduce((h, c) => addSample(h, c, 1), EMPTY_HISTOGRAMS);
 }
 
 /** What a course takes when nothing has been measured yet. */
@@ -132,10 +226,10 @@ export function courseKey(course: string | null | undefined): string {
   return k.replace(/^-+|-+$/g, "") || DEFAULT_COURSE;
 }
 
-function measured(values: readonly (number | null)[]): number[] {
-  return values.filter((x): x is number => x !== null);
-}
-
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+function round1OrNull(x: number | null): number | null {
+  return x === null ? null : round1(x);
 }

@@ -23,6 +23,8 @@ export interface TimerMachine {
   spinStartedAt: number | null;
   /** Stored estimate, used only when the cycle's start is unknown. */
   expectedEndAt?: number | null;
+  /** The course figures the cycle was timed with when it started; else the lookup's. */
+  estimate?: CourseStats | null;
 }
 
 /** Course averages by machine type and course key (see {@link courseKey}). */
@@ -83,5 +85,6 @@ export function timersChanged(
 
 function expectedEndOf(m: TimerMachine, statsFor: StatsLookup): number | null {
   if (m.cycleStartedAt === null) return m.expectedEndAt ?? null;
-  return expectedEnd(m.type, m, statsFor(m.type, courseKey(m.course)))?.expectedEndAt ?? null;
+  const stats = m.estimate ?? statsFor(m.type, courseKey(m.course));
+  return expectedEnd(m.type, m, stats)?.expectedEndAt ?? null;
 }

@@ -38,11 +38,11 @@ export type CongestionTable = Record<string, readonly number[]>;
 /** Grid total (cycle-hours) below which the statistics are too thin to name a quiet hour. */
 export const MIN_STATISTICS_TOTAL = 50;
 /** KST hours a tip may suggest (start hours, inclusive): nobody is sent to wash at 3 am. */
-export const ACTIVE_HOURS = { first: 7, last: 23 } as const;
+const ACTIVE_HOURS = { first: 7, last: 23 } as const;
 /** How far ahead the quietest hour is looked for. */
-export const LOOKAHEAD_HOURS = 12;
+const LOOKAHEAD_HOURS = 12;
 
-export interface TipInput {
+interface TipInput {
   now: number;
   rooms: readonly RoomState[];
   grid: CongestionTable;
@@ -84,7 +84,7 @@ export function isQuietHour(grid: CongestionTable, now: number): boolean {
   return gridCount(grid, p.weekday, p.hour) <= activeMean(grid, p.weekday);
 }
 
-export interface QuietHour {
+interface QuietHour {
   hour: number;
   weekday: number;
   count: number;

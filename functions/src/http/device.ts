@@ -10,14 +10,8 @@ import { type DeviceState, createDeviceState } from "./deviceState";
 let state: DeviceState | null = null;
 
 export const device = onRequest({ secrets: [DEVICE_MASTER_KEY] }, (req, res) => {
-  const { db, settings } = startInvocation();
-  return toExpress(
-    "device",
-    createDeviceHandler({
-      db,
-      masterKey: DEVICE_MASTER_KEY.value(),
-      now: Date.now,
-      state: (state ??= createDeviceState(settings.device)),
-    }),
-  )(req, res);
+  const inv = startInvocation();
+  state ??= createDeviceState(inv.settings.device);
+  const handler = createDeviceHandler({ ...inv, masterKey: DEVICE_MASTER_KEY.value(), state });
+  return toExpress("device", handler)(req, res);
 });

@@ -1,29 +1,18 @@
 /**
- * The `device` function: firmware reports, heartbeats, raw samples and threshold requests.
+ * The `device` function: firmware reports, heartbeats, raw samples and threshold requests, built
+ * for the firmware as it really is (docs/DECISIONS.md "Built for the firmware as it is"): the
+ * registered machine type wins, rate limits are in-memory burst allowances, and unsigned raw_data
+ * is a sign of life that costs no write per sample.
  *
- * Built for the firmware as it really is (WashCall_Main): it hard-codes `machine_type: "washer"`,
- * reports only state changes, never retries, ignores the response body, and streams one raw sample
- * a second without a secret. So:
- * - `machine_type` is advisory: the registered type wins; a mismatch is recorded once on the
- *   machine (`reportedType`) for admins.
- * - Rate limits are per-machine burst allowances kept in memory (deviceState.ts): distinct reports
- *   in the same second all land; only a sustained flood gets 429, and a refused request reads and
- *   writes nothing beyond what its authentication needed.
- * - `raw_data` without a secret is a sign of life only; its steady state costs one read a minute
- *   and a liveness write every few minutes per machine, never a write per sample.
- * - Credentials: `secret_key` in the body (the machine's secret, or the fork firmware's device JWT
- *   in that field) or `Authorization: Bearer <JWT>`; HS256 with the device secret, `sub` = machine
- *   id, and either `exp` at most 1 h after `iat`, or no `exp` and an `iat` at most 1 h old.
- *
- * Order of checks on every path: method (405) → size (413) → JSON and schema (400) → machine (404)
- * → secret or token (401/403) → rate (429) → write. Nothing is written before the last step; a
- * report's write is one atomic batch whose first write (the report's create()) is the one that can
- * fail.
+ * Checks, in order: method (405) → size (413) → JSON and schema (400) → machine (404) → secret or
+ * token (401/403) → rate (429) → write. Nothing is written before the last step; a report's write
+ * is one batch whose first write (the report's create()) is the one that can fail.
  */
 import * as logger from "firebase-functions/logger";
 import { type DocumentSnapshot, type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { z } from "zod";
 import { type CalibrationSums, thresholds } from "../domain/calibration";
+import { DECIMAL_ID } from "../domain/consoleConfig";
 import { reportId } from "../domain/cycle";
 import type { TokenBuckets } from "../domain/rateLimit";
 import { type MachineType, isBoundary, normalizeStatus } from "../domain/status";
@@ -47,6 +36,7 @@ import {
   rememberEntry,
 } from "./deviceState";
 import { HttpError, parseOrThrow } from "./errors";
+import { noMachine } from "./routes/common";
 
 export interface DeviceDeps {
   db: Firestore;
@@ -68,26 +58,25 @@ interface DeviceBody {
 const MAX_TOKEN_LIFETIME_S = 3600;
 /** A compact JWS: three base64url parts, the header starting `{"` (`eyJ`). */
 const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
+
+const ENDPOINTS = new Map([
+  ["/update", update],
+  ["/heartbeat", heartbeat],
+  ["/raw_data", rawData],
+  ["/device_update", deviceUpdate],
+]);
 
 export function createDeviceHandler(deps: DeviceDeps) {
   return async (req: HttpRequest): Promise<HttpResponse> => {
-    switch (req.path.replace(/\/+$/, "")) {
-      case "/update":
-        return update(deps, req);
-      case "/heartbeat":
-        return heartbeat(deps, req);
-      case "/raw_data":
-        return rawData(deps, req);
-      case "/device_update":
-        return deviceUpdate(deps, req);
-      default:
-        throw new HttpError(
-          404,
-          "not_found",
-          `no device endpoint ${req.path}; use /update, /heartbeat, /raw_data or /device_update`,
-        );
+    const endpoint = ENDPOINTS.get(req.path.replace(/\/+$/, ""));
+    if (!endpoint) {
+      throw new HttpError(
+        404,
+        "not_found",
+        `no device endpoint ${req.path}; use /update, /heartbeat, /raw_data or /device_update`,
+      );
     }
+    return endpoint(deps, req);
   };
 }
 
@@ -195,9 +184,7 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
   if (withCredentials) await refuseGuessWhileLocked(deps, req, body);
   const machine = await cachedMachine(deps, machineId, nowMs, withCredentials);
   // Offline: a token of another machine is a plain 401 here, never a read of its secret.
-  if (withCredentials) {
-    await authenticate(deps, req, body, machine.secret ?? null, { offline: true });
-  }
+  if (withCredentials) await authenticate(deps, req, body, machine.secret ?? null, true);
   // Unsigned samples have a bucket of their own: a stranger's stream cannot starve the board's.
   spend(withCredentials ? deps.state.rawData : deps.state.rawDataUnsigned, machineId, nowMs);
   await keepAlive(deps, machineId, machine, nowMs);
@@ -228,18 +215,15 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
   return { status: 200, body: { message: "received", stored: true, samples: samples.length } };
 }
 
-/**
- * Method (405), size and JSON (413/400), the schema `schemaFor` picks (400), and a device clock
- * at most {@link MAX_CLOCK_SKEW_SECONDS} ahead (400).
- */
+/** Method, size, JSON, the schema `schemaFor` picks, and a device clock at most 5 min ahead. */
 function parseBody<S extends z.ZodType<DeviceBody>>(
   deps: DeviceDeps,
   req: HttpRequest,
   schemaFor: (raw: unknown) => S,
-): { body: S["_zod"]["output"]; nowMs: number } {
+): { body: z.output<S>; nowMs: number } {
   requireMethod(req, "POST");
   const raw = jsonBody(req);
-  const body = parseOrThrow(schemaFor(raw), raw) as S["_zod"]["output"];
+  const body = parseOrThrow(schemaFor(raw), raw);
   const nowMs = deps.now();
   if (body.timestamp !== undefined && body.timestamp > nowMs / 1000 + MAX_CLOCK_SKEW_SECONDS) {
     throw new HttpError(400, "invalid_body", "timestamp: is more than 5 minutes in the future");
@@ -248,9 +232,8 @@ function parseBody<S extends z.ZodType<DeviceBody>>(
 }
 
 /**
- * The path /update, /heartbeat and /device_update share: the body, then the machine (404) and
- * its credentials (401/403), reading machine, secret and calibration afresh, then one request of
- * the machine's allowance (429).
+ * What /update, /heartbeat and /device_update share: the body, the machine (404) and its
+ * credentials (401/403), read afresh with the calibration, then one request of the allowance (429).
  */
 async function authenticated<S extends z.ZodType<DeviceBody>>(
   deps: DeviceDeps,
@@ -260,21 +243,20 @@ async function authenticated<S extends z.ZodType<DeviceBody>>(
   const { body, nowMs } = parseBody(deps, req, () => schema);
   const machineId = body.machine_id;
   const { requests } = deps.state;
-  // An authenticated flood that has run the bucket dry is refused before any read (take() on an
-  // empty bucket spends nothing). Only authenticated requests spend: a stranger cannot starve a
-  // board.
+  // An empty bucket is refused before any read (take() on it spends nothing). Only authenticated
+  // requests spend: a stranger cannot starve a board.
   if (!requests.peek(machineId, nowMs)) spend(requests, machineId, nowMs);
   await refuseGuessWhileLocked(deps, req, body);
   const r = refs(deps.db);
-  const [machineSnap, secretSnap, calibSnap] = await deps.db.getAll(
+  const [machineSnap, secretSnap] = await deps.db.getAll(
     r.machine(machineId).withConverter(null),
     r.deviceSecret(machineId),
-    r.machineCalibration(machineId),
   );
   if (!machineSnap.exists) throw noMachine(machineId);
   const auth = await authenticate(deps, req, body, encryptedSecretOf(secretSnap));
   spend(requests, machineId, nowMs);
-  const calibration = calibSnap.exists ? (calibSnap.data() as CalibrationSums) : null;
+  // Summed by the report trigger from FINISHED magnitudes (store/applyReport.ts).
+  const calibration = (machineSnap.get("calibrationSums") as CalibrationSums | undefined) ?? null;
   return { body, nowMs, auth, machine: machineSnap, calibration };
 }
 
@@ -309,7 +291,7 @@ async function cachedMachine(
   return m;
 }
 
-/** Writes `lastSeenAt`/`pingAt`/`online` when the stored ones are stale (throttled, see header). */
+/** Writes the liveness fields when the stored ones are older than {@link LIVENESS_WRITE_MS}. */
 async function keepAlive(
   deps: DeviceDeps,
   machineId: string,
@@ -336,8 +318,8 @@ function alive(nowMs: number) {
 
 /**
  * Once a machine has used up its failed authentications, a request is checked against the secret
- * record remembered at the last failure, without a Firestore read: a wrong guess is a 429, the
- * right credentials go on to the normal (reading) path.
+ * record remembered at the last failure, without a read: a wrong guess is a 429, the right
+ * credentials go on to the normal path.
  */
 async function refuseGuessWhileLocked(
   deps: DeviceDeps,
@@ -350,7 +332,7 @@ async function refuseGuessWhileLocked(
   const enc = deps.state.failedSecrets.get(machineId);
   if (enc === undefined) return;
   try {
-    await checkCredentials(deps, req, body, enc, { offline: true });
+    await checkCredentials(deps, req, body, enc, true);
   } catch (err) {
     if (!(err instanceof HttpError) || err.status >= 500) throw err;
     throw rateLimited(
@@ -360,20 +342,16 @@ async function refuseGuessWhileLocked(
   }
 }
 
-/**
- * {@link checkCredentials}, counting a failure (401/403) against the machine and remembering its
- * secret record, so that once the failures run out guesses can be refused without reading
- * Firestore.
- */
+/** {@link checkCredentials}, counting a 401/403 against the machine and remembering its record. */
 async function authenticate(
   deps: DeviceDeps,
   req: HttpRequest,
   body: DeviceBody,
   enc: EncryptedSecret | null,
-  opts: { offline?: boolean } = {},
+  offline = false,
 ): Promise<"secret" | "jwt"> {
   try {
-    return await checkCredentials(deps, req, body, enc, opts);
+    return await checkCredentials(deps, req, body, enc, offline);
   } catch (err) {
     if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
       deps.state.authFailures.take(body.machine_id, deps.now());
@@ -398,7 +376,7 @@ function encryptedSecretOf(snap: DocumentSnapshot): EncryptedSecret | null {
 function plainSecret(deps: DeviceDeps, machineId: string, enc: EncryptedSecret | null) {
   if (!enc) return null;
   try {
-    return decryptSecret(enc, deps.masterKey, `machine:${machineId}`);
+    return decryptSecret(enc, deps.masterKey, machineId);
   } catch {
     if (!deps.state.undecryptable.has(machineId)) {
       deps.state.undecryptable.add(machineId);
@@ -412,17 +390,16 @@ function plainSecret(deps: DeviceDeps, machineId: string, enc: EncryptedSecret |
 }
 
 /**
- * Checks the credentials a request carries: the secret (or a JWT) in `secret_key`, and/or a
- * Bearer JWT. Every credential present must be valid. 401 for anything wrong; 403 for a genuine
- * token of another machine.
+ * Every credential present must be valid: the secret (or a JWT) in `secret_key`, a Bearer JWT.
+ * 401 for anything wrong; 403 for a genuine token of another machine, unless `offline` (no
+ * Firestore read: such a token is then a 401).
  */
 async function checkCredentials(
   deps: DeviceDeps,
   req: HttpRequest,
   { machine_id: machineId, secret_key: secretKey }: DeviceBody,
   enc: EncryptedSecret | null,
-  /** offline: never read Firestore (a token of another machine is then simply a 401). */
-  opts: { offline?: boolean } = {},
+  offline: boolean,
 ): Promise<"secret" | "jwt"> {
   const secret = plainSecret(deps, machineId, enc);
   const authz = req.headers.authorization;
@@ -433,14 +410,15 @@ async function checkCredentials(
   if (authz !== undefined) {
     const token = /^Bearer\s+(\S+)$/i.exec(authz)?.[1];
     if (!token) throw unauthenticated("Authorization must be 'Bearer <JWT>'");
-    await verifyDeviceToken(deps, token, machineId, secret, opts);
+    await verifyDeviceToken(deps, token, machineId, secret, offline);
     mode = "jwt";
   }
   if (secretKey !== undefined && !(secret !== null && secretsEqual(secretKey, secret))) {
     // The fork firmware puts its device JWT in secret_key.
-    if (!JWT_SHAPE.test(secretKey))
+    if (!JWT_SHAPE.test(secretKey)) {
       throw unauthenticated("secret_key is not this machine's secret");
-    await verifyDeviceToken(deps, secretKey, machineId, secret, opts);
+    }
+    await verifyDeviceToken(deps, secretKey, machineId, secret, offline);
     mode = "jwt";
   }
   return mode;
@@ -451,7 +429,7 @@ async function verifyDeviceToken(
   token: string,
   machineId: string,
   secret: string | null,
-  opts: { offline?: boolean },
+  offline: boolean,
 ): Promise<void> {
   // jose is loaded on first use: only newer firmware sends tokens, and cold starts stay short.
   const { decodeJwt } = await import("jose");
@@ -461,9 +439,10 @@ async function verifyDeviceToken(
   } catch {
     throw unauthenticated("Bearer token is not a JWT");
   }
-  if (typeof sub !== "string")
+  if (typeof sub !== "string") {
     throw unauthenticated("token sub must be the machine id as a string");
-  if (sub !== machineId && DECIMAL_ID.test(sub) && !opts.offline) {
+  }
+  if (sub !== machineId && DECIMAL_ID.test(sub) && !offline) {
     // A genuine token of another machine is a 403; a forged one stays a 401.
     const other = encryptedSecretOf(await refs(deps.db).deviceSecret(sub).get());
     const otherSecret = plainSecret(deps, sub, other);
@@ -533,8 +512,4 @@ function rateLimited(reason: string, retryAfterSeconds: number): HttpError {
 
 function unauthenticated(message: string): HttpError {
   return new HttpError(401, "unauthenticated", message);
-}
-
-function noMachine(machineId: string): HttpError {
-  return new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
 }

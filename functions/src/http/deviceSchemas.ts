@@ -3,6 +3,7 @@
  * unknown field is a 400 naming it. These schemas also generate docs/openapi.json.
  */
 import { z } from "zod";
+import { DECIMAL_ID } from "../domain/consoleConfig";
 import { DEVICE_STATUSES, MACHINE_TYPES } from "../domain/status";
 
 /** 2020-01-01T00:00:00Z: a device clock before this has not synced NTP. */
@@ -13,14 +14,11 @@ export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
 export const IdSchema = z
   .union([
     z.number().int().positive().max(999_999_999),
-    z.string().regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer"),
+    z.string().regex(DECIMAL_ID, "must be a positive integer"),
   ])
   .transform((v) => String(v));
 
-/**
- * The fields every device body starts with: the machine and its secret, or (fork firmware) the
- * device JWT carried in the same field (optional: a Bearer token may stand in for it).
- */
+/** Every body's machine and secret (or the fork firmware's JWT; a Bearer token may stand in). */
 const DeviceFields = {
   machine_id: IdSchema,
   secret_key: z.string().min(1).max(2048).optional(),
@@ -38,10 +36,7 @@ export const UpdateBodySchema = z
   .object({
     ...DeviceFields,
     status: z.enum(DEVICE_STATUSES),
-    /**
-     * Advisory: WashCall_Main hard-codes "washer" on every board. The registered type wins; a
-     * mismatch is recorded once on the machine (`reportedType`) for admins, never an error.
-     */
+    /** Advisory (WashCall_Main sends "washer" on every board): the registered type wins. */
     machine_type: z.enum(MACHINE_TYPES).optional(),
     timestamp: DeviceTimestamp,
     battery: Battery.optional(),
@@ -85,10 +80,7 @@ export const RawDataBatchBodySchema = z
   })
   .strict();
 
-/**
- * One sample a second, as WashCall_Main sends it (`Connectivity::sendRawData`): no secret.
- * Without a secret it is only a sign of life; with one (or a device JWT) it may be stored.
- */
+/** One sample a second, as WashCall_Main sends it (`Connectivity::sendRawData`): no secret. */
 export const RawDataSampleBodySchema = z
   .object({
     ...DeviceFields,

@@ -1,18 +1,9 @@
 /**
  * What one instance of the `device` function keeps in memory between requests, so that the
- * firmware's steady traffic costs almost nothing in Firestore:
- *
- * - rate buckets per machine (domain/rateLimit.ts): a burst allowance, so two distinct reports in
- *   one second both land, while a sustained flood gets 429 without a single write;
- * - the machine documents (and encrypted secrets) `raw_data` needs, each read at most once a
- *   minute: a 1 Hz stream costs one read a minute per machine per instance, and no write per
- *   sample (a liveness write at most every {@link LIVENESS_WRITE_MS});
- * - the machines whose stored secret did not decrypt, so that the admin-facing log line is
- *   written once per machine per instance, not once per request.
- *
- * Cloud Functions may run several instances; each has its own memory, so the fleet-wide limits
- * are these times the number of instances (maxInstances, functions/src/index.ts). Tests build a
- * fresh state per test with {@link createDeviceState}.
+ * firmware's steady traffic costs almost nothing in Firestore (docs/DECISIONS.md "Built for the
+ * firmware as it is"): per-machine rate buckets, the machine documents raw_data needs, and the
+ * secret records of failed authentications. Each instance has its own, so fleet-wide limits are
+ * these times maxInstances (functions/src/index.ts).
  */
 import type { EncryptedSecret } from "../security/deviceSecret";
 import { type BucketLimits, TokenBuckets } from "../domain/rateLimit";
@@ -21,22 +12,13 @@ import { type BucketLimits, TokenBuckets } from "../domain/rateLimit";
 const MACHINE_CACHE_TTL_MS = 60_000;
 /** A liveness write (lastSeenAt, pingAt) is made at most this often per machine and instance. */
 export const LIVENESS_WRITE_MS = 5 * 60_000;
-
-/**
- * Reports, heartbeats and threshold requests of one machine. The sustained rate is the param
- * DEVICE_REQUESTS_PER_SECOND (config.ts; this default is the same).
- */
-const REQUEST_LIMITS: BucketLimits = { burst: 20, perSecond: 2 };
-/**
- * raw_data of one machine: a 1 Hz stream with room for catch-up after a Wi-Fi hiccup. The
- * sustained rate is the param DEVICE_RAW_DATA_PER_SECOND (config.ts).
- */
-const RAW_DATA_LIMITS: BucketLimits = { burst: 30, perSecond: 3 };
+/** Entries each per-machine map keeps at most; the least recently set go first. */
+const MAX_ENTRIES = 10_000;
 
 /**
  * Failed authentications per machine: 10 at once, then one every 6 seconds. Past that, a guess is
- * checked against the secret record this instance already holds and refused with 429 without a
- * Firestore read; the right secret still gets through (a stranger cannot lock a board out).
+ * checked against the secret record already held and refused with 429 without a read; the right
+ * secret still gets through (a stranger cannot lock a board out).
  */
 const AUTH_FAILURE_LIMITS: BucketLimits = { burst: 10, perSecond: 1 / 6 };
 
@@ -53,6 +35,7 @@ export interface CachedMachine {
 }
 
 export interface DeviceState {
+  /** Reports, heartbeats and threshold requests. */
   requests: TokenBuckets;
   /** Authenticated raw_data. */
   rawData: TokenBuckets;
@@ -66,14 +49,18 @@ export interface DeviceState {
   undecryptable: Set<string>;
 }
 
-/** The sustained rates are the params (config.ts); the defaults are the limits above. */
+/**
+ * Bursts of 20 requests and 30 raw_data (a 1 Hz stream with room for catch-up after a Wi-Fi
+ * hiccup); the sustained rates are the params DEVICE_REQUESTS_PER_SECOND and
+ * DEVICE_RAW_DATA_PER_SECOND (config.ts, same defaults).
+ */
 export function createDeviceState({
-  requestsPerSecond = REQUEST_LIMITS.perSecond,
-  rawDataPerSecond = RAW_DATA_LIMITS.perSecond,
-}: { requestsPerSecond?: number; rawDataPerSecond?: number } = {}): DeviceState {
-  const rawData: BucketLimits = { ...RAW_DATA_LIMITS, perSecond: rawDataPerSecond };
+  requestsPerSecond = 2,
+  rawDataPerSecond = 3,
+} = {}): DeviceState {
+  const rawData: BucketLimits = { burst: 30, perSecond: rawDataPerSecond };
   return {
-    requests: new TokenBuckets({ ...REQUEST_LIMITS, perSecond: requestsPerSecond }),
+    requests: new TokenBuckets({ burst: 20, perSecond: requestsPerSecond }),
     rawData: new TokenBuckets(rawData),
     rawDataUnsigned: new TokenBuckets(rawData),
     authFailures: new TokenBuckets(AUTH_FAILURE_LIMITS),
@@ -84,18 +71,11 @@ export function createDeviceState({
 }
 
 /** The cached machine if it is younger than the TTL. */
-export function freshMachine(
-  state: DeviceState,
-  machineId: string,
-  nowMs: number,
-): CachedMachine | null {
+export function freshMachine(state: DeviceState, machineId: string, nowMs: number) {
   const m = state.machines.get(machineId);
   if (!m || nowMs - m.readAt >= MACHINE_CACHE_TTL_MS || nowMs < m.readAt) return null;
   return m;
 }
-
-/** Entries each per-machine map keeps at most; the least recently set go first. */
-const MAX_ENTRIES = 10_000;
 
 /** Sets `key` as the newest entry of `map`, dropping the oldest past {@link MAX_ENTRIES}. */
 export function rememberEntry<V>(map: Map<string, V>, key: string, value: V): void {

@@ -12,6 +12,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from "node:crypto";
+import { z } from "zod";
 
 export interface EncryptedSecret {
   ciphertext: string;
@@ -24,11 +25,13 @@ function keyFrom(masterKey: string): Buffer {
   return createHash("sha256").update(masterKey, "utf8").digest();
 }
 
-/** `aad` binds the ciphertext to one machine: a copied record does not decrypt for another. */
-export function encryptSecret(plain: string, masterKey: string, aad: string): EncryptedSecret {
+/** The machine id is authenticated data: a record copied to another machine does not decrypt. */
+const aad = (machineId: string) => Buffer.from(`machine:${machineId}`, "utf8");
+
+export function encryptSecret(plain: string, masterKey: string, machineId: string) {
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", keyFrom(masterKey), iv);
-  cipher.setAAD(Buffer.from(aad, "utf8"));
+  cipher.setAAD(aad(machineId));
   const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
   return {
     ciphertext: ciphertext.toString("base64"),
@@ -37,13 +40,13 @@ export function encryptSecret(plain: string, masterKey: string, aad: string): En
   };
 }
 
-export function decryptSecret(enc: EncryptedSecret, masterKey: string, aad: string): string {
+export function decryptSecret(enc: EncryptedSecret, masterKey: string, machineId: string) {
   const decipher = createDecipheriv(
     "aes-256-gcm",
     keyFrom(masterKey),
     Buffer.from(enc.iv, "base64"),
   );
-  decipher.setAAD(Buffer.from(aad, "utf8"));
+  decipher.setAAD(aad(machineId));
   decipher.setAuthTag(Buffer.from(enc.tag, "base64"));
   return Buffer.concat([
     decipher.update(Buffer.from(enc.ciphertext, "base64")),
@@ -80,17 +83,17 @@ export function secretFingerprint(plain: string, masterKey: string): string {
 /** Secrets known to ship in public firmware and examples: accepted, but never quietly. */
 const PUBLISHED_SECRETS = new Set(["secret_key_123", "secret", "password", "12345678", "changeme"]);
 
-/**
- * Why an admin-chosen secret is weak (empty when it is not): short, few distinct characters, or
- * published in firmware source. Weak secrets are accepted (a fleet's firmware may already carry
- * one) with these reasons shown to the admin.
- */
-/** An admin-chosen secret goes into the firmware's C string: 1–256 printable ASCII characters. */
-export const CHOSEN_SECRET_MAX_LENGTH = 256;
-export const CHOSEN_SECRET_CHARS = /^[\x20-\x7e]+$/;
-export const CHOSEN_SECRET_CHARS_REASON =
-  "must be printable ASCII (it goes into the firmware's C string)";
+/** An admin-chosen secret (admin API and console) goes into the firmware's C string literal. */
+export const ChosenSecretSchema = z
+  .string()
+  .min(1, "must not be empty")
+  .max(256, "must be at most 256 characters")
+  .regex(/^[\x20-\x7e]+$/, "must be printable ASCII (it goes into the firmware's C string)");
 
+/**
+ * Why an admin-chosen secret is weak (empty when it is not). Weak secrets are accepted (a fleet's
+ * firmware may already carry one) with these reasons shown to the admin.
+ */
 export function weakSecretReasons(plain: string): string[] {
   const reasons: string[] = [];
   if (PUBLISHED_SECRETS.has(plain.toLowerCase()) || /^demo-secret-\d+$/.test(plain)) {

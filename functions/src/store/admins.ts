@@ -1,18 +1,15 @@
 /**
- * Admins: the `admin: true` custom claim authorises admin routes; the server-only `admins/{uid}`
- * documents let functions find whom to notify (claims cannot be queried). The document is the
- * source of truth: the onAdminWritten trigger makes the claim follow it (a console user creates
- * or deletes `admins/{uid}`), and `npm run admin` (tools/adminClaims.ts) writes the document and
- * syncs the claim itself.
+ * Admins: the `admin: true` claim authorises admin routes; the `admins/{uid}` documents are the
+ * source of truth (claims cannot be queried, so notices find admins there). The onAdminWritten
+ * trigger and `npm run admin` make the claim follow the document.
  */
 import type { Auth } from "firebase-admin/auth";
 import type { Firestore } from "firebase-admin/firestore";
 import { refs } from "../data/refs";
 
 /**
- * Makes the user's `admin` claim `admin` (other claims kept). Idempotent: nothing is written
- * when the claim is already right; a uid with no account is reported, not thrown (retrying
- * would not make the account appear).
+ * Makes the user's `admin` claim `admin`, other claims kept; nothing is written when it is right.
+ * A uid with no account is reported, not thrown (a retry would not make the account appear).
  */
 export async function syncAdminClaim(
   auth: Pick<Auth, "getUser" | "setCustomUserClaims">,

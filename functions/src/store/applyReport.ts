@@ -1,11 +1,17 @@
 /**
  * Applies one stored device report: reads what the planner needs, asks the pure domain for the
- * plan, and writes machine state, cycles, course averages, congestion and calibration sums in one
- * transaction together with the report's idempotency marker, and with what the change brings
- * about: the finished cycles' notices (store/notifications.ts) and the room queue's move
- * (store/queue.ts), their inbox entries and push documents included (store/notices.ts).
+ * plan, and writes machine state, cycles, the room's course statistics, congestion and calibration
+ * sums in one transaction, with what the change brings about: the finished cycles' notices
+ * (store/notifications.ts) and the room queue's move (store/queue.ts), their inbox entries and
+ * push documents included (store/notices.ts).
+ *
  * Delivered any number of times, in any order, the result is that of delivering each report
- * once, in order; nothing is left owed after the commit.
+ * once, in order, without an idempotency marker: a report newer than every applied one is folded
+ * onto the machine's stored state (the common case: one read); any other is folded again with the
+ * stored reports around it, and the plan writes only the difference from what is stored, so a
+ * repeat changes nothing. The machine keeps the ids of its last reports applied, so a
+ * redelivery of those is recognised with no further read (docs/DECISIONS.md "Reports without
+ * markers").
  */
 import {
   FieldValue,
@@ -13,7 +19,7 @@ import {
   Timestamp,
   type Transaction,
   type DocumentData,
-  type DocumentSnapshot,
+  type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
 import { cellField } from "../domain/congestion";
 import { type PreviousCourse, earliestStartFor } from "../domain/course";
@@ -25,22 +31,27 @@ import {
   planReport,
 } from "../domain/apply";
 import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
+import type { DeviceReport } from "../domain/cycle";
 import {
-  COURSE_WINDOW,
+  type CourseHistograms,
   type CourseStats,
   DEFAULT_COURSE,
+  EMPTY_HISTOGRAMS,
+  PRIOR_SAMPLES,
+  addSample,
   courseStats,
   expectedEnd,
+  filteredMean,
 } from "../domain/stats";
 import { toMillis, toTimestamp } from "../data/db";
-import { toCourseChoice } from "../data/model";
+import { type RoomStats, courseStatsId, reportConverter, toCourseChoice } from "../data/model";
 import { readNotices, writeNotices } from "./notices";
 import { planFinished } from "./notifications";
 import { planMachineTransition } from "./queue";
 import { refs } from "../data/refs";
 
-/** Idempotency markers expire (TTL policy on `expireAt`) after this long. */
-export const MARKER_TTL_MS = 30 * 24 * 3600_000;
+/** How many of its last applied report ids a machine keeps (`recentReports`). */
+const RECENT_REPORTS = 12;
 /**
  * Reports read from each end of the window after the newest boundary (a stuck machine has more;
  * planReport is told about the cut, see its `gap`).
@@ -69,49 +80,38 @@ export interface ApplySettings {
 }
 
 /**
- * The report or its machine is gone (a machine deleted in the console, a report removed by
- * hand): a permanent condition, which no retry of the trigger can change.
+ * The report's machine is gone (deleted in the console): a permanent condition, which no retry
+ * of the trigger can change.
  */
-export class MissingReportError extends Error {
-  constructor(
-    readonly machineId: string,
-    readonly reportId: string,
-    readonly machineMissing: boolean,
-  ) {
-    super(
-      `${machineMissing ? "machine" : "report"} ${machineMissing ? machineId : `${machineId}/${reportId}`} does not exist`,
-    );
+export class MissingMachineError extends Error {
+  constructor(readonly machineId: string) {
+    super(`machine ${machineId} does not exist`);
   }
 }
 
 export async function applyReport(
   db: Firestore,
   machineId: string,
-  reportId: string,
+  reportSnap: QueryDocumentSnapshot,
   now: () => number,
   settings: ApplySettings,
 ): Promise<ApplyResult> {
   const { bounds } = settings;
+  // The report as the device function created it: immutable, so the event's copy is the stored one.
+  const report = reportConverter.fromFirestore(reportSnap);
   // The machine's stored fold (newestReportTs, courseChoice…), as written: this is its writer.
   const machineRef = refs(db).machine(machineId).withConverter(null);
-  const reportsCol = refs(db).reports(machineId);
-  const markerRef = refs(db).idempotency(`report-${machineId}-${reportId}`);
 
   return db.runTransaction(async (tx) => {
-    const [[marker, machineSnap], reportSnap] = await Promise.all([
-      tx.getAll(markerRef, machineRef),
-      tx.get(reportsCol.doc(reportId)),
-    ]);
-    const report = reportSnap.data();
-    if (!machineSnap?.exists || !report) {
-      throw new MissingReportError(machineId, reportId, !machineSnap?.exists);
-    }
+    const machineSnap = await tx.get(machineRef);
+    if (!machineSnap.exists) throw new MissingMachineError(machineId);
     const machine = machineSnap.data() ?? {};
     const type: MachineType = machine.type === "dryer" ? "dryer" : "washer";
     const roomId = typeof machine.roomId === "string" ? machine.roomId : null;
     const statusBefore = (machine.status as MachineStatus | undefined) ?? null;
     const base = { machineId, roomId, type, statusBefore };
-    if (marker?.exists) {
+    const recent = Array.isArray(machine.recentReports) ? (machine.recentReports as unknown[]) : [];
+    if (recent.includes(report.id)) {
       return {
         ...base,
         decision: "duplicate" as const,
@@ -121,44 +121,11 @@ export async function applyReport(
         offeredTo: null,
       };
     }
+    const newestReportTs =
+      typeof machine.newestReportTs === "number" ? machine.newestReportTs : null;
+    const inOrder = newestReportTs === null || report.timestamp > newestReportTs;
+    const around = inOrder ? null : await readAround(db, tx, machineId, report);
 
-    const boundarySnap = await tx.get(
-      reportsCol
-        .where("boundary", "==", true)
-        .where("timestamp", "<", report.timestamp)
-        .orderBy("timestamp", "desc")
-        .limit(1),
-    );
-    const boundary = boundarySnap.docs[0]?.data() ?? null;
-    // Newest first, so a flood of reports (EXT_VIBE spam) loses its oldest, not the newest.
-    // Both ends of the window: its start (the cycle's WASHING) and its newest reports. A flood
-    // of reports (EXT_VIBE spam) beyond 2 × HALF_WINDOW loses only the ones in the middle.
-    const windowBase = boundary
-      ? reportsCol.where("timestamp", ">=", boundary.timestamp)
-      : reportsCol;
-    const [oldestSnap, newestSnap] = [
-      await tx.get(windowBase.orderBy("timestamp").limit(HALF_WINDOW)),
-      await tx.get(windowBase.orderBy("timestamp", "desc").limit(HALF_WINDOW)),
-    ];
-    const windowDocs = new Map(
-      [...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, d.data()]),
-    );
-    // Both ends full and not meeting: there may be reports between them that were not read.
-    const cut =
-      oldestSnap.size === HALF_WINDOW &&
-      newestSnap.size === HALF_WINDOW &&
-      windowDocs.size === 2 * HALF_WINDOW;
-    const gap = cut
-      ? {
-          from: oldestSnap.docs[oldestSnap.size - 1].data(),
-          to: newestSnap.docs[newestSnap.size - 1].data(),
-        }
-      : null;
-    const cyclesSnap = await tx.get(
-      refs(db)
-        .cycles.where("machineId", "==", machineId)
-        .where("finishedAt", ">", Timestamp.fromMillis((boundary?.timestamp ?? 0) * 1000)),
-    );
     // Who chose the course, and who started the running cycle: server-only (data/refs.ts courseChoice).
     const who =
       // Read only when a choice exists: a starter only ever comes from one.
@@ -184,23 +151,24 @@ export async function applyReport(
       previousCourse: previousCourseOf(machine, whoData),
       report,
       alreadyApplied: false,
-      newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
-      boundary,
-      window: [...windowDocs.values()],
-      gap,
+      newestReportTs,
+      inOrder,
+      boundary: around?.boundary ?? null,
+      window: around?.window ?? [],
+      gap: around?.gap ?? null,
       stored: {
         status: (machine.status as MachineStatus | undefined) ?? "OFF",
         cycleStartedAt: toMillis(machine.cycleStartedAt),
         spinStartedAt: toMillis(machine.spinStartedAt),
-        newestReportTs: typeof machine.newestReportTs === "number" ? machine.newestReportTs : null,
+        newestReportTs,
       },
-      existingCycles: cyclesSnap.docs.map((d) => d.data()),
+      existingCycles: around?.cycles ?? [],
       bounds,
     });
 
     const course = plan.current?.course ?? DEFAULT_COURSE;
-    const stats = await recomputeCourseStats(db, tx, type, plan, course);
-    const existingIds = new Set(cyclesSnap.docs.map((d) => d.id));
+    const stats = await planStats(db, tx, { roomId, type, plan, course, machine });
+    const existingIds = new Set(around?.cycles.map((c) => c.id));
     const newCycles = plan.upsertCycles.filter((c) => !existingIds.has(c.id));
     const at = now();
 
@@ -232,21 +200,18 @@ export async function applyReport(
       ...(queue?.notices ?? []),
     ]);
 
-    tx.create(markerRef, {
-      kind: "report",
-      createdAt: FieldValue.serverTimestamp(),
-      expireAt: Timestamp.fromMillis(at + MARKER_TTL_MS),
-    });
     writePlan(db, tx, {
       machineId,
       roomId,
       type,
-      course,
       machine,
       who: whoData,
       plan,
       stats,
-      reportSnap,
+      report: reportSnap,
+      recentReports: [...recent.filter((id) => typeof id === "string"), report.id].slice(
+        -RECENT_REPORTS,
+      ),
       now: at,
     });
     finished?.write(tx);
@@ -264,6 +229,55 @@ export async function applyReport(
   });
 }
 
+/**
+ * What a report older than the newest applied one is folded with: the newest boundary before it,
+ * the stored reports after that boundary (both ends of the window, see HALF_WINDOW), and the
+ * machine's stored cycles that finished after it.
+ */
+async function readAround(db: Firestore, tx: Transaction, machineId: string, report: DeviceReport) {
+  const reportsCol = refs(db).reports(machineId);
+  const boundarySnap = await tx.get(
+    reportsCol
+      .where("boundary", "==", true)
+      .where("timestamp", "<", report.timestamp)
+      .orderBy("timestamp", "desc")
+      .limit(1),
+  );
+  const boundary = boundarySnap.docs[0]?.data() ?? null;
+  // Both ends of the window: its start (the cycle's WASHING) and its newest reports. A flood
+  // of reports (EXT_VIBE spam) beyond 2 × HALF_WINDOW loses only the ones in the middle.
+  const windowBase = boundary
+    ? reportsCol.where("timestamp", ">=", boundary.timestamp)
+    : reportsCol;
+  const [oldestSnap, newestSnap] = [
+    await tx.get(windowBase.orderBy("timestamp").limit(HALF_WINDOW)),
+    await tx.get(windowBase.orderBy("timestamp", "desc").limit(HALF_WINDOW)),
+  ];
+  const window = new Map([...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, d.data()]));
+  // Both ends full and not meeting: there may be reports between them that were not read.
+  const cut =
+    oldestSnap.size === HALF_WINDOW &&
+    newestSnap.size === HALF_WINDOW &&
+    window.size === 2 * HALF_WINDOW;
+  const gap = cut
+    ? {
+        from: oldestSnap.docs[oldestSnap.size - 1].data(),
+        to: newestSnap.docs[newestSnap.size - 1].data(),
+      }
+    : null;
+  const cyclesSnap = await tx.get(
+    refs(db)
+      .cycles.where("machineId", "==", machineId)
+      .where("finishedAt", ">", Timestamp.fromMillis((boundary?.timestamp ?? 0) * 1000)),
+  );
+  return {
+    boundary,
+    window: [...window.values()],
+    gap,
+    cycles: cyclesSnap.docs.map((d) => d.data()),
+  };
+}
+
 /** A machine freed (running → not) or started (not → running) by a report; else null. */
 export function transitionOf(
   before: MachineStatus | null,
@@ -274,34 +288,80 @@ export function transitionOf(
   return wasRunning === running ? null : wasRunning ? "freed" : "started";
 }
 
-/** Averages of every course whose set of cycles changed, plus the machine's current course. */
-async function recomputeCourseStats(
+interface PlannedStats {
+  /** The room's statistics to write (a course's set of cycles changed), else null. */
+  room: RoomStats | null;
+  /** The figures of the course the machine runs (its expected end), null: the defaults. */
+  current: CourseStats | null;
+}
+
+/**
+ * The room's course statistics after the plan: each changed course's histograms updated by the
+ * cycles the plan adds and takes back (domain/stats.ts), and its figures recomputed, blended with
+ * the fleet's while the room has few cycles of it. One read of `roomStats/{roomId}` when a course
+ * changed or the machine starts running; the fleet's document only while that prior counts.
+ * A machine without a room counts nowhere and is timed by the fleet's figures.
+ */
+async function planStats(
   db: Firestore,
   tx: Transaction,
-  type: MachineType,
+  a: {
+    roomId: string | null;
+    type: MachineType;
+    plan: ReportPlan;
+    course: string;
+    machine: DocumentData;
+  },
+): Promise<PlannedStats> {
+  const { plan, type } = a;
+  const running = plan.state.cycleStartedAt !== null;
+  const counted = [...plan.counted.added, ...plan.counted.removed];
+  const changed = a.roomId !== null && counted.length > 0;
+  if (!changed && !running) return { room: null, current: null };
+  // While the same cycle runs the course (the SPINNING), the figures it started with still hold.
+  const carried = carriedEstimate(a.machine, plan, a.course, type);
+  if (!changed && carried) return { room: null, current: carried };
+
+  const room: RoomStats = (a.roomId
+    ? (await tx.get(refs(db).roomStats(a.roomId))).data()
+    : undefined) ?? {
+    roomId: a.roomId ?? "",
+    courses: {},
+  };
+  const courses = { ...room.courses };
+  /** The fleet's figures of a course, read only while the room's own do not carry the weight. */
+  const prior = async (course: string, h: CourseHistograms) =>
+    (filteredMean(h.total)?.kept ?? 0) >= PRIOR_SAMPLES
+      ? null
+      : ((await tx.get(refs(db).courseStats(type, course))).data() ?? null);
+  if (changed) {
+    for (const course of new Set(counted.map((c) => c.course))) {
+      const key = courseStatsId(type, course);
+      let h = courses[key]?.histograms ?? EMPTY_HISTOGRAMS;
+      for (const c of plan.counted.removed) if (c.course === course) h = addSample(h, c, -1);
+      for (const c of plan.counted.added) if (c.course === course) h = addSample(h, c, 1);
+      courses[key] = { histograms: h, stats: courseStats(type, course, h, await prior(course, h)) };
+    }
+  }
+  const mine = courses[courseStatsId(type, a.course)];
+  const current = !running
+    ? null
+    : (mine?.stats ??
+      courseStats(type, a.course, EMPTY_HISTOGRAMS, await prior(a.course, EMPTY_HISTOGRAMS)));
+  return { room: changed ? { roomId: a.roomId ?? "", courses } : null, current };
+}
+
+/** The figures the running cycle was timed with, when the same cycle still runs the same course. */
+function carriedEstimate(
+  machine: DocumentData,
   plan: ReportPlan,
-  currentCourse: string,
-): Promise<Map<string, CourseStats | null>> {
-  const result = new Map<string, CourseStats | null>();
-  for (const course of plan.touchedCourses) {
-    const snap = await tx.get(
-      refs(db)
-        .cycles.where("type", "==", type)
-        .where("course", "==", course)
-        .orderBy("finishedAt", "desc")
-        .limit(COURSE_WINDOW),
-    );
-    const byId = new Map<string, StoredCycle>(snap.docs.map((d) => [d.id, d.data()]));
-    plan.deleteCycleIds.forEach((id) => byId.delete(id));
-    plan.upsertCycles.filter((c) => c.course === course).forEach((c) => byId.set(c.id, c));
-    const counted = [...byId.values()].filter((c) => !c.implausible);
-    result.set(course, courseStats(type, course, counted));
-  }
-  if (!result.has(currentCourse)) {
-    const snap = await tx.get(refs(db).courseStats(type, currentCourse));
-    result.set(currentCourse, snap.data() ?? null);
-  }
-  return result;
+  course: string,
+  type: MachineType,
+): CourseStats | null {
+  const e = machine.courseEstimate as
+    (CourseStats & { cycleStartedAt?: unknown }) | null | undefined;
+  if (!e || e.course !== course || e.type !== type) return null;
+  return toMillis(e.cycleStartedAt) === plan.state.cycleStartedAt ? e : null;
 }
 
 function writePlan(
@@ -311,20 +371,20 @@ function writePlan(
     machineId: string;
     roomId: string | null;
     type: MachineType;
-    course: string;
     machine: DocumentData;
     /** courseChoices/{machineId}, as read. */
     who: DocumentData;
     plan: ReportPlan;
-    stats: Map<string, CourseStats | null>;
-    reportSnap: DocumentSnapshot;
+    stats: PlannedStats;
+    report: QueryDocumentSnapshot;
+    recentReports: string[];
     now: number;
   },
 ): void {
   const { plan } = a;
   const state = plan.state;
-  const end = expectedEnd(a.type, state, a.stats.get(a.course) ?? null);
-  const receivedAt = toMillis(a.reportSnap.get("receivedAt")) ?? a.now;
+  const end = expectedEnd(a.type, state, a.stats.current);
+  const receivedAt = toMillis(a.report.get("receivedAt")) ?? a.now;
   const lastSeen = Math.max(toMillis(a.machine.lastSeenAt) ?? 0, receivedAt);
   tx.update(refs(db).machine(a.machineId), {
     status: state.status,
@@ -333,10 +393,15 @@ function writePlan(
     expectedEndAt: toTimestamp(end?.expectedEndAt ?? null),
     expectedEndRange: end ? { low: toTimestamp(end.low), high: toTimestamp(end.high) } : null,
     newestReportTs: state.newestReportTs,
+    recentReports: a.recentReports,
+    // The figures the running cycle is timed with, kept for its later reports (planStats).
+    courseEstimate: a.stats.current
+      ? { ...a.stats.current, cycleStartedAt: toTimestamp(state.cycleStartedAt) }
+      : null,
     lastSeenAt: Timestamp.fromMillis(lastSeen),
     online: true,
-    ...(plan.decision === "apply" && typeof a.reportSnap.get("battery") === "number"
-      ? { battery: a.reportSnap.get("battery") as number }
+    ...(plan.decision === "apply" && typeof a.report.get("battery") === "number"
+      ? { battery: a.report.get("battery") as number }
       : {}),
     // The running cycle's course, resolved from the user's choice (domain/course.ts).
     course: plan.current?.course ?? null,
@@ -346,6 +411,15 @@ function writePlan(
     ...(hasLegacyChooser(a.machine) ? { "courseChoice.uid": FieldValue.delete() } : {}),
     // The choice this resolution considered: /load and the tick trust it until a newer one.
     courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
+    // The calibration samples' sums (the device function answers thresholds from them).
+    ...(plan.calibration.samples !== 0
+      ? Object.fromEntries(
+          Object.entries(plan.calibration).map(([k, v]) => [
+            `calibrationSums.${k}`,
+            FieldValue.increment(v),
+          ]),
+        )
+      : {}),
     updatedAt: FieldValue.serverTimestamp(),
   });
   // Who started the running cycle (reminders go to them), kept server-only; written on change.
@@ -361,31 +435,13 @@ function writePlan(
   }
   for (const c of plan.upsertCycles) tx.set(refs(db).cycle(c.id), { ...c, roomId: a.roomId });
   for (const id of plan.deleteCycleIds) tx.delete(refs(db).cycle(id));
-  for (const course of plan.touchedCourses) {
-    const stats = a.stats.get(course) ?? null;
-    const ref = refs(db).courseStats(a.type, course).withConverter(null);
-    if (stats) tx.set(ref, { ...stats, updatedAt: FieldValue.serverTimestamp() });
-    else tx.delete(ref);
-  }
+  if (a.stats.room) tx.set(refs(db).roomStats(a.stats.room.roomId), a.stats.room);
   if (a.roomId && plan.congestion.size > 0) {
     const cells: Record<string, FieldValue> = {};
     for (const [cell, n] of plan.congestion) cells[cellField(cell)] = FieldValue.increment(n);
     tx.set(
       refs(db).congestion(a.roomId),
       { roomId: a.roomId, ...cells, updatedAt: FieldValue.serverTimestamp() },
-      { merge: true },
-    );
-  }
-  if (plan.calibration.samples !== 0) {
-    const c = plan.calibration;
-    tx.set(
-      refs(db).machineCalibration(a.machineId),
-      {
-        samples: FieldValue.increment(c.samples),
-        washAvgSum: FieldValue.increment(c.washAvgSum),
-        washMaxSum: FieldValue.increment(c.washMaxSum),
-        spinMaxSum: FieldValue.increment(c.spinMaxSum),
-      },
       { merge: true },
     );
   }

@@ -1,32 +1,13 @@
 /**
- * Edits made in the Firebase console, with the same consequences as the admin API: the console
- * triggers (triggers/on*Written.ts) call these, and these call the use cases the API calls
- * (store/machines.ts's defaults and secrets, clearBroken, the queue).
- *
- * Rules (docs/ADMIN.md is the how-to):
- * - A configuration edit (domain/consoleConfig.ts) that is invalid is REVERTED to the value
- *   before it, with `configError: {problems, at}` on the document saying why, and every admin is
- *   told in their inbox. A new document has nothing to revert to: it is flagged (configError)
- *   and not provisioned until an edit makes it valid.
- * - Consequences are state-based (they bring the world to what the configuration now says), so
- *   a trigger delivered twice, or after the API already did the same, changes nothing more.
- * - Own writes: the triggers act only when a configuration field changed; what they write
- *   (defaults, configError, reverts of an invalid value) either is not configuration or puts
- *   back a value that was already applied.
- * - A machine created in the console is provisioned: a generated secret (or the admin's own,
- *   put in `provisioning/{machineId}.chosen_secret` beforehand) is stored encrypted, and shown
- *   once in the server-only `provisioning/{machineId}` (`secret_key`, `firmware_snippet`,
- *   `warnings`), which expires after a day. Writing `rotate: true` (and optionally
- *   `chosen_secret`) there rotates the secret the same way.
- * - A deleted machine or room is cleaned up; cycles and statistics stay.
+ * Edits made in the Firebase console get the admin API's consequences, through the same use cases
+ * (docs/DECISIONS.md "The Firebase console as the admin UI"; the how-to is docs/ADMIN.md). An
+ * invalid edit is reverted to the version before it (a new document is flagged) with
+ * `configError` and a notice to every admin; a new machine is provisioned; a deleted machine or
+ * room is cleaned up. Consequences are state-based, so a redelivered or late event changes nothing
+ * more, and the triggers' own writes (not configuration, or a value already applied) do nothing.
  */
 import * as logger from "firebase-functions/logger";
-import {
-  type DocumentReference,
-  FieldValue,
-  type Firestore,
-  Timestamp,
-} from "firebase-admin/firestore";
+import { type DocumentReference, FieldValue, Timestamp } from "firebase-admin/firestore";
 import {
   type ConfigProblem,
   DECIMAL_ID,
@@ -40,15 +21,13 @@ import {
 import { configErrorMessage } from "../domain/messages";
 import { isAlreadyExists, isNotFound } from "../data/db";
 import { refs } from "../data/refs";
-import {
-  CHOSEN_SECRET_CHARS,
-  CHOSEN_SECRET_CHARS_REASON,
-  CHOSEN_SECRET_MAX_LENGTH,
-} from "../security/deviceSecret";
+import type { Invocation } from "../invocation";
+import { ChosenSecretSchema } from "../security/deviceSecret";
 import { adminUids } from "./admins";
 import { clearBroken } from "./broken";
 import {
   type MachineDescription,
+  deviceUrl,
   machineDefaults,
   newSecret,
   roomDefaults,
@@ -57,18 +36,12 @@ import {
 import { sendNotices } from "./notices";
 import { onMachineFreed, withdrawMachineOffer } from "./queue";
 
-/** provisioning/{machineId}: a new or rotated device secret, for console users, for a day. */
+/** provisioning/{machineId} shows a new or rotated secret for a day. */
 const PROVISIONING_TTL_MS = 24 * 3600_000;
 const CONFIG_NOTICE_TTL_SECONDS = 24 * 3600;
 
-export interface ConsoleDeps {
-  db: Firestore;
-  now: number;
-  masterKey: string;
-  /** The device function's base URL, for firmware snippets. */
-  deviceUrl: string;
-  claimWindowMinutes: number;
-}
+/** The invocation, and the DEVICE_MASTER_KEY secret's value that new device secrets need. */
+export type ConsoleDeps = Invocation & { masterKey: string };
 
 type Data = Record<string, unknown>;
 
@@ -78,7 +51,7 @@ export interface DocumentVersion {
   updateTime: number;
 }
 
-export type ConsoleOutcome =
+type ConsoleOutcome =
   "unchanged" | "applied" | "provisioned" | "reverted" | "flagged" | "superseded" | "deleted";
 
 // ------------------------------------------------------------- machines and rooms alike
@@ -100,11 +73,10 @@ interface Refusal {
 }
 
 /**
- * An invalid edit, refused: the admins are told first (a crash after the revert must not lose
- * the notice; its id, from the edit's update time, is the same on retry), then the whole edit is
- * reverted to the valid version before it, not only its invalid fields (its valid half was never
- * applied); with no valid version before it, the document is flagged. Nothing is written once the
- * edit no longer stands (a board's liveness write in between does not count).
+ * An invalid edit, refused: the admins are told first (the notice id is the same on a retry
+ * after a crash), then the whole edit is reverted to the valid version before it (its valid half
+ * was never applied), or, with none, the document is flagged. Nothing is written once the edit
+ * no longer stands (a board's liveness write in between does not count).
  */
 async function refuse(
   deps: ConsoleDeps,
@@ -121,8 +93,8 @@ async function refuse(
     }
   }
   await noticeAdmins(deps, what, after.updateTime);
-  const update = { ...revert, configError: configError(what.problems, deps.now) };
-  if (!(await answerIfStill(deps.db, ref, fields, after.data, update))) return "superseded";
+  const update = { ...revert, configError: configError(what.problems, deps.now()) };
+  if (!(await answerIfStill(ref, fields, after.data, update))) return "superseded";
   const reverted = Object.keys(revert).length > 0;
   logger.warn(`console edit of a ${what.kind} refused`, {
     [`${what.kind}Id`]: what.id,
@@ -146,7 +118,7 @@ async function noticeAdmins(deps: ConsoleDeps, what: Refusal, editTime: number):
       text: (locale) => configErrorMessage(what, locale),
       ttlSeconds: CONFIG_NOTICE_TTL_SECONDS,
     })),
-    deps.now,
+    deps.now(),
   );
 }
 
@@ -156,13 +128,12 @@ function configError(problems: ConfigProblem[], now: number) {
 
 /** Writes `update` if the document's configuration is still `config` (a transaction). */
 async function answerIfStill(
-  db: Firestore,
   ref: DocumentReference,
   fields: readonly string[],
   config: Data,
   update: Data,
 ): Promise<boolean> {
-  return db.runTransaction(async (tx) => {
+  return ref.firestore.runTransaction(async (tx) => {
     const snap = await tx.get(ref);
     if (!snap.exists || changedFields(fields, snap.data() ?? {}, config).length > 0) return false;
     tx.update(ref, update);
@@ -170,17 +141,14 @@ async function answerIfStill(
   });
 }
 
-/**
- * Whether a valid edit clears an earlier refusal (`configError` in `data`): not when this write
- * is the refusal itself (it set or changed configError).
- */
+/** Whether a valid edit clears an earlier refusal, unless this write is that refusal itself. */
 function clearsRefusal(data: Data, before: DocumentVersion | null, after: DocumentVersion) {
   const ownAnswer =
     before !== null && changedFields(["configError"], before.data, after.data).length > 0;
   return data.configError !== undefined && !ownAnswer;
 }
 
-/** A deleted document cleaned up, unless it was re-created since (a late delivery of the delete). */
+/** A deleted document cleaned up, unless it was re-created since (a late delete event). */
 async function deleted(
   ref: DocumentReference,
   cleanUp: () => Promise<void>,
@@ -193,11 +161,8 @@ async function deleted(
 // ------------------------------------------------------------------------------ machines
 
 /**
- * machineConfigs/{machineId} (server-only): the room and out-of-order flag whose consequences
- * were last brought about. Consequences go from it to what the machine document says now, so a
- * late, repeated or reordered event, or one edit split into several events, moves the world
- * exactly once. createMachine and provisioning write it; a machine without one (made before it
- * existed) starts from the event's valid `before`.
+ * The room and out-of-order flag whose consequences were last brought about: server-only
+ * machineConfigs/{machineId}, or (a machine made before it existed) the event's valid `before`.
  */
 type Applied = Pick<MachineConfig, "roomId" | "outOfOrder">;
 
@@ -214,7 +179,8 @@ export async function applyMachineEdit(
   after: DocumentVersion | null,
 ): Promise<ConsoleOutcome> {
   const { db } = deps;
-  const ref = refs(db).machine(machineId).withConverter(null);
+  const r = refs(db);
+  const ref = r.machine(machineId).withConverter(null);
   if (!after) {
     if (!before) return "unchanged";
     return deleted(ref, () => cleanUpMachine(deps, machineId, roomOf(before.data)));
@@ -223,8 +189,7 @@ export async function applyMachineEdit(
   if (before && changedFields(MACHINE_CONFIG_FIELDS, before.data, after.data).length === 0) {
     return "unchanged";
   }
-  // Decided on the document as it is now; this event answers only for its own edit: edited
-  // again since (a late or repeated delivery), the newer edit's event acts.
+  // Decided on the document as it is now: edited again since, the newer edit's event acts.
   const data = (await ref.get()).data();
   if (!data || changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) {
     return "superseded";
@@ -233,7 +198,7 @@ export async function applyMachineEdit(
   if (!DECIMAL_ID.test(machineId)) {
     problems.push({ field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" });
   }
-  if (config && !(await refs(db).room(config.roomId).get()).exists) {
+  if (config && !(await r.room(config.roomId).get()).exists) {
     problems.push({ field: "roomId", reason: `no room ${config.roomId}` });
   }
   if (!config || problems.length > 0) {
@@ -241,10 +206,12 @@ export async function applyMachineEdit(
     return refuse(deps, what, ref, before, after);
   }
   if (clearsRefusal(data, before, after)) {
-    await answerIfStill(db, ref, MACHINE_CONFIG_FIELDS, data, { configError: FieldValue.delete() });
+    await answerIfStill(ref, MACHINE_CONFIG_FIELDS, data, { configError: FieldValue.delete() });
   }
-  const appliedRef = refs(db).machineConfig(machineId);
-  const [secretDoc, appliedDoc] = await db.getAll(refs(db).deviceSecret(machineId), appliedRef);
+  const [secretDoc, appliedDoc] = await db.getAll(
+    r.deviceSecret(machineId),
+    r.machineConfig(machineId),
+  );
   if (!secretDoc.exists) {
     await provisionMachine(deps, machineId, data, config);
     return "provisioned";
@@ -255,7 +222,7 @@ export async function applyMachineEdit(
       ? { roomId: stored.roomId, outOfOrder: stored.outOfOrder === true }
       : ((before ? checkMachineConfig(before.data).config : null) ?? config);
   await applyMachineConfig(deps, machineId, applied, config);
-  await appliedRef.set({ roomId: config.roomId, outOfOrder: config.outOfOrder });
+  await r.machineConfig(machineId).set({ roomId: config.roomId, outOfOrder: config.outOfOrder });
   return "applied";
 }
 
@@ -266,7 +233,8 @@ async function applyMachineConfig(
   applied: Applied,
   config: Applied,
 ): Promise<void> {
-  const { db, now } = deps;
+  const { db } = deps;
+  const windowMinutes = deps.settings.claimWindowMinutes;
   const moved = applied.roomId !== config.roomId;
   // Its offer and its timer leave the old room (the tick shows it in the new one).
   if (moved) await leaveRoom(deps, machineId, applied.roomId);
@@ -275,29 +243,23 @@ async function applyMachineConfig(
     const machine = refs(db).machine(machineId);
     if ((await machine.get()).get("outOfOrderSince") == null) {
       await machine.update({
-        outOfOrderSince: Timestamp.fromMillis(now),
+        outOfOrderSince: Timestamp.fromMillis(deps.now()),
         outOfOrderReason: "set by an admin",
       });
     }
-    await withdrawMachineOffer(db, machineId, config.roomId, now);
+    await withdrawMachineOffer(db, machineId, config.roomId, deps.now());
   } else if (applied.outOfOrder) {
     // As the admin API's clear_broken: the outage ends and the machine, if idle, is offered.
-    await clearBroken(db, {
-      machineId,
-      adminUid: "console",
-      now,
-      windowMinutes: deps.claimWindowMinutes,
-    });
+    await clearBroken(db, { machineId, adminUid: "console", now: deps.now(), windowMinutes });
   } else if (moved) {
-    // Idle, it is offered to its new room's queue (no second offer is ever made). Other edits
-    // (name, type, calibration; a machine added) change nothing in the queue, as in the API.
-    await onMachineFreed(db, machineId, config.roomId, now, deps.claimWindowMinutes);
+    // Idle, it is offered to its new room's queue. Other edits change nothing in the queue.
+    await onMachineFreed(db, machineId, config.roomId, deps.now(), windowMinutes);
   }
 }
 
 /** The machine's queue offer and its timer taken out of a room it left (or that is gone). */
 async function leaveRoom(deps: ConsoleDeps, machineId: string, roomId: string): Promise<void> {
-  await withdrawMachineOffer(deps.db, machineId, roomId, deps.now);
+  await withdrawMachineOffer(deps.db, machineId, roomId, deps.now());
   await refs(deps.db)
     .room(roomId)
     .update({ [`timers.${machineId}`]: FieldValue.delete() })
@@ -345,12 +307,9 @@ async function provisionMachine(
 /** An admin's own secret from `chosen_secret`, or why it cannot be used (the API's rule). */
 function chosenSecret(v: unknown): { chosen?: string; problem?: string } {
   if (v === undefined) return {};
-  if (typeof v !== "string" || v.length === 0) return { problem: "must be non-empty text" };
-  if (v.length > CHOSEN_SECRET_MAX_LENGTH) {
-    return { problem: `must be at most ${CHOSEN_SECRET_MAX_LENGTH} characters` };
-  }
-  if (!CHOSEN_SECRET_CHARS.test(v)) return { problem: CHOSEN_SECRET_CHARS_REASON };
-  return { chosen: v };
+  if (typeof v !== "string" || v === "") return { problem: "must be non-empty text" };
+  const parsed = ChosenSecretSchema.safeParse(v);
+  return parsed.success ? { chosen: parsed.data } : { problem: parsed.error.issues[0]?.message };
 }
 
 /** provisioning/{machineId} showing a new secret: the chosen one, or a generated one and why. */
@@ -359,12 +318,13 @@ async function shownSecret(
   m: MachineDescription,
   { chosen, problem }: ReturnType<typeof chosenSecret>,
 ) {
-  const shown = await newSecret(deps.db, deps.masterKey, deps.deviceUrl, m, chosen);
+  const shown = await newSecret(deps.db, deps.masterKey, deviceUrl(), m, chosen);
   if (problem) shown.warnings.push(`chosen_secret: ignored, a secret was generated: ${problem}`);
+  const now = deps.now();
   return {
     ...shown,
-    createdAt: Timestamp.fromMillis(deps.now),
-    expireAt: Timestamp.fromMillis(deps.now + PROVISIONING_TTL_MS),
+    createdAt: Timestamp.fromMillis(now),
+    expireAt: Timestamp.fromMillis(now + PROVISIONING_TTL_MS),
   };
 }
 
@@ -408,7 +368,7 @@ export async function applyProvisioningEdit(
     await batch.commit();
   } catch (err) {
     const code = (err as { code?: number }).code;
-    if (code === 9 || code === 5) return "superseded"; // FAILED_PRECONDITION, NOT_FOUND
+    if (code === 9 || isNotFound(err)) return "superseded"; // 9: FAILED_PRECONDITION
     throw err;
   }
   logger.info("device secret rotated from the console", {
@@ -432,13 +392,7 @@ async function cleanUpMachine(
     await db.recursiveDelete(sub(machineId));
   }
   const batch = db.batch();
-  for (const doc of [
-    r.deviceSecret,
-    r.courseChoice,
-    r.machineCalibration,
-    r.machineConfig,
-    r.provisioning,
-  ]) {
+  for (const doc of [r.deviceSecret, r.courseChoice, r.machineConfig, r.provisioning]) {
     batch.delete(doc(machineId));
   }
   await batch.commit();
@@ -447,7 +401,7 @@ async function cleanUpMachine(
 
 // --------------------------------------------------------------------------------- rooms
 
-/** rooms/{id} written: a new room gets its defaults; a bad name is reverted; a deleted room is cleaned up. */
+/** rooms/{id} written: defaults for a new room, a bad name reverted, a deleted room cleaned up. */
 export async function applyRoomEdit(
   deps: ConsoleDeps,
   roomId: string,
@@ -471,27 +425,25 @@ export async function applyRoomEdit(
   if (clearsRefusal(after.data, before, after)) update.configError = FieldValue.delete();
   if (
     Object.keys(update).length > 0 &&
-    !(await answerIfStill(deps.db, ref, ROOM_CONFIG_FIELDS, after.data, update))
+    !(await answerIfStill(ref, ROOM_CONFIG_FIELDS, after.data, update))
   ) {
     return "superseded";
   }
   return "applied";
 }
 
-/** A deleted room's queue and subscriptions removed; its machines flagged (they need a room). */
-async function cleanUpRoom(
-  deps: ConsoleDeps,
-  roomId: string,
-  /** The deleted version's update time: the notice's id, the same on every delivery. */
-  deletedVersion: number,
-): Promise<void> {
+/**
+ * A deleted room's queue and subscriptions removed; its machines flagged (they need a room). The
+ * admins' notice id carries the deleted version's update time, the same on every delivery.
+ */
+async function cleanUpRoom(deps: ConsoleDeps, roomId: string, deletedVersion: number) {
   const { db } = deps;
   await db.recursiveDelete(refs(db).subscribers(roomId));
   await refs(db).queue(roomId).delete();
   const machines = await refs(db).machines.where("roomId", "==", roomId).get();
   const problems = [{ field: "roomId", reason: `room ${roomId} was deleted` }];
   for (const m of machines.docs) {
-    await m.ref.update({ configError: configError(problems, deps.now) });
+    await m.ref.update({ configError: configError(problems, deps.now()) });
   }
   if (machines.size > 0) {
     await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, deletedVersion);

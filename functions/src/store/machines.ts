@@ -1,11 +1,11 @@
 /**
- * Creating rooms and machines and making their device secrets: the admin API, the console
+ * Creating rooms and machines and making their device secrets, for the admin API, the console
  * triggers (store/console.ts), the demo seed and tests. A secret is shown to the admin once and
- * stored only encrypted.
+ * stored only encrypted, with a keyed fingerprint that finds reuse (docs/DECISIONS.md "Device
+ * secrets").
  */
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
-import { deviceBaseUrl, machineSnippet } from "../domain/firmwareSnippet";
-import type { MachineType } from "../domain/status";
+import { deviceBaseUrl, firmwareSnippet } from "../domain/firmwareSnippet";
 import type { Machine } from "../data/model";
 import { refs } from "../data/refs";
 import {
@@ -15,14 +15,8 @@ import {
   weakSecretReasons,
 } from "../security/deviceSecret";
 
-export interface NewMachine {
-  machineId: string;
-  roomId: string;
-  name: string;
-  type: MachineType;
-  /** Chosen by the admin (the secret the board's firmware already has), or generated. */
-  secret?: string;
-}
+/** A machine as a secret's firmware snippet and the admin API's answer describe it. */
+export type MachineDescription = Pick<Machine, "machineId" | "roomId" | "name" | "type">;
 
 /** The fields of a new room besides its name. */
 export function roomDefaults() {
@@ -55,37 +49,39 @@ export function machineDefaults() {
   };
 }
 
-/** Creates the machine and its encrypted secret atomically; fails if the id is taken. */
+/** Creates the machine, its encrypted secret and applied configuration; fails if it exists. */
 export async function createMachine(
   db: Firestore,
-  m: NewMachine,
+  {
+    machineId,
+    roomId,
+    name,
+    type,
+    secret,
+  }: MachineDescription & { roomId: string; secret: string },
   masterKey: string,
-): Promise<{ secret: string }> {
-  const secret = m.secret ?? generateDeviceSecret();
+): Promise<void> {
+  const r = refs(db);
   const batch = db.batch();
-  batch.create(refs(db).machine(m.machineId).withConverter(null), {
-    roomId: m.roomId,
-    name: m.name,
-    type: m.type,
+  batch.create(r.machine(machineId).withConverter(null), {
+    roomId,
+    name,
+    type,
     ...machineDefaults(),
   });
-  batch.create(refs(db).deviceSecret(m.machineId), secretRecord(secret, masterKey, m.machineId));
-  batch.set(refs(db).machineConfig(m.machineId), { roomId: m.roomId, outOfOrder: false });
+  batch.create(r.deviceSecret(machineId), secretRecord(secret, masterKey, machineId));
+  batch.set(r.machineConfig(machineId), { roomId, outOfOrder: false });
   await batch.commit();
-  return { secret };
 }
 
 /** The stored form of a device secret: encrypted, plus its keyed fingerprint (reuse checks). */
 export function secretRecord(secret: string, masterKey: string, machineId: string) {
   return {
-    ...encryptSecret(secret, masterKey, `machine:${machineId}`),
+    ...encryptSecret(secret, masterKey, machineId),
     fingerprint: secretFingerprint(secret, masterKey),
     rotatedAt: FieldValue.serverTimestamp(),
   };
 }
-
-/** A machine as a secret's firmware snippet and the admin API's answer describe it. */
-export type MachineDescription = Pick<Machine, "machineId" | "roomId" | "name" | "type">;
 
 /** A new device secret as an admin is shown it, once: the API's answer, provisioning/{id}. */
 export interface ShownSecret {
@@ -99,8 +95,7 @@ export interface ShownSecret {
 /**
  * A machine's next device secret: `chosen` (the one its firmware already has; a weak or reused
  * one is accepted, with the reasons in `warnings`) or a generated one. The caller stores it with
- * {@link secretRecord}; the old one stops working at once (within a minute for raw_data, which a
- * device instance caches).
+ * {@link secretRecord}.
  */
 export async function newSecret(
   db: Firestore,
@@ -110,32 +105,25 @@ export async function newSecret(
   chosen: string | undefined,
 ): Promise<ShownSecret> {
   const secret = chosen ?? generateDeviceSecret();
-  return {
+  const shown = {
     secret_key: secret,
-    firmware_snippet: machineSnippet(deviceUrl, m, secret),
-    warnings: chosen === undefined ? [] : await secretWarnings(db, chosen, masterKey, m.machineId),
+    firmware_snippet: firmwareSnippet(deviceUrl, m, secret),
+    warnings: [] as string[],
   };
-}
-
-/** Why `chosen` is weak, or whose it already is (records made before fingerprints are not found). */
-async function secretWarnings(
-  db: Firestore,
-  chosen: string,
-  masterKey: string,
-  machineId: string,
-): Promise<string[]> {
-  const warnings = weakSecretReasons(chosen).map((r) => `secret_key: weak secret: ${r}`);
+  if (chosen === undefined) return shown;
+  shown.warnings = weakSecretReasons(chosen).map((r) => `secret_key: weak secret: ${r}`);
+  // Records made before fingerprints existed are not found.
   const sameSecret = await refs(db)
     .deviceSecrets.where("fingerprint", "==", secretFingerprint(chosen, masterKey))
     .limit(20)
     .get();
-  const others = sameSecret.docs.map((d) => d.id).filter((id) => id !== machineId);
+  const others = sameSecret.docs.map((d) => d.id).filter((id) => id !== m.machineId);
   if (others.length > 0) {
-    warnings.push(
+    shown.warnings.push(
       `secret_key: also the secret of machine${others.length > 1 ? "s" : ""} ${others.join(", ")}; a board that knows it can report as any of them`,
     );
   }
-  return warnings;
+  return shown;
 }
 
 /** The device function's base URL for firmware snippets, as a request's headers show it. */

@@ -1,14 +1,10 @@
 /**
- * Watches, room subscriptions, the in-app inbox, and who hears of a finished cycle.
- *
- * Layout (all server-written; clients read only their own `users/{uid}` subtree):
- * - `machines/{machineId}/watchers/{uid}`: one-shot watch (`notify_me`), deleted once announced.
- * - `rooms/{roomId}/subscribers/{uid}`: persistent room subscription (`device_subscribe`).
- * - `users/{uid}/notifications/{id}` and `users/{uid}.unreadCount`: see store/notices.ts.
- * - `cycleWatchers/{cycleId}`: `{machineId, uids: {uid: true}, createdAt}`, who watched the cycle
- *   (the tick's "laundry left" reminder goes to them).
+ * Watches (`machines/{id}/watchers/{uid}`, one-shot), room subscriptions
+ * (`rooms/{id}/subscribers/{uid}`), the in-app inbox (written by store/notices.ts), and who hears
+ * of a finished cycle (`cycleWatchers/{cycleId}` keeps who watched it, for the tick's reminder).
  */
 import {
+  type DocumentReference,
   FieldPath,
   FieldValue,
   type Firestore,
@@ -27,45 +23,33 @@ import type { Notice } from "./notices";
 import type { InboxEntry } from "../data/model";
 import { refs } from "../data/refs";
 
-/** How long FCM keeps trying to deliver a FINISHED push. */
-export const FINISHED_TTL_SECONDS = 60 * 60;
-/** How long FCM keeps an implausible-cycle notice. */
+/** How long FCM keeps trying to deliver a FINISHED push, and an implausible-cycle notice. */
+const FINISHED_TTL_SECONDS = 60 * 60;
 const IMPLAUSIBLE_NOTICE_TTL_SECONDS = 24 * 3600;
 
 const userRef = (db: Firestore, uid: string) => refs(db).user(uid);
 const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
-// ---------------------------------------------------------------- watches and subscriptions
-
-/** Turns the user's one-shot watch of the machine on or off. */
-export async function setWatch(
-  db: Firestore,
-  uid: string,
-  machineId: string,
-  on: boolean,
-  now: number,
-) {
-  const ref = refs(db).watchers(machineId).doc(uid);
+async function setMembership(ref: DocumentReference, uid: string, on: boolean, now: number) {
   if (on) await ref.set({ uid, createdAt: Timestamp.fromMillis(now) });
   else await ref.delete();
 }
 
+/** Turns the user's one-shot watch of the machine on or off. */
+export function setWatch(db: Firestore, uid: string, machineId: string, on: boolean, now: number) {
+  return setMembership(refs(db).watchers(machineId).doc(uid), uid, on, now);
+}
+
 /** Turns the user's subscription to every FINISHED in the room on or off. */
-export async function setRoomSubscription(
+export function setRoomSubscription(
   db: Firestore,
   uid: string,
   roomId: string,
   on: boolean,
   now: number,
 ) {
-  const ref = refs(db).subscribers(roomId).doc(uid);
-  if (on) await ref.set({ uid, createdAt: Timestamp.fromMillis(now) });
-  else await ref.delete();
+  return setMembership(refs(db).subscribers(roomId).doc(uid), uid, on, now);
 }
-
-// ---------------------------------------------------------------- inbox
-
-export type { InboxEntry };
 
 export class UnknownCursorError extends Error {}
 
@@ -79,29 +63,18 @@ export async function listNotifications(
   // Cursors as range filters (not startAfter): exact under ties and the same on both endpoints.
   const newestFirst = (q: Query<InboxEntry>) =>
     q.orderBy("createdAt", "desc").orderBy(FieldPath.documentId(), "desc");
-  const found: QueryDocumentSnapshot<InboxEntry>[] = [];
-  if (cursor === undefined) {
-    found.push(
-      ...(
-        await newestFirst(inbox(db, uid))
-          .limit(limit + 1)
-          .get()
-      ).docs,
-    );
-  } else {
+  let found: QueryDocumentSnapshot<InboxEntry>[] = [];
+  let rest = newestFirst(inbox(db, uid));
+  if (cursor !== undefined) {
     const at = await inbox(db, uid).doc(cursor).get();
     if (!at.exists) throw new UnknownCursorError(cursor);
     const createdAt: unknown = at.get("createdAt");
     // Entries created the same instant as the cursor and after it in id order, then older ones.
     const ties = await inbox(db, uid).where("createdAt", "==", createdAt).get();
-    found.push(...ties.docs.filter((d) => d.id < at.id).sort((a, b) => (a.id < b.id ? 1 : -1)));
-    if (found.length <= limit) {
-      const older = await newestFirst(inbox(db, uid).where("createdAt", "<", createdAt))
-        .limit(limit + 1 - found.length)
-        .get();
-      found.push(...older.docs);
-    }
+    found = ties.docs.filter((d) => d.id < at.id).sort((a, b) => (a.id < b.id ? 1 : -1));
+    rest = newestFirst(inbox(db, uid).where("createdAt", "<", createdAt));
   }
+  if (found.length <= limit) found.push(...(await rest.limit(limit + 1 - found.length).get()).docs);
   const user = await userRef(db, uid).get();
   const docs = found.slice(0, limit);
   return {
@@ -109,6 +82,13 @@ export async function listNotifications(
     nextCursor: found.length > limit ? (docs[docs.length - 1]?.id ?? null) : null,
     unreadCount: Math.max(0, Number(user.get("unreadCount") ?? 0)),
   };
+}
+
+/** Marks these unread entries of the user read, keeping `unreadCount` right. */
+function markIn(tx: Transaction, user: DocumentReference, docs: DocumentReference[], at: number) {
+  for (const ref of docs) tx.update(ref, { readAt: Timestamp.fromMillis(at), read: true });
+  const unreadCount = FieldValue.increment(-docs.length);
+  if (docs.length > 0) tx.set(user, { unreadCount }, { merge: true });
 }
 
 /** Marks one of the user's notifications read; null when the user has no such notification. */
@@ -123,13 +103,12 @@ export async function markRead(
     const snap = await tx.get(ref);
     if (!snap.exists) return null;
     if (snap.get("readAt") != null) return { marked: 0 };
-    tx.update(ref, { readAt: Timestamp.fromMillis(now), read: true });
-    tx.set(userRef(db, uid), { unreadCount: FieldValue.increment(-1) }, { merge: true });
+    markIn(tx, userRef(db, uid), [ref], now);
     return { marked: 1 };
   });
 }
 
-/** Marks every unread notification of the user read, 400 at a time. */
+/** Marks every unread notification of the user read, 400 per transaction. */
 export async function markAllRead(
   db: Firestore,
   uid: string,
@@ -139,37 +118,25 @@ export async function markAllRead(
   for (;;) {
     const n = await db.runTransaction(async (tx) => {
       const unread = await tx.get(inbox(db, uid).where("read", "==", false).limit(400));
-      for (const d of unread.docs)
-        tx.update(d.ref, { readAt: Timestamp.fromMillis(now), read: true });
-      if (unread.size > 0) {
-        tx.set(
-          userRef(db, uid),
-          { unreadCount: FieldValue.increment(-unread.size) },
-          { merge: true },
-        );
-      }
+      const entries = unread.docs.map((d) => d.ref);
+      markIn(tx, userRef(db, uid), entries, now);
       return unread.size;
     });
     marked += n;
-    if (n < 400) break;
+    if (n < 400) return { marked };
   }
-  return { marked };
 }
 
-// ---------------------------------------------------------------- finished cycles
-
 /** A cycle the report trigger completed for the first time. */
-export interface FinishedCycle {
+interface FinishedCycle {
   id: string;
   implausible: boolean;
   totalMinutes: number;
 }
 
 /** Who hears of a machine's finished cycles, and what the report's transaction writes for it. */
-export interface FinishedPlan {
+interface FinishedPlan {
   notices: Notice[];
-  /** Watches that end now (their owners are served). */
-  watchesCleared: string[];
   write(tx: Transaction): void;
 }
 
@@ -189,12 +156,11 @@ export async function planFinished(
     now: number;
   },
 ): Promise<FinishedPlan> {
-  const roomRef = a.roomId ? refs(db).room(a.roomId) : null;
   const implausible = a.cycles.filter((c) => c.implausible);
   const [watchersSnap, subsSnap, roomSnap, adminsSnap] = await Promise.all([
     tx.get(refs(db).watchers(a.machine.id)),
     a.roomId ? tx.get(refs(db).subscribers(a.roomId)) : null,
-    roomRef ? tx.get(roomRef) : null,
+    a.roomId ? tx.get(refs(db).room(a.roomId)) : null,
     implausible.length > 0 ? tx.get(refs(db).admins) : null,
   ]);
   const watchers = watchersSnap.docs.map((d) => d.id);
@@ -239,7 +205,6 @@ export async function planFinished(
   }
   return {
     notices,
-    watchesCleared: watchers,
     write(tx) {
       const uids = Object.fromEntries(watchers.map((u) => [u, true]));
       for (const cycle of a.cycles) {

@@ -71,6 +71,21 @@ export async function readStats(
   );
 }
 
+/**
+ * The figures a course runs by in a room: the room's own (blended with the fleet's while it has
+ * few cycles), else the fleet's, else null (the type's defaults apply).
+ */
+export async function readCourseFigures(
+  db: Firestore,
+  roomId: string | null,
+  type: MachineType,
+  course: string,
+): Promise<CourseStats | null> {
+  const room = roomId === null ? undefined : (await refs(db).roomStats(roomId).get()).data();
+  const own = room?.courses[courseStatsId(type, course)]?.stats;
+  return own ?? (await refs(db).courseStats(type, course).get()).data() ?? null;
+}
+
 /** Those of `ids` whose document `doc(id)` exists (a watch, a subscription), in one read. */
 export async function existingIds(
   db: Firestore,

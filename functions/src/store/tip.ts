@@ -1,16 +1,10 @@
 /**
- * What `GET /tip` reads and keeps in Firestore:
- *
- * - its inputs: each room's free/busy machines and expected wait (from `machines`), and the
- *   congestion grid (`congestion/{roomId}`, summed over the rooms asked about);
- * - the tip cache `caches/tip-{scope}-{locale}` (`scope` = room id or "all"):
- *   `{kind: "tip", value: TipResponse, freshUntil, expireAt}`; fresh for 10 minutes, then kept
- *   (stale) for a day so that requests which lose the refresh lease have something to serve;
- * - the refresh lease `caches/tip-lease-{scope}-{locale}`: one refresh (one Gemini call) at a
- *   time.
- *
- * Every `caches` document carries `expireAt` (a Timestamp): the field a TTL policy on the
- * `caches` collection should cover.
+ * What `GET /tip` reads and keeps: its inputs (each room's machines and the congestion grid), the
+ * tip cache `caches/tip-{scope}-{locale}` (`scope`: a room id or "all"; fresh for 10 minutes,
+ * then kept stale for a day for the requests that lose the refresh lease), the lease
+ * `caches/tip-lease-{scope}-{locale}` (one Gemini call per refresh) and the KMA forecasts
+ * `caches/kma_…`. Every `caches` document carries `expireAt`, the field of the collection's TTL
+ * policy; a value reads as absent from `expireAt` on, whenever the TTL deletion gets round to it.
  */
 import { randomUUID } from "node:crypto";
 import * as logger from "firebase-functions/logger";
@@ -19,11 +13,15 @@ import type { Locale } from "../domain/messages";
 import { isRunning } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
 import type { CongestionTable, RoomState, TipResponse } from "../domain/tip";
+import type { Weather } from "../domain/weather";
+import type { WeatherCache } from "../services/kma/client";
 import { toMillis } from "../data/db";
 import type { Machine } from "../data/model";
 import { refs } from "../data/refs";
 import { congestionTable, readMachines, readRoom, readRooms } from "./status";
 
+/** Server-only cache documents: forecasts, tips and the tip refresh leases. */
+export const CACHES = "caches";
 /** How long a tip is served without being made again. */
 const TIP_FRESH_MS = 10 * MINUTE_MS;
 /** How long a stale tip stays around for requests that lose the refresh lease. */
@@ -39,9 +37,6 @@ export function tipCacheKey(scope: string, locale: Locale): string {
 export function tipLeaseKey(scope: string, locale: Locale): string {
   return `tip-lease-${scope}-${locale}`;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Inputs
 
 /**
  * A room as the tip sees it, or null when none of its machines is online and in order (no live
@@ -94,9 +89,6 @@ export async function loadTipInputs(
     grid,
   };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Tip cache
 
 export interface CachedTip {
   tip: TipResponse;
@@ -151,16 +143,11 @@ export async function writeCachedTip(
     });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Refresh lease
-
 /**
- * Takes the lease to refresh the tip of `scope`/`locale` for {@link TIP_LEASE_MS}, or returns
- * null while another request holds it: exactly one Gemini call per refresh. The lease is one
- * document (`{kind, name, holder, takenAt, expireAt}`) taken in a transaction when absent or
- * expired, so a holder that died leaves an expired lease that the next request takes over.
- * Releasing deletes it, by the holder only, so a holder that outlived its lease cannot end its
- * successor's. Other Firestore errors are thrown.
+ * Takes the lease to refresh the tip of `scope`/`locale` for {@link TIP_LEASE_MS}, or null while
+ * another request holds it. Taken in a transaction when absent or expired (a dead holder's
+ * expires); released by its holder only, so a holder that outlived its lease cannot end its
+ * successor's.
  */
 export async function acquireTipLease(
   db: Firestore,
@@ -192,7 +179,7 @@ export async function acquireTipLease(
   }
   if (!taken) return null;
   return {
-    /** Ends the lease now if this request still holds it (best effort: a lease not released expires). */
+    /** Ends the lease if this request still holds it (best effort: an unreleased lease expires). */
     async release() {
       try {
         await db.runTransaction(async (tx) => {
@@ -202,6 +189,41 @@ export async function acquireTipLease(
       } catch (err) {
         logger.warn("lease release failed", { key: ref.id, error: String(err) });
       }
+    },
+  };
+}
+
+/** Enough of a Weather to trust a cached value (it was written by this code). */
+function isWeather(value: unknown): value is Weather {
+  if (typeof value !== "object" || value === null) return false;
+  const w = value as Partial<Record<keyof Weather, unknown>>;
+  return (
+    typeof w.forecastAt === "string" &&
+    typeof w.baseDate === "string" &&
+    typeof w.baseTime === "string"
+  );
+}
+
+/** The KMA client's {@link WeatherCache}: `caches/{key}`, `{kind: "weather", value, expireAt}`. */
+export function firestoreWeatherCache(db: Firestore, now: () => number): WeatherCache {
+  return {
+    async get(key) {
+      const snap = await refs(db).cache(key).get();
+      const expireAt = toMillis(snap.get("expireAt"));
+      if (expireAt === null || now() >= expireAt) return null;
+      const value: unknown = snap.get("value");
+      return isWeather(value) ? value : null;
+    },
+    async set(key, value, ttlMs) {
+      const at = now();
+      await refs(db)
+        .cache(key)
+        .set({
+          kind: "weather",
+          value,
+          storedAt: Timestamp.fromMillis(at),
+          expireAt: Timestamp.fromMillis(at + ttlMs),
+        });
     },
   };
 }

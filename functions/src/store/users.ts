@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { Locale } from "../domain/messages";
-import type { PushToken, TokenStore } from "../services/fcm/sender";
+import { DAY_MS } from "../domain/time";
 import { toMillis } from "../data/db";
 import { refs } from "../data/refs";
 
@@ -16,7 +16,7 @@ export function tokenId(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-export function tokenRef(db: Firestore, uid: string, token: string) {
+function tokenRef(db: Firestore, uid: string, token: string) {
   return refs(db).tokens(uid).doc(tokenId(token));
 }
 
@@ -25,7 +25,7 @@ export function tokenRef(db: Firestore, uid: string, token: string) {
  * registering tokens in a loop does not multiply every notification. Past the cap the token
  * refreshed longest ago is dropped (an abandoned browser, most likely).
  */
-export const MAX_TOKENS_PER_USER = 10;
+const MAX_TOKENS_PER_USER = 10;
 
 /**
  * Adds or refreshes one token of the user (and, if given, the user's locale), evicting the
@@ -70,24 +70,22 @@ export async function deleteFcmToken(db: Firestore, uid: string, token: string):
   return existed;
 }
 
-/** The sender's TokenStore on Firestore: deletes `users/{uid}/tokens/{sha256(token)}`. */
-export function firestoreTokenStore(db: Firestore): TokenStore {
-  return {
-    async deleteTokens(uid: string, tokens: string[]): Promise<void> {
-      const batch = db.batch();
-      for (const t of tokens) batch.delete(tokenRef(db, uid, t));
-      await batch.commit();
-    },
-  };
+/** Removes these tokens of the user (missing ones are not an error). */
+export async function deleteTokens(db: Firestore, uid: string, tokens: string[]): Promise<void> {
+  const batch = db.batch();
+  for (const t of tokens) batch.delete(tokenRef(db, uid, t));
+  await batch.commit();
 }
 
-/** The user's device tokens (`users/{uid}/tokens`). */
-export async function loadTokens(db: Firestore, uid: string): Promise<PushToken[]> {
+/** Tokens not refreshed (`set_fcm_token`) for this long are not sent to. */
+const STALE_TOKEN_MS = 60 * DAY_MS;
+
+/** The user's device tokens refreshed within the last 60 days. */
+export async function loadTokens(db: Firestore, uid: string, now: number): Promise<string[]> {
   const snap = await refs(db).tokens(uid).get();
   return snap.docs.flatMap((d) => {
     const token: unknown = d.get("token");
-    return typeof token === "string"
-      ? [{ token, lastRefreshedAt: toMillis(d.get("lastRefreshedAt")) ?? 0 }]
-      : [];
+    const refreshedAt = toMillis(d.get("lastRefreshedAt")) ?? 0;
+    return typeof token === "string" && token && refreshedAt >= now - STALE_TOKEN_MS ? [token] : [];
   });
 }

@@ -1,7 +1,7 @@
 /**
- * What the console triggers share: their dependencies, read inside a handler (params and secrets
- * are never read at module load), and the handler around a store/console.ts function, which
- * decodes the write event into document versions.
+ * The handler the console triggers share: it decodes the write event into document versions and
+ * calls a store/console.ts function with the invocation and the master key (read here, in the
+ * handler, never at module load).
  */
 import * as logger from "firebase-functions/logger";
 import type { Change, FirestoreEvent } from "firebase-functions/v2/firestore";
@@ -9,33 +9,18 @@ import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { DEVICE_MASTER_KEY } from "../config";
 import { startInvocation } from "../invocation";
 import type { ConsoleDeps, DocumentVersion } from "../store/console";
-import { deviceUrl } from "../store/machines";
 
 export type WriteEvent<P extends Record<string, string>> = FirestoreEvent<
   Change<DocumentSnapshot> | undefined,
   P
 >;
 
-function consoleDeps(now: number): ConsoleDeps {
-  const inv = startInvocation(() => now);
-  return {
-    db: inv.db,
-    now,
-    masterKey: DEVICE_MASTER_KEY.value(),
-    deviceUrl: deviceUrl(),
-    claimWindowMinutes: inv.settings.claimWindowMinutes,
-  };
-}
-
 function versionOf(snap: DocumentSnapshot | undefined): DocumentVersion | null {
   if (!snap?.exists) return null;
   return { data: snap.data() ?? {}, updateTime: snap.updateTime?.toMillis() ?? 0 };
 }
 
-/**
- * The handler of the trigger on `{kind}s/{param}` (exported for tests, which pass the clock):
- * `apply` gets the document's versions before and after the write; what it did is logged.
- */
+/** The handler of the trigger on `{kind}s/{param}` (exported for tests, which pass the clock). */
 export function consoleHandler<K extends string, O extends string>(
   kind: string,
   param: K,
@@ -48,8 +33,9 @@ export function consoleHandler<K extends string, O extends string>(
 ) {
   return async (event: WriteEvent<Record<K, string>>, now: number = Date.now()): Promise<O> => {
     const id = event.params[param];
+    const deps = { ...startInvocation(() => now), masterKey: DEVICE_MASTER_KEY.value() };
     const outcome = await apply(
-      consoleDeps(now),
+      deps,
       id,
       versionOf(event.data?.before),
       versionOf(event.data?.after),

@@ -1,13 +1,10 @@
-/**
- * admins/{uid} written → the user's `admin` custom claim follows the document: created grants
- * it, deleted revokes it (store/admins.ts `syncAdminClaim`, which `npm run admin` uses too).
- */
+/** admins/{uid} written → the user's `admin` claim follows the document (store/admins.ts). */
 import * as logger from "firebase-functions/logger";
 import { getAuth } from "firebase-admin/auth";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
+import { db } from "../data/db";
 import { refs } from "../data/refs";
 import { syncAdminClaim } from "../store/admins";
-import { db } from "../data/db";
 import type { WriteEvent } from "./consoleDeps";
 
 export async function handleAdminWritten(event: WriteEvent<{ uid: string }>) {

@@ -1,8 +1,6 @@
 /**
- * machines/{machineId} written → a console edit gets the admin API's consequences: an invalid
- * configuration is reverted (or flagged), a new machine is provisioned, a deleted one cleaned
- * up, a valid change applied (store/console.ts). Writes that change no configuration (the report
- * trigger's, this trigger's own) return at once without a read.
+ * machines/{machineId} written → a console edit gets the admin API's consequences
+ * (store/console.ts applyMachineEdit). Writes that change no configuration return without a read.
  */
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { DEVICE_MASTER_KEY } from "../config";

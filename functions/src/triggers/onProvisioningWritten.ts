@@ -1,8 +1,4 @@
-/**
- * provisioning/{machineId} written → `rotate: true` or a `chosen_secret` rotates the machine's
- * device secret, as the admin API's rotate_device_secret, and shows the new one in the same
- * server-only document for a day (store/console.ts).
- */
+/** provisioning/{machineId} written → `rotate: true` or a `chosen_secret` rotates the secret. */
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { DEVICE_MASTER_KEY } from "../config";
 import { applyProvisioningEdit } from "../store/console";

@@ -1,14 +1,12 @@
 /**
- * pushes/{pushId} created (store/notices.ts writes one per notice and user) → send it through
- * the PENDING → PROCESSING → SENT / FAILED state machine (store/pushes.ts). `retry: true`: a
- * delivery that fails before sending gives the push back and is retried.
+ * pushes/{pushId} created (store/notices.ts writes one per notice and user) → send it
+ * (store/pushes.ts). `retry: true`: a delivery that fails before sending gives the push back.
  */
 import * as logger from "firebase-functions/logger";
 import { getMessaging } from "firebase-admin/messaging";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
 import { type Invocation, startInvocation } from "../invocation";
-import { createFcmTransport } from "../services/fcm/fcmTransport";
-import type { PushTransport } from "../services/fcm/transport";
+import { type PushTransport, createFcmTransport } from "../services/fcm/transport";
 import { sendPush } from "../store/pushes";
 
 export async function handlePushCreated(
@@ -17,10 +15,7 @@ export async function handlePushCreated(
   transport: PushTransport,
 ) {
   const { pushId } = event.params;
-  const result = await sendPush(
-    { db: inv.db, now: inv.now, transport, appUrl: inv.settings.appUrl },
-    pushId,
-  );
+  const result = await sendPush(inv, transport, pushId);
   if (result.outcome === "missing") logger.warn("push document is gone", { pushId });
   else logger.info("push handled", { pushId, ...result });
   return result;

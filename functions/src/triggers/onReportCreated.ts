@@ -3,19 +3,26 @@
  * congestion, and in the same transaction the finished cycles' notices and the room queue's move
  * (store/applyReport.ts). Thin: decode, apply, log.
  */
+import type { QueryDocumentSnapshot } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
 import { type Invocation, startInvocation } from "../invocation";
-import { MissingReportError, applyReport } from "../store/applyReport";
+import { MissingMachineError, applyReport } from "../store/applyReport";
 
 export interface ReportCreatedEvent {
   params: { machineId: string; reportId: string };
+  /** The created report (absent only for an event without data, which is not retried). */
+  data?: QueryDocumentSnapshot;
 }
 
 export async function handleReportCreated(event: ReportCreatedEvent, inv: Invocation) {
   const { machineId, reportId } = event.params;
+  if (!event.data) {
+    logger.error("report event without its document", { machineId, reportId });
+    return null;
+  }
   try {
-    const result = await applyReport(inv.db, machineId, reportId, inv.now, {
+    const result = await applyReport(inv.db, machineId, event.data, inv.now, {
       bounds: inv.settings.cycleBounds,
       claimWindowMinutes: inv.settings.claimWindowMinutes,
     });
@@ -32,12 +39,8 @@ export async function handleReportCreated(event: ReportCreatedEvent, inv: Invoca
     return result;
   } catch (err) {
     // Permanent: acknowledged with an error log, not retried for days under `retry: true`.
-    if (!(err instanceof MissingReportError)) throw err;
-    logger.error("report not applied: its document or machine is gone", {
-      machineId,
-      reportId,
-      machineMissing: err.machineMissing,
-    });
+    if (!(err instanceof MissingMachineError)) throw err;
+    logger.error("report not applied: its machine is gone", { machineId, reportId });
     return null;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * rooms/{roomId} written → a room made in the console gets its defaults, an invalid name is
- * reverted, a deleted room's queue and subscriptions go (store/console.ts).
+ * rooms/{roomId} written → a new room gets its defaults, a bad name is reverted, a deleted room is
+ * cleaned up (store/console.ts applyRoomEdit).
  */
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { DEVICE_MASTER_KEY } from "../config";

@@ -1,29 +1,16 @@
 /**
- * Admin routes (the `admin: true` claim; `npm run admin -- grant <email>` sets it).
- *
- * - POST /admin/add_room {room_name} → the next decimal room id.
- * - POST /admin/add_device {room_id, machine_id, machine_name, machine_type, secret_key?} → the
- *   device secret (shown only in this response) and the lines to paste into WashCall_Main.ino.
- * - POST /admin/rotate_device_secret {machine_id, secret_key?} → a new secret; the old one stops
- *   working.
- *   `secret_key` on both: the secret the board's firmware already has (WashCall_Main ships one
- *   fleet-wide secret). Encrypted at rest like a generated one; a weak or reused secret is
- *   accepted, with the reasons in `warnings` (empty for a generated secret).
- * - POST /admin/calibration {machine_id, on} → while on, the device's /raw_data samples are kept.
- * Secrets are never logged; responses carrying one are `Cache-Control: no-store`.
+ * Admin routes (the `admin: true` claim; `npm run admin -- grant <email>` sets it): rooms,
+ * devices, their secrets and calibration. `secret_key` on add_device and rotate_device_secret is
+ * the secret the board already has (docs/DECISIONS.md "Device secrets"). Secrets are never
+ * logged; responses carrying one are `Cache-Control: no-store`.
  */
 import * as logger from "firebase-functions/logger";
 import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import { DECIMAL_ID } from "../../domain/consoleConfig";
 import { MACHINE_TYPES } from "../../domain/status";
-import {
-  CHOSEN_SECRET_CHARS,
-  CHOSEN_SECRET_CHARS_REASON,
-  CHOSEN_SECRET_MAX_LENGTH,
-} from "../../security/deviceSecret";
+import { ChosenSecretSchema } from "../../security/deviceSecret";
 import { isAlreadyExists } from "../../data/db";
-import type { Machine } from "../../data/model";
 import { refs } from "../../data/refs";
 import {
   type MachineDescription,
@@ -39,48 +26,43 @@ import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
 import { OneLineSchema } from "./broken";
+import { machineOr404, roomOr404 } from "./common";
 
-export const AddRoomBodySchema = z
+const AddRoomBodySchema = z
   .object({ room_name: OneLineSchema(100).describe("Display name, 1–100 characters.") })
   .strict();
 
-/** An admin-chosen device secret: 1–256 printable characters (it goes into a C string literal). */
-const ChosenSecretSchema = z
-  .string()
-  .min(1, "must not be empty")
-  .max(CHOSEN_SECRET_MAX_LENGTH, `must be at most ${CHOSEN_SECRET_MAX_LENGTH} characters`)
-  .regex(CHOSEN_SECRET_CHARS, CHOSEN_SECRET_CHARS_REASON)
-  .describe(
-    "The secret the board's firmware already has (optional; generated when absent). Weak or reused secrets are accepted with a warning.",
-  );
+const ChosenSecret = ChosenSecretSchema.describe(
+  "The secret the board's firmware already has (optional; generated when absent). Weak or reused secrets are accepted with a warning.",
+);
 
-export const AddDeviceBodySchema = z
+const AddDeviceBodySchema = z
   .object({
     room_id: IdSchema,
     machine_id: IdSchema,
     machine_name: OneLineSchema(100).describe("Display name, 1–100 characters."),
     machine_type: z.enum(MACHINE_TYPES),
-    secret_key: ChosenSecretSchema.optional(),
+    secret_key: ChosenSecret.optional(),
   })
   .strict();
 
-export const RotateDeviceSecretBodySchema = z
-  .object({ machine_id: IdSchema, secret_key: ChosenSecretSchema.optional() })
+const RotateDeviceSecretBodySchema = z
+  .object({ machine_id: IdSchema, secret_key: ChosenSecret.optional() })
   .strict();
 
-export const CalibrationBodySchema = z
+const CalibrationBodySchema = z
   .object({
     machine_id: IdSchema,
     on: OnOffSchema.describe("1 (or true) keeps /raw_data samples; 0 (or false) stops."),
   })
   .strict();
 
-export const AddRoomResponseSchema = z.strictObject({
+const AddRoomResponseSchema = z.strictObject({
   room_id: z.number().int(),
   room_name: z.string(),
 });
 
-export const DeviceSecretResponseSchema = z.strictObject({
+const DeviceSecretResponseSchema = z.strictObject({
   machine_id: z.number().int(),
   room_id: z.number().int().nullable(),
   machine_name: z.string(),
@@ -96,7 +78,7 @@ export const DeviceSecretResponseSchema = z.strictObject({
     .describe("Why an admin-chosen secret is weak or reused; empty when it is not."),
 });
 
-export const CalibrationResponseSchema = z.strictObject({
+const CalibrationResponseSchema = z.strictObject({
   message: z.literal("ok"),
   machine_id: z.number().int(),
   on: z.union([z.literal(0), z.literal(1)]),
@@ -110,12 +92,6 @@ function masterKey(deps: ApiDeps): string {
     throw new HttpError(500, "internal", "the device master key is not configured");
   }
   return deps.masterKey;
-}
-
-async function machineOr404(db: Firestore, machineId: string): Promise<Machine> {
-  const machine = (await refs(db).machine(machineId).get()).data();
-  if (!machine) throw new HttpError(404, "not_found", `machine_id: no machine ${machineId}`);
-  return machine;
 }
 
 /** The room id after the largest decimal id in use; a taken id (a concurrent call) → the next. */
@@ -169,8 +145,7 @@ export const adminRoutes = [
     body: AddDeviceBodySchema,
   }).handle(async ({ req, deps, user, body }) => {
     const key = masterKey(deps);
-    const room = await refs(deps.db).room(body.room_id).get();
-    if (!room.exists) throw new HttpError(404, "not_found", `room_id: no room ${body.room_id}`);
+    await roomOr404(deps.db, body.room_id);
     const machine = {
       machineId: body.machine_id,
       roomId: body.room_id,

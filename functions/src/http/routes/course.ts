@@ -2,13 +2,14 @@
  * POST /start_course {machine_id, course_name}: the user says which course they started. This
  * route is the only writer of `machines/{id}.courseChoice` (the report trigger decides which cycle
  * it belongs to, domain/course.ts). It also watches the machine for the user (as `notify_me`) and
- * answers the course's expected minutes on this machine type (its statistics, or the default).
+ * answers the course's expected minutes on this machine type in its room (the room's statistics,
+ * else the fleet's, else the type's default).
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import { DEFAULT_MINUTES, courseKey } from "../../domain/stats";
 import { setWatch } from "../../store/notifications";
-import { idOut } from "../../store/status";
+import { idOut, readCourseFigures } from "../../store/status";
 import { defineRoute } from "../apiRouter";
 import { StartCourseResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
@@ -48,7 +49,7 @@ export const courseRoutes = [
     }
     const r = refs(deps.db);
     const key = courseKey(body.course_name);
-    const stats = (await r.courseStats(machine.type, key).get()).data();
+    const stats = await readCourseFigures(deps.db, machine.roomId, machine.type, key);
     const now = deps.now();
     const setAt = Timestamp.fromMillis(now);
     // The choice on the machine (residents read it); who made it, server-only.

@@ -1,17 +1,8 @@
 /**
- * Notification routes: watches, room subscriptions, device tokens and the inbox.
- *
- * - POST /notify_me {machine_id, isusing}: 1 = watch the machine's next FINISHED once, 0 = stop.
- * - POST /device_subscribe {room_id, isusing?}: every FINISHED in the room; isusing 0 unsubscribes
- *   (default 1).
- * - POST /set_fcm_token {fcm_token, platform?, locale?}: adds or refreshes a device token
- *   (platform from the body, else the X-Client-Platform header, else "web").
- * - POST /logout {fcm_token}: forgets that token.
- * - POST /settings {locale}: the language of the user's notifications ("ko" | "en"), for a user
- *   without a push token too (the PWA sends it when the language is switched).
- * - GET /notifications?limit=&cursor=: the inbox, newest first.
- * - POST /notifications/read {id} | {all: true}: marks read, keeping unreadCount right.
+ * Notification routes: watches (`/notify_me`), room subscriptions (`/device_subscribe`), device
+ * tokens (`/set_fcm_token`, `/logout`), the notification language (`/settings`) and the inbox.
  */
+import { z } from "zod";
 import {
   UnknownCursorError,
   listNotifications,
@@ -21,7 +12,6 @@ import {
   setWatch,
 } from "../../store/notifications";
 import { deleteFcmToken, saveFcmToken, saveLocale } from "../../store/users";
-import type { HttpRequest } from "../adapter";
 import { defineRoute } from "../apiRouter";
 import {
   DeviceSubscribeResponseSchema,
@@ -40,28 +30,18 @@ import {
   NotificationsReadBodySchema,
   NotifyMeBodySchema,
   PLATFORMS,
-  type Platform,
-  PlatformSchema,
   SetFcmTokenBodySchema,
   SettingsBodySchema,
 } from "../apiSchemas";
-import { HttpError } from "../errors";
+import { HttpError, parseOrThrow } from "../errors";
 import { machineOr404, roomOr404 } from "./common";
 
-/** The X-Client-Platform header, when sent: one of PLATFORMS, else a 400. */
-function platformHeader(req: HttpRequest): Platform | undefined {
-  const header = req.headers["x-client-platform"]?.trim().toLowerCase();
-  if (header === undefined) return undefined;
-  const parsed = PlatformSchema.safeParse(header);
-  if (!parsed.success) {
-    throw new HttpError(
-      400,
-      "invalid_body",
-      `platform: X-Client-Platform must be one of ${PLATFORMS.join(", ")}`,
-    );
-  }
-  return parsed.data;
-}
+/** The X-Client-Platform header, when sent (the body's `platform` wins). */
+const PlatformHeaderSchema = z.object({
+  platform: z
+    .enum(PLATFORMS, `X-Client-Platform must be one of ${PLATFORMS.join(", ")}`)
+    .optional(),
+});
 
 export const notificationRoutes = [
   defineRoute({
@@ -100,7 +80,9 @@ export const notificationRoutes = [
     auth: "user",
     body: SetFcmTokenBodySchema,
   }).handle(async ({ req, deps, user, body }) => {
-    const platform = body.platform ?? platformHeader(req) ?? "web";
+    const header = req.headers["x-client-platform"]?.trim().toLowerCase();
+    const platform =
+      body.platform ?? parseOrThrow(PlatformHeaderSchema, { platform: header }).platform ?? "web";
     await saveFcmToken(deps.db, user.uid, {
       token: body.fcm_token,
       platform,

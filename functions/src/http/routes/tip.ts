@@ -1,22 +1,10 @@
 /**
- * GET /tip?room_id= : the best-time tip for one room (or all rooms), its source (`gemini` |
- * `statistics`), the weather it was made with and when it was made (TipResponse, domain/tip.ts).
- *
- * - Cached 10 minutes per room ("all" without room_id) and locale in `caches/tip-{scope}-{locale}`
- *   (store/tip.ts). A stale or missing tip is remade by whoever takes the refresh lease; the
- *   others serve the stale tip, or wait briefly for the new one, or (still nothing) answer with
- *   the statistics tip, never calling Gemini themselves.
- * - Making a tip: the rooms' state and congestion grid from Firestore; the KMA forecast when
- *   KMA_SERVICE_KEY is set (cached an hour per run and grid in `caches/kma_…`; on any KMA error
- *   the tip is made without weather); Gemini when GEMINI_API_KEY is set and the grid holds enough
- *   statistics, else (and on any Gemini error) the statistics tip with the same weather.
- * - Locale: Accept-Language when it names Korean or English, else `users/{uid}.locale`, else ko.
- * - The `X-Tip-Cache` response header says how the answer came about: `hit` (fresh cache),
- *   `miss` (made now), `stale` (a refresh was under way elsewhere), `waited` (got the tip another
- *   request made), `busy` (statistics tip made without Gemini while another request refreshes).
- *
- * Config (params) is read per request; tests point the services at local stubs through
- * `deps.tip`.
+ * GET /tip?room_id=: the best-time tip for one room or all (DESIGN.md "Tip"; TipResponse in
+ * domain/tip.ts plus the seed PWA's `tip_message`), cached 10 minutes per scope (room id or
+ * "all") and locale (store/tip.ts). A stale or missing tip is remade by the request that takes
+ * the refresh lease; the others serve the stale tip, wait briefly for the new one, or answer with
+ * the statistics tip, never calling Gemini themselves. `X-Tip-Cache` says which: `hit`, `miss`,
+ * `stale`, `waited` or `busy`.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import * as logger from "firebase-functions/logger";
@@ -36,35 +24,33 @@ import { createKmaClient } from "../../services/kma/client";
 import { KmaError } from "../../services/kma/parse";
 import {
   acquireTipLease,
+  firestoreWeatherCache,
   loadTipInputs,
   readCachedTip,
   writeCachedTip,
   type TipInputs,
 } from "../../store/tip";
-import { firestoreWeatherCache } from "../../store/weatherCache";
+
 import { refs } from "../../data/refs";
 import { type ApiDeps, defineRoute } from "../apiRouter";
 import { TipResponseSchema } from "../apiResponses";
 import { RoomQuerySchema, roomOr404 } from "./common";
 
-/** What GET /tip needs to know; read from the params on every request by default. */
 export interface TipConfig {
-  /** Empty = no Gemini: statistics tips. */
+  /** Empty: no Gemini, statistics tips. */
   geminiApiKey: string;
   geminiModel: string;
-  /** Empty = no KMA call: tips without weather. */
+  /** Empty: no KMA call, tips without weather. */
   kmaServiceKey: string;
   kmaNx: number;
   kmaNy: number;
 }
 
-/** GET /tip's replaceable parts (tests point them at local stubs); every field optional. */
+/** GET /tip's replaceable parts (tests point them at local stubs); defaults: the real services. */
 export interface TipServices {
-  /** Default: the params ({@link readTipConfig}). */
+  /** Default: the params and secrets, read per request. */
   config?: () => TipConfig;
-  /** KMA getVilageFcst URL; default the data.go.kr one. */
   kmaBaseUrl?: string;
-  /** Gemini API origin; default the SDK's. */
   geminiBaseUrl?: string;
   kmaTimeoutMs?: number;
   geminiTimeoutMs?: number;
@@ -74,7 +60,6 @@ export interface TipServices {
 
 declare module "../apiRouter" {
   interface ApiDeps {
-    /** GET /tip's services; default: the real KMA and Gemini clients configured by params. */
     tip?: TipServices;
   }
 }
@@ -84,15 +69,13 @@ const LEASE_POLL_MS = 100;
 
 /**
  * A secret bound to a function must exist at deploy time, so a deployment without Gemini or KMA
- * stores the placeholder "none" (Secret Manager refuses empty values): that, or empty, means
- * "not configured".
+ * stores the placeholder "none" (Secret Manager refuses empty values): that, or empty, means off.
  */
 export function configuredKey(value: string): string {
   const v = value.trim();
   return v.toLowerCase() === "none" ? "" : v;
 }
 
-/** The request's settings and the two secrets (bound to the `api` function), read in the handler. */
 function readTipConfig(settings: Settings): TipConfig {
   return {
     geminiApiKey: configuredKey(GEMINI_API_KEY.value()),

@@ -81,7 +81,8 @@ export async function updateRoomTimers(
     readStats(
       db,
       running
-        .filter((m) => m.cycleStartedAt !== null)
+        // The trigger stored the figures each running cycle is timed with; older documents lack them.
+        .filter((m) => m.cycleStartedAt !== null && m.estimate === null)
         .map((m) => ({ type: m.type, course: courseKey(m.course) })),
     ),
   ]);

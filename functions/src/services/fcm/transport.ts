@@ -1,28 +1,25 @@
 /**
- * The seam between the sender and whatever delivers pushes: real FCM in production
- * (fcmTransport.ts), the Firestore outbox in the local stack, an in-memory recorder in tests
- * (tools/fcm/recordingTransport.ts). A transport sends ONE batch (≤ FCM_MAX_BATCH messages) and answers one
- * result per message, in order; batching, retries and token clean-up are the sender's job.
+ * The seam between the sender and whatever delivers pushes: FCM in production
+ * ({@link createFcmTransport}), the `outbox` collection in the local stack (tools/stack/fcmSink.ts
+ * replaces `sendEach`), an in-memory recorder in tests (tools/fcm/recordingTransport.ts). A
+ * transport sends one batch and answers one result per message, in order.
  */
-import type { Message } from "firebase-admin/messaging";
+import type { BatchResponse, Message, Messaging } from "firebase-admin/messaging";
 
 /** firebase-admin's `sendEach` refuses more than this many messages per call. */
 export const FCM_MAX_BATCH = 500;
-/** The Web Push `Topic` header: at most 32 characters of the URL-safe base64 alphabet. */
-export const TOPIC_HEADER_MAX = 32;
 
 /** One push to one device token. */
 export interface PushMessage {
-  /** Owner of the token. Not sent to FCM; lets an outbox or a log say whose message it is. */
+  /** Owner of the token: not sent to FCM, but lets an outbox or a log say whose message it is. */
   uid: string;
   token: string;
   title: string;
   body: string;
-  /** Extra string fields for the client (notification id, machine id, type …). */
   data?: Record<string, string>;
-  /** Page the notification opens (the room view). */
+  /** Page the notification opens. */
   link: string;
-  /** What a newer push replaces while still undelivered: one per machine, e.g. `machineTopic(id)`. */
+  /** What a newer push replaces while still undelivered (one per machine). */
   topic: string;
   /** How long FCM keeps trying to deliver, in seconds. */
   ttlSeconds: number;
@@ -31,18 +28,10 @@ export interface PushMessage {
 
 export type PushResult =
   | { ok: true; messageId: string }
-  | {
-      ok: false;
-      /** FCM's error code as firebase-admin reports it, e.g. `messaging/registration-token-not-registered`. */
-      code: string;
-      /** When the server said how long to wait (HTTP Retry-After), in milliseconds. */
-      retryAfterMs?: number;
-      /** HTTP status when the transport knows it (429, 500, 503 …). */
-      httpStatus?: number;
-    };
+  | { ok: false; code: string; retryAfterMs?: number; httpStatus?: number };
 
 export interface PushTransport {
-  /** Sends one batch (1 ≤ length ≤ FCM_MAX_BATCH). Resolves with one result per message, in order. */
+  /** Sends 1 to {@link FCM_MAX_BATCH} messages; one result per message, in order. */
   sendBatch(messages: PushMessage[]): Promise<PushResult[]>;
 }
 
@@ -61,41 +50,6 @@ export const FCM_ERROR = {
   networkTimeout: "app/network-timeout",
 } as const;
 
-/** The token is dead: FCM will never deliver to it again, so it is removed from the user. */
-const DEAD_TOKEN_CODES: ReadonlySet<string> = new Set([
-  FCM_ERROR.tokenNotRegistered,
-  FCM_ERROR.invalidToken,
-]);
-
-/**
- * Throttling (HTTP 429), server trouble (HTTP 5xx) and a dropped connection: worth another try
- * after a pause.
- */
-const RETRYABLE_CODES: ReadonlySet<string> = new Set([
-  FCM_ERROR.rateExceeded,
-  FCM_ERROR.deviceRateExceeded,
-  FCM_ERROR.topicsRateExceeded,
-  FCM_ERROR.tooManyRequests,
-  FCM_ERROR.internal,
-  FCM_ERROR.unavailable,
-  FCM_ERROR.networkError,
-  FCM_ERROR.networkTimeout,
-]);
-
-export function isDeadTokenError(code: string): boolean {
-  return DEAD_TOKEN_CODES.has(code);
-}
-
-/** 429 or 5xx, by FCM code or by HTTP status. Bad payloads (`invalid-argument`) are not retried. */
-export function isRetryableError(code: string, httpStatus?: number): boolean {
-  if (RETRYABLE_CODES.has(code)) return true;
-  return (
-    httpStatus !== undefined && (httpStatus === 429 || (httpStatus >= 500 && httpStatus < 600))
-  );
-}
-
-const TOPIC_ALPHABET = /[^A-Za-z0-9_-]/g;
-
 /** 32-bit FNV-1a as 8 hex digits: keeps long topics distinct after shortening. */
 function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
@@ -107,43 +61,56 @@ function fnv1a(text: string): string {
 }
 
 /**
- * Any string → a valid Web Push `Topic` header value: characters outside `[A-Za-z0-9_-]` become
- * `_`; longer than 32 → a prefix plus a hash of the whole, so distinct topics stay distinct.
+ * Any string → a Web Push `Topic` header (at most 32 characters of `[A-Za-z0-9_-]`): other
+ * characters become `_`, a longer one a prefix plus a hash of the whole.
  */
 export function webpushTopic(topic: string): string {
-  const safe = topic.replace(TOPIC_ALPHABET, "_");
-  if (safe.length <= TOPIC_HEADER_MAX) return safe;
-  return `${safe.slice(0, TOPIC_HEADER_MAX - 9)}-${fnv1a(topic)}`;
-}
-
-/** The topic for everything about one machine: a newer push for it replaces an undelivered one. */
-export function machineTopic(machineId: string): string {
-  return webpushTopic(`machine-${machineId}`);
+  const safe = topic.replace(/[^A-Za-z0-9_-]/g, "_");
+  return safe.length <= 32 ? safe : `${safe.slice(0, 23)}-${fnv1a(topic)}`;
 }
 
 /**
- * PushMessage → firebase-admin `Message`: a visible Web Push notification, the click-through link,
- * `Topic` and `TTL` headers, and the data fields (plus `link`, so the page can route even where the
- * notification click is handled by the app's own service worker). The link goes to
+ * PushMessage → firebase-admin `Message`: a visible Web Push notification with `Topic` and `TTL`
+ * headers, the data fields plus `link` (for the app's own service worker), and the link as
  * `fcmOptions.link` only when it is HTTPS, as FCM rejects anything else.
  */
 export function toFcmMessage(msg: PushMessage): Message {
-  const ttl = Math.max(0, Math.floor(msg.ttlSeconds));
-  const headers: Record<string, string> = { TTL: String(ttl) };
+  const headers: Record<string, string> = { TTL: String(Math.max(0, Math.floor(msg.ttlSeconds))) };
   const topic = webpushTopic(msg.topic);
   if (topic) headers.Topic = topic;
-  const data: Record<string, string> = { ...msg.data, link: msg.link };
   return {
     token: msg.token,
-    data,
+    data: { ...msg.data, link: msg.link },
     webpush: {
       headers,
-      notification: {
-        title: msg.title,
-        body: msg.body,
-        ...(msg.icon ? { icon: msg.icon } : {}),
-      },
+      notification: { title: msg.title, body: msg.body, ...(msg.icon ? { icon: msg.icon } : {}) },
       ...(msg.link.startsWith("https://") ? { fcmOptions: { link: msg.link } } : {}),
+    },
+  };
+}
+
+/** The production transport: one `messaging.sendEach` (HTTP/2, one request a message) per batch. */
+export function createFcmTransport(messaging: Messaging): PushTransport {
+  return {
+    async sendBatch(messages) {
+      const batch = await messaging
+        .sendEach(messages.map(toFcmMessage))
+        .catch(async (error: unknown) => {
+          // A failed session still carries the answers of the messages already sent: use them,
+          // so that a retry does not send those twice.
+          const pending = (error as { pendingBatchResponse?: unknown } | null)
+            ?.pendingBatchResponse;
+          const answered = await Promise.resolve(pending as BatchResponse | undefined).catch(
+            () => undefined,
+          );
+          if (answered?.responses.length !== messages.length) throw error;
+          return answered;
+        });
+      return messages.map((_, i): PushResult => {
+        const r = batch.responses[i];
+        if (r?.success && r.messageId) return { ok: true, messageId: r.messageId };
+        return { ok: false, code: r?.error?.code || "messaging/unknown-error" };
+      });
     },
   };
 }

@@ -7,16 +7,11 @@
 import { TIP_MAX_LENGTH, sanitizeTip } from "./sanitize";
 
 export type GeminiErrorCode =
-  /** No answer within the client's timeout. */
-  | "timeout"
-  /** A non-2xx answer (400 bad request, 401/403 key, 429 quota, 5xx …); `status` says which. */
-  | "http"
-  /** The request never got an answer (DNS, connection refused, reset). */
-  | "network"
-  /** The prompt or the answer was blocked by the safety filters. */
-  | "blocked"
-  /** An answer with no usable sentence after sanitising, or a body that is not the API's JSON. */
-  | "malformed";
+  | "timeout" // no answer within the client's timeout
+  | "http" // a non-2xx answer (400, 401/403 key, 429 quota, 5xx …): `status` says which
+  | "network" // no answer at all (DNS, connection refused, reset)
+  | "blocked" // the safety filters blocked the prompt or the answer
+  | "malformed"; // no usable sentence after sanitising, or a body that is not the API's JSON
 
 export class GeminiError extends Error {
   constructor(
@@ -31,7 +26,7 @@ export class GeminiError extends Error {
 
 export interface GeminiClientOptions {
   apiKey: string;
-  /** e.g. "gemini-2.0-flash" (the GEMINI_MODEL param). */
+  /** The GEMINI_MODEL param, e.g. "gemini-2.0-flash". */
   model: string;
   timeoutMs?: number;
   /** API origin, e.g. a local stub; defaults to the SDK's (generativelanguage.googleapis.com). */

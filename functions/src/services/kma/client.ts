@@ -12,13 +12,9 @@ const KMA_DEFAULT_BASE_URL =
   "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0/getVilageFcst";
 /** Rows asked for: a run lists ~12 categories per hour, so 300 rows cover the next day. */
 const KMA_ROWS = 300;
-/** How long a forecast stays cached. */
+/** How long a forecast stays cached; one from the previous run (the newest was late), shorter. */
 export const KMA_CACHE_TTL_MS = HOUR_MS;
-/** How long a forecast from the previous run (the newest one was not out yet) stays cached. */
 export const KMA_STALE_CACHE_TTL_MS = 10 * MINUTE_MS;
-
-// ---------------------------------------------------------------------------------------------
-// Which run to ask for
 
 /**
  * Runs start at 02, 05, 08, 11, 14, 17, 20 and 23 KST and are published about ten minutes after
@@ -28,18 +24,15 @@ export const KMA_STALE_CACHE_TTL_MS = 10 * MINUTE_MS;
 export const KMA_SLOT_HOURS = [2, 5, 8, 11, 14, 17, 20, 23] as const;
 const KMA_PUBLISH_DELAY_MINUTES = 10;
 
+/** A run: `YYYYMMDD` and `HHmm` in KST ("0200", "2300"), and its start in epoch ms. */
 export interface KmaSlot {
-  /** `YYYYMMDD` (KST). */
   baseDate: string;
-  /** `HHmm` (KST), e.g. "0200", "2300". */
   baseTime: string;
-  /** The slot's start, epoch ms. */
   at: number;
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
-/** The slot that starts at `at` (a KST hour in {@link KMA_SLOT_HOURS}). */
 function slotAt(at: number): KmaSlot {
   const p = kstParts(at);
   return { baseDate: `${p.year}${pad(p.month)}${pad(p.day)}`, baseTime: `${pad(p.hour)}00`, at };
@@ -61,9 +54,6 @@ export function previousSlot(slot: KmaSlot): KmaSlot {
 export function kmaCacheKey(slot: KmaSlot, nx: number, ny: number): string {
   return `kma_${slot.baseDate}_${slot.baseTime}_${nx}_${ny}`;
 }
-
-// ---------------------------------------------------------------------------------------------
-// The client
 
 /** Where forecasts are cached; values older than their TTL must read as null. */
 export interface WeatherCache {

@@ -9,29 +9,19 @@ import { HOUR_MS } from "../../domain/time";
 import type { PrecipitationType, Sky, Weather } from "../../domain/weather";
 
 export type KmaErrorCode =
-  /** 03 NODATA_ERROR: the run is not published (yet) or has nothing for the grid. */
-  | "no_data"
-  /** 10 INVALID_REQUEST_PARAMETER_ERROR, 11 NO_MANDATORY_REQUEST_PARAMETERS_ERROR. */
-  | "invalid_params"
-  /** 22 LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR (daily quota). */
-  | "request_limit"
-  /** 30 SERVICE_KEY_IS_NOT_REGISTERED_ERROR. */
-  | "unregistered_key"
-  /** 31 DEADLINE_HAS_EXPIRED_ERROR. */
-  | "expired_key"
-  /** 32 UNREGISTERED_IP_ERROR. */
-  | "unregistered_ip"
-  /** 20 SERVICE_ACCESS_DENIED, 21 TEMPORARILY_DISABLE_THE_SERVICEKEY, 33 UNSIGNED_CALL. */
-  | "access_denied"
-  /** 01 APPLICATION, 02 DB, 04 HTTP, 05 SERVICETIME_OUT, 12 NO_OPENAPI_SERVICE, 99 UNKNOWN … */
-  | "service_error"
-  /** No answer within the client's timeout. */
-  | "timeout"
-  /** A non-2xx status without a readable KMA error in the body, or a network failure. */
-  | "http"
-  /** A body that is neither a KMA response nor a KMA error. */
-  | "bad_response";
+  | "no_data" // 03: the run is not published (yet) or has nothing for the grid
+  | "invalid_params" // 10, 11
+  | "access_denied" // 20, 21 (key disabled), 33 (unsigned call)
+  | "request_limit" // 22: the daily quota
+  | "unregistered_key" // 30
+  | "expired_key" // 31
+  | "unregistered_ip" // 32
+  | "service_error" // any other result code: 01 application, 02 DB, 05 timeout, 99 unknown …
+  | "timeout" // no answer within the client's timeout
+  | "http" // a non-2xx status without a readable KMA error in the body, or a network failure
+  | "bad_response"; // a body that is neither a KMA response nor a KMA error
 
+/** KMA's resultCode, or the gateway's returnReasonCode. */
 const CODE_BY_RESULT_CODE: Readonly<Record<string, KmaErrorCode>> = {
   "03": "no_data",
   "10": "invalid_params",

@@ -1,0 +1,88 @@
+/**
+ * The fleet's course figures, `courseStats/{type}-{course}`: every room's histograms summed
+ * (domain/stats.ts), the prior a room leans on while it has few cycles of a course. Recomputed
+ * whole from `roomStats/` once a day, so no finished cycle writes a fleet-wide document (at a
+ * cycle a second across the fleet that document would be hot). A course whose figures did not
+ * change is not written; a course no room has any more is deleted.
+ */
+import { FieldValue, type Firestore } from "firebase-admin/firestore";
+import {
+  type CourseHistograms,
+  type CourseStats,
+  courseStats,
+  mergeHistograms,
+} from "../domain/stats";
+import type { MachineType } from "../domain/status";
+import { refs } from "../data/refs";
+
+/** Rooms read per page (each room's document holds all its courses). */
+const PAGE = 300;
+const MAX_BATCH_WRITES = 500;
+
+export interface RollupResult {
+  rooms: number;
+  courses: number;
+  written: number;
+  deleted: number;
+}
+
+export async function rollupFleetStats(db: Firestore): Promise<RollupResult> {
+  const r = refs(db);
+  const byCourse = new Map<string, CourseHistograms[]>();
+  let rooms = 0;
+  let page = await r.roomStatsAll.orderBy("__name__").limit(PAGE).get();
+  for (;;) {
+    for (const d of page.docs) {
+      rooms += 1;
+      for (const [key, c] of Object.entries(d.data().courses)) {
+        byCourse.set(key, [...(byCourse.get(key) ?? []), c.histograms]);
+      }
+    }
+    if (page.size < PAGE) break;
+    page = await r.roomStatsAll
+      .orderBy("__name__")
+      .startAfter(page.docs[page.size - 1])
+      .limit(PAGE)
+      .get();
+  }
+
+  const stored = await r.courseStatsAll.get();
+  const writes: { key: string; data: object | null }[] = [];
+  for (const [key, hs] of byCourse) {
+    const [type, ...rest] = key.split("-");
+    const stats = courseStats(type as MachineType, rest.join("-"), mergeHistograms(hs));
+    const before = stored.docs.find((d) => d.id === key)?.data();
+    if (stats && before && sameFigures(before, stats)) continue;
+    writes.push({ key, data: stats && { ...stats, rooms: hs.length } });
+  }
+  for (const d of stored.docs) if (!byCourse.has(d.id)) writes.push({ key: d.id, data: null });
+
+  for (let i = 0; i < writes.length; i += MAX_BATCH_WRITES) {
+    const batch = db.batch();
+    for (const w of writes.slice(i, i + MAX_BATCH_WRITES)) {
+      const ref = r.courseStatsAll.doc(w.key).withConverter(null);
+      if (w.data) batch.set(ref, { ...w.data, updatedAt: FieldValue.serverTimestamp() });
+      else batch.delete(ref);
+    }
+    await batch.commit();
+  }
+  return {
+    rooms,
+    courses: byCourse.size,
+    written: writes.filter((w) => w.data).length,
+    deleted: writes.filter((w) => !w.data).length,
+  };
+}
+
+const FIGURES = [
+  "samples",
+  "avgTotalMinutes",
+  "avgWashMinutes",
+  "avgSpinMinutes",
+  "lowMinutes",
+  "highMinutes",
+] as const;
+
+function sameFigures(a: CourseStats, b: CourseStats): boolean {
+  return FIGURES.every((f) => a[f] === b[f]);
+}
