@@ -11,7 +11,14 @@ import {
 import { reportBroken } from "../../functions/src/store/broken";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
-import { deliverPushes, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import {
+  deliverPushes,
+  dumpDb,
+  invocationAt,
+  jsonRequest,
+  seedDemoWorld,
+  testDb,
+} from "../support/world";
 
 const NOW = Date.UTC(2026, 10, 16, 3, 0); // 2026-11-16 12:00 KST
 let clock = NOW;
@@ -183,8 +190,8 @@ describe("POST /report_broken", () => {
     // A request that died after notifying but before the flag: the next one completes it.
     await testDb().doc("machines/4").update({ outOfOrder: false });
     const replay = await reportBroken(
-      { db: testDb(), now: clock },
-      { machineId: "4", uid: users[1].uid, reason: "멈췄어요", threshold: 2, counts: true },
+      invocationAt(clock, { broken: { threshold: 2, minAccountAgeHours: 24 } }),
+      { machineId: "4", uid: users[1].uid, reason: "멈췄어요", counts: true },
     );
     expect(replay).toMatchObject({ reports: 3, outOfOrder: true, adminsNotified: 0 });
     expect((await machine("4")).outOfOrder).toBe(true);

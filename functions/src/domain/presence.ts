@@ -1,20 +1,12 @@
 /**
- * Device presence: when the tick marks a machine `online: false`, and the key of the one admin
- * notice per outage. Pure.
- *
- * `lastSeenAt` is refreshed by any device traffic (reports, heartbeats, raw_data; throttled);
- * `pingAt` only by the liveness traffic between reports (heartbeat, raw_data). A machine never
- * heard from counts as silent. Limits:
- * - idle (FINISHED/OFF): silent once `now - lastSeenAt` reaches `idleMinutes` (24 h);
- * - running, and the board sent liveness traffic during this cycle (`pingAt >= cycleStartedAt`):
- *   silent after `runningMinutes` (10 min) without traffic: it was talking and stopped;
- * - running, report-only board (the WashCall_Main firmware without raw_data, or any board that
- *   reports only state changes; a wash phase can last 30+ minutes in silence): silent only once
- *   the cycle's expected end (its high estimate; without one, `cycleStartedAt` +
- *   `unknownEndMinutes`) plus `reportOnlyMarginMinutes` has passed, and never sooner than the
- *   running limit after its last report.
- * The report and heartbeat paths set `online: true` themselves; `backOnline` is the tick's safety
- * net for a machine that was heard from again but is still flagged offline.
+ * Device presence: when the tick marks a machine `online: false`. Pure. `lastSeenAt` is any
+ * device traffic, `pingAt` only liveness traffic (heartbeat, raw_data); never heard from = silent.
+ * - idle: silent `idleMinutes` (24 h) after `lastSeenAt`;
+ * - running, with liveness traffic this cycle (`pingAt >= cycleStartedAt`): after
+ *   `runningMinutes` (10 min): it was talking and stopped;
+ * - running, report-only board (the real firmware: a wash phase can be 30+ silent minutes): only
+ *   past the expected end (high estimate; else start + `unknownEndMinutes`) plus
+ *   `reportOnlyMarginMinutes`, and never sooner than the running limit after its last report.
  */
 import { type MachineStatus, isRunning } from "./status";
 import { MINUTE_MS } from "./time";
@@ -50,15 +42,11 @@ export interface PresenceMachine {
   expectedEndAt?: number | null;
 }
 
-export type PresenceDecision =
-  /** Online and silent past the limit: write `online: false` and notify admins once. */
-  | "goOffline"
-  /** Online and heard from recently: nothing to do. */
-  | "stayOnline"
-  /** Offline and still silent: nothing to do (the outage was announced already). */
-  | "alreadyOffline"
-  /** Flagged offline but heard from within the limit: write `online: true`. */
-  | "backOnline";
+/**
+ * goOffline: write `online: false` and notify admins once; backOnline: heard from again but still
+ * flagged offline (the tick's safety net: reports and heartbeats set `online: true` themselves).
+ */
+export type PresenceDecision = "goOffline" | "stayOnline" | "alreadyOffline" | "backOnline";
 
 /** The silence limit in ms for a machine in `status`. */
 export function silenceLimitMs(
@@ -94,7 +82,7 @@ export function silentFrom(
   return Math.max(afterLastTraffic, end + l.reportOnlyMarginMinutes * MINUTE_MS);
 }
 
-/** Whether the machine has been silent past its limit (see the header for the limits). */
+/** Whether the machine has been silent past its limit. */
 export function isSilent(
   machine: Omit<PresenceMachine, "online">,
   now: number,
@@ -115,9 +103,8 @@ export function presenceDecision(
 }
 
 /**
- * Id of the admin notice for the outage that began after `lastSeenAt`: every tick that sees the
- * same outage computes the same key (write it with create-if-absent), and a later outage, after
- * the machine was heard from again, has a new `lastSeenAt` and so a new key.
+ * Id of the admin notice of the outage after `lastSeenAt`: the same for every tick that sees it
+ * (create-if-absent), new once the machine was heard from again.
  */
 export function offlineNoticeKey(machineId: string, lastSeenAt: number | null): string {
   return `offline-${machineId}-${lastSeenAt ?? "never"}`;

@@ -1,18 +1,15 @@
 /**
  * Reminders the tick sends, decided for one machine at one `now`. Pure.
  *
- * - "finishing in N minutes" (`finishingSoon`, default N = 5): to every user who asked, once per
- *   cycle, on the first tick with 0 < time left ≤ N minutes.
- *   Key `soon-${machineId}-${cycleStartedAt}-${uid}`.
- * - "laundry still inside" (`laundryLeft`, default M = 15): to the user who started the cycle and
- *   its watchers, once, on the first tick at least M minutes after FINISHED, provided no new cycle
- *   started on the machine since. Not later than M + `maxLateMinutes` (default 60) after it: a tick
- *   that was down for a day does not wake people about yesterday's laundry.
+ * - `finishingSoon` (N = 5 min): to every user who asked, once per cycle, on the first tick with
+ *   0 < time left ≤ N. Key `soon-${machineId}-${cycleStartedAt}-${uid}`.
+ * - `laundryLeft` (M = 15 min): to the user who started the cycle and its watchers, once, on the
+ *   first tick at least M after FINISHED if no new cycle started since, and not later than M +
+ *   `maxLateMinutes` (a tick down for a day does not wake people about yesterday's laundry).
  *   Key `leftover-${machineId}-${finishedAt}-${uid}`.
  *
- * The keys are deterministic, so every tick that sees the same situation computes the same ones;
- * the caller writes each reminder with create-if-absent under its key (or passes the keys already
- * sent as `sent`), which makes a repeated tick send nothing new. Korean first, English by locale.
+ * The keys are deterministic: the caller creates each reminder under its key only if absent (or
+ * passes the keys sent as `sent`), so a repeated tick sends nothing new.
  */
 import { DEFAULT_LOCALE, type Locale, TYPE_WORD, countEn } from "./messages";
 import { type MachineStatus, type MachineType, isRunning } from "./status";
@@ -24,20 +21,20 @@ const DEFAULT_LEFTOVER_MAX_LATE_MINUTES = 60;
 
 export type ReminderKind = "finishingSoon" | "laundryLeft";
 
-export interface ReminderMachine {
+interface ReminderMachine {
   machineId: string;
   name: string;
   type: MachineType;
 }
 
-export interface ReminderRecipient {
+interface ReminderRecipient {
   uid: string;
   /** Korean unless the user chose English. */
   locale?: Locale;
 }
 
 export interface Reminder {
-  /** Deterministic id: one reminder per user, machine, cycle and kind. */
+  /** One reminder per user, machine, cycle and kind. */
   key: string;
   kind: ReminderKind;
   uid: string;
@@ -55,7 +52,6 @@ export interface FinishingSoonInput {
     cycleStartedAt: number | null;
     expectedEndAt: number | null;
   };
-  /** Users who asked to be told before this machine finishes. */
   subscribers: readonly ReminderRecipient[];
   now: number;
   /** N: remind when at most this many minutes are left. */
@@ -82,7 +78,7 @@ export function finishingSoonReminders(input: FinishingSoonInput): Reminder[] {
 export interface LaundryLeftInput {
   machine: ReminderMachine & {
     status: MachineStatus;
-    /** When the machine's latest cycle FINISHED (epoch ms), null if none. */
+    /** When the latest cycle FINISHED; null if none. */
     finishedAt: number | null;
     /** Start of the cycle running now, if any. */
     cycleStartedAt: number | null;

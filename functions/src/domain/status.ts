@@ -1,7 +1,4 @@
-/**
- * Machine kinds and the statuses a device can report, and how a report's status maps onto the
- * machine's stored status. Pure: no firebase imports.
- */
+/** Machine kinds, the statuses a device reports, and how they map onto the machine's. Pure. */
 export const MACHINE_TYPES = ["washer", "dryer"] as const;
 export type MachineType = (typeof MACHINE_TYPES)[number];
 

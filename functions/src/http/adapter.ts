@@ -1,7 +1,6 @@
 /**
- * The seam between Cloud Functions' Express-style (req, res) and our handlers, which take a
- * plain {@link HttpRequest} and return a plain {@link HttpResponse}. Handlers are tested by
- * calling them directly; the function registration only adapts.
+ * Between Cloud Functions' Express (req, res) and our handlers, which take a plain
+ * {@link HttpRequest} and return a plain {@link HttpResponse} (tests call them directly).
  */
 import type { Request, Response } from "express";
 import * as logger from "firebase-functions/logger";
@@ -13,7 +12,7 @@ export interface HttpRequest {
   path: string;
   headers: Record<string, string | undefined>;
   query: Record<string, string | undefined>;
-  /** Query parameters given more than once (each is a 400: which one was meant?). */
+  /** Query parameters given more than once (a 400: which one was meant?). */
   repeatedQuery?: string[];
   /** The raw body bytes; undefined when there was none. */
   rawBody: Buffer | undefined;
@@ -27,7 +26,6 @@ export interface HttpResponse {
 
 export type Handler = (req: HttpRequest) => Promise<HttpResponse>;
 
-/** Largest body either function accepts. */
 const MAX_BODY_BYTES = 8 * 1024;
 
 export function fromExpress(req: Request): HttpRequest {
@@ -70,7 +68,7 @@ export function toExpress(name: string, handler: Handler) {
   };
 }
 
-/** Runs a handler and turns any thrown error into a response. */
+/** Runs a handler; a thrown error becomes its response (an unknown one a logged 500). */
 export async function runHandler(
   name: string,
   handler: Handler,
@@ -115,9 +113,7 @@ export function requireMethod(req: HttpRequest, ...allowed: string[]): void {
       405,
       "method_not_allowed",
       `${req.method} is not allowed on ${req.path}; use ${allowed.join(" or ")}`,
-      {
-        Allow: allowed.join(", "),
-      },
+      { Allow: allowed.join(", ") },
     );
   }
 }

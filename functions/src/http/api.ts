@@ -12,17 +12,9 @@ const version = () => process.env.K_REVISION ?? process.env.WASHCALL_VERSION ?? 
 export const api = onRequest(
   { cors: true, secrets: [DEVICE_MASTER_KEY, GEMINI_API_KEY, KMA_SERVICE_KEY] },
   (req, res) => {
-    const { db, settings } = startInvocation(); // initialises the admin app before getAuth()
-    return toExpress(
-      "api",
-      createApiHandler({
-        db,
-        auth: getAuth(),
-        now: Date.now,
-        version: version(),
-        masterKey: DEVICE_MASTER_KEY.value(),
-        settings,
-      }),
-    )(req, res);
+    const invocation = startInvocation(); // initialises the admin app before getAuth()
+    const masterKey = DEVICE_MASTER_KEY.value();
+    const deps = { ...invocation, auth: getAuth(), version: version(), masterKey };
+    return toExpress("api", createApiHandler(deps))(req, res);
   },
 );

@@ -1,28 +1,23 @@
 /**
- * The 200 bodies of the `api` routes that answer views (status, queue, inbox, tip, …). Each
- * route names its schema in `response`; the handler's body must type-check against it,
- * docs/openapi.json shows it, the PWA's client is typed from it, and
- * test/integration/api-responses.test.ts checks real answers against it. Objects are strict: a
- * field the schema does not list fails that test, so the documentation cannot drift.
+ * The 200 bodies of the `api` routes (a route's `response`: its handler's type, docs/openapi.json,
+ * the PWA's client). Objects are strict, so test/integration/api-responses.test.ts fails on a
+ * field the schema does not list: the documentation cannot drift.
  */
 import { z } from "zod";
 import { LOCALES } from "../domain/messages";
 import { MACHINE_STATUSES, MACHINE_TYPES } from "../domain/status";
+import { KOREAN_WEEKDAYS } from "../domain/time";
 import { PLATFORMS } from "./apiSchemas";
 
 /** Ids go out as the seed's integers when they are decimal, else as the document id. */
-const IdOutSchema = z.union([z.number().int(), z.string()]);
+const Int = z.number().int();
+const IdOutSchema = z.union([Int, z.string()]);
 const OnOff = z.union([z.literal(0), z.literal(1)]);
-const EpochMs = z.number().int().describe("Epoch milliseconds");
+const Ok = z.literal("ok");
+const EpochMs = Int.describe("Epoch milliseconds");
 
 /** Machines by availability, in a room or in the `POST /load` answer. */
-const AvailabilityCounts = {
-  total: z.number().int(),
-  free: z.number().int(),
-  busy: z.number().int(),
-  offline: z.number().int(),
-  out_of_order: z.number().int(),
-};
+const AvailabilityCounts = { total: Int, free: Int, busy: Int, offline: Int, out_of_order: Int };
 
 export const HealthResponseSchema = z.union([
   z.strictObject({ status: z.literal("ok") }),
@@ -35,29 +30,29 @@ export const HealthResponseSchema = z.union([
 ]);
 
 export const NotifyMeResponseSchema = z.strictObject({
-  message: z.literal("ok"),
-  machine_id: z.number().int(),
+  message: Ok,
+  machine_id: Int,
   isusing: OnOff,
 });
 
 export const DeviceSubscribeResponseSchema = z.strictObject({
-  message: z.literal("ok"),
-  room_id: z.number().int(),
+  message: Ok,
+  room_id: Int,
   isusing: OnOff,
 });
 
 export const SetFcmTokenResponseSchema = z.strictObject({
-  message: z.literal("ok"),
+  message: Ok,
   platform: z.enum(PLATFORMS),
 });
 
 export const SettingsResponseSchema = z.strictObject({
-  message: z.literal("ok"),
+  message: Ok,
   locale: z.enum(LOCALES),
 });
 
 export const LogoutResponseSchema = z.strictObject({
-  message: z.literal("ok"),
+  message: Ok,
   removed: z.boolean().describe("false when the token was not registered"),
 });
 
@@ -78,12 +73,12 @@ export const NotificationsResponseSchema = z.strictObject({
     .string()
     .nullable()
     .describe("Pass as `cursor` for the next page; null at the end"),
-  unread_count: z.number().int(),
+  unread_count: Int,
 });
 
 export const NotificationsReadResponseSchema = z.strictObject({
-  message: z.literal("ok"),
-  marked: z.number().int().describe("Notifications that were unread and now are read"),
+  message: Ok,
+  marked: Int.describe("Notifications that were unread and now are read"),
 });
 
 const OfferSchema = z.strictObject({
@@ -97,15 +92,15 @@ export const ReservationSchema = z.strictObject({
   room_id: IdOutSchema,
   room_name: z.string(),
   isreserved: OnOff,
-  queue_position: z.number().int().nullable().describe("1 = first in line; null = not queued"),
-  expected_wait_minutes: z.number().int().nullable(),
-  queue_length: z.number().int(),
+  queue_position: Int.nullable().describe("1 = first in line; null = not queued"),
+  expected_wait_minutes: Int.nullable(),
+  queue_length: Int,
   offer: OfferSchema.nullable(),
 });
 
 export const ReserveResponseSchema = z.union([
-  ReservationSchema.extend({ message: z.literal("ok"), joined: z.boolean() }),
-  ReservationSchema.extend({ message: z.literal("ok"), left: z.boolean() }),
+  ReservationSchema.extend({ message: Ok, joined: z.boolean() }),
+  ReservationSchema.extend({ message: Ok, left: z.boolean() }),
 ]);
 
 export const ReserveClaimResponseSchema = z.strictObject({
@@ -124,11 +119,11 @@ export const RoomsResponseSchema = z.strictObject({
       room_id: IdOutSchema,
       room_name: z.string(),
       ...AvailabilityCounts,
-      washers_free: z.number().int(),
-      dryers_free: z.number().int(),
-      queue_length: z.number().int(),
+      washers_free: Int,
+      dryers_free: Int,
+      queue_length: Int,
       isreserved: OnOff,
-      queue_position: z.number().int().nullable(),
+      queue_position: Int.nullable(),
     }),
   ),
 });
@@ -142,10 +137,10 @@ const MachineListItemSchema = z.strictObject({
   status: z.enum(MACHINE_STATUSES),
   availability: z.enum(["free", "busy", "offline", "out_of_order"]),
   course_name: z.string().nullable(),
-  timer: z.number().int().nullable().describe("Minutes left; null when idle"),
+  timer: Int.nullable().describe("Minutes left; null when idle"),
   finishing: z.boolean(),
-  avg_minutes: z.number().int(),
-  elapsed_time_minutes: z.number().int().nullable(),
+  avg_minutes: Int,
+  elapsed_time_minutes: Int.nullable(),
   expected_end_at: EpochMs.nullable(),
   isusing: OnOff.describe("1 = the user is told when it finishes"),
   offered_to_me: OnOff,
@@ -159,43 +154,38 @@ export const LoadResponseSchema = z.strictObject({
   reservations: z.array(ReservationSchema),
   subscribed_rooms: z.array(IdOutSchema).describe("Rooms whose every FINISHED the user is told of"),
   isreserved: OnOff,
-  queue_position: z.number().int().nullable(),
-  expected_wait_minutes: z.number().int().nullable(),
+  queue_position: Int.nullable(),
+  expected_wait_minutes: Int.nullable(),
   status_context: z.strictObject({
     ...AvailabilityCounts,
-    washing: z.number().int(),
-    spinning: z.number().int(),
-    drying: z.number().int(),
-    finished: z.number().int(),
-    off: z.number().int(),
-    queue_length: z.number().int(),
-    next_free_minutes: z.number().int().nullable(),
-    watching: z.number().int(),
+    washing: Int,
+    spinning: Int,
+    drying: Int,
+    finished: Int,
+    off: Int,
+    queue_length: Int,
+    next_free_minutes: Int.nullable(),
+    watching: Int,
   }),
   now: EpochMs,
 });
 
 const Hours = z.array(z.number()).length(24);
+type Weekday = (typeof KOREAN_WEEKDAYS)[number];
 
 /** `{"월":[24 counts], …, "일":[…]}`: cycles per KST weekday (Monday first) and hour. */
-export const CongestionResponseSchema = z.strictObject({
-  월: Hours,
-  화: Hours,
-  수: Hours,
-  목: Hours,
-  금: Hours,
-  토: Hours,
-  일: Hours,
-});
+export const CongestionResponseSchema = z.strictObject(
+  Object.fromEntries(KOREAN_WEEKDAYS.map((d) => [d, Hours])) as Record<Weekday, typeof Hours>,
+);
 
 export const StartCourseResponseSchema = z.strictObject({
-  message: z.literal("ok"),
+  message: Ok,
   machine_id: IdOutSchema,
   course_name: z.string(),
   course_key: z.string(),
-  expected_minutes: z.number().int(),
-  expected_range: z.strictObject({ low_minutes: z.number().int(), high_minutes: z.number().int() }),
-  samples: z.number().int().describe("Finished cycles behind the estimate (0: the type's default)"),
+  expected_minutes: Int,
+  expected_range: z.strictObject({ low_minutes: Int, high_minutes: Int }),
+  samples: Int.describe("Finished cycles behind the estimate (0: the type's default)"),
   isusing: z.literal(1),
 });
 

@@ -1,11 +1,7 @@
 /**
- * The `api` function's router: a table of routes, each
- * `{method, path, auth, body?, query?, response, handler}`.
- * Checks run in one fixed order for every request:
- *   unknown path 404 → method 405 (with Allow) → auth 401 (missing/bad Firebase ID token) /
- *   403 (route needs the `admin: true` custom claim) → query 400 → body 400 (JSON via jsonBody:
- *   413 over 8 KB; zod `.strict()` via parseOrThrow) → the route's handler.
- * A route file exports an array made with `defineRoute`; routes/index.ts concatenates them.
+ * The `api` function's router over a table of `defineRoute(…).handle(…)` routes. Checks run in
+ * one order for every request: unknown path 404 → method 405 (with Allow) → token 401 / admin
+ * claim 403 → query 400 → body 400 (413 over 8 KB) → the route's handler.
  */
 import type { Auth, DecodedIdToken } from "firebase-admin/auth";
 import type { Firestore } from "firebase-admin/firestore";
@@ -16,8 +12,8 @@ import { HttpError, parseOrThrow } from "./errors";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /**
- * "none": anyone; "optional": anyone, and a token if one is sent must be valid (the route sees the
- * user or null); "user": a valid Firebase ID token; "admin": that plus the `admin: true` claim.
+ * "optional": anyone, but a token, if sent, must be valid (the route sees the user or null);
+ * "admin": a valid Firebase ID token with the `admin: true` claim.
  */
 export type AuthLevel = "none" | "optional" | "user" | "admin";
 
@@ -28,91 +24,49 @@ interface ApiUser {
 
 export interface ApiDeps {
   db: Firestore;
-  /** `verifyIdToken` for every route; `getUser` for an account's age (broken reports). */
+  /** `getUser` tells an account's age (broken reports). */
   auth: Pick<Auth, "verifyIdToken" | "getUser">;
   now: () => number;
   /** Reported by GET /health. */
   version: string;
-  /** DEVICE_MASTER_KEY's value: admin routes encrypt new device secrets with it. */
+  /** DEVICE_MASTER_KEY: admin routes encrypt new device secrets with it. */
   masterKey?: string;
-  /** The settings; default: read from the params once per request. */
+  /** Default: read from the params once per request. */
   settings?: Settings;
 }
 
-interface RouteContext<A extends AuthLevel, B, Q = Record<string, never>> {
+interface RouteContext<A extends AuthLevel, B, Q> {
   req: HttpRequest;
   deps: ApiDeps;
-  /** The request's settings, read once. */
   settings: Settings;
   user: A extends "none" | "optional" ? ApiUser | null : ApiUser;
   body: B;
-  /** The parsed query string (empty for routes without a `query` schema). */
+  /** Empty for a route without a `query` schema. */
   query: Q;
 }
 
-type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
-type QueryOf<Q> = Q extends z.ZodType ? z.output<Q> : Record<string, never>;
-
-/** What a handler answers: the 200 body must be what the route's `response` schema describes. */
-interface RouteResult<B> {
-  status: number;
-  body: B;
-  headers?: Record<string, string>;
-}
-
-interface RouteSpec<
-  M extends HttpMethod,
-  P extends string,
-  A extends AuthLevel,
-  S extends z.ZodType | undefined,
-  Q extends z.ZodType | undefined,
-  R extends z.ZodType,
-> {
-  method: M;
-  /** Exact path below the function, e.g. "/notify_me" (no parameters: ids travel in bodies/queries). */
-  path: P;
-  auth: A;
-  /** A `.strict()` zod object; when present the body must be JSON that parses with it. */
-  body?: S;
-  /**
-   * A `.strict()` zod object of string fields for the query string. Without it the route takes
-   * no query parameters. Unknown, malformed or repeated parameters are 400s naming them.
-   */
-  query?: Q;
-  /**
-   * The 200 body (docs/openapi.json, the PWA's typed client, and the test that checks real
-   * answers against it). The handler's body must type-check against it.
-   */
-  response: R;
-}
-
-/** A route's request and response types, as a client sees them (inputs in, outputs out). */
-interface RouteTypes {
-  body: unknown;
-  query: unknown;
-  response: unknown;
-}
+type Input<S> = S extends z.ZodType ? z.input<S> : undefined;
 
 /** A route with its types erased, as the router holds it. */
-export interface ApiRoute<K extends string = string, T extends RouteTypes = RouteTypes> {
+export interface ApiRoute<K extends string = string, T = unknown> {
   method: HttpMethod;
+  /** Exact path: ids travel in bodies and queries. */
   path: string;
   auth: AuthLevel;
+  /** `.strict()` zod objects; a route without `query` takes no query parameter. */
   body?: z.ZodType;
   query?: z.ZodType;
+  /** The 200 body: docs/openapi.json, the PWA's types and test/integration/api-responses.test.ts. */
   response: z.ZodType;
   handler: (ctx: RouteContext<AuthLevel, unknown, unknown>) => Promise<HttpResponse>;
-  /** Type-level only (never set): "METHOD /path" and the types, for `ApiContract`. */
+  /** Type-level only (never set): "METHOD /path" and the types, for {@link ContractOf}. */
   readonly types?: { key: K } & T;
 }
 
-type InputOf<S> = S extends z.ZodType ? z.input<S> : undefined;
-
 /**
- * Typed route declaration, in two steps so that the handler is checked against the route's
- * schemas: `defineRoute({method, path, auth, body?, query?, response}).handle(async (ctx) => …)`.
- * The handler sees the parsed body and query and (for auth routes) the user, and its 200 body must
- * be what `response` describes.
+ * `defineRoute({method, path, auth, body?, query?, response}).handle(async (ctx) => …)`: two
+ * steps, so that the handler sees the parsed body, query and user, and its 200 body is checked
+ * against `response`.
  */
 export function defineRoute<
   M extends HttpMethod,
@@ -121,32 +75,27 @@ export function defineRoute<
   R extends z.ZodType,
   S extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
->(spec: RouteSpec<M, P, A, S, Q, R>) {
-  type Typed = ApiRoute<
-    `${M} ${P}`,
-    { body: InputOf<S>; query: InputOf<Q>; response: z.output<R> }
-  >;
+>(spec: { method: M; path: P; auth: A; body?: S; query?: Q; response: R }) {
+  type Body = S extends z.ZodType ? z.output<S> : undefined;
+  type Query = Q extends z.ZodType ? z.output<Q> : Record<string, never>;
+  type Types = { body: Input<S>; query: Input<Q>; response: z.output<R> };
   return {
     handle(
-      handler: (ctx: RouteContext<A, BodyOf<S>, QueryOf<Q>>) => Promise<RouteResult<z.input<R>>>,
-    ): Typed {
-      return { ...spec, handler } as unknown as Typed;
+      handler: (
+        ctx: RouteContext<A, Body, Query>,
+      ) => Promise<{ status: number; body: z.input<R>; headers?: Record<string, string> }>,
+    ) {
+      return { ...spec, handler } as unknown as ApiRoute<`${M} ${P}`, Types>;
     },
   };
 }
 
-/**
- * Every route's types keyed "METHOD /path", from a route table: what a typed client (the PWA)
- * imports, with `import type` only.
- */
+/** Every route's types keyed "METHOD /path": what the PWA's client imports (types only). */
 export type ContractOf<R extends ApiRoute> = {
   [K in R as NonNullable<K["types"]>["key"]]: Omit<NonNullable<K["types"]>, "key">;
 };
 
-/**
- * The query string parsed with a `.strict()` schema: 400 invalid_query naming a parameter that
- * is unknown (even `__proto__`), malformed, or given more than once.
- */
+/** 400 invalid_query naming a parameter that is unknown (even `__proto__`), bad, or repeated. */
 function parseQuery(schema: z.ZodType, req: HttpRequest): unknown {
   if (req.repeatedQuery && req.repeatedQuery.length > 0) {
     throw new HttpError(
@@ -159,10 +108,8 @@ function parseQuery(schema: z.ZodType, req: HttpRequest): unknown {
   return parseOrThrow(schema, Object.fromEntries(pairs), "invalid_query");
 }
 
-/** What a route without a `query` schema accepts: no parameter at all. */
 const NoQuerySchema = z.object({}).strict();
 
-/** The user of a request at `level`: 401 for a missing or bad token, 403 for a non-admin. */
 async function authenticate(
   deps: ApiDeps,
   req: HttpRequest,

@@ -1,8 +1,6 @@
 /**
- * Request bodies and queries of the notification routes, and the on/off flag other routes share
- * (the other route files declare theirs beside their handlers). Bodies are `.strict()`: an
- * unknown field is a 400 naming it. Ids are the seed's integers or the same digits as strings
- * (IdSchema).
+ * The notification routes' bodies and queries, and the on/off flag other routes share. Bodies are
+ * `.strict()`: an unknown field is a 400 naming it.
  */
 import { z } from "zod";
 import { LOCALES } from "../domain/messages";
@@ -27,18 +25,14 @@ export const PlatformSchema = z.enum(PLATFORMS);
 /** POST /notify_me: one-shot watch of a machine's next FINISHED. isusing 1 = on, 0 = off. */
 export const NotifyMeBodySchema = z.object({ machine_id: IdSchema, isusing: OnOffSchema }).strict();
 
-/**
- * POST /device_subscribe: persistent subscription to every FINISHED in a room.
- * `isusing` (optional, default 1): 1 subscribes, 0 unsubscribes.
- */
+/** POST /device_subscribe: every FINISHED in a room; `isusing` 1 (default) or 0 to stop. */
 export const DeviceSubscribeBodySchema = z
   .object({ room_id: IdSchema, isusing: OnOffSchema.optional() })
   .strict();
 
 /**
- * POST /set_fcm_token: registers (or refreshes) one device token. `platform` defaults to the
- * `X-Client-Platform` header, else "web". `locale` ("ko" | "en", optional) sets the language of
- * the user's notifications.
+ * POST /set_fcm_token: registers one device token; `platform` defaults to the X-Client-Platform
+ * header, else "web"; `locale` sets the language of the user's notifications.
  */
 export const SetFcmTokenBodySchema = z
   .object({
@@ -48,7 +42,7 @@ export const SetFcmTokenBodySchema = z
   })
   .strict();
 
-/** POST /settings: the user's preferences; today the language of their notifications. */
+/** POST /settings: the language of the user's notifications. */
 export const SettingsBodySchema = z.object({ locale: z.enum(LOCALES) }).strict();
 
 /** POST /logout: forgets this device's token. */

@@ -1,8 +1,6 @@
-/**
- * The one error type of both HTTP functions and the one formatter for zod errors. Every error
- * leaves as `{"error":{"code":"…","message":"…"}}` with its 4xx/5xx status.
- */
+/** The error of both HTTP functions: `{"error":{"code":"…","message":"…"}}` with its status. */
 import type { z } from "zod";
+import type { HttpResponse } from "./adapter";
 
 type ErrorCode =
   | "invalid_json"
@@ -29,7 +27,7 @@ export class HttpError extends Error {
     this.name = "HttpError";
   }
 
-  toResponse(): { status: number; body: unknown; headers: Record<string, string> } {
+  toResponse(): HttpResponse {
     return {
       status: this.status,
       body: { error: { code: this.code, message: this.message } },

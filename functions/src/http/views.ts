@@ -1,15 +1,12 @@
 /**
- * The views the status and queue routes answer: `GET /rooms`, `POST /load` and the reservation
- * of `POST /reserve`, built from what store/status.ts reads. Times are computed from the
- * documents and `now` (no stored timer is trusted): the minutes left are the room timers of
- * domain/timers.ts, the averages those of domain/stats.ts.
+ * The answers of `GET /rooms`, `POST /load` and `POST /reserve`, computed from the documents at
+ * `now` (no stored timer is trusted): minutes left as domain/timers.ts, averages domain/stats.ts.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { z } from "zod";
 import {
   EMPTY_QUEUE,
   type RoomQueue,
-  type WaitMachine,
   entryOf,
   expectedWaitMinutes,
   position,
@@ -17,41 +14,23 @@ import {
 import { type CourseStats, DEFAULT_MINUTES, courseKey } from "../domain/stats";
 import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
 import { MINUTE_MS } from "../domain/time";
-import { type MachineTimer, roomTimers } from "../domain/timers";
+import { roomTimers } from "../domain/timers";
 import { type Machine, type Room, courseStatsId } from "../data/model";
-import { getAll, refs } from "../data/refs";
+import { refs } from "../data/refs";
 import { readQueues } from "../store/queue";
 import {
   availability,
   displayCourse,
+  existingIds,
   idOut,
   readMachines,
   readRooms,
   readStats,
-  watchedBy,
 } from "../store/status";
 import type { LoadResponseSchema, ReservationSchema, RoomsResponseSchema } from "./apiResponses";
 
-interface MachineTiming {
-  /** Minutes left (rounded up, never negative); null when idle. */
-  timer: number | null;
-  /** The expected end has passed and the machine has not reported FINISHED yet. */
-  finishing: boolean;
-  /** Minutes the running phase takes on average (total, or the final spin while spinning). */
-  avgMinutes: number;
-  /** Whole minutes since that phase began; null when idle. */
-  elapsedMinutes: number | null;
-  expectedEndAt: number | null;
-  /** A full cycle of this machine's course, for the wait estimate. */
-  cycleMinutes: number;
-}
-
-/** Timer, average and elapsed time of one machine at `now`, from its course's averages. */
-function machineTiming(
-  m: Machine,
-  stats: ReadonlyMap<string, CourseStats>,
-  now: number,
-): MachineTiming {
+/** A machine with its timer, average and elapsed time at `now`, from its course's averages. */
+function timed(m: Machine, stats: ReadonlyMap<string, CourseStats>, now: number) {
   const statsFor = (type: MachineType, course: string) =>
     stats.get(courseStatsId(type, course)) ?? null;
   const s = statsFor(m.type, courseKey(m.course));
@@ -59,49 +38,30 @@ function machineTiming(
   const spin = s?.avgSpinMinutes ?? DEFAULT_MINUTES[m.type].spin;
   const spinning = m.status === "SPINNING" && m.spinStartedAt !== null && spin !== null;
   const since = spinning ? m.spinStartedAt : m.cycleStartedAt;
-  const t: MachineTimer | undefined = roomTimers([m], statsFor, now)[m.machineId];
+  const t = roomTimers([m], statsFor, now)[m.machineId];
   return {
+    machine: m,
+    /** Minutes left (rounded up); null when idle. */
     timer: t?.remainingMinutes ?? null,
     finishing: t?.finishing ?? false,
+    /** The running phase's average (total, or the final spin while spinning). */
     avgMinutes: Math.round(spinning ? spin : total),
     elapsedMinutes:
       isRunning(m.status) && since !== null
         ? Math.max(0, Math.floor((now - since) / MINUTE_MS))
         : null,
     expectedEndAt: t?.expectedEndAt ?? null,
+    /** A full cycle of this machine's course, for the wait estimate. */
     cycleMinutes: total,
   };
 }
 
-interface TimedMachine {
-  machine: Machine;
-  timing: MachineTiming;
-}
+type TimedMachine = ReturnType<typeof timed>;
 
-/** The machines with their timing at `now`, reading the course averages they need. */
-async function readTimings(
-  db: Firestore,
-  machines: readonly Machine[],
-  now: number,
-): Promise<TimedMachine[]> {
-  const stats = await readStats(
-    db,
-    machines.map((m) => ({ type: m.type, course: courseKey(m.course) })),
-  );
-  return machines.map((machine) => ({ machine, timing: machineTiming(machine, stats, now) }));
-}
-
-/** A machine as the wait estimate sees it. */
-function waitMachine({ machine: m, timing: t }: TimedMachine): WaitMachine {
-  return {
-    machineId: m.machineId,
-    type: m.type,
-    status: m.status,
-    expectedEndAt: t.expectedEndAt ?? m.expectedEndAt,
-    cycleMinutes: t.cycleMinutes,
-    // An idle machine whose sensor is silent cannot be counted on to be free.
-    outOfOrder: m.outOfOrder || (!isRunning(m.status) && !m.online),
-  };
+async function readTimed(db: Firestore, machines: readonly Machine[], now: number) {
+  const keys = machines.map((m) => ({ type: m.type, course: courseKey(m.course) }));
+  const stats = await readStats(db, keys);
+  return machines.map((m) => timed(m, stats, now));
 }
 
 /** The user's place in one room's queue, given the room's machines. */
@@ -113,19 +73,25 @@ function reservationView(
   now: number,
 ): z.output<typeof ReservationSchema> {
   const entry = entryOf(queue, uid);
-  const offer = entry?.offer;
+  const waitMachines = machines.map(({ machine: m, ...t }) => ({
+    ...m,
+    expectedEndAt: t.expectedEndAt ?? m.expectedEndAt,
+    cycleMinutes: t.cycleMinutes,
+    // An idle machine whose sensor is silent cannot be counted on to be free.
+    outOfOrder: m.outOfOrder || (!isRunning(m.status) && !m.online),
+  }));
   return {
     room_id: idOut(room.roomId),
     room_name: room.name,
     isreserved: entry ? 1 : 0,
     queue_position: position(queue, uid),
-    expected_wait_minutes: expectedWaitMinutes(queue, uid, machines.map(waitMachine), now),
+    expected_wait_minutes: expectedWaitMinutes(queue, uid, waitMachines, now),
     queue_length: queue.entries.length,
-    offer: offer
+    offer: entry?.offer
       ? {
-          machine_id: idOut(offer.machineId),
-          offered_at: offer.offeredAt,
-          expires_at: offer.expiresAt,
+          machine_id: idOut(entry.offer.machineId),
+          offered_at: entry.offer.offeredAt,
+          expires_at: entry.offer.expiresAt,
         }
       : null,
   };
@@ -139,7 +105,7 @@ export async function readReservation(
   now: number,
   queue: RoomQueue,
 ) {
-  const machines = await readTimings(db, await readMachines(db, room.roomId), now);
+  const machines = await readTimed(db, await readMachines(db, room.roomId), now);
   return reservationView(room, queue, uid, machines, now);
 }
 
@@ -179,22 +145,13 @@ export async function roomsView(
   };
 }
 
-/** Which of `roomIds` the user subscribed to (rooms/{id}/subscribers/{uid}), in one read. */
-async function subscribedRooms(db: Firestore, uid: string, roomIds: readonly string[]) {
-  const snaps = await getAll(
-    db,
-    roomIds.map((id) => refs(db).subscribers(id).doc(uid)),
-  );
-  return roomIds.filter((_, i) => snaps[i]?.exists === true);
-}
-
 type Load = z.output<typeof LoadResponseSchema>;
 
 /**
- * `POST /load`: the machines of one room (or of every room) as the seed's client lists them,
- * the user's reservations, and totals. The top-level `isreserved`, `queue_position` and
- * `expected_wait_minutes` are those of the requested room, or without one of the first room
- * (by id) where the user is queued.
+ * `POST /load`: the machines of one room (or of every room) as the seed's client lists them, the
+ * user's reservations, and totals. The top-level `isreserved`, `queue_position` and
+ * `expected_wait_minutes` are those of the requested room, or else of the first room (by id)
+ * where the user is queued.
  */
 export async function loadView(
   db: Firestore,
@@ -208,15 +165,12 @@ export async function loadView(
   ]);
   const roomIds = rooms.map((r) => r.roomId);
   const listed = machines.filter((m) => m.roomId !== null && roomIds.includes(m.roomId));
-  const [timed, watched, queues, subscribed] = await Promise.all([
-    readTimings(db, listed, now),
-    watchedBy(
-      db,
-      uid,
-      listed.map((m) => m.machineId),
-    ),
+  const machineIds = listed.map((m) => m.machineId);
+  const [timedMachines, watched, queues, subscribed] = await Promise.all([
+    readTimed(db, listed, now),
+    existingIds(db, machineIds, (id) => refs(db).watchers(id).doc(uid)),
     readQueues(db, roomIds),
-    subscribedRooms(db, uid, roomIds),
+    existingIds(db, roomIds, (id) => refs(db).subscribers(id).doc(uid)),
   ]);
   const roomName = new Map(rooms.map((r) => [r.roomId, r.name]));
 
@@ -225,7 +179,7 @@ export async function loadView(
       r,
       queues.get(r.roomId) ?? EMPTY_QUEUE,
       uid,
-      timed.filter(({ machine }) => machine.roomId === r.roomId),
+      timedMachines.filter(({ machine }) => machine.roomId === r.roomId),
       now,
     ),
   );
@@ -236,9 +190,9 @@ export async function loadView(
 
   const byStatus = (s: MachineStatus) =>
     listed.filter((m) => m.status === s && !m.outOfOrder).length;
-  const timers = timed.flatMap(({ timing }) => (timing.timer === null ? [] : [timing.timer]));
+  const timers = timedMachines.flatMap((t) => (t.timer === null ? [] : [t.timer]));
 
-  const machineList: Load["machine_list"] = timed.map(({ machine: m, timing: t }) => ({
+  const machineList: Load["machine_list"] = timedMachines.map(({ machine: m, ...t }) => ({
     machine_id: idOut(m.machineId),
     machine_name: m.name,
     room_id: idOut(m.roomId ?? ""),
@@ -258,11 +212,11 @@ export async function loadView(
     out_of_order: m.outOfOrder,
   }));
   return {
-    /** The seed PWA (WashCall-Web) reads `machine_list`; `machines` is the same list. */
+    // The seed PWA (WashCall-Web) reads `machine_list`; `machines` is the same list.
     machine_list: machineList,
     machines: machineList,
     reservations,
-    subscribed_rooms: subscribed.map(idOut),
+    subscribed_rooms: [...subscribed].map(idOut),
     isreserved: focus?.isreserved ?? 0,
     queue_position: focus?.queue_position ?? null,
     expected_wait_minutes: focus?.expected_wait_minutes ?? null,
@@ -274,7 +228,7 @@ export async function loadView(
       finished: byStatus("FINISHED"),
       off: byStatus("OFF"),
       queue_length: reservations.reduce((n, r) => n + r.queue_length, 0),
-      /** Minutes until the first running machine is expected to finish (null: none running). */
+      // Minutes until the first running machine is expected to finish (null: none running).
       next_free_minutes: timers.length > 0 ? Math.min(...timers) : null,
       watching: listed.filter((m) => watched.has(m.machineId)).length,
     },

@@ -1,68 +1,30 @@
 /**
- * Broken-machine reports and the out-of-order flag.
- *
- * Layout (server-only):
- * - `machines/{id}/brokenReports/{uid}`: one report per user per outage (`uid`, `reason`,
- *   `outage`, `counts`, `createdAt`), created with `create()`; reporting again is a no-op.
- *   `counts: false` marks a report from an account too new to count (the route decides): kept for
- *   admins, left out of the threshold.
- * - `machines/{id}.brokenOutage` (number, default 0): the current outage. Clearing moves it on,
- *   so the reports of a cleared outage never count towards the next one.
- * - `machines/{id}.outOfOrder`, `outOfOrderSince`, `outOfOrderReason`: set once `threshold`
- *   distinct users reported the current outage.
+ * Broken-machine reports and the out-of-order flag. Server-only layout:
+ * - `machines/{id}/brokenReports/{uid}`: one report per user per outage (`uid, reason, outage,
+ *   counts, createdAt`); `counts: false` is a report from an account too new to count.
+ * - `machines/{id}.brokenOutage` (default 0): the current outage; clearing moves it on, so a
+ *   cleared outage's reports never count towards the next one.
  * - `brokenOutages/{machineId}-{outage}`: the outage's tally, `reporters: {uid: counts}`.
- * - `users/{adminUid}/notifications/broken-{machineId}-{outage}`: one notice per admin per outage.
  * - `machines/{id}/brokenArchive/{outage}-{uid}`: the reports of a cleared outage.
  *
- * A report is one transaction: it reads the machine and the outage's tally (one document, not a
- * query over the reports, so concurrent reporters contend on it and are serialised), writes the
- * user's report and the tally, and the report that reaches the threshold also flags the machine,
- * withdraws its queue offer (no penalty) and writes every admin's notice (store/notices.ts), in
- * the same commit. Cleared and idle, the machine is offered to the head of the queue.
+ * A report is one transaction over the machine and the tally (one document, so concurrent
+ * reporters are serialised on it); the report reaching the threshold also flags the machine,
+ * withdraws its queue offer and writes every admin's notice, in the same commit.
  */
 import * as logger from "firebase-functions/logger";
-import { type Firestore, Timestamp, type DocumentSnapshot } from "firebase-admin/firestore";
-import { type MessageMachine, brokenAdminMessage } from "../domain/messages";
-import { DEFAULT_BROKEN_REPORT_THRESHOLD } from "../config";
+import { type DocumentSnapshot, type Firestore, Timestamp } from "firebase-admin/firestore";
+import { brokenAdminMessage } from "../domain/messages";
 import { withdrawOffer } from "../domain/queue";
 import { toMillis } from "../data/db";
+import type { Invocation } from "../invocation";
 import { readNotices, writeNotices } from "./notices";
-import { onMachineFreed, planQueueChange } from "./queue";
+import { messageMachine, onMachineFreed, planQueueChange } from "./queue";
 import { refs } from "../data/refs";
 
-/**
- * BROKEN_REPORT_THRESHOLD's default lives in config.ts. Params' defaults are applied by the
- * Firebase CLI at deploy; where the variable is unset `.value()` answers 0, hence the fallback.
- */
-export { DEFAULT_BROKEN_REPORT_THRESHOLD };
-/** The configured threshold, or the default when unset or not a positive integer. */
-export function brokenThreshold(configured: number): number {
-  return Number.isInteger(configured) && configured >= 1
-    ? configured
-    : DEFAULT_BROKEN_REPORT_THRESHOLD;
-}
 /** How long FCM keeps trying to deliver a breakdown notice. */
-export const BROKEN_NOTICE_TTL_SECONDS = 24 * 3600;
+const BROKEN_NOTICE_TTL_SECONDS = 24 * 3600;
 /** Documents moved per batch when an outage is cleared (2 writes each). */
 const ARCHIVE_CHUNK = 200;
-
-export interface BrokenDeps {
-  db: Firestore;
-  now: number;
-}
-
-export interface BrokenReportResult {
-  /** Distinct users whose reports of the current outage count, this one included if it counts. */
-  reports: number;
-  /** This user's report counts towards the threshold. */
-  counted: boolean;
-  threshold: number;
-  outOfOrder: boolean;
-  /** This user had already reported the current outage (nothing new was written). */
-  alreadyReported: boolean;
-  /** Admins who got a notice because of this request. */
-  adminsNotified: number;
-}
 
 export class UnknownMachineError extends Error {}
 
@@ -71,21 +33,17 @@ function outageOf(machine: DocumentSnapshot): number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : 0;
 }
 
-export function brokenNoticeId(machineId: string, outage: number): string {
-  return `broken-${machineId}-${outage}`;
-}
-
 /**
- * Records `uid`'s report that the machine is broken, flags the machine out of order once
- * `threshold` distinct users reported this outage, and notifies every admin once per outage.
+ * Records `uid`'s report, flags the machine out of order once `settings.broken.threshold`
+ * distinct counted users reported this outage, and notifies every admin once per outage.
  * Throws UnknownMachineError for a missing machine.
  */
 export async function reportBroken(
-  deps: BrokenDeps,
-  a: { machineId: string; uid: string; reason: string; threshold: number; counts: boolean },
-): Promise<BrokenReportResult> {
-  const { db, now } = deps;
-  const threshold = brokenThreshold(a.threshold);
+  { db, now: clock, settings }: Invocation,
+  a: { machineId: string; uid: string; reason: string; counts: boolean },
+) {
+  const now = clock();
+  const { threshold } = settings.broken;
   const machineRef = refs(db).machine(a.machineId).withConverter(null);
   const reportRef = refs(db).brokenReports(a.machineId).doc(a.uid);
   const result = await db.runTransaction(async (tx) => {
@@ -105,12 +63,6 @@ export async function reportBroken(
 
     // Reads of the flag's consequences, before any write.
     const roomId: unknown = machine.get("roomId");
-    const name: unknown = machine.get("name");
-    const m: MessageMachine = {
-      id: a.machineId,
-      name: typeof name === "string" ? name : null,
-      type: machine.get("type") === "dryer" ? "dryer" : "washer",
-    };
     const admins = flag ? (await tx.get(refs(db).admins)).docs.map((d) => d.id) : [];
     const queue =
       flag && typeof roomId === "string"
@@ -121,11 +73,11 @@ export async function reportBroken(
       tx,
       admins.map((uid) => ({
         uid,
-        id: brokenNoticeId(a.machineId, outage),
+        id: `broken-${a.machineId}-${outage}`,
         type: "machine_broken",
         machineId: a.machineId,
         roomId: typeof roomId === "string" ? roomId : null,
-        text: (locale) => brokenAdminMessage(m, a.reason, locale),
+        text: (locale) => brokenAdminMessage(messageMachine(machine), a.reason, locale),
         ttlSeconds: BROKEN_NOTICE_TTL_SECONDS,
       })),
     );
@@ -153,6 +105,7 @@ export async function reportBroken(
       writeNotices(db, tx, notices, now);
     }
     return {
+      /** Distinct users whose reports of this outage count. */
       reports,
       counted: a.counts,
       threshold,
@@ -179,24 +132,15 @@ export async function reportBroken(
   return out;
 }
 
-export interface ClearBrokenResult {
-  /** The machine was flagged out of order before. */
-  wasOutOfOrder: boolean;
-  /** Reports moved to the archive. */
-  archived: number;
-  /** Who the machine, back in order and idle, was offered to (queue), if anyone. */
-  offeredTo: string | null;
-}
-
 /**
- * An admin declares the machine working: `outOfOrder` false, the outage moves on and its
- * reports go to `brokenArchive`. Nothing is written when there is nothing to clear.
- * Throws UnknownMachineError for a missing machine.
+ * An admin declares the machine working: `outOfOrder` false, the outage moves on, its reports go
+ * to `brokenArchive`, and the machine, if idle, is offered to the queue (`offeredTo`). Nothing is
+ * written when there is nothing to clear. Throws UnknownMachineError for a missing machine.
  */
 export async function clearBroken(
   db: Firestore,
   a: { machineId: string; adminUid: string; now: number; windowMinutes: number },
-): Promise<ClearBrokenResult> {
+): Promise<{ wasOutOfOrder: boolean; archived: number; offeredTo: string | null }> {
   const machineRef = refs(db).machine(a.machineId);
   const machine = await machineRef.get();
   if (!machine.exists) throw new UnknownMachineError(a.machineId);
@@ -209,21 +153,20 @@ export async function clearBroken(
     const r = await onMachineFreed(db, a.machineId, roomId, a.now, a.windowMinutes);
     return r.offer?.uid ?? null;
   };
-  // Nothing left to clear; a retry after a clear that died before offering still offers
-  // (onMachineFreed makes no second offer and skips a running machine).
+  // Nothing to clear; a retry after a clear that died before offering still offers (a second
+  // offer is never made, and a running machine is skipped).
   if (!wasOutOfOrder && pending.empty) {
     return { wasOutOfOrder, archived: 0, offeredTo: await offer() };
   }
 
-  // 1. New reports from now on belong to the next outage.
+  // New reports from now on belong to the next outage; then every report of an earlier one is
+  // archived (one filed in between stays).
   await machineRef.update({
     outOfOrder: false,
     outOfOrderSince: null,
     outOfOrderReason: null,
     brokenOutage: outage + 1,
   });
-
-  // 2. Archive every report of an earlier outage (one filed after step 1 stays).
   const old = (await refs(db).brokenReports(a.machineId).get()).docs.filter(
     (d) => d.get("outage") !== outage + 1,
   );
@@ -249,8 +192,5 @@ export async function clearBroken(
     archived: old.length,
     since: toMillis(machine.get("outOfOrderSince")),
   });
-
-  // 3. Back in order and idle: the queue gets it (onMachineFreed skips a running machine).
-  const offeredTo = await offer();
-  return { wasOutOfOrder, archived: old.length, offeredTo };
+  return { wasOutOfOrder, archived: old.length, offeredTo: await offer() };
 }

@@ -1,19 +1,13 @@
 /**
- * What the status routes read: rooms, machines, course averages, the user's watches, congestion
- * grids, decoded into plain objects. The shapes of `GET /rooms` and `POST /load` are built from
- * them in http/views.ts.
- *
- * A machine is `free` when it is not running, online and not out of order; `busy` when running;
- * otherwise `offline` (idle and silent) or `out_of_order` (that flag wins over the others).
+ * What the status routes and the tip read: rooms and machines (by id), course averages, watches,
+ * congestion grids. http/views.ts shapes `GET /rooms` and `POST /load` from them.
  */
-import type { Firestore } from "firebase-admin/firestore";
+import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import { type WeekdayTable, gridToWeekdayTable } from "../domain/congestion";
 import { type CourseStats, courseKey } from "../domain/stats";
 import { type MachineType, isRunning } from "../domain/status";
 import { type Machine, type Room, courseStatsId } from "../data/model";
 import { getAll, refs } from "../data/refs";
-
-export type Availability = "free" | "busy" | "offline" | "out_of_order";
 
 /** Numeric document ids leave as the seed's integers, anything else as the string. */
 export function idOut(id: string): number | string {
@@ -21,14 +15,15 @@ export function idOut(id: string): number | string {
 }
 
 /** Orders ids numerically when both are numbers, else as strings. */
-export function compareIds(a: string, b: string): number {
+function compareIds(a: string, b: string): number {
   const na = Number(a);
   const nb = Number(b);
   if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function availability(m: Machine): Availability {
+/** `out_of_order` wins; then running is `busy`; idle is `free` when online, else `offline`. */
+export function availability(m: Machine): "free" | "busy" | "offline" | "out_of_order" {
   if (m.outOfOrder) return "out_of_order";
   if (isRunning(m.status)) return "busy";
   return m.online ? "free" : "offline";
@@ -91,15 +86,14 @@ export async function readCourseFigures(
   return own ?? (await refs(db).courseStats(type, course).get()).data() ?? null;
 }
 
-/** Which of these machines the user watches (`machines/{id}/watchers/{uid}` exists). */
-export async function watchedBy(
+/** Those of `ids` whose document `doc(id)` exists (a watch, a subscription), in one read. */
+export async function existingIds(
   db: Firestore,
-  uid: string,
-  machineIds: readonly string[],
+  ids: readonly string[],
+  doc: (id: string) => DocumentReference,
 ): Promise<Set<string>> {
-  if (machineIds.length === 0) return new Set();
-  const snaps = await db.getAll(...machineIds.map((id) => refs(db).watchers(id).doc(uid)));
-  return new Set(machineIds.filter((_, i) => snaps[i]?.exists));
+  const snaps = await getAll(db, ids.map(doc));
+  return new Set(ids.filter((_, i) => snaps[i]?.exists));
 }
 
 /** `{"월":[24], …, "일":[24]}` of one room, or summed over every room. */

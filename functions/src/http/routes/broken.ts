@@ -1,12 +1,11 @@
 /**
- * Broken machines.
+ * Broken machines (store/broken.ts).
  *
  * - POST /report_broken {machine_id, reason} (user): one report per user per outage; repeating
- *   it is not an error. Once BROKEN_REPORT_THRESHOLD (default 2) distinct users whose accounts
- *   are at least BROKEN_MIN_ACCOUNT_AGE_HOURS old reported it, the machine is `outOfOrder` and
- *   every admin gets one notice (inbox + push).
- * - POST /admin/clear_broken {machine_id} (admin): the machine works again; the outage's reports
- *   are archived.
+ *   it is not an error. Once BROKEN_REPORT_THRESHOLD distinct users with accounts at least
+ *   BROKEN_MIN_ACCOUNT_AGE_HOURS old reported it, the machine is `outOfOrder` and every admin
+ *   gets one notice.
+ * - POST /admin/clear_broken {machine_id} (admin): the machine works again; the reports are archived.
  */
 import { z } from "zod";
 import { UnknownMachineError, clearBroken, reportBroken } from "../../store/broken";
@@ -23,7 +22,6 @@ export const OneLineSchema = (max: number) =>
     .max(max, `must be at most ${max} characters`)
     .regex(/^[^\p{Cc}\u2028\u2029]*$/u, "must be one line of text");
 
-/** POST /report_broken: what is wrong, in the user's words (1–200 characters). */
 const ReportBrokenBodySchema = z
   .object({
     machine_id: IdSchema,
@@ -31,13 +29,9 @@ const ReportBrokenBodySchema = z
   })
   .strict();
 
-/** POST /admin/clear_broken. */
-const ClearBrokenBodySchema = z.object({ machine_id: IdSchema }).strict();
-
 const ReportBrokenResponseSchema = z.strictObject({
   message: z.literal("ok"),
   machine_id: z.number().int(),
-  /** Distinct users whose reports of the current outage count. */
   reports: z.number().int(),
   threshold: z.number().int(),
   out_of_order: z.boolean(),
@@ -54,13 +48,8 @@ const ClearBrokenResponseSchema = z.strictObject({
   archived: z.number().int(),
 });
 
-/** Whether the account was created at least `hours` before `now` (Auth's creation time). */
-async function accountOlderThan(
-  deps: ApiDeps,
-  uid: string,
-  hours: number,
-  now: number,
-): Promise<boolean> {
+/** Whether the account was created at least `hours` ago (Auth's creation time). */
+async function accountOlderThan(deps: ApiDeps, uid: string, hours: number): Promise<boolean> {
   if (hours <= 0) return true;
   let creationTime: string;
   try {
@@ -70,10 +59,9 @@ async function accountOlderThan(
     return false;
   }
   const created = Date.parse(creationTime);
-  return Number.isFinite(created) && now - created >= hours * 3600_000;
+  return Number.isFinite(created) && deps.now() - created >= hours * 3600_000;
 }
 
-/** The store's UnknownMachineError as the 404 naming `machine_id`. */
 const orNoMachine =
   (machineId: string) =>
   (err: unknown): never => {
@@ -88,18 +76,11 @@ export const brokenRoutes = [
     auth: "user",
     body: ReportBrokenBodySchema,
   }).handle(async ({ deps, settings, user, body }) => {
-    const now = deps.now();
     const minAgeHours = settings.broken.minAccountAgeHours;
-    const counts = await accountOlderThan(deps, user.uid, minAgeHours, now);
+    const counts = await accountOlderThan(deps, user.uid, minAgeHours);
     const r = await reportBroken(
-      { db: deps.db, now },
-      {
-        machineId: body.machine_id,
-        uid: user.uid,
-        reason: body.reason,
-        threshold: settings.broken.threshold,
-        counts,
-      },
+      { ...deps, settings },
+      { machineId: body.machine_id, uid: user.uid, reason: body.reason, counts },
     ).catch(orNoMachine(body.machine_id));
     return {
       status: 200,
@@ -124,7 +105,7 @@ export const brokenRoutes = [
     path: "/admin/clear_broken",
     response: ClearBrokenResponseSchema,
     auth: "admin",
-    body: ClearBrokenBodySchema,
+    body: z.object({ machine_id: IdSchema }).strict(),
   }).handle(async ({ deps, settings, user, body }) => {
     const r = await clearBroken(deps.db, {
       machineId: body.machine_id,

@@ -1,17 +1,9 @@
 /**
- * POST /start_course {machine_id, course_name}: the user says which course they started.
- *
- * - Stored on the machine as the user's choice, `courseChoice` = {course: courseKey(course_name),
- *   courseName (as given, for display), setAt, uid}. This route is the only writer of that field.
- *   The report trigger decides which cycle the choice belongs to (domain/course.ts: the cycle
- *   started up to 15 minutes before, or the next one to start within 90 minutes) and files that
- *   cycle, its averages and `machines/{id}.course` under it; every other cycle runs "standard".
- * - Subscribes the user one-shot to the machine (the `notify_me` watch: told once when it
- *   finishes).
- * - Answers the expected minutes of that course on this machine type in its room (the room's
- *   statistics, else the fleet's), or the type's default (DEFAULT_MINUTES) without statistics.
- *
- * 404 for an unknown machine, 409 when the machine is out of order.
+ * POST /start_course {machine_id, course_name}: the user says which course they started. This
+ * route is the only writer of `machines/{id}.courseChoice` (the report trigger decides which cycle
+ * it belongs to, domain/course.ts). It also watches the machine for the user (as `notify_me`) and
+ * answers the course's expected minutes on this machine type in its room (the room's statistics,
+ * else the fleet's, else the type's default).
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";

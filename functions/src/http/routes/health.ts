@@ -1,11 +1,7 @@
 /**
- * GET /health, for uptime monitors and admins.
- *
- * - Without a token (an uptime monitor): `{"status":"ok"}` when Firestore answers a cheap read,
- *   else a 503 in the contract's error shape. Nothing more is disclosed.
- * - With an admin's ID token: also the deployed version, Firestore's state and the server time.
- * - With a valid non-admin token: the same as without one. An invalid token is a 401 (auth
- *   "optional"), so a client that meant to authenticate learns that it did not.
+ * GET /health: `{"status":"ok"}` when Firestore answers a cheap read (else 503); an admin's token
+ * adds the version, Firestore's state and the server time. An invalid token is a 401 (auth
+ * "optional"), so a client that meant to authenticate learns that it did not.
  */
 import { defineRoute } from "../apiRouter";
 import { HealthResponseSchema } from "../apiResponses";

@@ -1,35 +1,23 @@
 /**
- * Status routes: what the rooms and machines look like now.
+ * What the rooms and machines look like now (the views are http/views.ts).
  *
- * - GET /rooms: every room with counts of its machines (`free` = not running, online and not out
- *   of order; `busy` = running; `offline`; `out_of_order`), the queue length and the user's place.
- * - POST /load {room_id?}: the seed's machine list (`status`, `timer` minutes left, `avg_minutes`,
- *   `elapsed_time_minutes`, `isusing` = the user watches it), the user's reservations
- *   (`isreserved`, `queue_position`, `expected_wait_minutes`, a running offer) and a
- *   `status_context` of totals; of one room, or of every room without `room_id`. The body is
- *   optional: none, `{}` or `{"room_id": 1}`.
- * - GET /statistics/congestion?room_id=: `{"월":[24], …, "일":[24]}` (Asia/Seoul hours) of one
- *   room, or summed over every room without `room_id`.
+ * - GET /rooms: every room with counts of its machines, the queue length and the user's place.
+ * - POST /load {room_id?}: the seed's machine list, the user's reservations and totals, of one
+ *   room or of every room; the body is optional (none, `{}` or `{"room_id": 1}`).
+ * - GET /statistics/congestion?room_id=: `{"월":[24], …, "일":[24]}` (KST hours) of one room, or
+ *   summed over every room.
  */
 import { z } from "zod";
 import { congestionTable } from "../../store/status";
 import { loadView, roomsView } from "../views";
-import { type HttpRequest, jsonBody } from "../adapter";
+import { jsonBody } from "../adapter";
 import { defineRoute } from "../apiRouter";
 import { CongestionResponseSchema, LoadResponseSchema, RoomsResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
 import { parseOrThrow } from "../errors";
 import { roomOr404, RoomQuerySchema } from "./common";
 
-/** POST /load: `room_id` (optional) limits the answer to one room. The whole body is optional. */
 export const LoadBodySchema = z.object({ room_id: IdSchema.optional() }).strict();
-
-/** The JSON body when there is one; an absent or empty body is `{}`. */
-function optionalJsonBody(req: HttpRequest): unknown {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if ((req.rawBody === undefined || req.rawBody.length === 0) && !(declared > 0)) return {};
-  return jsonBody(req);
-}
 
 export const statusRoutes = [
   defineRoute({
@@ -46,9 +34,11 @@ export const statusRoutes = [
     path: "/load",
     response: LoadResponseSchema,
     auth: "user",
-    // No `body` schema on the route: the body is optional (see LoadBodySchema).
+    // No `body` on the route: an absent or empty body is `{}`.
   }).handle(async ({ req, deps, user }) => {
-    const body = parseOrThrow(LoadBodySchema, optionalJsonBody(req));
+    const declared = Number(req.headers["content-length"] ?? "0");
+    const hasBody = (req.rawBody?.length ?? 0) > 0 || declared > 0;
+    const body = parseOrThrow(LoadBodySchema, hasBody ? jsonBody(req) : {});
     const room = body.room_id === undefined ? null : await roomOr404(deps.db, body.room_id);
     return { status: 200, body: await loadView(deps.db, user.uid, room, deps.now()) };
   }),

@@ -1,11 +1,9 @@
 /**
  * The seed PWA's satisfaction survey.
- *
- * - POST /survey {satisfaction: 1–5, suggestion?} → stored in `surveys/{uid}_{yyyymmdd}` (server
- *   only): one answer per resident and KST day, a later answer that day replacing the earlier one
- *   (so a retried or repeated submit never counts twice).
- * - GET /admin/surveys?limit= → the newest answers for admins (default 50, at most 200), with
- *   the average satisfaction of those answers. Residents are not identified in the answer list.
+ * - POST /survey {satisfaction: 1–5, suggestion?} → `surveys/{uid}_{yyyymmdd}`: one answer per
+ *   resident and KST day (a repeated submit replaces it, never counts twice).
+ * - GET /admin/surveys?limit= → the newest answers (default 50, at most 200), anonymous, and
+ *   their average satisfaction.
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
@@ -99,11 +97,8 @@ export const surveyRoutes = [
       suggestion: typeof d.get("suggestion") === "string" ? (d.get("suggestion") as string) : null,
       created_at: (d.get("createdAt") as Timestamp).toDate().toISOString(),
     }));
-    const average =
-      surveys.length === 0
-        ? null
-        : Math.round((surveys.reduce((n, s) => n + s.satisfaction, 0) / surveys.length) * 100) /
-          100;
+    const sum = surveys.reduce((n, s) => n + s.satisfaction, 0);
+    const average = surveys.length === 0 ? null : Math.round((sum / surveys.length) * 100) / 100;
     return { status: 200, body: { surveys, average_satisfaction: average } };
   }),
 ];
