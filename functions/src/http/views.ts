@@ -11,11 +11,11 @@ import {
   expectedWaitMinutes,
   position,
 } from "../domain/queue";
-import { type CourseStats, DEFAULT_MINUTES, courseKey } from "../domain/stats";
+import { DEFAULT_MINUTES, courseKey } from "../domain/stats";
 import { type MachineStatus, type MachineType, isRunning } from "../domain/status";
 import { MINUTE_MS } from "../domain/time";
 import { roomTimers } from "../domain/timers";
-import { type Machine, type Room, courseStatsId } from "../data/model";
+import type { Machine, Room } from "../data/model";
 import { refs } from "../data/refs";
 import { readQueues } from "../store/queue";
 import {
@@ -26,13 +26,15 @@ import {
   readMachines,
   readRooms,
   readStats,
+  type FiguresLookup,
 } from "../store/status";
 import type { LoadResponseSchema, ReservationSchema, RoomsResponseSchema } from "./apiResponses";
 
 /** A machine with its timer, average and elapsed time at `now`, from its course's averages. */
-function timed(m: Machine, stats: ReadonlyMap<string, CourseStats>, now: number) {
+function timed(m: Machine, figures: FiguresLookup, now: number) {
+  // A running cycle keeps the figures it started with (store/applyReport.ts).
   const statsFor = (type: MachineType, course: string) =>
-    stats.get(courseStatsId(type, course)) ?? null;
+    m.estimate ?? figures(m.roomId, type, course);
   const s = statsFor(m.type, courseKey(m.course));
   const total = s?.avgTotalMinutes ?? DEFAULT_MINUTES[m.type].total;
   const spin = s?.avgSpinMinutes ?? DEFAULT_MINUTES[m.type].spin;
@@ -59,9 +61,11 @@ function timed(m: Machine, stats: ReadonlyMap<string, CourseStats>, now: number)
 type TimedMachine = ReturnType<typeof timed>;
 
 async function readTimed(db: Firestore, machines: readonly Machine[], now: number) {
-  const keys = machines.map((m) => ({ type: m.type, course: courseKey(m.course) }));
-  const stats = await readStats(db, keys);
-  return machines.map((m) => timed(m, stats, now));
+  const keys = machines
+    .filter((m) => m.estimate === null)
+    .map((m) => ({ roomId: m.roomId, type: m.type, course: courseKey(m.course) }));
+  const figures = await readStats(db, keys);
+  return machines.map((m) => timed(m, figures, now));
 }
 
 /** The user's place in one room's queue, given the room's machines. */

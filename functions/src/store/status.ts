@@ -52,38 +52,43 @@ export async function readMachines(db: Firestore, roomId?: string): Promise<Mach
   return snap.docs.map((d) => d.data()).sort((a, b) => compareIds(a.machineId, b.machineId));
 }
 
-/** Course averages by `courseStatsId`, for the given (type, course key) pairs. */
-export async function readStats(
-  db: Firestore,
-  keys: readonly { type: MachineType; course: string }[],
-): Promise<Map<string, CourseStats>> {
-  const unique = new Map(keys.map((k) => [courseStatsId(k.type, k.course), k]));
-  // One round trip for all of them (getAll), not one per course.
-  const snaps = await getAll(
-    db,
-    [...unique.values()].map((k) => refs(db).courseStats(k.type, k.course)),
-  );
-  return new Map(
-    snaps.flatMap((s) => {
-      const d = s.data();
-      return d ? [[s.id, d] as const] : [];
-    }),
-  );
-}
-
-/**
- * The figures a course runs by in a room: the room's own (blended with the fleet's while it has
- * few cycles), else the fleet's, else null (the type's defaults apply).
- */
-export async function readCourseFigures(
-  db: Firestore,
+/** A course's figures in a room: its own statistics, else the fleet's, else null (defaults). */
+export type FiguresLookup = (
   roomId: string | null,
   type: MachineType,
   course: string,
-): Promise<CourseStats | null> {
-  const room = roomId === null ? undefined : (await refs(db).roomStats(roomId).get()).data();
-  const own = room?.courses[courseStatsId(type, course)]?.stats;
-  return own ?? (await refs(db).courseStats(type, course).get()).data() ?? null;
+) => CourseStats | null;
+
+/**
+ * The figures of these (room, type, course key) triples, in two round trips at most: the rooms'
+ * statistics documents, then the fleet's documents of the courses no room has figures for.
+ */
+export async function readStats(
+  db: Firestore,
+  keys: readonly { roomId: string | null; type: MachineType; course: string }[],
+): Promise<FiguresLookup & { documentsRead: number }> {
+  const roomIds = [...new Set(keys.flatMap((k) => (k.roomId === null ? [] : [k.roomId])))];
+  const rooms = new Map(
+    (await getAll(db, roomIds.map(refs(db).roomStats))).map((s) => [s.id, s.data()?.courses]),
+  );
+  const own = (roomId: string | null, type: MachineType, course: string) =>
+    (roomId === null ? undefined : rooms.get(roomId)?.[courseStatsId(type, course)]?.stats) ?? null;
+  const missing = new Map(
+    keys
+      .filter((k) => own(k.roomId, k.type, k.course) === null)
+      .map((k) => [courseStatsId(k.type, k.course), k]),
+  );
+  const fleet = new Map(
+    (
+      await getAll(
+        db,
+        [...missing.values()].map((k) => refs(db).courseStats(k.type, k.course)),
+      )
+    ).map((s) => [s.id, s.data() ?? null]),
+  );
+  const lookup: FiguresLookup = (roomId, type, course) =>
+    own(roomId, type, course) ?? fleet.get(courseStatsId(type, course)) ?? null;
+  return Object.assign(lookup, { documentsRead: roomIds.length + missing.size });
 }
 
 /** Those of `ids` whose document `doc(id)` exists (a watch, a subscription), in one read. */

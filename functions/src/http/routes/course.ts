@@ -9,7 +9,7 @@ import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import { DEFAULT_MINUTES, courseKey } from "../../domain/stats";
 import { setWatch } from "../../store/notifications";
-import { idOut, readCourseFigures } from "../../store/status";
+import { idOut, readStats } from "../../store/status";
 import { defineRoute } from "../apiRouter";
 import { StartCourseResponseSchema } from "../apiResponses";
 import { IdSchema } from "../deviceSchemas";
@@ -49,7 +49,10 @@ export const courseRoutes = [
     }
     const r = refs(deps.db);
     const key = courseKey(body.course_name);
-    const stats = await readCourseFigures(deps.db, machine.roomId, machine.type, key);
+    const figures = await readStats(deps.db, [
+      { roomId: machine.roomId, type: machine.type, course: key },
+    ]);
+    const stats = figures(machine.roomId, machine.type, key);
     const now = deps.now();
     const setAt = Timestamp.fromMillis(now);
     // The choice on the machine (residents read it); who made it, server-only.

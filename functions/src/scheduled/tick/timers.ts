@@ -19,7 +19,6 @@ import type { MachineStatus } from "../../domain/status";
 import { isNotFound, toMillis } from "../../data/db";
 import type { Machine } from "../../data/model";
 import { MAX_BATCH_WRITES, type TickCounters, slices } from "./base";
-import { courseStatsId } from "../../data/model";
 import { refs } from "../../data/refs";
 import { readStats } from "../../store/status";
 
@@ -76,28 +75,27 @@ export async function updateRoomTimers(
     byRoom.set(m.roomId, list);
   }
 
-  const [activeSnap, stats] = await Promise.all([
+  const [activeSnap, figures] = await Promise.all([
     refs(db).rooms.where("timersActive", "==", true).get(),
     readStats(
       db,
       running
         // The trigger stored the figures each running cycle is timed with; older documents lack them.
         .filter((m) => m.cycleStartedAt !== null && m.estimate === null)
-        .map((m) => ({ type: m.type, course: courseKey(m.course) })),
+        .map((m) => ({ roomId: m.roomId, type: m.type, course: courseKey(m.course) })),
     ),
   ]);
-  counters.reads += Math.max(1, activeSnap.size) + stats.size;
+  counters.reads += Math.max(1, activeSnap.size) + figures.documentsRead;
   const stored = new Map<string, { timers: unknown; timersAt: number | null }>();
   for (const d of activeSnap.docs) {
     stored.set(d.id, { timers: d.get("timers"), timersAt: toMillis(d.get("timersAt")) });
   }
 
-  const statsFor = (type: Machine["type"], course: string) =>
-    stats.get(courseStatsId(type, course)) ?? null;
   const timers = new Map<string, RoomTimers>();
   const writes: { roomId: string; timers: RoomTimers }[] = [];
   const roomIds = new Set([...byRoom.keys(), ...stored.keys()]);
   for (const roomId of roomIds) {
+    const statsFor = (type: Machine["type"], course: string) => figures(roomId, type, course);
     const next = roomTimers(byRoom.get(roomId) ?? [], statsFor, now);
     if (byRoom.has(roomId)) timers.set(roomId, next);
     const prev = stored.get(roomId);
