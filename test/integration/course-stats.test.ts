@@ -4,13 +4,18 @@
  * statistics"): outliers are samples more than ±50 % off the median; a room with n < 5 kept
  * cycles blends n/5 of its own mean with (5 − n)/5 of the fleet's.
  */
+import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
+import { runHandler } from "../../functions/src/http/adapter";
+import { createApiHandler } from "../../functions/src/http/apiHandler";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { handleRollup } from "../../functions/src/scheduled/rollupStats";
+import { bearer, signUpUser } from "../support/auth";
 import {
   TEST_MASTER_KEY,
   applyReportAt,
   invocationAt,
+  jsonRequest,
   postUpdate,
   seedDemoWorld,
   testDb,
@@ -118,5 +123,24 @@ describe("course statistics per room", () => {
     // Timed with the figures it started with: 10 minutes of spin from the SPINNING (not 15).
     expect(m?.courseEstimate).toMatchObject({ avgTotalMinutes: 40, avgSpinMinutes: 10 });
     expect(m?.expectedEndAt.toMillis()).toBe((start + 40 * 60) * 1000);
+  });
+
+  it("an idle machine shows its own room's average course length, not another room's", async () => {
+    await cycle(1, DAY0, 40);
+    await cycle(7, DAY0, 60);
+    const user = await signUpUser("stats");
+    const api = createApiHandler({ db: testDb(), auth: getAuth(), now: () => clock, version: "t" });
+    const load = async (roomId: number) => {
+      const res = await runHandler(
+        "api",
+        api,
+        jsonRequest("POST", "/load", { room_id: roomId }, bearer(user)),
+      );
+      expect(res.status).toBe(200);
+      return (res.body as { machine_list: { machine_id: number; avg_minutes: number }[] })
+        .machine_list;
+    };
+    expect((await load(1)).find((m) => m.machine_id === 2)?.avg_minutes).toBe(40);
+    expect((await load(2)).find((m) => m.machine_id === 7)?.avg_minutes).toBe(60);
   });
 });
