@@ -42,11 +42,12 @@ async function outcome() {
     return { id: d.id, ...c };
   });
   const stats = (await db.doc("congestion/1").get()).get("courses") ?? {};
-  const {
-    updatedAt: _c,
-    courses: _courses,
-    ...congestion
-  } = (await db.doc("congestion/1").get()).data() ?? {};
+  // The room's congestion cells (the document also keeps courses and list counts).
+  const congestion = Object.fromEntries(
+    Object.entries((await db.doc("congestion/1").get()).data() ?? {}).filter(
+      ([k]) => k === "roomId" || /^w\dh\d\d$/.test(k),
+    ),
+  );
   const calibration: unknown = m.calibrationSums ?? null;
   return {
     machine: {

@@ -40,3 +40,29 @@ export function dumpEmbedded(): Record<string, unknown> | null {
   }
   return out;
 }
+
+/**
+ * Runs `work` and returns the reads it cost, by collection (`machines/watchers`…), as the local
+ * Firestore bills them. Operation counts need the local Firestore: with the real emulator this
+ * throws.
+ */
+export async function readsDuring(work: () => Promise<unknown>): Promise<Record<string, number>> {
+  const embedded = embeddedAt(process.env.FIRESTORE_EMULATOR_HOST);
+  if (!embedded) throw new Error("operation counts need the local Firestore (tools/firestore)");
+  const reads: Record<string, number> = {};
+  const store = embedded.backend.store;
+  store.onOperation = (op, path, n) => {
+    if (op !== "reads") return;
+    const collection = (path.split("/documents/")[1] ?? path)
+      .split("/")
+      .filter((_, i) => i % 2 === 0)
+      .join("/");
+    reads[collection] = (reads[collection] ?? 0) + n;
+  };
+  try {
+    await work();
+  } finally {
+    store.onOperation = null;
+  }
+  return reads;
+}

@@ -91,6 +91,8 @@ async function seed(db: Firestore, rooms: number, perRoom: number, running: numb
           cycleStartedAt: Timestamp.fromMillis(startedAt),
           spinStartedAt: null,
           expectedEndAt: Timestamp.fromMillis(startedAt + (dryer ? 60 : 50) * MIN),
+          // As the report trigger leaves a started cycle: timed with its course's figures.
+          courseEstimate: benchEstimate(dryer ? "dryer" : "washer", startedAt),
           lastSeenAt: Timestamp.fromMillis(start),
           online: true,
         },
@@ -103,6 +105,22 @@ async function seed(db: Firestore, rooms: number, perRoom: number, running: numb
     await batch.commit();
   }
   return runningMachines;
+}
+
+/** The figures a started cycle carries (`machines/{id}.courseEstimate`, store/applyReport.ts). */
+export function benchEstimate(type: "washer" | "dryer", cycleStartedAt: number) {
+  const total = type === "dryer" ? 60 : 50;
+  return {
+    type,
+    course: "standard",
+    samples: 20,
+    avgTotalMinutes: total,
+    avgWashMinutes: type === "dryer" ? null : total - 10,
+    avgSpinMinutes: type === "dryer" ? null : 10,
+    lowMinutes: total * 0.9,
+    highMinutes: total * 1.1,
+    cycleStartedAt: Timestamp.fromMillis(cycleStartedAt),
+  };
 }
 
 async function timed(db: Firestore, at: number): Promise<TickFigures> {

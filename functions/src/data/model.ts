@@ -216,10 +216,18 @@ export interface RoomCourse {
 export interface RoomStats {
   roomId: string;
   courses: Record<string, RoomCourse>;
+  /**
+   * People in the room's queue and subscribers to its FINISHED events, kept exact in the
+   * transactions that change them (store/queue.ts, store/notifications.ts) so the report trigger
+   * need not query an empty list; null when not known yet (the trigger then reads the list).
+   */
+  queueLength: number | null;
+  subscriberCount: number | null;
 }
 
 export const roomStatsConverter = reader<RoomStats>((id, d) => {
   const courses = (d.courses ?? {}) as Record<string, Data>;
+  const count = (v: unknown) => (typeof v === "number" && v >= 0 ? v : null);
   const histogram = (h: unknown): Histogram => (h ?? {}) as Histogram;
   return {
     roomId: id,
@@ -234,6 +242,8 @@ export const roomStatsConverter = reader<RoomStats>((id, d) => {
         return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
       }),
     ),
+    queueLength: count(d.queueLength),
+    subscriberCount: count(d.subscriberCount),
   };
 });
 

@@ -182,11 +182,15 @@ export async function applyReport(
             roomId,
             cycles: newCycles,
             now: at,
+            watcherCount: countOf(machine.watcherCount),
+            subscriberCount: stats.counts?.subscriberCount ?? null,
           })
         : null;
     const transition = transitionOf(statusBefore, plan.state.status);
+    // Nobody in the room's queue (its count, read with the room's statistics): nothing to offer
+    // or claim, and no queue to read.
     const queue =
-      roomId && transition
+      roomId && transition && stats.counts?.queueLength !== 0
         ? await planMachineTransition(db, tx, {
             machineId,
             roomId,
@@ -209,6 +213,12 @@ export async function applyReport(
       who: whoData,
       plan,
       stats,
+      // What this transaction learnt of the lists it read, for the counts kept beside them.
+      counts: {
+        watchers: finished ? finished.counts.watchers : null,
+        subscribers: finished?.counts.subscribers ?? null,
+        queue: queue ? queue.queue.entries.length : null,
+      },
       report: reportSnap,
       recentReports: [...recent.filter((id) => typeof id === "string"), report.id].slice(
         -RECENT_REPORTS,
@@ -292,6 +302,8 @@ export function transitionOf(
 interface PlannedStats {
   /** The room's courses to write (a course's set of cycles changed), else null. */
   room: { courses: RoomStats["courses"]; exists: boolean } | null;
+  /** The room document's queue and subscriber counts, when it was read. */
+  counts: Pick<RoomStats, "queueLength" | "subscriberCount"> | null;
   /** The figures of the course the machine runs (its expected end), null: the defaults. */
   current: CourseStats | null;
 }
@@ -319,10 +331,10 @@ async function planStats(
   const running = plan.state.cycleStartedAt !== null;
   const counted = [...plan.counted.added, ...plan.counted.removed];
   const changed = a.roomId !== null && counted.length > 0;
-  if (!changed && !running) return { room: null, current: null };
+  if (!changed && !running) return { room: null, counts: null, current: null };
   // While the same cycle runs the course (the SPINNING), the figures it started with still hold.
   const carried = carriedEstimate(a.machine, plan, a.course, type);
-  if (!changed && carried) return { room: null, current: carried };
+  if (!changed && carried) return { room: null, counts: null, current: carried };
 
   const snap = a.roomId ? await tx.get(refs(db).roomStats(a.roomId)) : null;
   const courses = { ...snap?.data()?.courses };
@@ -345,7 +357,14 @@ async function planStats(
     ? null
     : (mine?.stats ??
       courseStats(type, a.course, EMPTY_HISTOGRAMS, await prior(a.course, EMPTY_HISTOGRAMS)));
-  return { room: changed ? { courses, exists: snap?.exists === true } : null, current };
+  const stored = snap?.data();
+  return {
+    room: changed ? { courses, exists: snap?.exists === true } : null,
+    counts: stored
+      ? { queueLength: stored.queueLength, subscriberCount: stored.subscriberCount }
+      : null,
+    current,
+  };
 }
 
 /** The figures the running cycle was timed with, when the same cycle still runs the same course. */
@@ -373,6 +392,7 @@ function writePlan(
     who: DocumentData;
     plan: ReportPlan;
     stats: PlannedStats;
+    counts: { watchers: number | null; subscribers: number | null; queue: number | null };
     report: QueryDocumentSnapshot;
     recentReports: string[];
     now: number;
@@ -410,6 +430,7 @@ function writePlan(
     courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
     // The calibration samples' sums (the device function answers thresholds from them).
     ...(plan.calibration.samples !== 0 ? calibrationIncrements(plan.calibration) : {}),
+    ...(a.counts.watchers !== null ? { watcherCount: a.counts.watchers } : {}),
     updatedAt: FieldValue.serverTimestamp(),
   });
   // Who started the running cycle (reminders go to them), kept server-only; written on change.
@@ -434,12 +455,19 @@ function writePlan(
       ...cells,
       // update() replaces the whole map, so buckets that emptied are gone too.
       ...(a.stats.room ? { courses: a.stats.room.courses } : {}),
+      ...(a.counts.subscribers !== null ? { subscriberCount: a.counts.subscribers } : {}),
+      ...(a.counts.queue !== null ? { queueLength: a.counts.queue } : {}),
       updatedAt: FieldValue.serverTimestamp(),
     };
     const ref = refs(db).congestion(a.roomId);
     if (a.stats.room?.exists) tx.update(ref, fields);
     else tx.set(ref, fields, { merge: true });
   }
+}
+
+/** A count kept on a document: a number ≥ 0, else unknown. */
+function countOf(v: unknown): number | null {
+  return typeof v === "number" && v >= 0 ? v : null;
 }
 
 function calibrationIncrements(c: CalibrationSums) {

@@ -30,14 +30,31 @@ const IMPLAUSIBLE_NOTICE_TTL_SECONDS = 24 * 3600;
 const userRef = (db: Firestore, uid: string) => refs(db).user(uid);
 const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
-async function setMembership(ref: DocumentReference, uid: string, on: boolean, now: number) {
-  if (on) await ref.set({ uid, createdAt: Timestamp.fromMillis(now) });
-  else await ref.delete();
+/**
+ * Adds or removes a membership document and, in the same transaction, moves the count kept
+ * beside it (`count` writes the change), so the count is exact: the report trigger skips the
+ * query of a list whose count is 0.
+ */
+async function setMembership(
+  ref: DocumentReference,
+  uid: string,
+  on: boolean,
+  now: number,
+  count: (tx: Transaction, change: 1 | -1) => void,
+) {
+  await ref.firestore.runTransaction(async (tx) => {
+    const exists = (await tx.get(ref)).exists;
+    if (on) tx.set(ref, { uid, createdAt: Timestamp.fromMillis(now) });
+    else if (exists) tx.delete(ref);
+    if (on !== exists) count(tx, on ? 1 : -1);
+  });
 }
 
-/** Turns the user's one-shot watch of the machine on or off. */
+/** Turns the user's one-shot watch of the machine on or off (`machines/{id}.watcherCount`). */
 export function setWatch(db: Firestore, uid: string, machineId: string, on: boolean, now: number) {
-  return setMembership(refs(db).watchers(machineId).doc(uid), uid, on, now);
+  return setMembership(refs(db).watchers(machineId).doc(uid), uid, on, now, (tx, change) =>
+    tx.update(refs(db).machine(machineId), { watcherCount: FieldValue.increment(change) }),
+  );
 }
 
 /** Turns the user's subscription to every FINISHED in the room on or off. */
@@ -48,7 +65,13 @@ export function setRoomSubscription(
   on: boolean,
   now: number,
 ) {
-  return setMembership(refs(db).subscribers(roomId).doc(uid), uid, on, now);
+  return setMembership(refs(db).subscribers(roomId).doc(uid), uid, on, now, (tx, change) =>
+    tx.set(
+      refs(db).congestion(roomId),
+      { roomId, subscriberCount: FieldValue.increment(change) },
+      { merge: true },
+    ),
+  );
 }
 
 export class UnknownCursorError extends Error {}
@@ -137,6 +160,7 @@ interface FinishedCycle {
 /** Who hears of a machine's finished cycles, and what the report's transaction writes for it. */
 interface FinishedPlan {
   notices: Notice[];
+  counts: { watchers: number; subscribers: number | null };
   write(tx: Transaction): void;
 }
 
@@ -154,16 +178,20 @@ export async function planFinished(
     roomId: string | null;
     cycles: readonly FinishedCycle[];
     now: number;
+    /** The lists' counts kept beside them (0: known empty, not queried; null: unknown). */
+    watcherCount: number | null;
+    subscriberCount: number | null;
   },
 ): Promise<FinishedPlan> {
   const implausible = a.cycles.filter((c) => c.implausible);
   const [watchersSnap, subsSnap, adminsSnap] = await Promise.all([
-    tx.get(refs(db).watchers(a.machine.id)),
-    a.roomId ? tx.get(refs(db).subscribers(a.roomId)) : null,
+    a.watcherCount === 0 ? null : tx.get(refs(db).watchers(a.machine.id)),
+    a.roomId && a.subscriberCount !== 0 ? tx.get(refs(db).subscribers(a.roomId)) : null,
     implausible.length > 0 ? tx.get(refs(db).admins) : null,
   ]);
-  const watchers = watchersSnap.docs.map((d) => d.id);
-  const subscribers = (subsSnap?.docs ?? []).map((d) => d.id).filter((u) => !watchers.includes(u));
+  const watchers = (watchersSnap?.docs ?? []).map((d) => d.id);
+  const allSubscribers = (subsSnap?.docs ?? []).map((d) => d.id);
+  const subscribers = allSubscribers.filter((u) => !watchers.includes(u));
   // The room's name is in the subscribers' message only: read when someone will get one.
   const roomSnap =
     a.roomId && subscribers.length > 0 ? await tx.get(refs(db).room(a.roomId)) : null;
@@ -207,6 +235,8 @@ export async function planFinished(
   }
   return {
     notices,
+    // What the lists hold now (the watches end with this cycle), for the counts beside them.
+    counts: { watchers: 0, subscribers: subsSnap ? allSubscribers.length : a.subscriberCount },
     write(tx) {
       const uids = Object.fromEntries(watchers.map((u) => [u, true]));
       // Nobody watched: no record (the reminder reads a missing one as nobody).

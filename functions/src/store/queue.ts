@@ -118,6 +118,12 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
     notices,
     write(t) {
       if (!changed) return;
+      // The room's document counts the queue (store/applyReport.ts skips reading an empty one):
+      // written when the count moves, or the queue is new.
+      const length = result.queue.entries.length;
+      if (!snap.exists || length !== before.entries.length) {
+        t.set(refs(db).congestion(roomId), { roomId, queueLength: length }, { merge: true });
+      }
       t.set(ref, {
         roomId,
         entries: result.queue.entries,
