@@ -67,9 +67,9 @@ describe("a cycle does not query lists it knows are empty", () => {
     expect(listReads(reads).watchers).toBe(1);
     expect(listReads(reads).subscribers).toBe(1);
     expect(finished).toMatchObject({ decision: "apply", offeredTo: "queued" });
-    const inbox = async (uid: string) =>
-      (await testDb().collection(`users/${uid}/notifications`).get()).docs.map((d) =>
-        d.get("type"),
+    const inbox = async (uid: string): Promise<unknown[]> =>
+      (await testDb().collection(`users/${uid}/notifications`).get()).docs.map(
+        (d) => d.get("type") as unknown,
       );
     expect(await inbox("watcher")).toEqual(["finished"]);
     expect(await inbox("subscriber")).toEqual(["room_finished"]);
