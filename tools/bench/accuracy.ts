@@ -32,6 +32,7 @@ import {
   mergeHistograms,
 } from "../../functions/src/domain/stats";
 import type { MachineType } from "../../functions/src/domain/status";
+import { mulberry32 } from "../simulator/model";
 
 const ROOMS = 12;
 const NEW_ROOMS = 2;
@@ -45,18 +46,6 @@ export interface AccuracyFigures {
   original: { p50Minutes: number; p90Minutes: number };
   /** The two rooms that opened on the measured day, ours only. */
   newRooms: { cycles: number; p50Minutes: number; p90Minutes: number };
-}
-
-/** mulberry32: a small seeded generator, so every run simulates the same week. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface SimCycle {
@@ -108,7 +97,7 @@ function simulate(rand: () => number): SimCycle[] {
 const key = (room: number, type: MachineType) => `${room}-${type}`;
 
 export function measureAccuracy(seed = 20261130): AccuracyFigures {
-  const cycles = simulate(random(seed));
+  const cycles = simulate(mulberry32(seed));
   const rooms = new Map<string, CourseHistograms>();
   let fleet = new Map<MachineType, CourseStats | null>();
   const rollUp = () => {

@@ -61,38 +61,21 @@ async function seed(db: Firestore, rooms: number, perRoom: number, running: numb
       const dryer = i > perRoom * 0.7;
       // Spread starts over 40 minutes so rooms hold a mix of remaining times.
       const startedAt = start - ((r * 7 + i * 3) % 40) * MIN;
-      if ((Number(id) - 1) % every !== 0) {
-        docs.push({
-          path: `machines/${id}`,
-          data: {
-            roomId: String(r),
-            name: `${dryer ? "건조기" : "세탁기"} ${id}`,
-            type: dryer ? "dryer" : "washer",
-            status: "FINISHED",
-            course: null,
-            cycleStartedAt: null,
-            spinStartedAt: null,
-            expectedEndAt: null,
-            lastSeenAt: Timestamp.fromMillis(start),
-            online: true,
-          },
-        });
-        continue;
-      }
-      runningMachines += 1;
+      const runs = (Number(id) - 1) % every === 0;
+      if (runs) runningMachines += 1;
       docs.push({
         path: `machines/${id}`,
         data: {
           roomId: String(r),
           name: `${dryer ? "건조기" : "세탁기"} ${id}`,
           type: dryer ? "dryer" : "washer",
-          status: dryer ? "DRYING" : "WASHING",
+          status: runs ? (dryer ? "DRYING" : "WASHING") : "FINISHED",
           course: null,
-          cycleStartedAt: Timestamp.fromMillis(startedAt),
+          cycleStartedAt: runs ? Timestamp.fromMillis(startedAt) : null,
           spinStartedAt: null,
-          expectedEndAt: Timestamp.fromMillis(startedAt + (dryer ? 60 : 50) * MIN),
+          expectedEndAt: runs ? Timestamp.fromMillis(startedAt + (dryer ? 60 : 50) * MIN) : null,
           // As the report trigger leaves a started cycle: timed with its course's figures.
-          courseEstimate: benchEstimate(dryer ? "dryer" : "washer", startedAt),
+          courseEstimate: runs ? benchEstimate(dryer ? "dryer" : "washer", startedAt) : null,
           lastSeenAt: Timestamp.fromMillis(start),
           online: true,
         },
