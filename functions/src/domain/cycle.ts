@@ -12,7 +12,6 @@ import {
   type DeviceStatus,
   type MachineStatus,
   type MachineType,
-  isBoundary,
   isRunning,
   STATUS_RANK,
 } from "./status";
@@ -158,9 +157,4 @@ function completeCycle(
     totalMinutes: minutesBetween(startedAt, finishedAt),
     magnitudes: finish.magnitudes,
   };
-}
-
-/** Is `candidate` a boundary that sorts strictly before `report`? */
-export function isBoundaryBefore(candidate: DeviceReport, report: DeviceReport): boolean {
-  return isBoundary(candidate.status) && compareReports(candidate, report) < 0;
 }
