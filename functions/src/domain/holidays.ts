@@ -66,7 +66,7 @@ function dayOf(year: number, mmdd: string): number {
 
 /** 0 = Sunday … 6 = Saturday, for a day number. */
 function dayOfWeek(day: number): number {
-  return (((day + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+  return new Date(day * DAY_MS).getUTCDay();
 }
 
 function entriesOf(year: number): HolidayEntry[] {

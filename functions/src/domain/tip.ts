@@ -119,7 +119,7 @@ export function quietestUpcomingHour(grid: CongestionTable, now: number): QuietH
   return { ...chosen, staysQuiet };
 }
 
-/** Free machines and the shortest expected wait (null when unknown) over `rooms`. */
+/** Over `rooms`: any known, machines free, the shortest expected wait (null when unknown). */
 function totals(rooms: readonly RoomState[]) {
   const free = rooms.reduce((n, r) => n + Math.max(0, r.free), 0);
   const waits = rooms
