@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   type CourseChoice,
   choiceApplies,
-  courseOfCycle,
   effectiveCourse,
   firstEligibleStart,
   resolveCourse,
@@ -33,14 +32,14 @@ describe("which cycle a course choice belongs to", () => {
   it("is used by one cycle only: when picked just after pressing start, the next user's cycle runs the default", () => {
     const first = firstEligibleStart(choice, [T - 5 * MIN, T + 50 * MIN]);
     expect(first).toBe(T - 5 * MIN);
-    expect(courseOfCycle(choice, T - 5 * MIN, first)).toEqual(quick);
-    expect(courseOfCycle(choice, T + 50 * MIN, first)).toEqual(standard);
+    expect(resolveCourse(choice, T - 5 * MIN, first, null)).toEqual(quick);
+    expect(resolveCourse(choice, T + 50 * MIN, first, null)).toEqual(standard);
   });
 
   it("never relabels the previous user's cycle, running for 20 minutes when the choice is made", () => {
     const first = firstEligibleStart(choice, [T - 20 * MIN, T + 40 * MIN]);
-    expect(courseOfCycle(choice, T - 20 * MIN, first)).toEqual(standard);
-    expect(courseOfCycle(choice, T + 40 * MIN, first)).toEqual(quick);
+    expect(resolveCourse(choice, T - 20 * MIN, first, null)).toEqual(standard);
+    expect(resolveCourse(choice, T + 40 * MIN, first, null)).toEqual(quick);
   });
 
   it("keeps a running cycle's resolved course when the next user picks theirs while waiting", () => {
@@ -62,7 +61,7 @@ describe("which cycle a course choice belongs to", () => {
   });
 
   it("without a choice every cycle runs the default course", () => {
-    expect(courseOfCycle(null, T, null)).toEqual(standard);
+    expect(resolveCourse(null, T, null, null)).toEqual(standard);
     expect(firstEligibleStart(null, [T])).toBeNull();
   });
 });

@@ -17,10 +17,9 @@ import {
   IDLE_STATE,
   compareReports,
   foldReports,
-  isBoundaryBefore,
   reportId,
 } from "../../functions/src/domain/cycle";
-import { type DeviceStatus, normalizeStatus } from "../../functions/src/domain/status";
+import { type DeviceStatus, isBoundary, normalizeStatus } from "../../functions/src/domain/status";
 import {
   type CourseHistograms,
   EMPTY_HISTOGRAMS,
@@ -121,8 +120,8 @@ describe("cycle fold", () => {
 
   it("orders reports sharing a timestamp by status rank", () => {
     expect(compareReports(r("FINISHED", 1), r("WASHING", 1))).toBeGreaterThan(0);
-    expect(isBoundaryBefore(r("FINISHED", 0), r("WASHING", 0))).toBe(false);
-    expect(isBoundaryBefore(r("FINISHED", 0), r("OFF", 0))).toBe(true);
+    expect(compareReports(r("FINISHED", 0), r("WASHING", 0))).toBeGreaterThan(0);
+    expect(compareReports(r("FINISHED", 0), r("OFF", 0))).toBeLessThan(0);
   });
 });
 
@@ -288,7 +287,7 @@ class MemoryStore {
     const boundary = inOrder
       ? null
       : (all
-          .filter((b) => isBoundaryBefore(b, report) && b.timestamp < report.timestamp)
+          .filter((b) => isBoundary(b.status) && b.timestamp < report.timestamp)
           .sort(compareReports)
           .pop() ?? null);
     const full = inOrder

@@ -2,11 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_PRESENCE_LIMITS,
   type PresenceMachine,
-  isSilent,
   offlineNoticeKey,
   presenceDecision,
   sendsLiveness,
-  silenceLimitMs,
+  silentFrom,
 } from "../../functions/src/domain/presence";
 import { HOUR_MS, MINUTE_MS } from "../../functions/src/domain/time";
 
@@ -86,7 +85,7 @@ describe("presenceDecision", () => {
     const limits = { runningMinutes: 3 };
     expect(presenceDecision(m(), SEEN + 3 * MINUTE_MS, limits)).toBe("goOffline");
     expect(presenceDecision(m({ status: "OFF" }), SEEN + 3 * MINUTE_MS, limits)).toBe("stayOnline");
-    expect(silenceLimitMs("OFF", { idleMinutes: 60 })).toBe(HOUR_MS);
+    expect(silentFrom(m({ status: "OFF" }), { idleMinutes: 60 })).toBe(SEEN + HOUR_MS);
     expect(DEFAULT_PRESENCE_LIMITS).toEqual({
       runningMinutes: 10,
       idleMinutes: 1440,
@@ -112,7 +111,7 @@ describe("presenceDecision", () => {
   });
 
   it("treats a last-seen time in the future (device clock ahead) as fresh", () => {
-    expect(isSilent(m({ lastSeenAt: SEEN + MINUTE_MS }), SEEN)).toBe(false);
+    expect(presenceDecision(m({ lastSeenAt: SEEN + MINUTE_MS }), SEEN)).toBe("stayOnline");
   });
 
   it("flips offline after the limit and back on a report, across ticks on a fixed clock", () => {

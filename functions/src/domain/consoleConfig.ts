@@ -5,15 +5,6 @@
 import { z } from "zod";
 import { MACHINE_TYPES } from "./status";
 
-export const MACHINE_CONFIG_FIELDS = [
-  "name",
-  "roomId",
-  "type",
-  "outOfOrder",
-  "calibration",
-] as const;
-export const ROOM_CONFIG_FIELDS = ["name"] as const;
-
 /** Room and machine ids: positive integers as text (a machine's is the board's MACHINE_ID). */
 export const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
 
@@ -34,6 +25,8 @@ const MachineConfigSchema = z.object({
   calibration: Flag,
 });
 const RoomConfigSchema = z.object({ name: Name });
+export const MACHINE_CONFIG_FIELDS = MachineConfigSchema.keyof().options;
+export const ROOM_CONFIG_FIELDS = RoomConfigSchema.keyof().options;
 
 export type MachineConfig = z.output<typeof MachineConfigSchema>;
 

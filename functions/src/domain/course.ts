@@ -35,12 +35,6 @@ export interface ResolvedCourse {
 /** What the trigger resolved for the running cycle on an earlier delivery, keyed by its start. */
 export type PreviousCourse = ResolvedCourse & { cycleStartedAt: number };
 
-const DEFAULT_RESOLUTION: ResolvedCourse = {
-  course: DEFAULT_COURSE,
-  courseName: null,
-  startedBy: null,
-};
-
 /** Earliest start a choice made at `setAt` can belong to. */
 export function earliestStartFor(choice: CourseChoice): number {
   return choice.setAt - COURSE_GRACE_MS;
@@ -68,15 +62,6 @@ export function choiceApplies(
   return firstStart === null || firstStart === cycleStartedAt;
 }
 
-export function courseOfCycle(
-  choice: CourseChoice | null,
-  cycleStartedAt: number,
-  firstStart: number | null,
-): ResolvedCourse {
-  if (!choice || !choiceApplies(choice, cycleStartedAt, firstStart)) return DEFAULT_RESOLUTION;
-  return { course: choice.course, courseName: choice.courseName, startedBy: choice.uid };
-}
-
 /**
  * The course of a cycle: from the current choice when it belongs to the cycle, else what the
  * trigger resolved earlier for the same cycle (`previous`), else default.
@@ -87,16 +72,14 @@ export function resolveCourse(
   firstStart: number | null,
   previous: PreviousCourse | null,
 ): ResolvedCourse {
-  const fromChoice = courseOfCycle(choice, cycleStartedAt, firstStart);
-  if (
-    fromChoice.startedBy === null &&
-    previous?.cycleStartedAt === cycleStartedAt &&
-    previous.startedBy !== null
-  ) {
+  if (choice && choiceApplies(choice, cycleStartedAt, firstStart)) {
+    return { course: choice.course, courseName: choice.courseName, startedBy: choice.uid };
+  }
+  if (previous?.cycleStartedAt === cycleStartedAt && previous.startedBy !== null) {
     const { course, courseName, startedBy } = previous;
     return { course, courseName, startedBy };
   }
-  return fromChoice;
+  return { course: DEFAULT_COURSE, courseName: null, startedBy: null };
 }
 
 /**

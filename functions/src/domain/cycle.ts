@@ -12,9 +12,8 @@ import {
   type DeviceStatus,
   type MachineStatus,
   type MachineType,
-  isBoundary,
   isRunning,
-  statusRank,
+  STATUS_RANK,
 } from "./status";
 import { minutesBetween } from "./time";
 
@@ -41,14 +40,7 @@ export function reportId(timestamp: number, status: DeviceStatus): string {
 }
 
 export function compareReports(a: DeviceReport, b: DeviceReport): number {
-  return a.timestamp - b.timestamp || statusRank(a.status) - statusRank(b.status);
-}
-
-/** Sorted and with repeats removed: the canonical order every fold uses. */
-function canonicalOrder(reports: readonly DeviceReport[]): DeviceReport[] {
-  const byId = new Map<string, DeviceReport>();
-  for (const r of reports) byId.set(r.id, r);
-  return [...byId.values()].sort(compareReports);
+  return a.timestamp - b.timestamp || STATUS_RANK[a.status] - STATUS_RANK[b.status];
 }
 
 export interface CycleState {
@@ -88,14 +80,9 @@ export function cycleId(machineId: string, finishTimestamp: number): string {
   return `${machineId}-${finishTimestamp}`;
 }
 
-export interface FoldResult {
-  state: CycleState;
-  /** Cycles completed inside the folded reports, oldest first. */
-  cycles: CompletedCycle[];
-}
-
 /**
- * Folds reports (any order, repeats allowed) onto `initial`.
+ * Folds reports (any order, repeats allowed) onto `initial`, in the canonical order (sorted,
+ * repeats removed); `cycles` are those completed inside the reports, oldest first.
  *
  * - WASHING/DRYING on a free machine starts a cycle; WASHING during a spin is a rinse and
  *   keeps the cycle going.
@@ -109,10 +96,11 @@ export function foldReports(
   type: MachineType,
   initial: CycleState,
   reports: readonly DeviceReport[],
-): FoldResult {
+): { state: CycleState; cycles: CompletedCycle[] } {
   let state = { ...initial };
   const cycles: CompletedCycle[] = [];
-  for (const r of canonicalOrder(reports)) {
+  const canonical = [...new Map(reports.map((r) => [r.id, r])).values()].sort(compareReports);
+  for (const r of canonical) {
     const at = r.timestamp * 1000;
     const running = isRunning(state.status);
     switch (r.status) {
@@ -153,15 +141,10 @@ function completeCycle(
   finish: DeviceReport,
 ): CompletedCycle {
   const finishedAt = finish.timestamp * 1000;
-  const totalMinutes = minutesBetween(startedAt, finishedAt);
   const washer = type === "washer";
   const spinStartedAt = washer ? spinAt : null;
-  let washMinutes: number | null = null;
-  let spinMinutes: number | null = null;
-  if (washer) {
-    washMinutes = spinStartedAt === null ? totalMinutes : minutesBetween(startedAt, spinStartedAt);
-    spinMinutes = spinStartedAt === null ? 0 : minutesBetween(spinStartedAt, finishedAt);
-  }
+  // A washer that never spun washed all cycle long and spun 0 minutes.
+  const washEnd = spinStartedAt ?? finishedAt;
   return {
     id: cycleId(machineId, finish.timestamp),
     machineId,
@@ -169,14 +152,9 @@ function completeCycle(
     startedAt,
     spinStartedAt,
     finishedAt,
-    washMinutes,
-    spinMinutes,
-    totalMinutes,
+    washMinutes: washer ? minutesBetween(startedAt, washEnd) : null,
+    spinMinutes: washer ? minutesBetween(washEnd, finishedAt) : null,
+    totalMinutes: minutesBetween(startedAt, finishedAt),
     magnitudes: finish.magnitudes,
   };
-}
-
-/** Is `candidate` a boundary that sorts strictly before `report`? */
-export function isBoundaryBefore(candidate: DeviceReport, report: DeviceReport): boolean {
-  return isBoundary(candidate.status) && compareReports(candidate, report) < 0;
 }

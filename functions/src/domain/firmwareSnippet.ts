@@ -51,16 +51,10 @@ export function firmwareSnippet(
   secret: string,
 ): string {
   const base = deviceUrl.replace(/\/+$/, "");
-  const label = [
-    `machine ${m.machineId}`,
-    commentText(m.name),
-    m.roomId ? `room ${m.roomId}` : "",
-    m.type,
-  ]
-    .filter((x) => x !== "")
-    .join(", ");
+  const room = m.roomId ? `room ${m.roomId}` : "";
+  const label = [`machine ${m.machineId}`, commentText(m.name), room, m.type].filter(Boolean);
   return [
-    `// WashCall_Main.ino: replace these definitions (${label}).`,
+    `// WashCall_Main.ino: replace these definitions (${label.join(", ")}).`,
     "// Keep SECRET_KEY private; it is shown only once (rotate it if it leaks).",
     ...(base.startsWith("https://")
       ? [

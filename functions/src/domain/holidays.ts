@@ -66,32 +66,26 @@ function dayOf(year: number, mmdd: string): number {
 
 /** 0 = Sunday … 6 = Saturday, for a day number. */
 function dayOfWeek(day: number): number {
-  return (((day + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+  return new Date(day * DAY_MS).getUTCDay();
 }
 
 function entriesOf(year: number): HolidayEntry[] {
-  const entries: HolidayEntry[] = FIXED.map((f) => ({
-    day: dayOf(year, f.date),
-    name: f.name,
-    rule: f.rule,
-  }));
+  const entries: HolidayEntry[] = FIXED.map((f) => ({ ...f, day: dayOf(year, f.date) }));
   const lunar = LUNAR[year];
   if (lunar) {
-    const seollal = dayOf(year, lunar.seollal);
-    const chuseok = dayOf(year, lunar.chuseok);
-    for (const [center, name] of [
-      [seollal, "설날"],
-      [chuseok, "추석"],
+    for (const [date, name] of [
+      [lunar.seollal, "설날"],
+      [lunar.chuseok, "추석"],
     ] as const) {
-      entries.push({ day: center - 1, name: `${name} 연휴`, rule: "lunar_run" });
-      entries.push({ day: center, name, rule: "lunar_run" });
-      entries.push({ day: center + 1, name: `${name} 연휴`, rule: "lunar_run" });
+      const day = dayOf(year, date);
+      const rule = "lunar_run";
+      entries.push({ day: day - 1, name: `${name} 연휴`, rule }, { day, name, rule });
+      entries.push({ day: day + 1, name: `${name} 연휴`, rule });
     }
     entries.push({ day: dayOf(year, lunar.buddha), name: "부처님오신날", rule: "weekend" });
   }
-  for (const o of ONE_OFF[year] ?? []) {
-    entries.push({ day: dayOf(year, o.date), name: o.name, rule: "none" });
-  }
+  for (const o of ONE_OFF[year] ?? [])
+    entries.push({ ...o, day: dayOf(year, o.date), rule: "none" });
   return entries;
 }
 
@@ -99,30 +93,13 @@ function entriesOf(year: number): HolidayEntry[] {
 function holidaysOf(year: number): Map<number, string[]> {
   const byDay = new Map<number, HolidayEntry[]>();
   for (const e of entriesOf(year)) byDay.set(e.day, [...(byDay.get(e.day) ?? []), e]);
-
-  const result = new Map<number, string[]>();
-  for (const [day, list] of byDay)
-    result.set(
-      day,
-      list.map((e) => e.name),
-    );
-
-  const days = [...byDay.keys()].sort((a, b) => a - b);
-  for (const day of days) {
-    const list = byDay.get(day) ?? [];
+  const result = new Map([...byDay].map(([day, list]) => [day, list.map((e) => e.name)]));
+  for (const [day, list] of [...byDay].sort(([a], [b]) => a - b)) {
     const weekday = dayOfWeek(day);
-    const lost: HolidayEntry[] = [];
-    if (weekday === 0) {
-      lost.push(...list.filter((e) => e.rule !== "none"));
-    } else if (weekday === 6) {
-      lost.push(...list.filter((e) => e.rule === "weekend"));
-    } else {
-      // A working day holds one holiday; every other eligible one on it is lost.
-      const eligible = list.filter((e) => e.rule !== "none");
-      const held = list.length > eligible.length ? 0 : 1;
-      lost.push(...eligible.slice(held));
-    }
-    for (const e of lost) {
+    const eligible = list.filter((e) => (weekday === 6 ? e.rule === "weekend" : e.rule !== "none"));
+    // A working day holds one holiday; every other eligible one on it is lost.
+    const held = weekday === 0 || weekday === 6 || list.length > eligible.length ? 0 : 1;
+    for (const e of eligible.slice(held)) {
       let sub = day + 1;
       while (dayOfWeek(sub) === 0 || dayOfWeek(sub) === 6 || result.has(sub)) sub += 1;
       result.set(sub, [`대체공휴일(${e.name.replace(/ 연휴$/, "")})`]);
@@ -134,11 +111,8 @@ function holidaysOf(year: number): Map<number, string[]> {
 const cache = new Map<number, Map<number, string[]>>();
 
 function tableFor(year: number): Map<number, string[]> {
-  let table = cache.get(year);
-  if (!table) {
-    table = holidaysOf(year);
-    cache.set(year, table);
-  }
+  const table = cache.get(year) ?? holidaysOf(year);
+  cache.set(year, table);
   return table;
 }
 

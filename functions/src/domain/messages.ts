@@ -113,21 +113,23 @@ export function offerMessage(
       };
 }
 
+/** The machine as admins see it: its name and id, "세탁기 3(#3)" / "Washer 3 (#3)". */
+function adminName(machine: MessageMachine, locale: Locale): string {
+  return `${machineName(machine, locale)}${locale === "en" ? " " : ""}(#${machine.id})`;
+}
+
 /** To admins: a machine's sensor went silent. `lastSeenText` is already formatted ("14:05", "3분 전"). */
 export function offlineAdminMessage(
   machine: MessageMachine,
   lastSeenText: string,
   locale: Locale = DEFAULT_LOCALE,
 ): MessageText {
-  const name = machineName(machine, locale);
+  const name = adminName(machine, locale);
   return locale === "en"
-    ? {
-        title: "Sensor offline",
-        body: `${name} (#${machine.id}) stopped reporting. Last seen: ${lastSeenText}.`,
-      }
+    ? { title: "Sensor offline", body: `${name} stopped reporting. Last seen: ${lastSeenText}.` }
     : {
         title: "센서 연결 끊김",
-        body: `${name}(#${machine.id}) 센서의 신호가 끊겼어요. 마지막 신호: ${lastSeenText}.`,
+        body: `${name} 센서의 신호가 끊겼어요. 마지막 신호: ${lastSeenText}.`,
       };
 }
 
@@ -137,15 +139,15 @@ export function implausibleCycleAdminMessage(
   totalMinutes: number,
   locale: Locale = DEFAULT_LOCALE,
 ): MessageText {
-  const name = machineName(machine, locale);
+  const name = adminName(machine, locale);
   return locale === "en"
     ? {
         title: "Implausible cycle",
-        body: `${name} (#${machine.id}) reported a ${totalMinutes}-minute cycle. It is kept out of the statistics; check the device clock.`,
+        body: `${name} reported a ${totalMinutes}-minute cycle. It is kept out of the statistics; check the device clock.`,
       }
     : {
         title: "비정상 사이클",
-        body: `${name}(#${machine.id})에서 ${totalMinutes}분짜리 사이클이 보고되어 통계에서 제외했어요. 기기 시계를 확인해 주세요.`,
+        body: `${name}에서 ${totalMinutes}분짜리 사이클이 보고되어 통계에서 제외했어요. 기기 시계를 확인해 주세요.`,
       };
 }
 
@@ -155,17 +157,11 @@ export function brokenAdminMessage(
   reason: string,
   locale: Locale = DEFAULT_LOCALE,
 ): MessageText {
-  const name = machineName(machine, locale);
-  const why = reason.trim();
+  const name = adminName(machine, locale);
+  const why = reason.trim() ? `: ${reason.trim()}` : ".";
   return locale === "en"
-    ? {
-        title: "Breakdown reported",
-        body: `${name} (#${machine.id}) was reported broken${why ? `: ${why}` : "."}`,
-      }
-    : {
-        title: "고장 신고",
-        body: `${name}(#${machine.id}) 고장 신고가 들어왔어요${why ? `: ${why}` : "."}`,
-      };
+    ? { title: "Breakdown reported", body: `${name} was reported broken${why}` }
+    : { title: "고장 신고", body: `${name} 고장 신고가 들어왔어요${why}` };
 }
 
 /** To admins: a console edit was refused (reverted or flagged), and why. */
@@ -174,16 +170,13 @@ export function configErrorMessage(
   locale: Locale = DEFAULT_LOCALE,
 ): MessageText {
   const list = what.problems.map((p) => `${p.field}: ${p.reason}`).join("; ");
-  if (locale === "en") {
-    return {
-      title: "Console edit refused",
-      body: `${what.kind === "machine" ? "Machine" : "Room"} ${what.id}: ${list}`,
-    };
-  }
-  return {
-    title: "콘솔 수정이 반영되지 않았어요",
-    body: `${what.kind === "machine" ? "기계" : "세탁실"} ${what.id}: ${list}`,
-  };
+  const machine = what.kind === "machine";
+  return locale === "en"
+    ? { title: "Console edit refused", body: `${machine ? "Machine" : "Room"} ${what.id}: ${list}` }
+    : {
+        title: "콘솔 수정이 반영되지 않았어요",
+        body: `${machine ? "기계" : "세탁실"} ${what.id}: ${list}`,
+      };
 }
 
 /**

@@ -48,15 +48,6 @@ export interface PresenceMachine {
  */
 export type PresenceDecision = "goOffline" | "stayOnline" | "alreadyOffline" | "backOnline";
 
-/** The silence limit in ms for a machine in `status`. */
-export function silenceLimitMs(
-  status: MachineStatus,
-  limits: Partial<PresenceLimits> = {},
-): number {
-  const l = { ...DEFAULT_PRESENCE_LIMITS, ...limits };
-  return (isRunning(status) ? l.runningMinutes : l.idleMinutes) * MINUTE_MS;
-}
-
 /** Whether the board sent liveness traffic (not only reports) during its running cycle. */
 export function sendsLiveness(
   machine: Pick<PresenceMachine, "pingAt" | "cycleStartedAt">,
@@ -75,21 +66,13 @@ export function silentFrom(
 ): number | null {
   if (machine.lastSeenAt === null) return null;
   const l = { ...DEFAULT_PRESENCE_LIMITS, ...limits };
-  const afterLastTraffic = machine.lastSeenAt + silenceLimitMs(machine.status, l);
-  if (!isRunning(machine.status) || sendsLiveness(machine)) return afterLastTraffic;
+  const running = isRunning(machine.status);
+  const limitMs = (running ? l.runningMinutes : l.idleMinutes) * MINUTE_MS;
+  const afterLastTraffic = machine.lastSeenAt + limitMs;
+  if (!running || sendsLiveness(machine)) return afterLastTraffic;
   const start = machine.cycleStartedAt ?? machine.lastSeenAt;
   const end = machine.expectedEndAt ?? start + l.unknownEndMinutes * MINUTE_MS;
   return Math.max(afterLastTraffic, end + l.reportOnlyMarginMinutes * MINUTE_MS);
-}
-
-/** Whether the machine has been silent past its limit. */
-export function isSilent(
-  machine: Omit<PresenceMachine, "online">,
-  now: number,
-  limits: Partial<PresenceLimits> = {},
-): boolean {
-  const from = silentFrom(machine, limits);
-  return from === null || now >= from;
 }
 
 export function presenceDecision(
@@ -97,7 +80,8 @@ export function presenceDecision(
   now: number,
   limits: Partial<PresenceLimits> = {},
 ): PresenceDecision {
-  const silent = isSilent(machine, now, limits);
+  const from = silentFrom(machine, limits);
+  const silent = from === null || now >= from;
   if (machine.online) return silent ? "goOffline" : "stayOnline";
   return silent ? "alreadyOffline" : "backOnline";
 }

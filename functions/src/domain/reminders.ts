@@ -11,7 +11,7 @@
  * The keys are deterministic: the caller creates each reminder under its key only if absent (or
  * passes the keys sent as `sent`), so a repeated tick sends nothing new.
  */
-import { DEFAULT_LOCALE, type Locale, TYPE_WORD, countEn } from "./messages";
+import { DEFAULT_LOCALE, type Locale, type MessageText, TYPE_WORD, countEn } from "./messages";
 import { type MachineStatus, type MachineType, isRunning } from "./status";
 import { MINUTE_MS, minutesUntil } from "./time";
 
@@ -33,7 +33,7 @@ interface ReminderRecipient {
   locale?: Locale;
 }
 
-export interface Reminder {
+export interface Reminder extends MessageText {
   /** One reminder per user, machine, cycle and kind. */
   key: string;
   kind: ReminderKind;
@@ -42,8 +42,6 @@ export interface Reminder {
   /** Minutes left (`finishingSoon`) or since FINISHED (`laundryLeft`), as in the text. */
   minutes: number;
   locale: Locale;
-  title: string;
-  body: string;
 }
 
 export interface FinishingSoonInput {
@@ -115,7 +113,7 @@ export function reminderText(
   machine: Pick<ReminderMachine, "name" | "type">,
   minutes: number,
   locale: Locale = DEFAULT_LOCALE,
-): { title: string; body: string } {
+): MessageText {
   const label = machineLabel(machine, locale);
   const washer = machine.type === "washer";
   if (locale === "ko") {

@@ -32,7 +32,7 @@ export function isRunning(status: MachineStatus): boolean {
  * Order of statuses that share one device timestamp, so that a fold over reports sorted by
  * (timestamp, rank) is deterministic whatever order they were delivered in.
  */
-const STATUS_RANK: Record<DeviceStatus, number> = {
+export const STATUS_RANK: Record<DeviceStatus, number> = {
   WASHING: 0,
   DRYING: 0,
   SPINNING: 1,
@@ -40,10 +40,6 @@ const STATUS_RANK: Record<DeviceStatus, number> = {
   FINISHED: 3,
   OFF: 4,
 };
-
-export function statusRank(status: DeviceStatus): number {
-  return STATUS_RANK[status];
-}
 
 /** FINISHED and OFF end whatever cycle was running: they are the boundaries of the fold. */
 export function isBoundary(status: DeviceStatus): boolean {

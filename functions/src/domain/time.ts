@@ -9,17 +9,8 @@ const KST_OFFSET_MS = 9 * HOUR_MS;
 /** Weekday names as the API returns them, Monday first. */
 export const KOREAN_WEEKDAYS = ["월", "화", "수", "목", "금", "토", "일"] as const;
 
-export interface KstParts {
-  year: number;
-  month: number; // 1-12
-  day: number;
-  hour: number;
-  minute: number;
-  /** 0 = Monday … 6 = Sunday */
-  weekday: number;
-}
-
-export function kstParts(epochMs: number): KstParts {
+/** The KST calendar fields of an instant: month 1–12, weekday 0 = Monday … 6 = Sunday. */
+export function kstParts(epochMs: number) {
   const d = new Date(epochMs + KST_OFFSET_MS);
   return {
     year: d.getUTCFullYear(),

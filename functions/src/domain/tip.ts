@@ -119,11 +119,8 @@ export function quietestUpcomingHour(grid: CongestionTable, now: number): QuietH
   return { ...chosen, staysQuiet };
 }
 
-function totals(rooms: readonly RoomState[]): {
-  known: boolean;
-  free: number;
-  wait: number | null;
-} {
+/** Over `rooms`: any known, machines free, the shortest expected wait (null when unknown). */
+function totals(rooms: readonly RoomState[]) {
   const free = rooms.reduce((n, r) => n + Math.max(0, r.free), 0);
   const waits = rooms
     .map((r) => r.expectedWaitMinutes)

@@ -4,15 +4,29 @@
  * decodes them), and the English text that describes it in the Gemini prompt. Pure.
  */
 
-/** SKY: 1 맑음, 3 구름많음, 4 흐림. */
-export type Sky = "clear" | "mostly_cloudy" | "overcast";
+/** SKY (1 맑음, 3 구름많음, 4 흐림) in the Gemini prompt's words. */
+const SKY_TEXT = {
+  clear: "clear",
+  mostly_cloudy: "mostly cloudy",
+  overcast: "overcast",
+} as const;
+export type Sky = keyof typeof SKY_TEXT;
 
 /**
  * PTY: 0 없음, 1 비, 2 비/눈, 3 눈, 4 소나기 (short-term forecast); 5 빗방울, 6 빗방울눈날림,
  * 7 눈날림 only appear in the ultra-short-term products but are mapped too.
  */
-export type PrecipitationType =
-  "none" | "rain" | "rain_snow" | "snow" | "shower" | "drizzle" | "drizzle_snow" | "snow_flurry";
+const PRECIPITATION_TYPE_TEXT = {
+  none: "no precipitation",
+  rain: "rain",
+  rain_snow: "rain and snow",
+  snow: "snow",
+  shower: "showers",
+  drizzle: "drizzle",
+  drizzle_snow: "drizzle and snow flurries",
+  snow_flurry: "snow flurries",
+} as const;
+export type PrecipitationType = keyof typeof PRECIPITATION_TYPE_TEXT;
 
 export interface Weather {
   /** The forecast hour described, ISO 8601 (UTC). */
@@ -41,23 +55,6 @@ export interface Weather {
   /** SKY. */
   sky: Sky | null;
 }
-
-const SKY_TEXT: Readonly<Record<Sky, string>> = {
-  clear: "clear",
-  mostly_cloudy: "mostly cloudy",
-  overcast: "overcast",
-};
-
-const PRECIPITATION_TYPE_TEXT: Readonly<Record<PrecipitationType, string>> = {
-  none: "no precipitation",
-  rain: "rain",
-  rain_snow: "rain and snow",
-  snow: "snow",
-  shower: "showers",
-  drizzle: "drizzle",
-  drizzle_snow: "drizzle and snow flurries",
-  snow_flurry: "snow flurries",
-};
 
 /** "clear, 12°C, 20% chance of precipitation, no precipitation, humidity 55%". */
 export function describeWeather(weather: Weather): string {
