@@ -4,15 +4,15 @@
  * local stack (device function → report trigger → listener). Two situations:
  *
  * - idle: one machine at a time, nothing else happening (20 samples);
- * - burst: 60 machines each send two full cycles (WASHING, SPINNING, FINISHED × 2 = 360 reports),
- *   all at once, each machine one report a second as the firmware does; every FINISHED of the
- *   burst is a sample (120).
+ * - burst: 60 machines in 6 rooms of 10 (a building's laundry rooms) each send two full cycles
+ *   (WASHING, SPINNING, FINISHED × 2 = 360 reports), all at once, each machine one report a second
+ *   as the firmware does; every FINISHED of the burst is a sample (120).
  *
  * The dispatcher delivers the reports of one machine in order and machines in parallel
  * (tools/stack/dispatcher.ts), as Cloud Functions scales out per event.
  */
 import { getFirestore } from "firebase-admin/firestore";
-import { createMachine } from "../../functions/src/store/machines";
+import { createMachine, createRoom } from "../../functions/src/store/machines";
 import type { Stack } from "../stack/stack";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,10 +49,13 @@ export async function measureFinishedLatency(
   const IDLE_MACHINES = 20;
   const BURST_MACHINES = 60;
   const ids = Array.from({ length: IDLE_MACHINES + BURST_MACHINES }, (_, i) => 7000 + i);
-  for (const id of ids) {
+  // Idle samples in room 1; the burst's machines ten to a room (rooms 901–906).
+  const roomOf = (i: number) => (i < IDLE_MACHINES ? "1" : String(901 + Math.floor((i - IDLE_MACHINES) / 10)));
+  for (let r = 901; r <= 900 + BURST_MACHINES / 10; r++) await createRoom(db, String(r), `벤치 ${r}`);
+  for (const [i, id] of ids.entries()) {
     await createMachine(
       db,
-      { machineId: String(id), roomId: "1", name: `벤치 ${id}`, type: "washer", secret: `lat-${id}` },
+      { machineId: String(id), roomId: roomOf(i), name: `벤치 ${id}`, type: "washer", secret: `lat-${id}` },
       masterKey,
     );
   }
