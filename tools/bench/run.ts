@@ -547,8 +547,8 @@ per delete.
   fleet (anything else), with every machine running a cycle every 45 minutes (a busy evening).
 - **FINISHED → listener** (\`tools/bench/latency.ts\`): from sending the FINISHED to a
   \`machines\` listener (as the PWA holds) seeing it, on the local stack; idle: 20 machines one
-  after another; burst: 60 machines × two cycles = 360 reports at once, each machine one report a
-  second. The dispatcher delivers one machine's reports in order and machines in parallel.
+  after another; burst: 60 machines in 6 rooms of 10 × two cycles = 360 reports at once, each
+  machine one report a second. The dispatcher delivers one machine's reports in order and machines in parallel.
 - **Time-left accuracy** (\`tools/bench/accuracy.ts\`, its header has the model): a simulated week
   of 12 rooms whose machine models and loads vary (log-normal ±8 %, 3 % of cycles paused +15–60
   min, 2 % cancelled early); the error |expected − real end| at each cycle's start on the last
