@@ -18,7 +18,7 @@ import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from ".
 import type { MachineStatus } from "../../domain/status";
 import { isNotFound, toMillis } from "../../data/db";
 import type { Machine } from "../../data/model";
-import { MAX_BATCH_WRITES, type TickCounters, slices } from "./base";
+import type { TickCounters } from "./base";
 import { refs } from "../../data/refs";
 import { readStats } from "../../store/status";
 
@@ -104,35 +104,24 @@ export async function updateRoomTimers(
     writes.push({ roomId, timers: next });
   }
 
+  // update() replaces the whole `timers` map, and never brings back a room deleted in the
+  // console while one of its machines ran (a set would recreate it without a name).
   const at = Timestamp.fromMillis(now);
-  await Promise.all(
-    slices(writes, MAX_BATCH_WRITES).map(async (slice) => {
-      // update() replaces the whole `timers` map, and never brings back a room deleted in the
-      // console while one of its machines ran (a set would recreate it without a name).
-      const fields = (w: (typeof slice)[number]) => ({
+  const writer = db.bulkWriter({ throttling: false });
+  const updates = writes.map((w) =>
+    writer
+      .update(refs(db).room(w.roomId), {
         timers: timersForStore(w.timers),
         timersAt: at,
         timersActive: Object.keys(w.timers).length > 0,
-      });
-      const batch = db.batch();
-      for (const w of slice) batch.update(refs(db).room(w.roomId), fields(w));
-      try {
-        await batch.commit();
-        counters.writes += slice.length;
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        // A room of the slice is gone: the others one by one.
-        for (const w of slice) {
-          await refs(db)
-            .room(w.roomId)
-            .update(fields(w))
-            .then(() => (counters.writes += 1))
-            .catch((e: unknown) => {
-              if (!isNotFound(e)) throw e;
-            });
-        }
-      }
-    }),
+      })
+      .then(
+        () => void (counters.writes += 1),
+        (err: unknown) => {
+          if (!isNotFound(err)) throw err; // a room deleted meanwhile is left alone
+        },
+      ),
   );
+  await Promise.all([...updates, writer.close()]);
   return { roomsWritten: writes.length, roomsChecked: roomIds.size, timers };
 }
