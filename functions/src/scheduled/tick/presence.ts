@@ -29,12 +29,13 @@ import { relativeTime } from "../../domain/relativeTime";
 import { MINUTE_MS } from "../../domain/time";
 import { adminUids } from "../../store/admins";
 import type { Machine } from "../../data/model";
-import { IDLE_STATUSES, type TickContext } from "./base";
+import type { TickContext } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
 import { refs } from "../../data/refs";
 
 /** How long FCM keeps an offline notice. */
-export const OFFLINE_NOTICE_TTL_SECONDS = 24 * 3600;
+const OFFLINE_NOTICE_TTL_SECONDS = 24 * 3600;
+const IDLE = ["FINISHED", "OFF"];
 
 export interface PresenceResult {
   wentOffline: string[];
@@ -53,12 +54,12 @@ export async function updatePresence(
   const [silentIdle, offlineIdle] = await Promise.all([
     machines
       .where("online", "==", true)
-      .where("status", "in", IDLE_STATUSES)
+      .where("status", "in", IDLE)
       .where("lastSeenAt", "<=", idleCutoff)
       .get(),
     machines
       .where("online", "==", false)
-      .where("status", "in", IDLE_STATUSES)
+      .where("status", "in", IDLE)
       .where("lastSeenAt", ">", idleCutoff)
       .get(),
   ]);
