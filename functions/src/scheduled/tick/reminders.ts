@@ -123,22 +123,16 @@ async function laundryLeftNotifications(
   );
   const recordSnaps = await db.getAll(...cycles.map((c) => refs(db).cycleWatchers(c.id)));
   counters.reads += machineSnaps.length + recordSnaps.length;
-  const record = new Map(recordSnaps.filter((s) => s.exists).map((s) => [s.id, s]));
-  const machines = new Map(
-    machineSnaps.flatMap((s) => {
-      const m = s.data();
-      return m ? [[s.id, m] as const] : [];
-    }),
-  );
+  const machines = new Map(machineSnaps.map((s) => [s.id, s.data()]));
 
-  return cycles.flatMap((c) => {
+  return cycles.flatMap((c, i) => {
     const m = machines.get(c.machineId);
     if (!m) return [];
     // A later cycle of the same machine started since: the laundry was taken out.
     if (cycles.some((o) => o.machineId === c.machineId && o.startedAt > c.finishedAt)) {
       return [];
     }
-    const uids = finishedCycleWatchers(record.get(c.id));
+    const uids = finishedCycleWatchers(recordSnaps[i]);
     if (c.startedBy) uids.unshift(c.startedBy);
     return laundryLeftReminders({
       machine: { ...m, finishedAt: c.finishedAt },
