@@ -95,7 +95,7 @@ export async function runTick(deps: {
       return null;
     }
   };
-  const timers = await part("timers", () => updateRoomTimers(db, running, now, counters));
+  const timers = await part("timers", () => updateRoomTimers(ctx, running));
   report.roomsWritten = timers?.roomsWritten ?? 0;
   report.presence = await part("presence", () => updatePresence(ctx, running, limits));
   report.queue = await part("queue", () => expireQueueOffers(db, now, limits.claimWindowMinutes));

@@ -32,11 +32,10 @@ export interface PresenceResult {
 }
 
 export async function updatePresence(
-  deps: TickContext,
+  { db, now, counters }: TickContext,
   running: readonly Machine[],
   limits: PresenceLimits,
 ): Promise<PresenceResult> {
-  const { db, now, counters } = deps;
   const idleCutoff = Timestamp.fromMillis(now - limits.idleMinutes * MINUTE_MS);
   const machines = refs(db).machines;
   const [silentIdle, offlineIdle] = await Promise.all([

@@ -65,12 +65,11 @@ function toNotification(
 }
 
 async function finishingSoonNotifications(
-  deps: TickContext,
+  { db, now, counters }: TickContext,
   running: readonly Machine[],
   timers: ReadonlyMap<string, RoomTimers>,
   soonMinutes: number,
 ): Promise<Notice[]> {
-  const { db, now, counters } = deps;
   const candidates = running.flatMap((m) => {
     const t = m.roomId === null ? undefined : timers.get(m.roomId)?.[m.machineId];
     const end = t?.expectedEndAt ?? m.expectedEndAt;
@@ -103,10 +102,9 @@ function finishedCycleWatchers(record: DocumentSnapshot | undefined) {
 }
 
 async function laundryLeftNotifications(
-  deps: TickContext,
+  { db, now, counters }: TickContext,
   limits: ReminderLimits,
 ): Promise<Notice[]> {
-  const { db, now, counters } = deps;
   const newest = now - limits.leftoverMinutes * MINUTE_MS;
   const oldest = newest - limits.leftoverCatchUpMinutes * MINUTE_MS;
   const cyclesSnap = await refs(db)

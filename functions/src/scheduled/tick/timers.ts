@@ -5,12 +5,12 @@
  * last write (`{}`) and then none until a machine runs again. A late re-run of an older minute
  * leaves rooms with a newer `timersAt` alone, so timers never move backwards.
  */
-import { type DocumentData as Data, type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type DocumentData as Data, Timestamp } from "firebase-admin/firestore";
 import { courseKey } from "../../domain/stats";
 import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from "../../domain/timers";
 import { isNotFound, toMillis } from "../../data/db";
 import type { Machine } from "../../data/model";
-import type { TickCounters } from "./base";
+import type { TickContext } from "./base";
 import { refs } from "../../data/refs";
 import { readStats } from "../../store/status";
 
@@ -42,10 +42,8 @@ function mapValues<T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U
 }
 
 export async function updateRoomTimers(
-  db: Firestore,
+  { db, now, counters }: TickContext,
   running: readonly Machine[],
-  now: number,
-  counters: TickCounters,
 ): Promise<TimersResult> {
   const byRoom = new Map<string, Machine[]>();
   for (const m of running) {
