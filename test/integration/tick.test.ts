@@ -139,6 +139,18 @@ describe("tick: room timers", () => {
     expect(idle?.timersActive).toBeUndefined();
   });
 
+  it("never recreates a room deleted while its machine runs, and still writes the other rooms", async () => {
+    await createRoom(testDb(), "2", "B동");
+    await testDb().doc("machines/2").update({ roomId: "2" });
+    await report(1, "WASHING", T0);
+    await report(2, "WASHING", T0);
+    await testDb().doc("rooms/1").delete();
+
+    await runAt(T0 + MIN);
+    expect((await testDb().doc("rooms/1").get()).exists).toBe(false);
+    expect(Object.keys((await doc("rooms/2"))?.timers)).toEqual(["2"]);
+  });
+
   it("an idle minute (nothing running, nobody waiting) writes nothing at all", async () => {
     const before = await dumpDb();
     const idle = await runAt(T0 + 5 * MIN);

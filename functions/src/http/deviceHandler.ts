@@ -9,7 +9,7 @@
  * is one batch whose first write (the report's create()) is the one that can fail.
  */
 import * as logger from "firebase-functions/logger";
-import { type DocumentSnapshot, type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
 import type { z } from "zod";
 import { type CalibrationSums, thresholds } from "../domain/calibration";
 import { DECIMAL_ID } from "../domain/consoleConfig";
@@ -19,6 +19,7 @@ import { type MachineType, isBoundary, normalizeStatus } from "../domain/status"
 import { type EncryptedSecret, decryptSecret, secretsEqual } from "../security/deviceSecret";
 import { isAlreadyExists, isNotFound, toMillis } from "../data/db";
 import { refs } from "../data/refs";
+import type { Invocation } from "../invocation";
 import { type HttpRequest, type HttpResponse, jsonBody, requireMethod } from "./adapter";
 import {
   DeviceUpdateBodySchema,
@@ -32,20 +33,14 @@ import {
   type CachedMachine,
   type DeviceState,
   LIVENESS_WRITE_MS,
-  freshMachine,
+  MACHINE_CACHE_TTL_MS,
   rememberEntry,
 } from "./deviceState";
 import { HttpError, parseOrThrow } from "./errors";
 import { noMachine } from "./routes/common";
 
-export interface DeviceDeps {
-  db: Firestore;
-  /** The DEVICE_MASTER_KEY secret's value. */
-  masterKey: string;
-  now: () => number;
-  /** This instance's memory: rate buckets and the machine cache (deviceState.ts). */
-  state: DeviceState;
-}
+/** The invocation's database and clock, the DEVICE_MASTER_KEY's value and this instance's memory. */
+export type DeviceDeps = Pick<Invocation, "db" | "now"> & { masterKey: string; state: DeviceState };
 
 /** What every device body carries (deviceSchemas.ts). */
 interface DeviceBody {
@@ -270,8 +265,9 @@ async function cachedMachine(
   nowMs: number,
   needSecret: boolean,
 ): Promise<CachedMachine> {
-  let m = freshMachine(deps.state, machineId, nowMs);
-  if (!m || (needSecret && m.exists && m.secret === undefined)) {
+  let m = deps.state.machines.get(machineId);
+  const stale = !m || nowMs - m.readAt >= MACHINE_CACHE_TTL_MS || nowMs < m.readAt;
+  if (!m || stale || (needSecret && m.exists && m.secret === undefined)) {
     const machineRef = refs(deps.db).machine(machineId).withConverter(null);
     const [snap, secretSnap] = needSecret
       ? await deps.db.getAll(machineRef, refs(deps.db).deviceSecret(machineId))

@@ -9,7 +9,7 @@ import type { EncryptedSecret } from "../security/deviceSecret";
 import { type BucketLimits, TokenBuckets } from "../domain/rateLimit";
 
 /** How long a cached machine document is trusted (raw_data only; reports always read afresh). */
-const MACHINE_CACHE_TTL_MS = 60_000;
+export const MACHINE_CACHE_TTL_MS = 60_000;
 /** A liveness write (lastSeenAt, pingAt) is made at most this often per machine and instance. */
 export const LIVENESS_WRITE_MS = 5 * 60_000;
 /** Entries each per-machine map keeps at most; the least recently set go first. */
@@ -34,47 +34,28 @@ export interface CachedMachine {
   readAt: number;
 }
 
-export interface DeviceState {
-  /** Reports, heartbeats and threshold requests. */
-  requests: TokenBuckets;
-  /** Authenticated raw_data. */
-  rawData: TokenBuckets;
-  /** raw_data without credentials (anyone can send it; it must not spend the board's bucket). */
-  rawDataUnsigned: TokenBuckets;
-  authFailures: TokenBuckets;
-  /** Secret records of machines that failed authentication, for checks without a read. */
-  failedSecrets: Map<string, EncryptedSecret | null>;
-  machines: Map<string, CachedMachine>;
-  /** Machines whose secret record did not decrypt (logged once). */
-  undecryptable: Set<string>;
-}
+export type DeviceState = ReturnType<typeof createDeviceState>;
 
 /**
  * Bursts of 20 requests and 30 raw_data (a 1 Hz stream with room for catch-up after a Wi-Fi
- * hiccup); the sustained rates are the params DEVICE_REQUESTS_PER_SECOND and
- * DEVICE_RAW_DATA_PER_SECOND (config.ts, same defaults).
+ * hiccup); the sustained rates are params (config.ts).
  */
-export function createDeviceState({
-  requestsPerSecond = 2,
-  rawDataPerSecond = 3,
-} = {}): DeviceState {
+export function createDeviceState({ requestsPerSecond = 2, rawDataPerSecond = 3 } = {}) {
   const rawData: BucketLimits = { burst: 30, perSecond: rawDataPerSecond };
   return {
+    /** Reports, heartbeats and threshold requests. */
     requests: new TokenBuckets({ burst: 20, perSecond: requestsPerSecond }),
+    /** Authenticated raw_data. */
     rawData: new TokenBuckets(rawData),
+    /** raw_data without credentials (anyone can send it; it must not spend the board's bucket). */
     rawDataUnsigned: new TokenBuckets(rawData),
     authFailures: new TokenBuckets(AUTH_FAILURE_LIMITS),
-    failedSecrets: new Map(),
-    machines: new Map(),
-    undecryptable: new Set(),
+    /** Secret records of machines that failed authentication, for checks without a read. */
+    failedSecrets: new Map<string, EncryptedSecret | null>(),
+    machines: new Map<string, CachedMachine>(),
+    /** Machines whose secret record did not decrypt (logged once). */
+    undecryptable: new Set<string>(),
   };
-}
-
-/** The cached machine if it is younger than the TTL. */
-export function freshMachine(state: DeviceState, machineId: string, nowMs: number) {
-  const m = state.machines.get(machineId);
-  if (!m || nowMs - m.readAt >= MACHINE_CACHE_TTL_MS || nowMs < m.readAt) return null;
-  return m;
 }
 
 /** Sets `key` as the newest entry of `map`, dropping the oldest past {@link MAX_ENTRIES}. */

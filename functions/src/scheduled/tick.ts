@@ -1,39 +1,30 @@
 /**
- * Every minute (Asia/Seoul): room timer snapshots, device presence and reminders.
+ * Every minute (Asia/Seoul): room timer snapshots, device presence, expired queue offers
+ * (store/queue.ts; its reads and writes are not in the tick's counters) and reminders.
  *
- * Idempotent per schedule time: `now` is the schedule time truncated to the minute
- * (`tickMinuteMs`), every part compares values or creates deterministic ids, and a run that
- * completed records `idempotency/tick-{tickKey}`, so a repeated delivery of the same minute reads
- * one document and writes nothing. A part that fails does not stop the others; the run then
- * throws (no marker) and the scheduler's retry redoes only what is missing.
- *
- * Queue offers: `expireQueueOffers` (store/queue.ts) expires offers past their claim window and
- * offers the machines to the next in line (its reads and writes are not in the tick's counters).
+ * Idempotent per schedule time: `now` is the schedule time truncated to the minute, every part
+ * compares values or creates deterministic ids, and a run that completed records
+ * `idempotency/tick-{key}`, so a repeated delivery of the same minute reads one document and
+ * writes nothing. A part that fails does not stop the others; the run then throws (no marker) and
+ * the scheduler's retry redoes only what is missing.
  */
 import * as logger from "firebase-functions/logger";
-import type { Firestore } from "firebase-admin/firestore";
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import type { Settings } from "../config";
 import type { PresenceLimits } from "../domain/presence";
 import { tickKey, tickMinuteMs } from "../domain/tick";
+import { isAlreadyExists } from "../data/db";
+import { refs } from "../data/refs";
 import { startInvocation } from "../invocation";
 import { type ExpireQueuesReport, expireQueueOffers } from "../store/queue";
-import {
-  type TickCounters,
-  isAlreadyExists,
-  markerData,
-  newCounters,
-  readRunningMachines,
-  tickMarkerRef,
-} from "./tick/base";
+import type { TickCounters } from "./tick/base";
 import { type PresenceResult, updatePresence } from "./tick/presence";
-import {
-  DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
-  type ReminderLimits,
-  type RemindersResult,
-  sendReminders,
-} from "./tick/reminders";
+import { type ReminderLimits, type RemindersResult, sendReminders } from "./tick/reminders";
 import { updateRoomTimers } from "./tick/timers";
+
+/** The tick's markers expire this long after they were written. */
+const MARKER_TTL_MS = 7 * 24 * 3600_000;
 
 export type TickLimits = PresenceLimits &
   ReminderLimits & {
@@ -46,16 +37,9 @@ export function tickLimits(settings: Settings): TickLimits {
   return {
     ...settings.presence,
     ...settings.reminders,
-    leftoverCatchUpMinutes: DEFAULT_LEFTOVER_CATCH_UP_MINUTES,
+    leftoverCatchUpMinutes: 5,
     claimWindowMinutes: settings.claimWindowMinutes,
   };
-}
-
-export interface TickDeps {
-  db: Firestore;
-  /** The schedule time (ISO string or epoch ms); truncated to the minute. */
-  now: string | number;
-  limits: TickLimits;
 }
 
 export interface TickReport {
@@ -70,11 +54,16 @@ export interface TickReport {
   counters: TickCounters;
 }
 
-export async function runTick(deps: TickDeps): Promise<TickReport> {
+/** `now`: the schedule time (ISO string or epoch ms), truncated to the minute. */
+export async function runTick(deps: {
+  db: Firestore;
+  now: string | number;
+  limits: TickLimits;
+}): Promise<TickReport> {
+  const { db, limits } = deps;
   const key = tickKey(deps.now);
   const now = tickMinuteMs(deps.now);
-  const { limits } = deps;
-  const counters = newCounters();
+  const counters: TickCounters = { reads: 1, writes: 0 };
   const report: TickReport = {
     key,
     skipped: false,
@@ -85,14 +74,17 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     reminders: null,
     counters,
   };
-  const marker = tickMarkerRef(deps.db, key);
-  const done = await marker.get();
-  counters.reads += 1;
-  if (done.exists) return { ...report, skipped: true };
+  const marker = refs(db).idempotency(`tick-${key}`);
+  if ((await marker.get()).exists) return { ...report, skipped: true };
 
-  const running = await readRunningMachines(deps.db, counters);
+  // One query for timers, presence while running and "finishing soon" alike.
+  const snap = await refs(db)
+    .machines.where("status", "in", ["WASHING", "SPINNING", "DRYING"])
+    .get();
+  counters.reads += Math.max(1, snap.size);
+  const running = snap.docs.map((d) => d.data());
   report.runningMachines = running.length;
-  const ctx = { db: deps.db, now, counters };
+  const ctx = { db, now, counters };
 
   const failures: { part: string; error: string }[] = [];
   const part = async <T>(name: string, work: () => Promise<T>): Promise<T | null> => {
@@ -103,12 +95,10 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       return null;
     }
   };
-  const timers = await part("timers", () => updateRoomTimers(deps.db, running, now, counters));
+  const timers = await part("timers", () => updateRoomTimers(ctx, running));
   report.roomsWritten = timers?.roomsWritten ?? 0;
   report.presence = await part("presence", () => updatePresence(ctx, running, limits));
-  report.queue = await part("queue", () =>
-    expireQueueOffers(deps.db, now, limits.claimWindowMinutes),
-  );
+  report.queue = await part("queue", () => expireQueueOffers(db, now, limits.claimWindowMinutes));
   report.reminders = await part("reminders", () =>
     sendReminders(ctx, running, timers?.timers ?? new Map(), limits),
   );
@@ -117,11 +107,14 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     logger.error("tick failed", { key, failures });
     throw new Error(`tick ${key} failed: ${failures.map((f) => f.part).join(", ")}`);
   }
-  // Every part is idempotent for a given minute on its own (values compared, deterministic ids);
-  // the marker only saves a repeated delivery the reads. An idle minute writes nothing at all.
+  // The marker only saves a repeated delivery the reads. An idle minute writes nothing at all.
   if (counters.writes > 0) {
     try {
-      await marker.create(markerData("tick", now));
+      await marker.create({
+        kind: "tick",
+        createdAt: Timestamp.fromMillis(now),
+        expireAt: Timestamp.fromMillis(now + MARKER_TTL_MS),
+      });
       counters.writes += 1;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err; // a concurrent delivery of the same minute finished

@@ -52,15 +52,10 @@ export function machineDefaults() {
 /** Creates the machine, its encrypted secret and applied configuration; fails if it exists. */
 export async function createMachine(
   db: Firestore,
-  {
-    machineId,
-    roomId,
-    name,
-    type,
-    secret,
-  }: MachineDescription & { roomId: string; secret: string },
+  m: MachineDescription & { roomId: string; secret: string },
   masterKey: string,
 ): Promise<void> {
+  const { machineId, roomId, name, type } = m;
   const r = refs(db);
   const batch = db.batch();
   batch.create(r.machine(machineId).withConverter(null), {
@@ -69,7 +64,7 @@ export async function createMachine(
     type,
     ...machineDefaults(),
   });
-  batch.create(r.deviceSecret(machineId), secretRecord(secret, masterKey, machineId));
+  batch.create(r.deviceSecret(machineId), secretRecord(m.secret, masterKey, machineId));
   batch.set(r.machineConfig(machineId), { roomId, outOfOrder: false });
   await batch.commit();
 }

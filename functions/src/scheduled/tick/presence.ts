@@ -1,40 +1,29 @@
 /**
- * Device presence: the tick is the only writer of `machines/{id}.online: false` (reports and
- * heartbeats set `online: true` with `lastSeenAt`). Per outage, every admin gets one inbox
- * notification (and push), id `offlineNoticeKey(machineId, lastSeenAt)`.
+ * Device presence: the tick is the only writer of `machines/{id}.online: false` (device traffic
+ * sets `online: true`). Per outage every admin (`admins/{uid}`) gets one notice, id
+ * `offlineNoticeKey(machineId, lastSeenAt)`.
  *
- * Order makes it once-only without transactions: the notices are created (create-if-absent)
- * BEFORE the machine is flagged offline, so a run that dies in between is completed by the retry
- * (the machine is still online and silent, the notices exist already), and a machine already
- * flagged offline needs nothing. The flag is written with the read's update time as a
- * precondition, so a report that arrived meanwhile wins; `backOnline` repairs the rest.
- *
- * Admins: every `admins/{uid}` document (store/admins.ts keeps them in step with the
- * `admin: true` claim).
- *
- * Reads: running machines come from the tick's one query; idle machines only through two narrow
- * queries (online and silent past the idle limit; offline but heard from within it), usually
- * empty. Needs the composite index machines(online, status, lastSeenAt).
+ * Once-only without transactions: the notices are created before the machine is flagged offline,
+ * so a retry after a crash in between finds the machine still online and the notices there. The
+ * flag is written with the read's update time as a precondition, so a report that arrived
+ * meanwhile wins; `backOnline` repairs the rest. Idle machines are read only through two narrow,
+ * usually empty queries (index machines(online, status, lastSeenAt)).
  */
 import * as logger from "firebase-functions/logger";
 import { Timestamp } from "firebase-admin/firestore";
 import { offlineAdminMessage } from "../../domain/messages";
-import {
-  type PresenceDecision,
-  type PresenceLimits,
-  offlineNoticeKey,
-  presenceDecision,
-} from "../../domain/presence";
+import { type PresenceLimits, offlineNoticeKey, presenceDecision } from "../../domain/presence";
 import { relativeTime } from "../../domain/relativeTime";
 import { MINUTE_MS } from "../../domain/time";
 import { adminUids } from "../../store/admins";
 import type { Machine } from "../../data/model";
-import { IDLE_STATUSES, type TickContext } from "./base";
+import type { TickContext } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
 import { refs } from "../../data/refs";
 
 /** How long FCM keeps an offline notice. */
-export const OFFLINE_NOTICE_TTL_SECONDS = 24 * 3600;
+const OFFLINE_NOTICE_TTL_SECONDS = 24 * 3600;
+const IDLE = ["FINISHED", "OFF"];
 
 export interface PresenceResult {
   wentOffline: string[];
@@ -43,43 +32,33 @@ export interface PresenceResult {
 }
 
 export async function updatePresence(
-  deps: TickContext,
+  { db, now, counters }: TickContext,
   running: readonly Machine[],
   limits: PresenceLimits,
 ): Promise<PresenceResult> {
-  const { db, now, counters } = deps;
   const idleCutoff = Timestamp.fromMillis(now - limits.idleMinutes * MINUTE_MS);
   const machines = refs(db).machines;
   const [silentIdle, offlineIdle] = await Promise.all([
     machines
       .where("online", "==", true)
-      .where("status", "in", IDLE_STATUSES)
+      .where("status", "in", IDLE)
       .where("lastSeenAt", "<=", idleCutoff)
       .get(),
     machines
       .where("online", "==", false)
-      .where("status", "in", IDLE_STATUSES)
+      .where("status", "in", IDLE)
       .where("lastSeenAt", ">", idleCutoff)
       .get(),
   ]);
   counters.reads += Math.max(1, silentIdle.size) + Math.max(1, offlineIdle.size);
 
-  const byDecision = new Map<PresenceDecision, Machine[]>();
-  for (const m of [
-    ...running,
-    ...silentIdle.docs.map((d) => d.data()),
-    ...offlineIdle.docs.map((d) => d.data()),
-  ]) {
-    // A report-only board is judged against the late end of its cycle (domain/presence.ts).
-    const d = presenceDecision(
-      { ...m, expectedEndAt: m.expectedEndHigh ?? m.expectedEndAt },
-      now,
-      limits,
-    );
-    byDecision.set(d, [...(byDecision.get(d) ?? []), m]);
-  }
-  const goOffline = byDecision.get("goOffline") ?? [];
-  const goOnline = byDecision.get("backOnline") ?? [];
+  // A report-only board is judged against the late end of its cycle (domain/presence.ts).
+  const decide = (m: Machine) =>
+    presenceDecision({ ...m, expectedEndAt: m.expectedEndHigh ?? m.expectedEndAt }, now, limits);
+  const idle = [...silentIdle.docs, ...offlineIdle.docs].map((d) => d.data());
+  const candidates = [...running, ...idle];
+  const goOffline = candidates.filter((m) => decide(m) === "goOffline");
+  const goOnline = candidates.filter((m) => decide(m) === "backOnline");
 
   // 1. Notices first (see the header), 2. then the flags.
   let noticesCreated = 0;

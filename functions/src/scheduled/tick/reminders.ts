@@ -1,22 +1,13 @@
 /**
- * The tick's reminders (rules and keys in domain/reminders.ts), delivered as inbox entries and
- * pushes once per user and key (inbox.ts).
- *
- * - "Finishing in N minutes": for each running machine whose shown timer has 0 < time left ≤ N,
- *   to the machine's current watchers (`machines/{id}/watchers/{uid}`, set by `notify_me`).
- *   Only machines inside that window cost a read (their watchers).
- * - "Laundry still inside": for each cycle that FINISHED M minutes ago (`cycles` where
- *   `finishedAt` in (now − M − catch-up, now − M]), unless a new cycle started on the machine.
- *   Recipients are whoever watched the cycle when it finished and who started it:
- *   * watchers: the FINISHED fan-out deletes the watches, so they are read from its record of
- *     the cycle, `cycleWatchers/{cycleId}.uids` (notifications.ts writes it before deleting any
- *     watch);
- *   * starter: `cycles/{id}.startedBy` (uid): `start_course` records the uid on the machine's
- *     course intent and the report trigger copies it to the cycle.
- *   The catch-up (default 5 min) lets a tick that ran late, or a FINISHED report delivered late,
- *   still remind; the domain gives up M + 60 min after FINISHED.
+ * The tick's reminders (rules and keys in domain/reminders.ts), sent as notices once per user
+ * and key (store/notices.ts).
+ * - "Finishing in N minutes": running machines whose shown timer has 0 < time left <= N, to their
+ *   current watchers; only those machines cost a read.
+ * - "Laundry still inside": cycles that FINISHED M minutes ago (a catch-up covers a late tick or
+ *   report), unless a newer cycle started on the machine; to who started it (`startedBy`) and who
+ *   watched it then (`cycleWatchers/{cycleId}`: the FINISHED fan-out deleted the watches).
  */
-import { type Firestore, Timestamp, type DocumentSnapshot } from "firebase-admin/firestore";
+import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
 import {
   type Reminder,
   type ReminderKind,
@@ -26,9 +17,8 @@ import {
 } from "../../domain/reminders";
 import type { RoomTimers } from "../../domain/timers";
 import { MINUTE_MS } from "../../domain/time";
-import { toMillis } from "../../data/db";
 import type { Machine } from "../../data/model";
-import type { TickContext, TickCounters } from "./base";
+import type { TickContext } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
 import { getAll, refs } from "../../data/refs";
 
@@ -41,7 +31,6 @@ export interface ReminderLimits {
   leftoverCatchUpMinutes: number;
 }
 
-export const DEFAULT_LEFTOVER_CATCH_UP_MINUTES = 5;
 const SOON_TTL_SECONDS = 10 * 60;
 const LEFTOVER_TTL_SECONDS = 60 * 60;
 
@@ -75,19 +64,12 @@ function toNotification(
   };
 }
 
-async function watcherUids(db: Firestore, machineId: string, counters: TickCounters) {
-  const snap = await refs(db).watchers(machineId).get();
-  counters.reads += Math.max(1, snap.size);
-  return snap.docs.map((d) => d.id);
-}
-
-export async function finishingSoonNotifications(
-  deps: TickContext,
+async function finishingSoonNotifications(
+  { db, now, counters }: TickContext,
   running: readonly Machine[],
   timers: ReadonlyMap<string, RoomTimers>,
   soonMinutes: number,
 ): Promise<Notice[]> {
-  const { db, now, counters } = deps;
   const candidates = running.flatMap((m) => {
     const t = m.roomId === null ? undefined : timers.get(m.roomId)?.[m.machineId];
     const end = t?.expectedEndAt ?? m.expectedEndAt;
@@ -97,10 +79,11 @@ export async function finishingSoonNotifications(
   });
   const lists = await Promise.all(
     candidates.map(async ({ m, end }) => {
-      const uids = await watcherUids(db, m.machineId, counters);
+      const watchers = await refs(db).watchers(m.machineId).get();
+      counters.reads += Math.max(1, watchers.size);
       return finishingSoonReminders({
         machine: { ...m, expectedEndAt: end },
-        subscribers: uids.map((uid) => ({ uid })),
+        subscribers: watchers.docs.map((d) => ({ uid: d.id })),
         now,
         minutes: soonMinutes,
       }).map((r) => toNotification(r, m, { cycleStartedAt: m.cycleStartedAt }));
@@ -110,7 +93,7 @@ export async function finishingSoonNotifications(
 }
 
 /** Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (uid → true). */
-export function finishedCycleWatchers(record: DocumentSnapshot | undefined) {
+function finishedCycleWatchers(record: DocumentSnapshot | undefined) {
   const recorded = record?.get("uids") as unknown;
   if (typeof recorded !== "object" || recorded === null) return [];
   return Object.entries(recorded)
@@ -118,11 +101,10 @@ export function finishedCycleWatchers(record: DocumentSnapshot | undefined) {
     .map(([uid]) => uid);
 }
 
-export async function laundryLeftNotifications(
-  deps: TickContext,
+async function laundryLeftNotifications(
+  { db, now, counters }: TickContext,
   limits: ReminderLimits,
 ): Promise<Notice[]> {
-  const { db, now, counters } = deps;
   const newest = now - limits.leftoverMinutes * MINUTE_MS;
   const oldest = newest - limits.leftoverCatchUpMinutes * MINUTE_MS;
   const cyclesSnap = await refs(db)
@@ -131,13 +113,7 @@ export async function laundryLeftNotifications(
     .get();
   counters.reads += Math.max(1, cyclesSnap.size);
   if (cyclesSnap.empty) return [];
-  const cycles = cyclesSnap.docs.map((d) => ({
-    id: d.id,
-    machineId: String(d.get("machineId")),
-    startedAt: toMillis(d.get("startedAt")),
-    finishedAt: toMillis(d.get("finishedAt")) ?? 0,
-    startedBy: d.get("startedBy") as unknown,
-  }));
+  const cycles = cyclesSnap.docs.map((d) => d.data());
   const machineIds = [...new Set(cycles.map((c) => c.machineId))];
   const machineSnaps = await getAll(
     db,
@@ -145,27 +121,17 @@ export async function laundryLeftNotifications(
   );
   const recordSnaps = await db.getAll(...cycles.map((c) => refs(db).cycleWatchers(c.id)));
   counters.reads += machineSnaps.length + recordSnaps.length;
-  const record = new Map(recordSnaps.filter((s) => s.exists).map((s) => [s.id, s]));
-  const machines = new Map(
-    machineSnaps.flatMap((s) => {
-      const m = s.data();
-      return m ? [[s.id, m] as const] : [];
-    }),
-  );
+  const machines = new Map(machineSnaps.map((s) => [s.id, s.data()]));
 
-  return cycles.flatMap((c) => {
+  return cycles.flatMap((c, i) => {
     const m = machines.get(c.machineId);
     if (!m) return [];
     // A later cycle of the same machine started since: the laundry was taken out.
-    if (
-      cycles.some(
-        (o) => o.machineId === c.machineId && o.startedAt !== null && o.startedAt > c.finishedAt,
-      )
-    ) {
+    if (cycles.some((o) => o.machineId === c.machineId && o.startedAt > c.finishedAt)) {
       return [];
     }
-    const uids = finishedCycleWatchers(record.get(c.id));
-    if (typeof c.startedBy === "string" && c.startedBy) uids.unshift(c.startedBy);
+    const uids = finishedCycleWatchers(recordSnaps[i]);
+    if (c.startedBy) uids.unshift(c.startedBy);
     return laundryLeftReminders({
       machine: { ...m, finishedAt: c.finishedAt },
       recipients: uids.map((uid) => ({ uid })),

@@ -1,28 +1,20 @@
 /**
- * Room timer snapshots: `rooms/{id}.timers` (`{machineId: {status, remainingMinutes,
- * expectedEndAt, finishing}}`) and `timersAt`, written by the tick only, and only when a value
- * changed (domain `timersChanged`).
- *
- * `rooms/{id}.timersActive` is true exactly while `timers` is non-empty. It lets one query
- * (`timersActive == true`) fetch the stored timers of every room that shows any, so the tick
- * never reads idle rooms: a room not in that query has `{}` stored (or none), which is what its
- * timers are compared with. A room whose machines all went idle gets one last write (`{}`,
- * `timersActive: false`) and then none until a machine runs again.
- *
- * A late re-run of an older minute (a scheduler retry after the next minute ran) leaves rooms
- * whose `timersAt` is newer than its `now` alone, so timers never move backwards.
+ * Room timer snapshots, `rooms/{id}.timers` and `timersAt`: written by the tick only, and only
+ * when a value changed. `timersActive` is true exactly while `timers` is non-empty, so one query
+ * finds every room that shows timers and idle rooms are never read: a room gone idle gets one
+ * last write (`{}`) and then none until a machine runs again. A late re-run of an older minute
+ * leaves rooms with a newer `timersAt` alone, so timers never move backwards.
  */
-import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type DocumentData as Data, Timestamp } from "firebase-admin/firestore";
 import { courseKey } from "../../domain/stats";
 import { type MachineTimer, type RoomTimers, roomTimers, timersChanged } from "../../domain/timers";
-import type { MachineStatus } from "../../domain/status";
 import { isNotFound, toMillis } from "../../data/db";
 import type { Machine } from "../../data/model";
-import { MAX_BATCH_WRITES, type TickCounters, slices } from "./base";
+import type { TickContext } from "./base";
 import { refs } from "../../data/refs";
 import { readStats } from "../../store/status";
 
-export interface TimersResult {
+interface TimersResult {
   /** Rooms whose timers were written. */
   roomsWritten: number;
   /** Rooms with running machines or shown timers that were compared. */
@@ -31,41 +23,27 @@ export interface TimersResult {
   timers: Map<string, RoomTimers>;
 }
 
-/** A stored timer map back to numbers, for the value comparison. */
-export function storedTimers(value: unknown): Record<string, Partial<MachineTimer>> {
-  const out: Record<string, Partial<MachineTimer>> = {};
-  if (typeof value !== "object" || value === null) return out;
-  for (const [id, raw] of Object.entries(value as Record<string, unknown>)) {
-    const t = (raw ?? {}) as Record<string, unknown>;
-    out[id] = {
-      status: t.status as MachineStatus,
-      remainingMinutes: t.remainingMinutes as number,
-      expectedEndAt: toMillis(t.expectedEndAt) ?? undefined,
-      finishing: t.finishing as boolean,
-    };
-  }
-  return out;
+/** A stored timer map back to numbers, for the value comparison (of the timer fields only). */
+function storedTimers(value: unknown): Record<string, Partial<MachineTimer>> {
+  const stored = (typeof value === "object" && value !== null ? value : {}) as Record<string, Data>;
+  return mapValues(stored, (t) => ({
+    ...t,
+    expectedEndAt: toMillis(t?.expectedEndAt) ?? undefined,
+  }));
 }
 
 /** The timer map as stored: `expectedEndAt` as a Timestamp, like the machine documents. */
-export function timersForStore(timers: RoomTimers): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [id, t] of Object.entries(timers)) {
-    out[id] = {
-      status: t.status,
-      remainingMinutes: t.remainingMinutes,
-      expectedEndAt: Timestamp.fromMillis(t.expectedEndAt),
-      finishing: t.finishing,
-    };
-  }
-  return out;
+function timersForStore(timers: RoomTimers) {
+  return mapValues(timers, (t) => ({ ...t, expectedEndAt: Timestamp.fromMillis(t.expectedEndAt) }));
+}
+
+function mapValues<T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 }
 
 export async function updateRoomTimers(
-  db: Firestore,
+  { db, now, counters }: TickContext,
   running: readonly Machine[],
-  now: number,
-  counters: TickCounters,
 ): Promise<TimersResult> {
   const byRoom = new Map<string, Machine[]>();
   for (const m of running) {
@@ -104,35 +82,24 @@ export async function updateRoomTimers(
     writes.push({ roomId, timers: next });
   }
 
+  // update() replaces the whole `timers` map, and never brings back a room deleted in the
+  // console while one of its machines ran (a set would recreate it without a name).
   const at = Timestamp.fromMillis(now);
-  await Promise.all(
-    slices(writes, MAX_BATCH_WRITES).map(async (slice) => {
-      // update() replaces the whole `timers` map, and never brings back a room deleted in the
-      // console while one of its machines ran (a set would recreate it without a name).
-      const fields = (w: (typeof slice)[number]) => ({
+  const writer = db.bulkWriter({ throttling: false });
+  const updates = writes.map((w) =>
+    writer
+      .update(refs(db).room(w.roomId), {
         timers: timersForStore(w.timers),
         timersAt: at,
         timersActive: Object.keys(w.timers).length > 0,
-      });
-      const batch = db.batch();
-      for (const w of slice) batch.update(refs(db).room(w.roomId), fields(w));
-      try {
-        await batch.commit();
-        counters.writes += slice.length;
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        // A room of the slice is gone: the others one by one.
-        for (const w of slice) {
-          await refs(db)
-            .room(w.roomId)
-            .update(fields(w))
-            .then(() => (counters.writes += 1))
-            .catch((e: unknown) => {
-              if (!isNotFound(e)) throw e;
-            });
-        }
-      }
-    }),
+      })
+      .then(
+        () => void (counters.writes += 1),
+        (err: unknown) => {
+          if (!isNotFound(err)) throw err; // a room deleted meanwhile is left alone
+        },
+      ),
   );
+  await Promise.all([...updates, writer.close()]);
   return { roomsWritten: writes.length, roomsChecked: roomIds.size, timers };
 }
