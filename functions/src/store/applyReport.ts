@@ -338,11 +338,13 @@ async function planStats(
 
   const snap = a.roomId ? await tx.get(refs(db).roomStats(a.roomId)) : null;
   const courses = { ...snap?.data()?.courses };
-  /** The fleet's figures of a course, read only while the room's own do not carry the weight. */
+  // The fleet's figures of a course, read only while the room's own do not carry the weight, and
+  // outside the transaction: they change once a day, and every room's transactions would
+  // otherwise contend for the one document.
   const prior = async (course: string, h: CourseHistograms) =>
     (filteredMean(h.total)?.kept ?? 0) >= PRIOR_SAMPLES
       ? null
-      : ((await tx.get(refs(db).courseStats(type, course))).data() ?? null);
+      : ((await refs(db).courseStats(type, course).get()).data() ?? null);
   if (changed) {
     for (const course of new Set(counted.map((c) => c.course))) {
       const key = courseStatsId(type, course);
