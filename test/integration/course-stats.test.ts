@@ -143,4 +143,20 @@ describe("course statistics per room", () => {
     expect((await load(1)).find((m) => m.machine_id === 2)?.avg_minutes).toBe(40);
     expect((await load(2)).find((m) => m.machine_id === 7)?.avg_minutes).toBe(60);
   });
+
+  it("a cycle rewritten after its machine moved rooms is taken back only from the room that counted it", async () => {
+    await cycle(7, DAY0, 40, 10);
+    await cycle(8, DAY0, 40, 10); // room 3's own 40-minute cycle
+    await testDb().doc("machines/7").update({ roomId: "3" });
+    // A late SPINNING (a board's buffer) moves the spin start of that cycle: it is rewritten.
+    clock += 1500;
+    await applyReportAt(clock, 7, await postUpdate(clock, 7, "SPINNING", DAY0 + 25 * 60));
+    const total = async (roomId: string) =>
+      (await testDb().doc(`congestion/${roomId}`).get()).get(
+        "courses.washer-standard.histograms.total",
+      ) as Record<string, number[]> | undefined;
+    // Room 2 keeps the cycle it counted; room 3 keeps its own and counts the rewritten one.
+    expect((await total("2"))?.["40"]?.[0]).toBe(1);
+    expect((await total("3"))?.["40"]?.[0]).toBe(2);
+  });
 });

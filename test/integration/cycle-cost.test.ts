@@ -78,6 +78,27 @@ describe("a cycle does not query lists it knows are empty", () => {
     expect(await room()).toMatchObject({ subscriberCount: 1 });
   });
 
+  it("lists older than their counts are read until a FINISHED has counted them: nobody is skipped", async () => {
+    // Watches and a subscription made before counts were kept (no count on either document).
+    for (const uid of ["a", "b"]) {
+      await testDb().doc(`machines/1/watchers/${uid}`).set({ uid });
+    }
+    await testDb().doc("rooms/1/subscribers/s").set({ uid: "s" });
+    // A leaves, C joins: neither may invent a count from nothing.
+    await setWatch(testDb(), "a", "1", false, clock);
+    await setWatch(testDb(), "c", "1", true, clock);
+    expect((await machine()).watcherCount).toBeUndefined();
+    await cycle();
+    const inbox = async (uid: string) =>
+      (await testDb().collection(`users/${uid}/notifications`).get()).size;
+    expect([await inbox("a"), await inbox("b"), await inbox("c"), await inbox("s")]).toEqual([
+      0, 1, 1, 1,
+    ]);
+    // Counted now: the watches ended, the subscription stays.
+    expect(await machine()).toMatchObject({ watcherCount: 0 });
+    expect(await room()).toMatchObject({ subscriberCount: 1 });
+  });
+
   it("counts follow turning a watch or subscription on, again, and off", async () => {
     await cycle();
     for (let i = 0; i < 3; i++) await setWatch(testDb(), "u", "1", true, clock);

@@ -168,7 +168,9 @@ export async function applyReport(
     });
 
     const course = plan.current?.course ?? DEFAULT_COURSE;
-    const stats = await planStats(db, tx, { roomId, type, plan, course, machine });
+    // The room each stored cycle was counted in: one is taken back only from that room.
+    const countedIn = new Map(around?.cycles.map((c) => [c.id, c.roomId ?? null]));
+    const stats = await planStats(db, tx, { roomId, type, plan, course, machine, countedIn });
     const existingIds = new Set(around?.cycles.map((c) => c.id));
     const newCycles = plan.upsertCycles.filter((c) => !existingIds.has(c.id));
     const at = now();
@@ -205,7 +207,7 @@ export async function applyReport(
       ...(queue?.notices ?? []),
     ]);
 
-    writePlan(db, tx, {
+    const roomWritten = writePlan(db, tx, {
       machineId,
       roomId,
       type,
@@ -226,7 +228,8 @@ export async function applyReport(
       now: at,
     });
     finished?.write(tx);
-    queue?.write(tx);
+    // The room's document carries the queue's length when writePlan wrote it: one write, not two.
+    queue?.write(tx, { roomCountWritten: roomWritten });
     writeNotices(db, tx, notices, at);
     const offer = queue?.announce?.[0] ?? null;
     return {
@@ -325,11 +328,14 @@ async function planStats(
     plan: ReportPlan;
     course: string;
     machine: DocumentData;
+    countedIn: ReadonlyMap<string, string | null>;
   },
 ): Promise<PlannedStats> {
   const { plan, type } = a;
   const running = plan.state.cycleStartedAt !== null;
-  const counted = [...plan.counted.added, ...plan.counted.removed];
+  // A cycle stored in another room (the machine moved since) stays in that room's figures.
+  const removed = plan.counted.removed.filter((c) => a.countedIn.get(c.id) === a.roomId);
+  const counted = [...plan.counted.added, ...removed];
   const changed = a.roomId !== null && counted.length > 0;
   if (!changed && !running) return { room: null, counts: null, current: null };
   // While the same cycle runs the course (the SPINNING), the figures it started with still hold.
@@ -349,7 +355,7 @@ async function planStats(
     for (const course of new Set(counted.map((c) => c.course))) {
       const key = courseStatsId(type, course);
       let h = courses[key]?.histograms ?? EMPTY_HISTOGRAMS;
-      for (const c of plan.counted.removed) if (c.course === course) h = addSample(h, c, -1);
+      for (const c of removed) if (c.course === course) h = addSample(h, c, -1);
       for (const c of plan.counted.added) if (c.course === course) h = addSample(h, c, 1);
       courses[key] = { histograms: h, stats: courseStats(type, course, h, await prior(course, h)) };
     }
@@ -382,6 +388,7 @@ function carriedEstimate(
   return toMillis(e.cycleStartedAt) === plan.state.cycleStartedAt ? e : null;
 }
 
+/** Writes the plan; true when it wrote the room's document (`congestion/{roomId}`). */
 function writePlan(
   db: Firestore,
   tx: Transaction,
@@ -399,7 +406,7 @@ function writePlan(
     recentReports: string[];
     now: number;
   },
-): void {
+): boolean {
   const { plan } = a;
   const state = plan.state;
   const end = expectedEnd(a.type, state, a.stats.current);
@@ -464,7 +471,9 @@ function writePlan(
     const ref = refs(db).congestion(a.roomId);
     if (a.stats.room?.exists) tx.update(ref, fields);
     else tx.set(ref, fields, { merge: true });
+    return true;
   }
+  return false;
 }
 
 /** A count kept on a document: a number ≥ 0, else unknown. */

@@ -31,30 +31,36 @@ const userRef = (db: Firestore, uid: string) => refs(db).user(uid);
 const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
 /**
- * Adds or removes a membership document and, in the same transaction, moves the count kept
- * beside it (`count` writes the change), so the count is exact: the report trigger skips the
- * query of a list whose count is 0.
+ * Adds or removes a membership document and, in the same transaction, moves the count kept on
+ * `counter.ref` (field `counter.field`), so the count is exact: the report trigger skips the query
+ * of a list whose count is 0. A count not kept yet (a document older than counts) stays missing,
+ * so the trigger queries the list and records its exact size.
  */
 async function setMembership(
   ref: DocumentReference,
   uid: string,
   on: boolean,
   now: number,
-  count: (tx: Transaction, change: 1 | -1) => void,
+  counter: { ref: DocumentReference; field: string },
 ) {
   await ref.firestore.runTransaction(async (tx) => {
-    const exists = (await tx.get(ref)).exists;
+    const [member, holder] = await tx.getAll(ref, counter.ref);
+    const exists = member.exists;
     if (on) tx.set(ref, { uid, createdAt: Timestamp.fromMillis(now) });
     else if (exists) tx.delete(ref);
-    if (on !== exists) count(tx, on ? 1 : -1);
+    const kept: unknown = holder.get(counter.field);
+    if (on === exists || typeof kept !== "number" || kept < 0) return;
+    tx.update(counter.ref, { [counter.field]: FieldValue.increment(on ? 1 : -1) });
   });
 }
 
 /** Turns the user's one-shot watch of the machine on or off (`machines/{id}.watcherCount`). */
 export function setWatch(db: Firestore, uid: string, machineId: string, on: boolean, now: number) {
-  return setMembership(refs(db).watchers(machineId).doc(uid), uid, on, now, (tx, change) =>
-    tx.update(refs(db).machine(machineId), { watcherCount: FieldValue.increment(change) }),
-  );
+  const machine = refs(db).machine(machineId).withConverter(null);
+  return setMembership(refs(db).watchers(machineId).doc(uid), uid, on, now, {
+    ref: machine,
+    field: "watcherCount",
+  });
 }
 
 /** Turns the user's subscription to every FINISHED in the room on or off. */
@@ -65,13 +71,10 @@ export function setRoomSubscription(
   on: boolean,
   now: number,
 ) {
-  return setMembership(refs(db).subscribers(roomId).doc(uid), uid, on, now, (tx, change) =>
-    tx.set(
-      refs(db).congestion(roomId),
-      { roomId, subscriberCount: FieldValue.increment(change) },
-      { merge: true },
-    ),
-  );
+  return setMembership(refs(db).subscribers(roomId).doc(uid), uid, on, now, {
+    ref: refs(db).congestion(roomId),
+    field: "subscriberCount",
+  });
 }
 
 export class UnknownCursorError extends Error {}

@@ -88,7 +88,8 @@ type PlannedQueueChange<R extends { queue: RoomQueue }> = R & {
   /** The offers the change made, in queue order, and their notices (to write with the queue). */
   announce: UserOffer[];
   notices: Notice[];
-  write(tx: Transaction): void;
+  /** `roomCountWritten`: the caller writes `congestion/{roomId}.queueLength` itself. */
+  write(tx: Transaction, opts?: { roomCountWritten?: boolean }): void;
 };
 
 /** Reads the room's queue in `tx` and applies `change` (pure: a retried transaction reruns it). */
@@ -116,12 +117,12 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
     changed,
     announce,
     notices,
-    write(t) {
+    write(t, opts) {
       if (!changed) return;
       // The room's document counts the queue (store/applyReport.ts skips reading an empty one):
       // written when the count moves, or the queue is new.
       const length = result.queue.entries.length;
-      if (!snap.exists || length !== before.entries.length) {
+      if (!opts?.roomCountWritten && (!snap.exists || length !== before.entries.length)) {
         t.set(refs(db).congestion(roomId), { roomId, queueLength: length }, { merge: true });
       }
       t.set(ref, {
