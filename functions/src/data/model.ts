@@ -225,9 +225,13 @@ export interface RoomStats {
   subscriberCount: number | null;
 }
 
+/** A list's size kept on a document (watcherCount, subscriberCount…): a number ≥ 0, else unknown. */
+export function countOf(v: unknown): number | null {
+  return typeof v === "number" && v >= 0 ? v : null;
+}
+
 export const roomStatsConverter = reader<RoomStats>((id, d) => {
   const courses = (d.courses ?? {}) as Record<string, Data>;
-  const count = (v: unknown) => (typeof v === "number" && v >= 0 ? v : null);
   const histogram = (h: unknown): Histogram => (h ?? {}) as Histogram;
   return {
     roomId: id,
@@ -242,8 +246,8 @@ export const roomStatsConverter = reader<RoomStats>((id, d) => {
         return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
       }),
     ),
-    queueLength: count(d.queueLength),
-    subscriberCount: count(d.subscriberCount),
+    queueLength: countOf(d.queueLength),
+    subscriberCount: countOf(d.subscriberCount),
   };
 });
 

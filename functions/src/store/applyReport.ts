@@ -45,7 +45,13 @@ import {
   filteredMean,
 } from "../domain/stats";
 import { toMillis, toTimestamp } from "../data/db";
-import { type RoomStats, courseStatsId, reportConverter, toCourseChoice } from "../data/model";
+import {
+  type RoomStats,
+  countOf,
+  courseStatsId,
+  reportConverter,
+  toCourseChoice,
+} from "../data/model";
 import { readNotices, writeNotices } from "./notices";
 import { planFinished } from "./notifications";
 import { planMachineTransition } from "./queue";
@@ -474,11 +480,6 @@ function writePlan(
     return true;
   }
   return false;
-}
-
-/** A count kept on a document: a number ≥ 0, else unknown. */
-function countOf(v: unknown): number | null {
-  return typeof v === "number" && v >= 0 ? v : null;
 }
 
 function calibrationIncrements(c: CalibrationSums) {

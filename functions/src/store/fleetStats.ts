@@ -1,7 +1,7 @@
 /**
  * The fleet's course figures, `courseStats/{type}-{course}`: every room's histograms summed
  * (domain/stats.ts), the prior a room leans on while it has few cycles of a course. Recomputed
- * whole from `roomStats/` once a day, so no finished cycle writes a fleet-wide document (at a
+ * whole from the rooms' `congestion/{roomId}.courses` once a day, so no finished cycle writes a fleet-wide document (at a
  * cycle a second across the fleet that document would be hot). A course whose figures did not
  * change is not written; a course no room has any more is deleted.
  */
@@ -17,7 +17,6 @@ import { refs } from "../data/refs";
 
 /** Rooms read per page (each room's document holds all its courses). */
 const PAGE = 300;
-const MAX_BATCH_WRITES = 500;
 
 export interface RollupResult {
   rooms: number;
@@ -46,26 +45,29 @@ export async function rollupFleetStats(db: Firestore): Promise<RollupResult> {
       .get();
   }
 
-  const stored = await r.courseStatsAll.get();
+  const stored = new Map((await r.courseStatsAll.get()).docs.map((d) => [d.id, d.data()]));
   const writes: { key: string; data: object | null }[] = [];
   for (const [key, hs] of byCourse) {
     const [type, ...rest] = key.split("-");
     const stats = courseStats(type as MachineType, rest.join("-"), mergeHistograms(hs));
-    const before = stored.docs.find((d) => d.id === key)?.data();
+    const before = stored.get(key);
     if (stats && before && sameFigures(before, stats)) continue;
     writes.push({ key, data: stats && { ...stats, rooms: hs.length } });
   }
-  for (const d of stored.docs) if (!byCourse.has(d.id)) writes.push({ key: d.id, data: null });
+  for (const key of stored.keys()) if (!byCourse.has(key)) writes.push({ key, data: null });
 
-  for (let i = 0; i < writes.length; i += MAX_BATCH_WRITES) {
-    const batch = db.batch();
-    for (const w of writes.slice(i, i + MAX_BATCH_WRITES)) {
+  const writer = db.bulkWriter({ throttling: false });
+  // Handlers attached before close(): a failed write fails the run (the scheduler retries it).
+  const done = Promise.all(
+    writes.map((w) => {
       const ref = r.courseStatsAll.doc(w.key).withConverter(null);
-      if (w.data) batch.set(ref, { ...w.data, updatedAt: FieldValue.serverTimestamp() });
-      else batch.delete(ref);
-    }
-    await batch.commit();
-  }
+      return w.data
+        ? writer.set(ref, { ...w.data, updatedAt: FieldValue.serverTimestamp() })
+        : writer.delete(ref);
+    }),
+  );
+  await writer.close();
+  await done;
   return {
     rooms,
     courses: byCourse.size,
