@@ -28,8 +28,10 @@ describe("finishedMessage", () => {
     expect(text.body).not.toContain("세탁");
   });
 
-  it("is Korean when no locale is given", () => {
-    expect(finishedMessage(washer)).toEqual(finishedMessage(washer, "ko"));
+  it("is Korean when the user has no locale", () => {
+    expect(finishedMessage(washer, resolveLocale(undefined))).toEqual(
+      finishedMessage(washer, "ko"),
+    );
   });
 
   it("speaks English to an English user", () => {
@@ -58,7 +60,7 @@ describe("roomFinishedMessage", () => {
   });
 
   it("has dryer and English variants", () => {
-    expect(roomFinishedMessage(dryer, "ko").title).toBe("건조기 5 건조 완료");
+    expect(roomFinishedMessage(dryer, "ko", null).title).toBe("건조기 5 건조 완료");
     expect(roomFinishedMessage({ ...dryer, name: "Dryer 5" }, "en", "Block A")).toEqual({
       title: "Dryer 5: drying finished",
       body: "Dryer 5 in Block A has finished drying and will be free soon.",

@@ -47,10 +47,7 @@ function machineName(machine: MessageMachine, locale: Locale): string {
 }
 
 /** To a watcher (`notify_me`) of the machine that just finished. */
-export function finishedMessage(
-  machine: MessageMachine,
-  locale: Locale = DEFAULT_LOCALE,
-): MessageText {
+export function finishedMessage(machine: MessageMachine, locale: Locale): MessageText {
   const name = machineName(machine, locale);
   if (machine.type === "dryer") {
     return locale === "en"
@@ -70,12 +67,12 @@ export function finishedMessage(
 
 /**
  * To a room subscriber (`device_subscribe`) who was not watching the machine: the machine will be
- * free soon. `roomName` (optional) says which room, for users subscribed to several.
+ * free soon. `roomName` (null: unnamed) says which room, for users subscribed to several.
  */
 export function roomFinishedMessage(
   machine: MessageMachine,
-  locale: Locale = DEFAULT_LOCALE,
-  roomName?: string | null,
+  locale: Locale,
+  roomName: string | null,
 ): MessageText {
   const name = machineName(machine, locale);
   const room = roomName?.trim();
@@ -98,7 +95,7 @@ export function roomFinishedMessage(
 export function offerMessage(
   machine: MessageMachine,
   minutesToClaim: number,
-  locale: Locale = DEFAULT_LOCALE,
+  locale: Locale,
 ): MessageText {
   const name = machineName(machine, locale);
   const minutes = Math.max(1, Math.round(minutesToClaim));
@@ -122,7 +119,7 @@ function adminName(machine: MessageMachine, locale: Locale): string {
 export function offlineAdminMessage(
   machine: MessageMachine,
   lastSeenText: string,
-  locale: Locale = DEFAULT_LOCALE,
+  locale: Locale,
 ): MessageText {
   const name = adminName(machine, locale);
   return locale === "en"
@@ -137,7 +134,7 @@ export function offlineAdminMessage(
 export function implausibleCycleAdminMessage(
   machine: MessageMachine,
   totalMinutes: number,
-  locale: Locale = DEFAULT_LOCALE,
+  locale: Locale,
 ): MessageText {
   const name = adminName(machine, locale);
   return locale === "en"
@@ -155,7 +152,7 @@ export function implausibleCycleAdminMessage(
 export function brokenAdminMessage(
   machine: MessageMachine,
   reason: string,
-  locale: Locale = DEFAULT_LOCALE,
+  locale: Locale,
 ): MessageText {
   const name = adminName(machine, locale);
   const why = reason.trim() ? `: ${reason.trim()}` : ".";
@@ -167,7 +164,7 @@ export function brokenAdminMessage(
 /** To admins: a console edit was refused (reverted or flagged), and why. */
 export function configErrorMessage(
   what: { kind: "machine" | "room"; id: string; problems: { field: string; reason: string }[] },
-  locale: Locale = DEFAULT_LOCALE,
+  locale: Locale,
 ): MessageText {
   const list = what.problems.map((p) => `${p.field}: ${p.reason}`).join("; ");
   const machine = what.kind === "machine";
