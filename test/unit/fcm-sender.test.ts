@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import type { Messaging } from "firebase-admin/messaging";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const logs = vi.hoisted(() => ({ calls: [] as unknown[][] }));
 vi.mock("firebase-functions/logger", () => {
@@ -17,6 +17,15 @@ vi.mock("firebase-functions/logger", () => {
     error: record("error"),
   };
 });
+
+/** The sender's waits, recorded instead of waited. */
+const sleeps = vi.hoisted(() => [] as number[]);
+vi.mock("node:timers/promises", () => ({
+  setTimeout: (ms: number) => {
+    sleeps.push(ms);
+    return Promise.resolve();
+  },
+}));
 
 import {
   RETRY,
@@ -44,17 +53,12 @@ const PAYLOAD: PushPayload = {
 
 const manyTokens = (n: number) => Array.from({ length: n }, (_, i) => `token-${i}`);
 
-function setup(random = () => 0.5) {
+function setup(random = 0.5) {
   const transport = createRecordingTransport();
-  const sleeps: number[] = [];
+  sleeps.length = 0;
+  vi.spyOn(Math, "random").mockReturnValue(random);
   const send = (tokens: string[], uid = "alice"): Promise<SendReport> =>
-    sendToUser(transport, uid, tokens, PAYLOAD, {
-      sleep: (ms) => {
-        sleeps.push(ms);
-        return Promise.resolve();
-      },
-      random,
-    });
+    sendToUser(transport, uid, tokens, PAYLOAD);
   return { transport, sleeps, send };
 }
 
@@ -62,6 +66,9 @@ const tokensOf = (batch: PushMessage[]) => batch.map((m) => m.token);
 
 beforeEach(() => {
   logs.calls.length = 0;
+});
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 describe("sendToUser: batching", () => {
@@ -136,7 +143,7 @@ describe("sendToUser: retries", () => {
 
   it("keeps jittered delays within [d/2, d] of the capped exponential", async () => {
     for (const r of [0, 0.999]) {
-      const { transport, sleeps, send } = setup(() => r);
+      const { transport, sleeps, send } = setup(r);
       transport.failToken("token-0", { code: FCM_ERROR.unavailable, httpStatus: 503 });
       await send(manyTokens(1));
       const ceilings = [500, 1000, 2000, 4000];

@@ -70,10 +70,6 @@ export async function sendToUser(
   uid: string,
   tokens: readonly string[],
   payload: PushPayload,
-  {
-    sleep = delay,
-    random = Math.random,
-  }: { sleep?: (ms: number) => Promise<unknown>; random?: () => number } = {},
 ): Promise<SendReport> {
   const report: SendReport = { sent: 0, failed: 0, deadTokens: [] };
   const failuresByCode: Record<string, number> = {};
@@ -117,10 +113,9 @@ export async function sendToUser(
     }
     if (retry.length === 0) break;
     const ceiling = Math.min(RETRY.maxDelayMs, RETRY.baseDelayMs * 2 ** round);
-    const jitter = Math.min(1, Math.max(0, random()));
-    const delayMs = Math.max(Math.round(ceiling / 2 + (jitter * ceiling) / 2), retryAfterMs);
+    const delayMs = Math.max(Math.round(ceiling / 2 + (Math.random() * ceiling) / 2), retryAfterMs);
     logger.info("push retry", { uid, round: round + 1, messages: retry.length, delayMs });
-    await sleep(delayMs);
+    await delay(delayMs);
     pending = retry;
   }
   if (report.failed > 0) {
