@@ -8,12 +8,7 @@ import {
   createRecordingTransport,
 } from "../../tools/fcm/recordingTransport";
 import { clearBroken } from "../../functions/src/store/broken";
-import {
-  expireQueueOffers,
-  onMachineFreed,
-  queueOfferId,
-  readQueue,
-} from "../../functions/src/store/queue";
+import { expireQueueOffers, onMachineFreed, queueOfferId } from "../../functions/src/store/queue";
 import { saveFcmToken } from "../../functions/src/store/users";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import {
@@ -24,6 +19,7 @@ import {
   seedDemoWorld,
   testDb,
   deliverPushes,
+  readQueue,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.

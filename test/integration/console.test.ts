@@ -9,13 +9,13 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceState } from "../../functions/src/http/deviceState";
-import { readQueue, joinQueue, onMachineFreed } from "../../functions/src/store/queue";
+import { joinQueue, onMachineFreed } from "../../functions/src/store/queue";
 import { handleAdminWritten } from "../../functions/src/triggers/onAdminWritten";
 import { handleMachineWritten } from "../../functions/src/triggers/onMachineWritten";
 import { handleProvisioningWritten } from "../../functions/src/triggers/onProvisioningWritten";
 import { handleRoomWritten } from "../../functions/src/triggers/onRoomWritten";
 import { signUpUser } from "../support/auth";
-import { TEST_MASTER_KEY, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { TEST_MASTER_KEY, jsonRequest, readQueue, seedDemoWorld, testDb } from "../support/world";
 
 const NOW = Date.UTC(2025, 5, 9, 3, 0);
 

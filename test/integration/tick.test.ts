@@ -7,7 +7,7 @@ import { type TickLimits, runTick, tick, tickLimits } from "../../functions/src/
 import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { createRoom } from "../../functions/src/store/machines";
 import { setWatch } from "../../functions/src/store/notifications";
-import { joinQueue, onMachineFreed, readQueue } from "../../functions/src/store/queue";
+import { joinQueue, onMachineFreed } from "../../functions/src/store/queue";
 import { saveFcmToken } from "../../functions/src/store/users";
 import {
   applyReportAt,
@@ -19,6 +19,7 @@ import {
   TEST_MASTER_KEY,
   deliverPushes,
   testSettings,
+  readQueue,
 } from "../support/world";
 
 /** This test's device-function instance memory (rate buckets, machine cache). */

@@ -2,7 +2,7 @@
  * Helpers that build a small world for integration tests: the admin Firestore, the demo room
  * and machines, and direct calls into the handlers.
  */
-import { type QueryDocumentSnapshot, getFirestore } from "firebase-admin/firestore";
+import { type Firestore, type QueryDocumentSnapshot, getFirestore } from "firebase-admin/firestore";
 import { expect } from "vitest";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
@@ -10,7 +10,9 @@ import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
 import { type Settings, readSettings } from "../../functions/src/config";
 import type { Invocation } from "../../functions/src/invocation";
+import type { RoomQueue } from "../../functions/src/domain/queue";
 import type { PushTransport } from "../../functions/src/services/fcm/transport";
+import { readQueues } from "../../functions/src/store/queue";
 import { handlePushCreated } from "../../functions/src/triggers/onPushCreated";
 import { handleReportCreated } from "../../functions/src/triggers/onReportCreated";
 import { seedDemo } from "../../tools/stack/seed";
@@ -21,6 +23,11 @@ export const TEST_MASTER_KEY = "test-master-key-0123456789abcdef";
 export function testDb() {
   if (getApps().length === 0) initializeApp({ projectId: PROJECT_ID });
   return getFirestore();
+}
+
+/** The room's queue as stored (missing → empty). */
+export async function readQueue(db: Firestore, roomId: string): Promise<RoomQueue> {
+  return (await readQueues(db, [roomId])).get(roomId) ?? { entries: [] };
 }
 
 export async function seedDemoWorld() {

@@ -36,8 +36,6 @@ import { getAll, refs } from "../data/refs";
 
 /** Fresh reads after a lost race before giving up (with backoff: about 5 s in all). */
 const MAX_ATTEMPTS = 10;
-/** First backoff after a lost race; doubled each time, with jitter, at most 1 s. */
-const BACKOFF_BASE_MS = 20;
 
 /** The queue kept changing under this writer (a burst of joins): the API answers 409. */
 export class QueueBusyError extends Error {
@@ -47,11 +45,9 @@ export class QueueBusyError extends Error {
   }
 }
 
-/** ABORTED (10): contention, once the SDK's own transaction retries are spent. */
-const isContention = (err: unknown) => (err as { code?: unknown }).code === 10;
-
+/** After a lost race: 20 ms, doubled each time, with jitter, at most 1 s. */
 const backoffMs = (attempt: number) =>
-  Math.min(1000, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random());
+  Math.min(1000, 20 * 2 ** (attempt - 1)) * (0.5 + Math.random());
 
 /** Inbox id (and push key) of an offer. */
 export function queueOfferId(roomId: string, machineId: string, offeredAt: number): string {
@@ -68,18 +64,13 @@ export function messageMachine(snap: Pick<DocumentSnapshot, "id" | "get">): Mess
   return { id: snap.id, name: typeof name === "string" ? name : null, type };
 }
 
-export async function readQueue(db: Firestore, roomId: string): Promise<RoomQueue> {
-  return toRoomQueue((await refs(db).queue(roomId).get()).data());
-}
-
 /** Several rooms' queues in one read, by room id. */
 export async function readQueues(
   db: Firestore,
   roomIds: readonly string[],
 ): Promise<Map<string, RoomQueue>> {
-  const unique = [...new Set(roomIds)];
-  const snaps = await getAll(db, unique.map(refs(db).queue));
-  return new Map(unique.map((id, i) => [id, toRoomQueue(snaps[i]?.data())]));
+  const snaps = await getAll(db, roomIds.map(refs(db).queue));
+  return new Map(roomIds.map((id, i) => [id, toRoomQueue(snaps[i]?.data())]));
 }
 
 /** A queue change read in a transaction; the caller calls `write` after its last read. */
@@ -107,11 +98,11 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
   const changed = result.queue !== before;
   const key = (o: UserOffer) => `${o.uid}/${o.machineId}/${o.offeredAt}`;
   const held = new Set(activeOffers(before).map(key));
-  const announce = activeOffers(result.queue).filter((o) => !held.has(key(o)));
+  const offers = activeOffers(result.queue);
+  const announce = offers.filter((o) => !held.has(key(o)));
   const notices = await offerNotices(db, tx, roomId, announce, now);
   const stored: unknown = snap.get("version");
   const version = (typeof stored === "number" ? stored : 0) + 1;
-  const offers = activeOffers(result.queue);
   return {
     ...result,
     changed,
@@ -157,7 +148,8 @@ async function mutateQueue<R extends { queue: RoomQueue }>(
         return planned;
       });
     } catch (err) {
-      if (!isContention(err)) throw err;
+      // ABORTED (10): contention, once the SDK's own transaction retries are spent.
+      if ((err as { code?: unknown }).code !== 10) throw err;
       if (attempt >= MAX_ATTEMPTS) throw new QueueBusyError(roomId);
       logger.info("queue write raced, retrying", { roomId, attempt });
       await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
