@@ -13,7 +13,6 @@ import {
   expireOffers,
   join,
   leave,
-  offerFreeMachines,
   offerFreedMachine,
   position,
   withdrawOffer,
@@ -117,11 +116,13 @@ describe("offers and claims", () => {
     expect(again.queue).toBe(first.queue);
   });
 
-  it("offers several free machines in the order given", () => {
-    const r = offerFreeMachines(queueOf("a", "b", "c"), ["m2", "m1"], T0, WINDOW);
+  it("offers several expired machines in the order they expired", () => {
+    let q = offerFreedMachine(queueOf("a", "b", "c", "d"), "m2", T0, WINDOW).queue;
+    q = offerFreedMachine(q, "m1", T0, WINDOW).queue;
+    const r = expireOffers(q, T0 + WINDOW * MINUTE_MS, WINDOW);
     expect(r.offers.map((o) => [o.uid, o.machineId])).toEqual([
-      ["a", "m2"],
-      ["b", "m1"],
+      ["c", "m2"],
+      ["d", "m1"],
     ]);
   });
 

@@ -160,22 +160,6 @@ export function offerFreedMachine(
   return { queue: replaceAt(queue, i, { ...queue.entries[i], offer }), offer: { uid, ...offer } };
 }
 
-/** {@link offerFreedMachine} for each machine, in the given order. */
-export function offerFreeMachines(
-  queue: RoomQueue,
-  machineIds: readonly string[],
-  now: number,
-  windowMinutes: number,
-): { queue: RoomQueue; offers: UserOffer[] } {
-  const offers: UserOffer[] = [];
-  for (const id of machineIds) {
-    const r = offerFreedMachine(queue, id, now, windowMinutes);
-    queue = r.queue;
-    if (r.offer) offers.push(r.offer);
-  }
-  return { queue, offers };
-}
-
 type ClaimResult =
   | { ok: true; queue: RoomQueue; claimed: ClaimedOffer }
   | { ok: false; queue: RoomQueue; reason: "notQueued" | "noOffer" | "otherMachine" | "expired" };
@@ -249,9 +233,14 @@ export function expireOffers(
       entries.push({ uid: e.uid, joinedAt: stampAfter(entries, now), passes: e.passes + 1 });
     }
   }
-  const machineIds = expired.map((x) => x.machineId);
-  const passed = offerFreeMachines({ ...queue, entries }, machineIds, now, windowMinutes);
-  return { queue: passed.queue, expired, offers: passed.offers };
+  let next: RoomQueue = { ...queue, entries };
+  const offers: UserOffer[] = [];
+  for (const { machineId } of expired) {
+    const r = offerFreedMachine(next, machineId, now, windowMinutes);
+    next = r.queue;
+    if (r.offer) offers.push(r.offer);
+  }
+  return { queue: next, expired, offers };
 }
 
 function indexOf(queue: RoomQueue, uid: string): number {
