@@ -243,7 +243,7 @@ export async function applyReport(
       decision: plan.decision,
       newCycles,
       statusAfter: plan.state.status,
-      notices: notices.toWrite.length,
+      notices: notices.length,
       offeredTo: offer?.uid ?? null,
     };
   });

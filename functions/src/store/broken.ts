@@ -111,7 +111,7 @@ export async function reportBroken(
       threshold,
       outOfOrder: wasOutOfOrder || flag,
       alreadyReported,
-      adminsNotified: notices.toWrite.length,
+      adminsNotified: notices.length,
       outage,
       withdrawn: queue?.withdrawn ?? null,
       flag,

@@ -30,9 +30,7 @@ export interface Notice {
 }
 
 /** What {@link readNotices} found: the notices still to write, each in its user's language. */
-export interface NoticePlan {
-  toWrite: { notice: Notice; locale: Locale }[];
-}
+export type NoticePlan = { notice: Notice; locale: Locale }[];
 
 /** How long a push document is kept (TTL policy on `expireAt`). */
 const PUSH_RETENTION_MS = 30 * DAY_MS;
@@ -49,25 +47,23 @@ export async function readNotices(
   notices: readonly Notice[],
 ): Promise<NoticePlan> {
   const unique = [...new Map(notices.map((n) => [`${n.uid}/${n.id}`, n])).values()];
-  if (unique.length === 0) return { toWrite: [] };
+  if (unique.length === 0) return [];
   const uids = [...new Set(unique.map((n) => n.uid))];
   const snaps = await tx.getAll(
     ...uids.map((uid) => refs(db).user(uid)),
     ...unique.map((n) => inboxRef(db, n.uid, n.id)),
   );
   const locales = new Map(uids.map((uid, i) => [uid, resolveLocale(snaps[i]?.get("locale"))]));
-  return {
-    toWrite: unique
-      .filter((_, i) => !snaps[uids.length + i]?.exists)
-      .map((notice) => ({ notice, locale: locales.get(notice.uid) ?? "ko" })),
-  };
+  return unique
+    .filter((_, i) => !snaps[uids.length + i]?.exists)
+    .map((notice) => ({ notice, locale: locales.get(notice.uid) ?? "ko" }));
 }
 
 /** The writes of a plan from {@link readNotices}, in the same transaction. */
 export function writeNotices(db: Firestore, tx: Transaction, plan: NoticePlan, now: number) {
   const createdAt = Timestamp.fromMillis(now);
   const unread = new Map<string, number>();
-  for (const { notice: n, locale } of plan.toWrite) {
+  for (const { notice: n, locale } of plan) {
     const text = n.text(locale);
     const about = { machineId: n.machineId, roomId: n.roomId };
     tx.create(inboxRef(db, n.uid, n.id), {
@@ -113,11 +109,10 @@ export async function sendNotices(
       writeNotices(db, tx, p, now);
       return p;
     });
-    created += plan.toWrite.length;
+    created += plan.length;
     if (counters) {
       counters.reads += new Set(slice.map((n) => n.uid)).size + slice.length;
-      counters.writes +=
-        2 * plan.toWrite.length + new Set(plan.toWrite.map((w) => w.notice.uid)).size;
+      counters.writes += 2 * plan.length + new Set(plan.map((w) => w.notice.uid)).size;
     }
   }
   return { created };
