@@ -27,7 +27,6 @@ import { refs } from "../data/refs";
 const FINISHED_TTL_SECONDS = 60 * 60;
 const IMPLAUSIBLE_NOTICE_TTL_SECONDS = 24 * 3600;
 
-const userRef = (db: Firestore, uid: string) => refs(db).user(uid);
 const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
 /**
@@ -101,7 +100,7 @@ export async function listNotifications(
     rest = newestFirst(inbox(db, uid).where("createdAt", "<", createdAt));
   }
   if (found.length <= limit) found.push(...(await rest.limit(limit + 1 - found.length).get()).docs);
-  const user = await userRef(db, uid).get();
+  const user = await refs(db).user(uid).get();
   const docs = found.slice(0, limit);
   return {
     entries: docs.map((d) => d.data()),
@@ -129,7 +128,7 @@ export async function markRead(
     const snap = await tx.get(ref);
     if (!snap.exists) return null;
     if (snap.get("readAt") != null) return { marked: 0 };
-    markIn(tx, userRef(db, uid), [ref], now);
+    markIn(tx, refs(db).user(uid), [ref], now);
     return { marked: 1 };
   });
 }
@@ -145,26 +144,12 @@ export async function markAllRead(
     const n = await db.runTransaction(async (tx) => {
       const unread = await tx.get(inbox(db, uid).where("read", "==", false).limit(400));
       const entries = unread.docs.map((d) => d.ref);
-      markIn(tx, userRef(db, uid), entries, now);
+      markIn(tx, refs(db).user(uid), entries, now);
       return unread.size;
     });
     marked += n;
     if (n < 400) return { marked };
   }
-}
-
-/** A cycle the report trigger completed for the first time. */
-interface FinishedCycle {
-  id: string;
-  implausible: boolean;
-  totalMinutes: number;
-}
-
-/** Who hears of a machine's finished cycles, and what the report's transaction writes for it. */
-interface FinishedPlan {
-  notices: Notice[];
-  counts: { watchers: number; subscribers: number | null };
-  write(tx: Transaction): void;
 }
 
 /**
@@ -179,13 +164,14 @@ export async function planFinished(
   a: {
     machine: MessageMachine;
     roomId: string | null;
-    cycles: readonly FinishedCycle[];
+    /** Cycles the report trigger completed for the first time. */
+    cycles: readonly { id: string; implausible: boolean; totalMinutes: number }[];
     now: number;
     /** The lists' counts kept beside them (0: known empty, not queried; null: unknown). */
     watcherCount: number | null;
     subscriberCount: number | null;
   },
-): Promise<FinishedPlan> {
+) {
   const implausible = a.cycles.filter((c) => c.implausible);
   const [watchersSnap, subsSnap, adminsSnap] = await Promise.all([
     a.watcherCount === 0 ? null : tx.get(refs(db).watchers(a.machine.id)),
@@ -240,7 +226,7 @@ export async function planFinished(
     notices,
     // What the lists hold now (the watches end with this cycle), for the counts beside them.
     counts: { watchers: 0, subscribers: subsSnap ? allSubscribers.length : a.subscriberCount },
-    write(tx) {
+    write(tx: Transaction) {
       const uids = Object.fromEntries(watchers.map((u) => [u, true]));
       // Nobody watched: no record (the reminder reads a missing one as nobody).
       for (const cycle of watchers.length > 0 ? a.cycles : []) {
