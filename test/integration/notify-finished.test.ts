@@ -2,7 +2,6 @@ import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { FCM_ERROR } from "../../functions/src/services/fcm/transport";
 import { tokenId } from "../../functions/src/store/users";
 import { handlePushCreated } from "../../functions/src/triggers/onPushCreated";
 import {
@@ -191,7 +190,7 @@ describe("FINISHED notifications", () => {
     await call(a, "/notify_me", { machine_id: 2, isusing: 1 });
     await call(a, "/set_fcm_token", { fcm_token: "tok-dead" });
     await call(a, "/set_fcm_token", { fcm_token: "tok-alive" });
-    transport.failToken("tok-dead", { code: FCM_ERROR.tokenNotRegistered });
+    transport.failToken("tok-dead", { code: "messaging/registration-token-not-registered" });
 
     await runCycle(2, 1);
 

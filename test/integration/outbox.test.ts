@@ -6,7 +6,6 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../functions/src/domain/time";
-import { FCM_ERROR } from "../../functions/src/services/fcm/transport";
 import { joinQueue } from "../../functions/src/store/queue";
 import { type Notice, sendNotices } from "../../functions/src/store/notices";
 import { saveFcmToken } from "../../functions/src/store/users";
@@ -158,7 +157,7 @@ describe("the push trigger", () => {
 
   it("the time to live sent is what is left of the notice's, and a dead token is removed", async () => {
     await withTokens("u1", "tok-dead", "tok-ok");
-    transport.failToken("tok-dead", { code: FCM_ERROR.tokenNotRegistered });
+    transport.failToken("tok-dead", { code: "messaging/registration-token-not-registered" });
     await sendNotices(testDb(), [notice("u1")], NOW);
     await deliver("notice-1-u1", NOW + 100_000);
     expect(transport.delivered.map((m) => [m.token, m.ttlSeconds])).toEqual([["tok-ok", 500]]);

@@ -34,7 +34,6 @@ import {
   sendToUser,
 } from "../../functions/src/services/fcm/sender";
 import {
-  FCM_ERROR,
   type PushMessage,
   createFcmTransport,
   toFcmMessage,
@@ -116,7 +115,7 @@ describe("sendToUser: batching", () => {
 describe("sendToUser: retries", () => {
   it("retries a batch FCM throttled (429) and ends with everything sent", async () => {
     const { transport, sleeps, send } = setup();
-    transport.failCall(0, { code: FCM_ERROR.rateExceeded, httpStatus: 429 });
+    transport.failCall(0, { code: "messaging/message-rate-exceeded", httpStatus: 429 });
 
     const report = await send(manyTokens(3));
 
@@ -131,7 +130,7 @@ describe("sendToUser: retries", () => {
   it("waits longer before each retry round, never more than maxDelayMs", async () => {
     const { transport, sleeps, send } = setup();
     for (const call of [0, 1, 2, 3])
-      transport.failCall(call, { code: FCM_ERROR.tooManyRequests, httpStatus: 429 });
+      transport.failCall(call, { code: "messaging/too-many-requests", httpStatus: 429 });
 
     const report = await send(manyTokens(2));
 
@@ -144,7 +143,7 @@ describe("sendToUser: retries", () => {
   it("keeps jittered delays within [d/2, d] of the capped exponential", async () => {
     for (const r of [0, 0.999]) {
       const { transport, sleeps, send } = setup(r);
-      transport.failToken("token-0", { code: FCM_ERROR.unavailable, httpStatus: 503 });
+      transport.failToken("token-0", { code: "messaging/server-unavailable", httpStatus: 503 });
       await send(manyTokens(1));
       const ceilings = [500, 1000, 2000, 4000];
       expect(sleeps).toHaveLength(RETRY.maxRetries);
@@ -157,7 +156,7 @@ describe("sendToUser: retries", () => {
 
   it("retries only the messages that failed with a server error, up to maxRetries, then counts them failed", async () => {
     const { transport, sleeps, send } = setup();
-    transport.failToken("token-1", { code: FCM_ERROR.internal, httpStatus: 500 });
+    transport.failToken("token-1", { code: "messaging/internal-error", httpStatus: 500 });
 
     const report = await send(manyTokens(3));
 
@@ -171,7 +170,7 @@ describe("sendToUser: retries", () => {
     const { transport, sleeps, send } = setup();
     transport.failToken(
       "token-0",
-      { code: FCM_ERROR.tooManyRequests, httpStatus: 429, retryAfterMs: 20_000 },
+      { code: "messaging/too-many-requests", httpStatus: 429, retryAfterMs: 20_000 },
       1,
     );
 
@@ -184,7 +183,7 @@ describe("sendToUser: retries", () => {
   it("gives up on a message whose Retry-After exceeds maxRetryAfterMs instead of sending early", async () => {
     const { transport, sleeps, send } = setup();
     transport.failToken("token-0", {
-      code: FCM_ERROR.tooManyRequests,
+      code: "messaging/too-many-requests",
       retryAfterMs: RETRY.maxRetryAfterMs * 4,
     });
 
@@ -197,7 +196,7 @@ describe("sendToUser: retries", () => {
 
   it("does not retry a bad-payload error", async () => {
     const { transport, sleeps, send } = setup();
-    transport.failToken("token-0", { code: FCM_ERROR.invalidArgument, httpStatus: 400 });
+    transport.failToken("token-0", { code: "messaging/invalid-argument", httpStatus: 400 });
 
     const report = await send(manyTokens(1));
 
@@ -211,9 +210,9 @@ describe("sendToUser: dead tokens", () => {
   it("reports the tokens FCM calls unregistered or invalid, not those of a bad payload", async () => {
     const { transport, send } = setup();
     transport
-      .failToken("gone", { code: FCM_ERROR.tokenNotRegistered, httpStatus: 404 })
-      .failToken("garbled", { code: FCM_ERROR.invalidToken, httpStatus: 400 })
-      .failToken("bad-payload", { code: FCM_ERROR.invalidArgument, httpStatus: 400 });
+      .failToken("gone", { code: "messaging/registration-token-not-registered", httpStatus: 404 })
+      .failToken("garbled", { code: "messaging/invalid-registration-token", httpStatus: 400 })
+      .failToken("bad-payload", { code: "messaging/invalid-argument", httpStatus: 400 });
 
     const report = await send(["gone", "ok-a", "garbled", "bad-payload", "ok-b"]);
 
@@ -257,8 +256,8 @@ describe("sendToUser: isolation", () => {
     const { transport, send } = setup();
     transport
       .throwOnCall(0, new Error("request for secret-token-throws failed"))
-      .failToken("secret-token-gone", { code: FCM_ERROR.tokenNotRegistered })
-      .failToken("secret-token-busy", { code: FCM_ERROR.unavailable });
+      .failToken("secret-token-gone", { code: "messaging/registration-token-not-registered" })
+      .failToken("secret-token-busy", { code: "messaging/server-unavailable" });
 
     const report = await send(["secret-token-gone", "secret-token-busy", "secret-token-throws"]);
 

@@ -7,13 +7,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import * as logger from "firebase-functions/logger";
-import {
-  FCM_ERROR,
-  FCM_MAX_BATCH,
-  type PushMessage,
-  type PushResult,
-  type PushTransport,
-} from "./transport";
+import { FCM_MAX_BATCH, type PushMessage, type PushResult, type PushTransport } from "./transport";
 
 /** What every device of the user shows. */
 export type PushPayload = Omit<PushMessage, "uid" | "token">;
@@ -38,20 +32,21 @@ export interface SendReport {
 
 /** A batch whose transport call threw (network, session, credentials): retried like a 5xx. */
 const BATCH_THREW = "transport/batch-failed";
+/** FCM's error codes (firebase-admin's `error.code`) the sender acts on. */
 const DEAD_TOKEN_CODES: ReadonlySet<string> = new Set([
-  FCM_ERROR.tokenNotRegistered,
-  FCM_ERROR.invalidToken,
+  "messaging/registration-token-not-registered",
+  "messaging/invalid-registration-token",
 ]);
 const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   BATCH_THREW,
-  FCM_ERROR.rateExceeded,
-  FCM_ERROR.deviceRateExceeded,
-  FCM_ERROR.topicsRateExceeded,
-  FCM_ERROR.tooManyRequests,
-  FCM_ERROR.internal,
-  FCM_ERROR.unavailable,
-  FCM_ERROR.networkError,
-  FCM_ERROR.networkTimeout,
+  "messaging/message-rate-exceeded",
+  "messaging/device-message-rate-exceeded",
+  "messaging/topics-message-rate-exceeded",
+  "messaging/too-many-requests",
+  "messaging/internal-error",
+  "messaging/server-unavailable",
+  "app/network-error",
+  "app/network-timeout",
 ]);
 
 function isRetryable({ code, httpStatus = 0 }: { code: string; httpStatus?: number }): boolean {

@@ -35,21 +35,6 @@ export interface PushTransport {
   sendBatch(messages: PushMessage[]): Promise<PushResult[]>;
 }
 
-/** FCM error codes the sender acts on (firebase-admin's `error.code`). */
-export const FCM_ERROR = {
-  tokenNotRegistered: "messaging/registration-token-not-registered",
-  invalidToken: "messaging/invalid-registration-token",
-  invalidArgument: "messaging/invalid-argument",
-  rateExceeded: "messaging/message-rate-exceeded",
-  deviceRateExceeded: "messaging/device-message-rate-exceeded",
-  topicsRateExceeded: "messaging/topics-message-rate-exceeded",
-  tooManyRequests: "messaging/too-many-requests",
-  internal: "messaging/internal-error",
-  unavailable: "messaging/server-unavailable",
-  networkError: "app/network-error",
-  networkTimeout: "app/network-timeout",
-} as const;
-
 /** 32-bit FNV-1a as 8 hex digits: keeps long topics distinct after shortening. */
 function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
