@@ -62,13 +62,10 @@ export async function sendPush(
   }
   const { push, secondsLeft } = taken;
 
-  let tokens: string[];
-  try {
-    tokens = await loadTokens(db, push.uid, inv.now());
-  } catch (err) {
+  const tokens = await loadTokens(db, push.uid, inv.now()).catch(async (err: unknown) => {
     await ref.update({ state: "PENDING", leaseExpireAt: FieldValue.delete() });
     throw err;
-  }
+  });
   const { uid, machineId } = push;
   const roomId = push.roomId ?? "";
   const report = await sendToUser(transport, uid, tokens, {
