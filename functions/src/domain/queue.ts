@@ -60,11 +60,10 @@ export function join(
   queue: RoomQueue,
   uid: string,
   now: number,
-): { queue: RoomQueue; position: number; joined: boolean } {
-  const i = indexOf(queue, uid);
-  if (i >= 0) return { queue, position: i + 1, joined: false };
+): { queue: RoomQueue; joined: boolean } {
+  if (indexOf(queue, uid) >= 0) return { queue, joined: false };
   const entries = [...queue.entries, { uid, joinedAt: stampAfter(queue.entries, now), passes: 0 }];
-  return { queue: { ...queue, entries }, position: entries.length, joined: true };
+  return { queue: { ...queue, entries }, joined: true };
 }
 
 /** `released`: the offer the user held, whose machine the caller should offer to the next. */
