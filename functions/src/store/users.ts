@@ -29,16 +29,16 @@ const MAX_TOKENS_PER_USER = 10;
 
 /**
  * Adds or refreshes one token of the user (and, if given, the user's locale), evicting the
- * least recently refreshed tokens beyond {@link MAX_TOKENS_PER_USER}. Returns how many were evicted.
+ * least recently refreshed tokens beyond {@link MAX_TOKENS_PER_USER}.
  */
 export async function saveFcmToken(
   db: Firestore,
   uid: string,
   a: { token: string; platform: string; locale?: Locale; now: number },
-): Promise<number> {
+): Promise<void> {
   const ref = tokenRef(db, uid, a.token);
   // One transaction: parallel registrations of one user cannot both keep a full set of others.
-  return db.runTransaction(async (tx) => {
+  await db.runTransaction(async (tx) => {
     const existing = await tx.get(
       refs(db)
         .tokens(uid)
@@ -53,7 +53,6 @@ export async function saveFcmToken(
     });
     for (const d of evict) tx.delete(d.ref);
     if (a.locale) tx.set(refs(db).user(uid), { locale: a.locale }, { merge: true });
-    return evict.length;
   });
 }
 
