@@ -270,7 +270,7 @@ describe("sendToUser: isolation", () => {
 });
 
 describe("toFcmMessage", () => {
-  const message: PushMessage = { ...PAYLOAD, uid: "alice", token: "tok-1", icon: "/icons/192.png" };
+  const message: PushMessage = { ...PAYLOAD, uid: "alice", token: "tok-1" };
 
   it("maps to a web push with a visible notification, the room link, Topic and TTL headers and data", () => {
     const fcm = toFcmMessage(message);
@@ -279,7 +279,7 @@ describe("toFcmMessage", () => {
       token: "tok-1",
       data: { type: "finished", machineId: "3", link: "https://washcall.example/rooms/1" },
       webpush: {
-        notification: { title: PAYLOAD.title, body: PAYLOAD.body, icon: "/icons/192.png" },
+        notification: { title: PAYLOAD.title, body: PAYLOAD.body },
         fcmOptions: { link: "https://washcall.example/rooms/1" },
         headers: { TTL: "3600", Topic: "machine-3" },
       },

@@ -23,7 +23,6 @@ export interface PushMessage {
   topic: string;
   /** How long FCM keeps trying to deliver, in seconds. */
   ttlSeconds: number;
-  icon?: string;
 }
 
 export type PushResult =
@@ -68,7 +67,7 @@ export function toFcmMessage(msg: PushMessage): Message {
     data: { ...msg.data, link: msg.link },
     webpush: {
       headers,
-      notification: { title: msg.title, body: msg.body, ...(msg.icon ? { icon: msg.icon } : {}) },
+      notification: { title: msg.title, body: msg.body },
       ...(msg.link.startsWith("https://") ? { fcmOptions: { link: msg.link } } : {}),
     },
   };
