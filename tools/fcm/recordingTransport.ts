@@ -11,8 +11,6 @@ import type {
 
 export interface ScriptedFailure {
   code: string;
-  retryAfterMs?: number;
-  httpStatus?: number;
 }
 
 export interface RecordingTransport extends PushTransport {

@@ -38,7 +38,6 @@ export function recordPushesToOutbox(messaging: MessagingModule, db: Firestore):
         link,
         topic: webpush.headers?.Topic ?? "",
         ttlSeconds: Number(webpush.headers?.TTL ?? 0),
-        ...(webpush.notification?.icon ? { icon: webpush.notification.icon } : {}),
         createdAt: Timestamp.now(),
       });
     }

@@ -6,9 +6,6 @@
  */
 import type { BatchResponse, Message, Messaging } from "firebase-admin/messaging";
 
-/** firebase-admin's `sendEach` refuses more than this many messages per call. */
-export const FCM_MAX_BATCH = 500;
-
 /** One push to one device token. */
 export interface PushMessage {
   /** Owner of the token: not sent to FCM, but lets an outbox or a log say whose message it is. */
@@ -19,38 +16,20 @@ export interface PushMessage {
   data?: Record<string, string>;
   /** Page the notification opens. */
   link: string;
-  /** What a newer push replaces while still undelivered (one per machine). */
+  /**
+   * What a newer push replaces while still undelivered, a Web Push `Topic` header (at most 32
+   * characters of `[A-Za-z0-9_-]`): `machine-{id}`, the id at most 9 digits.
+   */
   topic: string;
   /** How long FCM keeps trying to deliver, in seconds. */
   ttlSeconds: number;
 }
 
-export type PushResult =
-  | { ok: true; messageId: string }
-  | { ok: false; code: string; retryAfterMs?: number; httpStatus?: number };
+export type PushResult = { ok: true; messageId: string } | { ok: false; code: string };
 
 export interface PushTransport {
-  /** Sends 1 to {@link FCM_MAX_BATCH} messages; one result per message, in order. */
+  /** Sends 1 to 500 messages (`sendEach`'s limit); one result per message, in order. */
   sendBatch(messages: PushMessage[]): Promise<PushResult[]>;
-}
-
-/** 32-bit FNV-1a as 8 hex digits: keeps long topics distinct after shortening. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0");
-}
-
-/**
- * Any string → a Web Push `Topic` header (at most 32 characters of `[A-Za-z0-9_-]`): other
- * characters become `_`, a longer one a prefix plus a hash of the whole.
- */
-export function webpushTopic(topic: string): string {
-  const safe = topic.replace(/[^A-Za-z0-9_-]/g, "_");
-  return safe.length <= 32 ? safe : `${safe.slice(0, 23)}-${fnv1a(topic)}`;
 }
 
 /**
@@ -59,9 +38,7 @@ export function webpushTopic(topic: string): string {
  * `fcmOptions.link` only when it is HTTPS, as FCM rejects anything else.
  */
 export function toFcmMessage(msg: PushMessage): Message {
-  const headers: Record<string, string> = { TTL: String(Math.max(0, Math.floor(msg.ttlSeconds))) };
-  const topic = webpushTopic(msg.topic);
-  if (topic) headers.Topic = topic;
+  const headers = { TTL: String(Math.max(0, Math.floor(msg.ttlSeconds))), Topic: msg.topic };
   return {
     token: msg.token,
     data: { ...msg.data, link: msg.link },
