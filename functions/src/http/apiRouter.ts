@@ -4,9 +4,9 @@
  * claim 403 → query 400 → body 400 (413 over 8 KB) → the route's handler.
  */
 import type { Auth, DecodedIdToken } from "firebase-admin/auth";
-import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
-import { type Settings, readSettings } from "../config";
+import type { Settings } from "../config";
+import type { Invocation } from "../invocation";
 import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
 
@@ -22,17 +22,13 @@ interface ApiUser {
   admin: boolean;
 }
 
-export interface ApiDeps {
-  db: Firestore;
+export interface ApiDeps extends Invocation {
   /** `getUser` tells an account's age (broken reports). */
   auth: Pick<Auth, "verifyIdToken" | "getUser">;
-  now: () => number;
   /** Reported by GET /health. */
   version: string;
   /** DEVICE_MASTER_KEY: admin routes encrypt new device secrets with it. */
   masterKey?: string;
-  /** Default: read from the params once per request. */
-  settings?: Settings;
 }
 
 interface RouteContext<A extends AuthLevel, B, Q> {
@@ -170,7 +166,7 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
       user,
       query: parseQuery(route.query ?? NoQuerySchema, req),
       body: route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined,
-      settings: deps.settings ?? readSettings(),
+      settings: deps.settings,
     });
   };
 }
