@@ -12,7 +12,7 @@
  * withdraws its queue offer and writes every admin's notice, in the same commit.
  */
 import * as logger from "firebase-functions/logger";
-import { type DocumentSnapshot, type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
 import { brokenAdminMessage } from "../domain/messages";
 import { withdrawOffer } from "../domain/queue";
 import { toMillis } from "../data/db";
@@ -138,8 +138,8 @@ export async function reportBroken(
  * written when there is nothing to clear. Throws UnknownMachineError for a missing machine.
  */
 export async function clearBroken(
-  db: Firestore,
-  a: { machineId: string; adminUid: string; now: number; windowMinutes: number },
+  { db, now, settings }: Invocation,
+  a: { machineId: string; adminUid: string },
 ): Promise<{ wasOutOfOrder: boolean; archived: number; offeredTo: string | null }> {
   const machineRef = refs(db).machine(a.machineId);
   const machine = await machineRef.get();
@@ -150,7 +150,7 @@ export async function clearBroken(
   const offer = async (): Promise<string | null> => {
     const roomId: unknown = machine.get("roomId");
     if (typeof roomId !== "string") return null;
-    const r = await onMachineFreed(db, a.machineId, roomId, a.now, a.windowMinutes);
+    const r = await onMachineFreed(db, a.machineId, roomId, now(), settings.claimWindowMinutes);
     return r.offer?.uid ?? null;
   };
   // Nothing to clear; a retry after a clear that died before offering still offers (a second
@@ -170,7 +170,7 @@ export async function clearBroken(
   const old = (await refs(db).brokenReports(a.machineId).get()).docs.filter(
     (d) => d.get("outage") !== outage + 1,
   );
-  const clearedAt = Timestamp.fromMillis(a.now);
+  const clearedAt = Timestamp.fromMillis(now());
   for (let i = 0; i < old.length; i += ARCHIVE_CHUNK) {
     const batch = db.batch();
     for (const d of old.slice(i, i + ARCHIVE_CHUNK)) {

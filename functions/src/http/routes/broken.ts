@@ -106,13 +106,10 @@ export const brokenRoutes = [
     response: ClearBrokenResponseSchema,
     auth: "admin",
     body: z.object({ machine_id: IdSchema }).strict(),
-  }).handle(async ({ deps, settings, user, body }) => {
-    const r = await clearBroken(deps.db, {
-      machineId: body.machine_id,
-      adminUid: user.uid,
-      now: deps.now(),
-      windowMinutes: settings.claimWindowMinutes,
-    }).catch(orNoMachine(body.machine_id));
+  }).handle(async ({ deps, user, body }) => {
+    const r = await clearBroken(deps, { machineId: body.machine_id, adminUid: user.uid }).catch(
+      orNoMachine(body.machine_id),
+    );
     return {
       status: 200,
       body: {
