@@ -5,7 +5,6 @@
  */
 import type { Auth, DecodedIdToken } from "firebase-admin/auth";
 import { z } from "zod";
-import type { Settings } from "../config";
 import type { Invocation } from "../invocation";
 import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
@@ -34,7 +33,6 @@ export interface ApiDeps extends Invocation {
 interface RouteContext<A extends AuthLevel, B, Q> {
   req: HttpRequest;
   deps: ApiDeps;
-  settings: Settings;
   user: A extends "none" | "optional" ? ApiUser | null : ApiUser;
   body: B;
   /** Empty for a route without a `query` schema. */
@@ -166,7 +164,6 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
       user,
       query: parseQuery(route.query ?? NoQuerySchema, req),
       body: route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined,
-      settings: deps.settings,
     });
   };
 }

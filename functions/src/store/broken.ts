@@ -107,7 +107,6 @@ export async function reportBroken(
     return {
       /** Distinct users whose reports of this outage count. */
       reports,
-      counted: a.counts,
       threshold,
       outOfOrder: wasOutOfOrder || flag,
       alreadyReported,
