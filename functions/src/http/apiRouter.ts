@@ -102,8 +102,6 @@ function parseQuery(schema: z.ZodType, req: HttpRequest): unknown {
   return parseOrThrow(schema, Object.fromEntries(pairs), "invalid_query");
 }
 
-const NoQuerySchema = z.object({}).strict();
-
 async function authenticate(
   deps: ApiDeps,
   req: HttpRequest,
@@ -162,7 +160,7 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
       req,
       deps,
       user,
-      query: parseQuery(route.query ?? NoQuerySchema, req),
+      query: parseQuery(route.query ?? z.object({}).strict(), req),
       body: route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined,
     });
   };
