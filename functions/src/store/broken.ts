@@ -141,14 +141,14 @@ export async function clearBroken(
   a: { machineId: string; adminUid: string },
 ): Promise<{ wasOutOfOrder: boolean; archived: number; offeredTo: string | null }> {
   const machineRef = refs(db).machine(a.machineId);
-  const machine = await machineRef.get();
-  if (!machine.exists) throw new UnknownMachineError(a.machineId);
-  const outage = outageOf(machine);
-  const wasOutOfOrder = machine.get("outOfOrder") === true;
+  const snap = await machineRef.get();
+  const machine = snap.data();
+  if (!machine) throw new UnknownMachineError(a.machineId);
+  const { outOfOrder: wasOutOfOrder, roomId } = machine;
+  const outage = outageOf(snap);
   const pending = await refs(db).brokenReports(a.machineId).get();
   const offer = async (): Promise<string | null> => {
-    const roomId: unknown = machine.get("roomId");
-    if (typeof roomId !== "string") return null;
+    if (roomId === null) return null;
     const r = await onMachineFreed(db, a.machineId, roomId, now(), settings.claimWindowMinutes);
     return r.offer?.uid ?? null;
   };
@@ -189,7 +189,7 @@ export async function clearBroken(
     outage,
     wasOutOfOrder,
     archived: old.length,
-    since: toMillis(machine.get("outOfOrderSince")),
+    since: toMillis(snap.get("outOfOrderSince")),
   });
   return { wasOutOfOrder, archived: old.length, offeredTo: await offer() };
 }
