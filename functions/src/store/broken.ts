@@ -44,12 +44,14 @@ export async function reportBroken(
 ) {
   const now = clock();
   const { threshold } = settings.broken;
-  const machineRef = refs(db).machine(a.machineId).withConverter(null);
+  const machineRef = refs(db).machine(a.machineId);
   const reportRef = refs(db).brokenReports(a.machineId).doc(a.uid);
   const result = await db.runTransaction(async (tx) => {
-    const machine = await tx.get(machineRef);
-    if (!machine.exists) throw new UnknownMachineError(a.machineId);
-    const outage = outageOf(machine);
+    const snap = await tx.get(machineRef);
+    const machine = snap.data();
+    if (!machine) throw new UnknownMachineError(a.machineId);
+    const { outOfOrder: wasOutOfOrder, roomId } = machine;
+    const outage = outageOf(snap);
     const tallyRef = refs(db).brokenOutage(a.machineId, outage);
     const [mine, tally] = await tx.getAll(reportRef, tallyRef);
     const alreadyReported = mine?.get("outage") === outage;
@@ -58,14 +60,12 @@ export async function reportBroken(
     const counts = a.counts || (alreadyReported && mine?.get("counts") !== false);
     reporters[a.uid] = counts;
     const reports = Object.values(reporters).filter(Boolean).length;
-    const wasOutOfOrder = machine.get("outOfOrder") === true;
     const flag = reports >= threshold && !wasOutOfOrder;
 
     // Reads of the flag's consequences, before any write.
-    const roomId: unknown = machine.get("roomId");
     const admins = flag ? (await tx.get(refs(db).admins)).docs.map((d) => d.id) : [];
     const queue =
-      flag && typeof roomId === "string"
+      flag && roomId !== null
         ? await planQueueChange(db, tx, roomId, now, (q) => withdrawOffer(q, a.machineId))
         : null;
     const notices = await readNotices(
@@ -76,8 +76,8 @@ export async function reportBroken(
         id: `broken-${a.machineId}-${outage}`,
         type: "machine_broken",
         machineId: a.machineId,
-        roomId: typeof roomId === "string" ? roomId : null,
-        text: (locale) => brokenAdminMessage(messageMachine(machine), a.reason, locale),
+        roomId,
+        text: (locale) => brokenAdminMessage(messageMachine(snap), a.reason, locale),
         ttlSeconds: BROKEN_NOTICE_TTL_SECONDS,
       })),
     );
