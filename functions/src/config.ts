@@ -120,20 +120,10 @@ const int = {
 };
 
 /** Every non-secret setting of one invocation, with the defaults where a value is unset. */
-export interface Settings {
-  appUrl: string;
-  claimWindowMinutes: number;
-  cycleBounds: CycleBounds;
-  presence: PresenceLimits;
-  reminders: { soonMinutes: number; leftoverMinutes: number };
-  broken: { threshold: number; minAccountAgeHours: number };
-  device: { requestsPerSecond: number; rawDataPerSecond: number };
-  gemini: { model: string };
-  kma: { nx: number; ny: number };
-}
+export type Settings = ReturnType<typeof readSettings>;
 
 /** Reads every param once. Call it at the start of a handler, never at module load. */
-export function readSettings(): Settings {
+export function readSettings() {
   const minMinutes = int.cycleMin();
   return {
     appUrl: APP_URL.value() || DEFAULT_APP_URL,
@@ -141,13 +131,13 @@ export function readSettings(): Settings {
     cycleBounds: {
       washer: { minMinutes, maxMinutes: int.cycleMaxWasher() },
       dryer: { minMinutes, maxMinutes: int.cycleMaxDryer() },
-    },
+    } satisfies CycleBounds,
     presence: {
       runningMinutes: int.offlineRunning(),
       idleMinutes: int.offlineIdle(),
       reportOnlyMarginMinutes: int.offlineReportOnly(),
       unknownEndMinutes: P.unknownEndMinutes,
-    },
+    } satisfies PresenceLimits,
     reminders: { soonMinutes: int.soon(), leftoverMinutes: int.leftover() },
     broken: { threshold: int.brokenThreshold(), minAccountAgeHours: int.brokenMinAge() },
     device: { requestsPerSecond: int.deviceRequests(), rawDataPerSecond: int.deviceRawData() },

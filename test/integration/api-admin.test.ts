@@ -1,7 +1,7 @@
 import { getAuth } from "firebase-admin/auth";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { createApiHandler } from "../../functions/src/http/routes";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
@@ -15,6 +15,7 @@ import {
   jsonRequest,
   seedDemoWorld,
   testDb,
+  testSettings,
 } from "../support/world";
 
 /** This test's device-function instance memory (rate buckets, machine cache). */
@@ -34,6 +35,7 @@ function deps(over: Partial<ApiDeps> = {}): ApiDeps {
     auth: getAuth(),
     now: () => clock,
     version: "test",
+    settings: testSettings(),
     masterKey: TEST_MASTER_KEY,
     ...over,
   };

@@ -2,7 +2,7 @@ import { type UserRecord, getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { createApiHandler } from "../../functions/src/http/routes";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
 import {
   type RecordingTransport,
@@ -18,6 +18,7 @@ import {
   jsonRequest,
   seedDemoWorld,
   testDb,
+  testSettings,
 } from "../support/world";
 
 const NOW = Date.UTC(2026, 10, 16, 3, 0); // 2026-11-16 12:00 KST
@@ -47,6 +48,7 @@ function deps(over: Partial<ApiDeps> = {}): ApiDeps {
     auth: ageAwareAuth,
     now: () => clock,
     version: "test",
+    settings: testSettings(),
     ...over,
   };
 }

@@ -2,7 +2,7 @@ import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { createApiHandler } from "../../functions/src/http/routes";
 import {
   type RecordingTransport,
   createRecordingTransport,
@@ -19,7 +19,9 @@ import {
   seedDemoWorld,
   testDb,
   deliverPushes,
+  invocationAt,
   readQueue,
+  testSettings,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
@@ -36,6 +38,7 @@ const api = () =>
     auth: getAuth(),
     now: () => clock,
     version: "test",
+    settings: testSettings(),
   });
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -443,12 +446,7 @@ describe("queue offers and machines that cannot be used", () => {
     expect(await order()).toEqual(withdrawn);
 
     clock += MIN;
-    const cleared = await clearBroken(testDb(), {
-      machineId: "3",
-      adminUid: "admin",
-      now: clock,
-      windowMinutes: WINDOW,
-    });
+    const cleared = await clearBroken(invocationAt(clock), { machineId: "3", adminUid: "admin" });
     expect(cleared).toMatchObject({ wasOutOfOrder: true, offeredTo: a.uid });
     expect(await order()).toEqual([
       { uid: a.uid, passes: 0, offer: "3" },
@@ -462,19 +460,12 @@ describe("queue offers and machines that cannot be used", () => {
     // The clear wrote outOfOrder: false, then died before archiving and offering.
     await testDb().doc("machines/3").update({ outOfOrder: false });
     clock += MIN;
-    const retried = await clearBroken(testDb(), {
-      machineId: "3",
-      adminUid: "admin",
-      now: clock,
-      windowMinutes: WINDOW,
-    });
+    const retried = await clearBroken(invocationAt(clock), { machineId: "3", adminUid: "admin" });
     expect(retried).toMatchObject({ wasOutOfOrder: false, offeredTo: a.uid });
     expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: "3" }]);
-    const again = await clearBroken(testDb(), {
+    const again = await clearBroken(invocationAt(clock + 1000), {
       machineId: "3",
       adminUid: "admin",
-      now: clock + 1000,
-      windowMinutes: WINDOW,
     });
     expect(again.offeredTo).toBeNull(); // no second offer
     expect(await order()).toEqual([{ uid: a.uid, passes: 0, offer: "3" }]);

@@ -9,7 +9,7 @@ import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { createApiHandler } from "../../functions/src/http/routes";
 import { apiRoutes } from "../../functions/src/http/routes";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
 import {
@@ -19,6 +19,7 @@ import {
   postUpdate,
   seedDemoWorld,
   testDb,
+  testSettings,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST.
@@ -35,6 +36,7 @@ const api = () =>
     auth: getAuth(),
     now: () => clock,
     version: "test",
+    settings: testSettings(),
     masterKey: TEST_MASTER_KEY,
   });
 

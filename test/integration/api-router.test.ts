@@ -3,16 +3,27 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Request } from "express";
 import { type HttpRequest, fromExpress, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/apiHandler";
-import { type ApiDeps, type ApiRoute, defineRoute } from "../../functions/src/http/apiRouter";
+import { createApiHandler } from "../../functions/src/http/routes";
+import {
+  type ApiDeps,
+  type ApiRoute,
+  createRouter,
+  defineRoute,
+} from "../../functions/src/http/apiRouter";
 import { bearer, signUpAdmin, signUpUser } from "../support/auth";
-import { jsonRequest, testDb } from "../support/world";
+import { jsonRequest, testDb, testSettings } from "../support/world";
 
 const NOW = Date.UTC(2026, 10, 16, 3, 0);
 
 function deps(): ApiDeps {
   testDb();
-  return { db: testDb(), auth: getAuth(), now: () => NOW, version: "test-1" };
+  return {
+    db: testDb(),
+    auth: getAuth(),
+    now: () => NOW,
+    version: "test-1",
+    settings: testSettings(),
+  };
 }
 
 /** A route table injected for the router's own checks; the real table has no admin route yet. */
@@ -48,7 +59,7 @@ const table: ApiRoute[] = [
 ];
 
 const call = (req: HttpRequest, routes: ApiRoute[] = table) =>
-  runHandler("api", createApiHandler(deps(), routes), req);
+  runHandler("api", createRouter(routes, deps()), req);
 
 describe("api router", () => {
   it("answers 404 for an unknown path before anything else, even without a token", async () => {
@@ -146,7 +157,7 @@ describe("api router", () => {
         path: url.split("?")[0],
         headers: { ...bearer(user), "content-type": "application/json" },
         query: {},
-        body: method === "POST" ? Buffer.from("{}") : undefined,
+        rawBody: method === "POST" ? Buffer.from("{}") : undefined,
       } as unknown as Request);
     const cases: [string, string, string][] = [
       ["GET", "/statistics/congestion?room_id=999&room_id=1", "room_id"],
@@ -168,8 +179,6 @@ describe("api router", () => {
   });
 
   it("refuses a table with the same method and path twice", () => {
-    expect(() => createApiHandler(deps(), [table[0], table[0]])).toThrow(
-      /duplicate route POST \/echo/,
-    );
+    expect(() => createRouter([table[0], table[0]], deps())).toThrow(/duplicate route POST \/echo/);
   });
 });

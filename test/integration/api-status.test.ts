@@ -2,7 +2,7 @@ import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { createApiHandler } from "../../functions/src/http/routes";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
@@ -15,6 +15,7 @@ import {
   seedDemoWorld,
   testDb,
   postUpdate,
+  testSettings,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
@@ -24,7 +25,13 @@ const MIN = 60_000;
 let clock = NOW;
 
 const api = () =>
-  createApiHandler({ db: testDb(), auth: getAuth(), now: () => clock, version: "test" });
+  createApiHandler({
+    db: testDb(),
+    auth: getAuth(),
+    now: () => clock,
+    version: "test",
+    settings: testSettings(),
+  });
 const call = (req: HttpRequest) => runHandler("api", api(), req);
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   call(jsonRequest("POST", path, body, headers));

@@ -11,7 +11,7 @@ import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { createApiHandler } from "../../functions/src/http/routes";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
 import type { TipConfig, TipServices } from "../../functions/src/http/routes/tip";
 import { cellField } from "../../functions/src/domain/congestion";
@@ -32,7 +32,7 @@ import {
   writeCachedTip,
 } from "../../functions/src/store/tip";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { dumpDb, jsonRequest, seedDemoWorld, testDb, testSettings } from "../support/world";
 
 /** Epoch ms of a KST wall-clock time. */
 const kst = (y: number, mo: number, d: number, h: number, mi = 0) =>
@@ -141,6 +141,7 @@ function deps(now: number, tip?: TipServices): ApiDeps {
     auth: getAuth(),
     now: () => now,
     version: "test",
+    settings: testSettings(),
     ...(tip ? { tip } : {}),
   };
 }

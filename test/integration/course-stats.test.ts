@@ -7,7 +7,7 @@
 import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/apiHandler";
+import { createApiHandler } from "../../functions/src/http/routes";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { handleRollup } from "../../functions/src/scheduled/rollupStats";
 import { bearer, signUpUser } from "../support/auth";
@@ -19,6 +19,7 @@ import {
   postUpdate,
   seedDemoWorld,
   testDb,
+  testSettings,
 } from "../support/world";
 
 const DAY0 = Date.UTC(2026, 10, 16, 0, 0) / 1000;
@@ -129,7 +130,13 @@ describe("course statistics per room", () => {
     await cycle(1, DAY0, 40);
     await cycle(7, DAY0, 60);
     const user = await signUpUser("stats");
-    const api = createApiHandler({ db: testDb(), auth: getAuth(), now: () => clock, version: "t" });
+    const api = createApiHandler({
+      db: testDb(),
+      auth: getAuth(),
+      now: () => clock,
+      version: "t",
+      settings: testSettings(),
+    });
     const load = async (roomId: number) => {
       const res = await runHandler(
         "api",

@@ -42,20 +42,14 @@ export function fromExpress(req: Request): HttpRequest {
   for (const [k] of pairs) (seen.has(k) ? repeated : seen).add(k);
   // Object.fromEntries defines own properties, so even `__proto__` stays a plain (unknown) key.
   const query = Object.fromEntries(pairs.reverse()) as Record<string, string | undefined>;
-  const withRaw = req as Request & { rawBody?: Buffer };
-  let rawBody = withRaw.rawBody;
-  if (rawBody === undefined && req.body !== undefined && req.body !== null) {
-    rawBody = Buffer.isBuffer(req.body)
-      ? req.body
-      : Buffer.from(typeof req.body === "string" ? req.body : JSON.stringify(req.body));
-  }
   return {
     method: req.method,
     path: req.path || "/",
     headers,
     query,
     ...(repeated.size > 0 ? { repeatedQuery: [...repeated] } : {}),
-    rawBody,
+    // Cloud Functions (and the local stack's host) keep the bytes as they came.
+    rawBody: (req as Request & { rawBody?: Buffer }).rawBody,
   };
 }
 

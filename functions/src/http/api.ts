@@ -1,10 +1,10 @@
-/** Registration of the `api` function; the logic is in apiHandler.ts and routes/. */
+/** Registration of the `api` function; the logic is in apiRouter.ts and routes/. */
 import { getAuth } from "firebase-admin/auth";
 import { onRequest } from "firebase-functions/v2/https";
 import { DEVICE_MASTER_KEY, GEMINI_API_KEY, KMA_SERVICE_KEY } from "../config";
 import { startInvocation } from "../invocation";
 import { toExpress } from "./adapter";
-import { createApiHandler } from "./apiHandler";
+import { createApiHandler } from "./routes";
 
 /** Cloud Run's revision name when deployed; "dev" in the local stack. */
 const version = () => process.env.K_REVISION ?? process.env.WASHCALL_VERSION ?? "dev";

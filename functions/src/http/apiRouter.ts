@@ -4,9 +4,8 @@
  * claim 403 → query 400 → body 400 (413 over 8 KB) → the route's handler.
  */
 import type { Auth, DecodedIdToken } from "firebase-admin/auth";
-import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
-import { type Settings, readSettings } from "../config";
+import type { Invocation } from "../invocation";
 import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
 
@@ -22,23 +21,18 @@ interface ApiUser {
   admin: boolean;
 }
 
-export interface ApiDeps {
-  db: Firestore;
+export interface ApiDeps extends Invocation {
   /** `getUser` tells an account's age (broken reports). */
   auth: Pick<Auth, "verifyIdToken" | "getUser">;
-  now: () => number;
   /** Reported by GET /health. */
   version: string;
   /** DEVICE_MASTER_KEY: admin routes encrypt new device secrets with it. */
   masterKey?: string;
-  /** Default: read from the params once per request. */
-  settings?: Settings;
 }
 
 interface RouteContext<A extends AuthLevel, B, Q> {
   req: HttpRequest;
   deps: ApiDeps;
-  settings: Settings;
   user: A extends "none" | "optional" ? ApiUser | null : ApiUser;
   body: B;
   /** Empty for a route without a `query` schema. */
@@ -108,8 +102,6 @@ function parseQuery(schema: z.ZodType, req: HttpRequest): unknown {
   return parseOrThrow(schema, Object.fromEntries(pairs), "invalid_query");
 }
 
-const NoQuerySchema = z.object({}).strict();
-
 async function authenticate(
   deps: ApiDeps,
   req: HttpRequest,
@@ -168,9 +160,8 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
       req,
       deps,
       user,
-      query: parseQuery(route.query ?? NoQuerySchema, req),
+      query: parseQuery(route.query ?? z.object({}).strict(), req),
       body: route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined,
-      settings: deps.settings ?? readSettings(),
     });
   };
 }

@@ -19,8 +19,13 @@ const FcmTokenSchema = z
   .regex(/^\S+$/, "must not contain whitespace");
 
 export const PLATFORMS = ["web", "android", "ios"] as const;
-export type Platform = (typeof PLATFORMS)[number];
-export const PlatformSchema = z.enum(PLATFORMS);
+
+/** An inbox entry's id (and a page's cursor, the id it ends at). */
+const InboxIdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^/]+$/, "must not contain '/'");
 
 /** POST /notify_me: one-shot watch of a machine's next FINISHED. isusing 1 = on, 0 = off. */
 export const NotifyMeBodySchema = z.object({ machine_id: IdSchema, isusing: OnOffSchema }).strict();
@@ -37,7 +42,7 @@ export const DeviceSubscribeBodySchema = z
 export const SetFcmTokenBodySchema = z
   .object({
     fcm_token: FcmTokenSchema,
-    platform: PlatformSchema.optional(),
+    platform: z.enum(PLATFORMS).optional(),
     locale: z.enum(LOCALES).optional(),
   })
   .strict();
@@ -51,12 +56,7 @@ export const LogoutBodySchema = z.object({ fcm_token: FcmTokenSchema }).strict()
 /** POST /notifications/read: exactly one of `{id}` or `{all: true}`. */
 export const NotificationsReadBodySchema = z
   .object({
-    id: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[^/]+$/, "must not contain '/'")
-      .optional(),
+    id: InboxIdSchema.optional(),
     all: z.literal(true, { error: "must be true" }).optional(),
   })
   .strict()
@@ -71,7 +71,6 @@ export const NotificationsReadBodySchema = z
   });
 
 export const NOTIFICATIONS_DEFAULT_LIMIT = 20;
-const NOTIFICATIONS_MAX_LIMIT = 100;
 
 /** GET /notifications?limit=&cursor= (cursor: the `next_cursor` of the previous page). */
 export const NotificationsQuerySchema = z
@@ -80,13 +79,8 @@ export const NotificationsQuerySchema = z
       .string()
       .regex(/^[1-9][0-9]{0,2}$/, "must be an integer from 1 to 100")
       .transform(Number)
-      .pipe(z.number().max(NOTIFICATIONS_MAX_LIMIT, "must be an integer from 1 to 100"))
+      .pipe(z.number().max(100, "must be an integer from 1 to 100"))
       .optional(),
-    cursor: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[^/]+$/, "must not contain '/'")
-      .optional(),
+    cursor: InboxIdSchema.optional(),
   })
   .strict();

@@ -12,7 +12,7 @@
  * withdraws its queue offer and writes every admin's notice, in the same commit.
  */
 import * as logger from "firebase-functions/logger";
-import { type DocumentSnapshot, type Firestore, Timestamp } from "firebase-admin/firestore";
+import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
 import { brokenAdminMessage } from "../domain/messages";
 import { withdrawOffer } from "../domain/queue";
 import { toMillis } from "../data/db";
@@ -44,12 +44,14 @@ export async function reportBroken(
 ) {
   const now = clock();
   const { threshold } = settings.broken;
-  const machineRef = refs(db).machine(a.machineId).withConverter(null);
+  const machineRef = refs(db).machine(a.machineId);
   const reportRef = refs(db).brokenReports(a.machineId).doc(a.uid);
   const result = await db.runTransaction(async (tx) => {
-    const machine = await tx.get(machineRef);
-    if (!machine.exists) throw new UnknownMachineError(a.machineId);
-    const outage = outageOf(machine);
+    const snap = await tx.get(machineRef);
+    const machine = snap.data();
+    if (!machine) throw new UnknownMachineError(a.machineId);
+    const { outOfOrder: wasOutOfOrder, roomId } = machine;
+    const outage = outageOf(snap);
     const tallyRef = refs(db).brokenOutage(a.machineId, outage);
     const [mine, tally] = await tx.getAll(reportRef, tallyRef);
     const alreadyReported = mine?.get("outage") === outage;
@@ -58,14 +60,12 @@ export async function reportBroken(
     const counts = a.counts || (alreadyReported && mine?.get("counts") !== false);
     reporters[a.uid] = counts;
     const reports = Object.values(reporters).filter(Boolean).length;
-    const wasOutOfOrder = machine.get("outOfOrder") === true;
     const flag = reports >= threshold && !wasOutOfOrder;
 
     // Reads of the flag's consequences, before any write.
-    const roomId: unknown = machine.get("roomId");
     const admins = flag ? (await tx.get(refs(db).admins)).docs.map((d) => d.id) : [];
     const queue =
-      flag && typeof roomId === "string"
+      flag && roomId !== null
         ? await planQueueChange(db, tx, roomId, now, (q) => withdrawOffer(q, a.machineId))
         : null;
     const notices = await readNotices(
@@ -76,8 +76,8 @@ export async function reportBroken(
         id: `broken-${a.machineId}-${outage}`,
         type: "machine_broken",
         machineId: a.machineId,
-        roomId: typeof roomId === "string" ? roomId : null,
-        text: (locale) => brokenAdminMessage(messageMachine(machine), a.reason, locale),
+        roomId,
+        text: (locale) => brokenAdminMessage(messageMachine(snap), a.reason, locale),
         ttlSeconds: BROKEN_NOTICE_TTL_SECONDS,
       })),
     );
@@ -107,7 +107,6 @@ export async function reportBroken(
     return {
       /** Distinct users whose reports of this outage count. */
       reports,
-      counted: a.counts,
       threshold,
       outOfOrder: wasOutOfOrder || flag,
       alreadyReported,
@@ -138,19 +137,19 @@ export async function reportBroken(
  * written when there is nothing to clear. Throws UnknownMachineError for a missing machine.
  */
 export async function clearBroken(
-  db: Firestore,
-  a: { machineId: string; adminUid: string; now: number; windowMinutes: number },
+  { db, now, settings }: Invocation,
+  a: { machineId: string; adminUid: string },
 ): Promise<{ wasOutOfOrder: boolean; archived: number; offeredTo: string | null }> {
   const machineRef = refs(db).machine(a.machineId);
-  const machine = await machineRef.get();
-  if (!machine.exists) throw new UnknownMachineError(a.machineId);
-  const outage = outageOf(machine);
-  const wasOutOfOrder = machine.get("outOfOrder") === true;
+  const snap = await machineRef.get();
+  const machine = snap.data();
+  if (!machine) throw new UnknownMachineError(a.machineId);
+  const { outOfOrder: wasOutOfOrder, roomId } = machine;
+  const outage = outageOf(snap);
   const pending = await refs(db).brokenReports(a.machineId).get();
   const offer = async (): Promise<string | null> => {
-    const roomId: unknown = machine.get("roomId");
-    if (typeof roomId !== "string") return null;
-    const r = await onMachineFreed(db, a.machineId, roomId, a.now, a.windowMinutes);
+    if (roomId === null) return null;
+    const r = await onMachineFreed(db, a.machineId, roomId, now(), settings.claimWindowMinutes);
     return r.offer?.uid ?? null;
   };
   // Nothing to clear; a retry after a clear that died before offering still offers (a second
@@ -170,7 +169,7 @@ export async function clearBroken(
   const old = (await refs(db).brokenReports(a.machineId).get()).docs.filter(
     (d) => d.get("outage") !== outage + 1,
   );
-  const clearedAt = Timestamp.fromMillis(a.now);
+  const clearedAt = Timestamp.fromMillis(now());
   for (let i = 0; i < old.length; i += ARCHIVE_CHUNK) {
     const batch = db.batch();
     for (const d of old.slice(i, i + ARCHIVE_CHUNK)) {
@@ -190,7 +189,7 @@ export async function clearBroken(
     outage,
     wasOutOfOrder,
     archived: old.length,
-    since: toMillis(machine.get("outOfOrderSince")),
+    since: toMillis(snap.get("outOfOrderSince")),
   });
   return { wasOutOfOrder, archived: old.length, offeredTo: await offer() };
 }

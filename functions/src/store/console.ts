@@ -250,7 +250,7 @@ async function applyMachineConfig(
     await withdrawMachineOffer(db, machineId, config.roomId, deps.now());
   } else if (applied.outOfOrder) {
     // As the admin API's clear_broken: the outage ends and the machine, if idle, is offered.
-    await clearBroken(db, { machineId, adminUid: "console", now: deps.now(), windowMinutes });
+    await clearBroken(deps, { machineId, adminUid: "console" });
   } else if (moved) {
     // Idle, it is offered to its new room's queue. Other edits change nothing in the queue.
     await onMachineFreed(db, machineId, config.roomId, deps.now(), windowMinutes);

@@ -75,24 +75,24 @@ export const brokenRoutes = [
     response: ReportBrokenResponseSchema,
     auth: "user",
     body: ReportBrokenBodySchema,
-  }).handle(async ({ deps, settings, user, body }) => {
-    const minAgeHours = settings.broken.minAccountAgeHours;
+  }).handle(async ({ deps, user, body }) => {
+    const { machine_id: machineId, reason } = body;
+    const minAgeHours = deps.settings.broken.minAccountAgeHours;
     const counts = await accountOlderThan(deps, user.uid, minAgeHours);
-    const r = await reportBroken(
-      { ...deps, settings },
-      { machineId: body.machine_id, uid: user.uid, reason: body.reason, counts },
-    ).catch(orNoMachine(body.machine_id));
+    const r = await reportBroken(deps, { machineId, uid: user.uid, reason, counts }).catch(
+      orNoMachine(machineId),
+    );
     return {
       status: 200,
       body: {
         message: "ok",
-        machine_id: Number(body.machine_id),
+        machine_id: Number(machineId),
         reports: r.reports,
         threshold: r.threshold,
         out_of_order: r.outOfOrder,
         already_reported: r.alreadyReported,
-        counted: r.counted,
-        ...(r.counted
+        counted: counts,
+        ...(counts
           ? {}
           : {
               note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
@@ -106,13 +106,10 @@ export const brokenRoutes = [
     response: ClearBrokenResponseSchema,
     auth: "admin",
     body: z.object({ machine_id: IdSchema }).strict(),
-  }).handle(async ({ deps, settings, user, body }) => {
-    const r = await clearBroken(deps.db, {
-      machineId: body.machine_id,
-      adminUid: user.uid,
-      now: deps.now(),
-      windowMinutes: settings.claimWindowMinutes,
-    }).catch(orNoMachine(body.machine_id));
+  }).handle(async ({ deps, user, body }) => {
+    const r = await clearBroken(deps, { machineId: body.machine_id, adminUid: user.uid }).catch(
+      orNoMachine(body.machine_id),
+    );
     return {
       status: 200,
       body: {

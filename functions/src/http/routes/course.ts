@@ -17,8 +17,6 @@ import { HttpError } from "../errors";
 import { refs } from "../../data/refs";
 import { machineOr404 } from "./common";
 
-const COURSE_NAME_MAX = 40;
-
 const StartCourseBodySchema = z
   .object({
     machine_id: IdSchema,
@@ -26,7 +24,7 @@ const StartCourseBodySchema = z
       .string()
       .trim()
       .min(1, "must not be empty")
-      .max(COURSE_NAME_MAX, `must be at most ${COURSE_NAME_MAX} characters`)
+      .max(40, "must be at most 40 characters")
       .regex(/^[^\p{Cc}]+$/u, "must not contain control characters"),
   })
   .strict();

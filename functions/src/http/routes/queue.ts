@@ -36,7 +36,7 @@ export const queueRoutes = [
     response: ReserveResponseSchema,
     auth: "user",
     body: z.object({ room_id: IdSchema, isreserved: OnOffSchema }).strict(),
-  }).handle(async ({ deps, settings, user, body }) => {
+  }).handle(async ({ deps, user, body }) => {
     const room = await roomOr404(deps.db, body.room_id);
     const now = deps.now();
     if (body.isreserved) {
@@ -44,7 +44,7 @@ export const queueRoutes = [
       const view = await readReservation(deps.db, room, user.uid, now, r.queue);
       return { status: 200, body: { message: "ok", joined: r.joined, ...view } };
     }
-    const window = settings.claimWindowMinutes;
+    const window = deps.settings.claimWindowMinutes;
     const r = await leaveQueue(deps.db, user.uid, room.roomId, now, window).catch(queueBusy);
     const view = await readReservation(deps.db, room, user.uid, now, r.queue);
     return { status: 200, body: { message: "ok", left: r.left, ...view } };

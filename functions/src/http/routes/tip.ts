@@ -225,14 +225,14 @@ export const tipRoutes = [
     response: TipResponseSchema,
     auth: "user",
     query: RoomQuerySchema,
-  }).handle(async ({ req, deps, settings, user, query }) => {
+  }).handle(async ({ req, deps, user, query }) => {
     const roomId = query.room_id ?? null;
     if (roomId) await roomOr404(deps.db, roomId);
     const services = deps.tip ?? {};
     const ctx: TipContext = {
       deps,
       services,
-      config: services.config?.() ?? readTipConfig(settings),
+      config: services.config?.() ?? readTipConfig(deps.settings),
       now: deps.now(),
       roomId,
       scope: roomId ?? "all",
