@@ -9,14 +9,14 @@
 import * as logger from "firebase-functions/logger";
 import { type DocumentReference, FieldValue, Timestamp } from "firebase-admin/firestore";
 import {
+  CONFIG_SCHEMAS,
   type ConfigProblem,
   DECIMAL_ID,
   MACHINE_CONFIG_FIELDS,
   type MachineConfig,
   ROOM_CONFIG_FIELDS,
   changedFields,
-  checkMachineConfig,
-  checkRoomConfig,
+  checkConfig,
 } from "../domain/consoleConfig";
 import { configErrorMessage } from "../domain/messages";
 import { isAlreadyExists, isNotFound } from "../data/db";
@@ -56,17 +56,8 @@ type ConsoleOutcome =
 
 // ------------------------------------------------------------- machines and rooms alike
 
-/** What differs between the kinds of configuration document, for {@link refuse}. */
-const KINDS = {
-  machine: {
-    fields: MACHINE_CONFIG_FIELDS,
-    valid: (d: Data) => checkMachineConfig(d).config !== null,
-  },
-  room: { fields: ROOM_CONFIG_FIELDS, valid: (d: Data) => checkRoomConfig(d).length === 0 },
-};
-
 interface Refusal {
-  kind: keyof typeof KINDS;
+  kind: keyof typeof CONFIG_SCHEMAS;
   id: string;
   roomId: string | null;
   problems: ConfigProblem[];
@@ -85,15 +76,17 @@ async function refuse(
   before: DocumentVersion | null,
   after: DocumentVersion,
 ): Promise<"reverted" | "flagged" | "superseded"> {
-  const { fields, valid } = KINDS[what.kind];
+  const schema = CONFIG_SCHEMAS[what.kind];
+  const fields = schema.keyof().options;
   const revert: Data = {};
-  if (before && valid(before.data)) {
+  if (before && schema.safeParse(before.data).success) {
     for (const f of changedFields(fields, before.data, after.data)) {
       revert[f] = before.data[f] ?? FieldValue.delete();
     }
   }
   await noticeAdmins(deps, what, after.updateTime);
-  const update = { ...revert, configError: configError(what.problems, deps.now()) };
+  const configError = { problems: what.problems, at: Timestamp.fromMillis(deps.now()) };
+  const update = { ...revert, configError };
   if (!(await answerIfStill(ref, fields, after.data, update))) return "superseded";
   const reverted = Object.keys(revert).length > 0;
   logger.warn(`console edit of a ${what.kind} refused`, {
@@ -120,10 +113,6 @@ async function noticeAdmins(deps: ConsoleDeps, what: Refusal, editTime: number):
     })),
     deps.now(),
   );
-}
-
-function configError(problems: ConfigProblem[], now: number) {
-  return { problems, at: Timestamp.fromMillis(now) };
 }
 
 /** Writes `update` if the document's configuration is still `config` (a transaction). */
@@ -160,12 +149,6 @@ async function deleted(
 
 // ------------------------------------------------------------------------------ machines
 
-/**
- * The room and out-of-order flag whose consequences were last brought about: server-only
- * machineConfigs/{machineId}, or (a machine made before it existed) the event's valid `before`.
- */
-type Applied = Pick<MachineConfig, "roomId" | "outOfOrder">;
-
 /** The document's room id, when it is one (anything else names no room). */
 function roomOf(d: Data): string | null {
   return typeof d.roomId === "string" && DECIMAL_ID.test(d.roomId) ? d.roomId : null;
@@ -194,7 +177,7 @@ export async function applyMachineEdit(
   if (!data || changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) {
     return "superseded";
   }
-  const { config, problems } = checkMachineConfig(data);
+  const { config, problems } = checkConfig(CONFIG_SCHEMAS.machine, data);
   if (!DECIMAL_ID.test(machineId)) {
     problems.push({ field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" });
   }
@@ -216,31 +199,21 @@ export async function applyMachineEdit(
     await provisionMachine(deps, machineId, data, config);
     return "provisioned";
   }
+  // From the room and out-of-order flag whose consequences were last brought about (server-only
+  // machineConfigs/{machineId}, or for a machine made before it existed the event's valid
+  // `before`) to what the configuration says now.
   const stored = appliedDoc.data();
-  const applied: Applied =
+  const applied =
     typeof stored?.roomId === "string"
       ? { roomId: stored.roomId, outOfOrder: stored.outOfOrder === true }
-      : ((before ? checkMachineConfig(before.data).config : null) ?? config);
-  await applyMachineConfig(deps, machineId, applied, config);
-  await r.machineConfig(machineId).set({ roomId: config.roomId, outOfOrder: config.outOfOrder });
-  return "applied";
-}
-
-/** From the consequences last brought about to what the configuration says now (idempotent). */
-async function applyMachineConfig(
-  deps: ConsoleDeps,
-  machineId: string,
-  applied: Applied,
-  config: Applied,
-): Promise<void> {
-  const { db } = deps;
+      : ((before ? checkConfig(CONFIG_SCHEMAS.machine, before.data).config : null) ?? config);
   const windowMinutes = deps.settings.claimWindowMinutes;
   const moved = applied.roomId !== config.roomId;
   // Its offer and its timer leave the old room (the tick shows it in the new one).
   if (moved) await leaveRoom(deps, machineId, applied.roomId);
   if (config.outOfOrder) {
     // As a broken report that reached the threshold: since/reason, and the offer taken back.
-    const machine = refs(db).machine(machineId);
+    const machine = r.machine(machineId);
     if ((await machine.get()).get("outOfOrderSince") == null) {
       await machine.update({
         outOfOrderSince: Timestamp.fromMillis(deps.now()),
@@ -255,6 +228,8 @@ async function applyMachineConfig(
     // Idle, it is offered to its new room's queue. Other edits change nothing in the queue.
     await onMachineFreed(db, machineId, config.roomId, deps.now(), windowMinutes);
   }
+  await r.machineConfig(machineId).set({ roomId: config.roomId, outOfOrder: config.outOfOrder });
+  return "applied";
 }
 
 /** The machine's queue offer and its timer taken out of a room it left (or that is gone). */
@@ -417,7 +392,7 @@ export async function applyRoomEdit(
   // A new document is always checked (a room without a name is one too).
   const changed = changedFields(ROOM_CONFIG_FIELDS, before?.data ?? null, after.data);
   if (before && changed.length === 0 && !missingDefaults) return "unchanged";
-  const problems = checkRoomConfig(after.data);
+  const { problems } = checkConfig(CONFIG_SCHEMAS.room, after.data);
   if (problems.length > 0) {
     return refuse(deps, { kind: "room", id: roomId, roomId, problems }, ref, before, after);
   }
@@ -437,13 +412,13 @@ export async function applyRoomEdit(
  * admins' notice id carries the deleted version's update time, the same on every delivery.
  */
 async function cleanUpRoom(deps: ConsoleDeps, roomId: string, deletedVersion: number) {
-  const { db } = deps;
-  await db.recursiveDelete(refs(db).subscribers(roomId));
-  await refs(db).queue(roomId).delete();
-  const machines = await refs(db).machines.where("roomId", "==", roomId).get();
+  const r = refs(deps.db);
+  await deps.db.recursiveDelete(r.subscribers(roomId));
+  await r.queue(roomId).delete();
+  const machines = await r.machines.where("roomId", "==", roomId).get();
   const problems = [{ field: "roomId", reason: `room ${roomId} was deleted` }];
   for (const m of machines.docs) {
-    await m.ref.update({ configError: configError(problems, deps.now()) });
+    await m.ref.update({ configError: { problems, at: Timestamp.fromMillis(deps.now()) } });
   }
   if (machines.size > 0) {
     await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, deletedVersion);
