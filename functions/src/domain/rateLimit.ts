@@ -9,20 +9,12 @@
  * forgotten first (a forgotten key starts again with a full bucket, which only ever errs towards
  * letting a request through).
  */
-export interface BucketLimits {
-  /** Requests a key may make at once. */
-  burst: number;
-  /** Requests a key earns back per second. */
-  perSecond: number;
-}
-
 interface Bucket {
   tokens: number;
   /** Epoch ms of the last refill. */
   at: number;
 }
 
-/** Entries a per-key map keeps at most; the least recently set go first. */
 const MAX_ENTRIES = 10_000;
 
 /** Sets `key` as the newest entry of `map`, dropping the oldest past {@link MAX_ENTRIES}. */
@@ -38,7 +30,7 @@ export function rememberEntry<V>(map: Map<string, V>, key: string, value: V): vo
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly limits: BucketLimits) {
+  constructor(private readonly limits: { burst: number; perSecond: number }) {
     if (!(limits.burst >= 1) || !(limits.perSecond > 0)) {
       throw new Error("a bucket needs burst >= 1 and perSecond > 0");
     }

@@ -402,19 +402,15 @@ async function verifyDeviceToken(
   if (typeof sub !== "string") {
     throw unauthenticated("token sub must be the machine id as a string");
   }
-  if (sub !== machineId && DECIMAL_ID.test(sub) && !offline) {
-    // A genuine token of another machine is a 403; a forged one stays a 401.
-    const other = encryptedSecretOf(await refs(deps.db).deviceSecret(sub).get());
-    const otherSecret = plainSecret(deps, sub, other);
-    if (otherSecret && (await verifies(token, otherSecret, sub, deps.now()))) {
-      throw new HttpError(
-        403,
-        "forbidden",
-        `token was issued for machine ${sub}, not ${machineId}`,
-      );
-    }
-  } else if (secret && (await verifies(token, secret, machineId, deps.now()))) {
-    return;
+  // A token of another machine is checked with that machine's secret: a genuine one is a 403, a
+  // forged one stays a 401.
+  const other = sub !== machineId && DECIMAL_ID.test(sub) && !offline;
+  const key = other
+    ? plainSecret(deps, sub, encryptedSecretOf(await refs(deps.db).deviceSecret(sub).get()))
+    : secret;
+  if (key && (await verifies(token, key, other ? sub : machineId, deps.now()))) {
+    if (!other) return;
+    throw new HttpError(403, "forbidden", `token was issued for machine ${sub}, not ${machineId}`);
   }
   throw unauthenticated("Bearer token signature or claims are invalid");
 }

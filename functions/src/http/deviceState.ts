@@ -6,7 +6,7 @@
  * these times maxInstances (functions/src/index.ts).
  */
 import type { EncryptedSecret } from "../security/deviceSecret";
-import { type BucketLimits, TokenBuckets } from "../domain/rateLimit";
+import { TokenBuckets } from "../domain/rateLimit";
 
 /** How long a cached machine document is trusted (raw_data only; reports always read afresh). */
 export const MACHINE_CACHE_TTL_MS = 60_000;
@@ -32,7 +32,7 @@ export type DeviceState = ReturnType<typeof createDeviceState>;
  * hiccup); the sustained rates are params (config.ts).
  */
 export function createDeviceState({ requestsPerSecond = 2, rawDataPerSecond = 3 } = {}) {
-  const rawData: BucketLimits = { burst: 30, perSecond: rawDataPerSecond };
+  const rawData = { burst: 30, perSecond: rawDataPerSecond };
   return {
     /** Reports, heartbeats and threshold requests. */
     requests: new TokenBuckets({ burst: 20, perSecond: requestsPerSecond }),
