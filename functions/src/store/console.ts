@@ -252,8 +252,8 @@ async function provisionMachine(
 ): Promise<void> {
   const { db } = deps;
   const r = refs(db);
-  const choice = chosenSecret((await r.provisioning(machineId).get()).get("chosen_secret"));
-  const shown = await shownSecret(deps, { machineId, ...config }, choice);
+  const chosen: unknown = (await r.provisioning(machineId).get()).get("chosen_secret");
+  const shown = await shownSecret(deps, { machineId, ...config }, chosen);
   const defaults = Object.fromEntries(
     Object.entries(machineDefaults()).filter(([k]) => !(k in data)),
   );
@@ -274,27 +274,25 @@ async function provisionMachine(
   logger.info("machine provisioned from the console", {
     machineId,
     roomId: config.roomId,
-    chosenSecret: choice.chosen !== undefined,
+    chosenSecret: shown.secret_key === chosen,
     warnings: shown.warnings.length,
   });
 }
 
-/** An admin's own secret from `chosen_secret`, or why it cannot be used (the API's rule). */
-function chosenSecret(v: unknown): { chosen?: string; problem?: string } {
-  if (v === undefined) return {};
-  if (typeof v !== "string" || v === "") return { problem: "must be non-empty text" };
-  const parsed = ChosenSecretSchema.safeParse(v);
-  return parsed.success ? { chosen: parsed.data } : { problem: parsed.error.issues[0]?.message };
-}
-
-/** provisioning/{machineId} showing a new secret: the chosen one, or a generated one and why. */
-async function shownSecret(
-  deps: ConsoleDeps,
-  m: MachineDescription,
-  { chosen, problem }: ReturnType<typeof chosenSecret>,
-) {
-  const shown = await newSecret(deps.db, deps.masterKey, deviceUrl(), m, chosen);
-  if (problem) shown.warnings.push(`chosen_secret: ignored, a secret was generated: ${problem}`);
+/**
+ * provisioning/{machineId} showing a new secret: an admin's own from `chosen_secret` (the API's
+ * rule), or a generated one and why the chosen one cannot be used.
+ */
+async function shownSecret(deps: ConsoleDeps, m: MachineDescription, chosen: unknown) {
+  const parsed = ChosenSecretSchema.safeParse(chosen);
+  const shown = await newSecret(deps.db, deps.masterKey, deviceUrl(), m, parsed.data);
+  if (chosen !== undefined && !parsed.success) {
+    const problem =
+      typeof chosen === "string" && chosen !== ""
+        ? parsed.error.issues[0]?.message
+        : "must be non-empty text";
+    shown.warnings.push(`chosen_secret: ignored, a secret was generated: ${problem}`);
+  }
   const now = deps.now();
   return {
     ...shown,
@@ -325,11 +323,7 @@ export async function applyProvisioningEdit(
   const m = machine.data();
   // A secret chosen before the machine exists waits for the machine's creation.
   if (!m || !secretDoc.exists) return "waiting";
-  const shown = await shownSecret(
-    deps,
-    m,
-    chosenSecret(typeof chosen === "string" ? chosen : undefined),
-  );
+  const shown = await shownSecret(deps, m, typeof chosen === "string" ? chosen : undefined);
   // One batch: the new secret, the request consumed and the secret shown, or none of them (a
   // newer write to the request wins; its own event rotates).
   const batch = db.batch();
