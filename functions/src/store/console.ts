@@ -137,16 +137,6 @@ function clearsRefusal(data: Data, before: DocumentVersion | null, after: Docume
   return data.configError !== undefined && !ownAnswer;
 }
 
-/** A deleted document cleaned up, unless it was re-created since (a late delete event). */
-async function deleted(
-  ref: DocumentReference,
-  cleanUp: () => Promise<void>,
-): Promise<"deleted" | "superseded"> {
-  if ((await ref.get()).exists) return "superseded";
-  await cleanUp();
-  return "deleted";
-}
-
 // ------------------------------------------------------------------------------ machines
 
 /** The document's room id, when it is one (anything else names no room). */
@@ -164,10 +154,7 @@ export async function applyMachineEdit(
   const { db } = deps;
   const r = refs(db);
   const ref = r.machine(machineId).withConverter(null);
-  if (!after) {
-    if (!before) return "unchanged";
-    return deleted(ref, () => cleanUpMachine(deps, machineId, roomOf(before.data)));
-  }
+  if (!after) return before ? cleanUpMachine(deps, machineId, roomOf(before.data)) : "unchanged";
   // Most machine writes are the report trigger's state: no configuration changed, no read.
   if (before && changedFields(MACHINE_CONFIG_FIELDS, before.data, after.data).length === 0) {
     return "unchanged";
@@ -347,14 +334,14 @@ export async function applyProvisioningEdit(
   return "rotated";
 }
 
-/** What a deleted machine leaves behind, removed; its cycles and statistics stay. */
-async function cleanUpMachine(
-  deps: ConsoleDeps,
-  machineId: string,
-  roomId: string | null,
-): Promise<void> {
+/**
+ * What a deleted machine leaves behind, removed (its cycles and statistics stay), unless it was
+ * re-created since (a late delete event).
+ */
+async function cleanUpMachine(deps: ConsoleDeps, machineId: string, roomId: string | null) {
   const { db } = deps;
   const r = refs(db);
+  if ((await r.machine(machineId).get()).exists) return "superseded";
   if (roomId) await leaveRoom(deps, machineId, roomId);
   // The console's "delete document" leaves subcollections behind.
   for (const sub of [r.watchers, r.reports, r.rawData, r.brokenReports, r.brokenArchive]) {
@@ -366,6 +353,7 @@ async function cleanUpMachine(
   }
   await batch.commit();
   logger.info("deleted machine cleaned up", { machineId, roomId });
+  return "deleted";
 }
 
 // --------------------------------------------------------------------------------- rooms
@@ -378,10 +366,7 @@ export async function applyRoomEdit(
   after: DocumentVersion | null,
 ): Promise<ConsoleOutcome> {
   const ref = refs(deps.db).room(roomId).withConverter(null);
-  if (!after) {
-    if (!before) return "unchanged";
-    return deleted(ref, () => cleanUpRoom(deps, roomId, before.updateTime));
-  }
+  if (!after) return before ? cleanUpRoom(deps, roomId, before.updateTime) : "unchanged";
   const missingDefaults = !("timers" in after.data);
   // A new document is always checked (a room without a name is one too).
   const changed = changedFields(ROOM_CONFIG_FIELDS, before?.data ?? null, after.data);
@@ -404,9 +389,11 @@ export async function applyRoomEdit(
 /**
  * A deleted room's queue and subscriptions removed; its machines flagged (they need a room). The
  * admins' notice id carries the deleted version's update time, the same on every delivery.
+ * Nothing is done to a room re-created since (a late delete event).
  */
 async function cleanUpRoom(deps: ConsoleDeps, roomId: string, deletedVersion: number) {
   const r = refs(deps.db);
+  if ((await r.room(roomId).get()).exists) return "superseded";
   await deps.db.recursiveDelete(r.subscribers(roomId));
   await r.queue(roomId).delete();
   const machines = await r.machines.where("roomId", "==", roomId).get();
@@ -418,4 +405,5 @@ async function cleanUpRoom(deps: ConsoleDeps, roomId: string, deletedVersion: nu
     await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, deletedVersion);
   }
   logger.info("deleted room cleaned up", { roomId, machinesLeft: machines.size });
+  return "deleted";
 }
