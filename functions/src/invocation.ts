@@ -16,6 +16,6 @@ export interface Invocation {
   settings: Settings;
 }
 
-export function startInvocation(now: () => number = Date.now): Invocation {
-  return { db: db(), now, settings: readSettings() };
+export function startInvocation(): Invocation {
+  return { db: db(), now: Date.now, settings: readSettings() };
 }

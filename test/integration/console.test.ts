@@ -1,19 +1,19 @@
 /**
  * The Firebase console as the admin UI: each edit is made with the Admin SDK (as the console
- * makes it), then the trigger's exported handler gets the event, three times where redelivery
+ * makes it), then the registered trigger gets the event, three times where redelivery
  * matters, and the consequences are checked: what the admin API would have done, no more.
  */
 import { getAuth } from "firebase-admin/auth";
 import type { DocumentReference, DocumentSnapshot } from "firebase-admin/firestore";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceState } from "../../functions/src/http/deviceState";
 import { joinQueue, onMachineFreed } from "../../functions/src/store/queue";
-import { handleAdminWritten } from "../../functions/src/triggers/onAdminWritten";
-import { handleMachineWritten } from "../../functions/src/triggers/onMachineWritten";
-import { handleProvisioningWritten } from "../../functions/src/triggers/onProvisioningWritten";
-import { handleRoomWritten } from "../../functions/src/triggers/onRoomWritten";
+import { onAdminWritten } from "../../functions/src/triggers/onAdminWritten";
+import { onMachineWritten } from "../../functions/src/triggers/onMachineWritten";
+import { onProvisioningWritten } from "../../functions/src/triggers/onProvisioningWritten";
+import { onRoomWritten } from "../../functions/src/triggers/onRoomWritten";
 import { signUpUser } from "../support/auth";
 import { TEST_MASTER_KEY, jsonRequest, readQueue, seedDemoWorld, testDb } from "../support/world";
 
@@ -23,6 +23,16 @@ beforeEach(async () => {
   process.env.DEVICE_MASTER_KEY = TEST_MASTER_KEY;
   await seedDemoWorld();
 });
+
+/** The registered trigger run on `event` with the clock (Date, which its invocation reads) at `now`. */
+async function run<E>(trigger: { run: (event: E) => unknown }, event: E, now: number) {
+  vi.useFakeTimers({ toFake: ["Date"], now });
+  try {
+    return await trigger.run(event);
+  } finally {
+    vi.useRealTimers();
+  }
+}
 
 /** Runs `edit` as a console user would, and returns the event a trigger gets for it. */
 async function consoleEdit<P extends Record<string, string>>(
@@ -71,7 +81,7 @@ describe("machines edited in the console", () => {
       r.create({ name: "세탁기 9", roomId: "1", type: "washer" }),
     );
     const outcomes = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await handleMachineWritten(event, NOW));
+    for (let i = 0; i < 3; i++) outcomes.push(await run(onMachineWritten, event, NOW));
     expect(outcomes[0]).toBe("provisioned");
 
     const shown = (await db.doc("provisioning/9").get()).data()!;
@@ -97,7 +107,7 @@ describe("machines edited in the console", () => {
     const event = await consoleEdit(db.doc("machines/8"), { machineId: "8" }, (r) =>
       r.create({ name: "건조기 8", roomId: "1", type: "dryer" }),
     );
-    expect(await handleMachineWritten(event, NOW)).toBe("provisioned");
+    expect(await run(onMachineWritten, event, NOW)).toBe("provisioned");
     const shown = (await db.doc("provisioning/8").get()).data()!;
     expect(shown.chosen_secret).toBeUndefined();
     expect(shown.secret_key).toBe("the-fleet-secret-2024");
@@ -110,7 +120,7 @@ describe("machines edited in the console", () => {
     const event = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
       r.update({ type: "toaster", name: "   " }),
     );
-    for (let i = 0; i < 3; i++) await handleMachineWritten(event, NOW);
+    for (let i = 0; i < 3; i++) await run(onMachineWritten, event, NOW);
     const machine = (await db.doc("machines/2").get()).data()!;
     expect(machine.type).toBe("washer");
     expect(machine.name).toBe("세탁기 2");
@@ -130,7 +140,7 @@ describe("machines edited in the console", () => {
         after: await db.doc("machines/2").get(),
       },
     } as never;
-    await handleMachineWritten(own, NOW + 1000);
+    await run(onMachineWritten, own, NOW + 1000);
     expect((await db.doc("machines/2").get()).get("configError.problems")).toHaveLength(2);
     expect((await inboxOf(adminUid)).filter((n) => n.type === "config_error")).toHaveLength(1);
   });
@@ -140,7 +150,7 @@ describe("machines edited in the console", () => {
     const created = await consoleEdit(db.doc("machines/7"), { machineId: "7" }, (r) =>
       r.create({ name: "세탁기 7", roomId: "42", type: "washer" }),
     );
-    expect(await handleMachineWritten(created, NOW)).toBe("flagged");
+    expect(await run(onMachineWritten, created, NOW)).toBe("flagged");
     expect((await db.doc("deviceSecrets/7").get()).exists).toBe(false);
     expect((await db.doc("machines/7").get()).get("configError.problems")).toEqual([
       { field: "roomId", reason: "no room 42" },
@@ -148,7 +158,7 @@ describe("machines edited in the console", () => {
     const fixed = await consoleEdit(db.doc("machines/7"), { machineId: "7" }, (r) =>
       r.update({ roomId: "1" }),
     );
-    expect(await handleMachineWritten(fixed, NOW)).toBe("provisioned");
+    expect(await run(onMachineWritten, fixed, NOW)).toBe("provisioned");
     expect((await db.doc("machines/7").get()).get("configError")).toBeUndefined();
     expect((await db.doc("provisioning/7").get()).get("secret_key")).toEqual(expect.any(String));
   });
@@ -163,14 +173,14 @@ describe("machines edited in the console", () => {
     const broken = await consoleEdit(db.doc("machines/1"), { machineId: "1" }, (r) =>
       r.update({ outOfOrder: true }),
     );
-    for (let i = 0; i < 3; i++) await handleMachineWritten(broken, NOW);
+    for (let i = 0; i < 3; i++) await run(onMachineWritten, broken, NOW);
     expect((await readQueue(db, "1")).entries[0]?.offer).toBeUndefined();
     expect((await db.doc("machines/1").get()).get("outOfOrderReason")).toBe("set by an admin");
 
     const fixed = await consoleEdit(db.doc("machines/1"), { machineId: "1" }, (r) =>
       r.update({ outOfOrder: false }),
     );
-    for (let i = 0; i < 3; i++) await handleMachineWritten(fixed, NOW + 60_000);
+    for (let i = 0; i < 3; i++) await run(onMachineWritten, fixed, NOW + 60_000);
     const queue = await readQueue(db, "1");
     expect(queue.entries.map((e) => [e.uid, e.offer?.machineId])).toEqual([[alice.uid, "1"]]);
   });
@@ -182,11 +192,11 @@ describe("machines edited in the console", () => {
     const calibrated = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
       r.update({ calibration: true }),
     );
-    expect(await handleMachineWritten(calibrated, NOW)).toBe("applied");
+    expect(await run(onMachineWritten, calibrated, NOW)).toBe("applied");
     const added = await consoleEdit(db.doc("machines/12"), { machineId: "12" }, (r) =>
       r.create({ name: "세탁기 12", roomId: "1", type: "washer" }),
     );
-    expect(await handleMachineWritten(added, NOW)).toBe("provisioned");
+    expect(await run(onMachineWritten, added, NOW)).toBe("provisioned");
     expect((await readQueue(db, "1")).entries.map((e) => e.offer ?? null)).toEqual([null]);
   });
 
@@ -202,8 +212,8 @@ describe("machines edited in the console", () => {
     );
     // Delivered out of order: the fix first (out of order was never applied: nothing to undo),
     // then the stale break, which must not mark the machine again.
-    expect(await handleMachineWritten(fixed, NOW)).toBe("applied");
-    expect(await handleMachineWritten(broken, NOW)).toBe("superseded");
+    expect(await run(onMachineWritten, fixed, NOW)).toBe("applied");
+    expect(await run(onMachineWritten, broken, NOW)).toBe("superseded");
     expect((await readQueue(db, "1")).entries.map((e) => [e.uid, e.offer ?? null])).toEqual([
       [alice.uid, null],
     ]);
@@ -220,7 +230,7 @@ describe("machines edited in the console", () => {
     await db
       .doc("machines/6")
       .create({ name: "건조기 6", roomId: "1", type: "dryer", status: "OFF" });
-    expect(await handleMachineWritten(deleted, NOW)).toBe("superseded");
+    expect(await run(onMachineWritten, deleted, NOW)).toBe("superseded");
     expect((await db.doc("deviceSecrets/6").get()).exists).toBe(true);
   });
 
@@ -230,7 +240,7 @@ describe("machines edited in the console", () => {
     const edit = await consoleEdit(db.doc("machines/2"), { machineId: "2" }, (r) =>
       r.update({ roomId: "2", type: "toaster" }),
     );
-    expect(await handleMachineWritten(edit, NOW)).toBe("reverted");
+    expect(await run(onMachineWritten, edit, NOW)).toBe("reverted");
     expect((await db.doc("machines/2").get()).data()).toMatchObject({
       roomId: "1",
       type: "washer",
@@ -243,7 +253,7 @@ describe("machines edited in the console", () => {
       r.update({ name: "" }),
     );
     await db.doc("machines/2").update({ lastSeenAt: new Date(NOW) }); // a board's liveness write
-    expect(await handleMachineWritten(edit, NOW)).toBe("reverted");
+    expect(await run(onMachineWritten, edit, NOW)).toBe("reverted");
     expect((await db.doc("machines/2").get()).get("name")).toBe("세탁기 2");
   });
 
@@ -259,9 +269,9 @@ describe("machines edited in the console", () => {
       r.update({ name: "세탁기 2-B" }),
     );
     // The rename's event first, then the move's (late): the move's consequences happen once.
-    await handleMachineWritten(renamed, NOW);
-    await handleMachineWritten(moved, NOW);
-    await handleMachineWritten(moved, NOW);
+    await run(onMachineWritten, renamed, NOW);
+    await run(onMachineWritten, moved, NOW);
+    await run(onMachineWritten, moved, NOW);
     const queue = await readQueue(db, "2");
     expect(queue.entries.map((e) => [e.uid, e.offer?.machineId])).toEqual([[frank.uid, "2"]]);
   });
@@ -271,7 +281,7 @@ describe("machines edited in the console", () => {
     const made = await consoleEdit(db.doc("machines/abc"), { machineId: "abc" }, (r) =>
       r.create({ name: "세탁기 abc", roomId: "1", type: "washer" }),
     );
-    expect(await handleMachineWritten(made, NOW)).toBe("flagged");
+    expect(await run(onMachineWritten, made, NOW)).toBe("flagged");
     expect((await db.doc("deviceSecrets/abc").get()).exists).toBe(false);
     expect((await db.doc("machines/abc").get()).get("configError.problems")).toEqual([
       { field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" },
@@ -284,7 +294,7 @@ describe("machines edited in the console", () => {
     const made = await consoleEdit(db.doc("machines/11"), { machineId: "11" }, (r) =>
       r.create({ name: "세탁기 11", roomId: "1", type: "washer" }),
     );
-    expect(await handleMachineWritten(made, NOW)).toBe("provisioned");
+    expect(await run(onMachineWritten, made, NOW)).toBe("provisioned");
     const shown = (await db.doc("provisioning/11").get()).data()!;
     expect(shown.secret_key).not.toBe("x".repeat(300));
     expect(shown.warnings).toEqual([
@@ -304,7 +314,7 @@ describe("machines edited in the console", () => {
     const moved = await consoleEdit(db.doc("machines/3"), { machineId: "3" }, (r) =>
       r.update({ roomId: "2" }),
     );
-    for (let i = 0; i < 3; i++) expect(await handleMachineWritten(moved, NOW)).toBe("applied");
+    for (let i = 0; i < 3; i++) expect(await run(onMachineWritten, moved, NOW)).toBe("applied");
     const machine = (await db.doc("machines/3").get()).data()!;
     expect(machine).toMatchObject({ roomId: "2", status: "WASHING" });
     expect((await db.doc("rooms/1").get()).get("timers.3")).toBeUndefined();
@@ -320,7 +330,7 @@ describe("machines edited in the console", () => {
     await joinQueue(db, bob.uid, "1", NOW);
     await onMachineFreed(db, "4", "1", NOW, 5);
     const deleted = await consoleEdit(db.doc("machines/4"), { machineId: "4" }, (r) => r.delete());
-    for (let i = 0; i < 3; i++) expect(await handleMachineWritten(deleted, NOW)).toBe("deleted");
+    for (let i = 0; i < 3; i++) expect(await run(onMachineWritten, deleted, NOW)).toBe("deleted");
     expect((await db.collection("machines/4/watchers").get()).size).toBe(0);
     expect((await db.doc("deviceSecrets/4").get()).exists).toBe(false);
     expect((await readQueue(db, "1")).entries.map((e) => e.offer?.machineId ?? null)).toEqual([
@@ -336,7 +346,7 @@ describe("machines edited in the console", () => {
       r.set({ rotate: true }),
     );
     const outcomes = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await handleProvisioningWritten(event, NOW));
+    for (let i = 0; i < 3; i++) outcomes.push(await run(onProvisioningWritten, event, NOW));
     expect(outcomes).toEqual(["rotated", "superseded", "superseded"]);
     const shown = (await db.doc("provisioning/5").get()).data()!;
     expect(shown.rotate).toBeUndefined();
@@ -351,7 +361,7 @@ describe("rooms edited in the console", () => {
     const made = await consoleEdit(db.doc("rooms/3"), { roomId: "3" }, (r) =>
       r.create({ name: "3층" }),
     );
-    expect(await handleRoomWritten(made, NOW)).toBe("applied");
+    expect(await run(onRoomWritten, made, NOW)).toBe("applied");
     expect((await db.doc("rooms/3").get()).data()).toMatchObject({
       name: "3층",
       timers: {},
@@ -360,7 +370,7 @@ describe("rooms edited in the console", () => {
     const emptied = await consoleEdit(db.doc("rooms/3"), { roomId: "3" }, (r) =>
       r.update({ name: "" }),
     );
-    expect(await handleRoomWritten(emptied, NOW)).toBe("reverted");
+    expect(await run(onRoomWritten, emptied, NOW)).toBe("reverted");
     expect((await db.doc("rooms/3").get()).get("name")).toBe("3층");
   });
 
@@ -369,7 +379,7 @@ describe("rooms edited in the console", () => {
     const made = await consoleEdit(db.doc("rooms/4"), { roomId: "4" }, (r) =>
       r.create({ timers: {} }),
     );
-    expect(await handleRoomWritten(made, NOW)).toBe("flagged");
+    expect(await run(onRoomWritten, made, NOW)).toBe("flagged");
     expect((await db.doc("rooms/4").get()).get("configError.problems")).toEqual([
       { field: "name", reason: "must be text" },
     ]);
@@ -384,7 +394,7 @@ describe("rooms edited in the console", () => {
     const deleted = await consoleEdit(db.doc("rooms/1"), { roomId: "1" }, (r) => r.delete());
     // Redelivered at different times: one notice per admin all the same.
     for (let i = 0; i < 3; i++) {
-      expect(await handleRoomWritten(deleted, NOW + i * 60_000)).toBe("deleted");
+      expect(await run(onRoomWritten, deleted, NOW + i * 60_000)).toBe("deleted");
     }
     expect((await inboxOf(adminUid)).filter((n) => n.type === "config_error")).toHaveLength(1);
     expect((await db.doc("queues/1").get()).exists).toBe(false);
@@ -403,14 +413,14 @@ describe("admins/{uid} in the console", () => {
       r.set({ email: dana.email }),
     );
     const outcomes = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await handleAdminWritten(granted));
+    for (let i = 0; i < 3; i++) outcomes.push(await onAdminWritten.run(granted));
     expect(outcomes).toEqual(["granted", "unchanged", "unchanged"]);
     expect((await getAuth().getUser(dana.uid)).customClaims).toEqual({ admin: true });
 
     const revoked = await consoleEdit(db.doc(`admins/${dana.uid}`), { uid: dana.uid }, (r) =>
       r.delete(),
     );
-    expect(await handleAdminWritten(revoked)).toBe("revoked");
+    expect(await onAdminWritten.run(revoked)).toBe("revoked");
     expect((await getAuth().getUser(dana.uid)).customClaims ?? {}).toEqual({});
   });
 
@@ -423,8 +433,8 @@ describe("admins/{uid} in the console", () => {
     const deleted = await consoleEdit(db.doc(`admins/${gus.uid}`), { uid: gus.uid }, (r) =>
       r.delete(),
     );
-    await handleAdminWritten(deleted);
-    expect(await handleAdminWritten(created)).toBe("unchanged");
+    await onAdminWritten.run(deleted);
+    expect(await onAdminWritten.run(created)).toBe("unchanged");
     expect((await getAuth().getUser(gus.uid)).customClaims ?? {}).toEqual({});
   });
 
@@ -434,6 +444,6 @@ describe("admins/{uid} in the console", () => {
       { uid: "nobody-here" },
       (r) => r.set({}),
     );
-    expect(await handleAdminWritten(event)).toBe("no-such-user");
+    expect(await onAdminWritten.run(event)).toBe("no-such-user");
   });
 });

@@ -8,57 +8,52 @@ import { MACHINE_TYPES } from "./status";
 /** Room and machine ids: positive integers as text (a machine's is the board's MACHINE_ID). */
 export const DECIMAL_ID = /^[1-9][0-9]{0,8}$/;
 
-const Name = z
-  .string({ error: "must be text" })
-  .trim()
-  .min(1, "must not be empty")
-  .max(100, "must be at most 100 characters")
-  .regex(/^[^\p{Cc}\u2028\u2029]*$/u, "must be one line of text");
+/** One line of text (no control characters), trimmed; `notText`: the message for anything else. */
+export const OneLineSchema = (max: number, notText?: string) =>
+  z
+    .string(notText === undefined ? undefined : { error: notText })
+    .trim()
+    .min(1, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\p{Cc}\u2028\u2029]*$/u, "must be one line of text");
+
+const Name = OneLineSchema(100, "must be text");
 const Flag = z.boolean({ error: "must be true or false" }).default(false);
 const ROOM_ID = 'must be a room id as text, e.g. "1"';
 
-const MachineConfigSchema = z.object({
-  name: Name,
-  roomId: z.string({ error: ROOM_ID }).regex(DECIMAL_ID, ROOM_ID),
-  type: z.enum(MACHINE_TYPES, { error: `must be one of ${MACHINE_TYPES.join(", ")}` }),
-  outOfOrder: Flag,
-  calibration: Flag,
-});
-const RoomConfigSchema = z.object({ name: Name });
-export const MACHINE_CONFIG_FIELDS = MachineConfigSchema.keyof().options;
-export const ROOM_CONFIG_FIELDS = RoomConfigSchema.keyof().options;
-
-export type MachineConfig = z.output<typeof MachineConfigSchema>;
+/** Each kind of configuration document's schema: its keys are the fields admins edit. */
+export const CONFIG_SCHEMAS = {
+  machine: z.object({
+    name: Name,
+    roomId: z.string({ error: ROOM_ID }).regex(DECIMAL_ID, ROOM_ID),
+    type: z.enum(MACHINE_TYPES, { error: `must be one of ${MACHINE_TYPES.join(", ")}` }),
+    outOfOrder: Flag,
+    calibration: Flag,
+  }),
+  room: z.object({ name: Name }),
+};
+export const MACHINE_CONFIG_FIELDS = CONFIG_SCHEMAS.machine.keyof().options;
+export const ROOM_CONFIG_FIELDS = CONFIG_SCHEMAS.room.keyof().options;
+export type MachineConfig = z.output<typeof CONFIG_SCHEMAS.machine>;
 
 export interface ConfigProblem {
   field: string;
   reason: string;
 }
 
-/** The first problem of each field at fault, in the schema's field order. */
-function problemsOf(error: z.ZodError): ConfigProblem[] {
+/**
+ * The configuration (names trimmed, flags false when missing), or null and what is wrong: the
+ * first problem of each field at fault, in the schema's field order.
+ */
+export function checkConfig<T>(schema: z.ZodType<T>, data: Record<string, unknown>) {
+  const parsed = schema.safeParse(data);
   const problems = new Map<string, string>();
-  for (const issue of error.issues) {
+  for (const issue of parsed.error?.issues ?? []) {
     const field = String(issue.path[0]);
     if (!problems.has(field)) problems.set(field, issue.message);
   }
-  return [...problems].map(([field, reason]) => ({ field, reason }));
-}
-
-/** The machine's configuration (name trimmed, flags false when missing), or what is wrong. */
-export function checkMachineConfig(data: Record<string, unknown>): {
-  config: MachineConfig | null;
-  problems: ConfigProblem[];
-} {
-  const parsed = MachineConfigSchema.safeParse(data);
-  return parsed.success
-    ? { config: parsed.data, problems: [] }
-    : { config: null, problems: problemsOf(parsed.error) };
-}
-
-export function checkRoomConfig(data: Record<string, unknown>): ConfigProblem[] {
-  const parsed = RoomConfigSchema.safeParse(data);
-  return parsed.success ? [] : problemsOf(parsed.error);
+  const list: ConfigProblem[] = [...problems].map(([field, reason]) => ({ field, reason }));
+  return { config: parsed.success ? parsed.data : null, problems: list };
 }
 
 /** The configuration fields whose values differ between two versions of a document. */

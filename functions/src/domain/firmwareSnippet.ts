@@ -32,14 +32,6 @@ function cString(value: string): string {
   return `"${escaped}"`;
 }
 
-/** Text for a `//` comment: one line, no control characters. */
-function commentText(value: string): string {
-  return value
-    .replace(/[\x00-\x1f\x7f\u2028\u2029]/g, " ")
-    .replace(/ {2,}/g, " ")
-    .trim();
-}
-
 /**
  * The definitions to replace in WashCall_Main.ino, in the firmware's own identifiers. The board
  * keeps sending `machine_type: "washer"` (the registered type wins), so a dryer needs no other
@@ -52,7 +44,9 @@ export function firmwareSnippet(
 ): string {
   const base = deviceUrl.replace(/\/+$/, "");
   const room = m.roomId ? `room ${m.roomId}` : "";
-  const label = [`machine ${m.machineId}`, commentText(m.name), room, m.type].filter(Boolean);
+  // The name in a `//` comment: one line, no control characters.
+  const name = m.name.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, " ").replace(/ {2,}/g, " ");
+  const label = [`machine ${m.machineId}`, name.trim(), room, m.type].filter(Boolean);
   return [
     `// WashCall_Main.ino: replace these definitions (${label.join(", ")}).`,
     "// Keep SECRET_KEY private; it is shown only once (rotate it if it leaks).",

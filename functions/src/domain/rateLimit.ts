@@ -5,47 +5,43 @@
  * bucket dry and is refused until it slows down. Pure: the caller passes the time, and the
  * buckets live in the caller's memory (one function instance), so refusing costs no write.
  *
- * Memory is bounded: at most `maxKeys` buckets are kept; the least recently used is forgotten
- * first (a forgotten key starts again with a full bucket, which only ever errs towards letting a
- * request through).
+ * Memory is bounded: at most {@link MAX_ENTRIES} buckets are kept; the least recently used is
+ * forgotten first (a forgotten key starts again with a full bucket, which only ever errs towards
+ * letting a request through).
  */
-export interface BucketLimits {
-  /** Requests a key may make at once. */
-  burst: number;
-  /** Requests a key earns back per second. */
-  perSecond: number;
-}
-
 interface Bucket {
   tokens: number;
   /** Epoch ms of the last refill. */
   at: number;
 }
 
-export interface TakeResult {
-  allowed: boolean;
-  /** Seconds until one request would be allowed again (0 when allowed). */
-  retryAfterSeconds: number;
+const MAX_ENTRIES = 10_000;
+
+/** Sets `key` as the newest entry of `map`, dropping the oldest past {@link MAX_ENTRIES}. */
+export function rememberEntry<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_ENTRIES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
 }
 
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(
-    private readonly limits: BucketLimits,
-    private readonly maxKeys = 10_000,
-  ) {
+  constructor(private readonly limits: { burst: number; perSecond: number }) {
     if (!(limits.burst >= 1) || !(limits.perSecond > 0)) {
       throw new Error("a bucket needs burst >= 1 and perSecond > 0");
     }
   }
 
-  /** Spends one token of `key` at `nowMs` if there is one. */
-  take(key: string, nowMs: number): TakeResult {
+  /** Spends one token of `key` at `nowMs` if there is one; else the seconds until one is back. */
+  take(key: string, nowMs: number): { allowed: boolean; retryAfterSeconds: number } {
     const b = this.refilled(key, nowMs);
     const allowed = b.tokens >= 1;
     if (allowed) b.tokens -= 1;
-    this.remember(key, b);
+    rememberEntry(this.buckets, key, b);
     const wait = Math.max(1, Math.ceil((1 - b.tokens) / this.limits.perSecond));
     return { allowed, retryAfterSeconds: allowed ? 0 : wait };
   }
@@ -65,14 +61,5 @@ export class TokenBuckets {
       tokens: Math.min(this.limits.burst, b.tokens + elapsed * this.limits.perSecond),
       at: Math.max(b.at, nowMs),
     };
-  }
-
-  private remember(key: string, b: Bucket): void {
-    this.buckets.delete(key);
-    this.buckets.set(key, b);
-    if (this.buckets.size > this.maxKeys) {
-      const oldest = this.buckets.keys().next().value;
-      if (oldest !== undefined) this.buckets.delete(oldest);
-    }
   }
 }

@@ -14,9 +14,14 @@ import type { z } from "zod";
 import { type CalibrationSums, thresholds } from "../domain/calibration";
 import { DECIMAL_ID } from "../domain/consoleConfig";
 import { reportId } from "../domain/cycle";
-import type { TokenBuckets } from "../domain/rateLimit";
+import { type TokenBuckets, rememberEntry } from "../domain/rateLimit";
 import { type MachineType, isBoundary, normalizeStatus } from "../domain/status";
-import { type EncryptedSecret, decryptSecret, secretsEqual } from "../security/deviceSecret";
+import {
+  type EncryptedSecret,
+  EncryptedSecretSchema,
+  decryptSecret,
+  secretsEqual,
+} from "../security/deviceSecret";
 import { isAlreadyExists, isNotFound, toMillis } from "../data/db";
 import { refs } from "../data/refs";
 import type { Invocation } from "../invocation";
@@ -34,7 +39,6 @@ import {
   type DeviceState,
   LIVENESS_WRITE_MS,
   MACHINE_CACHE_TTL_MS,
-  rememberEntry,
 } from "./deviceState";
 import { HttpError, parseOrThrow } from "./errors";
 import { noMachine } from "./routes/common";
@@ -43,11 +47,7 @@ import { noMachine } from "./routes/common";
 export type DeviceDeps = Pick<Invocation, "db" | "now"> & { masterKey: string; state: DeviceState };
 
 /** What every device body carries (deviceSchemas.ts). */
-interface DeviceBody {
-  machine_id: string;
-  secret_key?: string | undefined;
-  timestamp?: number;
-}
+type DeviceBody = z.output<typeof DeviceUpdateBodySchema> & { timestamp?: number };
 
 /** Longest lifetime a device JWT may have, and the oldest `iat` of a token without `exp`. */
 const MAX_TOKEN_LIFETIME_S = 3600;
@@ -76,11 +76,7 @@ export function createDeviceHandler(deps: DeviceDeps) {
 }
 
 async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse> {
-  const { body, nowMs, machine, calibration, auth } = await authenticated(
-    deps,
-    req,
-    UpdateBodySchema,
-  );
+  const { body, nowMs, machine, auth, t } = await authenticated(deps, req, UpdateBodySchema);
   const type: MachineType = machine.get("type") === "dryer" ? "dryer" : "washer";
   const status = normalizeStatus(type, body.status);
   const {
@@ -115,7 +111,6 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
       reportedType: { type: claimed, firstAt: Timestamp.fromMillis(nowMs) },
     });
   }
-  const t = thresholds(calibration);
   const ok = {
     message: "received",
     NewWashThreshold: t?.wash ?? null,
@@ -132,27 +127,15 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
 
 async function heartbeat(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse> {
   const { body, nowMs } = await authenticated(deps, req, HeartbeatBodySchema);
-  const machineId = body.machine_id;
-  await refs(deps.db)
-    .machine(machineId)
-    .update({
-      ...alive(nowMs),
-      battery: body.battery,
-      ...(body.rssi !== undefined ? { rssi: body.rssi } : {}),
-      ...(body.firmware !== undefined ? { firmware: body.firmware } : {}),
-    });
-  // raw_data's cached copy learns of the ping, so it writes none of its own for a while.
-  const cached = deps.state.machines.get(machineId);
-  if (cached) {
-    rememberEntry(deps.state.machines, machineId, { ...cached, online: true, pingAt: nowMs });
-  }
+  // battery, and rssi and firmware when sent.
+  const { machine_id: machineId, secret_key, ...fields } = body;
+  await writeAlive(deps, machineId, nowMs, fields);
   return { status: 200, body: { message: "ok" } };
 }
 
 /** `POST /device_update` (the seed's route): the board's calibration thresholds, 404 before any. */
 async function deviceUpdate(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse> {
-  const { body, calibration } = await authenticated(deps, req, DeviceUpdateBodySchema);
-  const t = thresholds(calibration);
+  const { body, t } = await authenticated(deps, req, DeviceUpdateBodySchema);
   if (!t) {
     throw new HttpError(
       404,
@@ -182,14 +165,19 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
   if (withCredentials) await authenticate(deps, req, body, machine.secret ?? null, true);
   // Unsigned samples have a bucket of their own: a stranger's stream cannot starve the board's.
   spend(withCredentials ? deps.state.rawData : deps.state.rawDataUnsigned, machineId, nowMs);
-  await keepAlive(deps, machineId, machine, nowMs);
+  if (!machine.online || machine.pingAt === null || nowMs - machine.pingAt >= LIVENESS_WRITE_MS) {
+    await writeAlive(deps, machineId, nowMs).catch((err: unknown) => {
+      // NOT_FOUND: deleted since it was cached.
+      if (!isNotFound(err)) throw err;
+      deps.state.machines.delete(machineId);
+      throw noMachine(machineId);
+    });
+  }
 
-  const notStored = (reason: string) => ({
-    status: 200,
-    body: { message: "received", stored: false, reason },
-  });
-  if (!withCredentials) return notStored("no secret: a sign of life only");
-  if (!machine.calibrationOn) return notStored("calibration is off");
+  if (!withCredentials || !machine.calibrationOn) {
+    const reason = withCredentials ? "calibration is off" : "no secret: a sign of life only";
+    return { status: 200, body: { message: "received", stored: false, reason } };
+  }
   const samples = "samples" in body ? body.samples : [body.magnitude];
   try {
     await refs(deps.db)
@@ -228,7 +216,8 @@ function parseBody<S extends z.ZodType<DeviceBody>>(
 
 /**
  * What /update, /heartbeat and /device_update share: the body, the machine (404) and its
- * credentials (401/403), read afresh with the calibration, then one request of the allowance (429).
+ * credentials (401/403), read afresh, then one request of the allowance (429); and the thresholds
+ * from the calibration sums the report trigger adds FINISHED magnitudes to (store/applyReport.ts).
  */
 async function authenticated<S extends z.ZodType<DeviceBody>>(
   deps: DeviceDeps,
@@ -250,9 +239,8 @@ async function authenticated<S extends z.ZodType<DeviceBody>>(
   if (!machineSnap.exists) throw noMachine(machineId);
   const auth = await authenticate(deps, req, body, encryptedSecretOf(secretSnap));
   spend(requests, machineId, nowMs);
-  // Summed by the report trigger from FINISHED magnitudes (store/applyReport.ts).
-  const calibration = (machineSnap.get("calibrationSums") as CalibrationSums | undefined) ?? null;
-  return { body, nowMs, auth, machine: machineSnap, calibration };
+  const t = thresholds((machineSnap.get("calibrationSums") as CalibrationSums | undefined) ?? null);
+  return { body, nowMs, auth, machine: machineSnap, t };
 }
 
 /**
@@ -287,29 +275,19 @@ async function cachedMachine(
   return m;
 }
 
-/** Writes the liveness fields when the stored ones are older than {@link LIVENESS_WRITE_MS}. */
-async function keepAlive(
-  deps: DeviceDeps,
-  machineId: string,
-  m: CachedMachine,
-  nowMs: number,
-): Promise<void> {
-  if (m.online && m.pingAt !== null && nowMs - m.pingAt < LIVENESS_WRITE_MS) return;
-  try {
-    await refs(deps.db).machine(machineId).update(alive(nowMs));
-  } catch (err) {
-    // NOT_FOUND: deleted since it was cached.
-    if (!isNotFound(err)) throw err;
-    deps.state.machines.delete(machineId);
-    throw noMachine(machineId);
-  }
-  rememberEntry(deps.state.machines, machineId, { ...m, online: true, pingAt: nowMs });
-}
-
-/** The fields liveness traffic (heartbeat, raw_data) sets on the machine. */
-function alive(nowMs: number) {
+/**
+ * Liveness traffic (heartbeat, raw_data) written on the machine, with `fields`; raw_data's cached
+ * copy learns of it, so it writes none of its own for a while.
+ */
+async function writeAlive(deps: DeviceDeps, machineId: string, nowMs: number, fields = {}) {
   const at = Timestamp.fromMillis(nowMs);
-  return { lastSeenAt: at, pingAt: at, online: true };
+  await refs(deps.db)
+    .machine(machineId)
+    .update({ ...fields, lastSeenAt: at, pingAt: at, online: true });
+  const cached = deps.state.machines.get(machineId);
+  if (cached) {
+    rememberEntry(deps.state.machines, machineId, { ...cached, online: true, pingAt: nowMs });
+  }
 }
 
 /**
@@ -328,7 +306,7 @@ async function refuseGuessWhileLocked(
   const enc = deps.state.failedSecrets.get(machineId);
   if (enc === undefined) return;
   try {
-    await checkCredentials(deps, req, body, enc, true);
+    await authenticate(deps, req, body, enc, true);
   } catch (err) {
     if (!(err instanceof HttpError) || err.status >= 500) throw err;
     throw rateLimited(
@@ -338,30 +316,8 @@ async function refuseGuessWhileLocked(
   }
 }
 
-/** {@link checkCredentials}, counting a 401/403 against the machine and remembering its record. */
-async function authenticate(
-  deps: DeviceDeps,
-  req: HttpRequest,
-  body: DeviceBody,
-  enc: EncryptedSecret | null,
-  offline = false,
-): Promise<"secret" | "jwt"> {
-  try {
-    return await checkCredentials(deps, req, body, enc, offline);
-  } catch (err) {
-    if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
-      deps.state.authFailures.take(body.machine_id, deps.now());
-      rememberEntry(deps.state.failedSecrets, body.machine_id, enc);
-    }
-    throw err;
-  }
-}
-
 function encryptedSecretOf(snap: DocumentSnapshot): EncryptedSecret | null {
-  const d = snap.data();
-  return typeof d?.ciphertext === "string" && typeof d.iv === "string" && typeof d.tag === "string"
-    ? { ciphertext: d.ciphertext, iv: d.iv, tag: d.tag }
-    : null;
+  return EncryptedSecretSchema.safeParse(snap.data()).data ?? null;
 }
 
 /**
@@ -388,36 +344,44 @@ function plainSecret(deps: DeviceDeps, machineId: string, enc: EncryptedSecret |
 /**
  * Every credential present must be valid: the secret (or a JWT) in `secret_key`, a Bearer JWT.
  * 401 for anything wrong; 403 for a genuine token of another machine, unless `offline` (no
- * Firestore read: such a token is then a 401).
+ * Firestore read: such a token is then a 401). A 401/403 counts against the machine, whose record
+ * is remembered for {@link refuseGuessWhileLocked}.
  */
-async function checkCredentials(
+async function authenticate(
   deps: DeviceDeps,
   req: HttpRequest,
   { machine_id: machineId, secret_key: secretKey }: DeviceBody,
   enc: EncryptedSecret | null,
-  offline: boolean,
+  offline = false,
 ): Promise<"secret" | "jwt"> {
-  const secret = plainSecret(deps, machineId, enc);
-  const authz = req.headers.authorization;
-  if (authz === undefined && secretKey === undefined) {
-    throw unauthenticated("missing secret_key or Authorization: Bearer token");
-  }
-  let mode: "secret" | "jwt" = "secret";
-  if (authz !== undefined) {
-    const token = /^Bearer\s+(\S+)$/i.exec(authz)?.[1];
-    if (!token) throw unauthenticated("Authorization must be 'Bearer <JWT>'");
-    await verifyDeviceToken(deps, token, machineId, secret, offline);
-    mode = "jwt";
-  }
-  if (secretKey !== undefined && !(secret !== null && secretsEqual(secretKey, secret))) {
-    // The fork firmware puts its device JWT in secret_key.
-    if (!JWT_SHAPE.test(secretKey)) {
-      throw unauthenticated("secret_key is not this machine's secret");
+  try {
+    const secret = plainSecret(deps, machineId, enc);
+    const authz = req.headers.authorization;
+    if (authz === undefined && secretKey === undefined) {
+      throw unauthenticated("missing secret_key or Authorization: Bearer token");
     }
-    await verifyDeviceToken(deps, secretKey, machineId, secret, offline);
-    mode = "jwt";
+    let mode: "secret" | "jwt" = "secret";
+    if (authz !== undefined) {
+      const token = /^Bearer\s+(\S+)$/i.exec(authz)?.[1];
+      if (!token) throw unauthenticated("Authorization must be 'Bearer <JWT>'");
+      await verifyDeviceToken(deps, token, machineId, secret, offline);
+      mode = "jwt";
+    }
+    if (secretKey !== undefined && !(secret !== null && secretsEqual(secretKey, secret))) {
+      // The fork firmware puts its device JWT in secret_key.
+      if (!JWT_SHAPE.test(secretKey))
+        throw unauthenticated("secret_key is not this machine's secret");
+      await verifyDeviceToken(deps, secretKey, machineId, secret, offline);
+      mode = "jwt";
+    }
+    return mode;
+  } catch (err) {
+    if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
+      deps.state.authFailures.take(machineId, deps.now());
+      rememberEntry(deps.state.failedSecrets, machineId, enc);
+    }
+    throw err;
   }
-  return mode;
 }
 
 async function verifyDeviceToken(
@@ -438,19 +402,15 @@ async function verifyDeviceToken(
   if (typeof sub !== "string") {
     throw unauthenticated("token sub must be the machine id as a string");
   }
-  if (sub !== machineId && DECIMAL_ID.test(sub) && !offline) {
-    // A genuine token of another machine is a 403; a forged one stays a 401.
-    const other = encryptedSecretOf(await refs(deps.db).deviceSecret(sub).get());
-    const otherSecret = plainSecret(deps, sub, other);
-    if (otherSecret && (await verifies(token, otherSecret, sub, deps.now()))) {
-      throw new HttpError(
-        403,
-        "forbidden",
-        `token was issued for machine ${sub}, not ${machineId}`,
-      );
-    }
-  } else if (secret && (await verifies(token, secret, machineId, deps.now()))) {
-    return;
+  // A token of another machine is checked with that machine's secret: a genuine one is a 403, a
+  // forged one stays a 401.
+  const other = sub !== machineId && DECIMAL_ID.test(sub) && !offline;
+  const key = other
+    ? plainSecret(deps, sub, encryptedSecretOf(await refs(deps.db).deviceSecret(sub).get()))
+    : secret;
+  if (key && (await verifies(token, key, other ? sub : machineId, deps.now()))) {
+    if (!other) return;
+    throw new HttpError(403, "forbidden", `token was issued for machine ${sub}, not ${machineId}`);
   }
   throw unauthenticated("Bearer token signature or claims are invalid");
 }

@@ -6,21 +6,12 @@
  * these times maxInstances (functions/src/index.ts).
  */
 import type { EncryptedSecret } from "../security/deviceSecret";
-import { type BucketLimits, TokenBuckets } from "../domain/rateLimit";
+import { TokenBuckets } from "../domain/rateLimit";
 
 /** How long a cached machine document is trusted (raw_data only; reports always read afresh). */
 export const MACHINE_CACHE_TTL_MS = 60_000;
 /** A liveness write (lastSeenAt, pingAt) is made at most this often per machine and instance. */
 export const LIVENESS_WRITE_MS = 5 * 60_000;
-/** Entries each per-machine map keeps at most; the least recently set go first. */
-const MAX_ENTRIES = 10_000;
-
-/**
- * Failed authentications per machine: 10 at once, then one every 6 seconds. Past that, a guess is
- * checked against the secret record already held and refused with 429 without a read; the right
- * secret still gets through (a stranger cannot lock a board out).
- */
-const AUTH_FAILURE_LIMITS: BucketLimits = { burst: 10, perSecond: 1 / 6 };
 
 export interface CachedMachine {
   exists: boolean;
@@ -41,7 +32,7 @@ export type DeviceState = ReturnType<typeof createDeviceState>;
  * hiccup); the sustained rates are params (config.ts).
  */
 export function createDeviceState({ requestsPerSecond = 2, rawDataPerSecond = 3 } = {}) {
-  const rawData: BucketLimits = { burst: 30, perSecond: rawDataPerSecond };
+  const rawData = { burst: 30, perSecond: rawDataPerSecond };
   return {
     /** Reports, heartbeats and threshold requests. */
     requests: new TokenBuckets({ burst: 20, perSecond: requestsPerSecond }),
@@ -49,21 +40,16 @@ export function createDeviceState({ requestsPerSecond = 2, rawDataPerSecond = 3 
     rawData: new TokenBuckets(rawData),
     /** raw_data without credentials (anyone can send it; it must not spend the board's bucket). */
     rawDataUnsigned: new TokenBuckets(rawData),
-    authFailures: new TokenBuckets(AUTH_FAILURE_LIMITS),
+    /**
+     * Failed authentications: 10 at once, then one every 6 seconds. Past that, a guess is checked
+     * against the secret record already held and refused with 429 without a read; the right secret
+     * still gets through (a stranger cannot lock a board out).
+     */
+    authFailures: new TokenBuckets({ burst: 10, perSecond: 1 / 6 }),
     /** Secret records of machines that failed authentication, for checks without a read. */
     failedSecrets: new Map<string, EncryptedSecret | null>(),
     machines: new Map<string, CachedMachine>(),
     /** Machines whose secret record did not decrypt (logged once). */
     undecryptable: new Set<string>(),
   };
-}
-
-/** Sets `key` as the newest entry of `map`, dropping the oldest past {@link MAX_ENTRIES}. */
-export function rememberEntry<V>(map: Map<string, V>, key: string, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > MAX_ENTRIES) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
-  }
 }

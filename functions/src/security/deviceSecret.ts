@@ -14,11 +14,13 @@ import {
 } from "node:crypto";
 import { z } from "zod";
 
-export interface EncryptedSecret {
-  ciphertext: string;
-  iv: string;
-  tag: string;
-}
+/** A stored record's encrypted part (deviceSecrets/{machineId} also holds its fingerprint). */
+export const EncryptedSecretSchema = z.object({
+  ciphertext: z.string(),
+  iv: z.string(),
+  tag: z.string(),
+});
+export type EncryptedSecret = z.output<typeof EncryptedSecretSchema>;
 
 function keyFrom(masterKey: string): Buffer {
   if (masterKey.length < 16) throw new Error("DEVICE_MASTER_KEY must be at least 16 characters");

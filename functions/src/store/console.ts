@@ -9,14 +9,14 @@
 import * as logger from "firebase-functions/logger";
 import { type DocumentReference, FieldValue, Timestamp } from "firebase-admin/firestore";
 import {
+  CONFIG_SCHEMAS,
   type ConfigProblem,
   DECIMAL_ID,
   MACHINE_CONFIG_FIELDS,
   type MachineConfig,
   ROOM_CONFIG_FIELDS,
   changedFields,
-  checkMachineConfig,
-  checkRoomConfig,
+  checkConfig,
 } from "../domain/consoleConfig";
 import { configErrorMessage } from "../domain/messages";
 import { isAlreadyExists, isNotFound } from "../data/db";
@@ -56,17 +56,8 @@ type ConsoleOutcome =
 
 // ------------------------------------------------------------- machines and rooms alike
 
-/** What differs between the kinds of configuration document, for {@link refuse}. */
-const KINDS = {
-  machine: {
-    fields: MACHINE_CONFIG_FIELDS,
-    valid: (d: Data) => checkMachineConfig(d).config !== null,
-  },
-  room: { fields: ROOM_CONFIG_FIELDS, valid: (d: Data) => checkRoomConfig(d).length === 0 },
-};
-
 interface Refusal {
-  kind: keyof typeof KINDS;
+  kind: keyof typeof CONFIG_SCHEMAS;
   id: string;
   roomId: string | null;
   problems: ConfigProblem[];
@@ -85,15 +76,17 @@ async function refuse(
   before: DocumentVersion | null,
   after: DocumentVersion,
 ): Promise<"reverted" | "flagged" | "superseded"> {
-  const { fields, valid } = KINDS[what.kind];
+  const schema = CONFIG_SCHEMAS[what.kind];
+  const fields = schema.keyof().options;
   const revert: Data = {};
-  if (before && valid(before.data)) {
+  if (before && schema.safeParse(before.data).success) {
     for (const f of changedFields(fields, before.data, after.data)) {
       revert[f] = before.data[f] ?? FieldValue.delete();
     }
   }
   await noticeAdmins(deps, what, after.updateTime);
-  const update = { ...revert, configError: configError(what.problems, deps.now()) };
+  const configError = { problems: what.problems, at: Timestamp.fromMillis(deps.now()) };
+  const update = { ...revert, configError };
   if (!(await answerIfStill(ref, fields, after.data, update))) return "superseded";
   const reverted = Object.keys(revert).length > 0;
   logger.warn(`console edit of a ${what.kind} refused`, {
@@ -122,10 +115,6 @@ async function noticeAdmins(deps: ConsoleDeps, what: Refusal, editTime: number):
   );
 }
 
-function configError(problems: ConfigProblem[], now: number) {
-  return { problems, at: Timestamp.fromMillis(now) };
-}
-
 /** Writes `update` if the document's configuration is still `config` (a transaction). */
 async function answerIfStill(
   ref: DocumentReference,
@@ -148,23 +137,7 @@ function clearsRefusal(data: Data, before: DocumentVersion | null, after: Docume
   return data.configError !== undefined && !ownAnswer;
 }
 
-/** A deleted document cleaned up, unless it was re-created since (a late delete event). */
-async function deleted(
-  ref: DocumentReference,
-  cleanUp: () => Promise<void>,
-): Promise<"deleted" | "superseded"> {
-  if ((await ref.get()).exists) return "superseded";
-  await cleanUp();
-  return "deleted";
-}
-
 // ------------------------------------------------------------------------------ machines
-
-/**
- * The room and out-of-order flag whose consequences were last brought about: server-only
- * machineConfigs/{machineId}, or (a machine made before it existed) the event's valid `before`.
- */
-type Applied = Pick<MachineConfig, "roomId" | "outOfOrder">;
 
 /** The document's room id, when it is one (anything else names no room). */
 function roomOf(d: Data): string | null {
@@ -181,10 +154,7 @@ export async function applyMachineEdit(
   const { db } = deps;
   const r = refs(db);
   const ref = r.machine(machineId).withConverter(null);
-  if (!after) {
-    if (!before) return "unchanged";
-    return deleted(ref, () => cleanUpMachine(deps, machineId, roomOf(before.data)));
-  }
+  if (!after) return before ? cleanUpMachine(deps, machineId, roomOf(before.data)) : "unchanged";
   // Most machine writes are the report trigger's state: no configuration changed, no read.
   if (before && changedFields(MACHINE_CONFIG_FIELDS, before.data, after.data).length === 0) {
     return "unchanged";
@@ -194,7 +164,7 @@ export async function applyMachineEdit(
   if (!data || changedFields(MACHINE_CONFIG_FIELDS, data, after.data).length > 0) {
     return "superseded";
   }
-  const { config, problems } = checkMachineConfig(data);
+  const { config, problems } = checkConfig(CONFIG_SCHEMAS.machine, data);
   if (!DECIMAL_ID.test(machineId)) {
     problems.push({ field: "id", reason: "must be a positive integer (the board's MACHINE_ID)" });
   }
@@ -216,31 +186,21 @@ export async function applyMachineEdit(
     await provisionMachine(deps, machineId, data, config);
     return "provisioned";
   }
+  // From the room and out-of-order flag whose consequences were last brought about (server-only
+  // machineConfigs/{machineId}, or for a machine made before it existed the event's valid
+  // `before`) to what the configuration says now.
   const stored = appliedDoc.data();
-  const applied: Applied =
+  const applied =
     typeof stored?.roomId === "string"
       ? { roomId: stored.roomId, outOfOrder: stored.outOfOrder === true }
-      : ((before ? checkMachineConfig(before.data).config : null) ?? config);
-  await applyMachineConfig(deps, machineId, applied, config);
-  await r.machineConfig(machineId).set({ roomId: config.roomId, outOfOrder: config.outOfOrder });
-  return "applied";
-}
-
-/** From the consequences last brought about to what the configuration says now (idempotent). */
-async function applyMachineConfig(
-  deps: ConsoleDeps,
-  machineId: string,
-  applied: Applied,
-  config: Applied,
-): Promise<void> {
-  const { db } = deps;
+      : ((before ? checkConfig(CONFIG_SCHEMAS.machine, before.data).config : null) ?? config);
   const windowMinutes = deps.settings.claimWindowMinutes;
   const moved = applied.roomId !== config.roomId;
   // Its offer and its timer leave the old room (the tick shows it in the new one).
   if (moved) await leaveRoom(deps, machineId, applied.roomId);
   if (config.outOfOrder) {
     // As a broken report that reached the threshold: since/reason, and the offer taken back.
-    const machine = refs(db).machine(machineId);
+    const machine = r.machine(machineId);
     if ((await machine.get()).get("outOfOrderSince") == null) {
       await machine.update({
         outOfOrderSince: Timestamp.fromMillis(deps.now()),
@@ -255,6 +215,8 @@ async function applyMachineConfig(
     // Idle, it is offered to its new room's queue. Other edits change nothing in the queue.
     await onMachineFreed(db, machineId, config.roomId, deps.now(), windowMinutes);
   }
+  await r.machineConfig(machineId).set({ roomId: config.roomId, outOfOrder: config.outOfOrder });
+  return "applied";
 }
 
 /** The machine's queue offer and its timer taken out of a room it left (or that is gone). */
@@ -277,8 +239,8 @@ async function provisionMachine(
 ): Promise<void> {
   const { db } = deps;
   const r = refs(db);
-  const choice = chosenSecret((await r.provisioning(machineId).get()).get("chosen_secret"));
-  const shown = await shownSecret(deps, { machineId, ...config }, choice);
+  const chosen: unknown = (await r.provisioning(machineId).get()).get("chosen_secret");
+  const shown = await shownSecret(deps, { machineId, ...config }, chosen);
   const defaults = Object.fromEntries(
     Object.entries(machineDefaults()).filter(([k]) => !(k in data)),
   );
@@ -299,27 +261,25 @@ async function provisionMachine(
   logger.info("machine provisioned from the console", {
     machineId,
     roomId: config.roomId,
-    chosenSecret: choice.chosen !== undefined,
+    chosenSecret: shown.secret_key === chosen,
     warnings: shown.warnings.length,
   });
 }
 
-/** An admin's own secret from `chosen_secret`, or why it cannot be used (the API's rule). */
-function chosenSecret(v: unknown): { chosen?: string; problem?: string } {
-  if (v === undefined) return {};
-  if (typeof v !== "string" || v === "") return { problem: "must be non-empty text" };
-  const parsed = ChosenSecretSchema.safeParse(v);
-  return parsed.success ? { chosen: parsed.data } : { problem: parsed.error.issues[0]?.message };
-}
-
-/** provisioning/{machineId} showing a new secret: the chosen one, or a generated one and why. */
-async function shownSecret(
-  deps: ConsoleDeps,
-  m: MachineDescription,
-  { chosen, problem }: ReturnType<typeof chosenSecret>,
-) {
-  const shown = await newSecret(deps.db, deps.masterKey, deviceUrl(), m, chosen);
-  if (problem) shown.warnings.push(`chosen_secret: ignored, a secret was generated: ${problem}`);
+/**
+ * provisioning/{machineId} showing a new secret: an admin's own from `chosen_secret` (the API's
+ * rule), or a generated one and why the chosen one cannot be used.
+ */
+async function shownSecret(deps: ConsoleDeps, m: MachineDescription, chosen: unknown) {
+  const parsed = ChosenSecretSchema.safeParse(chosen);
+  const shown = await newSecret(deps.db, deps.masterKey, deviceUrl(), m, parsed.data);
+  if (chosen !== undefined && !parsed.success) {
+    const problem =
+      typeof chosen === "string" && chosen !== ""
+        ? parsed.error.issues[0]?.message
+        : "must be non-empty text";
+    shown.warnings.push(`chosen_secret: ignored, a secret was generated: ${problem}`);
+  }
   const now = deps.now();
   return {
     ...shown,
@@ -350,11 +310,7 @@ export async function applyProvisioningEdit(
   const m = machine.data();
   // A secret chosen before the machine exists waits for the machine's creation.
   if (!m || !secretDoc.exists) return "waiting";
-  const shown = await shownSecret(
-    deps,
-    m,
-    chosenSecret(typeof chosen === "string" ? chosen : undefined),
-  );
+  const shown = await shownSecret(deps, m, typeof chosen === "string" ? chosen : undefined);
   // One batch: the new secret, the request consumed and the secret shown, or none of them (a
   // newer write to the request wins; its own event rotates).
   const batch = db.batch();
@@ -378,14 +334,14 @@ export async function applyProvisioningEdit(
   return "rotated";
 }
 
-/** What a deleted machine leaves behind, removed; its cycles and statistics stay. */
-async function cleanUpMachine(
-  deps: ConsoleDeps,
-  machineId: string,
-  roomId: string | null,
-): Promise<void> {
+/**
+ * What a deleted machine leaves behind, removed (its cycles and statistics stay), unless it was
+ * re-created since (a late delete event).
+ */
+async function cleanUpMachine(deps: ConsoleDeps, machineId: string, roomId: string | null) {
   const { db } = deps;
   const r = refs(db);
+  if ((await r.machine(machineId).get()).exists) return "superseded";
   if (roomId) await leaveRoom(deps, machineId, roomId);
   // The console's "delete document" leaves subcollections behind.
   for (const sub of [r.watchers, r.reports, r.rawData, r.brokenReports, r.brokenArchive]) {
@@ -397,6 +353,7 @@ async function cleanUpMachine(
   }
   await batch.commit();
   logger.info("deleted machine cleaned up", { machineId, roomId });
+  return "deleted";
 }
 
 // --------------------------------------------------------------------------------- rooms
@@ -409,15 +366,12 @@ export async function applyRoomEdit(
   after: DocumentVersion | null,
 ): Promise<ConsoleOutcome> {
   const ref = refs(deps.db).room(roomId).withConverter(null);
-  if (!after) {
-    if (!before) return "unchanged";
-    return deleted(ref, () => cleanUpRoom(deps, roomId, before.updateTime));
-  }
+  if (!after) return before ? cleanUpRoom(deps, roomId, before.updateTime) : "unchanged";
   const missingDefaults = !("timers" in after.data);
   // A new document is always checked (a room without a name is one too).
   const changed = changedFields(ROOM_CONFIG_FIELDS, before?.data ?? null, after.data);
   if (before && changed.length === 0 && !missingDefaults) return "unchanged";
-  const problems = checkRoomConfig(after.data);
+  const { problems } = checkConfig(CONFIG_SCHEMAS.room, after.data);
   if (problems.length > 0) {
     return refuse(deps, { kind: "room", id: roomId, roomId, problems }, ref, before, after);
   }
@@ -435,18 +389,21 @@ export async function applyRoomEdit(
 /**
  * A deleted room's queue and subscriptions removed; its machines flagged (they need a room). The
  * admins' notice id carries the deleted version's update time, the same on every delivery.
+ * Nothing is done to a room re-created since (a late delete event).
  */
 async function cleanUpRoom(deps: ConsoleDeps, roomId: string, deletedVersion: number) {
-  const { db } = deps;
-  await db.recursiveDelete(refs(db).subscribers(roomId));
-  await refs(db).queue(roomId).delete();
-  const machines = await refs(db).machines.where("roomId", "==", roomId).get();
+  const r = refs(deps.db);
+  if ((await r.room(roomId).get()).exists) return "superseded";
+  await deps.db.recursiveDelete(r.subscribers(roomId));
+  await r.queue(roomId).delete();
+  const machines = await r.machines.where("roomId", "==", roomId).get();
   const problems = [{ field: "roomId", reason: `room ${roomId} was deleted` }];
   for (const m of machines.docs) {
-    await m.ref.update({ configError: configError(problems, deps.now()) });
+    await m.ref.update({ configError: { problems, at: Timestamp.fromMillis(deps.now()) } });
   }
   if (machines.size > 0) {
     await noticeAdmins(deps, { kind: "room", id: roomId, roomId, problems }, deletedVersion);
   }
   logger.info("deleted room cleaned up", { roomId, machinesLeft: machines.size });
+  return "deleted";
 }

@@ -78,19 +78,11 @@ export function secretRecord(secret: string, masterKey: string, machineId: strin
   };
 }
 
-/** A new device secret as an admin is shown it, once: the API's answer, provisioning/{id}. */
-export interface ShownSecret {
-  secret_key: string;
-  /** The lines to paste into WashCall_Main.ino. */
-  firmware_snippet: string;
-  /** Why a chosen secret is weak or another machine's too; empty for a generated one. */
-  warnings: string[];
-}
-
 /**
- * A machine's next device secret: `chosen` (the one its firmware already has; a weak or reused
- * one is accepted, with the reasons in `warnings`) or a generated one. The caller stores it with
- * {@link secretRecord}.
+ * A machine's next device secret as an admin is shown it, once (the API's answer,
+ * provisioning/{id}): `chosen` (the one its firmware already has; a weak or reused one is
+ * accepted, with the reasons in `warnings`) or a generated one, and the lines to paste into
+ * WashCall_Main.ino. The caller stores it with {@link secretRecord}.
  */
 export async function newSecret(
   db: Firestore,
@@ -98,7 +90,7 @@ export async function newSecret(
   deviceUrl: string,
   m: MachineDescription,
   chosen: string | undefined,
-): Promise<ShownSecret> {
+) {
   const secret = chosen ?? generateDeviceSecret();
   const shown = {
     secret_key: secret,

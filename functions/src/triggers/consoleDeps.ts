@@ -1,29 +1,24 @@
 /**
- * The handler the console triggers share: it decodes the write event into document versions and
- * calls a store/console.ts function with the invocation and the master key (read here, in the
- * handler, never at module load).
+ * The registration the console triggers share: the write event decoded into document versions and
+ * a store/console.ts function called with the invocation and the master key (read in the handler,
+ * never at module load).
  */
 import * as logger from "firebase-functions/logger";
-import type { Change, FirestoreEvent } from "firebase-functions/v2/firestore";
+import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { DEVICE_MASTER_KEY } from "../config";
 import { startInvocation } from "../invocation";
 import type { ConsoleDeps, DocumentVersion } from "../store/console";
-
-export type WriteEvent<P extends Record<string, string>> = FirestoreEvent<
-  Change<DocumentSnapshot> | undefined,
-  P
->;
 
 function versionOf(snap: DocumentSnapshot | undefined): DocumentVersion | null {
   if (!snap?.exists) return null;
   return { data: snap.data() ?? {}, updateTime: snap.updateTime?.toMillis() ?? 0 };
 }
 
-/** The handler of the trigger on `{kind}s/{param}` (exported for tests, which pass the clock). */
-export function consoleHandler<K extends string, O extends string>(
+/** The trigger on `document`, whose one parameter is the id `apply` gets. */
+export function consoleTrigger<O extends string>(
   kind: string,
-  param: K,
+  document: string,
   apply: (
     deps: ConsoleDeps,
     id: string,
@@ -31,16 +26,17 @@ export function consoleHandler<K extends string, O extends string>(
     after: DocumentVersion | null,
   ) => Promise<O>,
 ) {
-  return async (event: WriteEvent<Record<K, string>>, now: number = Date.now()): Promise<O> => {
-    const id = event.params[param];
-    const deps = { ...startInvocation(() => now), masterKey: DEVICE_MASTER_KEY.value() };
-    const outcome = await apply(
-      deps,
-      id,
-      versionOf(event.data?.before),
-      versionOf(event.data?.after),
-    );
-    if (outcome !== "unchanged") logger.info(`${kind} document handled`, { [param]: id, outcome });
-    return outcome;
-  };
+  return onDocumentWritten(
+    { document, retry: true, secrets: [DEVICE_MASTER_KEY] },
+    async (event) => {
+      const [id = ""] = Object.values(event.params);
+      const { before, after } = event.data ?? {};
+      const deps = { ...startInvocation(), masterKey: DEVICE_MASTER_KEY.value() };
+      const outcome = await apply(deps, id, versionOf(before), versionOf(after));
+      if (outcome !== "unchanged") {
+        logger.info(`${kind} document handled`, { ...event.params, outcome });
+      }
+      return outcome;
+    },
+  );
 }

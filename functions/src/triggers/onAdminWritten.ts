@@ -5,19 +5,16 @@ import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { db } from "../data/db";
 import { refs } from "../data/refs";
 import { syncAdminClaim } from "../store/admins";
-import type { WriteEvent } from "./consoleDeps";
-
-export async function handleAdminWritten(event: WriteEvent<{ uid: string }>) {
-  const { uid } = event.params;
-  // The document as it is now, not as the event saw it: a create delivered after the delete
-  // must not grant the claim back.
-  const isAdmin = (await refs(db()).admin(uid).get()).exists;
-  const outcome = await syncAdminClaim(getAuth(), uid, isAdmin);
-  logger.info("admin claim synced", { uid, outcome });
-  return outcome;
-}
 
 export const onAdminWritten = onDocumentWritten(
   { document: "admins/{uid}", retry: true },
-  (event) => handleAdminWritten(event),
+  async (event) => {
+    const { uid } = event.params;
+    // The document as it is now, not as the event saw it: a create delivered after the delete
+    // must not grant the claim back.
+    const isAdmin = (await refs(db()).admin(uid).get()).exists;
+    const outcome = await syncAdminClaim(getAuth(), uid, isAdmin);
+    logger.info("admin claim synced", { uid, outcome });
+    return outcome;
+  },
 );

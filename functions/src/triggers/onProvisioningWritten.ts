@@ -1,16 +1,9 @@
 /** provisioning/{machineId} written → `rotate: true` or a `chosen_secret` rotates the secret. */
-import { onDocumentWritten } from "firebase-functions/v2/firestore";
-import { DEVICE_MASTER_KEY } from "../config";
 import { applyProvisioningEdit } from "../store/console";
-import { consoleHandler } from "./consoleDeps";
+import { consoleTrigger } from "./consoleDeps";
 
-export const handleProvisioningWritten = consoleHandler(
+export const onProvisioningWritten = consoleTrigger(
   "provisioning",
-  "machineId",
+  "provisioning/{machineId}",
   applyProvisioningEdit,
-);
-
-export const onProvisioningWritten = onDocumentWritten(
-  { document: "provisioning/{machineId}", retry: true, secrets: [DEVICE_MASTER_KEY] },
-  (event) => handleProvisioningWritten(event),
 );

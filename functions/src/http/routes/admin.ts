@@ -7,14 +7,13 @@
 import * as logger from "firebase-functions/logger";
 import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
-import { DECIMAL_ID } from "../../domain/consoleConfig";
+import { DECIMAL_ID, OneLineSchema } from "../../domain/consoleConfig";
 import { MACHINE_TYPES } from "../../domain/status";
 import { ChosenSecretSchema } from "../../security/deviceSecret";
 import { isAlreadyExists } from "../../data/db";
 import { refs } from "../../data/refs";
 import {
   type MachineDescription,
-  type ShownSecret,
   createMachine,
   createRoom,
   deviceUrl,
@@ -25,7 +24,6 @@ import { type ApiDeps, defineRoute } from "../apiRouter";
 import { OnOffSchema } from "../apiSchemas";
 import { IdSchema } from "../deviceSchemas";
 import { HttpError } from "../errors";
-import { OneLineSchema } from "./broken";
 import { machineOr404, roomOr404 } from "./common";
 
 const AddRoomBodySchema = z
@@ -84,9 +82,6 @@ const CalibrationResponseSchema = z.strictObject({
   on: z.union([z.literal(0), z.literal(1)]),
 });
 
-/** Rooms a concurrent add_room may take before this one gives up. */
-const ADD_ROOM_ATTEMPTS = 50;
-
 function masterKey(deps: ApiDeps): string {
   if (!deps.masterKey) {
     throw new HttpError(500, "internal", "the device master key is not configured");
@@ -100,7 +95,8 @@ async function addRoom(db: Firestore, name: string): Promise<string> {
   let candidate =
     rooms.docs.reduce((max, d) => (DECIMAL_ID.test(d.id) ? Math.max(max, Number(d.id)) : max), 0) +
     1;
-  for (let attempt = 0; attempt < ADD_ROOM_ATTEMPTS; attempt++, candidate++) {
+  // Up to 50 rooms taken by concurrent calls before this one gives up.
+  for (let attempt = 0; attempt < 50; attempt++, candidate++) {
     try {
       await createRoom(db, String(candidate), name);
       return String(candidate);
@@ -111,7 +107,7 @@ async function addRoom(db: Firestore, name: string): Promise<string> {
   throw new HttpError(409, "conflict", "room_name: too many rooms added at once; try again");
 }
 
-function secretResponse(m: MachineDescription, shown: ShownSecret) {
+function secretResponse(m: MachineDescription, shown: Awaited<ReturnType<typeof newSecret>>) {
   return {
     status: 200,
     headers: { "Cache-Control": "no-store" },

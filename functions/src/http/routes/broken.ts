@@ -8,19 +8,11 @@
  * - POST /admin/clear_broken {machine_id} (admin): the machine works again; the reports are archived.
  */
 import { z } from "zod";
+import { OneLineSchema } from "../../domain/consoleConfig";
 import { UnknownMachineError, clearBroken, reportBroken } from "../../store/broken";
 import { type ApiDeps, defineRoute } from "../apiRouter";
 import { IdSchema } from "../deviceSchemas";
 import { noMachine } from "./common";
-
-/** One line of text: no control characters. */
-export const OneLineSchema = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, "must not be empty")
-    .max(max, `must be at most ${max} characters`)
-    .regex(/^[^\p{Cc}\u2028\u2029]*$/u, "must be one line of text");
 
 const ReportBrokenBodySchema = z
   .object({
