@@ -83,7 +83,7 @@ async function finishingSoonNotifications(
       counters.reads += Math.max(1, watchers.size);
       return finishingSoonReminders({
         machine: { ...m, expectedEndAt: end },
-        subscribers: watchers.docs.map((d) => ({ uid: d.id })),
+        subscribers: watchers.docs.map((d) => d.id),
         now,
         minutes: soonMinutes,
       }).map((r) => toNotification(r, m, { cycleStartedAt: m.cycleStartedAt }));
@@ -134,7 +134,7 @@ async function laundryLeftNotifications(
     if (c.startedBy) uids.unshift(c.startedBy);
     return laundryLeftReminders({
       machine: { ...m, finishedAt: c.finishedAt },
-      recipients: uids.map((uid) => ({ uid })),
+      recipients: uids,
       now,
       minutes: limits.leftoverMinutes,
     }).map((r) => toNotification(r, m, { cycleId: c.id }));
