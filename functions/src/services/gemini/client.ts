@@ -4,7 +4,7 @@
  * not pay for it. Answers come back sanitised to one short sentence; every failure is a
  * {@link GeminiError}, and every one of them means "use the statistics tip".
  */
-import { TIP_MAX_LENGTH, sanitizeTip } from "./sanitize";
+import { sanitizeTip } from "./sanitize";
 
 export type GeminiErrorCode =
   | "timeout" // no answer within the client's timeout
@@ -31,10 +31,6 @@ export interface GeminiClientOptions {
   timeoutMs?: number;
   /** API origin, e.g. a local stub; defaults to the SDK's (generativelanguage.googleapis.com). */
   baseUrl?: string;
-  maxOutputTokens?: number;
-  temperature?: number;
-  /** Longest sentence returned, in characters. */
-  maxLength?: number;
 }
 
 type Sdk = typeof import("@google/generative-ai");
@@ -71,8 +67,8 @@ export function createGeminiClient(options: GeminiClientOptions) {
         {
           model: options.model,
           generationConfig: {
-            maxOutputTokens: options.maxOutputTokens ?? 256,
-            temperature: options.temperature ?? 0.4,
+            maxOutputTokens: 256,
+            temperature: 0.4,
             candidateCount: 1,
           },
         },
@@ -84,7 +80,7 @@ export function createGeminiClient(options: GeminiClientOptions) {
       } catch (e) {
         throw toGeminiError(e, lib, timeoutMs);
       }
-      const tip = sanitizeTip(raw, options.maxLength ?? TIP_MAX_LENGTH);
+      const tip = sanitizeTip(raw);
       if (tip === null) {
         throw new GeminiError("malformed", "Gemini answered without a usable sentence");
       }

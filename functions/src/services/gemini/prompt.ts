@@ -15,8 +15,6 @@ export interface TipPromptInput {
   weather: Weather | null;
   rooms: readonly RoomState[];
   grid: CongestionTable;
-  /** The holiday's name, or null; defaults to {@link isKoreanHoliday}(now). */
-  holiday?: string | null;
 }
 
 /** The longest answer the prompt asks for, in characters. */
@@ -55,7 +53,7 @@ function gridLines(grid: CongestionTable, today: number): string[] {
 
 export function buildTipPrompt(input: TipPromptInput): string {
   const p = kstParts(input.now);
-  const holiday = input.holiday === undefined ? isKoreanHoliday(input.now) : input.holiday;
+  const holiday = isKoreanHoliday(input.now);
   const date = `${p.year}-${pad(p.month)}-${pad(p.day)}`;
   const time = `${pad(p.hour)}:${pad(p.minute)}`;
   const ko = input.locale === "ko";
