@@ -150,13 +150,11 @@ describe("parsing getVilageFcst", () => {
     expect(error.code).toBe("unregistered_key");
     expect(error.resultCode).toBe("30");
     expect(error.message).toContain("SERVICE_KEY_IS_NOT_REGISTERED_ERROR");
-    expect(error.transient).toBe(false);
   });
 
   it("turns resultCode 03 into no_data, in XML and in JSON", () => {
     expect(catchKma(() => parseKmaItems(NO_DATA_XML)).code).toBe("no_data");
     expect(catchKma(() => parseKmaItems(NO_DATA_JSON)).code).toBe("no_data");
-    expect(catchKma(() => parseKmaItems(NO_DATA_JSON)).transient).toBe(true);
   });
 
   it.each([
@@ -233,9 +231,9 @@ describe("KMA client against a local stub", () => {
   });
   beforeEach(() => {
     requests.length = 0;
-    handler = (url, res) => {
+    handler = (_url, res) => {
       res.setHeader("content-type", "application/xml;charset=UTF-8");
-      res.end(url.searchParams.get("dataType") === "JSON" ? JSON_BODY : XML);
+      res.end(XML);
     };
   });
 
@@ -271,12 +269,6 @@ describe("KMA client against a local stub", () => {
       nx: "60",
       ny: "127",
     });
-  });
-
-  it("asks for and reads JSON when told to", async () => {
-    const weather = await client({ dataType: "JSON" }).getForecast(now);
-    expect(requests[0].searchParams.get("dataType")).toBe("JSON");
-    expect(weather).toEqual(parseVilageFcst(XML, now));
   });
 
   it("fetches once on a cache miss, then serves the run from the cache for an hour", async () => {
@@ -371,7 +363,6 @@ describe("KMA client against a local stub", () => {
     };
     const error = await rejection(client({ timeoutMs: 50 }).getForecast(now));
     expect(error.code).toBe("timeout");
-    expect(error.transient).toBe(true);
   });
 
   it("reports a refused connection as an http error", async () => {

@@ -6,7 +6,7 @@
 import * as logger from "firebase-functions/logger";
 import { HOUR_MS, MINUTE_MS, kstHourStart, kstParts } from "../../domain/time";
 import type { Weather } from "../../domain/weather";
-import { KmaError, kmaErrorInBody, parseVilageFcst, type KmaDataType } from "./parse";
+import { KmaError, kmaErrorInBody, parseVilageFcst } from "./parse";
 
 const KMA_DEFAULT_BASE_URL =
   "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0/getVilageFcst";
@@ -70,8 +70,6 @@ export interface KmaClientOptions {
   baseUrl?: string;
   timeoutMs?: number;
   cache?: WeatherCache;
-  /** Response format asked for; XML by default. */
-  dataType?: KmaDataType;
 }
 
 /** The key as data.go.kr expects it before URL encoding (the "Encoding" key is decoded once). */
@@ -88,7 +86,6 @@ function decodedKey(serviceKey: string): string {
 export function createKmaClient(options: KmaClientOptions) {
   const { nx, ny, cache } = options;
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const dataType = options.dataType ?? "XML";
   const inflight = new Map<string, Promise<Weather>>();
 
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
@@ -97,7 +94,7 @@ export function createKmaClient(options: KmaClientOptions) {
       serviceKey: decodedKey(options.serviceKey),
       pageNo: "1",
       numOfRows: String(KMA_ROWS),
-      dataType,
+      dataType: "XML",
       base_date: slot.baseDate,
       base_time: slot.baseTime,
       nx: String(nx),
@@ -108,10 +105,7 @@ export function createKmaClient(options: KmaClientOptions) {
     let response: Response;
     let body: string;
     try {
-      response = await fetch(url, {
-        signal,
-        headers: { accept: dataType === "JSON" ? "application/json" : "application/xml" },
-      });
+      response = await fetch(url, { signal, headers: { accept: "application/xml" } });
       body = await response.text();
     } catch (e) {
       // Messages never include the URL: it carries the service key.

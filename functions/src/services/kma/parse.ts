@@ -47,16 +47,6 @@ export class KmaError extends Error {
     super(message);
     this.name = "KmaError";
   }
-
-  /** Worth trying again later (not a configuration problem such as a bad key). */
-  get transient(): boolean {
-    return (
-      this.code === "no_data" ||
-      this.code === "service_error" ||
-      this.code === "timeout" ||
-      (this.code === "http" && (this.status === null || this.status >= 500))
-    );
-  }
 }
 
 /** The error for a KMA resultCode other than "00"; `message` is KMA's. */
@@ -64,8 +54,6 @@ function resultCodeError(resultCode: string, message: string): KmaError {
   const code = CODE_BY_RESULT_CODE[resultCode] ?? "service_error";
   return new KmaError(code, `KMA ${resultCode}: ${message || code}`, resultCode);
 }
-
-export type KmaDataType = "XML" | "JSON";
 
 /** One row of the forecast, every field as text. */
 export interface KmaItem {
