@@ -22,9 +22,6 @@ interface HolidayEntry {
   rule: SubstituteRule;
 }
 
-/** First and last year the lunar table covers. */
-export const HOLIDAY_TABLE_YEARS = { first: 2025, last: 2030 } as const;
-
 /** Lunar-calendar holidays as solar dates (KST), `MM-DD`. */
 const LUNAR: Readonly<Record<number, { seollal: string; buddha: string; chuseok: string }>> = {
   2025: { seollal: "01-29", buddha: "05-05", chuseok: "10-06" },
@@ -119,7 +116,7 @@ function tableFor(year: number): Map<number, string[]> {
 /**
  * The name of the Korean public holiday on the KST day containing `now`, or null. Several
  * holidays on one day are joined ("어린이날, 부처님오신날"). Lunar holidays and election days are
- * known for {@link HOLIDAY_TABLE_YEARS} only.
+ * known for the years of the tables only.
  */
 export function isKoreanHoliday(now: number): string | null {
   const p = kstParts(now);
@@ -127,15 +124,4 @@ export function isKoreanHoliday(now: number): string | null {
   // A substitute for a late-December holiday could fall into January: check both years.
   const names = tableFor(p.year).get(day) ?? tableFor(p.year - 1).get(day);
   return names ? names.join(", ") : null;
-}
-
-/** Every holiday of a year as `{date: "YYYY-MM-DD", name}`, in date order. */
-export function koreanHolidays(year: number): { date: string; name: string }[] {
-  return [...tableFor(year).entries()]
-    .filter(([day]) => new Date(day * DAY_MS).getUTCFullYear() === year)
-    .sort(([a], [b]) => a - b)
-    .map(([day, names]) => ({
-      date: new Date(day * DAY_MS).toISOString().slice(0, 10),
-      name: names.join(", "),
-    }));
 }
