@@ -4,21 +4,23 @@
  * key, on any Gemini or KMA failure, and (honestly saying so) before enough statistics exist.
  * Pure.
  */
+import { z } from "zod";
 import type { Locale } from "./messages";
 import { KOREAN_WEEKDAYS, kstParts, HOUR_MS } from "./time";
-import type { Weather } from "./weather";
+import { type Weather, WeatherSchema } from "./weather";
 
-/** `GET /tip` response body. */
-export interface TipResponse {
-  tip: string;
-  source: "gemini" | "statistics";
+/** `GET /tip` response body (but the seed PWA's `tip_message`), as cached. */
+export const TipSchema = z.object({
+  tip: z.string(),
+  source: z.enum(["gemini", "statistics"]),
   /** The forecast the tip was made with, null without a key or when KMA failed. */
-  weather: Weather | null;
+  weather: WeatherSchema.nullable(),
   /** When the tip was made, ISO 8601. */
-  generatedAt: string;
+  generatedAt: z.string(),
   /** The room asked about, null for all rooms. */
-  roomId: string | null;
-}
+  roomId: z.string().nullable(),
+});
+export type TipResponse = z.infer<typeof TipSchema>;
 
 /** A room right now, as the tip sees it. */
 export interface RoomState {

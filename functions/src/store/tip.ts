@@ -12,8 +12,8 @@ import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { Locale } from "../domain/messages";
 import { isRunning } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
-import type { CongestionTable, RoomState, TipResponse } from "../domain/tip";
-import type { Weather } from "../domain/weather";
+import { type CongestionTable, type RoomState, type TipResponse, TipSchema } from "../domain/tip";
+import { WeatherSchema } from "../domain/weather";
 import type { WeatherCache } from "../services/kma/client";
 import { toMillis } from "../data/db";
 import type { Machine } from "../data/model";
@@ -96,16 +96,6 @@ export interface CachedTip {
   freshUntil: number;
 }
 
-function isTipResponse(value: unknown): value is TipResponse {
-  if (typeof value !== "object" || value === null) return false;
-  const t = value as Partial<Record<keyof TipResponse, unknown>>;
-  return (
-    typeof t.tip === "string" &&
-    (t.source === "gemini" || t.source === "statistics") &&
-    typeof t.generatedAt === "string"
-  );
-}
-
 /** The cached tip, fresh or stale; null when there is none (or it is past keeping). */
 export async function readCachedTip(
   db: Firestore,
@@ -114,16 +104,11 @@ export async function readCachedTip(
   now: number,
 ): Promise<CachedTip | null> {
   const snap = await refs(db).cache(tipCacheKey(scope, locale)).get();
-  const value: unknown = snap.get("value");
+  const tip = TipSchema.safeParse(snap.get("value"));
   const freshUntil = toMillis(snap.get("freshUntil"));
   const expireAt = toMillis(snap.get("expireAt"));
-  if (!isTipResponse(value) || freshUntil === null || (expireAt !== null && now >= expireAt)) {
-    return null;
-  }
-  return {
-    tip: { ...value, weather: value.weather ?? null, roomId: value.roomId ?? null },
-    freshUntil,
-  };
+  if (!tip.success || freshUntil === null || (expireAt !== null && now >= expireAt)) return null;
+  return { tip: tip.data, freshUntil };
 }
 
 export async function writeCachedTip(
@@ -193,17 +178,6 @@ export async function acquireTipLease(
   };
 }
 
-/** Enough of a Weather to trust a cached value (it was written by this code). */
-function isWeather(value: unknown): value is Weather {
-  if (typeof value !== "object" || value === null) return false;
-  const w = value as Partial<Record<keyof Weather, unknown>>;
-  return (
-    typeof w.forecastAt === "string" &&
-    typeof w.baseDate === "string" &&
-    typeof w.baseTime === "string"
-  );
-}
-
 /** The KMA client's {@link WeatherCache}: `caches/{key}`, `{kind: "weather", value, expireAt}`. */
 export function firestoreWeatherCache(db: Firestore, now: () => number): WeatherCache {
   return {
@@ -211,8 +185,8 @@ export function firestoreWeatherCache(db: Firestore, now: () => number): Weather
       const snap = await refs(db).cache(key).get();
       const expireAt = toMillis(snap.get("expireAt"));
       if (expireAt === null || now() >= expireAt) return null;
-      const value: unknown = snap.get("value");
-      return isWeather(value) ? value : null;
+      const value = WeatherSchema.safeParse(snap.get("value"));
+      return value.success ? value.data : null;
     },
     async set(key, value, ttlMs) {
       const at = now();
