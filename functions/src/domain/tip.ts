@@ -64,11 +64,8 @@ export function gridTotal(grid: CongestionTable): number {
 }
 
 /** True when the grid holds enough cycles for a statistics-based suggestion. */
-export function hasEnoughStatistics(
-  grid: CongestionTable,
-  minTotal: number = MIN_STATISTICS_TOTAL,
-): boolean {
-  return gridTotal(grid) >= minTotal;
+export function hasEnoughStatistics(grid: CongestionTable): boolean {
+  return gridTotal(grid) >= MIN_STATISTICS_TOTAL;
 }
 
 const isActive = (hour: number) => hour >= ACTIVE_HOURS.first && hour <= ACTIVE_HOURS.last;
@@ -214,19 +211,12 @@ export function tipResponse(
   };
 }
 
-/** The statistics tip in the `GET /tip` response shape. */
-export function fallbackTip(
-  input: TipInput & { weather?: Weather | null; roomId?: string | null },
-): TipResponse {
-  return tipResponse(statisticsTip(input), "statistics", input);
-}
-
 /**
- * "en" when the Accept-Language header prefers English over Korean, else "ko" (the default:
- * the residents are in Korea).
+ * "en" when the Accept-Language header prefers English over Korean, else "ko"; null when it
+ * names neither (the caller then falls back to the user's choice).
  */
-export function localeFromAcceptLanguage(header: string | null | undefined): Locale {
-  if (!header) return "ko";
+export function localeFromAcceptLanguage(header: string | null | undefined): Locale | null {
+  if (!header || !/(^|,)\s*(ko|en)\b/i.test(header)) return null;
   let best: { locale: Locale; q: number } | null = null;
   for (const part of header.split(",")) {
     const [tag, ...params] = part.trim().toLowerCase().split(";");

@@ -11,9 +11,9 @@ import * as logger from "firebase-functions/logger";
 import { GEMINI_API_KEY, KMA_SERVICE_KEY, type Settings } from "../../config";
 import { type Locale, resolveLocale } from "../../domain/messages";
 import {
-  fallbackTip,
   hasEnoughStatistics,
   localeFromAcceptLanguage,
+  statisticsTip,
   tipResponse,
   type TipResponse,
 } from "../../domain/tip";
@@ -99,19 +99,6 @@ interface TipContext {
   locale: Locale;
 }
 
-/** Accept-Language when it names ko or en, else the user's stored locale, else ko. */
-async function tipLocale(
-  deps: ApiDeps,
-  uid: string,
-  acceptLanguage: string | undefined,
-): Promise<Locale> {
-  if (acceptLanguage && /(^|,)\s*(ko|en)\b/i.test(acceptLanguage)) {
-    return localeFromAcceptLanguage(acceptLanguage);
-  }
-  const user = await refs(deps.db).user(uid).get();
-  return resolveLocale(user.get("locale"));
-}
-
 /**
  * The forecast, or null without a KMA key or on any KMA failure. `cachedOnly`: from the
  * Firestore cache, never a KMA call (for requests that do not hold the refresh lease).
@@ -141,7 +128,8 @@ async function weatherFor(ctx: TipContext, { cachedOnly = false } = {}): Promise
 
 function statisticsTipFor(ctx: TipContext, inputs: TipInputs, weather: Weather | null) {
   const { now, locale, roomId } = ctx;
-  return fallbackTip({ now, locale, roomId, weather, rooms: inputs.rooms, grid: inputs.grid });
+  const tip = statisticsTip({ now, locale, ...inputs });
+  return tipResponse(tip, "statistics", { now, weather, roomId });
 }
 
 /** Makes a tip: Gemini when configured and the statistics suffice, else (or on error) statistics. */
@@ -229,6 +217,10 @@ export const tipRoutes = [
     const roomId = query.room_id ?? null;
     if (roomId) await roomOr404(deps.db, roomId);
     const services = deps.tip ?? {};
+    // Accept-Language when it names ko or en, else the user's stored locale, else ko.
+    const locale =
+      localeFromAcceptLanguage(req.headers["accept-language"]) ??
+      resolveLocale((await refs(deps.db).user(user.uid).get()).get("locale"));
     const ctx: TipContext = {
       deps,
       services,
@@ -236,7 +228,7 @@ export const tipRoutes = [
       now: deps.now(),
       roomId,
       scope: roomId ?? "all",
-      locale: await tipLocale(deps, user.uid, req.headers["accept-language"]),
+      locale,
     };
     const { tip, cache } = await getTip(ctx);
     return {
