@@ -8,6 +8,7 @@
  *   watched it then (`cycleWatchers/{cycleId}`: the FINISHED fan-out deleted the watches).
  */
 import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
+import type { Settings } from "../../config";
 import {
   type Reminder,
   type ReminderKind,
@@ -22,14 +23,10 @@ import type { TickContext } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
 import { getAll, refs } from "../../data/refs";
 
-export interface ReminderLimits {
-  /** N: "finishing in N minutes". */
-  soonMinutes: number;
-  /** M: "laundry still inside" M minutes after FINISHED. */
-  leftoverMinutes: number;
-  /** How far back (beyond M) a tick looks for finished cycles it may have missed. */
-  leftoverCatchUpMinutes: number;
-}
+/** N ("finishing in N minutes") and M ("laundry still inside" M minutes after FINISHED). */
+type ReminderLimits = Settings["reminders"];
+/** How far back (beyond M) a tick looks for finished cycles it may have missed. */
+const LEFTOVER_CATCH_UP_MINUTES = 5;
 
 const SOON_TTL_SECONDS = 10 * 60;
 const LEFTOVER_TTL_SECONDS = 60 * 60;
@@ -106,7 +103,7 @@ async function laundryLeftNotifications(
   limits: ReminderLimits,
 ): Promise<Notice[]> {
   const newest = now - limits.leftoverMinutes * MINUTE_MS;
-  const oldest = newest - limits.leftoverCatchUpMinutes * MINUTE_MS;
+  const oldest = newest - LEFTOVER_CATCH_UP_MINUTES * MINUTE_MS;
   const cyclesSnap = await refs(db)
     .cycles.where("finishedAt", ">", Timestamp.fromMillis(oldest))
     .where("finishedAt", "<=", Timestamp.fromMillis(newest))
