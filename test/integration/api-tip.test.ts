@@ -22,7 +22,6 @@ import { kmaBaseTime, kmaCacheKey } from "../../functions/src/services/kma/clien
 import { parseVilageFcst } from "../../functions/src/services/kma/parse";
 import { createRoom } from "../../functions/src/store/machines";
 import {
-  CACHES,
   TIP_LEASE_MS,
   acquireTipLease,
   firestoreWeatherCache,
@@ -33,6 +32,9 @@ import {
 } from "../../functions/src/store/tip";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import { dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+
+/** Server-only cache documents: forecasts, tips and the tip refresh leases. */
+const CACHES = "caches";
 
 /** Epoch ms of a KST wall-clock time. */
 const kst = (y: number, mo: number, d: number, h: number, mi = 0) =>

@@ -20,8 +20,6 @@ import type { Machine } from "../data/model";
 import { refs } from "../data/refs";
 import { congestionTable, readMachines, readRoom, readRooms } from "./status";
 
-/** Server-only cache documents: forecasts, tips and the tip refresh leases. */
-export const CACHES = "caches";
 /** How long a tip is served without being made again. */
 const TIP_FRESH_MS = 10 * MINUTE_MS;
 /** How long a stale tip stays around for requests that lose the refresh lease. */

@@ -17,8 +17,6 @@ import { readStats } from "../../store/status";
 interface TimersResult {
   /** Rooms whose timers were written. */
   roomsWritten: number;
-  /** Rooms with running machines or shown timers that were compared. */
-  roomsChecked: number;
   /** The timers computed for each room with running machines (reminders use them). */
   timers: Map<string, RoomTimers>;
 }
@@ -101,5 +99,5 @@ export async function updateRoomTimers(
       ),
   );
   await Promise.all([...updates, writer.close()]);
-  return { roomsWritten: writes.length, roomsChecked: roomIds.size, timers };
+  return { roomsWritten: writes.length, timers };
 }

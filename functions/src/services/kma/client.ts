@@ -21,7 +21,6 @@ export const KMA_STALE_CACHE_TTL_MS = 10 * MINUTE_MS;
  * the hour, so the newest usable run is the last slot at least {@link KMA_PUBLISH_DELAY_MINUTES}
  * old; before 02:10 KST that is 23:00 of the previous day.
  */
-export const KMA_SLOT_HOURS = [2, 5, 8, 11, 14, 17, 20, 23] as const;
 const KMA_PUBLISH_DELAY_MINUTES = 10;
 
 /** A run: `YYYYMMDD` and `HHmm` in KST ("0200", "2300"), and its start in epoch ms. */
@@ -86,7 +85,6 @@ function decodedKey(serviceKey: string): string {
 export function createKmaClient(options: KmaClientOptions) {
   const { nx, ny, cache } = options;
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const inflight = new Map<string, Promise<Weather>>();
 
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
     const url = new URL(options.baseUrl || KMA_DEFAULT_BASE_URL);
@@ -162,13 +160,7 @@ export function createKmaClient(options: KmaClientOptions) {
     /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
     getForecast(now: number): Promise<Weather> {
       const slot = kmaBaseTime(now);
-      const key = kmaCacheKey(slot, nx, ny);
-      // Concurrent callers for the same run share one request.
-      const pending = inflight.get(key);
-      if (pending) return pending;
-      const promise = load(key, slot, now).finally(() => inflight.delete(key));
-      inflight.set(key, promise);
-      return promise;
+      return load(kmaCacheKey(slot, nx, ny), slot, now);
     },
     /** The cached forecast for `now` only, never a KMA call; null when there is none. */
     getCachedForecast(now: number): Promise<Weather | null> {
