@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { KOREAN_WEEKDAYS } from "../../functions/src/domain/time";
 import type { RoomState } from "../../functions/src/domain/tip";
 import type { Weather } from "../../functions/src/domain/weather";
@@ -160,8 +160,14 @@ describe("Gemini client against a local stub", () => {
   beforeAll(async () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Requests to the real API go to the stub (or wherever a test points baseUrl).
+    const realFetch = globalThis.fetch;
+    vi.stubGlobal("fetch", (input: string | URL, init?: RequestInit) =>
+      realFetch(String(input).replace("https://generativelanguage.googleapis.com", baseUrl), init),
+    );
   });
   afterAll(async () => {
+    vi.unstubAllGlobals();
     pending.forEach(clearTimeout);
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -171,8 +177,7 @@ describe("Gemini client against a local stub", () => {
     handler = (_req, _body, res) => res.end(answer("지금은 한산해요."));
   });
 
-  const client = (extra: Partial<Parameters<typeof createGeminiClient>[0]> = {}) =>
-    createGeminiClient({ apiKey: "test-api-key", model: "gemini-test", baseUrl, ...extra });
+  const client = () => createGeminiClient({ apiKey: "test-api-key", model: "gemini-test" });
 
   async function rejection(promise: Promise<unknown>): Promise<GeminiError> {
     try {
@@ -250,9 +255,9 @@ describe("Gemini client against a local stub", () => {
 
   it("gives up after the timeout with a typed timeout error", async () => {
     handler = (_req, _body, res) => {
-      pending.add(setTimeout(() => res.end(answer("too late.")), 5_000));
+      pending.add(setTimeout(() => res.end(answer("too late.")), 10_000));
     };
-    const error = await rejection(client({ timeoutMs: 100 }).suggest("p"));
+    const error = await rejection(client().suggest("p")); // after the client's 8 s
     expect(error.code).toBe("timeout");
   });
 
@@ -261,7 +266,9 @@ describe("Gemini client against a local stub", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const error = await rejection(client({ baseUrl: `http://127.0.0.1:${port}` }).suggest("p"));
+    const stub = baseUrl;
+    baseUrl = `http://127.0.0.1:${port}`;
+    const error = await rejection(client().suggest("p")).finally(() => (baseUrl = stub));
     expect(error.code).toBe("network");
   });
 });

@@ -28,21 +28,21 @@ export interface GeminiClientOptions {
   apiKey: string;
   /** The GEMINI_MODEL param, e.g. "gemini-2.0-flash". */
   model: string;
-  timeoutMs?: number;
-  /** API origin, e.g. a local stub; defaults to the SDK's (generativelanguage.googleapis.com). */
-  baseUrl?: string;
 }
+
+/** How long a suggestion may take; the tip falls back to statistics after it. */
+const TIMEOUT_MS = 8_000;
 
 type Sdk = typeof import("@google/generative-ai");
 let sdk: Promise<Sdk> | null = null;
 const loadSdk = (): Promise<Sdk> => (sdk ??= import("@google/generative-ai"));
 
 /** Any failure of a generateContent call as a GeminiError (messages never carry the key). */
-function toGeminiError(e: unknown, lib: Sdk, timeoutMs: number): GeminiError {
+function toGeminiError(e: unknown, lib: Sdk): GeminiError {
   const name = e instanceof Error ? e.name : "";
   // A timeout while the body is read is a bare AbortError: the SDK wraps only the fetch's.
   if (e instanceof lib.GoogleGenerativeAIAbortError || name === "AbortError") {
-    return new GeminiError("timeout", `Gemini did not answer within ${timeoutMs} ms`);
+    return new GeminiError("timeout", `Gemini did not answer within ${TIMEOUT_MS} ms`);
   }
   if (e instanceof lib.GoogleGenerativeAIFetchError) {
     return new GeminiError("http", `Gemini answered HTTP ${e.status ?? "error"}`, e.status ?? null);
@@ -58,7 +58,6 @@ function toGeminiError(e: unknown, lib: Sdk, timeoutMs: number): GeminiError {
 }
 
 export function createGeminiClient(options: GeminiClientOptions) {
-  const timeoutMs = options.timeoutMs ?? 8_000;
   return {
     /** One sanitised sentence answering `prompt`; throws {@link GeminiError}. */
     async suggest(prompt: string): Promise<string> {
@@ -72,13 +71,13 @@ export function createGeminiClient(options: GeminiClientOptions) {
             candidateCount: 1,
           },
         },
-        { timeout: timeoutMs, baseUrl: options.baseUrl },
+        { timeout: TIMEOUT_MS },
       );
       let raw: string;
       try {
         raw = (await model.generateContent(prompt)).response.text();
       } catch (e) {
-        throw toGeminiError(e, lib, timeoutMs);
+        throw toGeminiError(e, lib);
       }
       const tip = sanitizeTip(raw);
       if (tip === null) {

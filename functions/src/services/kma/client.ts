@@ -8,8 +8,8 @@ import { HOUR_MS, MINUTE_MS, kstHourStart, kstParts } from "../../domain/time";
 import type { Weather } from "../../domain/weather";
 import { KmaError, kmaErrorInBody, parseVilageFcst } from "./parse";
 
-const KMA_DEFAULT_BASE_URL =
-  "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0/getVilageFcst";
+const KMA_URL = "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0/getVilageFcst";
+const KMA_TIMEOUT_MS = 5_000;
 /** Rows asked for: a run lists ~12 categories per hour, so 300 rows cover the next day. */
 const KMA_ROWS = 300;
 /** How long a forecast stays cached; one from the previous run (the newest was late), shorter. */
@@ -65,9 +65,6 @@ export interface KmaClientOptions {
   serviceKey: string;
   nx: number;
   ny: number;
-  /** Default: the data.go.kr getVilageFcst URL. */
-  baseUrl?: string;
-  timeoutMs?: number;
   cache?: WeatherCache;
 }
 
@@ -84,10 +81,9 @@ function decodedKey(serviceKey: string): string {
 
 export function createKmaClient(options: KmaClientOptions) {
   const { nx, ny, cache } = options;
-  const timeoutMs = options.timeoutMs ?? 5_000;
 
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
-    const url = new URL(options.baseUrl || KMA_DEFAULT_BASE_URL);
+    const url = new URL(KMA_URL);
     const params = {
       serviceKey: decodedKey(options.serviceKey),
       pageNo: "1",
@@ -99,7 +95,7 @@ export function createKmaClient(options: KmaClientOptions) {
       ny: String(ny),
     };
     for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-    const signal = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.timeout(KMA_TIMEOUT_MS);
     let response: Response;
     let body: string;
     try {
@@ -108,7 +104,7 @@ export function createKmaClient(options: KmaClientOptions) {
     } catch (e) {
       // Messages never include the URL: it carries the service key.
       throw signal.aborted
-        ? new KmaError("timeout", `KMA did not answer within ${timeoutMs} ms`)
+        ? new KmaError("timeout", `KMA did not answer within ${KMA_TIMEOUT_MS} ms`)
         : new KmaError("http", `KMA request failed (${e instanceof Error ? e.name : "error"})`);
     }
     if (!response.ok) {
