@@ -177,7 +177,7 @@ describe("Gemini client against a local stub", () => {
     handler = (_req, _body, res) => res.end(answer("지금은 한산해요."));
   });
 
-  const client = () => createGeminiClient({ apiKey: "test-api-key", model: "gemini-test" });
+  const client = () => createGeminiClient("test-api-key", "gemini-test");
 
   async function rejection(promise: Promise<unknown>): Promise<GeminiError> {
     try {

@@ -103,7 +103,7 @@ async function makeTip(ctx: TipContext): Promise<TipResponse> {
   if (!ctx.geminiKey || !hasEnoughStatistics(inputs.grid)) {
     return statisticsTipFor(ctx, inputs, weather);
   }
-  const gemini = createGeminiClient({ apiKey: ctx.geminiKey, model: ctx.settings.gemini.model });
+  const gemini = createGeminiClient(ctx.geminiKey, ctx.settings.gemini.model);
   const prompt = buildTipPrompt({ now: ctx.now, locale: ctx.locale, weather, ...inputs });
   try {
     const sentence = await gemini.suggest(prompt);

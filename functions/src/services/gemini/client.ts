@@ -24,12 +24,6 @@ export class GeminiError extends Error {
   }
 }
 
-export interface GeminiClientOptions {
-  apiKey: string;
-  /** The GEMINI_MODEL param, e.g. "gemini-2.0-flash". */
-  model: string;
-}
-
 /** How long a suggestion may take; the tip falls back to statistics after it. */
 const TIMEOUT_MS = 8_000;
 
@@ -57,25 +51,19 @@ function toGeminiError(e: unknown, lib: Sdk): GeminiError {
   return new GeminiError("malformed", `Gemini answer could not be read (${name || "error"})`);
 }
 
-export function createGeminiClient(options: GeminiClientOptions) {
+/** `model`: the GEMINI_MODEL param, e.g. "gemini-2.0-flash". */
+export function createGeminiClient(apiKey: string, model: string) {
   return {
     /** One sanitised sentence answering `prompt`; throws {@link GeminiError}. */
     async suggest(prompt: string): Promise<string> {
       const lib = await loadSdk();
-      const model = new lib.GoogleGenerativeAI(options.apiKey).getGenerativeModel(
-        {
-          model: options.model,
-          generationConfig: {
-            maxOutputTokens: 256,
-            temperature: 0.4,
-            candidateCount: 1,
-          },
-        },
+      const generative = new lib.GoogleGenerativeAI(apiKey).getGenerativeModel(
+        { model, generationConfig: { maxOutputTokens: 256, temperature: 0.4, candidateCount: 1 } },
         { timeout: TIMEOUT_MS },
       );
       let raw: string;
       try {
-        raw = (await model.generateContent(prompt)).response.text();
+        raw = (await generative.generateContent(prompt)).response.text();
       } catch (e) {
         throw toGeminiError(e, lib);
       }

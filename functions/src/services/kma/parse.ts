@@ -55,18 +55,6 @@ function resultCodeError(resultCode: string, message: string): KmaError {
   return new KmaError(code, `KMA ${resultCode}: ${message || code}`, resultCode);
 }
 
-/** One row of the forecast, every field as text. */
-export interface KmaItem {
-  baseDate: string;
-  baseTime: string;
-  category: string;
-  fcstDate: string;
-  fcstTime: string;
-  fcstValue: string;
-  nx: number;
-  ny: number;
-}
-
 const xml = new XMLParser({
   ignoreAttributes: true,
   // Keep every value as text: "0500" must stay "0500", "1mm 미만" is text anyway.
@@ -120,8 +108,11 @@ export function kmaErrorInBody(body: string): KmaError | null {
   }
 }
 
+/** One row of the forecast, every field as text but the grid cell. */
+type KmaItem = ReturnType<typeof parseKmaItems>[number];
+
 /** Every forecast row of a getVilageFcst body; throws KmaError for error bodies. */
-export function parseKmaItems(body: string): KmaItem[] {
+export function parseKmaItems(body: string) {
   const doc = parseBody(body);
   const error = errorIn(doc);
   if (error) throw error;
