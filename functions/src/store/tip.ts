@@ -12,7 +12,7 @@ import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { Locale } from "../domain/messages";
 import { isRunning } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
-import { type CongestionTable, type RoomState, type TipResponse, TipSchema } from "../domain/tip";
+import { type RoomState, type TipResponse, TipSchema } from "../domain/tip";
 import { WeatherSchema } from "../domain/weather";
 import type { WeatherCache } from "../services/kma/client";
 import { toMillis } from "../data/db";
@@ -62,18 +62,11 @@ export function roomStateOf(
   return { roomId, name, free, busy: running.length, expectedWaitMinutes };
 }
 
-export interface TipInputs {
-  /** Rooms with live machine data only. */
-  rooms: RoomState[];
-  grid: CongestionTable;
-}
-
-/** The rooms' state and the congestion grid for one room (`roomId`) or all of them (null). */
-export async function loadTipInputs(
-  db: Firestore,
-  roomId: string | null,
-  now: number,
-): Promise<TipInputs> {
+/**
+ * The rooms' state (rooms with live machine data only) and the congestion grid for one room
+ * (`roomId`) or all of them (null).
+ */
+export async function loadTipInputs(db: Firestore, roomId: string | null, now: number) {
   const [rooms, machines, grid] = await Promise.all([
     roomId ? readRoom(db, roomId).then((r) => (r ? [r] : [])) : readRooms(db),
     readMachines(db, roomId ?? undefined),
@@ -87,6 +80,7 @@ export async function loadTipInputs(
     grid,
   };
 }
+export type TipInputs = Awaited<ReturnType<typeof loadTipInputs>>;
 
 export interface CachedTip {
   tip: TipResponse;

@@ -23,16 +23,12 @@ export const KMA_STALE_CACHE_TTL_MS = 10 * MINUTE_MS;
  */
 const KMA_PUBLISH_DELAY_MINUTES = 10;
 
-/** A run: `YYYYMMDD` and `HHmm` in KST ("0200", "2300"), and its start in epoch ms. */
-export interface KmaSlot {
-  baseDate: string;
-  baseTime: string;
-  at: number;
-}
-
 const pad = (n: number) => String(n).padStart(2, "0");
 
-function slotAt(at: number): KmaSlot {
+/** A run: `YYYYMMDD` and `HHmm` in KST ("0200", "2300"), and its start in epoch ms. */
+type KmaSlot = ReturnType<typeof slotAt>;
+
+function slotAt(at: number) {
   const p = kstParts(at);
   return { baseDate: `${p.year}${pad(p.month)}${pad(p.day)}`, baseTime: `${pad(p.hour)}00`, at };
 }
@@ -83,8 +79,7 @@ export function createKmaClient(options: KmaClientOptions) {
   const { nx, ny, cache } = options;
 
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
-    const url = new URL(KMA_URL);
-    const params = {
+    const query = new URLSearchParams({
       serviceKey: decodedKey(options.serviceKey),
       pageNo: "1",
       numOfRows: String(KMA_ROWS),
@@ -93,8 +88,8 @@ export function createKmaClient(options: KmaClientOptions) {
       base_time: slot.baseTime,
       nx: String(nx),
       ny: String(ny),
-    };
-    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    });
+    const url = `${KMA_URL}?${query.toString()}`;
     const signal = AbortSignal.timeout(KMA_TIMEOUT_MS);
     let response: Response;
     let body: string;
