@@ -105,14 +105,6 @@ function holidaysOf(year: number): Map<number, string[]> {
   return result;
 }
 
-const cache = new Map<number, Map<number, string[]>>();
-
-function tableFor(year: number): Map<number, string[]> {
-  const table = cache.get(year) ?? holidaysOf(year);
-  cache.set(year, table);
-  return table;
-}
-
 /**
  * The name of the Korean public holiday on the KST day containing `now`, or null. Several
  * holidays on one day are joined ("어린이날, 부처님오신날"). Lunar holidays and election days are
@@ -122,6 +114,6 @@ export function isKoreanHoliday(now: number): string | null {
   const p = kstParts(now);
   const day = Date.UTC(p.year, p.month - 1, p.day) / DAY_MS;
   // A substitute for a late-December holiday could fall into January: check both years.
-  const names = tableFor(p.year).get(day) ?? tableFor(p.year - 1).get(day);
+  const names = holidaysOf(p.year).get(day) ?? holidaysOf(p.year - 1).get(day);
   return names ? names.join(", ") : null;
 }

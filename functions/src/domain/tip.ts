@@ -68,8 +68,6 @@ export function hasEnoughStatistics(grid: CongestionTable): boolean {
   return gridTotal(grid) >= MIN_STATISTICS_TOTAL;
 }
 
-const isActive = (hour: number) => hour >= ACTIVE_HOURS.first && hour <= ACTIVE_HOURS.last;
-
 /** Mean count over the active hours of a weekday. */
 function activeMean(grid: CongestionTable, weekday: number): number {
   let sum = 0;
@@ -102,7 +100,7 @@ export function quietestUpcomingHour(grid: CongestionTable, now: number): QuietH
   const slots: Omit<QuietHour, "staysQuiet">[] = [];
   for (let i = 1; i <= LOOKAHEAD_HOURS; i++) {
     const p = kstParts(now + i * HOUR_MS);
-    if (!isActive(p.hour)) continue;
+    if (p.hour < ACTIVE_HOURS.first || p.hour > ACTIVE_HOURS.last) continue;
     const count = gridCount(grid, p.weekday, p.hour);
     slots.push({ hour: p.hour, weekday: p.weekday, count, tomorrow: p.day !== today.day });
   }
