@@ -82,19 +82,16 @@ export async function loadTipInputs(db: Firestore, roomId: string | null, now: n
 }
 export type TipInputs = Awaited<ReturnType<typeof loadTipInputs>>;
 
-export interface CachedTip {
-  tip: TipResponse;
-  /** Epoch ms until which the tip is served as is. */
-  freshUntil: number;
-}
-
-/** The cached tip, fresh or stale; null when there is none (or it is past keeping). */
+/**
+ * The cached tip, fresh or stale, and until when (epoch ms) it is served as is; null when there
+ * is none (or it is past keeping).
+ */
 export async function readCachedTip(
   db: Firestore,
   scope: string,
   locale: Locale,
   now: number,
-): Promise<CachedTip | null> {
+): Promise<{ tip: TipResponse; freshUntil: number } | null> {
   const snap = await refs(db).cache(tipCacheKey(scope, locale)).get();
   const tip = TipSchema.safeParse(snap.get("value"));
   const freshUntil = toMillis(snap.get("freshUntil"));

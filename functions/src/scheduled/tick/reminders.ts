@@ -11,7 +11,6 @@ import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
 import type { Settings } from "../../config";
 import {
   type Reminder,
-  type ReminderKind,
   finishingSoonReminders,
   laundryLeftReminders,
   reminderText,
@@ -39,25 +38,21 @@ export interface RemindersResult {
   created: number;
 }
 
-const INBOX_TYPE: Record<ReminderKind, string> = {
-  finishingSoon: "finishing_soon",
-  laundryLeft: "laundry_left",
-};
-
 function toNotification(
   r: Reminder,
   m: Pick<Machine, "name" | "type" | "roomId">,
   extra: Record<string, string | number | null>,
 ): Notice {
+  const soon = r.kind === "finishingSoon";
   return {
     id: r.key,
     uid: r.uid,
-    type: INBOX_TYPE[r.kind],
+    type: soon ? "finishing_soon" : "laundry_left",
     machineId: r.machineId,
     roomId: m.roomId,
     text: (locale) => reminderText(r.kind, m, r.minutes, locale),
     extra: { minutes: r.minutes, ...extra },
-    ttlSeconds: r.kind === "finishingSoon" ? SOON_TTL_SECONDS : LEFTOVER_TTL_SECONDS,
+    ttlSeconds: soon ? SOON_TTL_SECONDS : LEFTOVER_TTL_SECONDS,
   };
 }
 
