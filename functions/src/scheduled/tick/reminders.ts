@@ -7,7 +7,7 @@
  *   report), unless a newer cycle started on the machine; to who started it (`startedBy`) and who
  *   watched it then (`cycleWatchers/{cycleId}`: the FINISHED fan-out deleted the watches).
  */
-import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
 import type { Settings } from "../../config";
 import {
   type Reminder,
@@ -84,15 +84,6 @@ async function finishingSoonNotifications(
   return lists.flat();
 }
 
-/** Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (uid → true). */
-function finishedCycleWatchers(record: DocumentSnapshot | undefined) {
-  const recorded = record?.get("uids") as unknown;
-  if (typeof recorded !== "object" || recorded === null) return [];
-  return Object.entries(recorded)
-    .filter(([, on]) => on === true)
-    .map(([uid]) => uid);
-}
-
 async function laundryLeftNotifications(
   { db, now, counters }: TickContext,
   limits: ReminderLimits,
@@ -122,7 +113,11 @@ async function laundryLeftNotifications(
     if (cycles.some((o) => o.machineId === c.machineId && o.startedAt > c.finishedAt)) {
       return [];
     }
-    const uids = finishedCycleWatchers(recordSnaps[i]);
+    // Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (uid → true).
+    const recorded: unknown = recordSnaps[i]?.get("uids");
+    const uids = Object.entries(typeof recorded === "object" && recorded !== null ? recorded : {})
+      .filter(([, on]) => on === true)
+      .map(([uid]) => uid);
     if (c.startedBy) uids.unshift(c.startedBy);
     return laundryLeftReminders({
       machine: { ...m, finishedAt: c.finishedAt },
