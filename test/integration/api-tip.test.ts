@@ -9,11 +9,11 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/routes";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
-import type { TipConfig, TipServices } from "../../functions/src/http/routes/tip";
+import type { Settings } from "../../functions/src/config";
 import { cellField } from "../../functions/src/domain/congestion";
 import { MINUTE_MS } from "../../functions/src/domain/time";
 import { type RoomState, type TipResponse, statisticsTip } from "../../functions/src/domain/tip";
@@ -22,7 +22,6 @@ import { kmaBaseTime, kmaCacheKey } from "../../functions/src/services/kma/clien
 import { parseVilageFcst } from "../../functions/src/services/kma/parse";
 import { createRoom } from "../../functions/src/store/machines";
 import {
-  CACHES,
   TIP_LEASE_MS,
   acquireTipLease,
   firestoreWeatherCache,
@@ -33,6 +32,9 @@ import {
 } from "../../functions/src/store/tip";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import { dumpDb, jsonRequest, seedDemoWorld, testDb, testSettings } from "../support/world";
+
+/** Server-only cache documents: forecasts, tips and the tip refresh leases. */
+const CACHES = "caches";
 
 /** Epoch ms of a KST wall-clock time. */
 const kst = (y: number, mo: number, d: number, h: number, mi = 0) =>
@@ -66,17 +68,14 @@ const GRID_TABLE = Object.fromEntries(
   ]),
 );
 
-const KEYS: TipConfig = {
-  geminiApiKey: "test-gemini-key",
-  geminiModel: "gemini-test",
-  kmaServiceKey: "test-kma-key",
-  kmaNx: 60,
-  kmaNy: 127,
-};
-const NO_KEYS: TipConfig = { ...KEYS, geminiApiKey: "", kmaServiceKey: "" };
+/** The secrets of both services (the route reads them per request), or none. */
+function setKeys(on: boolean) {
+  process.env.GEMINI_API_KEY = on ? "test-gemini-key" : "";
+  process.env.KMA_SERVICE_KEY = on ? "test-kma-key" : "";
+}
 
 // ---------------------------------------------------------------------------------------------
-// One local stub for both services.
+// One local stub for both services: every request to their real origins goes to it.
 
 const geminiAnswer = (text: string) =>
   JSON.stringify({
@@ -120,36 +119,35 @@ const answerAfter =
     pending.add(setTimeout(() => res.end(geminiAnswer(text)), ms));
   };
 
-function services(extra: Partial<TipServices> = {}): TipServices {
-  return {
-    config: () => KEYS,
-    kmaBaseUrl: `${stubOrigin}/kma/1360000/VilageFcstInfoService_2.0/getVilageFcst`,
-    geminiBaseUrl: stubOrigin,
-    kmaTimeoutMs: 2_000,
-    geminiTimeoutMs: 2_000,
-    ...extra,
-  };
-}
+const realFetch = globalThis.fetch;
+const stubbedFetch = (input: string | URL | Request, init?: RequestInit) =>
+  realFetch(
+    String(input instanceof Request ? input.url : input)
+      .replace("https://apis.data.go.kr/", `${stubOrigin}/kma/`)
+      .replace("https://generativelanguage.googleapis.com", stubOrigin),
+    init,
+  );
 
 // ---------------------------------------------------------------------------------------------
 
 let user: TestUser;
 
-function deps(now: number, tip?: TipServices): ApiDeps {
+function deps(now: number, settings?: Settings): ApiDeps {
   return {
     db: testDb(),
     auth: getAuth(),
     now: () => now,
     version: "test",
-    settings: testSettings(),
-    ...(tip ? { tip } : {}),
+    settings: settings ?? testSettings(),
   };
 }
 
 async function getTip(
   a: {
     now?: number;
-    tip?: TipServices;
+    /** Gemini and KMA configured (the default) or not; undefined: the environment as it is. */
+    keys?: boolean;
+    settings?: Settings;
     query?: Record<string, string>;
     headers?: Record<string, string>;
     as?: TestUser | null;
@@ -161,7 +159,8 @@ async function getTip(
     ...jsonRequest(a.method ?? "GET", "/tip", undefined, { ...auth, ...a.headers }),
     query: a.query ?? {},
   };
-  return runHandler("api", createApiHandler(deps(a.now ?? NOW, a.tip)), req);
+  if (a.keys !== undefined) setKeys(a.keys);
+  return runHandler("api", createApiHandler(deps(a.now ?? NOW, a.settings)), req);
 }
 
 /**
@@ -206,10 +205,13 @@ async function seedWorld() {
 beforeAll(async () => {
   await new Promise<void>((resolve) => stub.listen(0, "127.0.0.1", resolve));
   stubOrigin = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  vi.stubGlobal("fetch", stubbedFetch);
   user = await signUpUser("tip");
 });
 
 afterAll(async () => {
+  vi.unstubAllGlobals();
+  for (const name of ["GEMINI_API_KEY", "KMA_SERVICE_KEY"]) delete process.env[name];
   pending.forEach(clearTimeout);
   stub.closeAllConnections();
   await new Promise<void>((resolve) => stub.close(() => resolve()));
@@ -221,6 +223,7 @@ beforeEach(async () => {
   kmaRequests.length = 0;
   gemini = (res) => res.end(geminiAnswer("지금은 한산해요."));
   kma = (res) => res.end(KMA_XML);
+  setKeys(true);
   await seedWorld();
 });
 
@@ -283,7 +286,7 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
   it("answers with Gemini's sanitised sentence and the KMA weather it was told about", async () => {
     gemini = (res) =>
       res.end(geminiAnswer("## 추천\n\n**지금은 한산해요!** 😊 비 소식은 없어요.\n\n- 참고"));
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(res.status).toBe(200);
     expect(tipOf(res)).toEqual({
       tip: "지금은 한산해요!",
@@ -313,11 +316,11 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
   });
 
   it("calls neither service again within 10 minutes; after that Gemini again, KMA from its cache", async () => {
-    const first = await getTip({ tip: services() });
+    const first = await getTip();
     expect(geminiPrompts).toHaveLength(1);
     expect(kmaRequests).toHaveLength(1);
 
-    const second = await getTip({ now: NOW + 5 * MINUTE_MS, tip: services() });
+    const second = await getTip({ now: NOW + 5 * MINUTE_MS });
     expect(second.body).toEqual(first.body);
     expect(tipOf(second).generatedAt).toBe(new Date(NOW).toISOString());
     expect(geminiPrompts).toHaveLength(1);
@@ -325,7 +328,7 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
 
     gemini = (res) => res.end(geminiAnswer("이제는 21시 이후가 좋아요."));
     const later = NOW + 11 * MINUTE_MS;
-    const third = await getTip({ now: later, tip: services() });
+    const third = await getTip({ now: later });
     expect(tipOf(third)).toMatchObject({
       tip: "이제는 21시 이후가 좋아요.",
       source: "gemini",
@@ -337,8 +340,8 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
   });
 
   it("falls back to the statistics tip with the same weather when Gemini times out", async () => {
-    gemini = answerAfter(5_000, "너무 늦은 답이에요.");
-    const res = await getTip({ tip: services({ geminiTimeoutMs: 150 }) });
+    gemini = answerAfter(10_000, "너무 늦은 답이에요."); // past the client's 8 s
+    const res = await getTip();
     expect(res.status).toBe(200);
     expect(tipOf(res)).toEqual({
       tip: statisticsTip({ now: NOW, rooms: [ROOM_1], grid: GRID_TABLE, locale: "ko" }),
@@ -356,7 +359,7 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
     ["a blocked answer", JSON.stringify({ promptFeedback: { blockReason: "SAFETY" } })],
   ])("falls back to the statistics tip on %s", async (_name, body) => {
     gemini = (res) => res.end(body);
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(res.status).toBe(200);
     expect(tipOf(res).source).toBe("statistics");
     expect(tipOf(res).tip).toBe(
@@ -372,13 +375,13 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
         JSON.stringify({ error: { code: 429, message: "quota", status: "RESOURCE_EXHAUSTED" } }),
       );
     };
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(tipOf(res).source).toBe("statistics");
   });
 
   it("makes the tip without weather when KMA answers with an error, and caches no forecast", async () => {
     kma = (res) => res.end(KMA_ERROR_XML);
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(res.status).toBe(200);
     expect(tipOf(res)).toMatchObject({ source: "gemini", tip: "지금은 한산해요.", weather: null });
     expect(geminiPrompts[0]).toContain("Weather: unknown.");
@@ -387,7 +390,7 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
 
   it("makes the statistics tip without calling Gemini while the grid is too thin", async () => {
     await testDb().collection("congestion").doc("1").set({ w0h10: 3 });
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(tipOf(res).source).toBe("statistics");
     expect(tipOf(res).tip).toBe("아직 이용 통계가 부족하지만 지금 빈 기계가 1대 있어요.");
     expect(tipOf(res).weather).toEqual(FIXTURE_WEATHER);
@@ -395,8 +398,8 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
   });
 
   it("uses the configured model and grid", async () => {
-    const config = { ...KEYS, geminiModel: "gemini-other", kmaNx: 55, kmaNy: 124 };
-    await getTip({ tip: services({ config: () => config }) });
+    const settings = testSettings({ gemini: { model: "gemini-other" }, kma: { nx: 55, ny: 124 } });
+    await getTip({ settings });
     expect(kmaRequests[0].searchParams.get("nx")).toBe("55");
     expect(kmaRequests[0].searchParams.get("ny")).toBe("124");
     expect((await cacheDoc(kmaCacheKey(kmaBaseTime(NOW), 55, 124))).exists).toBe(true);
@@ -405,7 +408,7 @@ describe("GET /tip with Gemini and KMA (local stub)", () => {
 
 describe("the Firestore forecast cache", () => {
   it("stores the forecast for an hour under its run and grid (a miss, then hits)", async () => {
-    await getTip({ tip: services() });
+    await getTip();
     const doc = await cacheDoc(KMA_KEY);
     expect(doc.get("kind")).toBe("weather");
     expect(doc.get("value")).toEqual(FIXTURE_WEATHER);
@@ -420,7 +423,7 @@ describe("the Firestore forecast cache", () => {
       cachedWeather,
       60 * MINUTE_MS,
     );
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(tipOf(res).weather).toEqual(cachedWeather);
     expect(geminiPrompts[0]).toContain("clear, 31°C");
     expect(kmaRequests).toHaveLength(0);
@@ -433,7 +436,7 @@ describe("the Firestore forecast cache", () => {
       old,
       60 * MINUTE_MS,
     );
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(tipOf(res).weather).toEqual(FIXTURE_WEATHER);
     expect(kmaRequests).toHaveLength(1);
     expect((await cacheDoc(KMA_KEY)).get("value")).toEqual(FIXTURE_WEATHER);
@@ -460,9 +463,7 @@ describe("the Firestore forecast cache", () => {
 describe("one refresh at a time", () => {
   it("makes exactly one Gemini call for 5 parallel requests, and all get its tip", async () => {
     gemini = answerAfter(300, "지금 바로 세탁하세요.");
-    const responses = await Promise.all(
-      Array.from({ length: 5 }, () => getTip({ tip: services() })),
-    );
+    const responses = await Promise.all(Array.from({ length: 5 }, () => getTip()));
     expect(geminiPrompts).toHaveLength(1);
     expect(kmaRequests).toHaveLength(1);
     for (const res of responses) {
@@ -497,7 +498,7 @@ describe("one refresh at a time", () => {
       .collection(CACHES)
       .doc(tipLeaseKey("all", "ko"))
       .create({ kind: "tip-lease", holder: "other", expireAt: Timestamp.fromMillis(NOW + 20_000) });
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(res.headers?.["X-Tip-Cache"]).toBe("stale");
     expect(tipOf(res)).toEqual(old);
     expect(geminiPrompts).toHaveLength(0);
@@ -510,7 +511,7 @@ describe("one refresh at a time", () => {
       .collection(CACHES)
       .doc(tipLeaseKey("all", "ko"))
       .create({ kind: "tip-lease", holder: "other", expireAt: Timestamp.fromMillis(NOW + 20_000) });
-    const res = await getTip({ tip: services({ leaseWaitMs: 50 }) });
+    const res = await getTip();
     expect(res.status).toBe(200);
     expect(res.headers?.["X-Tip-Cache"]).toBe("busy");
     expect(tipOf(res)).toMatchObject({ source: "statistics", weather: FIXTURE_WEATHER });
@@ -531,7 +532,7 @@ describe("one refresh at a time", () => {
         takenAt: Timestamp.fromMillis(NOW - TIP_LEASE_MS - 1_000),
         expireAt: Timestamp.fromMillis(NOW - 1_000),
       });
-    const res = await getTip({ tip: services() });
+    const res = await getTip();
     expect(res.headers?.["X-Tip-Cache"]).toBe("miss");
     expect(tipOf(res).source).toBe("gemini");
     expect(geminiPrompts).toHaveLength(1);
@@ -564,7 +565,7 @@ describe("the refresh lease", () => {
 
 describe("rooms and locales", () => {
   it("answers for one room and caches it under that room", async () => {
-    const res = await getTip({ query: { room_id: "1" }, tip: services({ config: () => NO_KEYS }) });
+    const res = await getTip({ query: { room_id: "1" }, keys: false });
     expect(tipOf(res)).toMatchObject({
       roomId: "1",
       source: "statistics",
@@ -575,7 +576,7 @@ describe("rooms and locales", () => {
   });
 
   it("says honestly that data is missing for a room whose machines never reported", async () => {
-    const res = await getTip({ query: { room_id: "2" }, tip: services({ config: () => NO_KEYS }) });
+    const res = await getTip({ query: { room_id: "2" }, keys: false });
     expect(tipOf(res)).toMatchObject({
       roomId: "2",
       tip: "아직 이용 통계가 부족해 한산한 시간을 알려드리기 어려워요.",
@@ -583,13 +584,15 @@ describe("rooms and locales", () => {
   });
 
   it("answers in English for Accept-Language en, cached apart from the Korean tip", async () => {
-    const tip = services({ config: () => NO_KEYS });
-    const en = await getTip({ tip, headers: { "accept-language": "en-US,en;q=0.9,ko;q=0.5" } });
+    const en = await getTip({
+      keys: false,
+      headers: { "accept-language": "en-US,en;q=0.9,ko;q=0.5" },
+    });
     expect(en.headers?.["Content-Language"]).toBe("en");
     expect(tipOf(en).tip).toBe(
       statisticsTip({ now: NOW, rooms: [ROOM_1], grid: GRID_TABLE, locale: "en" }),
     );
-    const ko = await getTip({ tip });
+    const ko = await getTip({ keys: false });
     expect(tipOf(ko).tip).toBe(
       statisticsTip({ now: NOW, rooms: [ROOM_1], grid: GRID_TABLE, locale: "ko" }),
     );
@@ -600,12 +603,12 @@ describe("rooms and locales", () => {
   it("uses the user's stored locale without an Accept-Language naming ko or en, and asks Gemini in it", async () => {
     await testDb().collection("users").doc(user.uid).set({ locale: "en-GB" });
     gemini = (res) => res.end(geminiAnswer("It's quiet now, go ahead."));
-    const res = await getTip({ tip: services(), headers: { "accept-language": "fr-FR" } });
+    const res = await getTip({ headers: { "accept-language": "fr-FR" } });
     expect(res.headers?.["Content-Language"]).toBe("en");
     expect(tipOf(res).tip).toBe("It's quiet now, go ahead.");
     expect(geminiPrompts[0]).toContain("Answer in English");
     const ko = await getTip({
-      tip: services({ config: () => NO_KEYS }),
+      keys: false,
       headers: { "accept-language": "ko-KR" },
     });
     expect(ko.headers?.["Content-Language"]).toBe("ko");
@@ -617,7 +620,7 @@ describe("bad requests", () => {
     "answers 400 naming room_id for room_id=%j and writes nothing",
     async (roomId) => {
       const before = await snapshot();
-      const res = await getTip({ query: { room_id: roomId }, tip: services() });
+      const res = await getTip({ query: { room_id: roomId } });
       expect(res.status).toBe(400);
       expect(errorOf(res).code).toBe("invalid_query");
       expect(errorOf(res).message).toMatch(/^room_id: /);
@@ -634,7 +637,7 @@ describe("bad requests", () => {
 
   it("answers 404 naming the room for an unknown room_id and writes nothing", async () => {
     const before = await snapshot();
-    const res = await getTip({ query: { room_id: "99" }, tip: services() });
+    const res = await getTip({ query: { room_id: "99" } });
     expect(res.status).toBe(404);
     expect(errorOf(res)).toEqual({ code: "not_found", message: "room_id: no room 99" });
     expect(await snapshot()).toEqual(before);
@@ -644,10 +647,10 @@ describe("bad requests", () => {
 
   it("answers 401 without a token or with a bad one, and 405 for POST", async () => {
     const before = await snapshot();
-    const none = await getTip({ as: null, tip: services() });
+    const none = await getTip({ as: null });
     expect(none.status).toBe(401);
     expect(errorOf(none).code).toBe("unauthenticated");
-    const bad = await getTip({ headers: { authorization: "Bearer not.a.token" }, tip: services() });
+    const bad = await getTip({ headers: { authorization: "Bearer not.a.token" } });
     expect(bad.status).toBe(401);
     const post = await getTip({ method: "POST" });
     expect(post.status).toBe(405);

@@ -3,7 +3,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
 import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
 import { createDeviceState } from "../../functions/src/http/deviceState";
-import { type TickLimits, runTick, tick, tickLimits } from "../../functions/src/scheduled/tick";
+import type { Settings } from "../../functions/src/config";
+import { runTick, tick } from "../../functions/src/scheduled/tick";
 import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
 import { createRoom } from "../../functions/src/store/machines";
 import { setWatch } from "../../functions/src/store/notifications";
@@ -64,12 +65,8 @@ async function heartbeat(machineId: number, at: number) {
 
 let transport = createRecordingTransport();
 /** The tick at `at`, then the push trigger for every push it wrote. */
-async function runAt(at: number | string, limits: Partial<TickLimits> = {}) {
-  const r = await runTick({
-    db: testDb(),
-    now: at,
-    limits: { ...tickLimits(testSettings()), ...limits },
-  });
+async function runAt(at: number | string, settings: Partial<Settings> = {}) {
+  const r = await runTick({ db: testDb(), settings: testSettings(settings) }, at);
   await deliverPushes(transport, typeof at === "number" ? at : Date.parse(at));
   return r;
 }
@@ -230,7 +227,7 @@ describe("tick: presence", () => {
     expect((await doc("machines/3"))?.online).toBe(false);
 
     await heartbeat(4, T0);
-    await runAt(T0 + 30 * MIN, { idleMinutes: 30 });
+    await runAt(T0 + 30 * MIN, { presence: { ...testSettings().presence, idleMinutes: 30 } });
     expect((await doc("machines/4"))?.online).toBe(false);
   });
 

@@ -23,8 +23,9 @@ function soon(over: Partial<FinishingSoonInput> = {}): FinishingSoonInput {
       cycleStartedAt: START,
       expectedEndAt: END,
     },
-    subscribers: [{ uid: "alice" }, { uid: "bob", locale: "en" }],
+    subscribers: ["alice", "bob"],
     now: END - 5 * MINUTE_MS,
+    minutes: 5,
     ...over,
   };
 }
@@ -41,8 +42,9 @@ function left(over: Partial<LaundryLeftInput> = {}): LaundryLeftInput {
       finishedAt: FINISHED,
       cycleStartedAt: null,
     },
-    recipients: [{ uid: "alice" }],
+    recipients: ["alice"],
     now: FINISHED + 15 * MINUTE_MS,
+    minutes: 15,
     ...over,
   };
 }
@@ -57,21 +59,18 @@ describe("finishing-soon reminders", () => {
         uid: "alice",
         machineId: "3",
         minutes: 5,
-        locale: "ko",
-        title: "곧 세탁이 끝나요",
-        body: "세탁기 3 세탁이 5분 후 끝나요",
       },
-      {
-        key: `soon-3-${START}-bob`,
-        kind: "finishingSoon",
-        uid: "bob",
-        machineId: "3",
-        minutes: 5,
-        locale: "en",
-        title: "Wash almost done",
-        body: "Washer 3 finishes washing in 5 minutes",
-      },
+      { key: `soon-3-${START}-bob`, kind: "finishingSoon", uid: "bob", machineId: "3", minutes: 5 },
     ]);
+    const machine = soon().machine;
+    expect(reminderText("finishingSoon", machine, 5, "ko")).toEqual({
+      title: "곧 세탁이 끝나요",
+      body: "세탁기 3 세탁이 5분 후 끝나요",
+    });
+    expect(reminderText("finishingSoon", machine, 5, "en")).toEqual({
+      title: "Wash almost done",
+      body: "Washer 3 finishes washing in 5 minutes",
+    });
   });
 
   it("stays quiet while more than N minutes are left, and once the end has passed", () => {
@@ -98,15 +97,14 @@ describe("finishing-soon reminders", () => {
     expect(r[0]?.key).toBe(`soon-3-${START + DAY}-alice`);
   });
 
-  it("sends nothing new on a repeated tick that knows what it sent", () => {
-    const first = finishingSoonReminders(soon());
-    const sent = new Set(first.map((x) => x.key));
-    expect(finishingSoonReminders(soon({ sent }))).toEqual([]);
-    expect(finishingSoonReminders(soon({ now: END - MINUTE_MS, sent }))).toEqual([]);
+  it("gives a repeated tick the keys it already sent, so it sends nothing new", () => {
+    const sent = finishingSoonReminders(soon()).map((x) => x.key);
+    expect(finishingSoonReminders(soon()).map((x) => x.key)).toEqual(sent);
+    expect(finishingSoonReminders(soon({ now: END - MINUTE_MS })).map((x) => x.key)).toEqual(sent);
   });
 
   it("reminds a user listed twice only once", () => {
-    const r = finishingSoonReminders(soon({ subscribers: [{ uid: "a" }, { uid: "a" }] }));
+    const r = finishingSoonReminders(soon({ subscribers: ["a", "a"] }));
     expect(r.map((x) => x.uid)).toEqual(["a"]);
   });
 
@@ -119,20 +117,22 @@ describe("finishing-soon reminders", () => {
 
   it("words a dryer's reminder as drying", () => {
     const dryer = { ...soon().machine, machineId: "5", name: "건조기 5", type: "dryer" as const };
-    const [ko, en] = finishingSoonReminders(soon({ machine: { ...dryer, status: "DRYING" } }));
-    expect(ko?.body).toBe("건조기 5 건조가 5분 후 끝나요");
-    expect(en?.body).toBe("Dryer 5 finishes drying in 5 minutes");
+    const [r] = finishingSoonReminders(soon({ machine: { ...dryer, status: "DRYING" } }));
+    expect(reminderText(r.kind, dryer, r.minutes, "ko").body).toBe("건조기 5 건조가 5분 후 끝나요");
+    expect(reminderText(r.kind, dryer, r.minutes, "en").body).toBe(
+      "Dryer 5 finishes drying in 5 minutes",
+    );
   });
 });
 
 describe("laundry-left reminders", () => {
   it("reminds the starter and watchers 15 minutes after FINISHED", () => {
-    const r = laundryLeftReminders(left({ recipients: [{ uid: "alice" }, { uid: "bob" }] }));
+    const r = laundryLeftReminders(left({ recipients: ["alice", "bob"] }));
     expect(r.map((x) => [x.key, x.kind, x.minutes])).toEqual([
       [`leftover-5-${FINISHED}-alice`, "laundryLeft", 15],
       [`leftover-5-${FINISHED}-bob`, "laundryLeft", 15],
     ]);
-    expect(r[0]).toMatchObject({
+    expect(reminderText(r[0].kind, left().machine, r[0].minutes, "ko")).toEqual({
       title: "건조된 옷을 꺼내 주세요",
       body: "건조기 5 건조가 15분 전에 끝났어요. 옷이 아직 안에 있어요",
     });
@@ -147,8 +147,8 @@ describe("laundry-left reminders", () => {
     const a = laundryLeftReminders(left({ now: FINISHED + 16 * MINUTE_MS }));
     const b = laundryLeftReminders(left({ now: FINISHED + 30 * MINUTE_MS }));
     expect(a.map((x) => x.key)).toEqual(b.map((x) => x.key));
-    const sent = new Set(a.map((x) => x.key));
-    expect(laundryLeftReminders(left({ now: FINISHED + 17 * MINUTE_MS, sent }))).toEqual([]);
+    const c = laundryLeftReminders(left({ now: FINISHED + 17 * MINUTE_MS }));
+    expect(c.map((x) => x.key)).toEqual(a.map((x) => x.key));
   });
 
   it("says nothing once a new cycle has started on the machine", () => {
@@ -174,9 +174,11 @@ describe("laundry-left reminders", () => {
   it("gives up when the reminder is over an hour late (the tick was down)", () => {
     expect(laundryLeftReminders(left({ now: FINISHED + 74 * MINUTE_MS }))).toHaveLength(1);
     expect(laundryLeftReminders(left({ now: FINISHED + 75 * MINUTE_MS }))).toEqual([]);
+    // With a later M, the hour counts from that M.
     expect(
-      laundryLeftReminders(left({ now: FINISHED + 200 * MINUTE_MS, maxLateMinutes: 240 })),
+      laundryLeftReminders(left({ now: FINISHED + 74 * MINUTE_MS, minutes: 20 })),
     ).toHaveLength(1);
+    expect(laundryLeftReminders(left({ now: FINISHED + 80 * MINUTE_MS, minutes: 20 }))).toEqual([]);
   });
 
   it("says nothing for a machine that never finished a cycle", () => {

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { KOREAN_WEEKDAYS } from "../../functions/src/domain/time";
 import {
   MIN_STATISTICS_TOTAL,
-  fallbackTip,
   gridTotal,
   hasEnoughStatistics,
   isQuietHour,
@@ -47,7 +46,6 @@ describe("statistics", () => {
     const justBelow = { 월: [MIN_STATISTICS_TOTAL - 1] };
     expect(hasEnoughStatistics(justBelow)).toBe(false);
     expect(hasEnoughStatistics({ 월: [MIN_STATISTICS_TOTAL] })).toBe(true);
-    expect(hasEnoughStatistics(THIN, 5)).toBe(true);
   });
 
   it("calls an hour quiet when it is at or below the day's typical use", () => {
@@ -162,14 +160,8 @@ describe("fallback tip", () => {
       humidity: 55,
       sky: "clear",
     };
-    const tip = fallbackTip({
-      now: SAT_1430,
-      rooms: [room(2, 4)],
-      grid: WEEK,
-      locale: "ko",
-      weather,
-      roomId: "1",
-    });
+    const text = statisticsTip({ now: SAT_1430, rooms: [room(2, 4)], grid: WEEK, locale: "ko" });
+    const tip = tipResponse(text, "statistics", { now: SAT_1430, weather, roomId: "1" });
     expect(tip).toEqual({
       tip: "지금은 한산해요, 빈 기계가 2대 있어요.",
       source: "statistics",
@@ -184,7 +176,7 @@ describe("fallback tip", () => {
       generatedAt: "2025-11-15T05:30:00.000Z",
       roomId: null,
     });
-    expect(fallbackTip({ now: SAT_1430, rooms: [], grid: {}, locale: "en" })).toMatchObject({
+    expect(tipResponse("Go now.", "statistics", { now: SAT_1430 })).toMatchObject({
       weather: null,
       roomId: null,
       source: "statistics",
@@ -223,12 +215,13 @@ describe("fallback tip", () => {
 
 describe("locale", () => {
   it.each([
-    [undefined, "ko"],
-    ["", "ko"],
+    [undefined, null],
+    ["", null],
     ["en-US,en;q=0.9", "en"],
     ["ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7", "ko"],
     ["ko;q=0.5, en;q=0.8", "en"],
-    ["ja-JP,ja;q=0.9", "ko"],
+    ["ja-JP,ja;q=0.9", null],
+    ["en;q=0", "ko"],
     ["fr, en;q=0.4", "en"],
   ] as const)("reads Accept-Language %j as %s", (header, expected) => {
     expect(localeFromAcceptLanguage(header)).toBe(expected);

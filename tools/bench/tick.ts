@@ -13,7 +13,7 @@ import { type App, deleteApp, initializeApp } from "firebase-admin/app";
 import { type Firestore, Timestamp, getFirestore } from "firebase-admin/firestore";
 import path from "node:path";
 import { readSettings } from "../../functions/src/config";
-import { type TickReport, runTick, tickLimits } from "../../functions/src/scheduled/tick";
+import { type TickReport, runTick } from "../../functions/src/scheduled/tick";
 import { startFirestore } from "../stack/firestore";
 
 const MIN = 60_000;
@@ -108,11 +108,7 @@ export function benchEstimate(type: "washer" | "dryer", cycleStartedAt: number) 
 
 async function timed(db: Firestore, at: number): Promise<TickFigures> {
   const t = process.hrtime.bigint();
-  const r: TickReport = await runTick({
-    db,
-    now: at,
-    limits: tickLimits(readSettings()),
-  });
+  const r: TickReport = await runTick({ db, settings: readSettings() }, at);
   return {
     elapsedMs: Math.round(Number(process.hrtime.bigint() - t) / 1e5) / 10,
     reads: r.counters.reads,

@@ -22,9 +22,6 @@ interface HolidayEntry {
   rule: SubstituteRule;
 }
 
-/** First and last year the lunar table covers. */
-export const HOLIDAY_TABLE_YEARS = { first: 2025, last: 2030 } as const;
-
 /** Lunar-calendar holidays as solar dates (KST), `MM-DD`. */
 const LUNAR: Readonly<Record<number, { seollal: string; buddha: string; chuseok: string }>> = {
   2025: { seollal: "01-29", buddha: "05-05", chuseok: "10-06" },
@@ -108,34 +105,15 @@ function holidaysOf(year: number): Map<number, string[]> {
   return result;
 }
 
-const cache = new Map<number, Map<number, string[]>>();
-
-function tableFor(year: number): Map<number, string[]> {
-  const table = cache.get(year) ?? holidaysOf(year);
-  cache.set(year, table);
-  return table;
-}
-
 /**
  * The name of the Korean public holiday on the KST day containing `now`, or null. Several
  * holidays on one day are joined ("어린이날, 부처님오신날"). Lunar holidays and election days are
- * known for {@link HOLIDAY_TABLE_YEARS} only.
+ * known for the years of the tables only.
  */
 export function isKoreanHoliday(now: number): string | null {
   const p = kstParts(now);
   const day = Date.UTC(p.year, p.month - 1, p.day) / DAY_MS;
   // A substitute for a late-December holiday could fall into January: check both years.
-  const names = tableFor(p.year).get(day) ?? tableFor(p.year - 1).get(day);
+  const names = holidaysOf(p.year).get(day) ?? holidaysOf(p.year - 1).get(day);
   return names ? names.join(", ") : null;
-}
-
-/** Every holiday of a year as `{date: "YYYY-MM-DD", name}`, in date order. */
-export function koreanHolidays(year: number): { date: string; name: string }[] {
-  return [...tableFor(year).entries()]
-    .filter(([day]) => new Date(day * DAY_MS).getUTCFullYear() === year)
-    .sort(([a], [b]) => a - b)
-    .map(([day, names]) => ({
-      date: new Date(day * DAY_MS).toISOString().slice(0, 10),
-      name: names.join(", "),
-    }));
 }

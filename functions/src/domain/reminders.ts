@@ -8,8 +8,8 @@
  *   `maxLateMinutes` (a tick down for a day does not wake people about yesterday's laundry).
  *   Key `leftover-${machineId}-${finishedAt}-${uid}`.
  *
- * The keys are deterministic: the caller creates each reminder under its key only if absent (or
- * passes the keys sent as `sent`), so a repeated tick sends nothing new.
+ * The keys are deterministic: the caller creates each reminder under its key only if absent, so
+ * a repeated tick sends nothing new.
  */
 import { DEFAULT_LOCALE, type Locale, type MessageText, TYPE_WORD, countEn } from "./messages";
 import { type MachineStatus, type MachineType, isRunning } from "./status";
@@ -17,7 +17,8 @@ import { MINUTE_MS, minutesUntil } from "./time";
 
 export const DEFAULT_SOON_MINUTES = 5;
 export const DEFAULT_LEFTOVER_MINUTES = 15;
-const DEFAULT_LEFTOVER_MAX_LATE_MINUTES = 60;
+/** A laundry-left reminder is given up this many minutes after it became due. */
+const LEFTOVER_MAX_LATE_MINUTES = 60;
 
 export type ReminderKind = "finishingSoon" | "laundryLeft";
 
@@ -25,15 +26,11 @@ interface ReminderMachine {
   machineId: string;
   name: string;
   type: MachineType;
+  status: MachineStatus;
+  cycleStartedAt: number | null;
 }
 
-interface ReminderRecipient {
-  uid: string;
-  /** Korean unless the user chose English. */
-  locale?: Locale;
-}
-
-export interface Reminder extends MessageText {
+export interface Reminder {
   /** One reminder per user, machine, cycle and kind. */
   key: string;
   kind: ReminderKind;
@@ -41,70 +38,61 @@ export interface Reminder extends MessageText {
   machineId: string;
   /** Minutes left (`finishingSoon`) or since FINISHED (`laundryLeft`), as in the text. */
   minutes: number;
-  locale: Locale;
 }
 
 export interface FinishingSoonInput {
-  machine: ReminderMachine & {
-    status: MachineStatus;
-    cycleStartedAt: number | null;
-    expectedEndAt: number | null;
-  };
-  subscribers: readonly ReminderRecipient[];
+  machine: ReminderMachine & { expectedEndAt: number | null };
+  /** Uids of the users who asked. */
+  subscribers: readonly string[];
   now: number;
   /** N: remind when at most this many minutes are left. */
-  minutes?: number;
-  /** Keys already sent; those are not returned again. */
-  sent?: ReadonlySet<string>;
+  minutes: number;
 }
 
 export function finishingSoonReminders(input: FinishingSoonInput): Reminder[] {
   const { machine, now } = input;
-  const n = input.minutes ?? DEFAULT_SOON_MINUTES;
   if (!isRunning(machine.status)) return [];
   if (machine.cycleStartedAt === null || machine.expectedEndAt === null) return [];
   const leftMs = machine.expectedEndAt - now;
-  if (!(leftMs > 0 && leftMs <= n * MINUTE_MS)) return [];
-  return build(
-    input.subscribers,
-    input.sent,
-    { kind: "finishingSoon", machine, minutes: minutesUntil(now, machine.expectedEndAt) },
-    (uid) => `soon-${machine.machineId}-${machine.cycleStartedAt}-${uid}`,
-  );
+  if (!(leftMs > 0 && leftMs <= input.minutes * MINUTE_MS)) return [];
+  const minutes = minutesUntil(now, machine.expectedEndAt);
+  return [...new Set(input.subscribers)].map((uid) => ({
+    key: `soon-${machine.machineId}-${machine.cycleStartedAt}-${uid}`,
+    kind: "finishingSoon",
+    uid,
+    machineId: machine.machineId,
+    minutes,
+  }));
 }
 
 export interface LaundryLeftInput {
+  /** `cycleStartedAt`: the start of the cycle running now, if any. */
   machine: ReminderMachine & {
-    status: MachineStatus;
     /** When the latest cycle FINISHED; null if none. */
     finishedAt: number | null;
-    /** Start of the cycle running now, if any. */
-    cycleStartedAt: number | null;
   };
-  /** Who started the finished cycle and who watched it. */
-  recipients: readonly ReminderRecipient[];
+  /** Uids of who started the finished cycle and who watched it. */
+  recipients: readonly string[];
   now: number;
   /** M: remind this many minutes after FINISHED. */
-  minutes?: number;
-  /** Give up this many minutes after the reminder became due. */
-  maxLateMinutes?: number;
-  sent?: ReadonlySet<string>;
+  minutes: number;
 }
 
 export function laundryLeftReminders(input: LaundryLeftInput): Reminder[] {
   const { machine, now } = input;
-  const m = input.minutes ?? DEFAULT_LEFTOVER_MINUTES;
-  const late = input.maxLateMinutes ?? DEFAULT_LEFTOVER_MAX_LATE_MINUTES;
-  if (machine.finishedAt === null || isRunning(machine.status)) return [];
-  if (machine.cycleStartedAt !== null && machine.cycleStartedAt > machine.finishedAt) return [];
-  const sinceMs = now - machine.finishedAt;
-  if (sinceMs < m * MINUTE_MS || sinceMs >= (m + late) * MINUTE_MS) return [];
-  return build(
-    input.recipients,
-    input.sent,
-    { kind: "laundryLeft", machine, minutes: Math.floor(sinceMs / MINUTE_MS) },
-    (uid) => `leftover-${machine.machineId}-${machine.finishedAt}-${uid}`,
-  );
+  const { finishedAt } = machine;
+  if (finishedAt === null || isRunning(machine.status)) return [];
+  if (machine.cycleStartedAt !== null && machine.cycleStartedAt > finishedAt) return [];
+  const sinceMs = now - finishedAt;
+  const dueMs = input.minutes * MINUTE_MS;
+  if (sinceMs < dueMs || sinceMs >= dueMs + LEFTOVER_MAX_LATE_MINUTES * MINUTE_MS) return [];
+  return [...new Set(input.recipients)].map((uid) => ({
+    key: `leftover-${machine.machineId}-${finishedAt}-${uid}`,
+    kind: "laundryLeft",
+    uid,
+    machineId: machine.machineId,
+    minutes: Math.floor(sinceMs / MINUTE_MS),
+  }));
 }
 
 /** Title and body of a reminder, in the user's language. */
@@ -163,33 +151,4 @@ export function machineLabel(
   const rest = typed ? typed[2] : /^\d*$/.test(name) ? name : null;
   if (rest === null) return name;
   return rest ? `${word} ${rest}` : word;
-}
-
-/** One reminder per recipient (the first entry of a repeated uid), minus the keys already sent. */
-function build(
-  recipients: readonly ReminderRecipient[],
-  sent: ReadonlySet<string> | undefined,
-  what: { kind: ReminderKind; machine: ReminderMachine; minutes: number },
-  keyOf: (uid: string) => string,
-): Reminder[] {
-  const { kind, machine, minutes } = what;
-  const seen = new Set<string>();
-  const out: Reminder[] = [];
-  for (const r of recipients) {
-    if (seen.has(r.uid)) continue;
-    seen.add(r.uid);
-    const key = keyOf(r.uid);
-    if (sent?.has(key)) continue;
-    const locale = r.locale ?? DEFAULT_LOCALE;
-    out.push({
-      key,
-      kind,
-      uid: r.uid,
-      machineId: machine.machineId,
-      minutes,
-      locale,
-      ...reminderText(kind, machine, minutes, locale),
-    });
-  }
-  return out;
 }

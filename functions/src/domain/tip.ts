@@ -4,21 +4,23 @@
  * key, on any Gemini or KMA failure, and (honestly saying so) before enough statistics exist.
  * Pure.
  */
+import { z } from "zod";
 import type { Locale } from "./messages";
 import { KOREAN_WEEKDAYS, kstParts, HOUR_MS } from "./time";
-import type { Weather } from "./weather";
+import { type Weather, WeatherSchema } from "./weather";
 
-/** `GET /tip` response body. */
-export interface TipResponse {
-  tip: string;
-  source: "gemini" | "statistics";
+/** `GET /tip` response body (but the seed PWA's `tip_message`), as cached. */
+export const TipSchema = z.object({
+  tip: z.string(),
+  source: z.enum(["gemini", "statistics"]),
   /** The forecast the tip was made with, null without a key or when KMA failed. */
-  weather: Weather | null;
+  weather: WeatherSchema.nullable(),
   /** When the tip was made, ISO 8601. */
-  generatedAt: string;
+  generatedAt: z.string(),
   /** The room asked about, null for all rooms. */
-  roomId: string | null;
-}
+  roomId: z.string().nullable(),
+});
+export type TipResponse = z.infer<typeof TipSchema>;
 
 /** A room right now, as the tip sees it. */
 export interface RoomState {
@@ -62,14 +64,9 @@ export function gridTotal(grid: CongestionTable): number {
 }
 
 /** True when the grid holds enough cycles for a statistics-based suggestion. */
-export function hasEnoughStatistics(
-  grid: CongestionTable,
-  minTotal: number = MIN_STATISTICS_TOTAL,
-): boolean {
-  return gridTotal(grid) >= minTotal;
+export function hasEnoughStatistics(grid: CongestionTable): boolean {
+  return gridTotal(grid) >= MIN_STATISTICS_TOTAL;
 }
-
-const isActive = (hour: number) => hour >= ACTIVE_HOURS.first && hour <= ACTIVE_HOURS.last;
 
 /** Mean count over the active hours of a weekday. */
 function activeMean(grid: CongestionTable, weekday: number): number {
@@ -103,7 +100,7 @@ export function quietestUpcomingHour(grid: CongestionTable, now: number): QuietH
   const slots: Omit<QuietHour, "staysQuiet">[] = [];
   for (let i = 1; i <= LOOKAHEAD_HOURS; i++) {
     const p = kstParts(now + i * HOUR_MS);
-    if (!isActive(p.hour)) continue;
+    if (p.hour < ACTIVE_HOURS.first || p.hour > ACTIVE_HOURS.last) continue;
     const count = gridCount(grid, p.weekday, p.hour);
     slots.push({ hour: p.hour, weekday: p.weekday, count, tomorrow: p.day !== today.day });
   }
@@ -212,19 +209,12 @@ export function tipResponse(
   };
 }
 
-/** The statistics tip in the `GET /tip` response shape. */
-export function fallbackTip(
-  input: TipInput & { weather?: Weather | null; roomId?: string | null },
-): TipResponse {
-  return tipResponse(statisticsTip(input), "statistics", input);
-}
-
 /**
- * "en" when the Accept-Language header prefers English over Korean, else "ko" (the default:
- * the residents are in Korea).
+ * "en" when the Accept-Language header prefers English over Korean, else "ko"; null when it
+ * names neither (the caller then falls back to the user's choice).
  */
-export function localeFromAcceptLanguage(header: string | null | undefined): Locale {
-  if (!header) return "ko";
+export function localeFromAcceptLanguage(header: string | null | undefined): Locale | null {
+  if (!header || !/(^|,)\s*(ko|en)\b/i.test(header)) return null;
   let best: { locale: Locale; q: number } | null = null;
   for (const part of header.split(",")) {
     const [tag, ...params] = part.trim().toLowerCase().split(";");

@@ -3,6 +3,7 @@
  * (단기예보, getVilageFcst), with KMA's codes turned into readable values (services/kma/parse.ts
  * decodes them), and the English text that describes it in the Gemini prompt. Pure.
  */
+import { z } from "zod";
 
 /** SKY (1 맑음, 3 구름많음, 4 흐림) in the Gemini prompt's words. */
 const SKY_TEXT = {
@@ -28,33 +29,38 @@ const PRECIPITATION_TYPE_TEXT = {
 } as const;
 export type PrecipitationType = keyof typeof PRECIPITATION_TYPE_TEXT;
 
-export interface Weather {
+const keys = <T extends object>(o: T) =>
+  Object.keys(o) as [keyof T & string, ...(keyof T & string)[]];
+
+/** A forecast as the tip uses, caches and answers it (`weather` of `GET /tip`). */
+export const WeatherSchema = z.strictObject({
   /** The forecast hour described, ISO 8601 (UTC). */
-  forecastAt: string;
+  forecastAt: z.string(),
   /** KMA run used: base date `YYYYMMDD` and base time `HHmm` (KST). */
-  baseDate: string;
-  baseTime: string;
+  baseDate: z.string(),
+  baseTime: z.string(),
   /** KMA grid cell. */
-  nx: number;
-  ny: number;
+  nx: z.number(),
+  ny: z.number(),
   /** TMP, °C. */
-  temperatureC: number | null;
+  temperatureC: z.number().nullable(),
   /** POP, %. */
-  precipitationProbability: number | null;
+  precipitationProbability: z.number().nullable(),
   /** PTY. */
-  precipitationType: PrecipitationType | null;
+  precipitationType: z.enum(keys(PRECIPITATION_TYPE_TEXT)).nullable(),
   /**
    * PCP, mm per hour: 0 for "강수없음", the lower bound of a range ("30.0~50.0mm" → 30,
    * "50.0mm 이상" → 50), and half the bound for "1mm 미만" (0.5).
    */
-  precipitationMm: number | null;
+  precipitationMm: z.number().nullable(),
   /** PCP as KMA wrote it, e.g. "강수없음", "1mm 미만", "3.5mm". */
-  precipitationText: string | null;
+  precipitationText: z.string().nullable(),
   /** REH, %. */
-  humidity: number | null;
+  humidity: z.number().nullable(),
   /** SKY. */
-  sky: Sky | null;
-}
+  sky: z.enum(keys(SKY_TEXT)).nullable(),
+});
+export type Weather = z.infer<typeof WeatherSchema>;
 
 /** "clear, 12°C, 20% chance of precipitation, no precipitation, humidity 55%". */
 export function describeWeather(weather: Weather): string {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { LOCALES } from "../domain/messages";
 import { MACHINE_STATUSES, MACHINE_TYPES } from "../domain/status";
 import { KOREAN_WEEKDAYS } from "../domain/time";
+import { TipSchema } from "../domain/tip";
 import { PLATFORMS } from "./apiSchemas";
 
 /** Ids go out as the seed's integers when they are decimal, else as the document id. */
@@ -189,28 +190,9 @@ export const StartCourseResponseSchema = z.strictObject({
   isusing: z.literal(1),
 });
 
-const WeatherSchema = z.strictObject({
-  forecastAt: z.string(),
-  baseDate: z.string(),
-  baseTime: z.string(),
-  nx: z.number(),
-  ny: z.number(),
-  temperatureC: z.number().nullable(),
-  precipitationProbability: z.number().nullable(),
-  precipitationType: z
-    .enum(["none", "rain", "rain_snow", "snow", "shower", "drizzle", "drizzle_snow", "snow_flurry"])
-    .nullable(),
-  precipitationMm: z.number().nullable(),
-  precipitationText: z.string().nullable(),
-  humidity: z.number().nullable(),
-  sky: z.enum(["clear", "mostly_cloudy", "overcast"]).nullable(),
-});
-
+const { tip, ...tipRest } = TipSchema.shape;
 export const TipResponseSchema = z.strictObject({
-  tip: z.string(),
+  tip,
   tip_message: z.string().describe("The same text, for the seed PWA"),
-  source: z.enum(["gemini", "statistics"]),
-  weather: WeatherSchema.nullable(),
-  generatedAt: z.string(),
-  roomId: z.string().nullable(),
+  ...tipRest,
 });

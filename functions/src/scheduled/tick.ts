@@ -9,38 +9,20 @@
  * the scheduler's retry redoes only what is missing.
  */
 import * as logger from "firebase-functions/logger";
-import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
 import { onSchedule } from "firebase-functions/v2/scheduler";
-import type { Settings } from "../config";
-import type { PresenceLimits } from "../domain/presence";
 import { tickKey, tickMinuteMs } from "../domain/tick";
 import { isAlreadyExists } from "../data/db";
 import { refs } from "../data/refs";
-import { startInvocation } from "../invocation";
+import { type Invocation, startInvocation } from "../invocation";
 import { type ExpireQueuesReport, expireQueueOffers } from "../store/queue";
 import type { TickCounters } from "./tick/base";
 import { type PresenceResult, updatePresence } from "./tick/presence";
-import { type ReminderLimits, type RemindersResult, sendReminders } from "./tick/reminders";
+import { type RemindersResult, sendReminders } from "./tick/reminders";
 import { updateRoomTimers } from "./tick/timers";
 
 /** The tick's markers expire this long after they were written. */
 const MARKER_TTL_MS = 7 * 24 * 3600_000;
-
-export type TickLimits = PresenceLimits &
-  ReminderLimits & {
-    /** How long the head of a queue may claim a freed machine. */
-    claimWindowMinutes: number;
-  };
-
-/** The tick's limits from the invocation's settings. */
-export function tickLimits(settings: Settings): TickLimits {
-  return {
-    ...settings.presence,
-    ...settings.reminders,
-    leftoverCatchUpMinutes: 5,
-    claimWindowMinutes: settings.claimWindowMinutes,
-  };
-}
 
 export interface TickReport {
   key: string;
@@ -54,15 +36,13 @@ export interface TickReport {
   counters: TickCounters;
 }
 
-/** `now`: the schedule time (ISO string or epoch ms), truncated to the minute. */
-export async function runTick(deps: {
-  db: Firestore;
-  now: string | number;
-  limits: TickLimits;
-}): Promise<TickReport> {
-  const { db, limits } = deps;
-  const key = tickKey(deps.now);
-  const now = tickMinuteMs(deps.now);
+/** `scheduleTime` (ISO string or epoch ms) is truncated to the minute: the tick's `now`. */
+export async function runTick(
+  { db, settings }: Pick<Invocation, "db" | "settings">,
+  scheduleTime: string | number,
+): Promise<TickReport> {
+  const key = tickKey(scheduleTime);
+  const now = tickMinuteMs(scheduleTime);
   const counters: TickCounters = { reads: 1, writes: 0 };
   const report: TickReport = {
     key,
@@ -97,10 +77,10 @@ export async function runTick(deps: {
   };
   const timers = await part("timers", () => updateRoomTimers(ctx, running));
   report.roomsWritten = timers?.roomsWritten ?? 0;
-  report.presence = await part("presence", () => updatePresence(ctx, running, limits));
-  report.queue = await part("queue", () => expireQueueOffers(db, now, limits.claimWindowMinutes));
+  report.presence = await part("presence", () => updatePresence(ctx, running, settings.presence));
+  report.queue = await part("queue", () => expireQueueOffers(db, now, settings.claimWindowMinutes));
   report.reminders = await part("reminders", () =>
-    sendReminders(ctx, running, timers?.timers ?? new Map(), limits),
+    sendReminders(ctx, running, timers?.timers ?? new Map(), settings.reminders),
   );
 
   if (failures.length > 0) {
@@ -137,7 +117,6 @@ export async function runTick(deps: {
 export const tick = onSchedule(
   { schedule: "every 1 minutes", timeZone: "Asia/Seoul", retryCount: 3 },
   async (event) => {
-    const inv = startInvocation();
-    await runTick({ db: inv.db, now: event.scheduleTime, limits: tickLimits(inv.settings) });
+    await runTick(startInvocation(), event.scheduleTime);
   },
 );

@@ -12,16 +12,14 @@ import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import type { Locale } from "../domain/messages";
 import { isRunning } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
-import type { CongestionTable, RoomState, TipResponse } from "../domain/tip";
-import type { Weather } from "../domain/weather";
+import { type RoomState, type TipResponse, TipSchema } from "../domain/tip";
+import { WeatherSchema } from "../domain/weather";
 import type { WeatherCache } from "../services/kma/client";
 import { toMillis } from "../data/db";
 import type { Machine } from "../data/model";
 import { refs } from "../data/refs";
 import { congestionTable, readMachines, readRoom, readRooms } from "./status";
 
-/** Server-only cache documents: forecasts, tips and the tip refresh leases. */
-export const CACHES = "caches";
 /** How long a tip is served without being made again. */
 const TIP_FRESH_MS = 10 * MINUTE_MS;
 /** How long a stale tip stays around for requests that lose the refresh lease. */
@@ -64,18 +62,11 @@ export function roomStateOf(
   return { roomId, name, free, busy: running.length, expectedWaitMinutes };
 }
 
-export interface TipInputs {
-  /** Rooms with live machine data only. */
-  rooms: RoomState[];
-  grid: CongestionTable;
-}
-
-/** The rooms' state and the congestion grid for one room (`roomId`) or all of them (null). */
-export async function loadTipInputs(
-  db: Firestore,
-  roomId: string | null,
-  now: number,
-): Promise<TipInputs> {
+/**
+ * The rooms' state (rooms with live machine data only) and the congestion grid for one room
+ * (`roomId`) or all of them (null).
+ */
+export async function loadTipInputs(db: Firestore, roomId: string | null, now: number) {
   const [rooms, machines, grid] = await Promise.all([
     roomId ? readRoom(db, roomId).then((r) => (r ? [r] : [])) : readRooms(db),
     readMachines(db, roomId ?? undefined),
@@ -89,41 +80,24 @@ export async function loadTipInputs(
     grid,
   };
 }
+export type TipInputs = Awaited<ReturnType<typeof loadTipInputs>>;
 
-export interface CachedTip {
-  tip: TipResponse;
-  /** Epoch ms until which the tip is served as is. */
-  freshUntil: number;
-}
-
-function isTipResponse(value: unknown): value is TipResponse {
-  if (typeof value !== "object" || value === null) return false;
-  const t = value as Partial<Record<keyof TipResponse, unknown>>;
-  return (
-    typeof t.tip === "string" &&
-    (t.source === "gemini" || t.source === "statistics") &&
-    typeof t.generatedAt === "string"
-  );
-}
-
-/** The cached tip, fresh or stale; null when there is none (or it is past keeping). */
+/**
+ * The cached tip, fresh or stale, and until when (epoch ms) it is served as is; null when there
+ * is none (or it is past keeping).
+ */
 export async function readCachedTip(
   db: Firestore,
   scope: string,
   locale: Locale,
   now: number,
-): Promise<CachedTip | null> {
+): Promise<{ tip: TipResponse; freshUntil: number } | null> {
   const snap = await refs(db).cache(tipCacheKey(scope, locale)).get();
-  const value: unknown = snap.get("value");
+  const tip = TipSchema.safeParse(snap.get("value"));
   const freshUntil = toMillis(snap.get("freshUntil"));
   const expireAt = toMillis(snap.get("expireAt"));
-  if (!isTipResponse(value) || freshUntil === null || (expireAt !== null && now >= expireAt)) {
-    return null;
-  }
-  return {
-    tip: { ...value, weather: value.weather ?? null, roomId: value.roomId ?? null },
-    freshUntil,
-  };
+  if (!tip.success || freshUntil === null || (expireAt !== null && now >= expireAt)) return null;
+  return { tip: tip.data, freshUntil };
 }
 
 export async function writeCachedTip(
@@ -193,17 +167,6 @@ export async function acquireTipLease(
   };
 }
 
-/** Enough of a Weather to trust a cached value (it was written by this code). */
-function isWeather(value: unknown): value is Weather {
-  if (typeof value !== "object" || value === null) return false;
-  const w = value as Partial<Record<keyof Weather, unknown>>;
-  return (
-    typeof w.forecastAt === "string" &&
-    typeof w.baseDate === "string" &&
-    typeof w.baseTime === "string"
-  );
-}
-
 /** The KMA client's {@link WeatherCache}: `caches/{key}`, `{kind: "weather", value, expireAt}`. */
 export function firestoreWeatherCache(db: Firestore, now: () => number): WeatherCache {
   return {
@@ -211,8 +174,8 @@ export function firestoreWeatherCache(db: Firestore, now: () => number): Weather
       const snap = await refs(db).cache(key).get();
       const expireAt = toMillis(snap.get("expireAt"));
       if (expireAt === null || now() >= expireAt) return null;
-      const value: unknown = snap.get("value");
-      return isWeather(value) ? value : null;
+      const value = WeatherSchema.safeParse(snap.get("value"));
+      return value.success ? value.data : null;
     },
     async set(key, value, ttlMs) {
       const at = now();

@@ -8,12 +8,12 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import * as logger from "firebase-functions/logger";
-import { GEMINI_API_KEY, KMA_SERVICE_KEY, type Settings } from "../../config";
+import { GEMINI_API_KEY, KMA_SERVICE_KEY } from "../../config";
 import { type Locale, resolveLocale } from "../../domain/messages";
 import {
-  fallbackTip,
   hasEnoughStatistics,
   localeFromAcceptLanguage,
+  statisticsTip,
   tipResponse,
   type TipResponse,
 } from "../../domain/tip";
@@ -36,34 +36,7 @@ import { type ApiDeps, defineRoute } from "../apiRouter";
 import { TipResponseSchema } from "../apiResponses";
 import { RoomQuerySchema, roomOr404 } from "./common";
 
-export interface TipConfig {
-  /** Empty: no Gemini, statistics tips. */
-  geminiApiKey: string;
-  geminiModel: string;
-  /** Empty: no KMA call, tips without weather. */
-  kmaServiceKey: string;
-  kmaNx: number;
-  kmaNy: number;
-}
-
-/** GET /tip's replaceable parts (tests point them at local stubs); defaults: the real services. */
-export interface TipServices {
-  /** Default: the params and secrets, read per request. */
-  config?: () => TipConfig;
-  kmaBaseUrl?: string;
-  geminiBaseUrl?: string;
-  kmaTimeoutMs?: number;
-  geminiTimeoutMs?: number;
-  /** How long a request without the lease and without a cached tip waits for one. */
-  leaseWaitMs?: number;
-}
-
-declare module "../apiRouter" {
-  interface ApiDeps {
-    tip?: TipServices;
-  }
-}
-
+/** How long a request without the lease and without a cached tip waits for one. */
 const LEASE_WAIT_MS = 3_000;
 const LEASE_POLL_MS = 100;
 
@@ -76,22 +49,14 @@ export function configuredKey(value: string): string {
   return v.toLowerCase() === "none" ? "" : v;
 }
 
-function readTipConfig(settings: Settings): TipConfig {
-  return {
-    geminiApiKey: configuredKey(GEMINI_API_KEY.value()),
-    geminiModel: settings.gemini.model,
-    kmaServiceKey: configuredKey(KMA_SERVICE_KEY.value()),
-    kmaNx: settings.kma.nx,
-    kmaNy: settings.kma.ny,
-  };
-}
-
 type TipCacheState = "hit" | "miss" | "stale" | "waited" | "busy";
 
 interface TipContext {
   deps: ApiDeps;
-  services: TipServices;
-  config: TipConfig;
+  /** Empty: no Gemini, statistics tips. */
+  geminiKey: string;
+  /** Empty: no KMA call, tips without weather. */
+  kmaKey: string;
   now: number;
   roomId: string | null;
   /** The room id, or "all". */
@@ -99,33 +64,16 @@ interface TipContext {
   locale: Locale;
 }
 
-/** Accept-Language when it names ko or en, else the user's stored locale, else ko. */
-async function tipLocale(
-  deps: ApiDeps,
-  uid: string,
-  acceptLanguage: string | undefined,
-): Promise<Locale> {
-  if (acceptLanguage && /(^|,)\s*(ko|en)\b/i.test(acceptLanguage)) {
-    return localeFromAcceptLanguage(acceptLanguage);
-  }
-  const user = await refs(deps.db).user(uid).get();
-  return resolveLocale(user.get("locale"));
-}
-
 /**
  * The forecast, or null without a KMA key or on any KMA failure. `cachedOnly`: from the
  * Firestore cache, never a KMA call (for requests that do not hold the refresh lease).
  */
 async function weatherFor(ctx: TipContext, { cachedOnly = false } = {}): Promise<Weather | null> {
-  const { config, services, deps } = ctx;
-  if (!config.kmaServiceKey) return null;
+  if (!ctx.kmaKey) return null;
   const kma = createKmaClient({
-    serviceKey: config.kmaServiceKey,
-    nx: config.kmaNx,
-    ny: config.kmaNy,
-    cache: firestoreWeatherCache(deps.db, deps.now),
-    baseUrl: services.kmaBaseUrl,
-    timeoutMs: services.kmaTimeoutMs,
+    serviceKey: ctx.kmaKey,
+    ...ctx.deps.settings.kma,
+    cache: firestoreWeatherCache(ctx.deps.db, ctx.deps.now),
   });
   if (cachedOnly) return kma.getCachedForecast(ctx.now);
   try {
@@ -141,7 +89,8 @@ async function weatherFor(ctx: TipContext, { cachedOnly = false } = {}): Promise
 
 function statisticsTipFor(ctx: TipContext, inputs: TipInputs, weather: Weather | null) {
   const { now, locale, roomId } = ctx;
-  return fallbackTip({ now, locale, roomId, weather, rooms: inputs.rooms, grid: inputs.grid });
+  const tip = statisticsTip({ now, locale, ...inputs });
+  return tipResponse(tip, "statistics", { now, weather, roomId });
 }
 
 /** Makes a tip: Gemini when configured and the statistics suffice, else (or on error) statistics. */
@@ -150,16 +99,10 @@ async function makeTip(ctx: TipContext): Promise<TipResponse> {
     loadTipInputs(ctx.deps.db, ctx.roomId, ctx.now),
     weatherFor(ctx),
   ]);
-  const { config, services } = ctx;
-  if (!config.geminiApiKey || !hasEnoughStatistics(inputs.grid)) {
+  if (!ctx.geminiKey || !hasEnoughStatistics(inputs.grid)) {
     return statisticsTipFor(ctx, inputs, weather);
   }
-  const gemini = createGeminiClient({
-    apiKey: config.geminiApiKey,
-    model: config.geminiModel,
-    baseUrl: services.geminiBaseUrl,
-    timeoutMs: services.geminiTimeoutMs,
-  });
+  const gemini = createGeminiClient(ctx.geminiKey, ctx.deps.settings.gemini.model);
   const prompt = buildTipPrompt({ now: ctx.now, locale: ctx.locale, weather, ...inputs });
   try {
     const sentence = await gemini.suggest(prompt);
@@ -189,9 +132,8 @@ async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCa
         ctx.now < latest.freshUntil && latest.tip.generatedAt !== cached?.tip.generatedAt;
       return { tip: latest.tip, cache: fresh ? "waited" : "stale" };
     }
-    const waitMs = ctx.services.leaseWaitMs ?? LEASE_WAIT_MS;
-    for (let waited = 0; waited < waitMs; waited += LEASE_POLL_MS) {
-      await sleep(Math.min(LEASE_POLL_MS, waitMs - waited));
+    for (let waited = 0; waited < LEASE_WAIT_MS; waited += LEASE_POLL_MS) {
+      await sleep(LEASE_POLL_MS);
       const made = await readCache();
       if (made) return { tip: made.tip, cache: "waited" };
     }
@@ -228,15 +170,18 @@ export const tipRoutes = [
   }).handle(async ({ req, deps, user, query }) => {
     const roomId = query.room_id ?? null;
     if (roomId) await roomOr404(deps.db, roomId);
-    const services = deps.tip ?? {};
+    // Accept-Language when it names ko or en, else the user's stored locale, else ko.
+    const locale =
+      localeFromAcceptLanguage(req.headers["accept-language"]) ??
+      resolveLocale((await refs(deps.db).user(user.uid).get()).get("locale"));
     const ctx: TipContext = {
       deps,
-      services,
-      config: services.config?.() ?? readTipConfig(deps.settings),
+      geminiKey: configuredKey(GEMINI_API_KEY.value()),
+      kmaKey: configuredKey(KMA_SERVICE_KEY.value()),
       now: deps.now(),
       roomId,
       scope: roomId ?? "all",
-      locale: await tipLocale(deps, user.uid, req.headers["accept-language"]),
+      locale,
     };
     const { tip, cache } = await getTip(ctx);
     return {

@@ -7,10 +7,10 @@
  *   report), unless a newer cycle started on the machine; to who started it (`startedBy`) and who
  *   watched it then (`cycleWatchers/{cycleId}`: the FINISHED fan-out deleted the watches).
  */
-import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
+import type { Settings } from "../../config";
 import {
   type Reminder,
-  type ReminderKind,
   finishingSoonReminders,
   laundryLeftReminders,
   reminderText,
@@ -22,14 +22,10 @@ import type { TickContext } from "./base";
 import { type Notice, sendNotices } from "../../store/notices";
 import { getAll, refs } from "../../data/refs";
 
-export interface ReminderLimits {
-  /** N: "finishing in N minutes". */
-  soonMinutes: number;
-  /** M: "laundry still inside" M minutes after FINISHED. */
-  leftoverMinutes: number;
-  /** How far back (beyond M) a tick looks for finished cycles it may have missed. */
-  leftoverCatchUpMinutes: number;
-}
+/** N ("finishing in N minutes") and M ("laundry still inside" M minutes after FINISHED). */
+type ReminderLimits = Settings["reminders"];
+/** How far back (beyond M) a tick looks for finished cycles it may have missed. */
+const LEFTOVER_CATCH_UP_MINUTES = 5;
 
 const SOON_TTL_SECONDS = 10 * 60;
 const LEFTOVER_TTL_SECONDS = 60 * 60;
@@ -42,25 +38,21 @@ export interface RemindersResult {
   created: number;
 }
 
-const INBOX_TYPE: Record<ReminderKind, string> = {
-  finishingSoon: "finishing_soon",
-  laundryLeft: "laundry_left",
-};
-
 function toNotification(
   r: Reminder,
   m: Pick<Machine, "name" | "type" | "roomId">,
   extra: Record<string, string | number | null>,
 ): Notice {
+  const soon = r.kind === "finishingSoon";
   return {
     id: r.key,
     uid: r.uid,
-    type: INBOX_TYPE[r.kind],
+    type: soon ? "finishing_soon" : "laundry_left",
     machineId: r.machineId,
     roomId: m.roomId,
     text: (locale) => reminderText(r.kind, m, r.minutes, locale),
     extra: { minutes: r.minutes, ...extra },
-    ttlSeconds: r.kind === "finishingSoon" ? SOON_TTL_SECONDS : LEFTOVER_TTL_SECONDS,
+    ttlSeconds: soon ? SOON_TTL_SECONDS : LEFTOVER_TTL_SECONDS,
   };
 }
 
@@ -83,7 +75,7 @@ async function finishingSoonNotifications(
       counters.reads += Math.max(1, watchers.size);
       return finishingSoonReminders({
         machine: { ...m, expectedEndAt: end },
-        subscribers: watchers.docs.map((d) => ({ uid: d.id })),
+        subscribers: watchers.docs.map((d) => d.id),
         now,
         minutes: soonMinutes,
       }).map((r) => toNotification(r, m, { cycleStartedAt: m.cycleStartedAt }));
@@ -92,21 +84,12 @@ async function finishingSoonNotifications(
   return lists.flat();
 }
 
-/** Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (uid → true). */
-function finishedCycleWatchers(record: DocumentSnapshot | undefined) {
-  const recorded = record?.get("uids") as unknown;
-  if (typeof recorded !== "object" || recorded === null) return [];
-  return Object.entries(recorded)
-    .filter(([, on]) => on === true)
-    .map(([uid]) => uid);
-}
-
 async function laundryLeftNotifications(
   { db, now, counters }: TickContext,
   limits: ReminderLimits,
 ): Promise<Notice[]> {
   const newest = now - limits.leftoverMinutes * MINUTE_MS;
-  const oldest = newest - limits.leftoverCatchUpMinutes * MINUTE_MS;
+  const oldest = newest - LEFTOVER_CATCH_UP_MINUTES * MINUTE_MS;
   const cyclesSnap = await refs(db)
     .cycles.where("finishedAt", ">", Timestamp.fromMillis(oldest))
     .where("finishedAt", "<=", Timestamp.fromMillis(newest))
@@ -130,11 +113,15 @@ async function laundryLeftNotifications(
     if (cycles.some((o) => o.machineId === c.machineId && o.startedAt > c.finishedAt)) {
       return [];
     }
-    const uids = finishedCycleWatchers(recordSnaps[i]);
+    // Who watched the cycle when it finished: `cycleWatchers/{cycleId}.uids` (uid → true).
+    const recorded: unknown = recordSnaps[i]?.get("uids");
+    const uids = Object.entries(typeof recorded === "object" && recorded !== null ? recorded : {})
+      .filter(([, on]) => on === true)
+      .map(([uid]) => uid);
     if (c.startedBy) uids.unshift(c.startedBy);
     return laundryLeftReminders({
       machine: { ...m, finishedAt: c.finishedAt },
-      recipients: uids.map((uid) => ({ uid })),
+      recipients: uids,
       now,
       minutes: limits.leftoverMinutes,
     }).map((r) => toNotification(r, m, { cycleId: c.id }));

@@ -14,15 +14,6 @@ import type { TickContext } from "./base";
 import { refs } from "../../data/refs";
 import { readStats } from "../../store/status";
 
-interface TimersResult {
-  /** Rooms whose timers were written. */
-  roomsWritten: number;
-  /** Rooms with running machines or shown timers that were compared. */
-  roomsChecked: number;
-  /** The timers computed for each room with running machines (reminders use them). */
-  timers: Map<string, RoomTimers>;
-}
-
 /** A stored timer map back to numbers, for the value comparison (of the timer fields only). */
 function storedTimers(value: unknown): Record<string, Partial<MachineTimer>> {
   const stored = (typeof value === "object" && value !== null ? value : {}) as Record<string, Data>;
@@ -41,10 +32,11 @@ function mapValues<T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 }
 
+/** How many rooms' timers were written, and the timers of each room with running machines. */
 export async function updateRoomTimers(
   { db, now, counters }: TickContext,
   running: readonly Machine[],
-): Promise<TimersResult> {
+) {
   const byRoom = new Map<string, Machine[]>();
   for (const m of running) {
     if (m.roomId === null) continue;
@@ -101,5 +93,5 @@ export async function updateRoomTimers(
       ),
   );
   await Promise.all([...updates, writer.close()]);
-  return { roomsWritten: writes.length, roomsChecked: roomIds.size, timers };
+  return { roomsWritten: writes.length, timers };
 }

@@ -4,7 +4,7 @@
  * not pay for it. Answers come back sanitised to one short sentence; every failure is a
  * {@link GeminiError}, and every one of them means "use the statistics tip".
  */
-import { TIP_MAX_LENGTH, sanitizeTip } from "./sanitize";
+import { sanitizeTip } from "./sanitize";
 
 export type GeminiErrorCode =
   | "timeout" // no answer within the client's timeout
@@ -24,29 +24,19 @@ export class GeminiError extends Error {
   }
 }
 
-export interface GeminiClientOptions {
-  apiKey: string;
-  /** The GEMINI_MODEL param, e.g. "gemini-2.0-flash". */
-  model: string;
-  timeoutMs?: number;
-  /** API origin, e.g. a local stub; defaults to the SDK's (generativelanguage.googleapis.com). */
-  baseUrl?: string;
-  maxOutputTokens?: number;
-  temperature?: number;
-  /** Longest sentence returned, in characters. */
-  maxLength?: number;
-}
+/** How long a suggestion may take; the tip falls back to statistics after it. */
+const TIMEOUT_MS = 8_000;
 
 type Sdk = typeof import("@google/generative-ai");
 let sdk: Promise<Sdk> | null = null;
 const loadSdk = (): Promise<Sdk> => (sdk ??= import("@google/generative-ai"));
 
 /** Any failure of a generateContent call as a GeminiError (messages never carry the key). */
-function toGeminiError(e: unknown, lib: Sdk, timeoutMs: number): GeminiError {
+function toGeminiError(e: unknown, lib: Sdk): GeminiError {
   const name = e instanceof Error ? e.name : "";
   // A timeout while the body is read is a bare AbortError: the SDK wraps only the fetch's.
   if (e instanceof lib.GoogleGenerativeAIAbortError || name === "AbortError") {
-    return new GeminiError("timeout", `Gemini did not answer within ${timeoutMs} ms`);
+    return new GeminiError("timeout", `Gemini did not answer within ${TIMEOUT_MS} ms`);
   }
   if (e instanceof lib.GoogleGenerativeAIFetchError) {
     return new GeminiError("http", `Gemini answered HTTP ${e.status ?? "error"}`, e.status ?? null);
@@ -61,30 +51,23 @@ function toGeminiError(e: unknown, lib: Sdk, timeoutMs: number): GeminiError {
   return new GeminiError("malformed", `Gemini answer could not be read (${name || "error"})`);
 }
 
-export function createGeminiClient(options: GeminiClientOptions) {
-  const timeoutMs = options.timeoutMs ?? 8_000;
+/** `model`: the GEMINI_MODEL param, e.g. "gemini-2.0-flash". */
+export function createGeminiClient(apiKey: string, model: string) {
   return {
     /** One sanitised sentence answering `prompt`; throws {@link GeminiError}. */
     async suggest(prompt: string): Promise<string> {
       const lib = await loadSdk();
-      const model = new lib.GoogleGenerativeAI(options.apiKey).getGenerativeModel(
-        {
-          model: options.model,
-          generationConfig: {
-            maxOutputTokens: options.maxOutputTokens ?? 256,
-            temperature: options.temperature ?? 0.4,
-            candidateCount: 1,
-          },
-        },
-        { timeout: timeoutMs, baseUrl: options.baseUrl },
+      const generative = new lib.GoogleGenerativeAI(apiKey).getGenerativeModel(
+        { model, generationConfig: { maxOutputTokens: 256, temperature: 0.4, candidateCount: 1 } },
+        { timeout: TIMEOUT_MS },
       );
       let raw: string;
       try {
-        raw = (await model.generateContent(prompt)).response.text();
+        raw = (await generative.generateContent(prompt)).response.text();
       } catch (e) {
-        throw toGeminiError(e, lib, timeoutMs);
+        throw toGeminiError(e, lib);
       }
-      const tip = sanitizeTip(raw, options.maxLength ?? TIP_MAX_LENGTH);
+      const tip = sanitizeTip(raw);
       if (tip === null) {
         throw new GeminiError("malformed", "Gemini answered without a usable sentence");
       }

@@ -15,12 +15,7 @@ export interface TipPromptInput {
   weather: Weather | null;
   rooms: readonly RoomState[];
   grid: CongestionTable;
-  /** The holiday's name, or null; defaults to {@link isKoreanHoliday}(now). */
-  holiday?: string | null;
 }
-
-/** The longest answer the prompt asks for, in characters. */
-const PROMPT_MAX_CHARS: Readonly<Record<Locale, number>> = { ko: 60, en: 100 };
 
 const WEEKDAYS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -55,7 +50,7 @@ function gridLines(grid: CongestionTable, today: number): string[] {
 
 export function buildTipPrompt(input: TipPromptInput): string {
   const p = kstParts(input.now);
-  const holiday = input.holiday === undefined ? isKoreanHoliday(input.now) : input.holiday;
+  const holiday = isKoreanHoliday(input.now);
   const date = `${p.year}-${pad(p.month)}-${pad(p.day)}`;
   const time = `${pad(p.hour)}:${pad(p.minute)}`;
   const ko = input.locale === "ko";
@@ -80,8 +75,8 @@ export function buildTipPrompt(input: TipPromptInput): string {
     "Task: say whether now is a good time, or which hour later today is usually the quietest.",
     "Mention the weather only if it matters (for example rain when people use the dryers more).",
     ko
-      ? `Answer in Korean (한국어), polite 해요체, ONE sentence of at most ${PROMPT_MAX_CHARS.ko} characters.`
-      : `Answer in English, ONE sentence of at most ${PROMPT_MAX_CHARS.en} characters.`,
+      ? `Answer in Korean (한국어), polite 해요체, ONE sentence of at most 60 characters.`
+      : `Answer in English, ONE sentence of at most 100 characters.`,
     "Plain text only: no markdown, no quotes, no emoji, no lists, no line breaks.",
   ];
   return lines.join("\n");

@@ -4,7 +4,8 @@
  * capped. Pure.
  */
 
-export const TIP_MAX_LENGTH = 120;
+/** The longest sentence kept, in characters. */
+const MAX_LENGTH = 120;
 
 const EMOJI =
   /[\p{Extended_Pictographic}\p{Regional_Indicator}\u{1F3FB}-\u{1F3FF}\u{FE0F}\u{FE0E}\u{200D}\u{20E3}]/gu;
@@ -66,22 +67,22 @@ function firstSentence(text: string): string {
   return end ? text.slice(0, end.index + 1) : text;
 }
 
-function cap(text: string, maxLength: number): string {
-  if (text.length <= maxLength) return text;
-  const cut = text.slice(0, maxLength - 1);
+function cap(text: string): string {
+  if (text.length <= MAX_LENGTH) return text;
+  const cut = text.slice(0, MAX_LENGTH - 1);
   const space = cut.lastIndexOf(" ");
-  const base = space >= maxLength / 2 ? cut.slice(0, space) : cut;
+  const base = space >= MAX_LENGTH / 2 ? cut.slice(0, space) : cut;
   return `${base.replace(/[\s,;:·-]+$/u, "")}…`;
 }
 
 const hasLetters = (s: string) => /\p{L}/u.test(s);
 
 /**
- * One plain sentence of at most `maxLength` characters from a model's raw answer, or null when
+ * One plain sentence of at most {@link MAX_LENGTH} characters from a model's raw answer, or null when
  * nothing usable (no letters) is left. A heading (or a bold title line) is skipped when a
  * paragraph follows it.
  */
-export function sanitizeTip(raw: string, maxLength: number = TIP_MAX_LENGTH): string | null {
+export function sanitizeTip(raw: string): string | null {
   const candidates = blocksOf(raw.replace(/\r\n?/g, "\n"))
     .map((b) => ({
       heading: b.heading,
@@ -99,5 +100,5 @@ export function sanitizeTip(raw: string, maxLength: number = TIP_MAX_LENGTH): st
     .trim();
   const sentence = firstSentence(unlabelled);
   if (!hasLetters(sentence)) return null;
-  return cap(sentence, Math.max(2, maxLength));
+  return cap(sentence);
 }

@@ -6,10 +6,10 @@
 import * as logger from "firebase-functions/logger";
 import { HOUR_MS, MINUTE_MS, kstHourStart, kstParts } from "../../domain/time";
 import type { Weather } from "../../domain/weather";
-import { KmaError, kmaErrorInBody, parseVilageFcst, type KmaDataType } from "./parse";
+import { KmaError, kmaErrorInBody, parseVilageFcst } from "./parse";
 
-const KMA_DEFAULT_BASE_URL =
-  "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0/getVilageFcst";
+const KMA_URL = "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0/getVilageFcst";
+const KMA_TIMEOUT_MS = 5_000;
 /** Rows asked for: a run lists ~12 categories per hour, so 300 rows cover the next day. */
 const KMA_ROWS = 300;
 /** How long a forecast stays cached; one from the previous run (the newest was late), shorter. */
@@ -21,19 +21,14 @@ export const KMA_STALE_CACHE_TTL_MS = 10 * MINUTE_MS;
  * the hour, so the newest usable run is the last slot at least {@link KMA_PUBLISH_DELAY_MINUTES}
  * old; before 02:10 KST that is 23:00 of the previous day.
  */
-export const KMA_SLOT_HOURS = [2, 5, 8, 11, 14, 17, 20, 23] as const;
 const KMA_PUBLISH_DELAY_MINUTES = 10;
-
-/** A run: `YYYYMMDD` and `HHmm` in KST ("0200", "2300"), and its start in epoch ms. */
-export interface KmaSlot {
-  baseDate: string;
-  baseTime: string;
-  at: number;
-}
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
-function slotAt(at: number): KmaSlot {
+/** A run: `YYYYMMDD` and `HHmm` in KST ("0200", "2300"), and its start in epoch ms. */
+type KmaSlot = ReturnType<typeof slotAt>;
+
+function slotAt(at: number) {
   const p = kstParts(at);
   return { baseDate: `${p.year}${pad(p.month)}${pad(p.day)}`, baseTime: `${pad(p.hour)}00`, at };
 }
@@ -66,12 +61,7 @@ export interface KmaClientOptions {
   serviceKey: string;
   nx: number;
   ny: number;
-  /** Default: the data.go.kr getVilageFcst URL. */
-  baseUrl?: string;
-  timeoutMs?: number;
   cache?: WeatherCache;
-  /** Response format asked for; XML by default. */
-  dataType?: KmaDataType;
 }
 
 /** The key as data.go.kr expects it before URL encoding (the "Encoding" key is decoded once). */
@@ -87,36 +77,29 @@ function decodedKey(serviceKey: string): string {
 
 export function createKmaClient(options: KmaClientOptions) {
   const { nx, ny, cache } = options;
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const dataType = options.dataType ?? "XML";
-  const inflight = new Map<string, Promise<Weather>>();
 
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
-    const url = new URL(options.baseUrl || KMA_DEFAULT_BASE_URL);
-    const params = {
+    const query = new URLSearchParams({
       serviceKey: decodedKey(options.serviceKey),
       pageNo: "1",
       numOfRows: String(KMA_ROWS),
-      dataType,
+      dataType: "XML",
       base_date: slot.baseDate,
       base_time: slot.baseTime,
       nx: String(nx),
       ny: String(ny),
-    };
-    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-    const signal = AbortSignal.timeout(timeoutMs);
+    });
+    const url = `${KMA_URL}?${query.toString()}`;
+    const signal = AbortSignal.timeout(KMA_TIMEOUT_MS);
     let response: Response;
     let body: string;
     try {
-      response = await fetch(url, {
-        signal,
-        headers: { accept: dataType === "JSON" ? "application/json" : "application/xml" },
-      });
+      response = await fetch(url, { signal, headers: { accept: "application/xml" } });
       body = await response.text();
     } catch (e) {
       // Messages never include the URL: it carries the service key.
       throw signal.aborted
-        ? new KmaError("timeout", `KMA did not answer within ${timeoutMs} ms`)
+        ? new KmaError("timeout", `KMA did not answer within ${KMA_TIMEOUT_MS} ms`)
         : new KmaError("http", `KMA request failed (${e instanceof Error ? e.name : "error"})`);
     }
     if (!response.ok) {
@@ -168,13 +151,7 @@ export function createKmaClient(options: KmaClientOptions) {
     /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
     getForecast(now: number): Promise<Weather> {
       const slot = kmaBaseTime(now);
-      const key = kmaCacheKey(slot, nx, ny);
-      // Concurrent callers for the same run share one request.
-      const pending = inflight.get(key);
-      if (pending) return pending;
-      const promise = load(key, slot, now).finally(() => inflight.delete(key));
-      inflight.set(key, promise);
-      return promise;
+      return load(kmaCacheKey(slot, nx, ny), slot, now);
     },
     /** The cached forecast for `now` only, never a KMA call; null when there is none. */
     getCachedForecast(now: number): Promise<Weather | null> {

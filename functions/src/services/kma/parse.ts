@@ -47,36 +47,12 @@ export class KmaError extends Error {
     super(message);
     this.name = "KmaError";
   }
-
-  /** Worth trying again later (not a configuration problem such as a bad key). */
-  get transient(): boolean {
-    return (
-      this.code === "no_data" ||
-      this.code === "service_error" ||
-      this.code === "timeout" ||
-      (this.code === "http" && (this.status === null || this.status >= 500))
-    );
-  }
 }
 
 /** The error for a KMA resultCode other than "00"; `message` is KMA's. */
 function resultCodeError(resultCode: string, message: string): KmaError {
   const code = CODE_BY_RESULT_CODE[resultCode] ?? "service_error";
   return new KmaError(code, `KMA ${resultCode}: ${message || code}`, resultCode);
-}
-
-export type KmaDataType = "XML" | "JSON";
-
-/** One row of the forecast, every field as text. */
-export interface KmaItem {
-  baseDate: string;
-  baseTime: string;
-  category: string;
-  fcstDate: string;
-  fcstTime: string;
-  fcstValue: string;
-  nx: number;
-  ny: number;
 }
 
 const xml = new XMLParser({
@@ -132,8 +108,11 @@ export function kmaErrorInBody(body: string): KmaError | null {
   }
 }
 
+/** One row of the forecast, every field as text but the grid cell. */
+type KmaItem = ReturnType<typeof parseKmaItems>[number];
+
 /** Every forecast row of a getVilageFcst body; throws KmaError for error bodies. */
-export function parseKmaItems(body: string): KmaItem[] {
+export function parseKmaItems(body: string) {
   const doc = parseBody(body);
   const error = errorIn(doc);
   if (error) throw error;
