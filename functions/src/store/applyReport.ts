@@ -438,9 +438,6 @@ function writePlan(
     // The running cycle's course, resolved from the user's choice (domain/course.ts).
     course: plan.current?.course ?? null,
     courseName: plan.current?.courseName ?? null,
-    // Machines carried the starter's and the chooser's uid before they moved to courseChoices/{id}.
-    courseStartedBy: FieldValue.delete(),
-    ...(hasLegacyChooser(a.machine) ? { "courseChoice.uid": FieldValue.delete() } : {}),
     // The choice this resolution considered: /load and the tick trust it until a newer one.
     courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
     // The calibration samples' sums (the device function answers thresholds from them).
@@ -489,12 +486,6 @@ function calibrationIncrements(c: CalibrationSums) {
     "calibrationSums.washMaxSum": FieldValue.increment(c.washMaxSum),
     "calibrationSums.spinMaxSum": FieldValue.increment(c.spinMaxSum),
   };
-}
-
-/** A machine document written before the chooser's uid moved to courseChoices/{id}. */
-function hasLegacyChooser(machine: DocumentData): boolean {
-  const c = machine.courseChoice as unknown;
-  return typeof c === "object" && c !== null && "uid" in c;
 }
 
 /** The running cycle's course as the trigger resolved it on an earlier delivery. */
