@@ -1,6 +1,6 @@
 /**
  * What one device report does to the stored world. Pure: the report trigger reads the inputs,
- * calls {@link planReport}, and writes the plan in one transaction with its idempotency marker.
+ * calls {@link planReport}, and writes the plan in one transaction.
  */
 import { type CalibrationSums, calibrationDelta } from "./calibration";
 import {
@@ -22,22 +22,12 @@ import {
 import { type MachineType, isBoundary } from "./status";
 
 export type ReportDecision =
-  /** Already applied: nothing to do. */
+  /** Already applied (one of the machine's recent reports): nothing to do. */
   | "duplicate"
   /** Older than the machine's newest report: it may amend history, never the current state. */
   | "stale"
   /** The newest report: it moves the machine on. */
   | "apply";
-
-export function decideReport(
-  report: DeviceReport,
-  alreadyApplied: boolean,
-  newestReportTs: number | null,
-): ReportDecision {
-  if (alreadyApplied) return "duplicate";
-  if (newestReportTs !== null && report.timestamp < newestReportTs) return "stale";
-  return "apply";
-}
 
 /** A cycle as stored, with the course it was run on and who chose it (if anyone). */
 export interface StoredCycle extends CompletedCycle {
@@ -81,8 +71,6 @@ export interface PlanInput {
   /** The running cycle's course as the trigger resolved it before, keyed by its start. */
   previousCourse: PreviousCourse | null;
   report: DeviceReport;
-  alreadyApplied: boolean;
-  newestReportTs: number | null;
   /**
    * The report is newer than every report applied so far: it is folded onto `stored`, and
    * `boundary`, `window`, `gap` and `existingCycles` are not read (empty).
@@ -109,7 +97,7 @@ export interface PlanInput {
 }
 
 export interface ReportPlan {
-  decision: ReportDecision;
+  decision: Exclude<ReportDecision, "duplicate">;
   /** The machine's cycle state after the report. */
   state: CycleState;
   /** Cycles to create or overwrite. */
@@ -167,7 +155,8 @@ function visibility(input: PlanInput): {
 
 export function planReport(input: PlanInput): ReportPlan {
   const { machineId, type, report, boundary } = input;
-  const decision = decideReport(report, input.alreadyApplied, input.newestReportTs);
+  const newest = input.stored.newestReportTs;
+  const decision = newest !== null && report.timestamp < newest ? "stale" : "apply";
   const { sees, seesState, incremental } = visibility(input);
   const initial: CycleState = boundary
     ? {

@@ -172,11 +172,6 @@ export function courseStats(
   };
 }
 
-/** Histograms of a set of cycles, built from scratch (the fleet roll-up, tests). */
-export function histogramsOf(samples: readonly CourseSample[]): CourseHistograms {
-  return samples.reduce((h, c) => addSample(h, c, 1), EMPTY_HISTOGRAMS);
-}
-
 /** What a course takes when nothing has been measured yet. */
 export const DEFAULT_MINUTES: Record<MachineType, { total: number; spin: number | null }> = {
   washer: { total: 50, spin: 10 },

@@ -22,10 +22,7 @@ export async function handleReportCreated(event: ReportCreatedEvent, inv: Invoca
     return null;
   }
   try {
-    const result = await applyReport(inv.db, machineId, event.data, inv.now, {
-      bounds: inv.settings.cycleBounds,
-      claimWindowMinutes: inv.settings.claimWindowMinutes,
-    });
+    const result = await applyReport(inv, machineId, event.data);
     logger.info("report applied", {
       machineId,
       reportId,
