@@ -21,7 +21,6 @@ import {
   type CourseStats,
   DEFAULT_COURSE,
   EMPTY_HISTOGRAMS,
-  type Histogram,
 } from "../domain/stats";
 import { MACHINE_STATUSES, type MachineStatus, type MachineType } from "../domain/status";
 import { toMillis, toTimestamp } from "./db";
@@ -146,20 +145,13 @@ export const reportConverter = reader<DeviceReport>((id, d) => ({
 export type CycleDoc = StoredCycle & { roomId?: string | null };
 
 export const cycleConverter: FirestoreDataConverter<CycleDoc> = {
-  toFirestore: (c) => ({
-    machineId: c.machineId,
+  // Every field but the id, times as Timestamps.
+  toFirestore: ({ id: _id, ...c }) => ({
+    ...c,
     roomId: c.roomId ?? null,
-    type: c.type,
-    course: c.course,
-    startedBy: c.startedBy,
     startedAt: Timestamp.fromMillis(c.startedAt as number),
     spinStartedAt: toTimestamp((c.spinStartedAt as number | null) ?? null),
     finishedAt: Timestamp.fromMillis(c.finishedAt as number),
-    washMinutes: c.washMinutes,
-    spinMinutes: c.spinMinutes,
-    totalMinutes: c.totalMinutes,
-    implausible: c.implausible,
-    magnitudes: c.magnitudes,
   }),
   fromFirestore: (snap) => {
     const d = snap.data();
@@ -190,7 +182,7 @@ export function courseStatsId(type: MachineType, course: string): string {
 /** `courseStats/{type}-{course}`: the fleet's figures, the prior of a new room (roll-up). */
 export const courseStatsConverter = reader<CourseStats>((_id, d) => decodeCourseStats(d));
 
-function decodeCourseStats(d: Data): CourseStats {
+export function decodeCourseStats(d: Data): CourseStats {
   return {
     type: d.type === "dryer" ? "dryer" : "washer",
     course: String(d.course),
@@ -230,26 +222,17 @@ export function countOf(v: unknown): number | null {
   return typeof v === "number" && v >= 0 ? v : null;
 }
 
-export const roomStatsConverter = reader<RoomStats>((id, d) => {
-  const courses = (d.courses ?? {}) as Record<string, Data>;
-  const histogram = (h: unknown): Histogram => (h ?? {}) as Histogram;
-  return {
-    roomId: id,
-    courses: Object.fromEntries(
-      Object.entries(courses).map(([key, c]) => {
-        const h = (c.histograms ?? EMPTY_HISTOGRAMS) as Data;
-        const histograms = {
-          total: histogram(h.total),
-          wash: histogram(h.wash),
-          spin: histogram(h.spin),
-        };
-        return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
-      }),
-    ),
-    queueLength: countOf(d.queueLength),
-    subscriberCount: countOf(d.subscriberCount),
-  };
-});
+export const roomStatsConverter = reader<RoomStats>((id, d) => ({
+  roomId: id,
+  courses: Object.fromEntries(
+    Object.entries((d.courses ?? {}) as Record<string, Data>).map(([key, c]) => {
+      const histograms = { ...EMPTY_HISTOGRAMS, ...(c.histograms as Partial<CourseHistograms>) };
+      return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
+    }),
+  ),
+  queueLength: countOf(d.queueLength),
+  subscriberCount: countOf(d.subscriberCount),
+}));
 
 // ------------------------------------------------------------------------------ queues
 
