@@ -5,13 +5,9 @@
  * cycle a second across the fleet that document would be hot). A course whose figures did not
  * change is not written; a course no room has any more is deleted.
  */
+import { isDeepStrictEqual } from "node:util";
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
-import {
-  type CourseHistograms,
-  type CourseStats,
-  courseStats,
-  mergeHistograms,
-} from "../domain/stats";
+import { type CourseHistograms, courseStats, mergeHistograms } from "../domain/stats";
 import type { MachineType } from "../domain/status";
 import { refs } from "../data/refs";
 
@@ -51,7 +47,7 @@ export async function rollupFleetStats(db: Firestore): Promise<RollupResult> {
     const [type, ...rest] = key.split("-");
     const stats = courseStats(type as MachineType, rest.join("-"), mergeHistograms(hs));
     const before = stored.get(key);
-    if (stats && before && sameFigures(before, stats)) continue;
+    if (stats && isDeepStrictEqual(before, stats)) continue;
     writes.push({ key, data: stats && { ...stats, rooms: hs.length } });
   }
   for (const key of stored.keys()) if (!byCourse.has(key)) writes.push({ key, data: null });
@@ -74,17 +70,4 @@ export async function rollupFleetStats(db: Firestore): Promise<RollupResult> {
     written: writes.filter((w) => w.data).length,
     deleted: writes.filter((w) => !w.data).length,
   };
-}
-
-const FIGURES = [
-  "samples",
-  "avgTotalMinutes",
-  "avgWashMinutes",
-  "avgSpinMinutes",
-  "lowMinutes",
-  "highMinutes",
-] as const;
-
-function sameFigures(a: CourseStats, b: CourseStats): boolean {
-  return FIGURES.every((f) => a[f] === b[f]);
 }
