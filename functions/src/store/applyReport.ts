@@ -174,7 +174,7 @@ export async function applyReport(
             cycles: newCycles,
             now: at,
             watcherCount: countOf(machine.watcherCount),
-            subscriberCount: stats.counts?.subscriberCount ?? null,
+            subscriberCount: stats.stored?.subscriberCount ?? null,
           })
         : null;
     // A machine freed (running → not) or started (not → running).
@@ -184,7 +184,7 @@ export async function applyReport(
     // Nobody in the room's queue (its count, read with the room's statistics): nothing to offer
     // or claim, and no queue to read.
     const queue =
-      roomId && transition && stats.counts?.queueLength !== 0
+      roomId && transition && stats.stored?.queueLength !== 0
         ? await planMachineTransition(db, tx, {
             machineId,
             roomId,
@@ -253,7 +253,7 @@ export async function applyReport(
     for (const id of plan.deleteCycleIds) tx.delete(r.cycle(id));
     // The room's statistics, one write: congestion cells and the changed courses' histograms.
     const subscribers = finished?.counts.subscribers ?? null;
-    const roomWritten = roomId !== null && (stats.room !== null || plan.congestion.size > 0);
+    const roomWritten = roomId !== null && (stats.courses !== null || plan.congestion.size > 0);
     if (roomWritten) {
       const fields = {
         roomId,
@@ -261,13 +261,13 @@ export async function applyReport(
           [...plan.congestion].map(([cell, n]) => [cellField(cell), FieldValue.increment(n)]),
         ),
         // update() replaces the whole map, so buckets that emptied are gone too.
-        ...(stats.room ? { courses: stats.room.courses } : {}),
+        ...(stats.courses ? { courses: stats.courses } : {}),
         ...(subscribers !== null ? { subscriberCount: subscribers } : {}),
         ...(queue ? { queueLength: queue.queue.entries.length } : {}),
         updatedAt: FieldValue.serverTimestamp(),
       };
       const ref = r.congestion(roomId);
-      if (stats.room?.exists) tx.update(ref, fields);
+      if (stats.courses && stats.stored) tx.update(ref, fields);
       else tx.set(ref, fields, { merge: true });
     }
     finished?.write(tx);
@@ -284,6 +284,7 @@ export async function applyReport(
     };
   });
 }
+
 /**
  * What a report older than the newest applied one is folded with: the newest boundary before it,
  * the stored reports after that boundary (both ends of the window, see HALF_WINDOW), and the
@@ -310,16 +311,13 @@ async function readAround(db: Firestore, tx: Transaction, machineId: string, rep
   ];
   const window = new Map([...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, d.data()]));
   // Both ends full and not meeting: there may be reports between them that were not read.
-  const cut =
-    oldestSnap.size === HALF_WINDOW &&
-    newestSnap.size === HALF_WINDOW &&
-    window.size === 2 * HALF_WINDOW;
-  const gap = cut
-    ? {
-        from: oldestSnap.docs[oldestSnap.size - 1].data(),
-        to: newestSnap.docs[newestSnap.size - 1].data(),
-      }
-    : null;
+  const gap =
+    window.size === 2 * HALF_WINDOW
+      ? {
+          from: oldestSnap.docs[HALF_WINDOW - 1].data(),
+          to: newestSnap.docs[HALF_WINDOW - 1].data(),
+        }
+      : null;
   const cyclesSnap = await tx.get(
     refs(db)
       .cycles.where("machineId", "==", machineId)
@@ -335,9 +333,9 @@ async function readAround(db: Firestore, tx: Transaction, machineId: string, rep
 
 interface PlannedStats {
   /** The room's courses to write (a course's set of cycles changed), else null. */
-  room: { courses: RoomStats["courses"]; exists: boolean } | null;
-  /** The room document's queue and subscriber counts, when it was read. */
-  counts: Pick<RoomStats, "queueLength" | "subscriberCount"> | null;
+  courses: RoomStats["courses"] | null;
+  /** The room's statistics document as stored (its list counts), when it was read and exists. */
+  stored: RoomStats | null;
   /** The figures of the course the machine runs (its expected end), null: the defaults. */
   current: CourseStats | null;
 }
@@ -368,17 +366,17 @@ async function planStats(
   const removed = plan.counted.removed.filter((c) => a.countedIn.get(c.id) === a.roomId);
   const counted = [...plan.counted.added, ...removed];
   const changed = a.roomId !== null && counted.length > 0;
-  if (!changed && !running) return { room: null, counts: null, current: null };
+  if (!changed && !running) return { courses: null, stored: null, current: null };
   // While the same cycle runs the course (the SPINNING), the figures it started with still hold.
   const e = a.machine.courseEstimate as DocumentData | null | undefined;
   const carried =
     e?.course === course &&
     e.type === type &&
     toMillis(e.cycleStartedAt) === plan.state.cycleStartedAt;
-  if (!changed && carried) return { room: null, counts: null, current: decodeCourseStats(e) };
+  if (!changed && carried) return { courses: null, stored: null, current: decodeCourseStats(e) };
 
-  const snap = a.roomId ? await tx.get(refs(db).roomStats(a.roomId)) : null;
-  const courses = { ...snap?.data()?.courses };
+  const stored = a.roomId ? ((await tx.get(refs(db).roomStats(a.roomId))).data() ?? null) : null;
+  const courses = { ...stored?.courses };
   // The fleet's figures of a course, read only while the room's own do not carry the weight, and
   // outside the transaction: they change once a day, and every room's transactions would
   // otherwise contend for the one document.
@@ -400,14 +398,7 @@ async function planStats(
     ? null
     : (mine?.stats ??
       courseStats(type, course, EMPTY_HISTOGRAMS, await prior(course, EMPTY_HISTOGRAMS)));
-  const stored = snap?.data();
-  return {
-    room: changed ? { courses, exists: snap?.exists === true } : null,
-    counts: stored
-      ? { queueLength: stored.queueLength, subscriberCount: stored.subscriberCount }
-      : null,
-    current,
-  };
+  return { courses: changed ? courses : null, stored, current };
 }
 
 /** The running cycle's course as the trigger resolved it on an earlier delivery. */
