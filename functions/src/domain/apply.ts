@@ -126,20 +126,10 @@ export interface ReportPlan {
 function visibility(input: PlanInput): {
   sees: (c: { startedAt: number; finishedAt: number }) => boolean;
   seesState: boolean;
-  /** Apply the report to the stored state instead of re-folding the cut window. */
-  incremental: boolean;
 } {
   const gap = input.gap;
-  if (input.inOrder) return { sees: () => true, seesState: true, incremental: true };
-  const everything = { sees: () => true, seesState: true, incremental: false };
-  if (!gap) return everything;
-  if (compareReports(input.report, gap.to) >= 0) {
-    // Newer than everything stored: the stored state is the fold of every earlier report,
-    // the unread middle included (its SPINNING, say), so the report is applied to it.
-    const newest = input.stored.newestReportTs;
-    if (newest === null || input.report.timestamp <= newest) return everything;
-    const at = input.report.timestamp * 1000;
-    return { sees: (c) => c.finishedAt >= at, seesState: true, incremental: true };
+  if (input.inOrder || !gap || compareReports(input.report, gap.to) >= 0) {
+    return { sees: () => true, seesState: true };
   }
   const resumeAt = input.window
     .filter((r) => isBoundary(r.status) && compareReports(r, gap.to) >= 0)
@@ -149,7 +139,6 @@ function visibility(input: PlanInput): {
   return {
     sees: (c) => c.finishedAt <= blindFrom || c.startedAt >= blindUntil,
     seesState: resumeAt !== undefined,
-    incremental: false,
   };
 }
 
@@ -157,7 +146,7 @@ export function planReport(input: PlanInput): ReportPlan {
   const { machineId, type, report, boundary } = input;
   const newest = input.stored.newestReportTs;
   const decision = newest !== null && report.timestamp < newest ? "stale" : "apply";
-  const { sees, seesState, incremental } = visibility(input);
+  const { sees, seesState } = visibility(input);
   const initial: CycleState = boundary
     ? {
         ...IDLE_STATE,
@@ -166,7 +155,9 @@ export function planReport(input: PlanInput): ReportPlan {
       }
     : IDLE_STATE;
   const after = input.window.filter((r) => !boundary || compareReports(r, boundary) > 0);
-  const fold = incremental
+  // In order, the stored state is the fold of every earlier report (a cut window's unread
+  // middle included: its SPINNING, say), so the report is applied to it.
+  const fold = input.inOrder
     ? foldReports(machineId, type, input.stored, [report])
     : foldReports(machineId, type, initial, [...after, report]);
   const state: CycleState = seesState
