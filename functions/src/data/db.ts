@@ -26,12 +26,11 @@ export function toMillis(value: unknown): number | null {
   return null;
 }
 
+const hasCode = (err: unknown, code: number) =>
+  typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
+
 /** Firestore's NOT_FOUND (gRPC code 5): an `update()` of a document that does not exist. */
-export function isNotFound(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 5;
-}
+export const isNotFound = (err: unknown) => hasCode(err, 5);
 
 /** Firestore's ALREADY_EXISTS (gRPC code 6): a `create()` of a document that exists. */
-export function isAlreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
-}
+export const isAlreadyExists = (err: unknown) => hasCode(err, 6);

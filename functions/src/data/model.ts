@@ -28,14 +28,15 @@ import { toMillis, toTimestamp } from "./db";
 type Data = DocumentData;
 
 /** A converter for documents the code only reads. */
-function reader<T>(decode: (id: string, d: Data, snap: QueryDocumentSnapshot) => T) {
-  const converter: FirestoreDataConverter<T> = {
+function reader<T>(
+  decode: (id: string, d: Data, snap: QueryDocumentSnapshot) => T,
+): FirestoreDataConverter<T> {
+  return {
     toFirestore() {
       throw new Error("read-only converter: write this collection with untyped references");
     },
     fromFirestore: (snap) => decode(snap.id, snap.data(), snap),
   };
-  return converter;
 }
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
@@ -195,19 +196,14 @@ export function decodeCourseStats(d: Data): CourseStats {
   };
 }
 
-/** One course of a room: what was measured and the figures derived from it (with the prior). */
-export interface RoomCourse {
-  histograms: CourseHistograms;
-  stats: CourseStats | null;
-}
-
 /**
  * The course statistics of `congestion/{roomId}` (its `courses` map, keyed by `courseStatsId`;
  * the same document's cells are the congestion grid). Written by the report trigger.
  */
 export interface RoomStats {
   roomId: string;
-  courses: Record<string, RoomCourse>;
+  /** Each course: what was measured and the figures derived from it (with the prior). */
+  courses: Record<string, { histograms: CourseHistograms; stats: CourseStats | null }>;
   /**
    * People in the room's queue and subscribers to its FINISHED events, kept exact in the
    * transactions that change them (store/queue.ts, store/notifications.ts) so the report trigger

@@ -53,21 +53,16 @@ export function addSample(h: CourseHistograms, c: CourseSample, sign: 1 | -1): C
 
 /** The sum of several rooms' histograms (the fleet's). */
 export function mergeHistograms(all: readonly CourseHistograms[]): CourseHistograms {
-  const merge = (hs: Histogram[]): Histogram => {
-    const out: Histogram = {};
-    for (const h of hs) {
-      for (const [k, [n, s, q]] of Object.entries(h)) {
-        const [n0, s0, q0] = out[k] ?? [0, 0, 0];
-        out[k] = [n0 + n, s0 + s, q0 + q];
+  const out: CourseHistograms = { total: {}, wash: {}, spin: {} };
+  for (const h of all) {
+    for (const m of ["total", "wash", "spin"] as const) {
+      for (const [k, [n, s, q]] of Object.entries(h[m])) {
+        const [n0, s0, q0] = out[m][k] ?? [0, 0, 0];
+        out[m][k] = [n0 + n, s0 + s, q0 + q];
       }
     }
-    return out;
-  };
-  return {
-    total: merge(all.map((h) => h.total)),
-    wash: merge(all.map((h) => h.wash)),
-    spin: merge(all.map((h) => h.spin)),
-  };
+  }
+  return out;
 }
 
 function addTo(h: Histogram, minutes: number | null, sign: 1 | -1): Histogram {
@@ -178,12 +173,6 @@ export const DEFAULT_MINUTES: Record<MachineType, { total: number; spin: number 
   dryer: { total: 60, spin: null },
 };
 
-export interface ExpectedEnd {
-  expectedEndAt: number;
-  low: number;
-  high: number;
-}
-
 /**
  * When a running cycle should end. During the final spin the spin average is the better guide;
  * before it, the start plus the course's total average. Null when nothing is running.
@@ -192,7 +181,7 @@ export function expectedEnd(
   type: MachineType,
   state: Pick<CycleState, "status" | "cycleStartedAt" | "spinStartedAt">,
   stats: CourseStats | null,
-): ExpectedEnd | null {
+): { expectedEndAt: number; low: number; high: number } | null {
   const start = state.cycleStartedAt;
   if (start === null) return null;
   const spin = stats?.avgSpinMinutes ?? DEFAULT_MINUTES[type].spin;
@@ -221,10 +210,5 @@ export function courseKey(course: string | null | undefined): string {
   return k.replace(/^-+|-+$/g, "") || DEFAULT_COURSE;
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
-
-function round1OrNull(x: number | null): number | null {
-  return x === null ? null : round1(x);
-}
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round1OrNull = (x: number | null) => (x === null ? null : round1(x));

@@ -331,15 +331,6 @@ async function readAround(db: Firestore, tx: Transaction, machineId: string, rep
   };
 }
 
-interface PlannedStats {
-  /** The room's courses to write (a course's set of cycles changed), else null. */
-  courses: RoomStats["courses"] | null;
-  /** The room's statistics document as stored (its list counts), when it was read and exists. */
-  stored: RoomStats | null;
-  /** The figures of the course the machine runs (its expected end), null: the defaults. */
-  current: CourseStats | null;
-}
-
 /**
  * The room's course statistics after the plan: each changed course's histograms updated by the
  * cycles the plan adds and takes back (domain/stats.ts), and its figures recomputed, blended with
@@ -347,6 +338,8 @@ interface PlannedStats {
  * (`congestion/{roomId}`) when a course changed or the machine starts running; the fleet's
  * document only while that prior counts.
  * A machine without a room counts nowhere and is timed by the fleet's figures.
+ * Returns the room's `courses` to write (null: unchanged), its document as `stored` (with the
+ * lists' counts) when read, and the `current` figures of the running course (null: defaults).
  */
 async function planStats(
   db: Firestore,
@@ -358,7 +351,11 @@ async function planStats(
     machine: DocumentData;
     countedIn: ReadonlyMap<string, string | null>;
   },
-): Promise<PlannedStats> {
+): Promise<{
+  courses: RoomStats["courses"] | null;
+  stored: RoomStats | null;
+  current: CourseStats | null;
+}> {
   const { plan, type } = a;
   const course = plan.current?.course ?? DEFAULT_COURSE;
   const running = plan.state.cycleStartedAt !== null;

@@ -14,14 +14,7 @@ import { refs } from "../data/refs";
 /** Rooms read per page (each room's document holds all its courses). */
 const PAGE = 300;
 
-export interface RollupResult {
-  rooms: number;
-  courses: number;
-  written: number;
-  deleted: number;
-}
-
-export async function rollupFleetStats(db: Firestore): Promise<RollupResult> {
+export async function rollupFleetStats(db: Firestore) {
   const r = refs(db);
   const byCourse = new Map<string, CourseHistograms[]>();
   let rooms = 0;
