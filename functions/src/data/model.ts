@@ -72,29 +72,26 @@ export interface Machine {
   updateTime: Timestamp | null;
 }
 
-export const machineConverter = reader<Machine>((id, d, snap) => {
-  const status = MACHINE_STATUSES.includes(d.status as MachineStatus)
+export const machineConverter = reader<Machine>((id, d, snap) => ({
+  machineId: id,
+  roomId: str(d.roomId),
+  name: str(d.name) ?? id,
+  type: d.type === "dryer" ? "dryer" : "washer",
+  status: MACHINE_STATUSES.includes(d.status as MachineStatus)
     ? (d.status as MachineStatus)
-    : "OFF";
-  return {
-    machineId: id,
-    roomId: str(d.roomId),
-    name: str(d.name) ?? id,
-    type: d.type === "dryer" ? "dryer" : "washer",
-    status,
-    ...courseOfMachineDoc(d),
-    cycleStartedAt: toMillis(d.cycleStartedAt),
-    spinStartedAt: toMillis(d.spinStartedAt),
-    expectedEndAt: toMillis(d.expectedEndAt),
-    expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null)?.high),
-    estimate: d.courseEstimate ? decodeCourseStats(d.courseEstimate as Data) : null,
-    lastSeenAt: toMillis(d.lastSeenAt),
-    pingAt: toMillis(d.pingAt),
-    online: d.online === true,
-    outOfOrder: d.outOfOrder === true,
-    updateTime: snap.updateTime ?? null,
-  };
-});
+    : "OFF",
+  ...courseOfMachineDoc(d),
+  cycleStartedAt: toMillis(d.cycleStartedAt),
+  spinStartedAt: toMillis(d.spinStartedAt),
+  expectedEndAt: toMillis(d.expectedEndAt),
+  expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null)?.high),
+  estimate: d.courseEstimate ? decodeCourseStats(d.courseEstimate as Data) : null,
+  lastSeenAt: toMillis(d.lastSeenAt),
+  pingAt: toMillis(d.pingAt),
+  online: d.online === true,
+  outOfOrder: d.outOfOrder === true,
+  updateTime: snap.updateTime ?? null,
+}));
 
 /**
  * `machines/{id}.courseChoice`, written by start_course; the chooser's uid comes from the
@@ -292,7 +289,6 @@ export interface PushDoc {
   machineId: string;
   roomId: string | null;
   state: string;
-  createdAt: number;
   /** The end of its time to live: FCM would not deliver it later. */
   expiresAt: number;
   leaseExpireAt: number | null;
@@ -309,7 +305,6 @@ export const pushConverter = reader<PushDoc>((_id, d) => {
     machineId: String(d.machineId ?? ""),
     roomId: str(d.roomId),
     state: String(d.state ?? ""),
-    createdAt,
     expiresAt: createdAt + Number(d.ttlSeconds ?? 0) * 1000,
     leaseExpireAt: toMillis(d.leaseExpireAt),
   };

@@ -53,14 +53,6 @@ export const DEFAULT_CYCLE_BOUNDS: CycleBounds = {
   dryer: { minMinutes: 5, maxMinutes: 300 },
 };
 
-function isPlausible(
-  c: Pick<CompletedCycle, "type" | "totalMinutes">,
-  bounds: CycleBounds,
-): boolean {
-  const b = bounds[c.type];
-  return c.totalMinutes >= b.minMinutes && c.totalMinutes <= b.maxMinutes;
-}
-
 export interface PlanInput {
   machineId: string;
   type: MachineType;
@@ -164,7 +156,7 @@ export function planReport(input: PlanInput): ReportPlan {
     ? fold.state
     : {
         ...input.stored,
-        newestReportTs: Math.max(input.stored.newestReportTs ?? report.timestamp, report.timestamp),
+        newestReportTs: Math.max(newest ?? report.timestamp, report.timestamp),
       };
   const cycles = fold.cycles.filter(sees);
   const visibleExisting = input.existingCycles.filter(sees);
@@ -179,6 +171,7 @@ export function planReport(input: PlanInput): ReportPlan {
     resolveCourse(input.choice, startedAt, first, input.previousCourse);
 
   const existing = new Map(visibleExisting.map((c) => [c.id, c]));
+  const { minMinutes, maxMinutes } = input.bounds[type];
   const upsertCycles: StoredCycle[] = [];
   const removed: StoredCycle[] = [];
   for (const c of cycles) {
@@ -188,7 +181,7 @@ export function planReport(input: PlanInput): ReportPlan {
       ...c,
       course: old?.course ?? chosen.course,
       startedBy: old ? old.startedBy : chosen.startedBy,
-      implausible: !isPlausible(c, input.bounds),
+      implausible: c.totalMinutes < minMinutes || c.totalMinutes > maxMinutes,
     };
     if (!old) upsertCycles.push(next);
     else if (!sameCycle(old, next)) {

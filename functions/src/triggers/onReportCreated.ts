@@ -23,16 +23,8 @@ export async function handleReportCreated(event: ReportCreatedEvent, inv: Invoca
   }
   try {
     const result = await applyReport(inv, machineId, event.data);
-    logger.info("report applied", {
-      machineId,
-      reportId,
-      decision: result.decision,
-      statusBefore: result.statusBefore,
-      statusAfter: result.statusAfter,
-      newCycles: result.newCycles.map((c) => c.id),
-      notices: result.notices,
-      offeredTo: result.offeredTo,
-    });
+    const newCycles = result.newCycles.map((c) => c.id);
+    logger.info("report applied", { machineId, reportId, ...result, newCycles });
     return result;
   } catch (err) {
     // Permanent: acknowledged with an error log, not retried for days under `retry: true`.
