@@ -20,6 +20,9 @@ export function toTimestamp(ms: number | null): Timestamp | null {
   return ms === null ? null : Timestamp.fromMillis(ms);
 }
 
+export const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+export const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+
 export function toMillis(value: unknown): number | null {
   if (value instanceof Timestamp) return value.toMillis();
   if (typeof value === "number") return value;

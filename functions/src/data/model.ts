@@ -23,7 +23,7 @@ import {
   EMPTY_HISTOGRAMS,
 } from "../domain/stats";
 import { MACHINE_STATUSES, type MachineStatus, type MachineType } from "../domain/status";
-import { toMillis, toTimestamp } from "./db";
+import { num, str, toMillis, toTimestamp } from "./db";
 
 type Data = DocumentData;
 
@@ -38,9 +38,6 @@ function reader<T>(
     fromFirestore: (snap) => decode(snap.id, snap.data(), snap),
   };
 }
-
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
 
 // ------------------------------------------------------------------------------ machines
 

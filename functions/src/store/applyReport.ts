@@ -42,7 +42,7 @@ import {
   expectedEnd,
   filteredMean,
 } from "../domain/stats";
-import { toMillis, toTimestamp } from "../data/db";
+import { num, str, toMillis, toTimestamp } from "../data/db";
 import {
   type RoomStats,
   countOf,
@@ -103,7 +103,7 @@ export async function applyReport(
     if (!machineSnap.exists) throw new MissingMachineError(machineId);
     const machine = machineSnap.data() ?? {};
     const type: MachineType = machine.type === "dryer" ? "dryer" : "washer";
-    const roomId = typeof machine.roomId === "string" ? machine.roomId : null;
+    const roomId = str(machine.roomId);
     const statusBefore = (machine.status as MachineStatus | undefined) ?? null;
     const recent = Array.isArray(machine.recentReports) ? (machine.recentReports as unknown[]) : [];
     if (recent.includes(report.id)) {
@@ -116,8 +116,7 @@ export async function applyReport(
         offeredTo: null,
       };
     }
-    const newestReportTs =
-      typeof machine.newestReportTs === "number" ? machine.newestReportTs : null;
+    const newestReportTs = num(machine.newestReportTs);
     const inOrder = newestReportTs === null || report.timestamp > newestReportTs;
     const around = inOrder ? null : await readAround(db, tx, machineId, report);
 
@@ -165,11 +164,10 @@ export async function applyReport(
     const at = now();
 
     // What the change brings about, read before the first write.
-    const name: unknown = machine.name;
     const finished =
       newCycles.length > 0
         ? await planFinished(db, tx, {
-            machine: { id: machineId, name: typeof name === "string" ? name : null, type },
+            machine: { id: machineId, name: str(machine.name), type },
             roomId,
             cycles: newCycles,
             now: at,
@@ -241,8 +239,7 @@ export async function applyReport(
     // Who started the running cycle (reminders go to them), kept server-only; written on change.
     const startedBy = plan.current?.startedBy ?? null;
     const startedByCycleAt = startedBy === null ? null : state.cycleStartedAt;
-    const knownBy = typeof who.startedBy === "string" ? who.startedBy : null;
-    if (startedBy !== knownBy || startedByCycleAt !== toMillis(who.startedByCycleAt)) {
+    if (startedBy !== str(who.startedBy) || startedByCycleAt !== toMillis(who.startedByCycleAt)) {
       tx.set(
         r.courseChoice(machineId),
         { startedBy, startedByCycleAt: toTimestamp(startedByCycleAt) },
@@ -407,7 +404,7 @@ function previousCourseOf(d: DocumentData, who: DocumentData): PreviousCourse | 
   return {
     cycleStartedAt,
     course: d.course,
-    courseName: typeof d.courseName === "string" ? d.courseName : null,
-    startedBy: sameCycle && typeof who.startedBy === "string" ? who.startedBy : null,
+    courseName: str(d.courseName),
+    startedBy: sameCycle ? str(who.startedBy) : null,
   };
 }

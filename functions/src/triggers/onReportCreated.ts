@@ -1,8 +1,4 @@
-/**
- * machines/{machineId}/reports/{reportId} created → apply it: machine state, cycles, statistics,
- * congestion, and in the same transaction the finished cycles' notices and the room queue's move
- * (store/applyReport.ts). Thin: decode, apply, log.
- */
+/** machines/{machineId}/reports/{reportId} created → apply it (store/applyReport.ts), log it. */
 import type { QueryDocumentSnapshot } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
