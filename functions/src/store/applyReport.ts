@@ -6,12 +6,10 @@
  * push documents included (store/notices.ts).
  *
  * Delivered any number of times, in any order, the result is that of delivering each report
- * once, in order, without an idempotency marker: a report newer than every applied one is folded
- * onto the machine's stored state (the common case: one read); any other is folded again with the
- * stored reports around it, and the plan writes only the difference from what is stored, so a
- * repeat changes nothing. The machine keeps the ids of its last reports applied, so a
- * redelivery of those is recognised with no further read (docs/DECISIONS.md "Reports without
- * markers").
+ * once, in order, without an idempotency marker (docs/DECISIONS.md "Reports without markers"): a
+ * report newer than every applied one is folded onto the machine's stored state (one read), any
+ * other again with the stored reports around it, and only the difference from what is stored is
+ * written. A redelivery of the machine's last reports applied is told from their kept ids.
  */
 import {
   FieldValue,

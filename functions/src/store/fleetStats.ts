@@ -17,21 +17,16 @@ const PAGE = 300;
 export async function rollupFleetStats(db: Firestore) {
   const r = refs(db);
   const byCourse = new Map<string, CourseHistograms[]>();
+  const query = r.roomStatsAll.orderBy("__name__").limit(PAGE);
   let rooms = 0;
-  let page = await r.roomStatsAll.orderBy("__name__").limit(PAGE).get();
-  for (;;) {
+  for (let page = await query.get(); ; page = await query.startAfter(page.docs[PAGE - 1]).get()) {
+    rooms += page.size;
     for (const d of page.docs) {
-      rooms += 1;
       for (const [key, c] of Object.entries(d.data().courses)) {
         byCourse.set(key, [...(byCourse.get(key) ?? []), c.histograms]);
       }
     }
     if (page.size < PAGE) break;
-    page = await r.roomStatsAll
-      .orderBy("__name__")
-      .startAfter(page.docs[page.size - 1])
-      .limit(PAGE)
-      .get();
   }
 
   const stored = new Map((await r.courseStatsAll.get()).docs.map((d) => [d.id, d.data()]));
@@ -39,8 +34,7 @@ export async function rollupFleetStats(db: Firestore) {
   for (const [key, hs] of byCourse) {
     const [type, ...rest] = key.split("-");
     const stats = courseStats(type as MachineType, rest.join("-"), mergeHistograms(hs));
-    const before = stored.get(key);
-    if (stats && isDeepStrictEqual(before, stats)) continue;
+    if (stats && isDeepStrictEqual(stored.get(key), stats)) continue;
     writes.push({ key, data: stats && { ...stats, rooms: hs.length } });
   }
   for (const key of stored.keys()) if (!byCourse.has(key)) writes.push({ key, data: null });
