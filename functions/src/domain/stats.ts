@@ -143,27 +143,21 @@ export function courseStats(
   const wash = filteredMean(h.wash);
   const spin = filteredMean(h.spin);
   const spread = Math.max(total.stddev, total.mean * 0.1);
-  const own = {
-    avgTotalMinutes: total.mean,
-    avgWashMinutes: wash?.mean ?? null,
-    avgSpinMinutes: spin?.mean ?? null,
-    lowMinutes: Math.max(0, total.mean - spread),
-    highMinutes: total.mean + spread,
-  };
   const w = prior ? Math.min(1, total.kept / PRIOR_SAMPLES) : 1;
-  const blend = (mine: number, theirs: number | null) =>
-    theirs === null ? mine : w * mine + (1 - w) * theirs;
-  const blendOrNull = (mine: number | null, theirs: number | null) =>
-    mine === null ? theirs : blend(mine, theirs);
+  // The room's own figure blended with the prior's (when there is one), to a tenth of a minute.
+  const blend = (mine: number, theirs: number | null = null) =>
+    round1(theirs === null ? mine : w * mine + (1 - w) * theirs);
+  const blendOrNull = (mine: number | null, theirs: number | null = null) =>
+    mine !== null ? blend(mine, theirs) : theirs === null ? null : round1(theirs);
   return {
     type,
     course,
     samples,
-    avgTotalMinutes: round1(blend(own.avgTotalMinutes, prior?.avgTotalMinutes ?? null)),
-    avgWashMinutes: round1OrNull(blendOrNull(own.avgWashMinutes, prior?.avgWashMinutes ?? null)),
-    avgSpinMinutes: round1OrNull(blendOrNull(own.avgSpinMinutes, prior?.avgSpinMinutes ?? null)),
-    lowMinutes: round1(blend(own.lowMinutes, prior?.lowMinutes ?? null)),
-    highMinutes: round1(blend(own.highMinutes, prior?.highMinutes ?? null)),
+    avgTotalMinutes: blend(total.mean, prior?.avgTotalMinutes),
+    avgWashMinutes: blendOrNull(wash?.mean ?? null, prior?.avgWashMinutes),
+    avgSpinMinutes: blendOrNull(spin?.mean ?? null, prior?.avgSpinMinutes),
+    lowMinutes: blend(Math.max(0, total.mean - spread), prior?.lowMinutes),
+    highMinutes: blend(total.mean + spread, prior?.highMinutes),
   };
 }
 
@@ -211,4 +205,3 @@ export function courseKey(course: string | null | undefined): string {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
-const round1OrNull = (x: number | null) => (x === null ? null : round1(x));
