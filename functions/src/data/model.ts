@@ -234,19 +234,19 @@ function toOffer(x: unknown): QueueOffer | null {
     : null;
 }
 
-function toEntry(x: unknown): QueueEntry | null {
+/** A stored queue entry, none when malformed. */
+function toEntry(x: unknown): QueueEntry[] {
   const e = (x ?? {}) as Record<string, unknown>;
   const [uid, joinedAt] = [str(e.uid), num(e.joinedAt)];
-  if (uid === null || joinedAt === null) return null;
+  if (uid === null || joinedAt === null) return [];
   const offer = toOffer(e.offer);
-  return { uid, joinedAt, passes: num(e.passes) ?? 0, ...(offer ? { offer } : {}) };
+  return [{ uid, joinedAt, passes: num(e.passes) ?? 0, ...(offer ? { offer } : {}) }];
 }
 
 /** A stored `queues/{roomId}` document (missing → empty) as the domain's RoomQueue. */
 export function toRoomQueue(data: Data | undefined): RoomQueue {
   const raw: unknown = data?.entries;
-  const entries = Array.isArray(raw) ? raw.map(toEntry) : [];
-  return { entries: entries.filter((e): e is QueueEntry => e !== null) };
+  return { entries: Array.isArray(raw) ? raw.flatMap(toEntry) : [] };
 }
 
 // ------------------------------------------------------------------------------ inbox

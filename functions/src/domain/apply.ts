@@ -139,19 +139,13 @@ export function planReport(input: PlanInput): ReportPlan {
   const newest = input.stored.newestReportTs;
   const decision = newest !== null && report.timestamp < newest ? "stale" : "apply";
   const { sees, seesState } = visibility(input);
-  const initial: CycleState = boundary
-    ? {
-        ...IDLE_STATE,
-        status: boundary.status === "OFF" ? "OFF" : "FINISHED",
-        newestReportTs: boundary.timestamp,
-      }
-    : IDLE_STATE;
-  const after = input.window.filter((r) => !boundary || compareReports(r, boundary) > 0);
   // In order, the stored state is the fold of every earlier report (a cut window's unread
-  // middle included: its SPINNING, say), so the report is applied to it.
+  // middle included: its SPINNING, say), so the report is applied to it. Otherwise the fold
+  // starts at the boundary (which closes whatever ran before it) with the reports after it.
+  const after = input.window.filter((r) => !boundary || compareReports(r, boundary) > 0);
   const fold = input.inOrder
     ? foldReports(machineId, type, input.stored, [report])
-    : foldReports(machineId, type, initial, [...after, report]);
+    : foldReports(machineId, type, IDLE_STATE, [...(boundary ? [boundary] : []), ...after, report]);
   const state: CycleState = seesState
     ? fold.state
     : {
