@@ -300,10 +300,8 @@ async function readAround(db: Firestore, tx: Transaction, machineId: string, rep
   const windowBase = boundary
     ? reportsCol.where("timestamp", ">=", boundary.timestamp)
     : reportsCol;
-  const [oldestSnap, newestSnap] = [
-    await tx.get(windowBase.orderBy("timestamp").limit(HALF_WINDOW)),
-    await tx.get(windowBase.orderBy("timestamp", "desc").limit(HALF_WINDOW)),
-  ];
+  const oldestSnap = await tx.get(windowBase.orderBy("timestamp").limit(HALF_WINDOW));
+  const newestSnap = await tx.get(windowBase.orderBy("timestamp", "desc").limit(HALF_WINDOW));
   const window = new Map([...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, d.data()]));
   // Both ends full and not meeting: there may be reports between them that were not read.
   const gap =
