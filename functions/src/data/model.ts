@@ -95,8 +95,7 @@ export const machineConverter = reader<Machine>((id, d, snap) => ({
  * server-only `courseChoices/{machineId}` (`who`) when it belongs to this choice (same `setAt`).
  */
 export function toCourseChoice(value: unknown, who: Data = {}): CourseChoice | null {
-  if (typeof value !== "object" || value === null) return null;
-  const v = value as Record<string, unknown>;
+  const v = (value ?? {}) as Record<string, unknown>;
   const setAt = toMillis(v.setAt);
   if (typeof v.course !== "string" || setAt === null) return null;
   const uid = typeof who.uid === "string" && toMillis(who.setAt) === setAt ? who.uid : "";

@@ -77,17 +77,11 @@ function addTo(h: Histogram, minutes: number | null, sign: 1 | -1): Histogram {
   return out;
 }
 
-export interface FilteredMean {
-  /** Minutes. */
-  mean: number;
-  /** Samples kept after the outlier filter. */
-  kept: number;
-  /** Standard deviation of the kept samples, minutes. */
-  stddev: number;
-}
-
-/** Mean and spread of a histogram's samples, outliers (±50 % off the median) left out. */
-export function filteredMean(h: Histogram): FilteredMean | null {
+/**
+ * Mean and standard deviation (minutes) of a histogram's samples, outliers (±50 % off the median)
+ * left out, and how many samples were kept.
+ */
+export function filteredMean(h: Histogram): { mean: number; kept: number; stddev: number } | null {
   const buckets = Object.entries(h)
     .map(([k, v]) => [Number(k), ...v] as const)
     .sort((a, b) => a[0] - b[0]);

@@ -195,7 +195,6 @@ export async function applyReport(
       ...(queue?.notices ?? []),
     ]);
 
-    // The writes.
     const end = expectedEnd(type, state, stats.current);
     const receivedAt = toMillis(reportSnap.get("receivedAt")) ?? at;
     const battery: unknown = reportSnap.get("battery");
@@ -311,17 +310,12 @@ async function readAround(db: Firestore, tx: Transaction, machineId: string, rep
           to: newestSnap.docs[HALF_WINDOW - 1].data(),
         }
       : null;
-  const cyclesSnap = await tx.get(
+  const cycles = await tx.get(
     refs(db)
       .cycles.where("machineId", "==", machineId)
       .where("finishedAt", ">", Timestamp.fromMillis((boundary?.timestamp ?? 0) * 1000)),
   );
-  return {
-    boundary,
-    window: [...window.values()],
-    gap,
-    cycles: cyclesSnap.docs.map((d) => d.data()),
-  };
+  return { boundary, window: [...window.values()], gap, cycles: cycles.docs.map((d) => d.data()) };
 }
 
 /**
