@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_CYCLE_BOUNDS,
   type StoredCycle,
-  decideReport,
   planReport,
 } from "../../functions/src/domain/apply";
 import { thresholds } from "../../functions/src/domain/calibration";
@@ -22,12 +21,12 @@ import {
 import { type DeviceStatus, isBoundary, normalizeStatus } from "../../functions/src/domain/status";
 import {
   type CourseHistograms,
+  type CourseSample,
   EMPTY_HISTOGRAMS,
   addSample,
   courseStats,
   expectedEnd,
   filteredMean,
-  histogramsOf,
 } from "../../functions/src/domain/stats";
 
 const T0 = Date.UTC(2026, 10, 16, 0, 50) / 1000; // Monday 09:50 KST
@@ -41,6 +40,9 @@ const r = (
   timestamp: T0 + minutes * 60,
   magnitudes,
 });
+/** Histograms of a set of cycles, added one by one as the trigger adds them. */
+const histogramsOf = (samples: readonly CourseSample[]) =>
+  samples.reduce((h, c) => addSample(h, c, 1), EMPTY_HISTOGRAMS);
 
 describe("status mapping", () => {
   it("stores a dryer's WASHING and SPINNING as DRYING and leaves washers alone", () => {
@@ -126,11 +128,14 @@ describe("cycle fold", () => {
 });
 
 describe("report decision", () => {
-  it("is duplicate when applied before, stale when older than the newest, apply otherwise", () => {
-    expect(decideReport(r("WASHING", 0), true, null)).toBe("duplicate");
-    expect(decideReport(r("WASHING", 0), false, T0 + 60)).toBe("stale");
-    expect(decideReport(r("WASHING", 2), false, T0 + 60)).toBe("apply");
-    expect(decideReport(r("WASHING", 2), false, null)).toBe("apply");
+  // A duplicate (one of the machine's recent reports) is told by the trigger before any plan:
+  // test/integration/report-trigger.test.ts.
+  it("is stale when older than the newest applied report, apply otherwise", () => {
+    const decide = (report: DeviceReport, newestReportTs: number | null) =>
+      planReport({ ...freshInput([], report), stored: { ...IDLE_STATE, newestReportTs } }).decision;
+    expect(decide(r("WASHING", 0), T0 + 60)).toBe("stale");
+    expect(decide(r("WASHING", 2), T0 + 60)).toBe("apply");
+    expect(decide(r("WASHING", 2), null)).toBe("apply");
   });
 });
 
@@ -305,8 +310,6 @@ class MemoryStore {
       firstStoredStartAfterChoice: null,
       previousCourse: null,
       report,
-      alreadyApplied: false,
-      newestReportTs: newest,
       inOrder,
       boundary,
       window: [...oldest, ...newestEnd],
@@ -367,8 +370,6 @@ const freshInput = (
   firstStoredStartAfterChoice: null,
   previousCourse: null,
   report,
-  alreadyApplied: false,
-  newestReportTs: null,
   inOrder: false,
   boundary: null,
   window,

@@ -20,18 +20,20 @@ export function toTimestamp(ms: number | null): Timestamp | null {
   return ms === null ? null : Timestamp.fromMillis(ms);
 }
 
+export const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+export const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+
 export function toMillis(value: unknown): number | null {
   if (value instanceof Timestamp) return value.toMillis();
   if (typeof value === "number") return value;
   return null;
 }
 
+const hasCode = (err: unknown, code: number) =>
+  typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
+
 /** Firestore's NOT_FOUND (gRPC code 5): an `update()` of a document that does not exist. */
-export function isNotFound(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 5;
-}
+export const isNotFound = (err: unknown) => hasCode(err, 5);
 
 /** Firestore's ALREADY_EXISTS (gRPC code 6): a `create()` of a document that exists. */
-export function isAlreadyExists(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 6;
-}
+export const isAlreadyExists = (err: unknown) => hasCode(err, 6);

@@ -21,26 +21,23 @@ import {
   type CourseStats,
   DEFAULT_COURSE,
   EMPTY_HISTOGRAMS,
-  type Histogram,
 } from "../domain/stats";
 import { MACHINE_STATUSES, type MachineStatus, type MachineType } from "../domain/status";
-import { toMillis, toTimestamp } from "./db";
+import { num, str, toMillis, toTimestamp } from "./db";
 
 type Data = DocumentData;
 
 /** A converter for documents the code only reads. */
-function reader<T>(decode: (id: string, d: Data, snap: QueryDocumentSnapshot) => T) {
-  const converter: FirestoreDataConverter<T> = {
+function reader<T>(
+  decode: (id: string, d: Data, snap: QueryDocumentSnapshot) => T,
+): FirestoreDataConverter<T> {
+  return {
     toFirestore() {
       throw new Error("read-only converter: write this collection with untyped references");
     },
     fromFirestore: (snap) => decode(snap.id, snap.data(), snap),
   };
-  return converter;
 }
-
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
 
 // ------------------------------------------------------------------------------ machines
 
@@ -72,37 +69,33 @@ export interface Machine {
   updateTime: Timestamp | null;
 }
 
-export const machineConverter = reader<Machine>((id, d, snap) => {
-  const status = MACHINE_STATUSES.includes(d.status as MachineStatus)
+export const machineConverter = reader<Machine>((id, d, snap) => ({
+  machineId: id,
+  roomId: str(d.roomId),
+  name: str(d.name) ?? id,
+  type: d.type === "dryer" ? "dryer" : "washer",
+  status: MACHINE_STATUSES.includes(d.status as MachineStatus)
     ? (d.status as MachineStatus)
-    : "OFF";
-  return {
-    machineId: id,
-    roomId: str(d.roomId),
-    name: str(d.name) ?? id,
-    type: d.type === "dryer" ? "dryer" : "washer",
-    status,
-    ...courseOfMachineDoc(d),
-    cycleStartedAt: toMillis(d.cycleStartedAt),
-    spinStartedAt: toMillis(d.spinStartedAt),
-    expectedEndAt: toMillis(d.expectedEndAt),
-    expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null)?.high),
-    estimate: d.courseEstimate ? decodeCourseStats(d.courseEstimate as Data) : null,
-    lastSeenAt: toMillis(d.lastSeenAt),
-    pingAt: toMillis(d.pingAt),
-    online: d.online === true,
-    outOfOrder: d.outOfOrder === true,
-    updateTime: snap.updateTime ?? null,
-  };
-});
+    : "OFF",
+  ...courseOfMachineDoc(d),
+  cycleStartedAt: toMillis(d.cycleStartedAt),
+  spinStartedAt: toMillis(d.spinStartedAt),
+  expectedEndAt: toMillis(d.expectedEndAt),
+  expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null)?.high),
+  estimate: d.courseEstimate ? decodeCourseStats(d.courseEstimate as Data) : null,
+  lastSeenAt: toMillis(d.lastSeenAt),
+  pingAt: toMillis(d.pingAt),
+  online: d.online === true,
+  outOfOrder: d.outOfOrder === true,
+  updateTime: snap.updateTime ?? null,
+}));
 
 /**
  * `machines/{id}.courseChoice`, written by start_course; the chooser's uid comes from the
  * server-only `courseChoices/{machineId}` (`who`) when it belongs to this choice (same `setAt`).
  */
 export function toCourseChoice(value: unknown, who: Data = {}): CourseChoice | null {
-  if (typeof value !== "object" || value === null) return null;
-  const v = value as Record<string, unknown>;
+  const v = (value ?? {}) as Record<string, unknown>;
   const setAt = toMillis(v.setAt);
   if (typeof v.course !== "string" || setAt === null) return null;
   const uid = typeof who.uid === "string" && toMillis(who.setAt) === setAt ? who.uid : "";
@@ -146,20 +139,13 @@ export const reportConverter = reader<DeviceReport>((id, d) => ({
 export type CycleDoc = StoredCycle & { roomId?: string | null };
 
 export const cycleConverter: FirestoreDataConverter<CycleDoc> = {
-  toFirestore: (c) => ({
-    machineId: c.machineId,
+  // Every field but the id, times as Timestamps.
+  toFirestore: ({ id: _id, ...c }) => ({
+    ...c,
     roomId: c.roomId ?? null,
-    type: c.type,
-    course: c.course,
-    startedBy: c.startedBy,
     startedAt: Timestamp.fromMillis(c.startedAt as number),
     spinStartedAt: toTimestamp((c.spinStartedAt as number | null) ?? null),
     finishedAt: Timestamp.fromMillis(c.finishedAt as number),
-    washMinutes: c.washMinutes,
-    spinMinutes: c.spinMinutes,
-    totalMinutes: c.totalMinutes,
-    implausible: c.implausible,
-    magnitudes: c.magnitudes,
   }),
   fromFirestore: (snap) => {
     const d = snap.data();
@@ -190,7 +176,7 @@ export function courseStatsId(type: MachineType, course: string): string {
 /** `courseStats/{type}-{course}`: the fleet's figures, the prior of a new room (roll-up). */
 export const courseStatsConverter = reader<CourseStats>((_id, d) => decodeCourseStats(d));
 
-function decodeCourseStats(d: Data): CourseStats {
+export function decodeCourseStats(d: Data): CourseStats {
   return {
     type: d.type === "dryer" ? "dryer" : "washer",
     course: String(d.course),
@@ -203,19 +189,14 @@ function decodeCourseStats(d: Data): CourseStats {
   };
 }
 
-/** One course of a room: what was measured and the figures derived from it (with the prior). */
-export interface RoomCourse {
-  histograms: CourseHistograms;
-  stats: CourseStats | null;
-}
-
 /**
  * The course statistics of `congestion/{roomId}` (its `courses` map, keyed by `courseStatsId`;
  * the same document's cells are the congestion grid). Written by the report trigger.
  */
 export interface RoomStats {
   roomId: string;
-  courses: Record<string, RoomCourse>;
+  /** Each course: what was measured and the figures derived from it (with the prior). */
+  courses: Record<string, { histograms: CourseHistograms; stats: CourseStats | null }>;
   /**
    * People in the room's queue and subscribers to its FINISHED events, kept exact in the
    * transactions that change them (store/queue.ts, store/notifications.ts) so the report trigger
@@ -230,26 +211,17 @@ export function countOf(v: unknown): number | null {
   return typeof v === "number" && v >= 0 ? v : null;
 }
 
-export const roomStatsConverter = reader<RoomStats>((id, d) => {
-  const courses = (d.courses ?? {}) as Record<string, Data>;
-  const histogram = (h: unknown): Histogram => (h ?? {}) as Histogram;
-  return {
-    roomId: id,
-    courses: Object.fromEntries(
-      Object.entries(courses).map(([key, c]) => {
-        const h = (c.histograms ?? EMPTY_HISTOGRAMS) as Data;
-        const histograms = {
-          total: histogram(h.total),
-          wash: histogram(h.wash),
-          spin: histogram(h.spin),
-        };
-        return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
-      }),
-    ),
-    queueLength: countOf(d.queueLength),
-    subscriberCount: countOf(d.subscriberCount),
-  };
-});
+export const roomStatsConverter = reader<RoomStats>((id, d) => ({
+  roomId: id,
+  courses: Object.fromEntries(
+    Object.entries((d.courses ?? {}) as Record<string, Data>).map(([key, c]) => {
+      const histograms = { ...EMPTY_HISTOGRAMS, ...(c.histograms as Partial<CourseHistograms>) };
+      return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
+    }),
+  ),
+  queueLength: countOf(d.queueLength),
+  subscriberCount: countOf(d.subscriberCount),
+}));
 
 // ------------------------------------------------------------------------------ queues
 
@@ -261,19 +233,19 @@ function toOffer(x: unknown): QueueOffer | null {
     : null;
 }
 
-function toEntry(x: unknown): QueueEntry | null {
+/** A stored queue entry, none when malformed. */
+function toEntry(x: unknown): QueueEntry[] {
   const e = (x ?? {}) as Record<string, unknown>;
   const [uid, joinedAt] = [str(e.uid), num(e.joinedAt)];
-  if (uid === null || joinedAt === null) return null;
+  if (uid === null || joinedAt === null) return [];
   const offer = toOffer(e.offer);
-  return { uid, joinedAt, passes: num(e.passes) ?? 0, ...(offer ? { offer } : {}) };
+  return [{ uid, joinedAt, passes: num(e.passes) ?? 0, ...(offer ? { offer } : {}) }];
 }
 
 /** A stored `queues/{roomId}` document (missing → empty) as the domain's RoomQueue. */
 export function toRoomQueue(data: Data | undefined): RoomQueue {
   const raw: unknown = data?.entries;
-  const entries = Array.isArray(raw) ? raw.map(toEntry) : [];
-  return { entries: entries.filter((e): e is QueueEntry => e !== null) };
+  return { entries: Array.isArray(raw) ? raw.flatMap(toEntry) : [] };
 }
 
 // ------------------------------------------------------------------------------ inbox
@@ -313,7 +285,6 @@ export interface PushDoc {
   machineId: string;
   roomId: string | null;
   state: string;
-  createdAt: number;
   /** The end of its time to live: FCM would not deliver it later. */
   expiresAt: number;
   leaseExpireAt: number | null;
@@ -330,7 +301,6 @@ export const pushConverter = reader<PushDoc>((_id, d) => {
     machineId: String(d.machineId ?? ""),
     roomId: str(d.roomId),
     state: String(d.state ?? ""),
-    createdAt,
     expiresAt: createdAt + Number(d.ttlSeconds ?? 0) * 1000,
     leaseExpireAt: toMillis(d.leaseExpireAt),
   };

@@ -23,6 +23,7 @@ export function refs(db: Firestore) {
   const machines = col("machines").withConverter(machineConverter);
   const rooms = col("rooms").withConverter(roomConverter);
   const users = col("users");
+  const cycles = col("cycles").withConverter(cycleConverter);
   return {
     machines,
     machine: (id: string) => machines.doc(id),
@@ -43,8 +44,8 @@ export function refs(db: Firestore) {
     room: (id: string) => rooms.doc(id),
     /** rooms/{id}/subscribers/{uid}: persistent room subscriptions (`device_subscribe`). */
     subscribers: (roomId: string) => rooms.doc(roomId).collection("subscribers"),
-    cycles: col("cycles").withConverter(cycleConverter),
-    cycle: (id: string) => col("cycles").withConverter(cycleConverter).doc(id),
+    cycles,
+    cycle: (id: string) => cycles.doc(id),
     /** congestion/{roomId} read as the room's course statistics (`courses`, domain/stats.ts). */
     roomStatsAll: col("congestion").withConverter(roomStatsConverter),
     roomStats: (roomId: string) => col("congestion").withConverter(roomStatsConverter).doc(roomId),
@@ -83,15 +84,12 @@ export function refs(db: Firestore) {
     admin: (uid: string) => col("admins").doc(uid),
     /** surveys/{uid}_{yyyymmdd}: satisfaction answers, one per user and KST day. */
     surveys: col("surveys"),
-    /** idempotency/{id}: markers (report applied, tick minute done) and work leases. */
+    /** idempotency/{id}: the tick's minute-done markers. */
     idempotency: (id: string) => col("idempotency").doc(id),
     /** caches/{id}: the tip and the weather. */
-    caches: col("caches"),
     cache: (id: string) => col("caches").doc(id),
   };
 }
-
-export type Refs = ReturnType<typeof refs>;
 
 /** `db.getAll` (one round trip), keeping the references' converted type; [] for no references. */
 export async function getAll<T>(

@@ -1,6 +1,6 @@
 /**
  * What one device report does to the stored world. Pure: the report trigger reads the inputs,
- * calls {@link planReport}, and writes the plan in one transaction with its idempotency marker.
+ * calls {@link planReport}, and writes the plan in one transaction.
  */
 import { type CalibrationSums, calibrationDelta } from "./calibration";
 import {
@@ -22,22 +22,12 @@ import {
 import { type MachineType, isBoundary } from "./status";
 
 export type ReportDecision =
-  /** Already applied: nothing to do. */
+  /** Already applied (one of the machine's recent reports): nothing to do. */
   | "duplicate"
   /** Older than the machine's newest report: it may amend history, never the current state. */
   | "stale"
   /** The newest report: it moves the machine on. */
   | "apply";
-
-export function decideReport(
-  report: DeviceReport,
-  alreadyApplied: boolean,
-  newestReportTs: number | null,
-): ReportDecision {
-  if (alreadyApplied) return "duplicate";
-  if (newestReportTs !== null && report.timestamp < newestReportTs) return "stale";
-  return "apply";
-}
 
 /** A cycle as stored, with the course it was run on and who chose it (if anyone). */
 export interface StoredCycle extends CompletedCycle {
@@ -63,14 +53,6 @@ export const DEFAULT_CYCLE_BOUNDS: CycleBounds = {
   dryer: { minMinutes: 5, maxMinutes: 300 },
 };
 
-function isPlausible(
-  c: Pick<CompletedCycle, "type" | "totalMinutes">,
-  bounds: CycleBounds,
-): boolean {
-  const b = bounds[c.type];
-  return c.totalMinutes >= b.minMinutes && c.totalMinutes <= b.maxMinutes;
-}
-
 export interface PlanInput {
   machineId: string;
   type: MachineType;
@@ -81,8 +63,6 @@ export interface PlanInput {
   /** The running cycle's course as the trigger resolved it before, keyed by its start. */
   previousCourse: PreviousCourse | null;
   report: DeviceReport;
-  alreadyApplied: boolean;
-  newestReportTs: number | null;
   /**
    * The report is newer than every report applied so far: it is folded onto `stored`, and
    * `boundary`, `window`, `gap` and `existingCycles` are not read (empty).
@@ -109,7 +89,7 @@ export interface PlanInput {
 }
 
 export interface ReportPlan {
-  decision: ReportDecision;
+  decision: Exclude<ReportDecision, "duplicate">;
   /** The machine's cycle state after the report. */
   state: CycleState;
   /** Cycles to create or overwrite. */
@@ -138,20 +118,10 @@ export interface ReportPlan {
 function visibility(input: PlanInput): {
   sees: (c: { startedAt: number; finishedAt: number }) => boolean;
   seesState: boolean;
-  /** Apply the report to the stored state instead of re-folding the cut window. */
-  incremental: boolean;
 } {
   const gap = input.gap;
-  if (input.inOrder) return { sees: () => true, seesState: true, incremental: true };
-  const everything = { sees: () => true, seesState: true, incremental: false };
-  if (!gap) return everything;
-  if (compareReports(input.report, gap.to) >= 0) {
-    // Newer than everything stored: the stored state is the fold of every earlier report,
-    // the unread middle included (its SPINNING, say), so the report is applied to it.
-    const newest = input.stored.newestReportTs;
-    if (newest === null || input.report.timestamp <= newest) return everything;
-    const at = input.report.timestamp * 1000;
-    return { sees: (c) => c.finishedAt >= at, seesState: true, incremental: true };
+  if (input.inOrder || !gap || compareReports(input.report, gap.to) >= 0) {
+    return { sees: () => true, seesState: true };
   }
   const resumeAt = input.window
     .filter((r) => isBoundary(r.status) && compareReports(r, gap.to) >= 0)
@@ -161,30 +131,26 @@ function visibility(input: PlanInput): {
   return {
     sees: (c) => c.finishedAt <= blindFrom || c.startedAt >= blindUntil,
     seesState: resumeAt !== undefined,
-    incremental: false,
   };
 }
 
 export function planReport(input: PlanInput): ReportPlan {
   const { machineId, type, report, boundary } = input;
-  const decision = decideReport(report, input.alreadyApplied, input.newestReportTs);
-  const { sees, seesState, incremental } = visibility(input);
-  const initial: CycleState = boundary
-    ? {
-        ...IDLE_STATE,
-        status: boundary.status === "OFF" ? "OFF" : "FINISHED",
-        newestReportTs: boundary.timestamp,
-      }
-    : IDLE_STATE;
+  const newest = input.stored.newestReportTs;
+  const decision = newest !== null && report.timestamp < newest ? "stale" : "apply";
+  const { sees, seesState } = visibility(input);
+  // In order, the stored state is the fold of every earlier report (a cut window's unread
+  // middle included: its SPINNING, say), so the report is applied to it. Otherwise the fold
+  // starts at the boundary (which closes whatever ran before it) with the reports after it.
   const after = input.window.filter((r) => !boundary || compareReports(r, boundary) > 0);
-  const fold = incremental
+  const fold = input.inOrder
     ? foldReports(machineId, type, input.stored, [report])
-    : foldReports(machineId, type, initial, [...after, report]);
+    : foldReports(machineId, type, IDLE_STATE, [...(boundary ? [boundary] : []), ...after, report]);
   const state: CycleState = seesState
     ? fold.state
     : {
         ...input.stored,
-        newestReportTs: Math.max(input.stored.newestReportTs ?? report.timestamp, report.timestamp),
+        newestReportTs: Math.max(newest ?? report.timestamp, report.timestamp),
       };
   const cycles = fold.cycles.filter(sees);
   const visibleExisting = input.existingCycles.filter(sees);
@@ -199,6 +165,7 @@ export function planReport(input: PlanInput): ReportPlan {
     resolveCourse(input.choice, startedAt, first, input.previousCourse);
 
   const existing = new Map(visibleExisting.map((c) => [c.id, c]));
+  const { minMinutes, maxMinutes } = input.bounds[type];
   const upsertCycles: StoredCycle[] = [];
   const removed: StoredCycle[] = [];
   for (const c of cycles) {
@@ -208,7 +175,7 @@ export function planReport(input: PlanInput): ReportPlan {
       ...c,
       course: old?.course ?? chosen.course,
       startedBy: old ? old.startedBy : chosen.startedBy,
-      implausible: !isPlausible(c, input.bounds),
+      implausible: c.totalMinutes < minMinutes || c.totalMinutes > maxMinutes,
     };
     if (!old) upsertCycles.push(next);
     else if (!sameCycle(old, next)) {

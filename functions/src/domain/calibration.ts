@@ -43,6 +43,4 @@ export function calibrationDelta(
   return d;
 }
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
+const round3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -53,21 +53,16 @@ export function addSample(h: CourseHistograms, c: CourseSample, sign: 1 | -1): C
 
 /** The sum of several rooms' histograms (the fleet's). */
 export function mergeHistograms(all: readonly CourseHistograms[]): CourseHistograms {
-  const merge = (hs: Histogram[]): Histogram => {
-    const out: Histogram = {};
-    for (const h of hs) {
-      for (const [k, [n, s, q]] of Object.entries(h)) {
-        const [n0, s0, q0] = out[k] ?? [0, 0, 0];
-        out[k] = [n0 + n, s0 + s, q0 + q];
+  const out: CourseHistograms = { total: {}, wash: {}, spin: {} };
+  for (const h of all) {
+    for (const m of ["total", "wash", "spin"] as const) {
+      for (const [k, [n, s, q]] of Object.entries(h[m])) {
+        const [n0, s0, q0] = out[m][k] ?? [0, 0, 0];
+        out[m][k] = [n0 + n, s0 + s, q0 + q];
       }
     }
-    return out;
-  };
-  return {
-    total: merge(all.map((h) => h.total)),
-    wash: merge(all.map((h) => h.wash)),
-    spin: merge(all.map((h) => h.spin)),
-  };
+  }
+  return out;
 }
 
 function addTo(h: Histogram, minutes: number | null, sign: 1 | -1): Histogram {
@@ -82,17 +77,11 @@ function addTo(h: Histogram, minutes: number | null, sign: 1 | -1): Histogram {
   return out;
 }
 
-export interface FilteredMean {
-  /** Minutes. */
-  mean: number;
-  /** Samples kept after the outlier filter. */
-  kept: number;
-  /** Standard deviation of the kept samples, minutes. */
-  stddev: number;
-}
-
-/** Mean and spread of a histogram's samples, outliers (±50 % off the median) left out. */
-export function filteredMean(h: Histogram): FilteredMean | null {
+/**
+ * Mean and standard deviation (minutes) of a histogram's samples, outliers (±50 % off the median)
+ * left out, and how many samples were kept.
+ */
+export function filteredMean(h: Histogram): { mean: number; kept: number; stddev: number } | null {
   const buckets = Object.entries(h)
     .map(([k, v]) => [Number(k), ...v] as const)
     .sort((a, b) => a[0] - b[0]);
@@ -148,33 +137,22 @@ export function courseStats(
   const wash = filteredMean(h.wash);
   const spin = filteredMean(h.spin);
   const spread = Math.max(total.stddev, total.mean * 0.1);
-  const own = {
-    avgTotalMinutes: total.mean,
-    avgWashMinutes: wash?.mean ?? null,
-    avgSpinMinutes: spin?.mean ?? null,
-    lowMinutes: Math.max(0, total.mean - spread),
-    highMinutes: total.mean + spread,
-  };
   const w = prior ? Math.min(1, total.kept / PRIOR_SAMPLES) : 1;
-  const blend = (mine: number, theirs: number | null) =>
-    theirs === null ? mine : w * mine + (1 - w) * theirs;
-  const blendOrNull = (mine: number | null, theirs: number | null) =>
-    mine === null ? theirs : blend(mine, theirs);
+  // The room's own figure blended with the prior's (when there is one), to a tenth of a minute.
+  const blend = (mine: number, theirs: number | null = null) =>
+    round1(theirs === null ? mine : w * mine + (1 - w) * theirs);
+  const blendOrNull = (mine: number | null, theirs: number | null = null) =>
+    mine !== null ? blend(mine, theirs) : theirs === null ? null : round1(theirs);
   return {
     type,
     course,
     samples,
-    avgTotalMinutes: round1(blend(own.avgTotalMinutes, prior?.avgTotalMinutes ?? null)),
-    avgWashMinutes: round1OrNull(blendOrNull(own.avgWashMinutes, prior?.avgWashMinutes ?? null)),
-    avgSpinMinutes: round1OrNull(blendOrNull(own.avgSpinMinutes, prior?.avgSpinMinutes ?? null)),
-    lowMinutes: round1(blend(own.lowMinutes, prior?.lowMinutes ?? null)),
-    highMinutes: round1(blend(own.highMinutes, prior?.highMinutes ?? null)),
+    avgTotalMinutes: blend(total.mean, prior?.avgTotalMinutes),
+    avgWashMinutes: blendOrNull(wash?.mean ?? null, prior?.avgWashMinutes),
+    avgSpinMinutes: blendOrNull(spin?.mean ?? null, prior?.avgSpinMinutes),
+    lowMinutes: blend(Math.max(0, total.mean - spread), prior?.lowMinutes),
+    highMinutes: blend(total.mean + spread, prior?.highMinutes),
   };
-}
-
-/** Histograms of a set of cycles, built from scratch (the fleet roll-up, tests). */
-export function histogramsOf(samples: readonly CourseSample[]): CourseHistograms {
-  return samples.reduce((h, c) => addSample(h, c, 1), EMPTY_HISTOGRAMS);
 }
 
 /** What a course takes when nothing has been measured yet. */
@@ -182,12 +160,6 @@ export const DEFAULT_MINUTES: Record<MachineType, { total: number; spin: number 
   washer: { total: 50, spin: 10 },
   dryer: { total: 60, spin: null },
 };
-
-export interface ExpectedEnd {
-  expectedEndAt: number;
-  low: number;
-  high: number;
-}
 
 /**
  * When a running cycle should end. During the final spin the spin average is the better guide;
@@ -197,7 +169,7 @@ export function expectedEnd(
   type: MachineType,
   state: Pick<CycleState, "status" | "cycleStartedAt" | "spinStartedAt">,
   stats: CourseStats | null,
-): ExpectedEnd | null {
+): { expectedEndAt: number; low: number; high: number } | null {
   const start = state.cycleStartedAt;
   if (start === null) return null;
   const spin = stats?.avgSpinMinutes ?? DEFAULT_MINUTES[type].spin;
@@ -226,10 +198,4 @@ export function courseKey(course: string | null | undefined): string {
   return k.replace(/^-+|-+$/g, "") || DEFAULT_COURSE;
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
-
-function round1OrNull(x: number | null): number | null {
-  return x === null ? null : round1(x);
-}
+const round1 = (x: number) => Math.round(x * 10) / 10;

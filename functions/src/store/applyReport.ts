@@ -6,12 +6,10 @@
  * push documents included (store/notices.ts).
  *
  * Delivered any number of times, in any order, the result is that of delivering each report
- * once, in order, without an idempotency marker: a report newer than every applied one is folded
- * onto the machine's stored state (the common case: one read); any other is folded again with the
- * stored reports around it, and the plan writes only the difference from what is stored, so a
- * repeat changes nothing. The machine keeps the ids of its last reports applied, so a
- * redelivery of those is recognised with no further read (docs/DECISIONS.md "Reports without
- * markers").
+ * once, in order, without an idempotency marker (docs/DECISIONS.md "Reports without markers"): a
+ * report newer than every applied one is folded onto the machine's stored state (one read), any
+ * other again with the stored reports around it, and only the difference from what is stored is
+ * written. A redelivery of the machine's last reports applied is told from their kept ids.
  */
 import {
   FieldValue,
@@ -21,11 +19,9 @@ import {
   type DocumentData,
   type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
-import type { CalibrationSums } from "../domain/calibration";
 import { cellField } from "../domain/congestion";
 import { type PreviousCourse, earliestStartFor } from "../domain/course";
 import {
-  type CycleBounds,
   type ReportDecision,
   type ReportPlan,
   type StoredCycle,
@@ -44,14 +40,16 @@ import {
   expectedEnd,
   filteredMean,
 } from "../domain/stats";
-import { toMillis, toTimestamp } from "../data/db";
+import { num, str, toMillis, toTimestamp } from "../data/db";
 import {
   type RoomStats,
   countOf,
   courseStatsId,
+  decodeCourseStats,
   reportConverter,
   toCourseChoice,
 } from "../data/model";
+import type { Invocation } from "../invocation";
 import { readNotices, writeNotices } from "./notices";
 import { planFinished } from "./notifications";
 import { planMachineTransition } from "./queue";
@@ -63,13 +61,10 @@ const RECENT_REPORTS = 12;
  * Reports read from each end of the window after the newest boundary (a stuck machine has more;
  * planReport is told about the cut, see its `gap`).
  */
-export const HALF_WINDOW = 250;
+const HALF_WINDOW = 250;
 
 export interface ApplyResult {
   decision: ReportDecision;
-  machineId: string;
-  roomId: string | null;
-  type: MachineType;
   /** Cycles this delivery completed for the first time (FINISHED events to announce). */
   newCycles: StoredCycle[];
   statusBefore: MachineStatus | null;
@@ -78,12 +73,6 @@ export interface ApplyResult {
   notices: number;
   /** The queue offer this change made, to whom. */
   offeredTo: string | null;
-}
-
-/** What the rules the trigger applies are configured to. */
-export interface ApplySettings {
-  bounds: CycleBounds;
-  claimWindowMinutes: number;
 }
 
 /**
@@ -97,52 +86,48 @@ export class MissingMachineError extends Error {
 }
 
 export async function applyReport(
-  db: Firestore,
+  { db, now, settings }: Invocation,
   machineId: string,
   reportSnap: QueryDocumentSnapshot,
-  now: () => number,
-  settings: ApplySettings,
 ): Promise<ApplyResult> {
-  const { bounds } = settings;
+  const r = refs(db);
   // The report as the device function created it: immutable, so the event's copy is the stored one.
   const report = reportConverter.fromFirestore(reportSnap);
   // The machine's stored fold (newestReportTs, courseChoice…), as written: this is its writer.
-  const machineRef = refs(db).machine(machineId).withConverter(null);
+  const machineRef = r.machine(machineId).withConverter(null);
 
   return db.runTransaction(async (tx) => {
     const machineSnap = await tx.get(machineRef);
     if (!machineSnap.exists) throw new MissingMachineError(machineId);
     const machine = machineSnap.data() ?? {};
     const type: MachineType = machine.type === "dryer" ? "dryer" : "washer";
-    const roomId = typeof machine.roomId === "string" ? machine.roomId : null;
+    const roomId = str(machine.roomId);
     const statusBefore = (machine.status as MachineStatus | undefined) ?? null;
-    const base = { machineId, roomId, type, statusBefore };
     const recent = Array.isArray(machine.recentReports) ? (machine.recentReports as unknown[]) : [];
     if (recent.includes(report.id)) {
       return {
-        ...base,
-        decision: "duplicate" as const,
+        decision: "duplicate",
         newCycles: [],
+        statusBefore,
         statusAfter: statusBefore,
         notices: 0,
         offeredTo: null,
       };
     }
-    const newestReportTs =
-      typeof machine.newestReportTs === "number" ? machine.newestReportTs : null;
+    const newestReportTs = num(machine.newestReportTs);
     const inOrder = newestReportTs === null || report.timestamp > newestReportTs;
     const around = inOrder ? null : await readAround(db, tx, machineId, report);
 
     // Who chose the course, and who started the running cycle: server-only (data/refs.ts courseChoice).
-    const who =
-      // Read only when a choice exists: a starter only ever comes from one.
-      machine.courseChoice ? await tx.get(refs(db).courseChoice(machineId)) : null;
-    const whoData = who?.data() ?? {};
-    const choice = toCourseChoice(machine.courseChoice, whoData);
+    // Read only when a choice exists: a starter only ever comes from one.
+    const who = machine.courseChoice
+      ? ((await tx.get(r.courseChoice(machineId))).data() ?? {})
+      : {};
+    const choice = toCourseChoice(machine.courseChoice, who);
     const firstAfterChoice = choice
       ? await tx.get(
-          refs(db)
-            .cycles.where("machineId", "==", machineId)
+          r.cycles
+            .where("machineId", "==", machineId)
             .where("startedAt", ">=", Timestamp.fromMillis(earliestStartFor(choice)))
             .orderBy("startedAt")
             .limit(1),
@@ -152,53 +137,50 @@ export async function applyReport(
       machineId,
       type,
       choice,
-      firstStoredStartAfterChoice: firstAfterChoice?.empty
-        ? null
-        : toMillis(firstAfterChoice?.docs[0]?.get("startedAt")),
-      previousCourse: previousCourseOf(machine, whoData),
+      firstStoredStartAfterChoice: firstAfterChoice?.docs[0]?.data().startedAt ?? null,
+      previousCourse: previousCourseOf(machine, who),
       report,
-      alreadyApplied: false,
-      newestReportTs,
       inOrder,
       boundary: around?.boundary ?? null,
       window: around?.window ?? [],
       gap: around?.gap ?? null,
       stored: {
-        status: (machine.status as MachineStatus | undefined) ?? "OFF",
+        status: statusBefore ?? "OFF",
         cycleStartedAt: toMillis(machine.cycleStartedAt),
         spinStartedAt: toMillis(machine.spinStartedAt),
         newestReportTs,
       },
       existingCycles: around?.cycles ?? [],
-      bounds,
+      bounds: settings.cycleBounds,
     });
+    const { state } = plan;
 
-    const course = plan.current?.course ?? DEFAULT_COURSE;
     // The room each stored cycle was counted in: one is taken back only from that room.
     const countedIn = new Map(around?.cycles.map((c) => [c.id, c.roomId ?? null]));
-    const stats = await planStats(db, tx, { roomId, type, plan, course, machine, countedIn });
-    const existingIds = new Set(around?.cycles.map((c) => c.id));
-    const newCycles = plan.upsertCycles.filter((c) => !existingIds.has(c.id));
+    const stats = await planStats(db, tx, { roomId, type, plan, machine, countedIn });
+    const newCycles = plan.upsertCycles.filter((c) => !countedIn.has(c.id));
     const at = now();
 
     // What the change brings about, read before the first write.
-    const name: unknown = machine.name;
     const finished =
       newCycles.length > 0
         ? await planFinished(db, tx, {
-            machine: { id: machineId, name: typeof name === "string" ? name : null, type },
+            machine: { id: machineId, name: str(machine.name), type },
             roomId,
             cycles: newCycles,
             now: at,
             watcherCount: countOf(machine.watcherCount),
-            subscriberCount: stats.counts?.subscriberCount ?? null,
+            subscriberCount: stats.stored?.subscriberCount ?? null,
           })
         : null;
-    const transition = transitionOf(statusBefore, plan.state.status);
+    // A machine freed (running → not) or started (not → running).
+    const wasRunning = statusBefore !== null && isRunning(statusBefore);
+    const transition =
+      wasRunning === isRunning(state.status) ? null : wasRunning ? "freed" : "started";
     // Nobody in the room's queue (its count, read with the room's statistics): nothing to offer
     // or claim, and no queue to read.
     const queue =
-      roomId && transition && stats.counts?.queueLength !== 0
+      roomId && transition && stats.stored?.queueLength !== 0
         ? await planMachineTransition(db, tx, {
             machineId,
             roomId,
@@ -213,38 +195,86 @@ export async function applyReport(
       ...(queue?.notices ?? []),
     ]);
 
-    const roomWritten = writePlan(db, tx, {
-      machineId,
-      roomId,
-      type,
-      machine,
-      who: whoData,
-      plan,
-      stats,
-      // What this transaction learnt of the lists it read, for the counts kept beside them.
-      counts: {
-        watchers: finished ? finished.counts.watchers : null,
-        subscribers: finished?.counts.subscribers ?? null,
-        queue: queue ? queue.queue.entries.length : null,
-      },
-      report: reportSnap,
+    const end = expectedEnd(type, state, stats.current);
+    const receivedAt = toMillis(reportSnap.get("receivedAt")) ?? at;
+    const battery: unknown = reportSnap.get("battery");
+    tx.update(machineRef, {
+      status: state.status,
+      cycleStartedAt: toTimestamp(state.cycleStartedAt),
+      spinStartedAt: toTimestamp(state.spinStartedAt),
+      expectedEndAt: toTimestamp(end?.expectedEndAt ?? null),
+      expectedEndRange: end ? { low: toTimestamp(end.low), high: toTimestamp(end.high) } : null,
+      newestReportTs: state.newestReportTs,
       recentReports: [...recent.filter((id) => typeof id === "string"), report.id].slice(
         -RECENT_REPORTS,
       ),
-      now: at,
+      // The figures the running cycle is timed with, kept for its later reports (planStats).
+      courseEstimate: stats.current
+        ? { ...stats.current, cycleStartedAt: toTimestamp(state.cycleStartedAt) }
+        : null,
+      lastSeenAt: Timestamp.fromMillis(Math.max(toMillis(machine.lastSeenAt) ?? 0, receivedAt)),
+      online: true,
+      ...(plan.decision === "apply" && typeof battery === "number" ? { battery } : {}),
+      // The running cycle's course, resolved from the user's choice (domain/course.ts).
+      course: plan.current?.course ?? null,
+      courseName: plan.current?.courseName ?? null,
+      // The choice this resolution considered: /load and the tick trust it until a newer one.
+      courseChoiceSeenAt: toTimestamp(choice?.setAt ?? null),
+      // The calibration samples' sums (the device function answers thresholds from them).
+      ...(plan.calibration.samples === 0
+        ? {}
+        : Object.fromEntries(
+            Object.entries(plan.calibration).map(([k, n]: [string, number]) => [
+              `calibrationSums.${k}`,
+              FieldValue.increment(n),
+            ]),
+          )),
+      // What this transaction learnt of the lists it read, for the counts kept beside them.
+      ...(finished ? { watcherCount: finished.counts.watchers } : {}),
+      updatedAt: FieldValue.serverTimestamp(),
     });
+    // Who started the running cycle (reminders go to them), kept server-only; written on change.
+    const startedBy = plan.current?.startedBy ?? null;
+    const startedByCycleAt = startedBy === null ? null : state.cycleStartedAt;
+    if (startedBy !== str(who.startedBy) || startedByCycleAt !== toMillis(who.startedByCycleAt)) {
+      tx.set(
+        r.courseChoice(machineId),
+        { startedBy, startedByCycleAt: toTimestamp(startedByCycleAt) },
+        { merge: true },
+      );
+    }
+    for (const c of plan.upsertCycles) tx.set(r.cycle(c.id), { ...c, roomId });
+    for (const id of plan.deleteCycleIds) tx.delete(r.cycle(id));
+    // The room's statistics, one write: congestion cells and the changed courses' histograms.
+    const subscribers = finished?.counts.subscribers ?? null;
+    const roomWritten = roomId !== null && (stats.courses !== null || plan.congestion.size > 0);
+    if (roomWritten) {
+      const fields = {
+        roomId,
+        ...Object.fromEntries(
+          [...plan.congestion].map(([cell, n]) => [cellField(cell), FieldValue.increment(n)]),
+        ),
+        // update() replaces the whole map, so buckets that emptied are gone too.
+        ...(stats.courses ? { courses: stats.courses } : {}),
+        ...(subscribers !== null ? { subscriberCount: subscribers } : {}),
+        ...(queue ? { queueLength: queue.queue.entries.length } : {}),
+        updatedAt: FieldValue.serverTimestamp(),
+      };
+      const ref = r.congestion(roomId);
+      if (stats.courses && stats.stored) tx.update(ref, fields);
+      else tx.set(ref, fields, { merge: true });
+    }
     finished?.write(tx);
-    // The room's document carries the queue's length when writePlan wrote it: one write, not two.
+    // The room's document carries the queue's length when it was written above: one write, not two.
     queue?.write(tx, { roomCountWritten: roomWritten });
     writeNotices(db, tx, notices, at);
-    const offer = queue?.announce?.[0] ?? null;
     return {
-      ...base,
       decision: plan.decision,
       newCycles,
-      statusAfter: plan.state.status,
+      statusBefore,
+      statusAfter: state.status,
       notices: notices.length,
-      offeredTo: offer?.uid ?? null,
+      offeredTo: queue?.announce?.[0]?.uid ?? null,
     };
   });
 }
@@ -269,52 +299,23 @@ async function readAround(db: Firestore, tx: Transaction, machineId: string, rep
   const windowBase = boundary
     ? reportsCol.where("timestamp", ">=", boundary.timestamp)
     : reportsCol;
-  const [oldestSnap, newestSnap] = [
-    await tx.get(windowBase.orderBy("timestamp").limit(HALF_WINDOW)),
-    await tx.get(windowBase.orderBy("timestamp", "desc").limit(HALF_WINDOW)),
-  ];
+  const oldestSnap = await tx.get(windowBase.orderBy("timestamp").limit(HALF_WINDOW));
+  const newestSnap = await tx.get(windowBase.orderBy("timestamp", "desc").limit(HALF_WINDOW));
   const window = new Map([...oldestSnap.docs, ...newestSnap.docs].map((d) => [d.id, d.data()]));
   // Both ends full and not meeting: there may be reports between them that were not read.
-  const cut =
-    oldestSnap.size === HALF_WINDOW &&
-    newestSnap.size === HALF_WINDOW &&
-    window.size === 2 * HALF_WINDOW;
-  const gap = cut
-    ? {
-        from: oldestSnap.docs[oldestSnap.size - 1].data(),
-        to: newestSnap.docs[newestSnap.size - 1].data(),
-      }
-    : null;
-  const cyclesSnap = await tx.get(
+  const gap =
+    window.size === 2 * HALF_WINDOW
+      ? {
+          from: oldestSnap.docs[HALF_WINDOW - 1].data(),
+          to: newestSnap.docs[HALF_WINDOW - 1].data(),
+        }
+      : null;
+  const cycles = await tx.get(
     refs(db)
       .cycles.where("machineId", "==", machineId)
       .where("finishedAt", ">", Timestamp.fromMillis((boundary?.timestamp ?? 0) * 1000)),
   );
-  return {
-    boundary,
-    window: [...window.values()],
-    gap,
-    cycles: cyclesSnap.docs.map((d) => d.data()),
-  };
-}
-
-/** A machine freed (running → not) or started (not → running) by a report; else null. */
-export function transitionOf(
-  before: MachineStatus | null,
-  after: MachineStatus,
-): "freed" | "started" | null {
-  const wasRunning = before !== null && isRunning(before);
-  const running = isRunning(after);
-  return wasRunning === running ? null : wasRunning ? "freed" : "started";
-}
-
-interface PlannedStats {
-  /** The room's courses to write (a course's set of cycles changed), else null. */
-  room: { courses: RoomStats["courses"]; exists: boolean } | null;
-  /** The room document's queue and subscriber counts, when it was read. */
-  counts: Pick<RoomStats, "queueLength" | "subscriberCount"> | null;
-  /** The figures of the course the machine runs (its expected end), null: the defaults. */
-  current: CourseStats | null;
+  return { boundary, window: [...window.values()], gap, cycles: cycles.docs.map((d) => d.data()) };
 }
 
 /**
@@ -324,6 +325,8 @@ interface PlannedStats {
  * (`congestion/{roomId}`) when a course changed or the machine starts running; the fleet's
  * document only while that prior counts.
  * A machine without a room counts nowhere and is timed by the fleet's figures.
+ * Returns the room's `courses` to write (null: unchanged), its document as `stored` (with the
+ * lists' counts) when read, and the `current` figures of the running course (null: defaults).
  */
 async function planStats(
   db: Firestore,
@@ -332,24 +335,32 @@ async function planStats(
     roomId: string | null;
     type: MachineType;
     plan: ReportPlan;
-    course: string;
     machine: DocumentData;
     countedIn: ReadonlyMap<string, string | null>;
   },
-): Promise<PlannedStats> {
+): Promise<{
+  courses: RoomStats["courses"] | null;
+  stored: RoomStats | null;
+  current: CourseStats | null;
+}> {
   const { plan, type } = a;
+  const course = plan.current?.course ?? DEFAULT_COURSE;
   const running = plan.state.cycleStartedAt !== null;
   // A cycle stored in another room (the machine moved since) stays in that room's figures.
   const removed = plan.counted.removed.filter((c) => a.countedIn.get(c.id) === a.roomId);
   const counted = [...plan.counted.added, ...removed];
   const changed = a.roomId !== null && counted.length > 0;
-  if (!changed && !running) return { room: null, counts: null, current: null };
+  if (!changed && !running) return { courses: null, stored: null, current: null };
   // While the same cycle runs the course (the SPINNING), the figures it started with still hold.
-  const carried = carriedEstimate(a.machine, plan, a.course, type);
-  if (!changed && carried) return { room: null, counts: null, current: carried };
+  const e = a.machine.courseEstimate as DocumentData | null | undefined;
+  const carried =
+    e?.course === course &&
+    e.type === type &&
+    toMillis(e.cycleStartedAt) === plan.state.cycleStartedAt;
+  if (!changed && carried) return { courses: null, stored: null, current: decodeCourseStats(e) };
 
-  const snap = a.roomId ? await tx.get(refs(db).roomStats(a.roomId)) : null;
-  const courses = { ...snap?.data()?.courses };
+  const stored = a.roomId ? ((await tx.get(refs(db).roomStats(a.roomId))).data() ?? null) : null;
+  const courses = { ...stored?.courses };
   // The fleet's figures of a course, read only while the room's own do not carry the weight, and
   // outside the transaction: they change once a day, and every room's transactions would
   // otherwise contend for the one document.
@@ -358,143 +369,20 @@ async function planStats(
       ? null
       : ((await refs(db).courseStats(type, course).get()).data() ?? null);
   if (changed) {
-    for (const course of new Set(counted.map((c) => c.course))) {
-      const key = courseStatsId(type, course);
+    for (const k of new Set(counted.map((c) => c.course))) {
+      const key = courseStatsId(type, k);
       let h = courses[key]?.histograms ?? EMPTY_HISTOGRAMS;
-      for (const c of removed) if (c.course === course) h = addSample(h, c, -1);
-      for (const c of plan.counted.added) if (c.course === course) h = addSample(h, c, 1);
-      courses[key] = { histograms: h, stats: courseStats(type, course, h, await prior(course, h)) };
+      for (const c of removed) if (c.course === k) h = addSample(h, c, -1);
+      for (const c of plan.counted.added) if (c.course === k) h = addSample(h, c, 1);
+      courses[key] = { histograms: h, stats: courseStats(type, k, h, await prior(k, h)) };
     }
   }
-  const mine = courses[courseStatsId(type, a.course)];
+  const mine = courses[courseStatsId(type, course)];
   const current = !running
     ? null
     : (mine?.stats ??
-      courseStats(type, a.course, EMPTY_HISTOGRAMS, await prior(a.course, EMPTY_HISTOGRAMS)));
-  const stored = snap?.data();
-  return {
-    room: changed ? { courses, exists: snap?.exists === true } : null,
-    counts: stored
-      ? { queueLength: stored.queueLength, subscriberCount: stored.subscriberCount }
-      : null,
-    current,
-  };
-}
-
-/** The figures the running cycle was timed with, when the same cycle still runs the same course. */
-function carriedEstimate(
-  machine: DocumentData,
-  plan: ReportPlan,
-  course: string,
-  type: MachineType,
-): CourseStats | null {
-  const e = machine.courseEstimate as
-    (CourseStats & { cycleStartedAt?: unknown }) | null | undefined;
-  if (!e || e.course !== course || e.type !== type) return null;
-  return toMillis(e.cycleStartedAt) === plan.state.cycleStartedAt ? e : null;
-}
-
-/** Writes the plan; true when it wrote the room's document (`congestion/{roomId}`). */
-function writePlan(
-  db: Firestore,
-  tx: Transaction,
-  a: {
-    machineId: string;
-    roomId: string | null;
-    type: MachineType;
-    machine: DocumentData;
-    /** courseChoices/{machineId}, as read. */
-    who: DocumentData;
-    plan: ReportPlan;
-    stats: PlannedStats;
-    counts: { watchers: number | null; subscribers: number | null; queue: number | null };
-    report: QueryDocumentSnapshot;
-    recentReports: string[];
-    now: number;
-  },
-): boolean {
-  const { plan } = a;
-  const state = plan.state;
-  const end = expectedEnd(a.type, state, a.stats.current);
-  const receivedAt = toMillis(a.report.get("receivedAt")) ?? a.now;
-  const lastSeen = Math.max(toMillis(a.machine.lastSeenAt) ?? 0, receivedAt);
-  tx.update(refs(db).machine(a.machineId), {
-    status: state.status,
-    cycleStartedAt: toTimestamp(state.cycleStartedAt),
-    spinStartedAt: toTimestamp(state.spinStartedAt),
-    expectedEndAt: toTimestamp(end?.expectedEndAt ?? null),
-    expectedEndRange: end ? { low: toTimestamp(end.low), high: toTimestamp(end.high) } : null,
-    newestReportTs: state.newestReportTs,
-    recentReports: a.recentReports,
-    // The figures the running cycle is timed with, kept for its later reports (planStats).
-    courseEstimate: a.stats.current
-      ? { ...a.stats.current, cycleStartedAt: toTimestamp(state.cycleStartedAt) }
-      : null,
-    lastSeenAt: Timestamp.fromMillis(lastSeen),
-    online: true,
-    ...(plan.decision === "apply" && typeof a.report.get("battery") === "number"
-      ? { battery: a.report.get("battery") as number }
-      : {}),
-    // The running cycle's course, resolved from the user's choice (domain/course.ts).
-    course: plan.current?.course ?? null,
-    courseName: plan.current?.courseName ?? null,
-    // Machines carried the starter's and the chooser's uid before they moved to courseChoices/{id}.
-    courseStartedBy: FieldValue.delete(),
-    ...(hasLegacyChooser(a.machine) ? { "courseChoice.uid": FieldValue.delete() } : {}),
-    // The choice this resolution considered: /load and the tick trust it until a newer one.
-    courseChoiceSeenAt: toTimestamp(toCourseChoice(a.machine.courseChoice)?.setAt ?? null),
-    // The calibration samples' sums (the device function answers thresholds from them).
-    ...(plan.calibration.samples !== 0 ? calibrationIncrements(plan.calibration) : {}),
-    ...(a.counts.watchers !== null ? { watcherCount: a.counts.watchers } : {}),
-    updatedAt: FieldValue.serverTimestamp(),
-  });
-  // Who started the running cycle (reminders go to them), kept server-only; written on change.
-  const startedBy = plan.current?.startedBy ?? null;
-  const startedByCycleAt = startedBy === null ? null : state.cycleStartedAt;
-  const knownBy = typeof a.who.startedBy === "string" ? a.who.startedBy : null;
-  if (startedBy !== knownBy || startedByCycleAt !== toMillis(a.who.startedByCycleAt)) {
-    tx.set(
-      refs(db).courseChoice(a.machineId),
-      { startedBy, startedByCycleAt: toTimestamp(startedByCycleAt) },
-      { merge: true },
-    );
-  }
-  for (const c of plan.upsertCycles) tx.set(refs(db).cycle(c.id), { ...c, roomId: a.roomId });
-  for (const id of plan.deleteCycleIds) tx.delete(refs(db).cycle(id));
-  // The room's statistics, one write: congestion cells and the changed courses' histograms.
-  if (a.roomId && (a.stats.room || plan.congestion.size > 0)) {
-    const cells: Record<string, FieldValue> = {};
-    for (const [cell, n] of plan.congestion) cells[cellField(cell)] = FieldValue.increment(n);
-    const fields = {
-      roomId: a.roomId,
-      ...cells,
-      // update() replaces the whole map, so buckets that emptied are gone too.
-      ...(a.stats.room ? { courses: a.stats.room.courses } : {}),
-      ...(a.counts.subscribers !== null ? { subscriberCount: a.counts.subscribers } : {}),
-      ...(a.counts.queue !== null ? { queueLength: a.counts.queue } : {}),
-      updatedAt: FieldValue.serverTimestamp(),
-    };
-    const ref = refs(db).congestion(a.roomId);
-    if (a.stats.room?.exists) tx.update(ref, fields);
-    else tx.set(ref, fields, { merge: true });
-    return true;
-  }
-  return false;
-}
-
-function calibrationIncrements(c: CalibrationSums) {
-  return {
-    "calibrationSums.samples": FieldValue.increment(c.samples),
-    "calibrationSums.washAvgSum": FieldValue.increment(c.washAvgSum),
-    "calibrationSums.washMaxSum": FieldValue.increment(c.washMaxSum),
-    "calibrationSums.spinMaxSum": FieldValue.increment(c.spinMaxSum),
-  };
-}
-
-/** A machine document written before the chooser's uid moved to courseChoices/{id}. */
-function hasLegacyChooser(machine: DocumentData): boolean {
-  const c = machine.courseChoice as unknown;
-  return typeof c === "object" && c !== null && "uid" in c;
+      courseStats(type, course, EMPTY_HISTOGRAMS, await prior(course, EMPTY_HISTOGRAMS)));
+  return { courses: changed ? courses : null, stored, current };
 }
 
 /** The running cycle's course as the trigger resolved it on an earlier delivery. */
@@ -506,7 +394,7 @@ function previousCourseOf(d: DocumentData, who: DocumentData): PreviousCourse | 
   return {
     cycleStartedAt,
     course: d.course,
-    courseName: typeof d.courseName === "string" ? d.courseName : null,
-    startedBy: sameCycle && typeof who.startedBy === "string" ? who.startedBy : null,
+    courseName: str(d.courseName),
+    startedBy: sameCycle ? str(who.startedBy) : null,
   };
 }

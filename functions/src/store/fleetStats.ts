@@ -5,44 +5,28 @@
  * cycle a second across the fleet that document would be hot). A course whose figures did not
  * change is not written; a course no room has any more is deleted.
  */
+import { isDeepStrictEqual } from "node:util";
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
-import {
-  type CourseHistograms,
-  type CourseStats,
-  courseStats,
-  mergeHistograms,
-} from "../domain/stats";
+import { type CourseHistograms, courseStats, mergeHistograms } from "../domain/stats";
 import type { MachineType } from "../domain/status";
 import { refs } from "../data/refs";
 
 /** Rooms read per page (each room's document holds all its courses). */
 const PAGE = 300;
 
-export interface RollupResult {
-  rooms: number;
-  courses: number;
-  written: number;
-  deleted: number;
-}
-
-export async function rollupFleetStats(db: Firestore): Promise<RollupResult> {
+export async function rollupFleetStats(db: Firestore) {
   const r = refs(db);
   const byCourse = new Map<string, CourseHistograms[]>();
+  const query = r.roomStatsAll.orderBy("__name__").limit(PAGE);
   let rooms = 0;
-  let page = await r.roomStatsAll.orderBy("__name__").limit(PAGE).get();
-  for (;;) {
+  for (let page = await query.get(); ; page = await query.startAfter(page.docs[PAGE - 1]).get()) {
+    rooms += page.size;
     for (const d of page.docs) {
-      rooms += 1;
       for (const [key, c] of Object.entries(d.data().courses)) {
         byCourse.set(key, [...(byCourse.get(key) ?? []), c.histograms]);
       }
     }
     if (page.size < PAGE) break;
-    page = await r.roomStatsAll
-      .orderBy("__name__")
-      .startAfter(page.docs[page.size - 1])
-      .limit(PAGE)
-      .get();
   }
 
   const stored = new Map((await r.courseStatsAll.get()).docs.map((d) => [d.id, d.data()]));
@@ -50,8 +34,7 @@ export async function rollupFleetStats(db: Firestore): Promise<RollupResult> {
   for (const [key, hs] of byCourse) {
     const [type, ...rest] = key.split("-");
     const stats = courseStats(type as MachineType, rest.join("-"), mergeHistograms(hs));
-    const before = stored.get(key);
-    if (stats && before && sameFigures(before, stats)) continue;
+    if (stats && isDeepStrictEqual(stored.get(key), stats)) continue;
     writes.push({ key, data: stats && { ...stats, rooms: hs.length } });
   }
   for (const key of stored.keys()) if (!byCourse.has(key)) writes.push({ key, data: null });
@@ -74,17 +57,4 @@ export async function rollupFleetStats(db: Firestore): Promise<RollupResult> {
     written: writes.filter((w) => w.data).length,
     deleted: writes.filter((w) => !w.data).length,
   };
-}
-
-const FIGURES = [
-  "samples",
-  "avgTotalMinutes",
-  "avgWashMinutes",
-  "avgSpinMinutes",
-  "lowMinutes",
-  "highMinutes",
-] as const;
-
-function sameFigures(a: CourseStats, b: CourseStats): boolean {
-  return FIGURES.every((f) => a[f] === b[f]);
 }

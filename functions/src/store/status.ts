@@ -104,10 +104,6 @@ export async function existingIds(
 /** `{"월":[24], …, "일":[24]}` of one room, or summed over every room. */
 export async function congestionTable(db: Firestore, roomId?: string): Promise<WeekdayTable> {
   const col = refs(db).congestions;
-  if (roomId !== undefined) {
-    const snap = await col.doc(roomId).get();
-    return gridToWeekdayTable(snap.exists ? [snap.data() ?? {}] : []);
-  }
-  const all = await col.get();
-  return gridToWeekdayTable(all.docs.map((d) => d.data()));
+  const docs = roomId === undefined ? (await col.get()).docs : [await col.doc(roomId).get()];
+  return gridToWeekdayTable(docs.flatMap((d) => d.data() ?? []));
 }

@@ -1,8 +1,4 @@
-/**
- * machines/{machineId}/reports/{reportId} created → apply it: machine state, cycles, statistics,
- * congestion, and in the same transaction the finished cycles' notices and the room queue's move
- * (store/applyReport.ts). Thin: decode, apply, log.
- */
+/** machines/{machineId}/reports/{reportId} created → apply it (store/applyReport.ts), log it. */
 import type { QueryDocumentSnapshot } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
@@ -22,20 +18,9 @@ export async function handleReportCreated(event: ReportCreatedEvent, inv: Invoca
     return null;
   }
   try {
-    const result = await applyReport(inv.db, machineId, event.data, inv.now, {
-      bounds: inv.settings.cycleBounds,
-      claimWindowMinutes: inv.settings.claimWindowMinutes,
-    });
-    logger.info("report applied", {
-      machineId,
-      reportId,
-      decision: result.decision,
-      statusBefore: result.statusBefore,
-      statusAfter: result.statusAfter,
-      newCycles: result.newCycles.map((c) => c.id),
-      notices: result.notices,
-      offeredTo: result.offeredTo,
-    });
+    const result = await applyReport(inv, machineId, event.data);
+    const newCycles = result.newCycles.map((c) => c.id);
+    logger.info("report applied", { machineId, reportId, ...result, newCycles });
     return result;
   } catch (err) {
     // Permanent: acknowledged with an error log, not retried for days under `retry: true`.
