@@ -20,7 +20,6 @@ import {
   type RoomQueue,
   type UserOffer,
   activeOffers,
-  claim,
   claimByMachineStart,
   expireOffers,
   join,
@@ -132,7 +131,7 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
  * One queue change in its own transaction, its offers announced in it. Past the SDK's own
  * retries, contention is retried here with backoff, then {@link QueueBusyError}.
  */
-async function mutateQueue<R extends { queue: RoomQueue }>(
+export async function mutateQueue<R extends { queue: RoomQueue }>(
   db: Firestore,
   roomId: string,
   now: number,
@@ -176,17 +175,6 @@ export function leaveQueue(
     const passed = offerFreedMachine(left.queue, left.released.machineId, now, windowMinutes);
     return { ...left, queue: passed.queue };
   });
-}
-
-/** `POST /reserve/claim` (domain/queue.ts `claim`). */
-export function claimOffer(
-  db: Firestore,
-  uid: string,
-  roomId: string,
-  machineId: string | undefined,
-  now: number,
-) {
-  return mutateQueue(db, roomId, now, (q) => claim(q, uid, machineId, now));
 }
 
 /**
