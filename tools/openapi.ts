@@ -188,7 +188,6 @@ function queryParameters(schema: JsonObject): Json[] {
 }
 
 function security(auth: AuthLevel): Json[] {
-  if (auth === "none") return [];
   // `{}`: no token is also fine.
   return auth === "optional" ? [{}, { firebaseIdToken: [] }] : [{ firebaseIdToken: [] }];
 }
@@ -197,10 +196,7 @@ function authNote(auth: AuthLevel): string {
   if (auth === "admin")
     return "Admins only: a Firebase ID token with the custom claim `admin: true`.";
   if (auth === "user") return "Needs a Firebase ID token (`Authorization: Bearer <token>`).";
-  if (auth === "optional") {
-    return "A Firebase ID token is optional; one that is sent must be valid (else 401).";
-  }
-  return "No authentication.";
+  return "A Firebase ID token is optional; one that is sent must be valid (else 401).";
 }
 
 function apiOperation(route: ApiRoute): JsonObject {
@@ -212,10 +208,9 @@ function apiOperation(route: ApiRoute): JsonObject {
   const body = bodySchema ? jsonSchema(bodySchema) : undefined;
   const query = querySchema ? jsonSchema(querySchema) : undefined;
 
-  const statuses = [200, 405, 500, ...(extra.statuses ?? [])];
+  const statuses = [200, 401, 405, 500, ...(extra.statuses ?? [])];
   if (body || query) statuses.push(400);
   if (body) statuses.push(413);
-  if (route.auth !== "none") statuses.push(401);
   if (route.auth === "admin") statuses.push(403);
   if (hasIdField(body) || hasIdField(query)) statuses.push(404);
 

@@ -57,9 +57,8 @@ describe("docs/openapi.json", () => {
     for (const key of Object.keys(DOC_EXTRAS)) expect(keys.has(key), key).toBe(true);
   });
 
-  it("maps auth to security: none → public, optional → public or ID token, user → ID token, admin → ID token with 403", () => {
+  it("maps auth to security: optional → public or ID token, user → ID token, admin → ID token with 403", () => {
     const expected: Record<string, unknown[]> = {
-      none: [],
       optional: [{}, { firebaseIdToken: [] }],
       user: [{ firebaseIdToken: [] }],
       admin: [{ firebaseIdToken: [] }],
@@ -68,7 +67,7 @@ describe("docs/openapi.json", () => {
     for (const r of apiRoutes) {
       const o = op(r.path, r.method);
       expect(o.security, r.path).toEqual(expected[r.auth]);
-      expect(Object.keys(o.responses).includes("401"), r.path).toBe(r.auth !== "none");
+      expect(Object.keys(o.responses).includes("401"), r.path).toBe(true);
       expect(Object.keys(o.responses).includes("403"), r.path).toBe(r.auth === "admin");
     }
   });

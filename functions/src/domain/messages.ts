@@ -49,20 +49,16 @@ function machineName(machine: MessageMachine, locale: Locale): string {
 /** To a watcher (`notify_me`) of the machine that just finished. */
 export function finishedMessage(machine: MessageMachine, locale: Locale): MessageText {
   const name = machineName(machine, locale);
-  if (machine.type === "dryer") {
-    return locale === "en"
-      ? {
-          title: "Drying finished!",
-          body: `${name} has finished drying. Please take your clothes out.`,
-        }
-      : { title: "건조 완료!", body: `${name}의 건조가 끝났어요. 옷을 꺼내 주세요.` };
-  }
+  const dryer = machine.type === "dryer";
   return locale === "en"
     ? {
-        title: "Wash finished!",
-        body: `${name} has finished washing. Please take your laundry out.`,
+        title: dryer ? "Drying finished!" : "Wash finished!",
+        body: `${name} has finished ${dryer ? "drying" : "washing"}. Please take your ${dryer ? "clothes" : "laundry"} out.`,
       }
-    : { title: "세탁 완료!", body: `${name}의 세탁이 끝났어요. 빨래를 꺼내 주세요.` };
+    : {
+        title: dryer ? "건조 완료!" : "세탁 완료!",
+        body: `${name}의 ${dryer ? "건조가" : "세탁이"} 끝났어요. ${dryer ? "옷을" : "빨래를"} 꺼내 주세요.`,
+      };
 }
 
 /**

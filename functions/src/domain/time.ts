@@ -22,6 +22,11 @@ export function kstParts(epochMs: number) {
   };
 }
 
+/** The KST calendar day of an instant, `YYYYMMDD`. */
+export function kstDate(epochMs: number): string {
+  return new Date(epochMs + KST_OFFSET_MS).toISOString().slice(0, 10).replaceAll("-", "");
+}
+
 /** Start of the KST hour that contains `epochMs`. */
 export function kstHourStart(epochMs: number): number {
   return Math.floor((epochMs + KST_OFFSET_MS) / HOUR_MS) * HOUR_MS - KST_OFFSET_MS;

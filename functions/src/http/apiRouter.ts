@@ -14,7 +14,7 @@ type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  * "optional": anyone, but a token, if sent, must be valid (the route sees the user or null);
  * "admin": a valid Firebase ID token with the `admin: true` claim.
  */
-export type AuthLevel = "none" | "optional" | "user" | "admin";
+export type AuthLevel = "optional" | "user" | "admin";
 
 interface ApiUser {
   uid: string;
@@ -33,7 +33,7 @@ export interface ApiDeps extends Invocation {
 interface RouteContext<A extends AuthLevel, B, Q> {
   req: HttpRequest;
   deps: ApiDeps;
-  user: A extends "none" | "optional" ? ApiUser | null : ApiUser;
+  user: A extends "optional" ? ApiUser | null : ApiUser;
   body: B;
   /** Empty for a route without a `query` schema. */
   query: Q;
@@ -107,7 +107,6 @@ async function authenticate(
   req: HttpRequest,
   level: AuthLevel,
 ): Promise<ApiUser | null> {
-  if (level === "none") return null;
   const unauthenticated = (message: string) => new HttpError(401, "unauthenticated", message);
   const header = req.headers.authorization?.trim() ?? "";
   if (header === "") {

@@ -70,9 +70,7 @@ export const NotificationsReadBodySchema = z
     }
   });
 
-export const NOTIFICATIONS_DEFAULT_LIMIT = 20;
-
-/** GET /notifications?limit=&cursor= (cursor: the `next_cursor` of the previous page). */
+/** GET /notifications?limit=&cursor= (limit 20 when absent; cursor: the previous `next_cursor`). */
 export const NotificationsQuerySchema = z
   .object({
     limit: z

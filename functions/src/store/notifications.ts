@@ -30,14 +30,13 @@ const IMPLAUSIBLE_NOTICE_TTL_SECONDS = 24 * 3600;
 const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
 /**
- * Adds or removes a membership document and, in the same transaction, moves the count kept on
- * `counter.ref` (field `counter.field`), so the count is exact: the report trigger skips the query
- * of a list whose count is 0. A count not kept yet (a document older than counts) stays missing,
- * so the trigger queries the list and records its exact size.
+ * Adds or removes a membership document (id: the uid) and, in the same transaction, moves the count
+ * kept on `counter.ref` (field `counter.field`), so the count is exact: the report trigger skips the
+ * query of a list whose count is 0. A count not kept yet (a document older than counts) stays
+ * missing, so the trigger queries the list and records its exact size.
  */
 async function setMembership(
   ref: DocumentReference,
-  uid: string,
   on: boolean,
   now: number,
   counter: { ref: DocumentReference; field: string },
@@ -45,7 +44,7 @@ async function setMembership(
   await ref.firestore.runTransaction(async (tx) => {
     const [member, holder] = await tx.getAll(ref, counter.ref);
     const exists = member.exists;
-    if (on) tx.set(ref, { uid, createdAt: Timestamp.fromMillis(now) });
+    if (on) tx.set(ref, { uid: ref.id, createdAt: Timestamp.fromMillis(now) });
     else if (exists) tx.delete(ref);
     const kept: unknown = holder.get(counter.field);
     if (on === exists || typeof kept !== "number" || kept < 0) return;
@@ -56,7 +55,7 @@ async function setMembership(
 /** Turns the user's one-shot watch of the machine on or off (`machines/{id}.watcherCount`). */
 export function setWatch(db: Firestore, uid: string, machineId: string, on: boolean, now: number) {
   const machine = refs(db).machine(machineId).withConverter(null);
-  return setMembership(refs(db).watchers(machineId).doc(uid), uid, on, now, {
+  return setMembership(refs(db).watchers(machineId).doc(uid), on, now, {
     ref: machine,
     field: "watcherCount",
   });
@@ -70,7 +69,7 @@ export function setRoomSubscription(
   on: boolean,
   now: number,
 ) {
-  return setMembership(refs(db).subscribers(roomId).doc(uid), uid, on, now, {
+  return setMembership(refs(db).subscribers(roomId).doc(uid), on, now, {
     ref: refs(db).congestion(roomId),
     field: "subscriberCount",
   });

@@ -1,7 +1,7 @@
 /**
  * The fair queue on Firestore; the rules are domain/queue.ts. One server-only document per room,
- * `queues/{roomId}`: the domain's `entries` written whole (epoch ms), `version` (its generation),
- * `offers` and `nextExpiresAt` (what the tick queries), `roomId`, `updatedAt`.
+ * `queues/{roomId}`: the domain's `entries` written whole (epoch ms), `offers` and `nextExpiresAt`
+ * (what the tick queries), `roomId`, `updatedAt`.
  *
  * Every change is read → pure function → write in one transaction, and every offer is announced
  * in the transaction that makes it (inbox entry {@link queueOfferId} and push, store/notices.ts):
@@ -20,7 +20,6 @@ import {
   type RoomQueue,
   type UserOffer,
   activeOffers,
-  claim,
   claimByMachineStart,
   expireOffers,
   join,
@@ -101,8 +100,6 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
   const offers = activeOffers(result.queue);
   const announce = offers.filter((o) => !held.has(key(o)));
   const notices = await offerNotices(db, tx, roomId, announce, now);
-  const stored: unknown = snap.get("version");
-  const version = (typeof stored === "number" ? stored : 0) + 1;
   return {
     ...result,
     changed,
@@ -119,7 +116,6 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
       t.set(ref, {
         roomId,
         entries: result.queue.entries,
-        version,
         offers: offers.length,
         nextExpiresAt: offers.length > 0 ? Math.min(...offers.map((o) => o.expiresAt)) : null,
         updatedAt: Timestamp.fromMillis(now),
@@ -132,7 +128,7 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
  * One queue change in its own transaction, its offers announced in it. Past the SDK's own
  * retries, contention is retried here with backoff, then {@link QueueBusyError}.
  */
-async function mutateQueue<R extends { queue: RoomQueue }>(
+export async function mutateQueue<R extends { queue: RoomQueue }>(
   db: Firestore,
   roomId: string,
   now: number,
@@ -176,17 +172,6 @@ export function leaveQueue(
     const passed = offerFreedMachine(left.queue, left.released.machineId, now, windowMinutes);
     return { ...left, queue: passed.queue };
   });
-}
-
-/** `POST /reserve/claim` (domain/queue.ts `claim`). */
-export function claimOffer(
-  db: Firestore,
-  uid: string,
-  roomId: string,
-  machineId: string | undefined,
-  now: number,
-) {
-  return mutateQueue(db, roomId, now, (q) => claim(q, uid, machineId, now));
 }
 
 /**

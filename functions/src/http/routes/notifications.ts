@@ -25,7 +25,6 @@ import {
 import {
   DeviceSubscribeBodySchema,
   LogoutBodySchema,
-  NOTIFICATIONS_DEFAULT_LIMIT,
   NotificationsQuerySchema,
   NotificationsReadBodySchema,
   NotifyMeBodySchema,
@@ -118,15 +117,12 @@ export const notificationRoutes = [
     auth: "user",
     query: NotificationsQuerySchema,
   }).handle(async ({ deps, user, query: q }) => {
-    const page = await listNotifications(
-      deps.db,
-      user.uid,
-      q.limit ?? NOTIFICATIONS_DEFAULT_LIMIT,
-      q.cursor,
-    ).catch((err: unknown) => {
-      if (!(err instanceof UnknownCursorError)) throw err;
-      throw new HttpError(400, "invalid_query", "cursor: is not a notification of yours");
-    });
+    const page = await listNotifications(deps.db, user.uid, q.limit ?? 20, q.cursor).catch(
+      (err: unknown) => {
+        if (!(err instanceof UnknownCursorError)) throw err;
+        throw new HttpError(400, "invalid_query", "cursor: is not a notification of yours");
+      },
+    );
     return {
       status: 200,
       body: {

@@ -8,7 +8,8 @@
  *   claim window (CLAIM_WINDOW_MINUTES) ends; the user then leaves the queue.
  */
 import { z } from "zod";
-import { QueueBusyError, claimOffer, joinQueue, leaveQueue } from "../../store/queue";
+import { claim } from "../../domain/queue";
+import { QueueBusyError, joinQueue, leaveQueue, mutateQueue } from "../../store/queue";
 import { idOut } from "../../store/status";
 import { readReservation } from "../views";
 import { defineRoute } from "../apiRouter";
@@ -58,9 +59,10 @@ export const queueRoutes = [
   }).handle(async ({ deps, user, body }) => {
     const room = await roomOr404(deps.db, body.room_id);
     if (body.machine_id !== undefined) await machineOr404(deps.db, body.machine_id);
-    const r = await claimOffer(deps.db, user.uid, room.roomId, body.machine_id, deps.now()).catch(
-      queueBusy,
-    );
+    const now = deps.now();
+    const r = await mutateQueue(deps.db, room.roomId, now, (q) =>
+      claim(q, user.uid, body.machine_id, now),
+    ).catch(queueBusy);
     if (!r.ok) {
       const message = {
         notQueued: `room_id: you are not in the queue of room ${room.roomId}`,

@@ -36,9 +36,8 @@ export const statusRoutes = [
     auth: "user",
     // No `body` on the route: an absent or empty body is `{}`.
   }).handle(async ({ req, deps, user }) => {
-    const declared = Number(req.headers["content-length"] ?? "0");
-    const hasBody = (req.rawBody?.length ?? 0) > 0 || declared > 0;
-    const body = parseOrThrow(LoadBodySchema, hasBody ? jsonBody(req) : {});
+    const empty = !req.rawBody?.length && !Number(req.headers["content-length"] ?? 0);
+    const body = parseOrThrow(LoadBodySchema, empty ? {} : jsonBody(req));
     const room = body.room_id === undefined ? null : await roomOr404(deps.db, body.room_id);
     return { status: 200, body: await loadView(deps.db, user.uid, room, deps.now()) };
   }),

@@ -7,7 +7,7 @@
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
-import { kstParts } from "../../domain/time";
+import { kstDate } from "../../domain/time";
 import { defineRoute } from "../apiRouter";
 import { refs } from "../../data/refs";
 
@@ -54,11 +54,6 @@ const SurveysResponseSchema = z.strictObject({
   average_satisfaction: z.number().nullable(),
 });
 
-function dayKey(epochMs: number): string {
-  const p = kstParts(epochMs);
-  return `${p.year}${String(p.month).padStart(2, "0")}${String(p.day).padStart(2, "0")}`;
-}
-
 export const surveyRoutes = [
   defineRoute({
     method: "POST",
@@ -69,7 +64,7 @@ export const surveyRoutes = [
   }).handle(async ({ deps, user, body }) => {
     const now = deps.now();
     await refs(deps.db)
-      .surveys.doc(`${user.uid}_${dayKey(now)}`)
+      .surveys.doc(`${user.uid}_${kstDate(now)}`)
       .set({
         uid: user.uid,
         satisfaction: body.satisfaction,

@@ -4,7 +4,7 @@
  * {@link WeatherCache} (Firestore in production) for an hour, with a timeout on every request.
  */
 import * as logger from "firebase-functions/logger";
-import { HOUR_MS, MINUTE_MS, kstHourStart, kstParts } from "../../domain/time";
+import { HOUR_MS, MINUTE_MS, kstDate, kstHourStart, kstParts } from "../../domain/time";
 import type { Weather } from "../../domain/weather";
 import { KmaError, kmaErrorInBody, parseVilageFcst } from "./parse";
 
@@ -29,8 +29,7 @@ const pad = (n: number) => String(n).padStart(2, "0");
 type KmaSlot = ReturnType<typeof slotAt>;
 
 function slotAt(at: number) {
-  const p = kstParts(at);
-  return { baseDate: `${p.year}${pad(p.month)}${pad(p.day)}`, baseTime: `${pad(p.hour)}00`, at };
+  return { baseDate: kstDate(at), baseTime: `${pad(kstParts(at).hour)}00`, at };
 }
 
 /** The newest forecast run published at `now` (epoch ms). */
