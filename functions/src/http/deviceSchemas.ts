@@ -92,19 +92,5 @@ export const RawDataSampleBodySchema = z
   })
   .strict();
 
-/** Either shape (for the docs); the handler parses a body with `samples` as a batch. */
-export const RawDataBodySchema = z.union([RawDataSampleBodySchema, RawDataBatchBodySchema]);
-
 /** `POST …/device/device_update` (the seed's route): the board asks for its thresholds. */
 export const DeviceUpdateBodySchema = z.object(DeviceFields).strict();
-
-export const ThresholdsSchema = z.object({
-  NewWashThreshold: z.number(),
-  NewSpinThreshold: z.number(),
-});
-
-export const DeviceOkSchema = z.object({
-  message: z.string(),
-  NewWashThreshold: z.number().nullable(),
-  NewSpinThreshold: z.number().nullable(),
-});
