@@ -36,10 +36,6 @@ import {
 import { sendNotices } from "./notices";
 import { onMachineFreed, withdrawMachineOffer } from "./queue";
 
-/** provisioning/{machineId} shows a new or rotated secret for a day. */
-const PROVISIONING_TTL_MS = 24 * 3600_000;
-const CONFIG_NOTICE_TTL_SECONDS = 24 * 3600;
-
 /** The invocation, and the DEVICE_MASTER_KEY secret's value that new device secrets need. */
 export type ConsoleDeps = Invocation & { masterKey: string };
 
@@ -109,7 +105,7 @@ async function noticeAdmins(deps: ConsoleDeps, what: Refusal, editTime: number):
       machineId: what.kind === "machine" ? what.id : "",
       roomId: what.roomId,
       text: (locale) => configErrorMessage(what, locale),
-      ttlSeconds: CONFIG_NOTICE_TTL_SECONDS,
+      ttlSeconds: 24 * 3600,
     })),
     deps.now(),
   );
@@ -284,7 +280,7 @@ async function shownSecret(deps: ConsoleDeps, m: MachineDescription, chosen: unk
   return {
     ...shown,
     createdAt: Timestamp.fromMillis(now),
-    expireAt: Timestamp.fromMillis(now + PROVISIONING_TTL_MS),
+    expireAt: Timestamp.fromMillis(now + 24 * 3600_000), // shown for a day
   };
 }
 
