@@ -428,6 +428,11 @@ async function authenticate(
   }
 }
 
+/**
+ * A device JWT is valid when signed with the machine's secret (HS256), its `sub` exactly the
+ * machine id, and fresh: with `exp`, unexpired and at most 1 h after its `iat` (or now); without
+ * `exp`, an `iat` at most 1 h old and not more than the allowed clock skew in the future.
+ */
 async function verifyDeviceToken(
   deps: DeviceDeps,
   token: string,
@@ -436,7 +441,7 @@ async function verifyDeviceToken(
   offline: boolean,
 ): Promise<void> {
   // jose is loaded on first use: only newer firmware sends tokens, and cold starts stay short.
-  const { decodeJwt } = await import("jose");
+  const { decodeJwt, jwtVerify } = await import("jose");
   let sub: unknown;
   try {
     sub = decodeJwt(token).sub;
@@ -452,44 +457,25 @@ async function verifyDeviceToken(
   const key = other
     ? plainSecret(deps, sub, encryptedSecretOf(await refs(deps.db).deviceSecret(sub).get()))
     : secret;
-  if (key && (await verifies(token, key, other ? sub : machineId, deps.now()))) {
-    if (!other) return;
-    throw new HttpError(403, "forbidden", `token was issued for machine ${sub}, not ${machineId}`);
-  }
-  throw unauthenticated("Bearer token signature or claims are invalid");
-}
-
-/**
- * Signed with `secret` (HS256), `sub` exactly `expectedSub`, and fresh: with `exp`, unexpired and
- * at most 1 h after its `iat` (or now); without `exp`, an `iat` at most 1 h old and not more than
- * the allowed clock skew in the future.
- */
-async function verifies(
-  token: string,
-  secret: string,
-  expectedSub: string,
-  nowMs: number,
-): Promise<boolean> {
-  const { jwtVerify } = await import("jose");
+  const nowMs = deps.now();
   const nowS = nowMs / 1000;
-  try {
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
-      algorithms: ["HS256"],
-      requiredClaims: ["sub"],
-      subject: expectedSub,
-      currentDate: new Date(nowMs),
-    });
-    const iat = payload.iat;
-    if (payload.exp === undefined) {
-      return (
-        typeof iat === "number" &&
+  const verified = key
+    ? await jwtVerify(token, new TextEncoder().encode(key), {
+        algorithms: ["HS256"],
+        subject: other ? sub : machineId,
+        currentDate: new Date(nowMs),
+      }).catch(() => null)
+    : null;
+  const { iat, exp } = verified?.payload ?? {};
+  const fresh =
+    exp === undefined
+      ? typeof iat === "number" &&
         iat <= nowS + MAX_CLOCK_SKEW_SECONDS &&
         nowS - iat <= MAX_TOKEN_LIFETIME_S
-      );
-    }
-    return payload.exp - Math.min(iat ?? nowS, nowS) <= MAX_TOKEN_LIFETIME_S;
-  } catch {
-    return false;
+      : exp - Math.min(iat ?? nowS, nowS) <= MAX_TOKEN_LIFETIME_S;
+  if (!verified || !fresh) throw unauthenticated("Bearer token signature or claims are invalid");
+  if (other) {
+    throw new HttpError(403, "forbidden", `token was issued for machine ${sub}, not ${machineId}`);
   }
 }
 
