@@ -95,10 +95,9 @@ async function refuse(
 
 /** Tells every admin, once per edit (the notice id carries the edit's update time). */
 async function noticeAdmins(deps: ConsoleDeps, what: Refusal, editTime: number): Promise<void> {
-  const uids = await adminUids(deps.db);
   await sendNotices(
     deps.db,
-    uids.map((uid) => ({
+    (await adminUids(deps.db)).map((uid) => ({
       uid,
       id: `config-${what.kind}-${what.id}-${editTime}`,
       type: "config_error",
@@ -196,9 +195,8 @@ export async function applyMachineEdit(
   if (moved) await leaveRoom(deps, machineId, applied.roomId);
   if (config.outOfOrder) {
     // As a broken report that reached the threshold: since/reason, and the offer taken back.
-    const machine = r.machine(machineId);
-    if ((await machine.get()).get("outOfOrderSince") == null) {
-      await machine.update({
+    if (data.outOfOrderSince == null) {
+      await r.machine(machineId).update({
         outOfOrderSince: Timestamp.fromMillis(deps.now()),
         outOfOrderReason: "set by an admin",
       });
