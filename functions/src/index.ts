@@ -2,8 +2,9 @@
  * Every deployed function, registered in its entry point's file and re-exported here. Nothing else.
  */
 import { setGlobalOptions } from "firebase-functions/v2/options";
+import { REGION } from "./domain/firmwareSnippet";
 
-setGlobalOptions({ region: "asia-northeast3", maxInstances: 10 });
+setGlobalOptions({ region: REGION, maxInstances: 10 });
 
 export { device } from "./http/device";
 export { onReportCreated } from "./triggers/onReportCreated";
