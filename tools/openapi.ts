@@ -13,11 +13,10 @@ import path from "node:path";
 import { z } from "zod";
 import type { ApiRoute, AuthLevel } from "../functions/src/http/apiRouter";
 import {
-  DeviceOkSchema,
   DeviceUpdateBodySchema,
   HeartbeatBodySchema,
-  RawDataBodySchema,
-  ThresholdsSchema,
+  RawDataBatchBodySchema,
+  RawDataSampleBodySchema,
   UpdateBodySchema,
 } from "../functions/src/http/deviceSchemas";
 import { apiRoutes } from "../functions/src/http/routes";
@@ -118,6 +117,17 @@ const ErrorResponseSchema = z
   })
   .strict();
 
+/** Either shape; the handler parses a body with `samples` as a batch. */
+const RawDataBodySchema = z.union([RawDataSampleBodySchema, RawDataBatchBodySchema]);
+const DeviceOkSchema = z.object({
+  message: z.string(),
+  NewWashThreshold: z.number().nullable(),
+  NewSpinThreshold: z.number().nullable(),
+});
+const ThresholdsSchema = z.object({
+  NewWashThreshold: z.number(),
+  NewSpinThreshold: z.number(),
+});
 const HeartbeatOkSchema = z.object({ message: z.literal("ok") });
 const RawDataOkSchema = z.object({
   message: z.literal("received"),

@@ -3,8 +3,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/routes";
 import type { ApiDeps } from "../../functions/src/http/apiRouter";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
-import { createDeviceState } from "../../functions/src/http/deviceState";
+import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
 import { deviceBaseUrl, firmwareSnippet } from "../../functions/src/domain/firmwareSnippet";
 import { apiRoutes } from "../../functions/src/http/routes";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
@@ -19,7 +18,7 @@ import {
 } from "../support/world";
 
 /** This test's device-function instance memory (rate buckets, machine cache). */
-let deviceState = createDeviceState();
+let deviceState = createDeviceState(testSettings().device);
 
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000; // device Unix seconds
 const NOW = (START + 2 * 3600) * 1000;
@@ -108,7 +107,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  deviceState = createDeviceState();
+  deviceState = createDeviceState(testSettings().device);
   clock = NOW;
   await seedDemoWorld();
 });

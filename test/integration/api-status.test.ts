@@ -3,8 +3,7 @@ import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
 import { createApiHandler } from "../../functions/src/http/routes";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
-import { createDeviceState } from "../../functions/src/http/deviceState";
+import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import {
@@ -275,7 +274,7 @@ describe("POST /load", () => {
       db: testDb(),
       masterKey: TEST_MASTER_KEY,
       now: () => clock,
-      state: createDeviceState(),
+      state: createDeviceState(testSettings().device),
     });
     const ts = Math.floor(clock / 1000) - 20 * 60; // started 20 minutes ago
     const res = await runHandler(

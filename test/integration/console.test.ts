@@ -6,16 +6,24 @@
 import { getAuth } from "firebase-admin/auth";
 import type { DocumentReference, DocumentSnapshot } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
+import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
 import { runHandler } from "../../functions/src/http/adapter";
-import { createDeviceState } from "../../functions/src/http/deviceState";
 import { joinQueue, onMachineFreed } from "../../functions/src/store/queue";
 import { onAdminWritten } from "../../functions/src/triggers/onAdminWritten";
-import { onMachineWritten } from "../../functions/src/triggers/onMachineWritten";
-import { onProvisioningWritten } from "../../functions/src/triggers/onProvisioningWritten";
-import { onRoomWritten } from "../../functions/src/triggers/onRoomWritten";
+import {
+  onMachineWritten,
+  onProvisioningWritten,
+  onRoomWritten,
+} from "../../functions/src/triggers/console";
 import { signUpUser } from "../support/auth";
-import { TEST_MASTER_KEY, jsonRequest, readQueue, seedDemoWorld, testDb } from "../support/world";
+import {
+  TEST_MASTER_KEY,
+  jsonRequest,
+  readQueue,
+  seedDemoWorld,
+  testDb,
+  testSettings,
+} from "../support/world";
 
 const NOW = Date.UTC(2025, 5, 9, 3, 0);
 
@@ -63,7 +71,7 @@ function postUpdate(machineId: number, secret: string) {
       db: testDb(),
       masterKey: TEST_MASTER_KEY,
       now: () => NOW,
-      state: createDeviceState(),
+      state: createDeviceState(testSettings().device),
     }),
     jsonRequest("POST", "/update", {
       machine_id: machineId,

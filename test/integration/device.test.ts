@@ -2,12 +2,18 @@ import { SignJWT } from "jose";
 import { DocumentReference, Firestore } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
-import { createDeviceState } from "../../functions/src/http/deviceState";
-import { TEST_MASTER_KEY, dumpDb, jsonRequest, seedDemoWorld, testDb } from "../support/world";
+import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
+import {
+  TEST_MASTER_KEY,
+  dumpDb,
+  jsonRequest,
+  seedDemoWorld,
+  testDb,
+  testSettings,
+} from "../support/world";
 
 /** This test's device-function instance memory (rate buckets, machine cache). */
-let deviceState = createDeviceState();
+let deviceState = createDeviceState(testSettings().device);
 
 const NOW = Date.UTC(2026, 10, 16, 1, 0, 0); // 2026-11-16 10:00 KST
 const TS = Math.floor(NOW / 1000) - 60;
@@ -57,7 +63,7 @@ const rawSample = (machineId: number, timestamp: number, magnitude = 0.4) => ({
 });
 
 beforeEach(async () => {
-  deviceState = createDeviceState();
+  deviceState = createDeviceState(testSettings().device);
   clock = NOW;
   await seedDemoWorld();
 });

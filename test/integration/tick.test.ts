@@ -1,8 +1,7 @@
 import type { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
-import { createDeviceState } from "../../functions/src/http/deviceState";
+import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
 import type { Settings } from "../../functions/src/config";
 import { runTick, tick } from "../../functions/src/scheduled/tick";
 import { createRecordingTransport } from "../../tools/fcm/recordingTransport";
@@ -24,7 +23,7 @@ import {
 } from "../support/world";
 
 /** This test's device-function instance memory (rate buckets, machine cache). */
-let deviceState = createDeviceState();
+let deviceState = createDeviceState(testSettings().device);
 
 const MIN = 60_000;
 // Monday 2026-11-16 09:00 KST, on a minute boundary.
@@ -91,7 +90,7 @@ const snapshot = async (uids: string[]) => ({
 });
 
 beforeEach(async () => {
-  deviceState = createDeviceState();
+  deviceState = createDeviceState(testSettings().device);
   clock = T0;
   transport = createRecordingTransport();
   await seedDemoWorld();

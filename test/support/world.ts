@@ -6,8 +6,7 @@ import { type Firestore, type QueryDocumentSnapshot, getFirestore } from "fireba
 import { expect } from "vitest";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
-import { createDeviceState } from "../../functions/src/http/deviceState";
+import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
 import { type Settings, readSettings } from "../../functions/src/config";
 import type { Invocation } from "../../functions/src/invocation";
 import type { RoomQueue } from "../../functions/src/domain/queue";
@@ -95,7 +94,7 @@ export async function postUpdate(
       db: testDb(),
       masterKey: TEST_MASTER_KEY,
       now: () => now,
-      state: createDeviceState(),
+      state: createDeviceState(testSettings().device),
     }),
     jsonRequest("POST", "/update", {
       machine_id: machineId,

@@ -20,8 +20,8 @@ import os from "node:os";
 import path from "node:path";
 import { getFirestore, Timestamp } from "firebase-admin/firestore";
 import { runHandler } from "../../functions/src/http/adapter";
-import { createDeviceHandler } from "../../functions/src/http/deviceHandler";
-import { createDeviceState } from "../../functions/src/http/deviceState";
+import { readSettings } from "../../functions/src/config";
+import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { ROOT, startStack } from "../stack/stack";
 import { measureAccuracy } from "./accuracy";
@@ -275,7 +275,7 @@ async function rawDataStream(db: FirebaseFirestore.Firestore, counter: ReturnTyp
       db,
       masterKey: process.env.DEVICE_MASTER_KEY ?? "",
       now: () => clock,
-      state: createDeviceState(),
+      state: createDeviceState(readSettings().device),
     });
     counter.reset();
     let refused = 0;

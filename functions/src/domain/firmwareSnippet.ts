@@ -4,8 +4,8 @@
  */
 import type { MachineType } from "./status";
 
-/** Where every function of this project runs (functions/src/index.ts). */
-const REGION = "asia-northeast3";
+/** Where every function of this project runs (set in functions/src/index.ts). */
+export const REGION = "asia-northeast3";
 
 const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)(:\d{1,5})?$/i;
 const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;

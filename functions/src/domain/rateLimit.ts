@@ -30,11 +30,7 @@ export function rememberEntry<V>(map: Map<string, V>, key: string, value: V): vo
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly limits: { burst: number; perSecond: number }) {
-    if (!(limits.burst >= 1) || !(limits.perSecond > 0)) {
-      throw new Error("a bucket needs burst >= 1 and perSecond > 0");
-    }
-  }
+  constructor(private readonly limits: { burst: number; perSecond: number }) {}
 
   /** Spends one token of `key` at `nowMs` if there is one; else the seconds until one is back. */
   take(key: string, nowMs: number): { allowed: boolean; retryAfterSeconds: number } {

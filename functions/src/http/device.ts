@@ -3,8 +3,7 @@ import { onRequest } from "firebase-functions/v2/https";
 import { DEVICE_MASTER_KEY } from "../config";
 import { startInvocation } from "../invocation";
 import { toExpress } from "./adapter";
-import { createDeviceHandler } from "./deviceHandler";
-import { type DeviceState, createDeviceState } from "./deviceState";
+import { type DeviceState, createDeviceHandler, createDeviceState } from "./deviceHandler";
 
 /** This instance's rate buckets and machine cache, made on the first request (params read then). */
 let state: DeviceState | null = null;

@@ -14,7 +14,7 @@ import type { z } from "zod";
 import { type CalibrationSums, thresholds } from "../domain/calibration";
 import { DECIMAL_ID } from "../domain/consoleConfig";
 import { reportId } from "../domain/cycle";
-import { type TokenBuckets, rememberEntry } from "../domain/rateLimit";
+import { TokenBuckets, rememberEntry } from "../domain/rateLimit";
 import { type MachineType, isBoundary, normalizeStatus } from "../domain/status";
 import {
   type EncryptedSecret,
@@ -24,6 +24,7 @@ import {
 } from "../security/deviceSecret";
 import { isAlreadyExists, isNotFound, toMillis } from "../data/db";
 import { refs } from "../data/refs";
+import type { Settings } from "../config";
 import type { Invocation } from "../invocation";
 import { type HttpRequest, type HttpResponse, jsonBody, requireMethod } from "./adapter";
 import {
@@ -34,17 +35,60 @@ import {
   RawDataSampleBodySchema,
   UpdateBodySchema,
 } from "./deviceSchemas";
-import {
-  type CachedMachine,
-  type DeviceState,
-  LIVENESS_WRITE_MS,
-  MACHINE_CACHE_TTL_MS,
-} from "./deviceState";
 import { HttpError, parseOrThrow } from "./errors";
 import { noMachine } from "./routes/common";
 
 /** The invocation's database and clock, the DEVICE_MASTER_KEY's value and this instance's memory. */
 export type DeviceDeps = Pick<Invocation, "db" | "now"> & { masterKey: string; state: DeviceState };
+
+/** How long a cached machine document is trusted (raw_data only; reports always read afresh). */
+const MACHINE_CACHE_TTL_MS = 60_000;
+/** A liveness write (lastSeenAt, pingAt) is made at most this often per machine and instance. */
+const LIVENESS_WRITE_MS = 5 * 60_000;
+
+interface CachedMachine {
+  exists: boolean;
+  calibrationOn: boolean;
+  online: boolean;
+  /** Epoch ms of the last liveness traffic written (heartbeat, raw_data), or null. */
+  pingAt: number | null;
+  /** The encrypted secret, once an authenticated request needed it (undefined: not read yet). */
+  secret?: EncryptedSecret | null;
+  /** Epoch ms the document was read. */
+  readAt: number;
+}
+
+export type DeviceState = ReturnType<typeof createDeviceState>;
+
+/**
+ * What one instance keeps in memory between requests, so that the firmware's steady traffic costs
+ * almost nothing in Firestore: per-machine rate buckets, the machine documents raw_data needs, and
+ * the secret records of failed authentications. Each instance has its own, so fleet-wide limits
+ * are these times maxInstances (index.ts). Bursts of 20 requests and 30 raw_data (a 1 Hz stream
+ * with room for catch-up after a Wi-Fi hiccup); the sustained rates are params (config.ts).
+ */
+export function createDeviceState({ requestsPerSecond, rawDataPerSecond }: Settings["device"]) {
+  const rawData = { burst: 30, perSecond: rawDataPerSecond };
+  return {
+    /** Reports, heartbeats and threshold requests. */
+    requests: new TokenBuckets({ burst: 20, perSecond: requestsPerSecond }),
+    /** Authenticated raw_data. */
+    rawData: new TokenBuckets(rawData),
+    /** raw_data without credentials (anyone can send it; it must not spend the board's bucket). */
+    rawDataUnsigned: new TokenBuckets(rawData),
+    /**
+     * Failed authentications: 10 at once, then one every 6 seconds. Past that, a guess is checked
+     * against the secret record already held and refused with 429 without a read; the right secret
+     * still gets through (a stranger cannot lock a board out).
+     */
+    authFailures: new TokenBuckets({ burst: 10, perSecond: 1 / 6 }),
+    /** Secret records of machines that failed authentication, for checks without a read. */
+    failedSecrets: new Map<string, EncryptedSecret | null>(),
+    machines: new Map<string, CachedMachine>(),
+    /** Machines whose secret record did not decrypt (logged once). */
+    undecryptable: new Set<string>(),
+  };
+}
 
 /** What every device body carries (deviceSchemas.ts). */
 type DeviceBody = z.output<typeof DeviceUpdateBodySchema> & { timestamp?: number };
@@ -384,6 +428,11 @@ async function authenticate(
   }
 }
 
+/**
+ * A device JWT is valid when signed with the machine's secret (HS256), its `sub` exactly the
+ * machine id, and fresh: with `exp`, unexpired and at most 1 h after its `iat` (or now); without
+ * `exp`, an `iat` at most 1 h old and not more than the allowed clock skew in the future.
+ */
 async function verifyDeviceToken(
   deps: DeviceDeps,
   token: string,
@@ -392,7 +441,7 @@ async function verifyDeviceToken(
   offline: boolean,
 ): Promise<void> {
   // jose is loaded on first use: only newer firmware sends tokens, and cold starts stay short.
-  const { decodeJwt } = await import("jose");
+  const { decodeJwt, jwtVerify } = await import("jose");
   let sub: unknown;
   try {
     sub = decodeJwt(token).sub;
@@ -408,44 +457,25 @@ async function verifyDeviceToken(
   const key = other
     ? plainSecret(deps, sub, encryptedSecretOf(await refs(deps.db).deviceSecret(sub).get()))
     : secret;
-  if (key && (await verifies(token, key, other ? sub : machineId, deps.now()))) {
-    if (!other) return;
-    throw new HttpError(403, "forbidden", `token was issued for machine ${sub}, not ${machineId}`);
-  }
-  throw unauthenticated("Bearer token signature or claims are invalid");
-}
-
-/**
- * Signed with `secret` (HS256), `sub` exactly `expectedSub`, and fresh: with `exp`, unexpired and
- * at most 1 h after its `iat` (or now); without `exp`, an `iat` at most 1 h old and not more than
- * the allowed clock skew in the future.
- */
-async function verifies(
-  token: string,
-  secret: string,
-  expectedSub: string,
-  nowMs: number,
-): Promise<boolean> {
-  const { jwtVerify } = await import("jose");
+  const nowMs = deps.now();
   const nowS = nowMs / 1000;
-  try {
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
-      algorithms: ["HS256"],
-      requiredClaims: ["sub"],
-      subject: expectedSub,
-      currentDate: new Date(nowMs),
-    });
-    const iat = payload.iat;
-    if (payload.exp === undefined) {
-      return (
-        typeof iat === "number" &&
+  const verified = key
+    ? await jwtVerify(token, new TextEncoder().encode(key), {
+        algorithms: ["HS256"],
+        subject: other ? sub : machineId,
+        currentDate: new Date(nowMs),
+      }).catch(() => null)
+    : null;
+  const { iat, exp } = verified?.payload ?? {};
+  const fresh =
+    exp === undefined
+      ? typeof iat === "number" &&
         iat <= nowS + MAX_CLOCK_SKEW_SECONDS &&
         nowS - iat <= MAX_TOKEN_LIFETIME_S
-      );
-    }
-    return payload.exp - Math.min(iat ?? nowS, nowS) <= MAX_TOKEN_LIFETIME_S;
-  } catch {
-    return false;
+      : exp - Math.min(iat ?? nowS, nowS) <= MAX_TOKEN_LIFETIME_S;
+  if (!verified || !fresh) throw unauthenticated("Bearer token signature or claims are invalid");
+  if (other) {
+    throw new HttpError(403, "forbidden", `token was issued for machine ${sub}, not ${machineId}`);
   }
 }
 

@@ -6,8 +6,6 @@ import { z } from "zod";
 import { DECIMAL_ID } from "../domain/consoleConfig";
 import { DEVICE_STATUSES, MACHINE_TYPES } from "../domain/status";
 
-/** 2020-01-01T00:00:00Z: a device clock before this has not synced NTP. */
-const MIN_DEVICE_TIMESTAMP = 1577836800;
 export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
 
 /** The seed's integer ids; the same digits as a string are accepted too. Output: the string. */
@@ -25,10 +23,11 @@ const DeviceFields = {
 };
 const Battery = z.number().min(0).max(100);
 const Magnitude = z.number().finite().min(0).max(1000);
+/** A device clock before 2020-01-01T00:00:00Z has not synced NTP. */
 const DeviceTimestamp = z
   .number()
   .int()
-  .min(MIN_DEVICE_TIMESTAMP, "must be on or after 2020-01-01 (Unix seconds)");
+  .min(1577836800, "must be on or after 2020-01-01 (Unix seconds)");
 /** One accelerometer axis delta of the firmware's raw sample. */
 const AxisDelta = z.number().finite().min(-1000).max(1000);
 
@@ -92,19 +91,5 @@ export const RawDataSampleBodySchema = z
   })
   .strict();
 
-/** Either shape (for the docs); the handler parses a body with `samples` as a batch. */
-export const RawDataBodySchema = z.union([RawDataSampleBodySchema, RawDataBatchBodySchema]);
-
 /** `POST …/device/device_update` (the seed's route): the board asks for its thresholds. */
 export const DeviceUpdateBodySchema = z.object(DeviceFields).strict();
-
-export const ThresholdsSchema = z.object({
-  NewWashThreshold: z.number(),
-  NewSpinThreshold: z.number(),
-});
-
-export const DeviceOkSchema = z.object({
-  message: z.string(),
-  NewWashThreshold: z.number().nullable(),
-  NewSpinThreshold: z.number().nullable(),
-});

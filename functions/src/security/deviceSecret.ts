@@ -63,11 +63,6 @@ export function secretsEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
-/** A new device secret: 32 random bytes, base64url. */
-export function generateDeviceSecret(): string {
-  return randomBytes(32).toString("base64url");
-}
-
 /**
  * A keyed fingerprint of a device secret (HMAC-SHA256 under the master key), stored beside the
  * encrypted record so that a secret reused on another machine can be found with one query,

@@ -36,10 +36,6 @@ import {
 import { sendNotices } from "./notices";
 import { onMachineFreed, withdrawMachineOffer } from "./queue";
 
-/** provisioning/{machineId} shows a new or rotated secret for a day. */
-const PROVISIONING_TTL_MS = 24 * 3600_000;
-const CONFIG_NOTICE_TTL_SECONDS = 24 * 3600;
-
 /** The invocation, and the DEVICE_MASTER_KEY secret's value that new device secrets need. */
 export type ConsoleDeps = Invocation & { masterKey: string };
 
@@ -99,17 +95,16 @@ async function refuse(
 
 /** Tells every admin, once per edit (the notice id carries the edit's update time). */
 async function noticeAdmins(deps: ConsoleDeps, what: Refusal, editTime: number): Promise<void> {
-  const uids = await adminUids(deps.db);
   await sendNotices(
     deps.db,
-    uids.map((uid) => ({
+    (await adminUids(deps.db)).map((uid) => ({
       uid,
       id: `config-${what.kind}-${what.id}-${editTime}`,
       type: "config_error",
       machineId: what.kind === "machine" ? what.id : "",
       roomId: what.roomId,
       text: (locale) => configErrorMessage(what, locale),
-      ttlSeconds: CONFIG_NOTICE_TTL_SECONDS,
+      ttlSeconds: 24 * 3600,
     })),
     deps.now(),
   );
@@ -200,9 +195,8 @@ export async function applyMachineEdit(
   if (moved) await leaveRoom(deps, machineId, applied.roomId);
   if (config.outOfOrder) {
     // As a broken report that reached the threshold: since/reason, and the offer taken back.
-    const machine = r.machine(machineId);
-    if ((await machine.get()).get("outOfOrderSince") == null) {
-      await machine.update({
+    if (data.outOfOrderSince == null) {
+      await r.machine(machineId).update({
         outOfOrderSince: Timestamp.fromMillis(deps.now()),
         outOfOrderReason: "set by an admin",
       });
@@ -284,7 +278,7 @@ async function shownSecret(deps: ConsoleDeps, m: MachineDescription, chosen: unk
   return {
     ...shown,
     createdAt: Timestamp.fromMillis(now),
-    expireAt: Timestamp.fromMillis(now + PROVISIONING_TTL_MS),
+    expireAt: Timestamp.fromMillis(now + 24 * 3600_000), // shown for a day
   };
 }
 

@@ -4,16 +4,12 @@
  * stored only encrypted, with a keyed fingerprint that finds reuse (docs/DECISIONS.md "Device
  * secrets").
  */
+import { randomBytes } from "node:crypto";
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
 import { deviceBaseUrl, firmwareSnippet } from "../domain/firmwareSnippet";
 import type { Machine } from "../data/model";
 import { refs } from "../data/refs";
-import {
-  encryptSecret,
-  generateDeviceSecret,
-  secretFingerprint,
-  weakSecretReasons,
-} from "../security/deviceSecret";
+import { encryptSecret, secretFingerprint, weakSecretReasons } from "../security/deviceSecret";
 
 /** A machine as a secret's firmware snippet and the admin API's answer describe it. */
 export type MachineDescription = Pick<Machine, "machineId" | "roomId" | "name" | "type">;
@@ -91,7 +87,7 @@ export async function newSecret(
   m: MachineDescription,
   chosen: string | undefined,
 ) {
-  const secret = chosen ?? generateDeviceSecret();
+  const secret = chosen ?? randomBytes(32).toString("base64url");
   const shown = {
     secret_key: secret,
     firmware_snippet: firmwareSnippet(deviceUrl, m, secret),

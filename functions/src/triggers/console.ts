@@ -1,14 +1,22 @@
 /**
- * The registration the console triggers share: the write event decoded into document versions and
- * a store/console.ts function called with the invocation and the master key (read in the handler,
- * never at module load).
+ * The console triggers (docs/ADMIN.md): a write to machines/, rooms/ or provisioning/ decoded into
+ * document versions and handed to store/console.ts with the invocation and the master key (read in
+ * the handler, never at module load). A machine or room edit gets the admin API's consequences (a
+ * write that changes no configuration returns without a read); a provisioning document's `rotate:
+ * true` or `chosen_secret` rotates the machine's secret.
  */
 import * as logger from "firebase-functions/logger";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { DEVICE_MASTER_KEY } from "../config";
 import { startInvocation } from "../invocation";
-import type { ConsoleDeps, DocumentVersion } from "../store/console";
+import {
+  type ConsoleDeps,
+  type DocumentVersion,
+  applyMachineEdit,
+  applyProvisioningEdit,
+  applyRoomEdit,
+} from "../store/console";
 
 function versionOf(snap: DocumentSnapshot | undefined): DocumentVersion | null {
   if (!snap?.exists) return null;
@@ -16,7 +24,7 @@ function versionOf(snap: DocumentSnapshot | undefined): DocumentVersion | null {
 }
 
 /** The trigger on `document`, whose one parameter is the id `apply` gets. */
-export function consoleTrigger<O extends string>(
+function consoleTrigger<O extends string>(
   kind: string,
   document: string,
   apply: (
@@ -40,3 +48,11 @@ export function consoleTrigger<O extends string>(
     },
   );
 }
+
+export const onMachineWritten = consoleTrigger("machine", "machines/{machineId}", applyMachineEdit);
+export const onRoomWritten = consoleTrigger("room", "rooms/{roomId}", applyRoomEdit);
+export const onProvisioningWritten = consoleTrigger(
+  "provisioning",
+  "provisioning/{machineId}",
+  applyProvisioningEdit,
+);
