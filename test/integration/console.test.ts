@@ -10,11 +10,9 @@ import { createDeviceHandler, createDeviceState } from "../../functions/src/http
 import { runHandler } from "../../functions/src/http/adapter";
 import { joinQueue, onMachineFreed } from "../../functions/src/store/queue";
 import { onAdminWritten } from "../../functions/src/triggers/onAdminWritten";
-import {
-  onMachineWritten,
-  onProvisioningWritten,
-  onRoomWritten,
-} from "../../functions/src/triggers/console";
+import { onMachineWritten } from "../../functions/src/triggers/onMachineWritten";
+import { onProvisioningWritten } from "../../functions/src/triggers/onProvisioningWritten";
+import { onRoomWritten } from "../../functions/src/triggers/onRoomWritten";
 import { signUpUser } from "../support/auth";
 import {
   TEST_MASTER_KEY,

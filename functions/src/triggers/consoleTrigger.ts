@@ -1,22 +1,14 @@
 /**
- * The console triggers (docs/ADMIN.md): a write to machines/, rooms/ or provisioning/ decoded into
- * document versions and handed to store/console.ts with the invocation and the master key (read in
- * the handler, never at module load). A machine or room edit gets the admin API's consequences (a
- * write that changes no configuration returns without a read); a provisioning document's `rotate:
- * true` or `chosen_secret` rotates the machine's secret.
+ * The registration the console triggers share (docs/ADMIN.md): a write to machines/, rooms/ or
+ * provisioning/ decoded into document versions and handed to a store/console.ts function with the
+ * invocation and the master key (read in the handler, never at module load).
  */
 import * as logger from "firebase-functions/logger";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { DEVICE_MASTER_KEY } from "../config";
 import { startInvocation } from "../invocation";
-import {
-  type ConsoleDeps,
-  type DocumentVersion,
-  applyMachineEdit,
-  applyProvisioningEdit,
-  applyRoomEdit,
-} from "../store/console";
+import type { ConsoleDeps, DocumentVersion } from "../store/console";
 
 function versionOf(snap: DocumentSnapshot | undefined): DocumentVersion | null {
   if (!snap?.exists) return null;
@@ -24,7 +16,7 @@ function versionOf(snap: DocumentSnapshot | undefined): DocumentVersion | null {
 }
 
 /** The trigger on `document`, whose one parameter is the id `apply` gets. */
-function consoleTrigger<O extends string>(
+export function consoleTrigger<O extends string>(
   kind: string,
   document: string,
   apply: (
@@ -48,11 +40,3 @@ function consoleTrigger<O extends string>(
     },
   );
 }
-
-export const onMachineWritten = consoleTrigger("machine", "machines/{machineId}", applyMachineEdit);
-export const onRoomWritten = consoleTrigger("room", "rooms/{roomId}", applyRoomEdit);
-export const onProvisioningWritten = consoleTrigger(
-  "provisioning",
-  "provisioning/{machineId}",
-  applyProvisioningEdit,
-);
