@@ -32,8 +32,9 @@ const GEMINI_MODEL = defineString("GEMINI_MODEL", {
 });
 
 /**
- * An int param and its reader. Outside a deploy (a process without the CLI's environment) an
- * unset int param reads 0: the default then stands in, as it would have been deployed.
+ * An int param and its reader; a value below `min` (a misconfiguration) reads as the default.
+ * Outside a deploy the local stack and the tests export every param's default to the environment
+ * first (tools/stack/paramDefaults.ts), as the CLI does at deploy.
  */
 function intParam(name: string, fallback: number, description: string, min = 1) {
   const param = defineInt(name, { default: fallback, description });
