@@ -31,7 +31,6 @@ import { type MachineStatus, type MachineType, isRunning } from "../domain/statu
 import type { DeviceReport } from "../domain/cycle";
 import {
   type CourseHistograms,
-  type CourseStats,
   DEFAULT_COURSE,
   EMPTY_HISTOGRAMS,
   PRIOR_SAMPLES,
@@ -42,7 +41,6 @@ import {
 } from "../domain/stats";
 import { num, str, toMillis, toTimestamp } from "../data/db";
 import {
-  type RoomStats,
   countOf,
   courseStatsId,
   decodeCourseStats,
@@ -140,17 +138,13 @@ export async function applyReport(
       firstStoredStartAfterChoice: firstAfterChoice?.docs[0]?.data().startedAt ?? null,
       previousCourse: previousCourseOf(machine, who),
       report,
-      inOrder,
-      boundary: around?.boundary ?? null,
-      window: around?.window ?? [],
-      gap: around?.gap ?? null,
       stored: {
         status: statusBefore ?? "OFF",
         cycleStartedAt: toMillis(machine.cycleStartedAt),
         spinStartedAt: toMillis(machine.spinStartedAt),
         newestReportTs,
       },
-      existingCycles: around?.cycles ?? [],
+      around,
       bounds: settings.cycleBounds,
     });
     const { state } = plan;
@@ -338,11 +332,7 @@ async function planStats(
     machine: DocumentData;
     countedIn: ReadonlyMap<string, string | null>;
   },
-): Promise<{
-  courses: RoomStats["courses"] | null;
-  stored: RoomStats | null;
-  current: CourseStats | null;
-}> {
+) {
   const { plan, type } = a;
   const course = plan.current?.course ?? DEFAULT_COURSE;
   const running = plan.state.cycleStartedAt !== null;
