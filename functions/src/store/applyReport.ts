@@ -73,21 +73,11 @@ export interface ApplyResult {
   offeredTo: string | null;
 }
 
-/**
- * The report's machine is gone (deleted in the console): a permanent condition, which no retry
- * of the trigger can change.
- */
-export class MissingMachineError extends Error {
-  constructor(readonly machineId: string) {
-    super(`machine ${machineId} does not exist`);
-  }
-}
-
 export async function applyReport(
   { db, now, settings }: Invocation,
   machineId: string,
   reportSnap: QueryDocumentSnapshot,
-): Promise<ApplyResult> {
+): Promise<ApplyResult | null> {
   const r = refs(db);
   // The report as the device function created it: immutable, so the event's copy is the stored one.
   const report = reportConverter.fromFirestore(reportSnap);
@@ -96,7 +86,8 @@ export async function applyReport(
 
   return db.runTransaction(async (tx) => {
     const machineSnap = await tx.get(machineRef);
-    if (!machineSnap.exists) throw new MissingMachineError(machineId);
+    // The machine is gone (deleted in the console): no retry can change that.
+    if (!machineSnap.exists) return null;
     const machine = machineSnap.data() ?? {};
     const type: MachineType = machine.type === "dryer" ? "dryer" : "washer";
     const roomId = str(machine.roomId);
