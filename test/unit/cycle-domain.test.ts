@@ -310,15 +310,18 @@ class MemoryStore {
       firstStoredStartAfterChoice: null,
       previousCourse: null,
       report,
-      inOrder,
-      boundary,
-      window: [...oldest, ...newestEnd],
-      gap: cut ? { from: oldest[oldest.length - 1], to: newestEnd[0] } : null,
       stored: this.status,
+      around: inOrder
+        ? null
+        : {
+            boundary,
+            window: [...oldest, ...newestEnd],
+            gap: cut ? { from: oldest[oldest.length - 1], to: newestEnd[0] } : null,
+            cycles: [...this.cycles.values()].filter(
+              (c) => c.finishedAt > (boundary?.timestamp ?? 0) * 1000,
+            ),
+          },
       bounds: DEFAULT_CYCLE_BOUNDS,
-      existingCycles: inOrder
-        ? []
-        : [...this.cycles.values()].filter((c) => c.finishedAt > (boundary?.timestamp ?? 0) * 1000),
     });
     this.recent = [...this.recent, id].slice(-12);
     this.status = plan.state;
@@ -370,13 +373,9 @@ const freshInput = (
   firstStoredStartAfterChoice: null,
   previousCourse: null,
   report,
-  inOrder: false,
-  boundary: null,
-  window,
-  gap: null,
   stored: IDLE_STATE,
+  around: { boundary: null, window, gap: null, cycles: existing },
   bounds: DEFAULT_CYCLE_BOUNDS,
-  existingCycles: existing,
 });
 
 describe("implausible cycles", () => {

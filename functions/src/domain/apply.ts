@@ -63,11 +63,16 @@ export interface PlanInput {
   /** The running cycle's course as the trigger resolved it before, keyed by its start. */
   previousCourse: PreviousCourse | null;
   report: DeviceReport;
-  /**
-   * The report is newer than every report applied so far: it is folded onto `stored`, and
-   * `boundary`, `window`, `gap` and `existingCycles` are not read (empty).
-   */
-  inOrder: boolean;
+  /** The machine's stored state: a report newer than every applied one is folded onto it. */
+  stored: CycleState;
+  /** What any other report is folded with (the trigger reads it only for those); null in order. */
+  around: Around | null;
+  /** Plausible cycle lengths; cycles outside are stored but counted nowhere. */
+  bounds: CycleBounds;
+}
+
+/** What a report not newer than every applied one is folded with. */
+export interface Around {
   /** Newest stored boundary (FINISHED/OFF) sorting before the report, or null if none. */
   boundary: DeviceReport | null;
   /**
@@ -77,15 +82,12 @@ export interface PlanInput {
   window: readonly DeviceReport[];
   /**
    * Set when `window` is cut: `from` is the newest report read from the oldest end, `to` the
-   * oldest read from the newest end; the reports between them were not read.
+   * oldest read from the newest end; the reports between them were not read. The machine's
+   * stored state is kept when the fold cannot see far enough to recompute it.
    */
   gap: { from: DeviceReport; to: DeviceReport } | null;
-  /** The machine's stored state, kept when the fold cannot see far enough to recompute it. */
-  stored: CycleState;
   /** Stored cycles of this machine that finished after the boundary. */
-  existingCycles: readonly StoredCycle[];
-  /** Plausible cycle lengths; cycles outside are stored but counted nowhere. */
-  bounds: CycleBounds;
+  cycles: readonly StoredCycle[];
 }
 
 export interface ReportPlan {
@@ -115,15 +117,15 @@ export interface ReportPlan {
  * cycles ending by `gap.from` or starting after that boundary may be written or deleted, and
  * without such a boundary the current state is the stored one (only the newest timestamp moves).
  */
-function visibility(input: PlanInput): {
-  sees: (c: { startedAt: number; finishedAt: number }) => boolean;
-  seesState: boolean;
-} {
-  const gap = input.gap;
-  if (input.inOrder || !gap || compareReports(input.report, gap.to) >= 0) {
+function visibility(
+  report: DeviceReport,
+  around: Around | null,
+): { sees: (c: { startedAt: number; finishedAt: number }) => boolean; seesState: boolean } {
+  const gap = around?.gap;
+  if (!around || !gap || compareReports(report, gap.to) >= 0) {
     return { sees: () => true, seesState: true };
   }
-  const resumeAt = input.window
+  const resumeAt = around.window
     .filter((r) => isBoundary(r.status) && compareReports(r, gap.to) >= 0)
     .sort(compareReports)[0];
   const blindFrom = gap.from.timestamp * 1000;
@@ -135,17 +137,21 @@ function visibility(input: PlanInput): {
 }
 
 export function planReport(input: PlanInput): ReportPlan {
-  const { machineId, type, report, boundary } = input;
+  const { machineId, type, report, around } = input;
   const newest = input.stored.newestReportTs;
   const decision = newest !== null && report.timestamp < newest ? "stale" : "apply";
-  const { sees, seesState } = visibility(input);
+  const { sees, seesState } = visibility(report, around);
   // In order, the stored state is the fold of every earlier report (a cut window's unread
   // middle included: its SPINNING, say), so the report is applied to it. Otherwise the fold
   // starts at the boundary (which closes whatever ran before it) with the reports after it.
-  const after = input.window.filter((r) => !boundary || compareReports(r, boundary) > 0);
-  const fold = input.inOrder
+  const boundary = around?.boundary;
+  const fold = !around
     ? foldReports(machineId, type, input.stored, [report])
-    : foldReports(machineId, type, IDLE_STATE, [...(boundary ? [boundary] : []), ...after, report]);
+    : foldReports(machineId, type, IDLE_STATE, [
+        ...(boundary ? [boundary] : []),
+        ...around.window.filter((r) => !boundary || compareReports(r, boundary) > 0),
+        report,
+      ]);
   const state: CycleState = seesState
     ? fold.state
     : {
@@ -153,7 +159,7 @@ export function planReport(input: PlanInput): ReportPlan {
         newestReportTs: Math.max(newest ?? report.timestamp, report.timestamp),
       };
   const cycles = fold.cycles.filter(sees);
-  const visibleExisting = input.existingCycles.filter(sees);
+  const visibleExisting = (around?.cycles ?? []).filter(sees);
 
   const running = state.cycleStartedAt;
   const first = firstEligibleStart(input.choice, [

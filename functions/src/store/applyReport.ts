@@ -31,7 +31,6 @@ import { type MachineStatus, type MachineType, isRunning } from "../domain/statu
 import type { DeviceReport } from "../domain/cycle";
 import {
   type CourseHistograms,
-  type CourseStats,
   DEFAULT_COURSE,
   EMPTY_HISTOGRAMS,
   PRIOR_SAMPLES,
@@ -42,7 +41,6 @@ import {
 } from "../domain/stats";
 import { num, str, toMillis, toTimestamp } from "../data/db";
 import {
-  type RoomStats,
   countOf,
   courseStatsId,
   decodeCourseStats,
@@ -75,21 +73,11 @@ export interface ApplyResult {
   offeredTo: string | null;
 }
 
-/**
- * The report's machine is gone (deleted in the console): a permanent condition, which no retry
- * of the trigger can change.
- */
-export class MissingMachineError extends Error {
-  constructor(readonly machineId: string) {
-    super(`machine ${machineId} does not exist`);
-  }
-}
-
 export async function applyReport(
   { db, now, settings }: Invocation,
   machineId: string,
   reportSnap: QueryDocumentSnapshot,
-): Promise<ApplyResult> {
+): Promise<ApplyResult | null> {
   const r = refs(db);
   // The report as the device function created it: immutable, so the event's copy is the stored one.
   const report = reportConverter.fromFirestore(reportSnap);
@@ -98,7 +86,8 @@ export async function applyReport(
 
   return db.runTransaction(async (tx) => {
     const machineSnap = await tx.get(machineRef);
-    if (!machineSnap.exists) throw new MissingMachineError(machineId);
+    // The machine is gone (deleted in the console): no retry can change that.
+    if (!machineSnap.exists) return null;
     const machine = machineSnap.data() ?? {};
     const type: MachineType = machine.type === "dryer" ? "dryer" : "washer";
     const roomId = str(machine.roomId);
@@ -140,17 +129,13 @@ export async function applyReport(
       firstStoredStartAfterChoice: firstAfterChoice?.docs[0]?.data().startedAt ?? null,
       previousCourse: previousCourseOf(machine, who),
       report,
-      inOrder,
-      boundary: around?.boundary ?? null,
-      window: around?.window ?? [],
-      gap: around?.gap ?? null,
       stored: {
         status: statusBefore ?? "OFF",
         cycleStartedAt: toMillis(machine.cycleStartedAt),
         spinStartedAt: toMillis(machine.spinStartedAt),
         newestReportTs,
       },
-      existingCycles: around?.cycles ?? [],
+      around,
       bounds: settings.cycleBounds,
     });
     const { state } = plan;
@@ -338,11 +323,7 @@ async function planStats(
     machine: DocumentData;
     countedIn: ReadonlyMap<string, string | null>;
   },
-): Promise<{
-  courses: RoomStats["courses"] | null;
-  stored: RoomStats | null;
-  current: CourseStats | null;
-}> {
+) {
   const { plan, type } = a;
   const course = plan.current?.course ?? DEFAULT_COURSE;
   const running = plan.state.cycleStartedAt !== null;

@@ -3,9 +3,9 @@ import type { QueryDocumentSnapshot } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
 import { type Invocation, startInvocation } from "../invocation";
-import { MissingMachineError, applyReport } from "../store/applyReport";
+import { applyReport } from "../store/applyReport";
 
-export interface ReportCreatedEvent {
+interface ReportCreatedEvent {
   params: { machineId: string; reportId: string };
   /** The created report (absent only for an event without data, which is not retried). */
   data?: QueryDocumentSnapshot;
@@ -17,17 +17,15 @@ export async function handleReportCreated(event: ReportCreatedEvent, inv: Invoca
     logger.error("report event without its document", { machineId, reportId });
     return null;
   }
-  try {
-    const result = await applyReport(inv, machineId, event.data);
-    const newCycles = result.newCycles.map((c) => c.id);
-    logger.info("report applied", { machineId, reportId, ...result, newCycles });
-    return result;
-  } catch (err) {
+  const result = await applyReport(inv, machineId, event.data);
+  if (!result) {
     // Permanent: acknowledged with an error log, not retried for days under `retry: true`.
-    if (!(err instanceof MissingMachineError)) throw err;
     logger.error("report not applied: its machine is gone", { machineId, reportId });
     return null;
   }
+  const newCycles = result.newCycles.map((c) => c.id);
+  logger.info("report applied", { machineId, reportId, ...result, newCycles });
+  return result;
 }
 
 export const onReportCreated = onDocumentCreated(
