@@ -118,15 +118,11 @@ const int = {
   kmaNx: intParam("KMA_NX", 60, "KMA forecast grid x of the laundry rooms' site"),
   kmaNy: intParam("KMA_NY", 127, "KMA forecast grid y of the laundry rooms' site"),
   kmaTimeout: intParam("KMA_TIMEOUT_MS", 5_000, "Milliseconds a KMA forecast request may take"),
-  geminiTimeout: intParam(
-    "GEMINI_TIMEOUT_MS",
-    8_000,
-    "Milliseconds a Gemini tip may take before the statistics tip is used",
-  ),
+  geminiTimeout: intParam("GEMINI_TIMEOUT_MS", 8_000, "Milliseconds a Gemini tip may take"),
   tipLeaseWait: intParam(
     "TIP_LEASE_WAIT_MS",
     3_000,
-    "Milliseconds a tip request without the refresh lease and without a cached tip waits for the new tip",
+    "Milliseconds a tip request waits for another's",
     0,
   ),
 };
