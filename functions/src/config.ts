@@ -118,6 +118,14 @@ const int = {
   // The KMA grid cell of the site (Seoul, Jongno-gu).
   kmaNx: intParam("KMA_NX", 60, "KMA forecast grid x of the laundry rooms' site"),
   kmaNy: intParam("KMA_NY", 127, "KMA forecast grid y of the laundry rooms' site"),
+  kmaTimeout: intParam("KMA_TIMEOUT_MS", 5_000, "Milliseconds a KMA forecast request may take"),
+  geminiTimeout: intParam("GEMINI_TIMEOUT_MS", 8_000, "Milliseconds a Gemini tip may take"),
+  tipLeaseWait: intParam(
+    "TIP_LEASE_WAIT_MS",
+    3_000,
+    "Milliseconds a tip request waits for another's",
+    0,
+  ),
 };
 
 /** Every non-secret setting of one invocation, with the defaults where a value is unset. */
@@ -142,7 +150,11 @@ export function readSettings() {
     reminders: { soonMinutes: int.soon(), leftoverMinutes: int.leftover() },
     broken: { threshold: int.brokenThreshold(), minAccountAgeHours: int.brokenMinAge() },
     device: { requestsPerSecond: int.deviceRequests(), rawDataPerSecond: int.deviceRawData() },
-    gemini: { model: GEMINI_MODEL.value().trim() || DEFAULT_GEMINI_MODEL },
-    kma: { nx: int.kmaNx(), ny: int.kmaNy() },
+    gemini: {
+      model: GEMINI_MODEL.value().trim() || DEFAULT_GEMINI_MODEL,
+      timeoutMs: int.geminiTimeout(),
+    },
+    kma: { nx: int.kmaNx(), ny: int.kmaNy(), timeoutMs: int.kmaTimeout() },
+    tipLeaseWaitMs: int.tipLeaseWait(),
   };
 }

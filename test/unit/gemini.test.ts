@@ -177,7 +177,8 @@ describe("Gemini client against a local stub", () => {
     handler = (_req, _body, res) => res.end(answer("지금은 한산해요."));
   });
 
-  const client = () => createGeminiClient("test-api-key", "gemini-test");
+  const client = (timeoutMs = 5_000) =>
+    createGeminiClient("test-api-key", { model: "gemini-test", timeoutMs });
 
   async function rejection(promise: Promise<unknown>): Promise<GeminiError> {
     try {
@@ -257,7 +258,7 @@ describe("Gemini client against a local stub", () => {
     handler = (_req, _body, res) => {
       pending.add(setTimeout(() => res.end(answer("too late.")), 10_000));
     };
-    const error = await rejection(client().suggest("p")); // after the client's 8 s
+    const error = await rejection(client(300).suggest("p"));
     expect(error.code).toBe("timeout");
   });
 

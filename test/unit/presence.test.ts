@@ -1,15 +1,24 @@
 import { describe, expect, it } from "vitest";
+import * as presence from "../../functions/src/domain/presence";
 import {
   DEFAULT_PRESENCE_LIMITS,
+  type PresenceLimits,
   type PresenceMachine,
   offlineNoticeKey,
-  presenceDecision,
   sendsLiveness,
-  silentFrom,
 } from "../../functions/src/domain/presence";
 import { HOUR_MS, MINUTE_MS } from "../../functions/src/domain/time";
 
 const SEEN = Date.UTC(2026, 10, 22, 1, 0, 0);
+
+/** The rules with the default limits but those given (as the tick passes its settings). */
+const presenceDecision = (
+  machine: PresenceMachine,
+  now: number,
+  over: Partial<PresenceLimits> = {},
+) => presence.presenceDecision(machine, now, { ...DEFAULT_PRESENCE_LIMITS, ...over });
+const silentFrom = (machine: PresenceMachine, over: Partial<PresenceLimits> = {}) =>
+  presence.silentFrom(machine, { ...DEFAULT_PRESENCE_LIMITS, ...over });
 
 /** A board that streams liveness (raw_data or heartbeats) during its cycle, started at SEEN. */
 function m(over: Partial<PresenceMachine> = {}): PresenceMachine {
@@ -81,7 +90,7 @@ describe("presenceDecision", () => {
     }
   });
 
-  it("applies configured limits, each defaulting on its own", () => {
+  it("applies configured limits", () => {
     const limits = { runningMinutes: 3 };
     expect(presenceDecision(m(), SEEN + 3 * MINUTE_MS, limits)).toBe("goOffline");
     expect(presenceDecision(m({ status: "OFF" }), SEEN + 3 * MINUTE_MS, limits)).toBe("stayOnline");

@@ -62,10 +62,9 @@ export function sendsLiveness(
  */
 export function silentFrom(
   machine: Omit<PresenceMachine, "online">,
-  limits: Partial<PresenceLimits> = {},
+  l: PresenceLimits,
 ): number | null {
   if (machine.lastSeenAt === null) return null;
-  const l = { ...DEFAULT_PRESENCE_LIMITS, ...limits };
   const running = isRunning(machine.status);
   const limitMs = (running ? l.runningMinutes : l.idleMinutes) * MINUTE_MS;
   const afterLastTraffic = machine.lastSeenAt + limitMs;
@@ -78,7 +77,7 @@ export function silentFrom(
 export function presenceDecision(
   machine: PresenceMachine,
   now: number,
-  limits: Partial<PresenceLimits> = {},
+  limits: PresenceLimits,
 ): PresenceDecision {
   const from = silentFrom(machine, limits);
   const silent = from === null || now >= from;

@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import * as logger from "firebase-functions/logger";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
+import type { z } from "zod";
 import type { Locale } from "../domain/messages";
 import { isRunning } from "../domain/status";
 import { DAY_MS, MINUTE_MS } from "../domain/time";
@@ -82,6 +83,15 @@ export async function loadTipInputs(db: Firestore, roomId: string | null, now: n
 }
 export type TipInputs = Awaited<ReturnType<typeof loadTipInputs>>;
 
+/** `caches/{key}`'s `value` as `schema` reads it, and the document; null when absent or expired. */
+async function readCache<T>(db: Firestore, key: string, schema: z.ZodType<T>, now: number) {
+  const snap = await refs(db).cache(key).get();
+  const value = schema.safeParse(snap.get("value"));
+  const expireAt = toMillis(snap.get("expireAt"));
+  if (!value.success || expireAt === null || now >= expireAt) return null;
+  return { value: value.data, snap };
+}
+
 /**
  * The cached tip, fresh or stale, and until when (epoch ms) it is served as is; null when there
  * is none (or it is past keeping).
@@ -92,12 +102,9 @@ export async function readCachedTip(
   locale: Locale,
   now: number,
 ): Promise<{ tip: TipResponse; freshUntil: number } | null> {
-  const snap = await refs(db).cache(tipCacheKey(scope, locale)).get();
-  const tip = TipSchema.safeParse(snap.get("value"));
-  const freshUntil = toMillis(snap.get("freshUntil"));
-  const expireAt = toMillis(snap.get("expireAt"));
-  if (!tip.success || freshUntil === null || (expireAt !== null && now >= expireAt)) return null;
-  return { tip: tip.data, freshUntil };
+  const cached = await readCache(db, tipCacheKey(scope, locale), TipSchema, now);
+  const freshUntil = toMillis(cached?.snap.get("freshUntil"));
+  return cached && freshUntil !== null ? { tip: cached.value, freshUntil } : null;
 }
 
 export async function writeCachedTip(
@@ -125,10 +132,10 @@ export async function writeCachedTip(
  */
 export async function acquireTipLease(
   db: Firestore,
-  a: { scope: string; locale: Locale; now: number; holder?: string },
+  a: { scope: string; locale: Locale; now: number },
 ): Promise<{ release(): Promise<void> } | null> {
   const ref = refs(db).cache(tipLeaseKey(a.scope, a.locale));
-  const holder = a.holder ?? randomUUID();
+  const holder = randomUUID();
   let taken: boolean;
   try {
     taken = await db.runTransaction(async (tx) => {
@@ -170,13 +177,7 @@ export async function acquireTipLease(
 /** The KMA client's {@link WeatherCache}: `caches/{key}`, `{kind: "weather", value, expireAt}`. */
 export function firestoreWeatherCache(db: Firestore, now: () => number): WeatherCache {
   return {
-    async get(key) {
-      const snap = await refs(db).cache(key).get();
-      const expireAt = toMillis(snap.get("expireAt"));
-      if (expireAt === null || now() >= expireAt) return null;
-      const value = WeatherSchema.safeParse(snap.get("value"));
-      return value.success ? value.data : null;
-    },
+    get: async (key) => (await readCache(db, key, WeatherSchema, now()))?.value ?? null,
     async set(key, value, ttlMs) {
       const at = now();
       await refs(db)

@@ -36,8 +36,7 @@ import { type ApiDeps, defineRoute } from "../apiRouter";
 import { TipResponseSchema } from "../apiResponses";
 import { RoomQuerySchema, roomOr404 } from "./common";
 
-/** How long a request without the lease and without a cached tip waits for one. */
-const LEASE_WAIT_MS = 3_000;
+/** How often a request without the lease and without a cached tip looks for the new one. */
 const LEASE_POLL_MS = 100;
 
 /**
@@ -102,7 +101,7 @@ async function makeTip(ctx: TipContext): Promise<TipResponse> {
   if (!ctx.geminiKey || !hasEnoughStatistics(inputs.grid)) {
     return statisticsTipFor(ctx, inputs, weather);
   }
-  const gemini = createGeminiClient(ctx.geminiKey, ctx.deps.settings.gemini.model);
+  const gemini = createGeminiClient(ctx.geminiKey, ctx.deps.settings.gemini);
   const prompt = buildTipPrompt({ now: ctx.now, locale: ctx.locale, weather, ...inputs });
   try {
     const sentence = await gemini.suggest(prompt);
@@ -132,7 +131,7 @@ async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCa
         ctx.now < latest.freshUntil && latest.tip.generatedAt !== cached?.tip.generatedAt;
       return { tip: latest.tip, cache: fresh ? "waited" : "stale" };
     }
-    for (let waited = 0; waited < LEASE_WAIT_MS; waited += LEASE_POLL_MS) {
+    for (let waited = 0; waited < ctx.deps.settings.tipLeaseWaitMs; waited += LEASE_POLL_MS) {
       await sleep(LEASE_POLL_MS);
       const made = await readCache();
       if (made) return { tip: made.tip, cache: "waited" };

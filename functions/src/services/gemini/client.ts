@@ -24,19 +24,16 @@ export class GeminiError extends Error {
   }
 }
 
-/** How long a suggestion may take; the tip falls back to statistics after it. */
-const TIMEOUT_MS = 8_000;
-
 type Sdk = typeof import("@google/generative-ai");
 let sdk: Promise<Sdk> | null = null;
 const loadSdk = (): Promise<Sdk> => (sdk ??= import("@google/generative-ai"));
 
 /** Any failure of a generateContent call as a GeminiError (messages never carry the key). */
-function toGeminiError(e: unknown, lib: Sdk): GeminiError {
+function toGeminiError(e: unknown, lib: Sdk, timeoutMs: number): GeminiError {
   const name = e instanceof Error ? e.name : "";
   // A timeout while the body is read is a bare AbortError: the SDK wraps only the fetch's.
   if (e instanceof lib.GoogleGenerativeAIAbortError || name === "AbortError") {
-    return new GeminiError("timeout", `Gemini did not answer within ${TIMEOUT_MS} ms`);
+    return new GeminiError("timeout", `Gemini did not answer within ${timeoutMs} ms`);
   }
   if (e instanceof lib.GoogleGenerativeAIFetchError) {
     return new GeminiError("http", `Gemini answered HTTP ${e.status ?? "error"}`, e.status ?? null);
@@ -51,21 +48,24 @@ function toGeminiError(e: unknown, lib: Sdk): GeminiError {
   return new GeminiError("malformed", `Gemini answer could not be read (${name || "error"})`);
 }
 
-/** `model`: the GEMINI_MODEL param, e.g. "gemini-2.0-flash". */
-export function createGeminiClient(apiKey: string, model: string) {
+/** `model`: the GEMINI_MODEL param, e.g. "gemini-2.0-flash"; after `timeoutMs` the tip falls back to statistics. */
+export function createGeminiClient(
+  apiKey: string,
+  { model, timeoutMs }: { model: string; timeoutMs: number },
+) {
   return {
     /** One sanitised sentence answering `prompt`; throws {@link GeminiError}. */
     async suggest(prompt: string): Promise<string> {
       const lib = await loadSdk();
       const generative = new lib.GoogleGenerativeAI(apiKey).getGenerativeModel(
         { model, generationConfig: { maxOutputTokens: 256, temperature: 0.4, candidateCount: 1 } },
-        { timeout: TIMEOUT_MS },
+        { timeout: timeoutMs },
       );
       let raw: string;
       try {
         raw = (await generative.generateContent(prompt)).response.text();
       } catch (e) {
-        throw toGeminiError(e, lib);
+        throw toGeminiError(e, lib, timeoutMs);
       }
       const tip = sanitizeTip(raw);
       if (tip === null) {

@@ -1,7 +1,7 @@
 /**
  * KMA short-term forecast client (기상청 단기예보 getVilageFcst on data.go.kr): the weather for the
- * hour nearest to now at one grid cell, cached per forecast run and grid behind an injected
- * {@link WeatherCache} (Firestore in production) for an hour, with a timeout on every request.
+ * hour nearest to now at one grid cell, cached per forecast run and grid behind a
+ * {@link WeatherCache} (Firestore) for an hour, with a timeout on every request.
  */
 import * as logger from "firebase-functions/logger";
 import { HOUR_MS, MINUTE_MS, kstDate, kstHourStart, kstParts } from "../../domain/time";
@@ -9,7 +9,6 @@ import type { Weather } from "../../domain/weather";
 import { KmaError, kmaErrorInBody, parseVilageFcst } from "./parse";
 
 const KMA_URL = "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0/getVilageFcst";
-const KMA_TIMEOUT_MS = 5_000;
 /** Rows asked for: a run lists ~12 categories per hour, so 300 rows cover the next day. */
 const KMA_ROWS = 300;
 /** How long a forecast stays cached; one from the previous run (the newest was late), shorter. */
@@ -60,7 +59,8 @@ export interface KmaClientOptions {
   serviceKey: string;
   nx: number;
   ny: number;
-  cache?: WeatherCache;
+  timeoutMs: number;
+  cache: WeatherCache;
 }
 
 /** The key as data.go.kr expects it before URL encoding (the "Encoding" key is decoded once). */
@@ -75,7 +75,7 @@ function decodedKey(serviceKey: string): string {
 }
 
 export function createKmaClient(options: KmaClientOptions) {
-  const { nx, ny, cache } = options;
+  const { nx, ny, timeoutMs, cache } = options;
 
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
     const query = new URLSearchParams({
@@ -89,7 +89,7 @@ export function createKmaClient(options: KmaClientOptions) {
       ny: String(ny),
     });
     const url = `${KMA_URL}?${query.toString()}`;
-    const signal = AbortSignal.timeout(KMA_TIMEOUT_MS);
+    const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;
     let body: string;
     try {
@@ -98,7 +98,7 @@ export function createKmaClient(options: KmaClientOptions) {
     } catch (e) {
       // Messages never include the URL: it carries the service key.
       throw signal.aborted
-        ? new KmaError("timeout", `KMA did not answer within ${KMA_TIMEOUT_MS} ms`)
+        ? new KmaError("timeout", `KMA did not answer within ${timeoutMs} ms`)
         : new KmaError("http", `KMA request failed (${e instanceof Error ? e.name : "error"})`);
     }
     if (!response.ok) {
@@ -113,7 +113,7 @@ export function createKmaClient(options: KmaClientOptions) {
   /** The cached forecast of `key`; null when there is none or the cache cannot be read. */
   async function cached(key: string): Promise<Weather | null> {
     try {
-      return (await cache?.get(key)) ?? null;
+      return await cache.get(key);
     } catch (e) {
       logger.warn("kma cache read failed", { key, error: String(e) });
       return null;
@@ -139,7 +139,7 @@ export function createKmaClient(options: KmaClientOptions) {
       ttlMs = KMA_STALE_CACHE_TTL_MS;
     }
     try {
-      await cache?.set(key, weather, ttlMs);
+      await cache.set(key, weather, ttlMs);
     } catch (e) {
       logger.warn("kma cache write failed", { key, error: String(e) });
     }

@@ -1,6 +1,6 @@
 /**
- * Reading a getVilageFcst (단기예보) response, XML (the default) or JSON, and picking the forecast
- * hour nearest to now. The data.go.kr gateway (`<OpenAPI_ServiceResponse>`, always XML, with a
+ * Reading a getVilageFcst (단기예보) XML response (the client asks for XML) and picking the
+ * forecast hour nearest to now. The data.go.kr gateway (`<OpenAPI_ServiceResponse>`, always XML, with a
  * `returnReasonCode`) and the service itself (`resultCode`) report errors in the body, usually
  * with HTTP 200: those, timeouts, HTTP errors and unreadable bodies are {@link KmaError}s. Pure.
  */
@@ -65,8 +65,7 @@ const xml = new XMLParser({
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json =>
   typeof v === "object" && v !== null && !Array.isArray(v);
-const text = (v: unknown): string =>
-  typeof v === "string" ? v.trim() : typeof v === "number" ? String(v) : "";
+const text = (v: unknown): string => (typeof v === "string" ? v.trim() : "");
 const objectOrEmpty = (v: unknown): Json => (isObject(v) ? v : {});
 /** A result code as text, "3" read as "03". */
 const codeText = (v: unknown): string => text(v).replace(/^(\d)$/, "0$1");
@@ -76,12 +75,11 @@ function parseBody(body: string): Json {
   let doc: unknown = null;
   try {
     if (trimmed.startsWith("<")) doc = xml.parse(trimmed);
-    else if (trimmed.startsWith("{")) doc = JSON.parse(trimmed);
   } catch {
-    // neither after all
+    // not XML after all
   }
   if (isObject(doc)) return doc;
-  throw new KmaError("bad_response", "KMA answered with a body that is neither XML nor JSON");
+  throw new KmaError("bad_response", "KMA answered with a body that is not XML");
 }
 
 /** The error a parsed body reports (gateway or result code), or null. */
@@ -120,9 +118,9 @@ export function parseKmaItems(body: string) {
   if (!isObject(response.header)) {
     throw new KmaError("bad_response", "KMA answered without a response header");
   }
+  // `isArray` above: `item` is always an array when present.
   const items = objectOrEmpty(objectOrEmpty(response.body).items).item;
-  const rows: unknown[] = Array.isArray(items) ? items : isObject(items) ? [items] : [];
-  return rows.filter(isObject).map((r) => ({
+  return (Array.isArray(items) ? (items as unknown[]) : []).filter(isObject).map((r) => ({
     baseDate: text(r.baseDate),
     baseTime: text(r.baseTime),
     category: text(r.category),
