@@ -91,6 +91,35 @@ describe("api router", () => {
     expect(calls).toEqual([]);
   });
 
+  it("answers 503 with Retry-After, not 401, when Auth cannot be asked; an expired token stays 401", async () => {
+    const failing = (code: string): ApiDeps => ({
+      ...deps(),
+      auth: {
+        getUser: (uid) => getAuth().getUser(uid),
+        verifyIdToken: () => Promise.reject(Object.assign(new Error("boom"), { code })),
+      },
+    });
+    const before = calls.length;
+    const post = (code: string) =>
+      runHandler(
+        "api",
+        createRouter(table, failing(code)),
+        jsonRequest("POST", "/echo", { n: 1 }, bearer("some.id.token")),
+      );
+    for (const code of ["auth/internal-error", "app/network-error", "app/network-timeout"]) {
+      const res = await post(code);
+      expect(res, code).toMatchObject({
+        status: 503,
+        headers: { "Retry-After": "1" },
+        body: { error: { code: "unavailable" } },
+      });
+    }
+    for (const code of ["auth/id-token-expired", "auth/argument-error", "auth/id-token-revoked"]) {
+      expect((await post(code)).status, code).toBe(401);
+    }
+    expect(calls.length).toBe(before);
+  });
+
   it("answers 403 to a signed-in non-admin on an admin route, and runs it for an admin", async () => {
     const user = await signUpUser();
     const denied = await call(jsonRequest("POST", "/admin/thing", undefined, bearer(user)));

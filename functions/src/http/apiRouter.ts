@@ -3,6 +3,7 @@
  * one order for every request: unknown path 404 → method 405 (with Allow) → token 401 / admin
  * claim 403 → query 400 → body 400 (413 over 8 KB) → the route's handler.
  */
+import * as logger from "firebase-functions/logger";
 import type { Auth, DecodedIdToken } from "firebase-admin/auth";
 import { z } from "zod";
 import type { Invocation } from "../invocation";
@@ -102,6 +103,13 @@ function parseQuery(schema: z.ZodType, req: HttpRequest): unknown {
   return parseOrThrow(schema, Object.fromEntries(pairs), "invalid_query");
 }
 
+/** verifyIdToken's failures that are Auth's or the network's, not the token's. */
+const AUTH_UNAVAILABLE: ReadonlySet<string> = new Set([
+  "auth/internal-error",
+  "app/network-error",
+  "app/network-timeout",
+]);
+
 async function authenticate(
   deps: ApiDeps,
   req: HttpRequest,
@@ -118,8 +126,17 @@ async function authenticate(
   let decoded: DecodedIdToken;
   try {
     decoded = await deps.auth.verifyIdToken(token);
-  } catch {
-    // The reason (expired, wrong project, bad signature) is the client's to fix; never log the token.
+  } catch (err) {
+    // Auth could not be asked (its keys or, under the emulator, the account lookup failed): ours
+    // to retry, not a reason to sign the user out. Never log the token.
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === "string" && AUTH_UNAVAILABLE.has(code)) {
+      logger.warn("ID token not checked: Auth unavailable", { code });
+      throw new HttpError(503, "unavailable", "could not check the ID token; try again", {
+        "Retry-After": "1",
+      });
+    }
+    // Anything else (expired, wrong project, bad signature) is the client's to fix.
     throw unauthenticated("the ID token is invalid or expired");
   }
   const admin = decoded.admin === true;
