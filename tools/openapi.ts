@@ -48,7 +48,6 @@ export const DOC_EXTRAS: Record<string, DocExtra> = {
   "GET /health": {
     summary:
       "Uptime check without a token (status only); an admin's token adds the version and Firestore state",
-    statuses: [503],
   },
   "GET /notifications": { summary: "The inbox, newest first" },
   "GET /tip": {
@@ -103,7 +102,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: "Body over 8 KB (`payload_too_large`)",
   429: "More than one report a second for the machine (`rate_limited`)",
   500: "Internal error (`internal`)",
-  503: "Firestore unreachable",
+  503: "Firestore, or Auth checking the ID token, unreachable (`unavailable`); try again",
 };
 
 const ErrorResponseSchema = z
@@ -162,12 +161,10 @@ function responses(statuses: Iterable<number>, ok: JsonObject): JsonObject {
     out[String(status)] =
       status === 200
         ? { description: STATUS_TEXT[200] ?? "OK", content: jsonContent(ok) }
-        : status === 503
-          ? { description: STATUS_TEXT[503] ?? "Unavailable", content: jsonContent({}) }
-          : {
-              description: STATUS_TEXT[status] ?? `HTTP ${status}`,
-              content: jsonContent({ $ref: "#/components/schemas/ErrorResponse" }),
-            };
+        : {
+            description: STATUS_TEXT[status] ?? `HTTP ${status}`,
+            content: jsonContent({ $ref: "#/components/schemas/ErrorResponse" }),
+          };
   }
   return out;
 }
@@ -218,7 +215,7 @@ function apiOperation(route: ApiRoute): JsonObject {
   const body = bodySchema ? jsonSchema(bodySchema) : undefined;
   const query = querySchema ? jsonSchema(querySchema) : undefined;
 
-  const statuses = [200, 401, 405, 500, ...(extra.statuses ?? [])];
+  const statuses = [200, 401, 405, 500, 503, ...(extra.statuses ?? [])];
   if (body || query) statuses.push(400);
   if (body) statuses.push(413);
   if (route.auth === "admin") statuses.push(403);

@@ -233,6 +233,12 @@ describe("toFcmMessage", () => {
     expect(JSON.stringify(fcm)).not.toContain("alice");
   });
 
+  it("keeps the Topic header valid (32 of [A-Za-z0-9_-]) for a machine document's bad id", () => {
+    const topic = (t: string) => toFcmMessage({ ...message, topic: t }).webpush?.headers?.Topic;
+    expect(topic("machine-세탁기 3")).toBe("machine-____3");
+    expect(topic(`machine-${"9".repeat(40)}`)).toBe(`machine-${"9".repeat(24)}`);
+  });
+
   it("leaves fcmOptions.link out when the link is not HTTPS (FCM would reject it) but keeps it in data", () => {
     const fcm = toFcmMessage({ ...message, link: "http://127.0.0.1:5000/rooms/1" });
     expect(fcm.webpush?.fcmOptions).toBeUndefined();

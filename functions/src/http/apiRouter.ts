@@ -127,8 +127,10 @@ async function authenticate(
   try {
     decoded = await deps.auth.verifyIdToken(token);
   } catch (err) {
-    // Auth could not be asked (its keys or, under the emulator, the account lookup failed): ours
-    // to retry, not a reason to sign the user out. Never log the token.
+    // Auth failed on its side (an internal error, or a network failure: under the emulator every
+    // check looks the account up): ours to retry, not a reason to sign the user out. firebase-admin
+    // reports a failed fetch of its public keys as a bad token, so that one stays 401. Never log
+    // the token.
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code === "string" && AUTH_UNAVAILABLE.has(code)) {
       logger.warn("ID token not checked: Auth unavailable", { code });

@@ -81,7 +81,12 @@ const STALE_TOKEN_MS = 60 * DAY_MS;
 
 /** The user's device tokens refreshed within the last 60 days. */
 export async function loadTokens(db: Firestore, uid: string, now: number): Promise<string[]> {
-  const snap = await refs(db).tokens(uid).get();
+  // The newest MAX_TOKENS_PER_USER: saveFcmToken keeps no more, and one sendEach takes them all.
+  const snap = await refs(db)
+    .tokens(uid)
+    .orderBy("lastRefreshedAt", "desc")
+    .limit(MAX_TOKENS_PER_USER)
+    .get();
   return snap.docs.flatMap((d) => {
     const token: unknown = d.get("token");
     const refreshedAt = toMillis(d.get("lastRefreshedAt")) ?? 0;

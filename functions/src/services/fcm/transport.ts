@@ -16,10 +16,7 @@ export interface PushMessage {
   data?: Record<string, string>;
   /** Page the notification opens. */
   link: string;
-  /**
-   * What a newer push replaces while still undelivered, a Web Push `Topic` header (at most 32
-   * characters of `[A-Za-z0-9_-]`): `machine-{id}`, the id at most 9 digits.
-   */
+  /** What a newer push replaces while still undelivered: `machine-{id}` (the Topic header). */
   topic: string;
   /** How long FCM keeps trying to deliver, in seconds. */
   ttlSeconds: number;
@@ -38,7 +35,9 @@ export interface PushTransport {
  * `fcmOptions.link` only when it is HTTPS, as FCM rejects anything else.
  */
 export function toFcmMessage(msg: PushMessage): Message {
-  const headers = { TTL: String(Math.max(0, Math.floor(msg.ttlSeconds))), Topic: msg.topic };
+  // A console notice about a machine document with a bad id carries that id: keep the header valid.
+  const Topic = msg.topic.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 32);
+  const headers = { TTL: String(Math.max(0, Math.floor(msg.ttlSeconds))), Topic };
   return {
     token: msg.token,
     data: { ...msg.data, link: msg.link },
