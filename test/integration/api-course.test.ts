@@ -1,8 +1,6 @@
 import type { Timestamp } from "firebase-admin/firestore";
-import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/routes";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
 import {
   applyReportAt,
@@ -11,7 +9,7 @@ import {
   seedDemoWorld,
   testDb,
   postUpdate,
-  testSettings,
+  apiAt,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
@@ -19,14 +17,7 @@ const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
 const NOW = (START + 48 * 3600) * 1000;
 let clock = NOW;
 
-const api = () =>
-  createApiHandler({
-    db: testDb(),
-    auth: getAuth(),
-    now: () => clock,
-    version: "test",
-    settings: testSettings(),
-  });
+const api = () => apiAt(() => clock);
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   runHandler("api", api(), jsonRequest("POST", path, body, headers));
 const startCourse = (u: TestUser, body: unknown) => post("/start_course", body, bearer(u));

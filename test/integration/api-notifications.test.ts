@@ -1,24 +1,15 @@
-import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/routes";
 import { roomFinishedMessage } from "../../functions/src/domain/messages";
 import { sendNotices } from "../../functions/src/store/notices";
 import { tokenId } from "../../functions/src/store/users";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
-import { dumpDb, jsonRequest, seedDemoWorld, testDb, testSettings } from "../support/world";
+import { dumpDb, jsonRequest, seedDemoWorld, testDb, apiAt } from "../support/world";
 
 const NOW = Date.UTC(2026, 10, 16, 3, 0);
 let clock = NOW;
-const api = () =>
-  createApiHandler({
-    db: testDb(),
-    auth: getAuth(),
-    now: () => clock,
-    version: "test",
-    settings: testSettings(),
-  });
+const api = () => apiAt(() => clock);
 const send = (req: HttpRequest) => runHandler("api", api(), req);
 const post = (user: TestUser, path: string, body: unknown, headers: Record<string, string> = {}) =>
   send(jsonRequest("POST", path, body, { ...bearer(user), ...headers }));

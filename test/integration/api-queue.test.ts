@@ -1,8 +1,6 @@
-import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/routes";
 import {
   type RecordingTransport,
   createRecordingTransport,
@@ -21,7 +19,7 @@ import {
   deliverPushes,
   invocationAt,
   readQueue,
-  testSettings,
+  apiAt,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
@@ -32,14 +30,7 @@ const WINDOW = 10; // CLAIM_WINDOW_MINUTES is unset in tests: the default applie
 let clock = NOW;
 let transport: RecordingTransport;
 
-const api = () =>
-  createApiHandler({
-    db: testDb(),
-    auth: getAuth(),
-    now: () => clock,
-    version: "test",
-    settings: testSettings(),
-  });
+const api = () => apiAt(() => clock);
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   return runHandler("api", api(), jsonRequest("POST", path, body, headers));

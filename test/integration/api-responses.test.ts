@@ -5,11 +5,9 @@
  * strict, so a field the documentation does not list fails here. The last test checks that the
  * scenario called every route of the table.
  */
-import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/routes";
 import { apiRoutes } from "../../functions/src/http/routes";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
 import {
@@ -19,7 +17,7 @@ import {
   postUpdate,
   seedDemoWorld,
   testDb,
-  testSettings,
+  apiAt,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST.
@@ -30,15 +28,7 @@ let bob: TestUser;
 let admin: TestUser;
 const checked = new Set<string>();
 
-const api = () =>
-  createApiHandler({
-    db: testDb(),
-    auth: getAuth(),
-    now: () => clock,
-    version: "test",
-    settings: testSettings(),
-    masterKey: TEST_MASTER_KEY,
-  });
+const api = () => apiAt(() => clock, { masterKey: TEST_MASTER_KEY });
 
 function routeOf(method: string, path: string) {
   const route = apiRoutes.find((r) => r.method === method && r.path === path);

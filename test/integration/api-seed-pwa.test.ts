@@ -2,12 +2,10 @@
  * The routes as the seed PWA (WashCall-Web, js/server-api.js) calls them: the fields it reads
  * (`machine_list`, `tip_message`), the survey it posts, and the headers it sends.
  */
-import { getAuth } from "firebase-admin/auth";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/routes";
 import { type TestUser, bearer, signUpAdmin, signUpUser } from "../support/auth";
-import { dumpDb, jsonRequest, seedDemoWorld, testDb, testSettings } from "../support/world";
+import { dumpDb, jsonRequest, seedDemoWorld, testDb, apiAt } from "../support/world";
 
 const NOW = Date.UTC(2026, 10, 16, 1, 0); // Monday 10:00 KST
 let clock = NOW;
@@ -17,13 +15,7 @@ let admin: TestUser;
 const call = (req: HttpRequest) =>
   runHandler(
     "api",
-    createApiHandler({
-      db: testDb(),
-      auth: getAuth(),
-      now: () => clock,
-      version: "t",
-      settings: testSettings(),
-    }),
+    apiAt(() => clock),
     req,
   );
 

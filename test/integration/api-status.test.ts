@@ -1,8 +1,6 @@
-import { getAuth } from "firebase-admin/auth";
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HttpRequest, type HttpResponse, runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/routes";
 import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { type TestUser, bearer, signUpUser } from "../support/auth";
@@ -15,6 +13,7 @@ import {
   testDb,
   postUpdate,
   testSettings,
+  apiAt,
 } from "../support/world";
 
 // Monday 2026-11-16 09:50 KST; the api clock runs two days later.
@@ -23,14 +22,7 @@ const NOW = (START + 48 * 3600) * 1000;
 const MIN = 60_000;
 let clock = NOW;
 
-const api = () =>
-  createApiHandler({
-    db: testDb(),
-    auth: getAuth(),
-    now: () => clock,
-    version: "test",
-    settings: testSettings(),
-  });
+const api = () => apiAt(() => clock);
 const call = (req: HttpRequest) => runHandler("api", api(), req);
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   call(jsonRequest("POST", path, body, headers));

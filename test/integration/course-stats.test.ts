@@ -4,10 +4,8 @@
  * statistics"): outliers are samples more than ±50 % off the median; a room with n < 5 kept
  * cycles blends n/5 of its own mean with (5 − n)/5 of the fleet's.
  */
-import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/routes";
 import { createMachine, createRoom } from "../../functions/src/store/machines";
 import { handleRollup } from "../../functions/src/scheduled/rollupStats";
 import { bearer, signUpUser } from "../support/auth";
@@ -19,7 +17,7 @@ import {
   postUpdate,
   seedDemoWorld,
   testDb,
-  testSettings,
+  apiAt,
 } from "../support/world";
 
 const DAY0 = Date.UTC(2026, 10, 16, 0, 0) / 1000;
@@ -130,13 +128,7 @@ describe("course statistics per room", () => {
     await cycle(1, DAY0, 40);
     await cycle(7, DAY0, 60);
     const user = await signUpUser("stats");
-    const api = createApiHandler({
-      db: testDb(),
-      auth: getAuth(),
-      now: () => clock,
-      version: "t",
-      settings: testSettings(),
-    });
+    const api = apiAt(() => clock);
     const load = async (roomId: number) => {
       const res = await runHandler(
         "api",

@@ -1,7 +1,5 @@
-import { getAuth } from "firebase-admin/auth";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runHandler } from "../../functions/src/http/adapter";
-import { createApiHandler } from "../../functions/src/http/routes";
 import { tokenId } from "../../functions/src/store/users";
 import { handlePushCreated } from "../../functions/src/triggers/onPushCreated";
 import {
@@ -17,7 +15,7 @@ import {
   postUpdate,
   seedDemoWorld,
   testDb,
-  testSettings,
+  apiAt,
 } from "../support/world";
 
 const START = Date.UTC(2026, 10, 16, 0, 50) / 1000;
@@ -25,14 +23,7 @@ const NOW = (START + 48 * 3600) * 1000;
 let clock = NOW;
 let transport: RecordingTransport;
 
-const api = () =>
-  createApiHandler({
-    db: testDb(),
-    auth: getAuth(),
-    now: () => clock,
-    version: "test",
-    settings: testSettings(),
-  });
+const api = () => apiAt(() => clock);
 
 async function call(user: TestUser, path: string, body: unknown) {
   const res = await runHandler("api", api(), jsonRequest("POST", path, body, bearer(user)));

@@ -5,7 +5,10 @@
 import { type Firestore, type QueryDocumentSnapshot, getFirestore } from "firebase-admin/firestore";
 import { expect } from "vitest";
 import { getApps, initializeApp } from "firebase-admin/app";
-import { type HttpRequest, runHandler } from "../../functions/src/http/adapter";
+import { getAuth } from "firebase-admin/auth";
+import { type Handler, type HttpRequest, runHandler } from "../../functions/src/http/adapter";
+import type { ApiDeps } from "../../functions/src/http/apiRouter";
+import { createApiHandler } from "../../functions/src/http/routes";
 import { createDeviceHandler, createDeviceState } from "../../functions/src/http/deviceHandler";
 import { type Settings, readSettings } from "../../functions/src/config";
 import type { Invocation } from "../../functions/src/invocation";
@@ -116,6 +119,18 @@ export function testSettings(over: Partial<Settings> = {}): Settings {
 /** An invocation of any entry point at `now` on the test database. */
 export function invocationAt(now: number, settings: Partial<Settings> = {}): Invocation {
   return { db: testDb(), now: () => now, settings: testSettings(settings) };
+}
+
+/** The `api` function on the test database and the Auth emulator, its clock read per request. */
+export function apiAt(now: () => number, over: Partial<ApiDeps> = {}): Handler {
+  return createApiHandler({
+    db: testDb(),
+    auth: getAuth(),
+    now,
+    version: "test",
+    settings: testSettings(),
+    ...over,
+  });
 }
 
 /** The report trigger's delivery of `machines/{machineId}/reports/{reportId}`, as Eventarc makes it. */
