@@ -8,6 +8,9 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll waits for a condition (a page rendered, a notification shown); the timeout only
+    // bounds a failure. Vitest's 1 s default is too short for Chromium on a busy 2-core machine.
+    expect: { poll: { timeout: 15_000 } },
     projects: [
       {
         extends: true,

@@ -211,7 +211,16 @@ describe("the resident PWA", { timeout: 120_000 }, () => {
   it("the service worker shows a push as a notification carrying the machine's page, that page brings the machine forward, and the app opens offline", async () => {
     const { page, context, errors } = await pwa.open({ permissions: ["notifications"] });
     await signUpInPage(page, email("push"));
-    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    // `ready` resolves while the worker may still be activating: wait until it is activated.
+    await page.evaluate(async () => {
+      const worker = (await navigator.serviceWorker.ready).active!;
+      if (worker.state === "activated") return;
+      await new Promise<void>((resolve) => {
+        worker.addEventListener("statechange", () => {
+          if (worker.state === "activated") resolve();
+        });
+      });
+    });
 
     // Deliver a push as FCM would (payload of toFcmMessage's webpush), through DevTools.
     const cdp = await context.newCDPSession(page);
