@@ -13,6 +13,7 @@ import {
   Timestamp,
 } from "firebase-admin/firestore";
 import type { StoredCycle } from "../domain/apply";
+import type { CalibrationSums } from "../domain/calibration";
 import { type CourseChoice, effectiveCourse } from "../domain/course";
 import type { DeviceReport, Magnitudes } from "../domain/cycle";
 import type { QueueEntry, QueueOffer, RoomQueue } from "../domain/queue";
@@ -52,6 +53,10 @@ export interface Machine {
   course: string | null;
   /** The name the user gave with `/start_course`, shown while `course` is its key. */
   courseName: string | null;
+  /** The running cycle's course as the report trigger resolved it (`course` may be a newer choice). */
+  storedCourse: { course: string; courseName: string | null } | null;
+  /** The latest `/start_course` choice; its chooser is server-only (`courseChoices/`): `uid` "". */
+  courseChoice: CourseChoice | null;
   cycleStartedAt: number | null;
   spinStartedAt: number | null;
   expectedEndAt: number | null;
@@ -59,12 +64,22 @@ export interface Machine {
   expectedEndHigh: number | null;
   /** The course figures the running cycle is timed with (store/applyReport.ts); null when idle. */
   estimate: CourseStats | null;
+  /** Device timestamp (s) of the newest report applied, and the ids of the last ones applied. */
+  newestReportTs: number | null;
+  recentReports: string[];
+  /** How many one-shot watches the machine has (`watchers/`); null when not known yet. */
+  watcherCount: number | null;
   /** The last device traffic of any kind. */
   lastSeenAt: number | null;
   /** The last liveness traffic (heartbeat, raw_data). */
   pingAt: number | null;
   online: boolean;
   outOfOrder: boolean;
+  calibration: boolean;
+  /** The sums of the FINISHED magnitudes the board's thresholds come from. */
+  calibrationSums: CalibrationSums | null;
+  /** The machine type its board last claimed unlike the registered one (recorded once per type). */
+  reportedType: string | null;
   /** The document's update time: the precondition of writes that answer what was read. */
   updateTime: Timestamp | null;
 }
@@ -78,28 +93,35 @@ export const machineConverter = reader<Machine>((id, d, snap) => ({
     ? (d.status as MachineStatus)
     : "OFF",
   ...courseOfMachineDoc(d),
+  storedCourse:
+    typeof d.course === "string" ? { course: d.course, courseName: str(d.courseName) } : null,
+  courseChoice: toCourseChoice(d.courseChoice),
   cycleStartedAt: toMillis(d.cycleStartedAt),
   spinStartedAt: toMillis(d.spinStartedAt),
   expectedEndAt: toMillis(d.expectedEndAt),
   expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null)?.high),
   estimate: d.courseEstimate ? decodeCourseStats(d.courseEstimate as Data) : null,
+  newestReportTs: num(d.newestReportTs),
+  recentReports: Array.isArray(d.recentReports)
+    ? d.recentReports.filter((id): id is string => typeof id === "string")
+    : [],
+  watcherCount: countOf(d.watcherCount),
   lastSeenAt: toMillis(d.lastSeenAt),
   pingAt: toMillis(d.pingAt),
   online: d.online === true,
   outOfOrder: d.outOfOrder === true,
+  calibration: d.calibration === true,
+  calibrationSums: (d.calibrationSums as CalibrationSums | undefined) ?? null,
+  reportedType: str((d.reportedType as { type?: unknown } | undefined)?.type),
   updateTime: snap.updateTime ?? null,
 }));
 
-/**
- * `machines/{id}.courseChoice`, written by start_course; the chooser's uid comes from the
- * server-only `courseChoices/{machineId}` (`who`) when it belongs to this choice (same `setAt`).
- */
-export function toCourseChoice(value: unknown, who: Data = {}): CourseChoice | null {
+/** `machines/{id}.courseChoice`, written by start_course, without its chooser (`uid` ""). */
+function toCourseChoice(value: unknown): CourseChoice | null {
   const v = (value ?? {}) as Record<string, unknown>;
   const setAt = toMillis(v.setAt);
   if (typeof v.course !== "string" || setAt === null) return null;
-  const uid = typeof who.uid === "string" && toMillis(who.setAt) === setAt ? who.uid : "";
-  return { course: v.course, courseName: str(v.courseName) ?? v.course, setAt, uid };
+  return { course: v.course, courseName: str(v.courseName) ?? v.course, setAt, uid: "" };
 }
 
 /** The course a machine document's running cycle is shown and timed with (domain/course.ts). */
@@ -176,7 +198,7 @@ export function courseStatsId(type: MachineType, course: string): string {
 /** `courseStats/{type}-{course}`: the fleet's figures, the prior of a new room (roll-up). */
 export const courseStatsConverter = reader<CourseStats>((_id, d) => decodeCourseStats(d));
 
-export function decodeCourseStats(d: Data): CourseStats {
+function decodeCourseStats(d: Data): CourseStats {
   return {
     type: d.type === "dryer" ? "dryer" : "washer",
     course: String(d.course),
@@ -207,7 +229,7 @@ export interface RoomStats {
 }
 
 /** A list's size kept on a document (watcherCount, subscriberCount…): a number ≥ 0, else unknown. */
-export function countOf(v: unknown): number | null {
+function countOf(v: unknown): number | null {
   return typeof v === "number" && v >= 0 ? v : null;
 }
 

@@ -11,18 +11,19 @@
 import * as logger from "firebase-functions/logger";
 import { type DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
 import type { z } from "zod";
-import { type CalibrationSums, thresholds } from "../domain/calibration";
+import { thresholds } from "../domain/calibration";
 import { DECIMAL_ID } from "../domain/consoleConfig";
 import { reportId } from "../domain/cycle";
 import { TokenBuckets, rememberEntry } from "../domain/rateLimit";
-import { type MachineType, isBoundary, normalizeStatus } from "../domain/status";
+import { isBoundary, normalizeStatus } from "../domain/status";
 import {
   type EncryptedSecret,
   EncryptedSecretSchema,
   decryptSecret,
   secretsEqual,
 } from "../security/deviceSecret";
-import { isAlreadyExists, isNotFound, toMillis } from "../data/db";
+import { isAlreadyExists, isNotFound } from "../data/db";
+import type { Machine } from "../data/model";
 import { refs } from "../data/refs";
 import type { Settings } from "../config";
 import type { Invocation } from "../invocation";
@@ -47,11 +48,8 @@ const MACHINE_CACHE_TTL_MS = 60_000;
 const LIVENESS_WRITE_MS = 5 * 60_000;
 
 interface CachedMachine {
-  exists: boolean;
-  calibrationOn: boolean;
-  online: boolean;
-  /** Epoch ms of the last liveness traffic written (heartbeat, raw_data), or null. */
-  pingAt: number | null;
+  /** The machine document, undefined when there is none. */
+  machine: Machine | undefined;
   /** The encrypted secret, once an authenticated request needed it (undefined: not read yet). */
   secret?: EncryptedSecret | null;
   /** Epoch ms the document was read. */
@@ -121,7 +119,7 @@ export function createDeviceHandler(deps: DeviceDeps) {
 
 async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse> {
   const { body, nowMs, machine, auth, t } = await authenticated(deps, req, UpdateBodySchema);
-  const type: MachineType = machine.get("type") === "dryer" ? "dryer" : "washer";
+  const { type } = machine;
   const status = normalizeStatus(type, body.status);
   const {
     wash_avg_magnitude: washAvg,
@@ -149,7 +147,7 @@ async function update(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse>
     },
   );
   const claimed = body.machine_type;
-  if (claimed !== undefined && claimed !== type && machine.get("reportedType.type") !== claimed) {
+  if (claimed !== undefined && claimed !== type && machine.reportedType !== claimed) {
     // Recorded once per claimed type, for admins; the registered type stays in charge.
     batch.update(r.machine(body.machine_id), {
       reportedType: { type: claimed, firstAt: Timestamp.fromMillis(nowMs) },
@@ -204,9 +202,9 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
   const machineId = body.machine_id;
   const withCredentials = body.secret_key !== undefined || req.headers.authorization !== undefined;
   if (withCredentials) await refuseGuessWhileLocked(deps, req, body);
-  const machine = await cachedMachine(deps, machineId, nowMs, withCredentials);
+  const { machine, secret } = await cachedMachine(deps, machineId, nowMs, withCredentials);
   // Offline: a token of another machine is a plain 401 here, never a read of its secret.
-  if (withCredentials) await authenticate(deps, req, body, machine.secret ?? null, true);
+  if (withCredentials) await authenticate(deps, req, body, secret ?? null, true);
   // Unsigned samples have a bucket of their own: a stranger's stream cannot starve the board's.
   spend(withCredentials ? deps.state.rawData : deps.state.rawDataUnsigned, machineId, nowMs);
   if (!machine.online || machine.pingAt === null || nowMs - machine.pingAt >= LIVENESS_WRITE_MS) {
@@ -218,7 +216,7 @@ async function rawData(deps: DeviceDeps, req: HttpRequest): Promise<HttpResponse
     });
   }
 
-  if (!withCredentials || !machine.calibrationOn) {
+  if (!withCredentials || !machine.calibration) {
     const reason = withCredentials ? "calibration is off" : "no secret: a sign of life only";
     return { status: 200, body: { message: "received", stored: false, reason } };
   }
@@ -275,16 +273,21 @@ async function authenticated<S extends z.ZodType<DeviceBody>>(
   // requests spend: a stranger cannot starve a board.
   if (!requests.peek(machineId, nowMs)) spend(requests, machineId, nowMs);
   await refuseGuessWhileLocked(deps, req, body);
-  const r = refs(deps.db);
-  const [machineSnap, secretSnap] = await deps.db.getAll(
-    r.machine(machineId).withConverter(null),
-    r.deviceSecret(machineId),
-  );
-  if (!machineSnap.exists) throw noMachine(machineId);
-  const auth = await authenticate(deps, req, body, encryptedSecretOf(secretSnap));
+  const { machine, secret } = await readMachine(deps, machineId);
+  if (!machine) throw noMachine(machineId);
+  const auth = await authenticate(deps, req, body, secret);
   spend(requests, machineId, nowMs);
-  const t = thresholds((machineSnap.get("calibrationSums") as CalibrationSums | undefined) ?? null);
-  return { body, nowMs, auth, machine: machineSnap, t };
+  return { body, nowMs, auth, machine, t: thresholds(machine.calibrationSums) };
+}
+
+/** The machine document (undefined: none) and its encrypted secret, in one round trip. */
+async function readMachine(deps: DeviceDeps, machineId: string) {
+  const r = refs(deps.db);
+  const [machine, secret] = await deps.db.getAll(r.machine(machineId), r.deviceSecret(machineId));
+  return {
+    machine: (machine as DocumentSnapshot<Machine>).data(),
+    secret: encryptedSecretOf(secret),
+  };
 }
 
 /**
@@ -296,27 +299,19 @@ async function cachedMachine(
   machineId: string,
   nowMs: number,
   needSecret: boolean,
-): Promise<CachedMachine> {
+): Promise<CachedMachine & { machine: Machine }> {
   let m = deps.state.machines.get(machineId);
   const stale = !m || nowMs - m.readAt >= MACHINE_CACHE_TTL_MS || nowMs < m.readAt;
-  if (!m || stale || (needSecret && m.exists && m.secret === undefined)) {
-    const machineRef = refs(deps.db).machine(machineId).withConverter(null);
-    const [snap, secretSnap] = needSecret
-      ? await deps.db.getAll(machineRef, refs(deps.db).deviceSecret(machineId))
-      : [await machineRef.get(), undefined];
-    const d = snap.data() ?? {};
-    m = {
-      exists: snap.exists,
-      calibrationOn: d.calibration === true,
-      online: d.online === true,
-      pingAt: toMillis(d.pingAt),
-      ...(secretSnap ? { secret: encryptedSecretOf(secretSnap) } : {}),
-      readAt: nowMs,
-    };
+  if (!m || stale || (needSecret && m.machine && m.secret === undefined)) {
+    const read = needSecret
+      ? await readMachine(deps, machineId)
+      : { machine: (await refs(deps.db).machine(machineId).get()).data() };
+    m = { ...read, readAt: nowMs };
     rememberEntry(deps.state.machines, machineId, m);
   }
-  if (!m.exists) throw noMachine(machineId);
-  return m;
+  const { machine } = m;
+  if (!machine) throw noMachine(machineId);
+  return { ...m, machine };
 }
 
 /**
@@ -329,8 +324,9 @@ async function writeAlive(deps: DeviceDeps, machineId: string, nowMs: number, fi
     .machine(machineId)
     .update({ ...fields, lastSeenAt: at, pingAt: at, online: true });
   const cached = deps.state.machines.get(machineId);
-  if (cached) {
-    rememberEntry(deps.state.machines, machineId, { ...cached, online: true, pingAt: nowMs });
+  if (cached?.machine) {
+    const machine = { ...cached.machine, online: true, pingAt: nowMs };
+    rememberEntry(deps.state.machines, machineId, { ...cached, machine });
   }
 }
 

@@ -39,14 +39,8 @@ import {
   expectedEnd,
   filteredMean,
 } from "../domain/stats";
-import { num, str, toMillis, toTimestamp } from "../data/db";
-import {
-  countOf,
-  courseStatsId,
-  decodeCourseStats,
-  reportConverter,
-  toCourseChoice,
-} from "../data/model";
+import { str, toMillis, toTimestamp } from "../data/db";
+import { type Machine, courseStatsId, reportConverter } from "../data/model";
 import type { Invocation } from "../invocation";
 import { readNotices, writeNotices } from "./notices";
 import { planFinished } from "./notifications";
@@ -65,8 +59,8 @@ export interface ApplyResult {
   decision: ReportDecision;
   /** Cycles this delivery completed for the first time (FINISHED events to announce). */
   newCycles: StoredCycle[];
-  statusBefore: MachineStatus | null;
-  statusAfter: MachineStatus | null;
+  statusBefore: MachineStatus;
+  statusAfter: MachineStatus;
   /** Notices written (inbox entry + push document each). */
   notices: number;
   /** The queue offer this change made, to whom. */
@@ -81,19 +75,15 @@ export async function applyReport(
   const r = refs(db);
   // The report as the device function created it: immutable, so the event's copy is the stored one.
   const report = reportConverter.fromFirestore(reportSnap);
-  // The machine's stored fold (newestReportTs, courseChoice…), as written: this is its writer.
-  const machineRef = r.machine(machineId).withConverter(null);
+  const machineRef = r.machine(machineId);
 
   return db.runTransaction(async (tx) => {
     const machineSnap = await tx.get(machineRef);
+    const machine = machineSnap.data();
     // The machine is gone (deleted in the console): no retry can change that.
-    if (!machineSnap.exists) return null;
-    const machine = machineSnap.data() ?? {};
-    const type: MachineType = machine.type === "dryer" ? "dryer" : "washer";
-    const roomId = str(machine.roomId);
-    const statusBefore = (machine.status as MachineStatus | undefined) ?? null;
-    const recent = Array.isArray(machine.recentReports) ? (machine.recentReports as unknown[]) : [];
-    if (recent.includes(report.id)) {
+    if (!machine) return null;
+    const { type, roomId, status: statusBefore, newestReportTs } = machine;
+    if (machine.recentReports.includes(report.id)) {
       return {
         decision: "duplicate",
         newCycles: [],
@@ -103,7 +93,6 @@ export async function applyReport(
         offeredTo: null,
       };
     }
-    const newestReportTs = num(machine.newestReportTs);
     const inOrder = newestReportTs === null || report.timestamp > newestReportTs;
     const around = inOrder ? null : await readAround(db, tx, machineId, report);
 
@@ -112,7 +101,11 @@ export async function applyReport(
     const who = machine.courseChoice
       ? ((await tx.get(r.courseChoice(machineId))).data() ?? {})
       : {};
-    const choice = toCourseChoice(machine.courseChoice, who);
+    // The chooser's uid, when it belongs to this choice (same `setAt`).
+    const choice = machine.courseChoice && {
+      ...machine.courseChoice,
+      uid: toMillis(who.setAt) === machine.courseChoice.setAt ? (str(who.uid) ?? "") : "",
+    };
     const firstAfterChoice = choice
       ? await tx.get(
           r.cycles
@@ -130,9 +123,9 @@ export async function applyReport(
       previousCourse: previousCourseOf(machine, who),
       report,
       stored: {
-        status: statusBefore ?? "OFF",
-        cycleStartedAt: toMillis(machine.cycleStartedAt),
-        spinStartedAt: toMillis(machine.spinStartedAt),
+        status: statusBefore,
+        cycleStartedAt: machine.cycleStartedAt,
+        spinStartedAt: machine.spinStartedAt,
         newestReportTs,
       },
       around,
@@ -150,16 +143,17 @@ export async function applyReport(
     const finished =
       newCycles.length > 0
         ? await planFinished(db, tx, {
-            machine: { id: machineId, name: str(machine.name), type },
+            // Unnamed: null (not the converter's id), the message then says "Washer 3".
+            machine: { id: machineId, name: str(machineSnap.get("name")), type },
             roomId,
             cycles: newCycles,
             now: at,
-            watcherCount: countOf(machine.watcherCount),
+            watcherCount: machine.watcherCount,
             subscriberCount: stats.stored?.subscriberCount ?? null,
           })
         : null;
     // A machine freed (running → not) or started (not → running).
-    const wasRunning = statusBefore !== null && isRunning(statusBefore);
+    const wasRunning = isRunning(statusBefore);
     const transition =
       wasRunning === isRunning(state.status) ? null : wasRunning ? "freed" : "started";
     // Nobody in the room's queue (its count, read with the room's statistics): nothing to offer
@@ -170,7 +164,7 @@ export async function applyReport(
             machineId,
             roomId,
             transition,
-            outOfOrder: machine.outOfOrder === true,
+            outOfOrder: machine.outOfOrder,
             now: at,
             windowMinutes: settings.claimWindowMinutes,
           })
@@ -190,14 +184,12 @@ export async function applyReport(
       expectedEndAt: toTimestamp(end?.expectedEndAt ?? null),
       expectedEndRange: end ? { low: toTimestamp(end.low), high: toTimestamp(end.high) } : null,
       newestReportTs: state.newestReportTs,
-      recentReports: [...recent.filter((id) => typeof id === "string"), report.id].slice(
-        -RECENT_REPORTS,
-      ),
+      recentReports: [...machine.recentReports, report.id].slice(-RECENT_REPORTS),
       // The figures the running cycle is timed with, kept for its later reports (planStats).
       courseEstimate: stats.current
         ? { ...stats.current, cycleStartedAt: toTimestamp(state.cycleStartedAt) }
         : null,
-      lastSeenAt: Timestamp.fromMillis(Math.max(toMillis(machine.lastSeenAt) ?? 0, receivedAt)),
+      lastSeenAt: Timestamp.fromMillis(Math.max(machine.lastSeenAt ?? 0, receivedAt)),
       online: true,
       ...(plan.decision === "apply" && typeof battery === "number" ? { battery } : {}),
       // The running cycle's course, resolved from the user's choice (domain/course.ts).
@@ -320,7 +312,7 @@ async function planStats(
     roomId: string | null;
     type: MachineType;
     plan: ReportPlan;
-    machine: DocumentData;
+    machine: Machine;
     countedIn: ReadonlyMap<string, string | null>;
   },
 ) {
@@ -332,13 +324,14 @@ async function planStats(
   const counted = [...plan.counted.added, ...removed];
   const changed = a.roomId !== null && counted.length > 0;
   if (!changed && !running) return { courses: null, stored: null, current: null };
-  // While the same cycle runs the course (the SPINNING), the figures it started with still hold.
-  const e = a.machine.courseEstimate as DocumentData | null | undefined;
+  // While the same cycle runs the course (the SPINNING), the figures it started with still hold:
+  // the estimate is written with the cycle's start, by the same update() (so it is the machine's).
+  const e = a.machine.estimate;
   const carried =
     e?.course === course &&
     e.type === type &&
-    toMillis(e.cycleStartedAt) === plan.state.cycleStartedAt;
-  if (!changed && carried) return { courses: null, stored: null, current: decodeCourseStats(e) };
+    a.machine.cycleStartedAt === plan.state.cycleStartedAt;
+  if (!changed && carried) return { courses: null, stored: null, current: e };
 
   const stored = a.roomId ? ((await tx.get(refs(db).roomStats(a.roomId))).data() ?? null) : null;
   const courses = { ...stored?.courses };
@@ -367,15 +360,10 @@ async function planStats(
 }
 
 /** The running cycle's course as the trigger resolved it on an earlier delivery. */
-function previousCourseOf(d: DocumentData, who: DocumentData): PreviousCourse | null {
-  const cycleStartedAt = toMillis(d.cycleStartedAt);
-  if (cycleStartedAt === null || typeof d.course !== "string") return null;
+function previousCourseOf(m: Machine, who: DocumentData): PreviousCourse | null {
+  const { cycleStartedAt, storedCourse } = m;
+  if (cycleStartedAt === null || storedCourse === null) return null;
   // `startedBy` is kept for the cycle it was resolved for.
   const sameCycle = toMillis(who.startedByCycleAt) === cycleStartedAt;
-  return {
-    cycleStartedAt,
-    course: d.course,
-    courseName: str(d.courseName),
-    startedBy: sameCycle ? str(who.startedBy) : null,
-  };
+  return { cycleStartedAt, ...storedCourse, startedBy: sameCycle ? str(who.startedBy) : null };
 }
