@@ -312,18 +312,15 @@ export interface PushDoc {
   leaseExpireAt: number | null;
 }
 
-export const pushConverter = reader<PushDoc>((_id, d) => {
-  const createdAt = toMillis(d.createdAt) ?? 0;
-  return {
-    uid: String(d.uid ?? ""),
-    notificationId: String(d.notificationId ?? ""),
-    title: String(d.title ?? ""),
-    body: String(d.body ?? ""),
-    type: String(d.type ?? ""),
-    machineId: String(d.machineId ?? ""),
-    roomId: str(d.roomId),
-    state: String(d.state ?? ""),
-    expiresAt: createdAt + Number(d.ttlSeconds ?? 0) * 1000,
-    leaseExpireAt: toMillis(d.leaseExpireAt),
-  };
-});
+export const pushConverter = reader<PushDoc>((_id, d) => ({
+  uid: String(d.uid ?? ""),
+  notificationId: String(d.notificationId ?? ""),
+  title: String(d.title ?? ""),
+  body: String(d.body ?? ""),
+  type: String(d.type ?? ""),
+  machineId: String(d.machineId ?? ""),
+  roomId: str(d.roomId),
+  state: String(d.state ?? ""),
+  expiresAt: (toMillis(d.createdAt) ?? 0) + Number(d.ttlSeconds ?? 0) * 1000,
+  leaseExpireAt: toMillis(d.leaseExpireAt),
+}));

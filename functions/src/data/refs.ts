@@ -70,7 +70,6 @@ export function refs(db: Firestore) {
     /** queues/{roomId}: the room's fair queue (store/queue.ts). */
     queues: col("queues"),
     queue: (roomId: string) => col("queues").doc(roomId),
-    users,
     user: (uid: string) => users.doc(uid),
     tokens: (uid: string) => users.doc(uid).collection("tokens"),
     notifications: (uid: string) =>

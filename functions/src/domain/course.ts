@@ -52,11 +52,10 @@ export function firstEligibleStart(
 
 /** Does the choice belong to the cycle starting at `cycleStartedAt`? */
 export function choiceApplies(
-  choice: CourseChoice | null,
+  choice: CourseChoice,
   cycleStartedAt: number,
   firstStart: number | null,
 ): boolean {
-  if (!choice) return false;
   if (cycleStartedAt < earliestStartFor(choice)) return false;
   if (cycleStartedAt > choice.setAt + COURSE_LEAD_MS) return false;
   return firstStart === null || firstStart === cycleStartedAt;
