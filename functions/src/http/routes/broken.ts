@@ -75,21 +75,18 @@ export const brokenRoutes = [
       orNoMachine(machineId),
     );
     return {
-      status: 200,
-      body: {
-        message: "ok",
-        machine_id: Number(machineId),
-        reports: r.reports,
-        threshold: r.threshold,
-        out_of_order: r.outOfOrder,
-        already_reported: r.alreadyReported,
-        counted: counts,
-        ...(counts
-          ? {}
-          : {
-              note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
-            }),
-      },
+      message: "ok",
+      machine_id: Number(machineId),
+      reports: r.reports,
+      threshold: r.threshold,
+      out_of_order: r.outOfOrder,
+      already_reported: r.alreadyReported,
+      counted: counts,
+      ...(counts
+        ? {}
+        : {
+            note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
+          }),
     };
   }),
   defineRoute({
@@ -103,13 +100,10 @@ export const brokenRoutes = [
       orNoMachine(body.machine_id),
     );
     return {
-      status: 200,
-      body: {
-        message: "ok",
-        machine_id: Number(body.machine_id),
-        was_out_of_order: r.wasOutOfOrder,
-        archived: r.archived,
-      },
+      message: "ok",
+      machine_id: Number(body.machine_id),
+      was_out_of_order: r.wasOutOfOrder,
+      archived: r.archived,
     };
   }),
 ];

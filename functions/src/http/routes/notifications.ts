@@ -52,10 +52,7 @@ export const notificationRoutes = [
   }).handle(async ({ deps, user, body }) => {
     await machineOr404(deps.db, body.machine_id);
     await setWatch(deps.db, user.uid, body.machine_id, body.isusing, deps.now());
-    return {
-      status: 200,
-      body: { message: "ok", machine_id: Number(body.machine_id), isusing: body.isusing ? 1 : 0 },
-    };
+    return { message: "ok", machine_id: Number(body.machine_id), isusing: body.isusing ? 1 : 0 };
   }),
   defineRoute({
     method: "POST",
@@ -67,10 +64,7 @@ export const notificationRoutes = [
     await roomOr404(deps.db, body.room_id);
     const on = body.isusing ?? true;
     await setRoomSubscription(deps.db, user.uid, body.room_id, on, deps.now());
-    return {
-      status: 200,
-      body: { message: "ok", room_id: Number(body.room_id), isusing: on ? 1 : 0 },
-    };
+    return { message: "ok", room_id: Number(body.room_id), isusing: on ? 1 : 0 };
   }),
   defineRoute({
     method: "POST",
@@ -88,7 +82,7 @@ export const notificationRoutes = [
       locale: body.locale,
       now: deps.now(),
     });
-    return { status: 200, body: { message: "ok", platform } };
+    return { message: "ok", platform };
   }),
   defineRoute({
     method: "POST",
@@ -98,7 +92,7 @@ export const notificationRoutes = [
     body: SettingsBodySchema,
   }).handle(async ({ deps, user, body }) => {
     await saveLocale(deps.db, user.uid, body.locale);
-    return { status: 200, body: { message: "ok", locale: body.locale } };
+    return { message: "ok", locale: body.locale };
   }),
   defineRoute({
     method: "POST",
@@ -108,7 +102,7 @@ export const notificationRoutes = [
     body: LogoutBodySchema,
   }).handle(async ({ deps, user, body }) => {
     const removed = await deleteFcmToken(deps.db, user.uid, body.fcm_token);
-    return { status: 200, body: { message: "ok", removed } };
+    return { message: "ok", removed };
   }),
   defineRoute({
     method: "GET",
@@ -124,12 +118,9 @@ export const notificationRoutes = [
       },
     );
     return {
-      status: 200,
-      body: {
-        notifications: page.entries,
-        next_cursor: page.nextCursor,
-        unread_count: page.unreadCount,
-      },
+      notifications: page.entries,
+      next_cursor: page.nextCursor,
+      unread_count: page.unreadCount,
     };
   }),
   defineRoute({
@@ -141,12 +132,12 @@ export const notificationRoutes = [
   }).handle(async ({ deps, user, body }) => {
     if (body.all) {
       const { marked } = await markAllRead(deps.db, user.uid, deps.now());
-      return { status: 200, body: { message: "ok", marked } };
+      return { message: "ok", marked };
     }
     const id = body.id ?? "";
     const result = await markRead(deps.db, user.uid, id, deps.now());
     // Someone else's notification is indistinguishable from a missing one.
     if (!result) throw new HttpError(404, "not_found", `id: you have no notification ${id}`);
-    return { status: 200, body: { message: "ok", marked: result.marked } };
+    return { message: "ok", marked: result.marked };
   }),
 ];
