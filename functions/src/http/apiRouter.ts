@@ -7,7 +7,7 @@ import * as logger from "firebase-functions/logger";
 import type { Auth, DecodedIdToken } from "firebase-admin/auth";
 import { z } from "zod";
 import type { Invocation } from "../invocation";
-import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
+import { type Handler, type HttpRequest, jsonBody, requireMethod } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -158,20 +158,12 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
       throw new Error(`duplicate route ${r.method} ${path}`);
     byPath.set(path, [...list, r]);
   }
-  return async (req: HttpRequest): Promise<HttpResponse> => {
+  return async (req) => {
     const path = normalizePath(req.path);
     const candidates = byPath.get(path);
     if (!candidates) throw new HttpError(404, "not_found", `no api endpoint ${path}`);
-    const route = candidates.find((r) => r.method === req.method);
-    if (!route) {
-      const allow = candidates.map((r) => r.method).join(", ");
-      throw new HttpError(
-        405,
-        "method_not_allowed",
-        `${req.method} is not allowed on ${path}; use ${allow}`,
-        { Allow: allow },
-      );
-    }
+    requireMethod({ ...req, path }, ...candidates.map((r) => r.method));
+    const route = candidates.find((r) => r.method === req.method)!;
     const user = await authenticate(deps, req, route.auth);
     const headers: Record<string, string> = {};
     const body = await route.handler({
