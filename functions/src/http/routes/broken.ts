@@ -43,14 +43,9 @@ const ClearBrokenResponseSchema = z.strictObject({
 /** Whether the account was created at least `hours` ago (Auth's creation time). */
 async function accountOlderThan(deps: ApiDeps, uid: string, hours: number): Promise<boolean> {
   if (hours <= 0) return true;
-  let creationTime: string;
-  try {
-    creationTime = (await deps.auth.getUser(uid)).metadata.creationTime;
-  } catch {
-    // Deleted since its ID token was issued (or Auth unreachable): the report does not count.
-    return false;
-  }
-  const created = Date.parse(creationTime);
+  // Deleted since its ID token was issued (or Auth unreachable): the report does not count.
+  const account = await deps.auth.getUser(uid).catch(() => null);
+  const created = Date.parse(account?.metadata.creationTime ?? "");
   return Number.isFinite(created) && deps.now() - created >= hours * 3600_000;
 }
 
