@@ -37,7 +37,7 @@ const table: ApiRoute[] = [
     response: z.strictObject({ uid: z.string(), n: z.number() }),
   }).handle(async ({ user, body }) => {
     calls.push(`echo ${user.uid}`);
-    return { status: 200, body: { uid: user.uid, n: body.n } };
+    return { uid: user.uid, n: body.n };
   }),
   defineRoute({
     method: "GET",
@@ -45,7 +45,7 @@ const table: ApiRoute[] = [
     auth: "user",
     response: z.strictObject({ uid: z.string() }),
   }).handle(async ({ user }) => {
-    return { status: 200, body: { uid: user.uid } };
+    return { uid: user.uid };
   }),
   defineRoute({
     method: "POST",
@@ -54,7 +54,7 @@ const table: ApiRoute[] = [
     response: z.strictObject({ admin: z.boolean() }),
   }).handle(async ({ user }) => {
     calls.push(`admin ${user.uid}`);
-    return { status: 200, body: { admin: user.admin } };
+    return { admin: user.admin };
   }),
 ];
 

@@ -94,15 +94,10 @@ export function filteredMean(h: Histogram): { mean: number; kept: number; stddev
   }
   const keep = (minute: number) =>
     samples < MIN_SAMPLES_FOR_FILTER || Math.abs(minute - median) <= OUTLIER_TOLERANCE * median;
-  let n = 0;
-  let sum = 0;
-  let sq = 0;
-  for (const [minute, bn, bs, bq] of buckets) {
-    if (!keep(minute)) continue;
-    n += bn;
-    sum += bs;
-    sq += bq;
-  }
+  const kept = buckets.filter(([minute]) => keep(minute));
+  const n = kept.reduce((a, b) => a + b[1], 0);
+  const sum = kept.reduce((a, b) => a + b[2], 0);
+  const sq = kept.reduce((a, b) => a + b[3], 0);
   const mean = sum / n;
   const variance = n > 1 ? Math.max(0, (sq - (sum * sum) / n) / (n - 1)) : 0;
   return { mean: mean / 60, kept: n, stddev: Math.sqrt(variance) / 60 };

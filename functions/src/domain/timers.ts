@@ -50,7 +50,9 @@ export function roomTimers(
   const timers: RoomTimers = {};
   for (const m of machines) {
     if (!isRunning(m.status)) continue;
-    const estimate = expectedEndOf(m, statsFor);
+    const stats = m.estimate ?? statsFor(m.type, courseKey(m.course));
+    // The stored estimate only when the cycle's start is unknown (expectedEnd is null then).
+    const estimate = expectedEnd(m.type, m, stats)?.expectedEndAt ?? m.expectedEndAt ?? null;
     if (estimate === null) continue;
     // Whole milliseconds: averages with decimals must not make float noise look like a change.
     const end = Math.round(estimate);
@@ -81,10 +83,4 @@ export function timersChanged(
     const a = before[id];
     return !a || TIMER_FIELDS.some((f) => a[f] !== b[f]);
   });
-}
-
-function expectedEndOf(m: TimerMachine, statsFor: StatsLookup): number | null {
-  if (m.cycleStartedAt === null) return m.expectedEndAt ?? null;
-  const stats = m.estimate ?? statsFor(m.type, courseKey(m.course));
-  return expectedEnd(m.type, m, stats)?.expectedEndAt ?? null;
 }

@@ -101,6 +101,7 @@ export function jsonBody(req: HttpRequest): unknown {
   }
 }
 
+/** A 405 (with Allow) unless the request's method is one of `allowed`; both functions use it. */
 export function requireMethod(req: HttpRequest, ...allowed: string[]): void {
   if (!allowed.includes(req.method)) {
     throw new HttpError(

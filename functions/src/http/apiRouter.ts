@@ -7,7 +7,7 @@ import * as logger from "firebase-functions/logger";
 import type { Auth, DecodedIdToken } from "firebase-admin/auth";
 import { z } from "zod";
 import type { Invocation } from "../invocation";
-import { type Handler, type HttpRequest, type HttpResponse, jsonBody } from "./adapter";
+import { type Handler, type HttpRequest, jsonBody, requireMethod } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -38,6 +38,8 @@ interface RouteContext<A extends AuthLevel, B, Q> {
   body: B;
   /** Empty for a route without a `query` schema. */
   query: Q;
+  /** Headers of the 200 answer, set by the handler (an error is answered without them). */
+  headers: Record<string, string>;
 }
 
 type Input<S> = S extends z.ZodType ? z.input<S> : undefined;
@@ -53,7 +55,8 @@ export interface ApiRoute<K extends string = string, T = unknown> {
   query?: z.ZodType;
   /** The 200 body: docs/openapi.json, the PWA's types and test/integration/api-responses.test.ts. */
   response: z.ZodType;
-  handler: (ctx: RouteContext<AuthLevel, unknown, unknown>) => Promise<HttpResponse>;
+  /** Answers the 200 body; failures are thrown {@link HttpError}s. */
+  handler: (ctx: RouteContext<AuthLevel, unknown, unknown>) => Promise<unknown>;
   /** Type-level only (never set): "METHOD /path" and the types, for {@link ContractOf}. */
   readonly types?: { key: K } & T;
 }
@@ -75,11 +78,7 @@ export function defineRoute<
   type Query = Q extends z.ZodType ? z.output<Q> : Record<string, never>;
   type Types = { body: Input<S>; query: Input<Q>; response: z.output<R> };
   return {
-    handle(
-      handler: (
-        ctx: RouteContext<A, Body, Query>,
-      ) => Promise<{ status: number; body: z.input<R>; headers?: Record<string, string> }>,
-    ) {
+    handle(handler: (ctx: RouteContext<A, Body, Query>) => Promise<z.input<R>>) {
       return { ...spec, handler } as unknown as ApiRoute<`${M} ${P}`, Types>;
     },
   };
@@ -159,27 +158,22 @@ export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handle
       throw new Error(`duplicate route ${r.method} ${path}`);
     byPath.set(path, [...list, r]);
   }
-  return async (req: HttpRequest): Promise<HttpResponse> => {
+  return async (req) => {
     const path = normalizePath(req.path);
     const candidates = byPath.get(path);
     if (!candidates) throw new HttpError(404, "not_found", `no api endpoint ${path}`);
-    const route = candidates.find((r) => r.method === req.method);
-    if (!route) {
-      const allow = candidates.map((r) => r.method).join(", ");
-      throw new HttpError(
-        405,
-        "method_not_allowed",
-        `${req.method} is not allowed on ${path}; use ${allow}`,
-        { Allow: allow },
-      );
-    }
+    requireMethod({ ...req, path }, ...candidates.map((r) => r.method));
+    const route = candidates.find((r) => r.method === req.method)!;
     const user = await authenticate(deps, req, route.auth);
-    return route.handler({
+    const headers: Record<string, string> = {};
+    const body = await route.handler({
       req,
       deps,
       user,
       query: parseQuery(route.query ?? z.object({}).strict(), req),
       body: route.body ? parseOrThrow(route.body, jsonBody(req)) : undefined,
+      headers,
     });
+    return Object.keys(headers).length > 0 ? { status: 200, body, headers } : { status: 200, body };
   };
 }

@@ -32,14 +32,13 @@ import type { LoadResponseSchema, ReservationSchema, RoomsResponseSchema } from 
 
 /** A machine with its timer, average and elapsed time at `now`, from its course's averages. */
 function timed(m: Machine, figures: FiguresLookup, now: number) {
-  const statsFor = (type: MachineType, course: string) => figures(m.roomId, type, course);
   // A running cycle keeps the figures it started with (store/applyReport.ts; roomTimers too).
-  const s = m.estimate ?? statsFor(m.type, courseKey(m.course));
+  const s = m.estimate ?? figures(m.roomId, m.type, courseKey(m.course));
   const total = s?.avgTotalMinutes ?? DEFAULT_MINUTES[m.type].total;
   const spin = s?.avgSpinMinutes ?? DEFAULT_MINUTES[m.type].spin;
   const spinning = m.status === "SPINNING" && m.spinStartedAt !== null && spin !== null;
   const since = spinning ? m.spinStartedAt : m.cycleStartedAt;
-  const t = roomTimers([m], statsFor, now)[m.machineId];
+  const t = roomTimers([m], () => s, now)[m.machineId];
   return {
     machine: m,
     /** Minutes left (rounded up); null when idle. */

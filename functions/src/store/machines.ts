@@ -53,16 +53,12 @@ export async function createMachine(
 ): Promise<void> {
   const { machineId, roomId, name, type } = m;
   const r = refs(db);
-  const batch = db.batch();
-  batch.create(r.machine(machineId).withConverter(null), {
-    roomId,
-    name,
-    type,
-    ...machineDefaults(),
-  });
-  batch.create(r.deviceSecret(machineId), secretRecord(m.secret, masterKey, machineId));
-  batch.set(r.machineConfig(machineId), { roomId, outOfOrder: false });
-  await batch.commit();
+  await db
+    .batch()
+    .create(r.machine(machineId).withConverter(null), { roomId, name, type, ...machineDefaults() })
+    .create(r.deviceSecret(machineId), secretRecord(m.secret, masterKey, machineId))
+    .set(r.machineConfig(machineId), { roomId, outOfOrder: false })
+    .commit();
 }
 
 /** The stored form of a device secret: encrypted, plus its keyed fingerprint (reuse checks). */

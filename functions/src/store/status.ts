@@ -78,14 +78,8 @@ export async function readStats(
       .filter((k) => own(k.roomId, k.type, k.course) === null)
       .map((k) => [courseStatsId(k.type, k.course), k]),
   );
-  const fleet = new Map(
-    (
-      await getAll(
-        db,
-        [...missing.values()].map((k) => refs(db).courseStats(k.type, k.course)),
-      )
-    ).map((s) => [s.id, s.data() ?? null]),
-  );
+  const fleetRefs = [...missing.values()].map((k) => refs(db).courseStats(k.type, k.course));
+  const fleet = new Map((await getAll(db, fleetRefs)).map((s) => [s.id, s.data() ?? null]));
   const lookup: FiguresLookup = (roomId, type, course) =>
     own(roomId, type, course) ?? fleet.get(courseStatsId(type, course)) ?? null;
   return Object.assign(lookup, { documentsRead: roomIds.length + missing.size });

@@ -107,17 +107,19 @@ async function addRoom(db: Firestore, name: string): Promise<string> {
   throw new HttpError(409, "conflict", "room_name: too many rooms added at once; try again");
 }
 
-function secretResponse(m: MachineDescription, shown: Awaited<ReturnType<typeof newSecret>>) {
+/** The answer carrying a secret: never cached. */
+function secretResponse(
+  headers: Record<string, string>,
+  m: MachineDescription,
+  shown: Awaited<ReturnType<typeof newSecret>>,
+) {
+  headers["Cache-Control"] = "no-store";
   return {
-    status: 200,
-    headers: { "Cache-Control": "no-store" },
-    body: {
-      machine_id: Number(m.machineId),
-      room_id: m.roomId === null ? null : Number(m.roomId),
-      machine_name: m.name,
-      machine_type: m.type,
-      ...shown,
-    },
+    machine_id: Number(m.machineId),
+    room_id: m.roomId === null ? null : Number(m.roomId),
+    machine_name: m.name,
+    machine_type: m.type,
+    ...shown,
   };
 }
 
@@ -131,7 +133,7 @@ export const adminRoutes = [
   }).handle(async ({ deps, user, body }) => {
     const roomId = await addRoom(deps.db, body.room_name);
     logger.info("room added", { roomId, by: user.uid });
-    return { status: 200, body: { room_id: Number(roomId), room_name: body.room_name } };
+    return { room_id: Number(roomId), room_name: body.room_name };
   }),
   defineRoute({
     method: "POST",
@@ -139,7 +141,7 @@ export const adminRoutes = [
     response: DeviceSecretResponseSchema,
     auth: "admin",
     body: AddDeviceBodySchema,
-  }).handle(async ({ req, deps, user, body }) => {
+  }).handle(async ({ req, deps, user, body, headers }) => {
     const key = masterKey(deps);
     await roomOr404(deps.db, body.room_id);
     const machine = {
@@ -163,7 +165,7 @@ export const adminRoutes = [
       warnings: shown.warnings.length,
       by: user.uid,
     });
-    return secretResponse(machine, shown);
+    return secretResponse(headers, machine, shown);
   }),
   defineRoute({
     method: "POST",
@@ -171,7 +173,7 @@ export const adminRoutes = [
     response: DeviceSecretResponseSchema,
     auth: "admin",
     body: RotateDeviceSecretBodySchema,
-  }).handle(async ({ req, deps, user, body }) => {
+  }).handle(async ({ req, deps, user, body, headers }) => {
     const key = masterKey(deps);
     const machine = await machineOr404(deps.db, body.machine_id);
     const shown = await newSecret(deps.db, key, deviceUrl(req.headers), machine, body.secret_key);
@@ -184,7 +186,7 @@ export const adminRoutes = [
       warnings: shown.warnings.length,
       by: user.uid,
     });
-    return secretResponse(machine, shown);
+    return secretResponse(headers, machine, shown);
   }),
   defineRoute({
     method: "POST",
@@ -200,9 +202,6 @@ export const adminRoutes = [
       on: body.on,
       by: user.uid,
     });
-    return {
-      status: 200,
-      body: { message: "ok", machine_id: Number(body.machine_id), on: body.on ? 1 : 0 },
-    };
+    return { message: "ok", machine_id: Number(body.machine_id), on: body.on ? 1 : 0 };
   }),
 ];

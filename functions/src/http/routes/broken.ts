@@ -43,14 +43,9 @@ const ClearBrokenResponseSchema = z.strictObject({
 /** Whether the account was created at least `hours` ago (Auth's creation time). */
 async function accountOlderThan(deps: ApiDeps, uid: string, hours: number): Promise<boolean> {
   if (hours <= 0) return true;
-  let creationTime: string;
-  try {
-    creationTime = (await deps.auth.getUser(uid)).metadata.creationTime;
-  } catch {
-    // Deleted since its ID token was issued (or Auth unreachable): the report does not count.
-    return false;
-  }
-  const created = Date.parse(creationTime);
+  // Deleted since its ID token was issued (or Auth unreachable): the report does not count.
+  const account = await deps.auth.getUser(uid).catch(() => null);
+  const created = Date.parse(account?.metadata.creationTime ?? "");
   return Number.isFinite(created) && deps.now() - created >= hours * 3600_000;
 }
 
@@ -75,21 +70,18 @@ export const brokenRoutes = [
       orNoMachine(machineId),
     );
     return {
-      status: 200,
-      body: {
-        message: "ok",
-        machine_id: Number(machineId),
-        reports: r.reports,
-        threshold: r.threshold,
-        out_of_order: r.outOfOrder,
-        already_reported: r.alreadyReported,
-        counted: counts,
-        ...(counts
-          ? {}
-          : {
-              note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
-            }),
-      },
+      message: "ok",
+      machine_id: Number(machineId),
+      reports: r.reports,
+      threshold: r.threshold,
+      out_of_order: r.outOfOrder,
+      already_reported: r.alreadyReported,
+      counted: counts,
+      ...(counts
+        ? {}
+        : {
+            note: `reports from accounts younger than ${minAgeHours} hours are kept for admins but do not count`,
+          }),
     };
   }),
   defineRoute({
@@ -103,13 +95,10 @@ export const brokenRoutes = [
       orNoMachine(body.machine_id),
     );
     return {
-      status: 200,
-      body: {
-        message: "ok",
-        machine_id: Number(body.machine_id),
-        was_out_of_order: r.wasOutOfOrder,
-        archived: r.archived,
-      },
+      message: "ok",
+      machine_id: Number(body.machine_id),
+      was_out_of_order: r.wasOutOfOrder,
+      archived: r.archived,
     };
   }),
 ];

@@ -64,20 +64,17 @@ export const courseRoutes = [
     await setWatch(deps.db, user.uid, body.machine_id, true, now);
     const expected = stats?.avgTotalMinutes ?? DEFAULT_MINUTES[machine.type].total;
     return {
-      status: 200,
-      body: {
-        message: "ok",
-        machine_id: idOut(body.machine_id),
-        course_name: body.course_name,
-        course_key: key,
-        expected_minutes: Math.round(expected),
-        expected_range: {
-          low_minutes: Math.round(stats?.lowMinutes ?? expected * 0.8),
-          high_minutes: Math.round(stats?.highMinutes ?? expected * 1.2),
-        },
-        samples: stats?.samples ?? 0,
-        isusing: 1,
+      message: "ok",
+      machine_id: idOut(body.machine_id),
+      course_name: body.course_name,
+      course_key: key,
+      expected_minutes: Math.round(expected),
+      expected_range: {
+        low_minutes: Math.round(stats?.lowMinutes ?? expected * 0.8),
+        high_minutes: Math.round(stats?.highMinutes ?? expected * 1.2),
       },
+      samples: stats?.samples ?? 0,
+      isusing: 1,
     };
   }),
 ];

@@ -21,15 +21,12 @@ export const healthRoutes = [
     } catch {
       throw new HttpError(503, "unavailable", "Firestore is not reachable");
     }
-    if (user?.admin !== true) return { status: 200, body: { status: "ok" } };
+    if (user?.admin !== true) return { status: "ok" };
     return {
-      status: 200,
-      body: {
-        status: "ok",
-        version: deps.version,
-        firestore: "ok",
-        time: new Date(started).toISOString(),
-      },
+      status: "ok",
+      version: deps.version,
+      firestore: "ok",
+      time: new Date(started).toISOString(),
     };
   }),
 ];

@@ -43,12 +43,12 @@ export const queueRoutes = [
     if (body.isreserved) {
       const r = await joinQueue(deps.db, user.uid, room.roomId, now).catch(queueBusy);
       const view = await readReservation(deps.db, room, user.uid, now, r.queue);
-      return { status: 200, body: { message: "ok", joined: r.joined, ...view } };
+      return { message: "ok", joined: r.joined, ...view };
     }
     const window = deps.settings.claimWindowMinutes;
     const r = await leaveQueue(deps.db, user.uid, room.roomId, now, window).catch(queueBusy);
     const view = await readReservation(deps.db, room, user.uid, now, r.queue);
-    return { status: 200, body: { message: "ok", left: r.left, ...view } };
+    return { message: "ok", left: r.left, ...view };
   }),
   defineRoute({
     method: "POST",
@@ -73,16 +73,13 @@ export const queueRoutes = [
       throw new HttpError(409, "conflict", message);
     }
     return {
-      status: 200,
-      body: {
-        message: "claimed",
-        room_id: idOut(room.roomId),
-        machine_id: idOut(r.claimed.machineId),
-        offered_at: r.claimed.offeredAt,
-        expires_at: r.claimed.expiresAt,
-        claimed_at: r.claimed.claimedAt,
-        isreserved: 0,
-      },
+      message: "claimed",
+      room_id: idOut(room.roomId),
+      machine_id: idOut(r.claimed.machineId),
+      offered_at: r.claimed.offeredAt,
+      expires_at: r.claimed.expiresAt,
+      claimed_at: r.claimed.claimedAt,
+      isreserved: 0,
     };
   }),
 ];

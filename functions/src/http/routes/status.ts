@@ -25,10 +25,7 @@ export const statusRoutes = [
     path: "/rooms",
     response: RoomsResponseSchema,
     auth: "user",
-  }).handle(async ({ deps, user }) => ({
-    status: 200,
-    body: await roomsView(deps.db, user.uid),
-  })),
+  }).handle(({ deps, user }) => roomsView(deps.db, user.uid)),
   defineRoute({
     method: "POST",
     path: "/load",
@@ -39,7 +36,7 @@ export const statusRoutes = [
     const empty = !req.rawBody?.length && !Number(req.headers["content-length"] ?? 0);
     const body = parseOrThrow(LoadBodySchema, empty ? {} : jsonBody(req));
     const room = body.room_id === undefined ? null : await roomOr404(deps.db, body.room_id);
-    return { status: 200, body: await loadView(deps.db, user.uid, room, deps.now()) };
+    return loadView(deps.db, user.uid, room, deps.now());
   }),
   defineRoute({
     method: "GET",
@@ -49,6 +46,6 @@ export const statusRoutes = [
     query: RoomQuerySchema,
   }).handle(async ({ deps, query: q }) => {
     if (q.room_id !== undefined) await roomOr404(deps.db, q.room_id);
-    return { status: 200, body: await congestionTable(deps.db, q.room_id) };
+    return congestionTable(deps.db, q.room_id);
   }),
 ];

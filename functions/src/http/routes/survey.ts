@@ -71,10 +71,7 @@ export const surveyRoutes = [
         suggestion: body.suggestion || null,
         createdAt: Timestamp.fromMillis(now),
       });
-    return {
-      status: 200,
-      body: { message: "survey received", satisfaction: body.satisfaction },
-    };
+    return { message: "survey received", satisfaction: body.satisfaction };
   }),
   defineRoute({
     method: "GET",
@@ -94,6 +91,6 @@ export const surveyRoutes = [
     }));
     const sum = surveys.reduce((n, s) => n + s.satisfaction, 0);
     const average = surveys.length === 0 ? null : Math.round((sum / surveys.length) * 100) / 100;
-    return { status: 200, body: { surveys, average_satisfaction: average } };
+    return { surveys, average_satisfaction: average };
   }),
 ];

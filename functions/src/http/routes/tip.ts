@@ -166,7 +166,7 @@ export const tipRoutes = [
     response: TipResponseSchema,
     auth: "user",
     query: RoomQuerySchema,
-  }).handle(async ({ req, deps, user, query }) => {
+  }).handle(async ({ req, deps, user, query, headers }) => {
     const roomId = query.room_id ?? null;
     if (roomId) await roomOr404(deps.db, roomId);
     // Accept-Language when it names ko or en, else the user's stored locale, else ko.
@@ -183,11 +183,12 @@ export const tipRoutes = [
       locale,
     };
     const { tip, cache } = await getTip(ctx);
-    return {
-      status: 200,
-      // `tip_message`: the field the seed PWA (WashCall-Web) reads.
-      body: { ...tip, tip_message: tip.tip },
-      headers: { "X-Tip-Cache": cache, "Content-Language": ctx.locale, Vary: "Accept-Language" },
-    };
+    Object.assign(headers, {
+      "X-Tip-Cache": cache,
+      "Content-Language": ctx.locale,
+      Vary: "Accept-Language",
+    });
+    // `tip_message`: the field the seed PWA (WashCall-Web) reads.
+    return { ...tip, tip_message: tip.tip };
   }),
 ];
