@@ -8,32 +8,26 @@ import { XMLParser } from "fast-xml-parser";
 import { HOUR_MS } from "../../domain/time";
 import type { PrecipitationType, Sky, Weather } from "../../domain/weather";
 
+/** KMA's resultCode, or the gateway's returnReasonCode. */
+const CODE_BY_RESULT_CODE = {
+  "03": "no_data", // the run is not published (yet) or has nothing for the grid
+  "10": "invalid_params",
+  "11": "invalid_params",
+  "20": "access_denied",
+  "21": "access_denied", // key disabled
+  "22": "request_limit", // the daily quota
+  "30": "unregistered_key",
+  "31": "expired_key",
+  "32": "unregistered_ip",
+  "33": "access_denied", // unsigned call
+} as const;
+
 export type KmaErrorCode =
-  | "no_data" // 03: the run is not published (yet) or has nothing for the grid
-  | "invalid_params" // 10, 11
-  | "access_denied" // 20, 21 (key disabled), 33 (unsigned call)
-  | "request_limit" // 22: the daily quota
-  | "unregistered_key" // 30
-  | "expired_key" // 31
-  | "unregistered_ip" // 32
+  | (typeof CODE_BY_RESULT_CODE)[keyof typeof CODE_BY_RESULT_CODE]
   | "service_error" // any other result code: 01 application, 02 DB, 05 timeout, 99 unknown …
   | "timeout" // no answer within the client's timeout
   | "http" // a non-2xx status without a readable KMA error in the body, or a network failure
   | "bad_response"; // a body that is neither a KMA response nor a KMA error
-
-/** KMA's resultCode, or the gateway's returnReasonCode. */
-const CODE_BY_RESULT_CODE: Readonly<Record<string, KmaErrorCode>> = {
-  "03": "no_data",
-  "10": "invalid_params",
-  "11": "invalid_params",
-  "20": "access_denied",
-  "21": "access_denied",
-  "22": "request_limit",
-  "30": "unregistered_key",
-  "31": "expired_key",
-  "32": "unregistered_ip",
-  "33": "access_denied",
-};
 
 export class KmaError extends Error {
   constructor(
@@ -51,7 +45,8 @@ export class KmaError extends Error {
 
 /** The error for a KMA resultCode other than "00"; `message` is KMA's. */
 function resultCodeError(resultCode: string, message: string): KmaError {
-  const code = CODE_BY_RESULT_CODE[resultCode] ?? "service_error";
+  const code: KmaErrorCode =
+    (CODE_BY_RESULT_CODE as Record<string, KmaErrorCode>)[resultCode] ?? "service_error";
   return new KmaError(code, `KMA ${resultCode}: ${message || code}`, resultCode);
 }
 
@@ -198,8 +193,6 @@ function pickWeather(items: readonly KmaItem[], now: number): Weather {
   const value = (category: string) => row.get(category)?.fcstValue;
   const any = [...row.values()][0];
   const pcp = value("PCP");
-  const sky = value("SKY");
-  const pty = value("PTY");
   return {
     forecastAt: new Date(at).toISOString(),
     baseDate: any.baseDate,
@@ -208,11 +201,11 @@ function pickWeather(items: readonly KmaItem[], now: number): Weather {
     ny: any.ny,
     temperatureC: numberOrNull(value("TMP")),
     precipitationProbability: numberOrNull(value("POP")),
-    precipitationType: pty !== undefined ? (PRECIPITATION_TYPE_BY_CODE[pty] ?? null) : null,
+    precipitationType: PRECIPITATION_TYPE_BY_CODE[value("PTY") ?? ""] ?? null,
     precipitationMm: pcp !== undefined ? parsePrecipitationAmount(pcp) : null,
     precipitationText: pcp ?? null,
     humidity: numberOrNull(value("REH")),
-    sky: sky !== undefined ? (SKY_BY_CODE[sky] ?? null) : null,
+    sky: SKY_BY_CODE[value("SKY") ?? ""] ?? null,
   };
 }
 
