@@ -120,7 +120,10 @@ export function createKmaClient(options: KmaClientOptions) {
     }
   }
 
-  async function load(key: string, slot: KmaSlot, now: number): Promise<Weather> {
+  /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
+  async function getForecast(now: number): Promise<Weather> {
+    const slot = kmaBaseTime(now);
+    const key = kmaCacheKey(slot, nx, ny);
     const hit = await cached(key);
     if (hit) return hit;
     let weather: Weather;
@@ -147,11 +150,7 @@ export function createKmaClient(options: KmaClientOptions) {
   }
 
   return {
-    /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
-    getForecast(now: number): Promise<Weather> {
-      const slot = kmaBaseTime(now);
-      return load(kmaCacheKey(slot, nx, ny), slot, now);
-    },
+    getForecast,
     /** The cached forecast for `now` only, never a KMA call; null when there is none. */
     getCachedForecast(now: number): Promise<Weather | null> {
       return cached(kmaCacheKey(kmaBaseTime(now), nx, ny));

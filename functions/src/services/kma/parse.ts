@@ -173,12 +173,12 @@ function numberOrNull(value: string | undefined): number | null {
 const WANTED = new Set(["TMP", "POP", "PTY", "PCP", "REH", "SKY"]);
 
 /**
- * The forecast for the hour nearest to `now` (the later hour on a tie) among the rows that carry
- * the wanted categories. Throws KmaError("no_data") when there is none.
+ * Body → the forecast for the hour nearest to `now` (the later hour on a tie) among the rows that
+ * carry the wanted categories. Throws KmaError("no_data") when there is none.
  */
-function pickWeather(items: readonly KmaItem[], now: number): Weather {
+export function parseVilageFcst(body: string, now: number): Weather {
   const hours = new Map<number, Map<string, KmaItem>>();
-  for (const item of items) {
+  for (const item of parseKmaItems(body)) {
     if (!WANTED.has(item.category)) continue;
     const at = kstDateTimeToEpoch(item.fcstDate, item.fcstTime);
     if (!Number.isFinite(at)) continue;
@@ -207,9 +207,4 @@ function pickWeather(items: readonly KmaItem[], now: number): Weather {
     humidity: numberOrNull(value("REH")),
     sky: SKY_BY_CODE[value("SKY") ?? ""] ?? null,
   };
-}
-
-/** Body → the weather for the hour nearest to `now`. */
-export function parseVilageFcst(body: string, now: number): Weather {
-  return pickWeather(parseKmaItems(body), now);
 }
