@@ -22,13 +22,11 @@ export const KMA_STALE_CACHE_TTL_MS = 10 * MINUTE_MS;
  */
 const KMA_PUBLISH_DELAY_MINUTES = 10;
 
-const pad = (n: number) => String(n).padStart(2, "0");
-
 /** A run: `YYYYMMDD` and `HHmm` in KST ("0200", "2300"), and its start in epoch ms. */
 type KmaSlot = ReturnType<typeof slotAt>;
 
 function slotAt(at: number) {
-  return { baseDate: kstDate(at), baseTime: `${pad(kstParts(at).hour)}00`, at };
+  return { baseDate: kstDate(at), baseTime: `${String(kstParts(at).hour).padStart(2, "0")}00`, at };
 }
 
 /** The newest forecast run published at `now` (epoch ms). */

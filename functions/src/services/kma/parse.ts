@@ -129,10 +129,8 @@ export function parseKmaItems(body: string) {
 
 /** `YYYYMMDD` + `HHmm` in KST → epoch ms; NaN when malformed. */
 function kstDateTimeToEpoch(date: string, time: string): number {
-  const d = /^(\d{4})(\d{2})(\d{2})$/.exec(date);
-  const t = /^(\d{2})(\d{2})$/.exec(time);
-  if (!d || !t) return NaN;
-  return Date.UTC(+d[1], +d[2] - 1, +d[3], +t[1], +t[2]) - 9 * HOUR_MS;
+  const m = /^(\d{4})(\d{2})(\d{2}) (\d{2})(\d{2})$/.exec(`${date} ${time}`);
+  return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) - 9 * HOUR_MS : NaN;
 }
 
 const SKY_BY_CODE: Readonly<Record<string, Sky>> = {
