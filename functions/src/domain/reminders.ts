@@ -103,37 +103,26 @@ export function reminderText(
   locale: Locale = DEFAULT_LOCALE,
 ): MessageText {
   const label = machineLabel(machine, locale);
-  const washer = machine.type === "washer";
+  const dryer = machine.type === "dryer";
   if (locale === "ko") {
-    if (kind === "finishingSoon") {
-      return washer
-        ? { title: "곧 세탁이 끝나요", body: `${label} 세탁이 ${minutes}분 후 끝나요` }
-        : { title: "곧 건조가 끝나요", body: `${label} 건조가 ${minutes}분 후 끝나요` };
-    }
-    return washer
-      ? {
-          title: "세탁물을 꺼내 주세요",
-          body: `${label} 세탁이 ${minutes}분 전에 끝났어요. 세탁물이 아직 안에 있어요`,
-        }
+    const work = dryer ? "건조가" : "세탁이";
+    return kind === "finishingSoon"
+      ? { title: `곧 ${work} 끝나요`, body: `${label} ${work} ${minutes}분 후 끝나요` }
       : {
-          title: "건조된 옷을 꺼내 주세요",
-          body: `${label} 건조가 ${minutes}분 전에 끝났어요. 옷이 아직 안에 있어요`,
+          title: dryer ? "건조된 옷을 꺼내 주세요" : "세탁물을 꺼내 주세요",
+          body: `${label} ${work} ${minutes}분 전에 끝났어요. ${dryer ? "옷이" : "세탁물이"} 아직 안에 있어요`,
         };
   }
   const mins = countEn(minutes, "minute");
-  if (kind === "finishingSoon") {
-    return washer
-      ? { title: "Wash almost done", body: `${label} finishes washing in ${mins}` }
-      : { title: "Drying almost done", body: `${label} finishes drying in ${mins}` };
-  }
-  return washer
+  const work = dryer ? "drying" : "washing";
+  return kind === "finishingSoon"
     ? {
-        title: "Laundry still inside",
-        body: `${label} finished washing ${mins} ago. Your laundry is still inside`,
+        title: dryer ? "Drying almost done" : "Wash almost done",
+        body: `${label} finishes ${work} in ${mins}`,
       }
     : {
-        title: "Clothes still in the dryer",
-        body: `${label} finished drying ${mins} ago. Your clothes are still inside`,
+        title: dryer ? "Clothes still in the dryer" : "Laundry still inside",
+        body: `${label} finished ${work} ${mins} ago. Your ${dryer ? "clothes are" : "laundry is"} still inside`,
       };
 }
 

@@ -44,7 +44,8 @@ const ACTIVE_HOURS = { first: 7, last: 23 } as const;
 /** How far ahead the quietest hour is looked for. */
 const LOOKAHEAD_HOURS = 12;
 
-interface TipInput {
+/** What a tip is made from (the Gemini prompt adds the weather). */
+export interface TipInput {
   now: number;
   rooms: readonly RoomState[];
   grid: CongestionTable;

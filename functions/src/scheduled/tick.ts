@@ -16,7 +16,7 @@ import { isAlreadyExists } from "../data/db";
 import { refs } from "../data/refs";
 import { type Invocation, startInvocation } from "../invocation";
 import { type ExpireQueuesReport, expireQueueOffers } from "../store/queue";
-import type { TickCounters } from "./tick/base";
+import type { TickContext } from "./tick/base";
 import { type PresenceResult, updatePresence } from "./tick/presence";
 import { type RemindersResult, sendReminders } from "./tick/reminders";
 import { updateRoomTimers } from "./tick/timers";
@@ -33,7 +33,7 @@ export interface TickReport {
   presence: PresenceResult | null;
   queue: ExpireQueuesReport | null;
   reminders: RemindersResult | null;
-  counters: TickCounters;
+  counters: TickContext["counters"];
 }
 
 /** `scheduleTime` (ISO string or epoch ms) is truncated to the minute: the tick's `now`. */
@@ -43,7 +43,7 @@ export async function runTick(
 ): Promise<TickReport> {
   const key = tickKey(scheduleTime);
   const now = tickMinuteMs(scheduleTime);
-  const counters: TickCounters = { reads: 1, writes: 0 };
+  const counters: TickContext["counters"] = { reads: 1, writes: 0 };
   const report: TickReport = {
     key,
     skipped: false,

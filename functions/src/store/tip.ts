@@ -81,7 +81,6 @@ export async function loadTipInputs(db: Firestore, roomId: string | null, now: n
     grid,
   };
 }
-export type TipInputs = Awaited<ReturnType<typeof loadTipInputs>>;
 
 /** `caches/{key}`'s `value` as `schema` reads it, and the document; null when absent or expired. */
 async function readCache<T>(db: Firestore, key: string, schema: z.ZodType<T>, now: number) {

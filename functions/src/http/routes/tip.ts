@@ -28,7 +28,6 @@ import {
   loadTipInputs,
   readCachedTip,
   writeCachedTip,
-  type TipInputs,
 } from "../../store/tip";
 
 import { refs } from "../../data/refs";
@@ -52,10 +51,6 @@ type TipCacheState = "hit" | "miss" | "stale" | "waited" | "busy";
 
 interface TipContext {
   deps: ApiDeps;
-  /** Empty: no Gemini, statistics tips. */
-  geminiKey: string;
-  /** Empty: no KMA call, tips without weather. */
-  kmaKey: string;
   now: number;
   roomId: string | null;
   /** The room id, or "all". */
@@ -64,55 +59,57 @@ interface TipContext {
 }
 
 /**
- * The forecast, or null without a KMA key or on any KMA failure. `cachedOnly`: from the
- * Firestore cache, never a KMA call (for requests that do not hold the refresh lease).
+ * The tip's inputs (store/tip.ts) and the forecast: null without a KMA key or on any KMA
+ * failure. `cachedOnly`: the forecast from the Firestore cache, never a KMA call (for requests
+ * that do not hold the refresh lease).
  */
-async function weatherFor(ctx: TipContext, { cachedOnly = false } = {}): Promise<Weather | null> {
-  if (!ctx.kmaKey) return null;
-  const kma = createKmaClient({
-    serviceKey: ctx.kmaKey,
-    ...ctx.deps.settings.kma,
-    cache: firestoreWeatherCache(ctx.deps.db, ctx.deps.now),
-  });
-  if (cachedOnly) return kma.getCachedForecast(ctx.now);
-  try {
-    return await kma.getForecast(ctx.now);
-  } catch (e) {
-    logger.warn("kma failed, tip without weather", {
-      code: e instanceof KmaError ? e.code : "unknown",
-      resultCode: e instanceof KmaError ? e.resultCode : null,
+async function loadInputs(ctx: TipContext, cachedOnly: boolean) {
+  const weatherFor = async (): Promise<Weather | null> => {
+    const serviceKey = configuredKey(KMA_SERVICE_KEY.value());
+    if (!serviceKey) return null;
+    const kma = createKmaClient({
+      serviceKey,
+      ...ctx.deps.settings.kma,
+      cache: firestoreWeatherCache(ctx.deps.db, ctx.deps.now),
     });
-    return null;
-  }
+    if (cachedOnly) return kma.getCachedForecast(ctx.now);
+    try {
+      return await kma.getForecast(ctx.now);
+    } catch (e) {
+      logger.warn("kma failed, tip without weather", {
+        code: e instanceof KmaError ? e.code : "unknown",
+        resultCode: e instanceof KmaError ? e.resultCode : null,
+      });
+      return null;
+    }
+  };
+  const [inputs, weather] = await Promise.all([
+    loadTipInputs(ctx.deps.db, ctx.roomId, ctx.now),
+    weatherFor(),
+  ]);
+  return { ...inputs, weather };
 }
 
-function statisticsTipFor(ctx: TipContext, inputs: TipInputs, weather: Weather | null) {
-  const { now, locale, roomId } = ctx;
-  const tip = statisticsTip({ now, locale, ...inputs });
-  return tipResponse(tip, "statistics", { now, weather, roomId });
+function statisticsTipFor(ctx: TipContext, inputs: Awaited<ReturnType<typeof loadInputs>>) {
+  return tipResponse(statisticsTip({ ...ctx, ...inputs }), "statistics", { ...ctx, ...inputs });
 }
 
 /** Makes a tip: Gemini when configured and the statistics suffice, else (or on error) statistics. */
 async function makeTip(ctx: TipContext): Promise<TipResponse> {
-  const [inputs, weather] = await Promise.all([
-    loadTipInputs(ctx.deps.db, ctx.roomId, ctx.now),
-    weatherFor(ctx),
-  ]);
-  if (!ctx.geminiKey || !hasEnoughStatistics(inputs.grid)) {
-    return statisticsTipFor(ctx, inputs, weather);
-  }
-  const gemini = createGeminiClient(ctx.geminiKey, ctx.deps.settings.gemini);
-  const prompt = buildTipPrompt({ now: ctx.now, locale: ctx.locale, weather, ...inputs });
+  const inputs = await loadInputs(ctx, false);
+  const geminiKey = configuredKey(GEMINI_API_KEY.value());
+  if (!geminiKey || !hasEnoughStatistics(inputs.grid)) return statisticsTipFor(ctx, inputs);
+  const gemini = createGeminiClient(geminiKey, ctx.deps.settings.gemini);
   try {
-    const sentence = await gemini.suggest(prompt);
-    return tipResponse(sentence, "gemini", { now: ctx.now, weather, roomId: ctx.roomId });
+    const sentence = await gemini.suggest(buildTipPrompt({ ...ctx, ...inputs }));
+    return tipResponse(sentence, "gemini", { ...ctx, ...inputs });
   } catch (e) {
     logger.warn("gemini failed, statistics tip", {
       code: e instanceof GeminiError ? e.code : "unknown",
       status: e instanceof GeminiError ? e.status : null,
       scope: ctx.scope,
     });
-    return statisticsTipFor(ctx, inputs, weather);
+    return statisticsTipFor(ctx, inputs);
   }
 }
 
@@ -136,11 +133,7 @@ async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCa
       const made = await readCache();
       if (made) return { tip: made.tip, cache: "waited" };
     }
-    const [inputs, weather] = await Promise.all([
-      loadTipInputs(db, ctx.roomId, ctx.now),
-      weatherFor(ctx, { cachedOnly: true }),
-    ]);
-    return { tip: statisticsTipFor(ctx, inputs, weather), cache: "busy" };
+    return { tip: statisticsTipFor(ctx, await loadInputs(ctx, true)), cache: "busy" };
   }
 
   try {
@@ -175,8 +168,6 @@ export const tipRoutes = [
       resolveLocale((await refs(deps.db).user(user.uid).get()).get("locale"));
     const ctx: TipContext = {
       deps,
-      geminiKey: configuredKey(GEMINI_API_KEY.value()),
-      kmaKey: configuredKey(KMA_SERVICE_KEY.value()),
       now: deps.now(),
       roomId,
       scope: roomId ?? "all",

@@ -4,14 +4,9 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 
-export interface TickCounters {
-  reads: number;
-  writes: number;
-}
-
 export interface TickContext {
   db: Firestore;
   /** The schedule time, truncated to the minute. */
   now: number;
-  counters: TickCounters;
+  counters: { reads: number; writes: number };
 }

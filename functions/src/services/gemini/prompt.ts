@@ -5,17 +5,8 @@
  */
 import { isKoreanHoliday } from "../../domain/holidays";
 import { KOREAN_WEEKDAYS, kstParts } from "../../domain/time";
-import type { Locale } from "../../domain/messages";
-import { type CongestionTable, type RoomState, gridCount } from "../../domain/tip";
+import { type CongestionTable, type RoomState, type TipInput, gridCount } from "../../domain/tip";
 import { describeWeather, type Weather } from "../../domain/weather";
-
-export interface TipPromptInput {
-  now: number;
-  locale: Locale;
-  weather: Weather | null;
-  rooms: readonly RoomState[];
-  grid: CongestionTable;
-}
 
 const WEEKDAYS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -48,7 +39,7 @@ function gridLines(grid: CongestionTable, today: number): string[] {
   });
 }
 
-export function buildTipPrompt(input: TipPromptInput): string {
+export function buildTipPrompt(input: TipInput & { weather: Weather | null }): string {
   const p = kstParts(input.now);
   const holiday = isKoreanHoliday(input.now);
   const date = `${p.year}-${pad(p.month)}-${pad(p.day)}`;

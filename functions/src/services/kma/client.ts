@@ -22,13 +22,11 @@ export const KMA_STALE_CACHE_TTL_MS = 10 * MINUTE_MS;
  */
 const KMA_PUBLISH_DELAY_MINUTES = 10;
 
-const pad = (n: number) => String(n).padStart(2, "0");
-
 /** A run: `YYYYMMDD` and `HHmm` in KST ("0200", "2300"), and its start in epoch ms. */
 type KmaSlot = ReturnType<typeof slotAt>;
 
 function slotAt(at: number) {
-  return { baseDate: kstDate(at), baseTime: `${pad(kstParts(at).hour)}00`, at };
+  return { baseDate: kstDate(at), baseTime: `${String(kstParts(at).hour).padStart(2, "0")}00`, at };
 }
 
 /** The newest forecast run published at `now` (epoch ms). */
@@ -120,7 +118,10 @@ export function createKmaClient(options: KmaClientOptions) {
     }
   }
 
-  async function load(key: string, slot: KmaSlot, now: number): Promise<Weather> {
+  /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
+  async function getForecast(now: number): Promise<Weather> {
+    const slot = kmaBaseTime(now);
+    const key = kmaCacheKey(slot, nx, ny);
     const hit = await cached(key);
     if (hit) return hit;
     let weather: Weather;
@@ -147,11 +148,7 @@ export function createKmaClient(options: KmaClientOptions) {
   }
 
   return {
-    /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
-    getForecast(now: number): Promise<Weather> {
-      const slot = kmaBaseTime(now);
-      return load(kmaCacheKey(slot, nx, ny), slot, now);
-    },
+    getForecast,
     /** The cached forecast for `now` only, never a KMA call; null when there is none. */
     getCachedForecast(now: number): Promise<Weather | null> {
       return cached(kmaCacheKey(kmaBaseTime(now), nx, ny));

@@ -8,32 +8,26 @@ import { XMLParser } from "fast-xml-parser";
 import { HOUR_MS } from "../../domain/time";
 import type { PrecipitationType, Sky, Weather } from "../../domain/weather";
 
+/** KMA's resultCode, or the gateway's returnReasonCode. */
+const CODE_BY_RESULT_CODE = {
+  "03": "no_data", // the run is not published (yet) or has nothing for the grid
+  "10": "invalid_params",
+  "11": "invalid_params",
+  "20": "access_denied",
+  "21": "access_denied", // key disabled
+  "22": "request_limit", // the daily quota
+  "30": "unregistered_key",
+  "31": "expired_key",
+  "32": "unregistered_ip",
+  "33": "access_denied", // unsigned call
+} as const;
+
 export type KmaErrorCode =
-  | "no_data" // 03: the run is not published (yet) or has nothing for the grid
-  | "invalid_params" // 10, 11
-  | "access_denied" // 20, 21 (key disabled), 33 (unsigned call)
-  | "request_limit" // 22: the daily quota
-  | "unregistered_key" // 30
-  | "expired_key" // 31
-  | "unregistered_ip" // 32
+  | (typeof CODE_BY_RESULT_CODE)[keyof typeof CODE_BY_RESULT_CODE]
   | "service_error" // any other result code: 01 application, 02 DB, 05 timeout, 99 unknown …
   | "timeout" // no answer within the client's timeout
   | "http" // a non-2xx status without a readable KMA error in the body, or a network failure
   | "bad_response"; // a body that is neither a KMA response nor a KMA error
-
-/** KMA's resultCode, or the gateway's returnReasonCode. */
-const CODE_BY_RESULT_CODE: Readonly<Record<string, KmaErrorCode>> = {
-  "03": "no_data",
-  "10": "invalid_params",
-  "11": "invalid_params",
-  "20": "access_denied",
-  "21": "access_denied",
-  "22": "request_limit",
-  "30": "unregistered_key",
-  "31": "expired_key",
-  "32": "unregistered_ip",
-  "33": "access_denied",
-};
 
 export class KmaError extends Error {
   constructor(
@@ -51,7 +45,8 @@ export class KmaError extends Error {
 
 /** The error for a KMA resultCode other than "00"; `message` is KMA's. */
 function resultCodeError(resultCode: string, message: string): KmaError {
-  const code = CODE_BY_RESULT_CODE[resultCode] ?? "service_error";
+  const code: KmaErrorCode =
+    (CODE_BY_RESULT_CODE as Record<string, KmaErrorCode>)[resultCode] ?? "service_error";
   return new KmaError(code, `KMA ${resultCode}: ${message || code}`, resultCode);
 }
 
@@ -134,10 +129,8 @@ export function parseKmaItems(body: string) {
 
 /** `YYYYMMDD` + `HHmm` in KST → epoch ms; NaN when malformed. */
 function kstDateTimeToEpoch(date: string, time: string): number {
-  const d = /^(\d{4})(\d{2})(\d{2})$/.exec(date);
-  const t = /^(\d{2})(\d{2})$/.exec(time);
-  if (!d || !t) return NaN;
-  return Date.UTC(+d[1], +d[2] - 1, +d[3], +t[1], +t[2]) - 9 * HOUR_MS;
+  const m = /^(\d{4})(\d{2})(\d{2}) (\d{2})(\d{2})$/.exec(`${date} ${time}`);
+  return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) - 9 * HOUR_MS : NaN;
 }
 
 const SKY_BY_CODE: Readonly<Record<string, Sky>> = {
@@ -178,12 +171,12 @@ function numberOrNull(value: string | undefined): number | null {
 const WANTED = new Set(["TMP", "POP", "PTY", "PCP", "REH", "SKY"]);
 
 /**
- * The forecast for the hour nearest to `now` (the later hour on a tie) among the rows that carry
- * the wanted categories. Throws KmaError("no_data") when there is none.
+ * Body → the forecast for the hour nearest to `now` (the later hour on a tie) among the rows that
+ * carry the wanted categories. Throws KmaError("no_data") when there is none.
  */
-function pickWeather(items: readonly KmaItem[], now: number): Weather {
+export function parseVilageFcst(body: string, now: number): Weather {
   const hours = new Map<number, Map<string, KmaItem>>();
-  for (const item of items) {
+  for (const item of parseKmaItems(body)) {
     if (!WANTED.has(item.category)) continue;
     const at = kstDateTimeToEpoch(item.fcstDate, item.fcstTime);
     if (!Number.isFinite(at)) continue;
@@ -198,8 +191,6 @@ function pickWeather(items: readonly KmaItem[], now: number): Weather {
   const value = (category: string) => row.get(category)?.fcstValue;
   const any = [...row.values()][0];
   const pcp = value("PCP");
-  const sky = value("SKY");
-  const pty = value("PTY");
   return {
     forecastAt: new Date(at).toISOString(),
     baseDate: any.baseDate,
@@ -208,15 +199,10 @@ function pickWeather(items: readonly KmaItem[], now: number): Weather {
     ny: any.ny,
     temperatureC: numberOrNull(value("TMP")),
     precipitationProbability: numberOrNull(value("POP")),
-    precipitationType: pty !== undefined ? (PRECIPITATION_TYPE_BY_CODE[pty] ?? null) : null,
+    precipitationType: PRECIPITATION_TYPE_BY_CODE[value("PTY") ?? ""] ?? null,
     precipitationMm: pcp !== undefined ? parsePrecipitationAmount(pcp) : null,
     precipitationText: pcp ?? null,
     humidity: numberOrNull(value("REH")),
-    sky: sky !== undefined ? (SKY_BY_CODE[sky] ?? null) : null,
+    sky: SKY_BY_CODE[value("SKY") ?? ""] ?? null,
   };
-}
-
-/** Body → the weather for the hour nearest to `now`. */
-export function parseVilageFcst(body: string, now: number): Weather {
-  return pickWeather(parseKmaItems(body), now);
 }
