@@ -278,10 +278,9 @@ export async function expireQueueOffers(
     const r = await mutateQueue(db, roomId, now, (q) => {
       const taken = withdrawOffers(q, (id) => outOfOrder.has(id));
       const x = expireOffers(taken.queue, now, windowMinutes);
-      // An expired machine passed on is taken back again if it cannot serve the next in line.
-      const skipped = x.offers
-        .map((o) => o.machineId)
-        .filter((id) => outOfOrder.has(id) || running.has(id));
+      // An expired machine passed on is taken back again if it is running meanwhile (none is out
+      // of order: their offers were taken back above, so none of them expired).
+      const skipped = x.offers.map((o) => o.machineId).filter((id) => running.has(id));
       return {
         queue: withdrawOffers(x.queue, (id) => skipped.includes(id)).queue,
         expired: x.expired,
