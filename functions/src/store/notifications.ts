@@ -14,6 +14,7 @@ import {
   type Transaction,
 } from "firebase-admin/firestore";
 import {
+  type Locale,
   type MessageMachine,
   finishedMessage,
   implausibleCycleAdminMessage,
@@ -185,8 +186,9 @@ export async function planFinished(
     a.roomId && subscribers.length > 0 ? await tx.get(refs(db).room(a.roomId)) : null;
   const name: unknown = roomSnap?.get("name");
   const roomName = typeof name === "string" ? name : null;
-  const notices: Notice[] = [];
-  for (const cycle of a.cycles) {
+  const finished = (l: Locale) => finishedMessage(a.machine, l);
+  const roomFinished = (l: Locale) => roomFinishedMessage(a.machine, l, roomName);
+  const notices: Notice[] = a.cycles.flatMap((cycle) => {
     const base = {
       id: `finished-${cycle.id}`,
       machineId: a.machine.id,
@@ -195,18 +197,11 @@ export async function planFinished(
       pushType: "finished",
       ttlSeconds: FINISHED_TTL_SECONDS,
     };
-    for (const uid of watchers) {
-      notices.push({ ...base, uid, type: "finished", text: (l) => finishedMessage(a.machine, l) });
-    }
-    for (const uid of subscribers) {
-      notices.push({
-        ...base,
-        uid,
-        type: "room_finished",
-        text: (l) => roomFinishedMessage(a.machine, l, roomName),
-      });
-    }
-  }
+    return [
+      ...watchers.map((uid) => ({ ...base, uid, type: "finished", text: finished })),
+      ...subscribers.map((uid) => ({ ...base, uid, type: "room_finished", text: roomFinished })),
+    ];
+  });
   for (const cycle of implausible) {
     for (const admin of adminsSnap?.docs ?? []) {
       notices.push({
