@@ -72,24 +72,17 @@ export async function readQueues(
   return new Map(roomIds.map((id, i) => [id, toRoomQueue(snaps[i]?.data())]));
 }
 
-/** A queue change read in a transaction; the caller calls `write` after its last read. */
-type PlannedQueueChange<R extends { queue: RoomQueue }> = R & {
-  changed: boolean;
-  /** The offers the change made, in queue order, and their notices (to write with the queue). */
-  announce: UserOffer[];
-  notices: Notice[];
-  /** `roomCountWritten`: the caller writes `congestion/{roomId}.queueLength` itself. */
-  write(tx: Transaction, opts?: { roomCountWritten?: boolean }): void;
-};
-
-/** Reads the room's queue in `tx` and applies `change` (pure: a retried transaction reruns it). */
+/**
+ * Reads the room's queue in `tx` and applies `change` (pure: a retried transaction reruns it); the
+ * caller calls `write` after its last read.
+ */
 export async function planQueueChange<R extends { queue: RoomQueue }>(
   db: Firestore,
   tx: Transaction,
   roomId: string,
   now: number,
   change: (queue: RoomQueue) => R,
-): Promise<PlannedQueueChange<R>> {
+) {
   const ref = refs(db).queue(roomId);
   const snap = await tx.get(ref);
   const before = toRoomQueue(snap.data());
@@ -103,9 +96,11 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
   return {
     ...result,
     changed,
+    // The offers the change made, in queue order, and their notices (to write with the queue).
     announce,
     notices,
-    write(t, opts) {
+    /** `roomCountWritten`: the caller writes `congestion/{roomId}.queueLength` itself. */
+    write(t: Transaction, opts?: { roomCountWritten?: boolean }) {
       if (!changed) return;
       // The room's document counts the queue (store/applyReport.ts skips reading an empty one):
       // written when the count moves, or the queue is new.
@@ -133,7 +128,7 @@ export async function mutateQueue<R extends { queue: RoomQueue }>(
   roomId: string,
   now: number,
   change: (queue: RoomQueue) => R,
-): Promise<PlannedQueueChange<R>> {
+) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.runTransaction(async (tx) => {
@@ -190,7 +185,7 @@ export function planMachineTransition(
     now: number;
     windowMinutes: number;
   },
-): Promise<PlannedQueueChange<{ queue: RoomQueue }>> | null {
+) {
   if (a.transition === "freed" && a.outOfOrder) return null;
   return planQueueChange(db, tx, a.roomId, a.now, (q) =>
     a.transition === "started"
