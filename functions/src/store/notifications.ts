@@ -32,34 +32,32 @@ const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
 /**
  * Adds or removes a membership document (id: the uid) and, in the same transaction, moves the count
- * kept on `counter.ref` (field `counter.field`), so the count is exact: the report trigger skips the
- * query of a list whose count is 0. A count not kept yet (a document older than counts) stays
- * missing, so the trigger queries the list and records its exact size.
+ * kept on `holderRef` (field `field`), so the count is exact: the report trigger skips the query
+ * of a list whose count is 0. A count not kept yet (a document older than counts) stays missing,
+ * so the trigger queries the list and records its exact size.
  */
 async function setMembership(
   ref: DocumentReference,
   on: boolean,
   now: number,
-  counter: { ref: DocumentReference; field: string },
+  holderRef: DocumentReference,
+  field: string,
 ) {
   await ref.firestore.runTransaction(async (tx) => {
-    const [member, holder] = await tx.getAll(ref, counter.ref);
+    const [member, holder] = await tx.getAll(ref, holderRef);
     const exists = member.exists;
     if (on) tx.set(ref, { uid: ref.id, createdAt: Timestamp.fromMillis(now) });
     else if (exists) tx.delete(ref);
-    const kept: unknown = holder.get(counter.field);
+    const kept: unknown = holder.get(field);
     if (on === exists || typeof kept !== "number" || kept < 0) return;
-    tx.update(counter.ref, { [counter.field]: FieldValue.increment(on ? 1 : -1) });
+    tx.update(holderRef, { [field]: FieldValue.increment(on ? 1 : -1) });
   });
 }
 
 /** Turns the user's one-shot watch of the machine on or off (`machines/{id}.watcherCount`). */
 export function setWatch(db: Firestore, uid: string, machineId: string, on: boolean, now: number) {
   const machine = refs(db).machine(machineId).withConverter(null);
-  return setMembership(refs(db).watchers(machineId).doc(uid), on, now, {
-    ref: machine,
-    field: "watcherCount",
-  });
+  return setMembership(refs(db).watchers(machineId).doc(uid), on, now, machine, "watcherCount");
 }
 
 /** Turns the user's subscription to every FINISHED in the room on or off. */
@@ -70,10 +68,8 @@ export function setRoomSubscription(
   on: boolean,
   now: number,
 ) {
-  return setMembership(refs(db).subscribers(roomId).doc(uid), on, now, {
-    ref: refs(db).congestion(roomId),
-    field: "subscriberCount",
-  });
+  const room = refs(db).congestion(roomId);
+  return setMembership(refs(db).subscribers(roomId).doc(uid), on, now, room, "subscriberCount");
 }
 
 export class UnknownCursorError extends Error {}
