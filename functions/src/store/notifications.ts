@@ -113,12 +113,7 @@ function markIn(tx: Transaction, user: DocumentReference, docs: DocumentReferenc
 }
 
 /** Marks one of the user's notifications read; null when the user has no such notification. */
-export async function markRead(
-  db: Firestore,
-  uid: string,
-  id: string,
-  now: number,
-): Promise<{ marked: number } | null> {
+export async function markRead(db: Firestore, uid: string, id: string, now: number) {
   const ref = inbox(db, uid).doc(id);
   return db.runTransaction(async (tx) => {
     const snap = await tx.get(ref);
@@ -130,11 +125,7 @@ export async function markRead(
 }
 
 /** Marks every unread notification of the user read, 400 per transaction. */
-export async function markAllRead(
-  db: Firestore,
-  uid: string,
-  now: number,
-): Promise<{ marked: number }> {
+export async function markAllRead(db: Firestore, uid: string, now: number) {
   let marked = 0;
   for (;;) {
     const n = await db.runTransaction(async (tx) => {

@@ -64,10 +64,7 @@ export function messageMachine(snap: Pick<DocumentSnapshot, "id" | "get">): Mess
 }
 
 /** Several rooms' queues in one read, by room id. */
-export async function readQueues(
-  db: Firestore,
-  roomIds: readonly string[],
-): Promise<Map<string, RoomQueue>> {
+export async function readQueues(db: Firestore, roomIds: readonly string[]) {
   const snaps = await getAll(db, roomIds.map(refs(db).queue));
   return new Map(roomIds.map((id, i) => [id, toRoomQueue(snaps[i]?.data())]));
 }
@@ -250,11 +247,7 @@ function withdrawOffers(queue: RoomQueue, which: (machineId: string) => boolean)
  * expire the due ones (domain/queue.ts) and pass each expired machine to the next in line unless
  * it is out of order or running meanwhile. A second call with the same `now` writes nothing.
  */
-export async function expireQueueOffers(
-  db: Firestore,
-  now: number,
-  windowMinutes: number,
-): Promise<ExpireQueuesReport> {
+export async function expireQueueOffers(db: Firestore, now: number, windowMinutes: number) {
   const report: ExpireQueuesReport = { roomsWritten: 0, expired: [], offers: [], withdrawn: [] };
   const withOffers = await refs(db).queues.where("offers", ">", 0).get();
   for (const doc of withOffers.docs) {
