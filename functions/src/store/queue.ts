@@ -305,6 +305,7 @@ async function offerNotices(
 ): Promise<Notice[]> {
   if (offers.length === 0) return [];
   const machineIds = [...new Set(offers.map((o) => o.machineId))];
+  // One snapshot per id, a missing machine's too (named from its id by the message).
   const snaps = await tx.getAll(...machineIds.map((id) => refs(db).machine(id)));
   const machines = new Map(snaps.map((s) => [s.id, messageMachine(s)]));
   return offers.map((o) => ({
@@ -314,11 +315,7 @@ async function offerNotices(
     machineId: o.machineId,
     roomId,
     text: (locale) =>
-      offerMessage(
-        machines.get(o.machineId) ?? { id: o.machineId, type: "washer" },
-        (o.expiresAt - o.offeredAt) / MINUTE_MS,
-        locale,
-      ),
+      offerMessage(machines.get(o.machineId)!, (o.expiresAt - o.offeredAt) / MINUTE_MS, locale),
     extra: {
       offeredAt: Timestamp.fromMillis(o.offeredAt),
       expiresAt: Timestamp.fromMillis(o.expiresAt),
