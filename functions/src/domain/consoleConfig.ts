@@ -47,13 +47,12 @@ export interface ConfigProblem {
  */
 export function checkConfig<T>(schema: z.ZodType<T>, data: Record<string, unknown>) {
   const parsed = schema.safeParse(data);
-  const problems = new Map<string, string>();
+  const problems: ConfigProblem[] = [];
   for (const issue of parsed.error?.issues ?? []) {
     const field = String(issue.path[0]);
-    if (!problems.has(field)) problems.set(field, issue.message);
+    if (!problems.some((p) => p.field === field)) problems.push({ field, reason: issue.message });
   }
-  const list: ConfigProblem[] = [...problems].map(([field, reason]) => ({ field, reason }));
-  return { config: parsed.success ? parsed.data : null, problems: list };
+  return { config: parsed.success ? parsed.data : null, problems };
 }
 
 /** The configuration fields whose values differ between two versions of a document. */

@@ -170,16 +170,13 @@ export async function clearBroken(
     (d) => d.get("outage") !== outage + 1,
   );
   const clearedAt = Timestamp.fromMillis(now());
+  const archive = refs(db).brokenArchive(a.machineId);
   for (let i = 0; i < old.length; i += ARCHIVE_CHUNK) {
     const batch = db.batch();
     for (const d of old.slice(i, i + ARCHIVE_CHUNK)) {
       const data = d.data();
-      batch.set(
-        refs(db)
-          .brokenArchive(a.machineId)
-          .doc(`${String(data.outage ?? outage)}-${d.id}`),
-        { ...data, clearedAt, clearedBy: a.adminUid },
-      );
+      const archived = archive.doc(`${String(data.outage ?? outage)}-${d.id}`);
+      batch.set(archived, { ...data, clearedAt, clearedBy: a.adminUid });
       batch.delete(d.ref);
     }
     await batch.commit();

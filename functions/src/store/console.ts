@@ -10,7 +10,6 @@ import * as logger from "firebase-functions/logger";
 import { type DocumentReference, FieldValue, Timestamp } from "firebase-admin/firestore";
 import {
   CONFIG_SCHEMAS,
-  type ConfigProblem,
   DECIMAL_ID,
   MACHINE_CONFIG_FIELDS,
   type MachineConfig,
@@ -52,12 +51,8 @@ type ConsoleOutcome =
 
 // ------------------------------------------------------------- machines and rooms alike
 
-interface Refusal {
-  kind: keyof typeof CONFIG_SCHEMAS;
-  id: string;
-  roomId: string | null;
-  problems: ConfigProblem[];
-}
+/** A refused edit: what the admins' notice says, and the room it concerns. */
+type Refusal = Parameters<typeof configErrorMessage>[0] & { roomId: string | null };
 
 /**
  * An invalid edit, refused: the admins are told first (the notice id is the same on a retry
@@ -371,13 +366,9 @@ export async function applyRoomEdit(
   }
   const update: Data = missingDefaults ? roomDefaults() : {};
   if (clearsRefusal(after.data, before, after)) update.configError = FieldValue.delete();
-  if (
-    Object.keys(update).length > 0 &&
-    !(await answerIfStill(ref, ROOM_CONFIG_FIELDS, after.data, update))
-  ) {
-    return "superseded";
-  }
-  return "applied";
+  if (Object.keys(update).length === 0) return "applied";
+  const answered = await answerIfStill(ref, ROOM_CONFIG_FIELDS, after.data, update);
+  return answered ? "applied" : "superseded";
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type Transaction,
 } from "firebase-admin/firestore";
 import {
+  type Locale,
   type MessageMachine,
   finishedMessage,
   implausibleCycleAdminMessage,
@@ -31,34 +32,32 @@ const inbox = (db: Firestore, uid: string) => refs(db).notifications(uid);
 
 /**
  * Adds or removes a membership document (id: the uid) and, in the same transaction, moves the count
- * kept on `counter.ref` (field `counter.field`), so the count is exact: the report trigger skips the
- * query of a list whose count is 0. A count not kept yet (a document older than counts) stays
- * missing, so the trigger queries the list and records its exact size.
+ * kept on `holderRef` (field `field`), so the count is exact: the report trigger skips the query
+ * of a list whose count is 0. A count not kept yet (a document older than counts) stays missing,
+ * so the trigger queries the list and records its exact size.
  */
 async function setMembership(
   ref: DocumentReference,
   on: boolean,
   now: number,
-  counter: { ref: DocumentReference; field: string },
+  holderRef: DocumentReference,
+  field: string,
 ) {
   await ref.firestore.runTransaction(async (tx) => {
-    const [member, holder] = await tx.getAll(ref, counter.ref);
+    const [member, holder] = await tx.getAll(ref, holderRef);
     const exists = member.exists;
     if (on) tx.set(ref, { uid: ref.id, createdAt: Timestamp.fromMillis(now) });
     else if (exists) tx.delete(ref);
-    const kept: unknown = holder.get(counter.field);
+    const kept: unknown = holder.get(field);
     if (on === exists || typeof kept !== "number" || kept < 0) return;
-    tx.update(counter.ref, { [counter.field]: FieldValue.increment(on ? 1 : -1) });
+    tx.update(holderRef, { [field]: FieldValue.increment(on ? 1 : -1) });
   });
 }
 
 /** Turns the user's one-shot watch of the machine on or off (`machines/{id}.watcherCount`). */
 export function setWatch(db: Firestore, uid: string, machineId: string, on: boolean, now: number) {
   const machine = refs(db).machine(machineId).withConverter(null);
-  return setMembership(refs(db).watchers(machineId).doc(uid), on, now, {
-    ref: machine,
-    field: "watcherCount",
-  });
+  return setMembership(refs(db).watchers(machineId).doc(uid), on, now, machine, "watcherCount");
 }
 
 /** Turns the user's subscription to every FINISHED in the room on or off. */
@@ -69,10 +68,8 @@ export function setRoomSubscription(
   on: boolean,
   now: number,
 ) {
-  return setMembership(refs(db).subscribers(roomId).doc(uid), on, now, {
-    ref: refs(db).congestion(roomId),
-    field: "subscriberCount",
-  });
+  const room = refs(db).congestion(roomId);
+  return setMembership(refs(db).subscribers(roomId).doc(uid), on, now, room, "subscriberCount");
 }
 
 export class UnknownCursorError extends Error {}
@@ -116,12 +113,7 @@ function markIn(tx: Transaction, user: DocumentReference, docs: DocumentReferenc
 }
 
 /** Marks one of the user's notifications read; null when the user has no such notification. */
-export async function markRead(
-  db: Firestore,
-  uid: string,
-  id: string,
-  now: number,
-): Promise<{ marked: number } | null> {
+export async function markRead(db: Firestore, uid: string, id: string, now: number) {
   const ref = inbox(db, uid).doc(id);
   return db.runTransaction(async (tx) => {
     const snap = await tx.get(ref);
@@ -133,11 +125,7 @@ export async function markRead(
 }
 
 /** Marks every unread notification of the user read, 400 per transaction. */
-export async function markAllRead(
-  db: Firestore,
-  uid: string,
-  now: number,
-): Promise<{ marked: number }> {
+export async function markAllRead(db: Firestore, uid: string, now: number) {
   let marked = 0;
   for (;;) {
     const n = await db.runTransaction(async (tx) => {
@@ -185,8 +173,9 @@ export async function planFinished(
     a.roomId && subscribers.length > 0 ? await tx.get(refs(db).room(a.roomId)) : null;
   const name: unknown = roomSnap?.get("name");
   const roomName = typeof name === "string" ? name : null;
-  const notices: Notice[] = [];
-  for (const cycle of a.cycles) {
+  const finished = (l: Locale) => finishedMessage(a.machine, l);
+  const roomFinished = (l: Locale) => roomFinishedMessage(a.machine, l, roomName);
+  const notices: Notice[] = a.cycles.flatMap((cycle) => {
     const base = {
       id: `finished-${cycle.id}`,
       machineId: a.machine.id,
@@ -195,18 +184,11 @@ export async function planFinished(
       pushType: "finished",
       ttlSeconds: FINISHED_TTL_SECONDS,
     };
-    for (const uid of watchers) {
-      notices.push({ ...base, uid, type: "finished", text: (l) => finishedMessage(a.machine, l) });
-    }
-    for (const uid of subscribers) {
-      notices.push({
-        ...base,
-        uid,
-        type: "room_finished",
-        text: (l) => roomFinishedMessage(a.machine, l, roomName),
-      });
-    }
-  }
+    return [
+      ...watchers.map((uid) => ({ ...base, uid, type: "finished", text: finished })),
+      ...subscribers.map((uid) => ({ ...base, uid, type: "room_finished", text: roomFinished })),
+    ];
+  });
   for (const cycle of implausible) {
     for (const admin of adminsSnap?.docs ?? []) {
       notices.push({

@@ -64,32 +64,22 @@ export function messageMachine(snap: Pick<DocumentSnapshot, "id" | "get">): Mess
 }
 
 /** Several rooms' queues in one read, by room id. */
-export async function readQueues(
-  db: Firestore,
-  roomIds: readonly string[],
-): Promise<Map<string, RoomQueue>> {
+export async function readQueues(db: Firestore, roomIds: readonly string[]) {
   const snaps = await getAll(db, roomIds.map(refs(db).queue));
   return new Map(roomIds.map((id, i) => [id, toRoomQueue(snaps[i]?.data())]));
 }
 
-/** A queue change read in a transaction; the caller calls `write` after its last read. */
-type PlannedQueueChange<R extends { queue: RoomQueue }> = R & {
-  changed: boolean;
-  /** The offers the change made, in queue order, and their notices (to write with the queue). */
-  announce: UserOffer[];
-  notices: Notice[];
-  /** `roomCountWritten`: the caller writes `congestion/{roomId}.queueLength` itself. */
-  write(tx: Transaction, opts?: { roomCountWritten?: boolean }): void;
-};
-
-/** Reads the room's queue in `tx` and applies `change` (pure: a retried transaction reruns it). */
+/**
+ * Reads the room's queue in `tx` and applies `change` (pure: a retried transaction reruns it); the
+ * caller calls `write` after its last read.
+ */
 export async function planQueueChange<R extends { queue: RoomQueue }>(
   db: Firestore,
   tx: Transaction,
   roomId: string,
   now: number,
   change: (queue: RoomQueue) => R,
-): Promise<PlannedQueueChange<R>> {
+) {
   const ref = refs(db).queue(roomId);
   const snap = await tx.get(ref);
   const before = toRoomQueue(snap.data());
@@ -103,9 +93,11 @@ export async function planQueueChange<R extends { queue: RoomQueue }>(
   return {
     ...result,
     changed,
+    // The offers the change made, in queue order, and their notices (to write with the queue).
     announce,
     notices,
-    write(t, opts) {
+    /** `roomCountWritten`: the caller writes `congestion/{roomId}.queueLength` itself. */
+    write(t: Transaction, opts?: { roomCountWritten?: boolean }) {
       if (!changed) return;
       // The room's document counts the queue (store/applyReport.ts skips reading an empty one):
       // written when the count moves, or the queue is new.
@@ -133,7 +125,7 @@ export async function mutateQueue<R extends { queue: RoomQueue }>(
   roomId: string,
   now: number,
   change: (queue: RoomQueue) => R,
-): Promise<PlannedQueueChange<R>> {
+) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.runTransaction(async (tx) => {
@@ -190,7 +182,7 @@ export function planMachineTransition(
     now: number;
     windowMinutes: number;
   },
-): Promise<PlannedQueueChange<{ queue: RoomQueue }>> | null {
+) {
   if (a.transition === "freed" && a.outOfOrder) return null;
   return planQueueChange(db, tx, a.roomId, a.now, (q) =>
     a.transition === "started"
@@ -255,11 +247,7 @@ function withdrawOffers(queue: RoomQueue, which: (machineId: string) => boolean)
  * expire the due ones (domain/queue.ts) and pass each expired machine to the next in line unless
  * it is out of order or running meanwhile. A second call with the same `now` writes nothing.
  */
-export async function expireQueueOffers(
-  db: Firestore,
-  now: number,
-  windowMinutes: number,
-): Promise<ExpireQueuesReport> {
+export async function expireQueueOffers(db: Firestore, now: number, windowMinutes: number) {
   const report: ExpireQueuesReport = { roomsWritten: 0, expired: [], offers: [], withdrawn: [] };
   const withOffers = await refs(db).queues.where("offers", ">", 0).get();
   for (const doc of withOffers.docs) {
@@ -278,10 +266,9 @@ export async function expireQueueOffers(
     const r = await mutateQueue(db, roomId, now, (q) => {
       const taken = withdrawOffers(q, (id) => outOfOrder.has(id));
       const x = expireOffers(taken.queue, now, windowMinutes);
-      // An expired machine passed on is taken back again if it cannot serve the next in line.
-      const skipped = x.offers
-        .map((o) => o.machineId)
-        .filter((id) => outOfOrder.has(id) || running.has(id));
+      // An expired machine passed on is taken back again if it is running meanwhile (none is out
+      // of order: their offers were taken back above, so none of them expired).
+      const skipped = x.offers.map((o) => o.machineId).filter((id) => running.has(id));
       return {
         queue: withdrawOffers(x.queue, (id) => skipped.includes(id)).queue,
         expired: x.expired,
@@ -318,6 +305,7 @@ async function offerNotices(
 ): Promise<Notice[]> {
   if (offers.length === 0) return [];
   const machineIds = [...new Set(offers.map((o) => o.machineId))];
+  // One snapshot per id, a missing machine's too (named from its id by the message).
   const snaps = await tx.getAll(...machineIds.map((id) => refs(db).machine(id)));
   const machines = new Map(snaps.map((s) => [s.id, messageMachine(s)]));
   return offers.map((o) => ({
@@ -327,11 +315,7 @@ async function offerNotices(
     machineId: o.machineId,
     roomId,
     text: (locale) =>
-      offerMessage(
-        machines.get(o.machineId) ?? { id: o.machineId, type: "washer" },
-        (o.expiresAt - o.offeredAt) / MINUTE_MS,
-        locale,
-      ),
+      offerMessage(machines.get(o.machineId)!, (o.expiresAt - o.offeredAt) / MINUTE_MS, locale),
     extra: {
       offeredAt: Timestamp.fromMillis(o.offeredAt),
       expiresAt: Timestamp.fromMillis(o.expiresAt),
