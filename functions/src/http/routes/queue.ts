@@ -10,8 +10,7 @@
 import { z } from "zod";
 import { claim } from "../../domain/queue";
 import { QueueBusyError, joinQueue, leaveQueue, mutateQueue } from "../../store/queue";
-import { idOut } from "../../store/status";
-import { readReservation } from "../views";
+import { idOut, readReservation } from "../views";
 import { defineRoute } from "../apiRouter";
 import { ReserveClaimResponseSchema, ReserveResponseSchema } from "../apiResponses";
 import { OnOffSchema } from "../apiSchemas";
