@@ -65,8 +65,6 @@ function timed(m: Machine, figures: FiguresLookup, now: number) {
   };
 }
 
-type TimedMachine = ReturnType<typeof timed>;
-
 async function readTimed(db: Firestore, machines: readonly Machine[], now: number) {
   const keys = machines
     .filter((m) => m.estimate === null)
@@ -80,7 +78,7 @@ function reservationView(
   room: Room,
   queue: RoomQueue,
   uid: string,
-  machines: readonly TimedMachine[],
+  machines: readonly ReturnType<typeof timed>[],
   now: number,
 ): z.output<typeof ReservationSchema> {
   const entry = entryOf(queue, uid);
