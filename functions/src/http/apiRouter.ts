@@ -4,13 +4,13 @@
  * claim 403 → query 400 → body 400 (413 over 8 KB) → the route's handler.
  */
 import * as logger from "firebase-functions/logger";
-import type { Auth, DecodedIdToken } from "firebase-admin/auth";
+import type { Auth } from "firebase-admin/auth";
 import { z } from "zod";
 import type { Invocation } from "../invocation";
 import { type Handler, type HttpRequest, jsonBody, requireMethod } from "./adapter";
 import { HttpError, parseOrThrow } from "./errors";
 
-type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+type HttpMethod = "GET" | "POST";
 /**
  * "optional": anyone, but a token, if sent, must be valid (the route sees the user or null);
  * "admin": a valid Firebase ID token with the `admin: true` claim.
@@ -122,10 +122,7 @@ async function authenticate(
   }
   const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
   if (!token) throw unauthenticated("Authorization must be 'Bearer <Firebase ID token>'");
-  let decoded: DecodedIdToken;
-  try {
-    decoded = await deps.auth.verifyIdToken(token);
-  } catch (err) {
+  const decoded = await deps.auth.verifyIdToken(token).catch((err: unknown) => {
     // Auth failed on its side (an internal error, or a network failure: under the emulator every
     // check looks the account up): ours to retry, not a reason to sign the user out. firebase-admin
     // reports a failed fetch of its public keys as a bad token, so that one stays 401. Never log
@@ -139,7 +136,7 @@ async function authenticate(
     }
     // Anything else (expired, wrong project, bad signature) is the client's to fix.
     throw unauthenticated("the ID token is invalid or expired");
-  }
+  });
   const admin = decoded.admin === true;
   if (level === "admin" && !admin) {
     throw new HttpError(403, "forbidden", "this route is for admins only");
@@ -147,21 +144,15 @@ async function authenticate(
   return { uid: decoded.uid, admin };
 }
 
-const normalizePath = (path: string) => path.replace(/\/+$/, "") || "/";
-
 export function createRouter(routes: readonly ApiRoute[], deps: ApiDeps): Handler {
-  const byPath = new Map<string, ApiRoute[]>();
-  for (const r of routes) {
-    const path = normalizePath(r.path);
-    const list = byPath.get(path) ?? [];
-    if (list.some((x) => x.method === r.method))
-      throw new Error(`duplicate route ${r.method} ${path}`);
-    byPath.set(path, [...list, r]);
-  }
+  const keys = routes.map((r) => `${r.method} ${r.path}`);
+  const twice = keys.find((key, i) => keys.indexOf(key) !== i);
+  if (twice) throw new Error(`duplicate route ${twice}`);
   return async (req) => {
-    const path = normalizePath(req.path);
-    const candidates = byPath.get(path);
-    if (!candidates) throw new HttpError(404, "not_found", `no api endpoint ${path}`);
+    // A trailing slash is the same path; route paths are written without one.
+    const path = req.path.replace(/\/+$/, "") || "/";
+    const candidates = routes.filter((r) => r.path === path);
+    if (candidates.length === 0) throw new HttpError(404, "not_found", `no api endpoint ${path}`);
     requireMethod({ ...req, path }, ...candidates.map((r) => r.method));
     const route = candidates.find((r) => r.method === req.method)!;
     const user = await authenticate(deps, req, route.auth);

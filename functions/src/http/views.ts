@@ -19,16 +19,25 @@ import type { Machine, Room } from "../data/model";
 import { refs } from "../data/refs";
 import { readQueues } from "../store/queue";
 import {
-  availability,
-  displayCourse,
   existingIds,
-  idOut,
   readMachines,
   readRooms,
   readStats,
   type FiguresLookup,
 } from "../store/status";
 import type { LoadResponseSchema, ReservationSchema, RoomsResponseSchema } from "./apiResponses";
+
+/** Numeric document ids leave as the seed's integers, anything else as the string. */
+export function idOut(id: string): number | string {
+  return /^[1-9][0-9]{0,14}$/.test(id) ? Number(id) : id;
+}
+
+/** `out_of_order` wins; then running is `busy`; idle is `free` when online, else `offline`. */
+function availability(m: Machine): "free" | "busy" | "offline" | "out_of_order" {
+  if (m.outOfOrder) return "out_of_order";
+  if (isRunning(m.status)) return "busy";
+  return m.online ? "free" : "offline";
+}
 
 /** A machine with its timer, average and elapsed time at `now`, from its course's averages. */
 function timed(m: Machine, figures: FiguresLookup, now: number) {
@@ -56,8 +65,6 @@ function timed(m: Machine, figures: FiguresLookup, now: number) {
   };
 }
 
-type TimedMachine = ReturnType<typeof timed>;
-
 async function readTimed(db: Firestore, machines: readonly Machine[], now: number) {
   const keys = machines
     .filter((m) => m.estimate === null)
@@ -71,7 +78,7 @@ function reservationView(
   room: Room,
   queue: RoomQueue,
   uid: string,
-  machines: readonly TimedMachine[],
+  machines: readonly ReturnType<typeof timed>[],
   now: number,
 ): z.output<typeof ReservationSchema> {
   const entry = entryOf(queue, uid);
@@ -202,7 +209,9 @@ export async function loadView(
     machine_type: m.type,
     status: m.status,
     availability: availability(m),
-    course_name: displayCourse(m),
+    // The name the user gave the course while the stored key is still its key.
+    course_name:
+      m.courseName !== null && courseKey(m.courseName) === m.course ? m.courseName : m.course,
     timer: t.timer,
     finishing: t.finishing,
     avg_minutes: t.avgMinutes,

@@ -16,13 +16,11 @@ export async function syncAdminClaim(
   uid: string,
   admin: boolean,
 ): Promise<"granted" | "revoked" | "unchanged" | "no-such-user"> {
-  let user;
-  try {
-    user = await auth.getUser(uid);
-  } catch (err) {
-    if ((err as { code?: string }).code === "auth/user-not-found") return "no-such-user";
+  const user = await auth.getUser(uid).catch((err: unknown) => {
+    if ((err as { code?: string }).code === "auth/user-not-found") return null;
     throw err;
-  }
+  });
+  if (!user) return "no-such-user";
   const claims = user.customClaims ?? {};
   if ((claims.admin === true) === admin) return "unchanged";
   const { admin: _admin, ...rest } = claims;

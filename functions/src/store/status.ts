@@ -4,15 +4,10 @@
  */
 import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import { type WeekdayTable, gridToWeekdayTable } from "../domain/congestion";
-import { type CourseStats, courseKey } from "../domain/stats";
-import { type MachineType, isRunning } from "../domain/status";
+import type { CourseStats } from "../domain/stats";
+import type { MachineType } from "../domain/status";
 import { type Machine, type Room, courseStatsId } from "../data/model";
 import { getAll, refs } from "../data/refs";
-
-/** Numeric document ids leave as the seed's integers, anything else as the string. */
-export function idOut(id: string): number | string {
-  return /^[1-9][0-9]{0,14}$/.test(id) ? Number(id) : id;
-}
 
 /** Orders ids numerically when both are numbers, else as strings. */
 function compareIds(a: string, b: string): number {
@@ -20,20 +15,6 @@ function compareIds(a: string, b: string): number {
   const nb = Number(b);
   if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** `out_of_order` wins; then running is `busy`; idle is `free` when online, else `offline`. */
-export function availability(m: Machine): "free" | "busy" | "offline" | "out_of_order" {
-  if (m.outOfOrder) return "out_of_order";
-  if (isRunning(m.status)) return "busy";
-  return m.online ? "free" : "offline";
-}
-
-/** The course name to show: the user's name while the stored key is still its key. */
-export function displayCourse(m: Pick<Machine, "course" | "courseName">): string | null {
-  if (m.course === null) return null;
-  if (m.courseName !== null && courseKey(m.courseName) === m.course) return m.courseName;
-  return m.course;
 }
 
 export async function readRooms(db: Firestore): Promise<Room[]> {

@@ -16,7 +16,7 @@ export function tokenId(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-function tokenRef(db: Firestore, uid: string, token: string) {
+export function tokenRef(db: Firestore, uid: string, token: string) {
   return refs(db).tokens(uid).doc(tokenId(token));
 }
 
@@ -54,19 +54,6 @@ export async function saveFcmToken(
     for (const d of evict) tx.delete(d.ref);
     if (a.locale) tx.set(refs(db).user(uid), { locale: a.locale }, { merge: true });
   });
-}
-
-/** The language of the user's notifications (`users/{uid}.locale`). */
-export async function saveLocale(db: Firestore, uid: string, locale: Locale): Promise<void> {
-  await refs(db).user(uid).set({ locale }, { merge: true });
-}
-
-/** Removes one token; true when it was there. */
-export async function deleteFcmToken(db: Firestore, uid: string, token: string): Promise<boolean> {
-  const ref = tokenRef(db, uid, token);
-  const existed = (await ref.get()).exists;
-  if (existed) await ref.delete();
-  return existed;
 }
 
 /** Removes these tokens of the user (missing ones are not an error). */

@@ -92,9 +92,8 @@ function masterKey(deps: ApiDeps): string {
 /** The room id after the largest decimal id in use; a taken id (a concurrent call) → the next. */
 async function addRoom(db: Firestore, name: string): Promise<string> {
   const rooms = await refs(db).rooms.get();
-  let candidate =
-    rooms.docs.reduce((max, d) => (DECIMAL_ID.test(d.id) ? Math.max(max, Number(d.id)) : max), 0) +
-    1;
+  const ids = rooms.docs.map((d) => d.id).filter((id) => DECIMAL_ID.test(id));
+  let candidate = Math.max(0, ...ids.map(Number)) + 1;
   // Up to 50 rooms taken by concurrent calls before this one gives up.
   for (let attempt = 0; attempt < 50; attempt++, candidate++) {
     try {

@@ -1,6 +1,7 @@
 /** What the route files share: the lookups that answer 404 naming the id at fault. */
 import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
+import { DECIMAL_ID } from "../../domain/consoleConfig";
 import type { Machine, Room } from "../../data/model";
 import { refs } from "../../data/refs";
 import { HttpError } from "../errors";
@@ -25,9 +26,6 @@ export async function roomOr404(db: Firestore, roomId: string): Promise<Room> {
 /** `?room_id=` (optional) of the routes that answer for one room or for all of them. */
 export const RoomQuerySchema = z
   .object({
-    room_id: z
-      .string()
-      .regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer")
-      .optional(),
+    room_id: z.string().regex(DECIMAL_ID, "must be a positive integer").optional(),
   })
   .strict();

@@ -12,7 +12,8 @@ import {
   setRoomSubscription,
   setWatch,
 } from "../../store/notifications";
-import { deleteFcmToken, saveFcmToken, saveLocale } from "../../store/users";
+import { refs } from "../../data/refs";
+import { saveFcmToken, tokenRef } from "../../store/users";
 import { defineRoute } from "../apiRouter";
 import {
   DeviceSubscribeResponseSchema,
@@ -154,7 +155,7 @@ export const notificationRoutes = [
     auth: "user",
     body: SettingsBodySchema,
   }).handle(async ({ deps, user, body }) => {
-    await saveLocale(deps.db, user.uid, body.locale);
+    await refs(deps.db).user(user.uid).set({ locale: body.locale }, { merge: true });
     return { message: "ok", locale: body.locale };
   }),
   defineRoute({
@@ -164,7 +165,9 @@ export const notificationRoutes = [
     auth: "user",
     body: LogoutBodySchema,
   }).handle(async ({ deps, user, body }) => {
-    const removed = await deleteFcmToken(deps.db, user.uid, body.fcm_token);
+    const token = tokenRef(deps.db, user.uid, body.fcm_token);
+    const removed = (await token.get()).exists;
+    if (removed) await token.delete();
     return { message: "ok", removed };
   }),
   defineRoute({

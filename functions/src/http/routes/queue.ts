@@ -10,8 +10,7 @@
 import { z } from "zod";
 import { claim } from "../../domain/queue";
 import { QueueBusyError, joinQueue, leaveQueue, mutateQueue } from "../../store/queue";
-import { idOut } from "../../store/status";
-import { readReservation } from "../views";
+import { idOut, readReservation } from "../views";
 import { defineRoute } from "../apiRouter";
 import { ReserveClaimResponseSchema, ReserveResponseSchema } from "../apiResponses";
 import { OnOffSchema } from "../apiSchemas";
@@ -40,15 +39,13 @@ export const queueRoutes = [
   }).handle(async ({ deps, user, body }) => {
     const room = await roomOr404(deps.db, body.room_id);
     const now = deps.now();
-    if (body.isreserved) {
-      const r = await joinQueue(deps.db, user.uid, room.roomId, now).catch(queueBusy);
-      const view = await readReservation(deps.db, room, user.uid, now, r.queue);
-      return { message: "ok", joined: r.joined, ...view };
-    }
-    const window = deps.settings.claimWindowMinutes;
-    const r = await leaveQueue(deps.db, user.uid, room.roomId, now, window).catch(queueBusy);
+    const r = await (
+      body.isreserved
+        ? joinQueue(deps.db, user.uid, room.roomId, now)
+        : leaveQueue(deps.db, user.uid, room.roomId, now, deps.settings.claimWindowMinutes)
+    ).catch(queueBusy);
     const view = await readReservation(deps.db, room, user.uid, now, r.queue);
-    return { message: "ok", left: r.left, ...view };
+    return { message: "ok", ...("joined" in r ? { joined: r.joined } : { left: r.left }), ...view };
   }),
   defineRoute({
     method: "POST",

@@ -73,15 +73,13 @@ async function loadInputs(ctx: TipContext, cachedOnly: boolean) {
       cache: firestoreWeatherCache(ctx.deps.db, ctx.deps.now),
     });
     if (cachedOnly) return kma.getCachedForecast(ctx.now);
-    try {
-      return await kma.getForecast(ctx.now);
-    } catch (e) {
+    return kma.getForecast(ctx.now).catch((e: unknown) => {
       logger.warn("kma failed, tip without weather", {
         code: e instanceof KmaError ? e.code : "unknown",
         resultCode: e instanceof KmaError ? e.resultCode : null,
       });
       return null;
-    }
+    });
   };
   const [inputs, weather] = await Promise.all([
     loadTipInputs(ctx.deps.db, ctx.roomId, ctx.now),
@@ -141,11 +139,9 @@ async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCa
     const again = await readCache();
     if (again && ctx.now < again.freshUntil) return { tip: again.tip, cache: "hit" };
     const tip = await makeTip(ctx);
-    try {
-      await writeCachedTip(db, ctx.scope, ctx.locale, tip, ctx.now);
-    } catch (e) {
-      logger.warn("tip cache write failed", { scope: ctx.scope, error: String(e) });
-    }
+    await writeCachedTip(db, ctx.scope, ctx.locale, tip, ctx.now).catch((e: unknown) =>
+      logger.warn("tip cache write failed", { scope: ctx.scope, error: String(e) }),
+    );
     return { tip, cache: "miss" };
   } finally {
     await lease.release();
