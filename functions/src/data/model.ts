@@ -23,7 +23,7 @@ import {
   DEFAULT_COURSE,
   EMPTY_HISTOGRAMS,
 } from "../domain/stats";
-import { MACHINE_STATUSES, type MachineStatus, type MachineType } from "../domain/status";
+import { MACHINE_STATUSES, type MachineType } from "../domain/status";
 import { num, str, toMillis, toTimestamp } from "./db";
 
 type Data = DocumentData;
@@ -42,78 +42,56 @@ function reader<T>(
 
 // ------------------------------------------------------------------------------ machines
 
-export interface Machine {
-  machineId: string;
-  roomId: string | null;
-  /** The machine's name, its id when unnamed. */
-  name: string;
-  type: MachineType;
-  status: MachineStatus;
-  /** Course key of the running cycle as shown and timed (domain/course.ts); null: the default. */
-  course: string | null;
-  /** The name the user gave with `/start_course`, shown while `course` is its key. */
-  courseName: string | null;
-  /** The running cycle's course as the report trigger resolved it (`course` may be a newer choice). */
-  storedCourse: { course: string; courseName: string | null } | null;
-  /** The latest `/start_course` choice; its chooser is server-only (`courseChoices/`): `uid` "". */
-  courseChoice: CourseChoice | null;
-  cycleStartedAt: number | null;
-  spinStartedAt: number | null;
-  expectedEndAt: number | null;
-  /** The high end of the expected-end range. */
-  expectedEndHigh: number | null;
-  /** The course figures the running cycle is timed with (store/applyReport.ts); null when idle. */
-  estimate: CourseStats | null;
-  /** Device timestamp (s) of the newest report applied, and the ids of the last ones applied. */
-  newestReportTs: number | null;
-  recentReports: string[];
-  /** How many one-shot watches the machine has (`watchers/`); null when not known yet. */
-  watcherCount: number | null;
-  /** The last device traffic of any kind. */
-  lastSeenAt: number | null;
-  /** The last liveness traffic (heartbeat, raw_data). */
-  pingAt: number | null;
-  online: boolean;
-  outOfOrder: boolean;
-  calibration: boolean;
-  /** The sums of the FINISHED magnitudes the board's thresholds come from. */
-  calibrationSums: CalibrationSums | null;
-  /** The machine type its board last claimed unlike the registered one (recorded once per type). */
-  reportedType: string | null;
-  /** The document's update time: the precondition of writes that answer what was read. */
-  updateTime: Timestamp | null;
-}
+/** A stored machine type: anything but a dryer is a washer. */
+const toMachineType = (v: unknown): MachineType => (v === "dryer" ? "dryer" : "washer");
 
-export const machineConverter = reader<Machine>((id, d, snap) => ({
+/** A machine document as the code reads it (times as epoch ms). */
+export type Machine = ReturnType<typeof machineConverter.fromFirestore>;
+
+export const machineConverter = reader((id, d, snap) => ({
   machineId: id,
   roomId: str(d.roomId),
+  /** The machine's name, its id when unnamed. */
   name: str(d.name) ?? id,
-  type: d.type === "dryer" ? "dryer" : "washer",
-  status: MACHINE_STATUSES.includes(d.status as MachineStatus)
-    ? (d.status as MachineStatus)
-    : "OFF",
+  type: toMachineType(d.type),
+  status: MACHINE_STATUSES.find((s) => s === d.status) ?? "OFF",
+  /**
+   * `course`: the course key of the running cycle as shown and timed (domain/course.ts), null: the
+   * default; `courseName`: the name the user gave with `/start_course`, shown while `course` is its key.
+   */
   ...courseOfMachineDoc(d),
+  /** The running cycle's course as the report trigger resolved it (`course` may be a newer choice). */
   storedCourse:
     typeof d.course === "string" ? { course: d.course, courseName: str(d.courseName) } : null,
+  /** The latest `/start_course` choice; its chooser is server-only (`courseChoices/`): `uid` "". */
   courseChoice: toCourseChoice(d.courseChoice),
   cycleStartedAt: toMillis(d.cycleStartedAt),
   spinStartedAt: toMillis(d.spinStartedAt),
   expectedEndAt: toMillis(d.expectedEndAt),
+  /** The high end of the expected-end range. */
   expectedEndHigh: toMillis((d.expectedEndRange as { high?: unknown } | null)?.high),
+  /** The course figures the running cycle is timed with (store/applyReport.ts); null when idle. */
   estimate: d.courseEstimate ? decodeCourseStats(d.courseEstimate as Data) : null,
+  /** Device timestamp (s) of the newest report applied, and the ids of the last ones applied. */
   newestReportTs: num(d.newestReportTs),
   recentReports: Array.isArray(d.recentReports)
     ? d.recentReports.filter((id): id is string => typeof id === "string")
     : [],
+  /** How many one-shot watches the machine has (`watchers/`); null when not known yet. */
   watcherCount: countOf(d.watcherCount),
+  /** The last device traffic of any kind. */
   lastSeenAt: toMillis(d.lastSeenAt),
+  /** The last liveness traffic (heartbeat, raw_data). */
   pingAt: toMillis(d.pingAt),
   online: d.online === true,
   outOfOrder: d.outOfOrder === true,
   calibration: d.calibration === true,
+  /** The sums of the FINISHED magnitudes the board's thresholds come from. */
   calibrationSums: (d.calibrationSums as CalibrationSums | undefined) ?? null,
+  /** The machine type its board last claimed unlike the registered one (recorded once per type). */
   reportedType: str((d.reportedType as { type?: unknown } | undefined)?.type),
-  updateTime: snap.updateTime ?? null,
+  /** The document's update time: the precondition of writes that answer what was read. */
+  updateTime: (snap.updateTime as Timestamp | undefined) ?? null,
 }));
 
 /** `machines/{id}.courseChoice`, written by start_course, without its chooser (`uid` ""). */
@@ -140,13 +118,10 @@ function courseOfMachineDoc(d: Data): { course: string | null; courseName: strin
 
 // ------------------------------------------------------------------------------ rooms
 
-export interface Room {
-  roomId: string;
-  /** The room's name, its id when unnamed. */
-  name: string;
-}
+export type Room = ReturnType<typeof roomConverter.fromFirestore>;
 
-export const roomConverter = reader<Room>((id, d) => ({ roomId: id, name: str(d.name) ?? id }));
+/** A room: its id, and its name (its id when unnamed). */
+export const roomConverter = reader((id, d) => ({ roomId: id, name: str(d.name) ?? id }));
 
 // ------------------------------------------------------------------------------ reports, cycles
 
@@ -200,7 +175,7 @@ export const courseStatsConverter = reader<CourseStats>((_id, d) => decodeCourse
 
 function decodeCourseStats(d: Data): CourseStats {
   return {
-    type: d.type === "dryer" ? "dryer" : "washer",
+    type: toMachineType(d.type),
     course: String(d.course),
     samples: Number(d.samples ?? 0),
     avgTotalMinutes: Number(d.avgTotalMinutes),
@@ -211,36 +186,29 @@ function decodeCourseStats(d: Data): CourseStats {
   };
 }
 
-/**
- * The course statistics of `congestion/{roomId}` (its `courses` map, keyed by `courseStatsId`;
- * the same document's cells are the congestion grid). Written by the report trigger.
- */
-export interface RoomStats {
-  roomId: string;
-  /** Each course: what was measured and the figures derived from it (with the prior). */
-  courses: Record<string, { histograms: CourseHistograms; stats: CourseStats | null }>;
-  /**
-   * People in the room's queue and subscribers to its FINISHED events, kept exact in the
-   * transactions that change them (store/queue.ts, store/notifications.ts) so the report trigger
-   * need not query an empty list; null when not known yet (the trigger then reads the list).
-   */
-  queueLength: number | null;
-  subscriberCount: number | null;
-}
-
 /** A list's size kept on a document (watcherCount, subscriberCount…): a number ≥ 0, else unknown. */
 function countOf(v: unknown): number | null {
   return typeof v === "number" && v >= 0 ? v : null;
 }
 
-export const roomStatsConverter = reader<RoomStats>((id, d) => ({
+/**
+ * The course statistics of `congestion/{roomId}` (its `courses` map, keyed by `courseStatsId`;
+ * the same document's cells are the congestion grid). Written by the report trigger.
+ */
+export const roomStatsConverter = reader((id, d) => ({
   roomId: id,
+  /** Each course: what was measured and the figures derived from it (with the prior). */
   courses: Object.fromEntries(
     Object.entries((d.courses ?? {}) as Record<string, Data>).map(([key, c]) => {
       const histograms = { ...EMPTY_HISTOGRAMS, ...(c.histograms as Partial<CourseHistograms>) };
       return [key, { histograms, stats: c.stats ? decodeCourseStats(c.stats as Data) : null }];
     }),
   ),
+  /**
+   * People in the room's queue and subscribers to its FINISHED events, kept exact in the
+   * transactions that change them (store/queue.ts, store/notifications.ts) so the report trigger
+   * need not query an empty list; null when not known yet (the trigger then reads the list).
+   */
   queueLength: countOf(d.queueLength),
   subscriberCount: countOf(d.subscriberCount),
 }));
@@ -272,18 +240,9 @@ export function toRoomQueue(data: Data | undefined): RoomQueue {
 
 // ------------------------------------------------------------------------------ inbox
 
-export interface InboxEntry {
-  id: string;
-  title: string;
-  body: string;
-  type: string;
-  machineId: string | null;
-  roomId: string | null;
-  createdAt: number | null;
-  readAt: number | null;
-}
+export type InboxEntry = ReturnType<typeof inboxEntryConverter.fromFirestore>;
 
-export const inboxEntryConverter = reader<InboxEntry>((id, d) => ({
+export const inboxEntryConverter = reader((id, d) => ({
   id,
   title: String(d.title ?? ""),
   body: String(d.body ?? ""),
@@ -297,30 +256,17 @@ export const inboxEntryConverter = reader<InboxEntry>((id, d) => ({
 // ------------------------------------------------------------------------------ pushes
 
 /** `pushes/{noticeId}-{uid}`: one push of the outbox (store/notices.ts writes, store/pushes.ts sends). */
-export interface PushDoc {
-  uid: string;
-  notificationId: string;
-  title: string;
-  body: string;
-  /** The push's `data.type`. */
-  type: string;
-  machineId: string;
-  roomId: string | null;
-  state: string;
-  /** The end of its time to live: FCM would not deliver it later. */
-  expiresAt: number;
-  leaseExpireAt: number | null;
-}
-
-export const pushConverter = reader<PushDoc>((_id, d) => ({
+export const pushConverter = reader((_id, d) => ({
   uid: String(d.uid ?? ""),
   notificationId: String(d.notificationId ?? ""),
   title: String(d.title ?? ""),
   body: String(d.body ?? ""),
+  /** The push's `data.type`. */
   type: String(d.type ?? ""),
   machineId: String(d.machineId ?? ""),
   roomId: str(d.roomId),
   state: String(d.state ?? ""),
+  /** The end of its time to live: FCM would not deliver it later. */
   expiresAt: (toMillis(d.createdAt) ?? 0) + Number(d.ttlSeconds ?? 0) * 1000,
   leaseExpireAt: toMillis(d.leaseExpireAt),
 }));
