@@ -72,12 +72,10 @@ function decodedKey(serviceKey: string): string {
   }
 }
 
-export function createKmaClient(options: KmaClientOptions) {
-  const { nx, ny, timeoutMs, cache } = options;
-
+export function createKmaClient({ serviceKey, nx, ny, timeoutMs, cache }: KmaClientOptions) {
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
     const query = new URLSearchParams({
-      serviceKey: decodedKey(options.serviceKey),
+      serviceKey: decodedKey(serviceKey),
       pageNo: "1",
       numOfRows: String(KMA_ROWS),
       dataType: "XML",

@@ -141,13 +141,11 @@ const SKY_BY_CODE = byCode(SKY);
 const PRECIPITATION_TYPE_BY_CODE = byCode(PRECIPITATION_TYPES);
 
 /** KMA's PCP text → mm ("강수없음" → 0); null when it is not a recognisable amount. */
-function parsePrecipitationAmount(text: string): number | null {
-  const t = text.trim();
+function parsePrecipitationAmount(t: string): number | null {
   if (t === "" || t === "강수없음" || t === "-" || t === "0") return 0;
   const num = /(\d+(?:\.\d+)?)/.exec(t);
   if (!num) return null;
   const value = Number(num[1]);
-  if (!Number.isFinite(value)) return null;
   return t.includes("미만") ? value / 2 : value;
 }
 
