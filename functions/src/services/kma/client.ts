@@ -107,13 +107,11 @@ export function createKmaClient({ serviceKey, nx, ny, timeoutMs, cache }: KmaCli
   }
 
   /** The cached forecast of `key`; null when there is none or the cache cannot be read. */
-  async function cached(key: string): Promise<Weather | null> {
-    try {
-      return await cache.get(key);
-    } catch (e) {
+  function cached(key: string): Promise<Weather | null> {
+    return cache.get(key).catch((e: unknown) => {
       logger.warn("kma cache read failed", { key, error: String(e) });
       return null;
-    }
+    });
   }
 
   /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
@@ -137,11 +135,9 @@ export function createKmaClient({ serviceKey, nx, ny, timeoutMs, cache }: KmaCli
       weather = await fetchRun(previous, now);
       ttlMs = KMA_STALE_CACHE_TTL_MS;
     }
-    try {
-      await cache.set(key, weather, ttlMs);
-    } catch (e) {
+    await cache.set(key, weather, ttlMs).catch((e: unknown) => {
       logger.warn("kma cache write failed", { key, error: String(e) });
-    }
+    });
     return weather;
   }
 
