@@ -82,34 +82,26 @@ export function isQuietHour(grid: CongestionTable, now: number): boolean {
   return gridCount(grid, p.weekday, p.hour) <= activeMean(grid, p.weekday);
 }
 
-interface QuietHour {
-  hour: number;
-  weekday: number;
-  count: number;
-  /** The hour is on the next KST day. */
-  tomorrow: boolean;
-  /** Every later hour of that day within the look-ahead is quiet too ("after 21:00"). */
-  staysQuiet: boolean;
-}
-
 /**
  * The quietest active hour in the next {@link LOOKAHEAD_HOURS} hours (the current hour
  * excluded); the earliest one on a tie.
  */
-export function quietestUpcomingHour(grid: CongestionTable, now: number): QuietHour | null {
+export function quietestUpcomingHour(grid: CongestionTable, now: number) {
   const today = kstParts(now);
-  const slots: Omit<QuietHour, "staysQuiet">[] = [];
-  for (let i = 1; i <= LOOKAHEAD_HOURS; i++) {
-    const p = kstParts(now + i * HOUR_MS);
-    if (p.hour < ACTIVE_HOURS.first || p.hour > ACTIVE_HOURS.last) continue;
-    const count = gridCount(grid, p.weekday, p.hour);
-    slots.push({ hour: p.hour, weekday: p.weekday, count, tomorrow: p.day !== today.day });
-  }
+  const slots = Array.from({ length: LOOKAHEAD_HOURS }, (_, i) => kstParts(now + (i + 1) * HOUR_MS))
+    .filter((p) => p.hour >= ACTIVE_HOURS.first && p.hour <= ACTIVE_HOURS.last)
+    .map((p) => ({
+      hour: p.hour,
+      weekday: p.weekday,
+      count: gridCount(grid, p.weekday, p.hour),
+      /** The hour is on the next KST day. */
+      tomorrow: p.day !== today.day,
+    }));
   if (slots.length === 0) return null;
-  let best = 0;
-  for (let i = 1; i < slots.length; i++) if (slots[i].count < slots[best].count) best = i;
+  const best = slots.reduce((b, s, i) => (s.count < slots[b].count ? i : b), 0);
   const chosen = slots[best];
   const mean = activeMean(grid, chosen.weekday);
+  /** Every later hour of that day within the look-ahead is quiet too ("after 21:00"). */
   const staysQuiet = slots
     .slice(best + 1)
     .filter((s) => s.tomorrow === chosen.tomorrow)
@@ -129,6 +121,8 @@ function totals(rooms: readonly RoomState[]) {
     wait: waits.length > 0 ? Math.max(1, Math.round(Math.min(...waits))) : null,
   };
 }
+
+type QuietHour = NonNullable<ReturnType<typeof quietestUpcomingHour>>;
 
 const machinesEn = (n: number) => (n === 1 ? "1 machine is" : `${n} machines are`);
 const hhmm = (h: number) => `${String(h).padStart(2, "0")}:00`;

@@ -5,29 +5,27 @@
  */
 import { z } from "zod";
 
-/** SKY (1 맑음, 3 구름많음, 4 흐림) in the Gemini prompt's words. */
-const SKY_TEXT = {
-  clear: "clear",
-  mostly_cloudy: "mostly cloudy",
-  overcast: "overcast",
+/** SKY (1 맑음, 3 구름많음, 4 흐림): KMA's code and the Gemini prompt's words. */
+export const SKY = {
+  clear: { code: "1", text: "clear" },
+  mostly_cloudy: { code: "3", text: "mostly cloudy" },
+  overcast: { code: "4", text: "overcast" },
 } as const;
-export type Sky = keyof typeof SKY_TEXT;
 
 /**
  * PTY: 0 없음, 1 비, 2 비/눈, 3 눈, 4 소나기 (short-term forecast); 5 빗방울, 6 빗방울눈날림,
  * 7 눈날림 only appear in the ultra-short-term products but are mapped too.
  */
-const PRECIPITATION_TYPE_TEXT = {
-  none: "no precipitation",
-  rain: "rain",
-  rain_snow: "rain and snow",
-  snow: "snow",
-  shower: "showers",
-  drizzle: "drizzle",
-  drizzle_snow: "drizzle and snow flurries",
-  snow_flurry: "snow flurries",
+export const PRECIPITATION_TYPES = {
+  none: { code: "0", text: "no precipitation" },
+  rain: { code: "1", text: "rain" },
+  rain_snow: { code: "2", text: "rain and snow" },
+  snow: { code: "3", text: "snow" },
+  shower: { code: "4", text: "showers" },
+  drizzle: { code: "5", text: "drizzle" },
+  drizzle_snow: { code: "6", text: "drizzle and snow flurries" },
+  snow_flurry: { code: "7", text: "snow flurries" },
 } as const;
-export type PrecipitationType = keyof typeof PRECIPITATION_TYPE_TEXT;
 
 const keys = <T extends object>(o: T) =>
   Object.keys(o) as [keyof T & string, ...(keyof T & string)[]];
@@ -47,7 +45,7 @@ export const WeatherSchema = z.strictObject({
   /** POP, %. */
   precipitationProbability: z.number().nullable(),
   /** PTY. */
-  precipitationType: z.enum(keys(PRECIPITATION_TYPE_TEXT)).nullable(),
+  precipitationType: z.enum(keys(PRECIPITATION_TYPES)).nullable(),
   /**
    * PCP, mm per hour: 0 for "강수없음", the lower bound of a range ("30.0~50.0mm" → 30,
    * "50.0mm 이상" → 50), and half the bound for "1mm 미만" (0.5).
@@ -58,14 +56,14 @@ export const WeatherSchema = z.strictObject({
   /** REH, %. */
   humidity: z.number().nullable(),
   /** SKY. */
-  sky: z.enum(keys(SKY_TEXT)).nullable(),
+  sky: z.enum(keys(SKY)).nullable(),
 });
 export type Weather = z.infer<typeof WeatherSchema>;
 
 /** "clear, 12°C, 20% chance of precipitation, no precipitation, humidity 55%". */
 export function describeWeather(weather: Weather): string {
   const parts: string[] = [];
-  if (weather.sky) parts.push(SKY_TEXT[weather.sky]);
+  if (weather.sky) parts.push(SKY[weather.sky].text);
   if (weather.temperatureC !== null) parts.push(`${weather.temperatureC}°C`);
   if (weather.precipitationProbability !== null) {
     parts.push(`${weather.precipitationProbability}% chance of precipitation`);
@@ -75,7 +73,7 @@ export function describeWeather(weather: Weather): string {
       weather.precipitationType !== "none" && weather.precipitationText
         ? ` ${weather.precipitationText}`
         : "";
-    parts.push(PRECIPITATION_TYPE_TEXT[weather.precipitationType] + amount);
+    parts.push(PRECIPITATION_TYPES[weather.precipitationType].text + amount);
   }
   if (weather.humidity !== null) parts.push(`humidity ${weather.humidity}%`);
   return parts.join(", ");

@@ -135,9 +135,8 @@ export async function acquireTipLease(
 ): Promise<{ release(): Promise<void> } | null> {
   const ref = refs(db).cache(tipLeaseKey(a.scope, a.locale));
   const holder = randomUUID();
-  let taken: boolean;
-  try {
-    taken = await db.runTransaction(async (tx) => {
+  const taken = await db
+    .runTransaction(async (tx) => {
       const held = await tx.get(ref);
       // A retry of this very transaction after a commit that did land: ours already.
       if (held.get("holder") === holder) return true;
@@ -151,12 +150,12 @@ export async function acquireTipLease(
         expireAt: Timestamp.fromMillis(a.now + TIP_LEASE_MS),
       });
       return true;
+    })
+    .catch((err: unknown) => {
+      // Contention that outlasts the SDK's retries (ABORTED): another request is taking the lease.
+      if ((err as { code?: unknown }).code !== 10) throw err;
+      return false;
     });
-  } catch (err) {
-    // Contention that outlasts the SDK's retries (ABORTED): another request is taking the lease.
-    if ((err as { code?: unknown }).code !== 10) throw err;
-    taken = false;
-  }
   if (!taken) return null;
   return {
     /** Ends the lease if this request still holds it (best effort: an unreleased lease expires). */

@@ -38,24 +38,20 @@ export async function updatePresence(
 ): Promise<PresenceResult> {
   const idleCutoff = Timestamp.fromMillis(now - limits.idleMinutes * MINUTE_MS);
   const machines = refs(db).machines;
-  const [silentIdle, offlineIdle] = await Promise.all([
+  const idleQuery = (online: boolean, seen: "<=" | ">") =>
     machines
-      .where("online", "==", true)
+      .where("online", "==", online)
       .where("status", "in", IDLE)
-      .where("lastSeenAt", "<=", idleCutoff)
-      .get(),
-    machines
-      .where("online", "==", false)
-      .where("status", "in", IDLE)
-      .where("lastSeenAt", ">", idleCutoff)
-      .get(),
-  ]);
-  counters.reads += Math.max(1, silentIdle.size) + Math.max(1, offlineIdle.size);
+      .where("lastSeenAt", seen, idleCutoff)
+      .get();
+  // Idle machines silent for the limit while flagged online, and heard from while flagged offline.
+  const idleSnaps = await Promise.all([idleQuery(true, "<="), idleQuery(false, ">")]);
+  counters.reads += idleSnaps.reduce((n, snap) => n + Math.max(1, snap.size), 0);
 
   // A report-only board is judged against the late end of its cycle (domain/presence.ts).
   const decide = (m: Machine) =>
     presenceDecision({ ...m, expectedEndAt: m.expectedEndHigh ?? m.expectedEndAt }, now, limits);
-  const idle = [...silentIdle.docs, ...offlineIdle.docs].map((d) => d.data());
+  const idle = idleSnaps.flatMap((snap) => snap.docs.map((d) => d.data()));
   const candidates = [...running, ...idle];
   const goOffline = candidates.filter((m) => decide(m) === "goOffline");
   const goOnline = candidates.filter((m) => decide(m) === "backOnline");

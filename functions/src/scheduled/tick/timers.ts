@@ -37,14 +37,6 @@ export async function updateRoomTimers(
   { db, now, counters }: TickContext,
   running: readonly Machine[],
 ) {
-  const byRoom = new Map<string, Machine[]>();
-  for (const m of running) {
-    if (m.roomId === null) continue;
-    const list = byRoom.get(m.roomId) ?? [];
-    list.push(m);
-    byRoom.set(m.roomId, list);
-  }
-
   const [activeSnap, figures] = await Promise.all([
     refs(db).rooms.where("timersActive", "==", true).get(),
     readStats(
@@ -56,21 +48,19 @@ export async function updateRoomTimers(
     ),
   ]);
   counters.reads += Math.max(1, activeSnap.size) + figures.documentsRead;
-  const stored = new Map<string, { timers: unknown; timersAt: number | null }>();
-  for (const d of activeSnap.docs) {
-    stored.set(d.id, { timers: d.get("timers"), timersAt: toMillis(d.get("timersAt")) });
-  }
+  const stored = new Map(activeSnap.docs.map((d) => [d.id, d]));
 
   const timers = new Map<string, RoomTimers>();
   const writes: { roomId: string; timers: RoomTimers }[] = [];
-  const roomIds = new Set([...byRoom.keys(), ...stored.keys()]);
+  const roomIds = new Set([...running.flatMap((m) => m.roomId ?? []), ...stored.keys()]);
   for (const roomId of roomIds) {
-    const statsFor = (type: Machine["type"], course: string) => figures(roomId, type, course);
-    const next = roomTimers(byRoom.get(roomId) ?? [], statsFor, now);
-    if (byRoom.has(roomId)) timers.set(roomId, next);
+    const inRoom = running.filter((m) => m.roomId === roomId);
+    const next = roomTimers(inRoom, (type, course) => figures(roomId, type, course), now);
+    if (inRoom.length > 0) timers.set(roomId, next);
     const prev = stored.get(roomId);
-    if (prev && prev.timersAt !== null && prev.timersAt > now) continue; // a newer tick wrote it
-    if (!timersChanged(storedTimers(prev?.timers), next)) continue;
+    const prevAt = toMillis(prev?.get("timersAt"));
+    if (prevAt !== null && prevAt > now) continue; // a newer tick wrote it
+    if (!timersChanged(storedTimers(prev?.get("timers")), next)) continue;
     writes.push({ roomId, timers: next });
   }
 

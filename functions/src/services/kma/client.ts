@@ -72,12 +72,10 @@ function decodedKey(serviceKey: string): string {
   }
 }
 
-export function createKmaClient(options: KmaClientOptions) {
-  const { nx, ny, timeoutMs, cache } = options;
-
+export function createKmaClient({ serviceKey, nx, ny, timeoutMs, cache }: KmaClientOptions) {
   async function fetchRun(slot: KmaSlot, now: number): Promise<Weather> {
     const query = new URLSearchParams({
-      serviceKey: decodedKey(options.serviceKey),
+      serviceKey: decodedKey(serviceKey),
       pageNo: "1",
       numOfRows: String(KMA_ROWS),
       dataType: "XML",
@@ -109,13 +107,11 @@ export function createKmaClient(options: KmaClientOptions) {
   }
 
   /** The cached forecast of `key`; null when there is none or the cache cannot be read. */
-  async function cached(key: string): Promise<Weather | null> {
-    try {
-      return await cache.get(key);
-    } catch (e) {
+  function cached(key: string): Promise<Weather | null> {
+    return cache.get(key).catch((e: unknown) => {
       logger.warn("kma cache read failed", { key, error: String(e) });
       return null;
-    }
+    });
   }
 
   /** The forecast for the hour nearest to `now`; throws {@link KmaError}. */
@@ -139,11 +135,9 @@ export function createKmaClient(options: KmaClientOptions) {
       weather = await fetchRun(previous, now);
       ttlMs = KMA_STALE_CACHE_TTL_MS;
     }
-    try {
-      await cache.set(key, weather, ttlMs);
-    } catch (e) {
+    await cache.set(key, weather, ttlMs).catch((e: unknown) => {
       logger.warn("kma cache write failed", { key, error: String(e) });
-    }
+    });
     return weather;
   }
 

@@ -6,7 +6,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { HOUR_MS } from "../../domain/time";
-import type { PrecipitationType, Sky, Weather } from "../../domain/weather";
+import { PRECIPITATION_TYPES, SKY, type Weather } from "../../domain/weather";
 
 /** KMA's resultCode, or the gateway's returnReasonCode. */
 const CODE_BY_RESULT_CODE = {
@@ -133,31 +133,19 @@ function kstDateTimeToEpoch(date: string, time: string): number {
   return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) - 9 * HOUR_MS : NaN;
 }
 
-const SKY_BY_CODE: Readonly<Record<string, Sky>> = {
-  "1": "clear",
-  "3": "mostly_cloudy",
-  "4": "overcast",
-};
-
-const PRECIPITATION_TYPE_BY_CODE: Readonly<Record<string, PrecipitationType>> = {
-  "0": "none",
-  "1": "rain",
-  "2": "rain_snow",
-  "3": "snow",
-  "4": "shower",
-  "5": "drizzle",
-  "6": "drizzle_snow",
-  "7": "snow_flurry",
-};
+/** KMA's code → the value it stands for, in one of domain/weather.ts's code tables. */
+function byCode<K extends string>(table: Record<K, { code: string }>): ReadonlyMap<string, K> {
+  return new Map(Object.entries<{ code: string }>(table).map(([k, v]) => [v.code, k as K]));
+}
+const SKY_BY_CODE = byCode(SKY);
+const PRECIPITATION_TYPE_BY_CODE = byCode(PRECIPITATION_TYPES);
 
 /** KMA's PCP text → mm ("강수없음" → 0); null when it is not a recognisable amount. */
-function parsePrecipitationAmount(text: string): number | null {
-  const t = text.trim();
+function parsePrecipitationAmount(t: string): number | null {
   if (t === "" || t === "강수없음" || t === "-" || t === "0") return 0;
   const num = /(\d+(?:\.\d+)?)/.exec(t);
   if (!num) return null;
   const value = Number(num[1]);
-  if (!Number.isFinite(value)) return null;
   return t.includes("미만") ? value / 2 : value;
 }
 
@@ -199,10 +187,10 @@ export function parseVilageFcst(body: string, now: number): Weather {
     ny: any.ny,
     temperatureC: numberOrNull(value("TMP")),
     precipitationProbability: numberOrNull(value("POP")),
-    precipitationType: PRECIPITATION_TYPE_BY_CODE[value("PTY") ?? ""] ?? null,
+    precipitationType: PRECIPITATION_TYPE_BY_CODE.get(value("PTY") ?? "") ?? null,
     precipitationMm: pcp !== undefined ? parsePrecipitationAmount(pcp) : null,
     precipitationText: pcp ?? null,
     humidity: numberOrNull(value("REH")),
-    sky: SKY_BY_CODE[value("SKY") ?? ""] ?? null,
+    sky: SKY_BY_CODE.get(value("SKY") ?? "") ?? null,
   };
 }
