@@ -52,9 +52,14 @@ export async function updateRoomTimers(
 
   const timers = new Map<string, RoomTimers>();
   const writes: { roomId: string; timers: RoomTimers }[] = [];
-  const roomIds = new Set([...running.flatMap((m) => m.roomId ?? []), ...stored.keys()]);
-  for (const roomId of roomIds) {
-    const inRoom = running.filter((m) => m.roomId === roomId);
+  // Each room's running machines, grouped in one pass (a filter per room would grow as
+  // rooms × machines at 10,000 rooms).
+  const byRoom = new Map<string, Machine[]>();
+  for (const m of running) {
+    if (m.roomId !== null) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m]);
+  }
+  for (const roomId of new Set([...byRoom.keys(), ...stored.keys()])) {
+    const inRoom = byRoom.get(roomId) ?? [];
     const next = roomTimers(inRoom, (type, course) => figures(roomId, type, course), now);
     if (inRoom.length > 0) timers.set(roomId, next);
     const prev = stored.get(roomId);
