@@ -59,11 +59,12 @@ interface TipContext {
 }
 
 /**
- * The tip's inputs (store/tip.ts) and the forecast: null without a KMA key or on any KMA
- * failure. `cachedOnly`: the forecast from the Firestore cache, never a KMA call (for requests
- * that do not hold the refresh lease).
+ * What a tip is made from: the request's instant, locale and room, the rooms' state and grid
+ * (store/tip.ts), and the forecast: null without a KMA key or on any KMA failure. `cachedOnly`:
+ * the forecast from the Firestore cache, never a KMA call (for requests that do not hold the
+ * refresh lease).
  */
-async function loadInputs(ctx: TipContext, cachedOnly: boolean) {
+async function loadInputs(ctx: TipContext, { cachedOnly }: { cachedOnly: boolean }) {
   const weatherFor = async (): Promise<Weather | null> => {
     const serviceKey = configuredKey(KMA_SERVICE_KEY.value());
     if (!serviceKey) return null;
@@ -81,33 +82,33 @@ async function loadInputs(ctx: TipContext, cachedOnly: boolean) {
       return null;
     });
   };
-  const [inputs, weather] = await Promise.all([
+  const [{ rooms, grid }, weather] = await Promise.all([
     loadTipInputs(ctx.deps.db, ctx.roomId, ctx.now),
     weatherFor(),
   ]);
-  return { ...inputs, weather };
+  return { now: ctx.now, locale: ctx.locale, roomId: ctx.roomId, rooms, grid, weather };
 }
 
-function statisticsTipFor(ctx: TipContext, inputs: Awaited<ReturnType<typeof loadInputs>>) {
-  return tipResponse(statisticsTip({ ...ctx, ...inputs }), "statistics", { ...ctx, ...inputs });
+function statisticsTipFor(inputs: Awaited<ReturnType<typeof loadInputs>>) {
+  return tipResponse(statisticsTip(inputs), "statistics", inputs);
 }
 
 /** Makes a tip: Gemini when configured and the statistics suffice, else (or on error) statistics. */
 async function makeTip(ctx: TipContext): Promise<TipResponse> {
-  const inputs = await loadInputs(ctx, false);
+  const inputs = await loadInputs(ctx, { cachedOnly: false });
   const geminiKey = configuredKey(GEMINI_API_KEY.value());
-  if (!geminiKey || !hasEnoughStatistics(inputs.grid)) return statisticsTipFor(ctx, inputs);
+  if (!geminiKey || !hasEnoughStatistics(inputs.grid)) return statisticsTipFor(inputs);
   const gemini = createGeminiClient(geminiKey, ctx.deps.settings.gemini);
   try {
-    const sentence = await gemini.suggest(buildTipPrompt({ ...ctx, ...inputs }));
-    return tipResponse(sentence, "gemini", { ...ctx, ...inputs });
+    const sentence = await gemini.suggest(buildTipPrompt(inputs));
+    return tipResponse(sentence, "gemini", inputs);
   } catch (e) {
     logger.warn("gemini failed, statistics tip", {
       code: e instanceof GeminiError ? e.code : "unknown",
       status: e instanceof GeminiError ? e.status : null,
       scope: ctx.scope,
     });
-    return statisticsTipFor(ctx, inputs);
+    return statisticsTipFor(inputs);
   }
 }
 
@@ -131,7 +132,7 @@ async function getTip(ctx: TipContext): Promise<{ tip: TipResponse; cache: TipCa
       const made = await readCache();
       if (made) return { tip: made.tip, cache: "waited" };
     }
-    return { tip: statisticsTipFor(ctx, await loadInputs(ctx, true)), cache: "busy" };
+    return { tip: statisticsTipFor(await loadInputs(ctx, { cachedOnly: true })), cache: "busy" };
   }
 
   try {
