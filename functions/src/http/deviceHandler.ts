@@ -285,6 +285,7 @@ async function readMachine(deps: DeviceDeps, machineId: string) {
   const r = refs(deps.db);
   const [machine, secret] = await deps.db.getAll(r.machine(machineId), r.deviceSecret(machineId));
   return {
+    // getAll answers in the order asked; a mixed list loses the machine converter's type.
     machine: (machine as DocumentSnapshot<Machine>).data(),
     secret: encryptedSecretOf(secret),
   };
