@@ -22,10 +22,6 @@ export async function readRooms(db: Firestore): Promise<Room[]> {
   return snap.docs.map((d) => d.data()).sort((a, b) => compareIds(a.roomId, b.roomId));
 }
 
-export async function readRoom(db: Firestore, roomId: string): Promise<Room | null> {
-  return (await refs(db).room(roomId).get()).data() ?? null;
-}
-
 /** Machines of one room, or of every room; by id. */
 export async function readMachines(db: Firestore, roomId?: string): Promise<Machine[]> {
   const col = refs(db).machines;

@@ -17,9 +17,9 @@ import { type RoomState, type TipResponse, TipSchema } from "../domain/tip";
 import { WeatherSchema } from "../domain/weather";
 import type { WeatherCache } from "../services/kma/client";
 import { toMillis } from "../data/db";
-import type { Machine } from "../data/model";
+import type { Machine, Room } from "../data/model";
 import { refs } from "../data/refs";
-import { congestionTable, readMachines, readRoom, readRooms } from "./status";
+import { congestionTable, readMachines, readRooms } from "./status";
 
 /** How long a tip is served without being made again. */
 const TIP_FRESH_MS = 10 * MINUTE_MS;
@@ -65,13 +65,13 @@ export function roomStateOf(
 
 /**
  * The rooms' state (rooms with live machine data only) and the congestion grid for one room
- * (`roomId`) or all of them (null).
+ * (already read by the caller) or all of them (null).
  */
-export async function loadTipInputs(db: Firestore, roomId: string | null, now: number) {
+export async function loadTipInputs(db: Firestore, room: Room | null, now: number) {
   const [rooms, machines, grid] = await Promise.all([
-    roomId ? readRoom(db, roomId).then((r) => (r ? [r] : [])) : readRooms(db),
-    readMachines(db, roomId ?? undefined),
-    congestionTable(db, roomId ?? undefined),
+    room ? [room] : readRooms(db),
+    readMachines(db, room?.roomId),
+    congestionTable(db, room?.roomId),
   ]);
   return {
     rooms: rooms.flatMap((room) => {

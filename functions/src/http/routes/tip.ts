@@ -33,6 +33,7 @@ import {
 import { refs } from "../../data/refs";
 import { type ApiDeps, defineRoute } from "../apiRouter";
 import { TipResponseSchema } from "../apiResponses";
+import type { Room } from "../../data/model";
 import { RoomQuerySchema, roomOr404 } from "./common";
 
 /** How often a request without the lease and without a cached tip looks for the new one. */
@@ -52,7 +53,8 @@ type TipCacheState = "hit" | "miss" | "stale" | "waited" | "busy";
 interface TipContext {
   deps: ApiDeps;
   now: number;
-  roomId: string | null;
+  /** The room asked for (read once, by the 404 check), or null for every room. */
+  room: Room | null;
   /** The room id, or "all". */
   scope: string;
   locale: Locale;
@@ -83,10 +85,11 @@ async function loadInputs(ctx: TipContext, { cachedOnly }: { cachedOnly: boolean
     });
   };
   const [{ rooms, grid }, weather] = await Promise.all([
-    loadTipInputs(ctx.deps.db, ctx.roomId, ctx.now),
+    loadTipInputs(ctx.deps.db, ctx.room, ctx.now),
     weatherFor(),
   ]);
-  return { now: ctx.now, locale: ctx.locale, roomId: ctx.roomId, rooms, grid, weather };
+  const roomId = ctx.room?.roomId ?? null;
+  return { now: ctx.now, locale: ctx.locale, roomId, rooms, grid, weather };
 }
 
 function statisticsTipFor(inputs: Awaited<ReturnType<typeof loadInputs>>) {
@@ -157,8 +160,7 @@ export const tipRoutes = [
     auth: "user",
     query: RoomQuerySchema,
   }).handle(async ({ req, deps, user, query, headers }) => {
-    const roomId = query.room_id ?? null;
-    if (roomId) await roomOr404(deps.db, roomId);
+    const room = query.room_id ? await roomOr404(deps.db, query.room_id) : null;
     // Accept-Language when it names ko or en, else the user's stored locale, else ko.
     const locale =
       localeFromAcceptLanguage(req.headers["accept-language"]) ??
@@ -166,8 +168,8 @@ export const tipRoutes = [
     const ctx: TipContext = {
       deps,
       now: deps.now(),
-      roomId,
-      scope: roomId ?? "all",
+      room,
+      scope: room?.roomId ?? "all",
       locale,
     };
     const { tip, cache } = await getTip(ctx);
